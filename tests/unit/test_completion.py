@@ -1,5 +1,6 @@
 """``spyglass completion bash|zsh|fish``: scripts written from the parser, used by real
-shells. bash is always there; zsh and fish are tested where they are installed."""
+shells. bash is always there; zsh and fish are tested where they are installed (``make
+system-deps`` installs them, as root on Debian)."""
 
 from __future__ import annotations
 
@@ -24,13 +25,31 @@ def _spyglass(*args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, check=False)
 
 
-@pytest.fixture(scope="module")
-def bash_script(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    done = _spyglass("completion", "bash")
+def _script(shell: str, factory: pytest.TempPathFactory) -> Path:
+    done = _spyglass("completion", shell)
     assert done.returncode == 0, done.stderr
-    path = tmp_path_factory.mktemp("completion") / "spyglass.bash"
+    path = factory.mktemp("completion") / f"spyglass.{shell}"
     path.write_text(done.stdout)
     return path
+
+
+@pytest.fixture(scope="module")
+def bash_script(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _script("bash", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def zsh_script(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("zsh") is None:
+        pytest.skip("needs zsh on PATH; `make system-deps` installs it (as root on Debian)")
+    return _script("zsh", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def fish_script(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("fish") is None:
+        pytest.skip("needs fish on PATH; `make system-deps` installs it (as root on Debian)")
+    return _script("fish", tmp_path_factory)
 
 
 _COMPLETE = r"""
@@ -146,46 +165,62 @@ def test_bash_completes_the_paths_of_path_flags(bash_script: Path, tmp_path: Pat
         f"{tmp_path}/certs/"]
 
 
-def _typed_in_bash(script: Path, typed: str, cwd: Path) -> str:
-    """What ``spyglass`` (a shell function printing its arguments) is given after
-    ``typed`` is typed at an interactive bash, completion keys (Tab) and all."""
-    pid, fd = pty.fork()
-    if pid == 0:  # (the child)
-        os.chdir(cwd)
-        os.execve("/bin/bash", ["bash", "--norc", "--noprofile", "-i"],
-                  {"PATH": os.environ["PATH"], "HOME": str(cwd), "TERM": "dumb",
-                   "PS1": "$ ", "INPUTRC": "/dev/null"})
-    output = b""
+class _Terminal:
+    """An interactive shell in a pseudo-terminal, its HOME and XDG folders ``home``."""
 
-    def read_until(marker: bytes, seconds: float = 10) -> None:
-        nonlocal output
+    def __init__(self, argv: list[str], home: Path) -> None:
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # (the child)
+            os.chdir(home)
+            os.execve(argv[0], argv, {
+                "PATH": os.environ["PATH"], "HOME": str(home), "TERM": "dumb", "PS1": "$ ",
+                "INPUTRC": "/dev/null", "XDG_CONFIG_HOME": str(home / ".config"),
+                "XDG_DATA_HOME": str(home / ".local/share"),
+                "XDG_CACHE_HOME": str(home / ".cache")})
+        self.output = b""
+
+    def read_until(self, marker: bytes, seconds: float = 10) -> None:
         end = time.monotonic() + seconds
-        while marker not in output and time.monotonic() < end:
-            ready, _, _ = select.select([fd], [], [], 0.2)
+        while marker not in self.output and time.monotonic() < end:
+            ready, _, _ = select.select([self.fd], [], [], 0.2)
             if ready:
                 try:
-                    output += os.read(fd, 4096)
+                    self.output += os.read(self.fd, 4096)
                 except OSError:
                     break
 
-    try:
-        os.write(fd, f"source {script}; spyglass() {{ printf 'ARG<%s>\\n' \"$@\"; }}; "
-                 "echo READY\n".encode())
-        read_until(b"READY\r\n")
-        output = b""
+    def send(self, text: str) -> None:
+        os.write(self.fd, text.encode())
+
+    def set_up(self, commands: str) -> None:
+        """Run ``commands`` (one line), then wait until they are done."""
+        self.send(f"{commands}; echo RE''ADY\n")  # (READY is not in what is echoed)
+        self.read_until(b"READY\r\n", 30)
+        self.output = b""
+
+    def close(self) -> None:
+        self.send("\nexit\n")
+        self.read_until(b"\x00", 1)
+        os.close(self.fd)
+        os.waitpid(self.pid, 0)
+
+    def typed(self, typed: str) -> str:
+        """What ``spyglass`` (a function printing its arguments) is given after
+        ``typed`` is typed, completion keys (Tab) and all."""
         for part in typed.split("\t"):
-            os.write(fd, part.encode())
+            self.send(part)
             time.sleep(0.3)
-            os.write(fd, b"\t")
+            self.send("\t")
             time.sleep(0.5)
-        os.write(fd, b"\nexit\n")
-        read_until(b"exit", 10)
-        read_until(b"\x00", 1)
-    finally:
-        os.close(fd)
-        os.waitpid(pid, 0)
-    text = output.decode(errors="replace").replace("\r", "")
-    return " ".join(line for line in text.splitlines() if line.startswith("ARG<"))
+        self.close()
+        text = self.output.decode(errors="replace").replace("\r", "")
+        return " ".join(line for line in text.splitlines() if line.startswith("ARG<"))
+
+
+def _typed_in_bash(script: Path, typed: str, cwd: Path) -> str:
+    terminal = _Terminal(["/bin/bash", "--norc", "--noprofile", "-i"], cwd)
+    terminal.set_up(f"source {script}; spyglass() {{ printf 'ARG<%s>\\n' \"$@\"; }}")
+    return terminal.typed(typed)
 
 
 @pytest.mark.skipif(not Path("/bin/bash").exists(), reason="no /bin/bash")
@@ -226,27 +261,66 @@ def test_the_help_says_how_to_install_it() -> None:
     assert "completion" in _spyglass("--help").stdout
 
 
-@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
-def test_the_zsh_script_reads(tmp_path: Path) -> None:
-    path = tmp_path / "_spyglass"
-    path.write_text(_spyglass("completion", "zsh").stdout)
-    done = subprocess.run(["zsh", "-n", str(path)], capture_output=True, text=True,
-                          timeout=30, check=False)
-    assert done.returncode == 0, done.stderr
+# ------------------------------------------------------------------------------- zsh
+
+_ZSH_CAPTURE = r"""
+autoload -U compinit; compinit -u -D
+source @SCRIPT@
+__capture_add() {
+    if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then
+        builtin compadd "$@"
+        return
+    fi
+    local -a __hits
+    local -A __o
+    builtin compadd -A __hits "$@"
+    zparseopts -E -A __o P: p: S: s: W:
+    local hit suffix
+    for hit in $__hits; do
+        suffix=${__o[-S]-}${__o[-s]-}
+        if [[ -n ${(M)@:#-[a-zA-Z]#f[a-zA-Z]#} && -d ${__o[-W]-}${(Q)hit} ]]; then
+            suffix=/
+        fi
+        print -r -- "HIT<$IPREFIX${__o[-P]-}${__o[-p]-}$hit$suffix>"
+    done
+    builtin compadd "$@"
+}
+__capture() {
+    functions[compadd]=$functions[__capture_add]
+    print  # (the first HIT on a line of its own, after the line typed)
+    _main_complete
+    unfunction compadd
+    print -r -- "<<"DONE">>"
+    compstate[insert]= compstate[list]=
+}
+zle -C __capture complete-word __capture
+bindkey '^T' __capture
+"""
+"""Each word zsh's completion adds for the line before ^T, as it would be inserted (its
+IPREFIX, prefixes and suffix; a folder's /), one HIT<…> a line: compadd wrapped."""
 
 
-@pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
-def test_the_fish_script_reads_and_completes(tmp_path: Path) -> None:
-    path = tmp_path / "spyglass.fish"
-    path.write_text(_spyglass("completion", "fish").stdout)
-    (tmp_path / "layout").mkdir()
-    done = subprocess.run(
-        ["fish", "--no-config", "-c", f"source {path}; complete -C 'spyglass copy --format '; "
-         f"complete -C 'spyglass copy oci:{tmp_path}/la'"],
-        capture_output=True, text=True, timeout=30, check=False)
-    assert done.returncode == 0, done.stderr
-    completed = [line.split("\t")[0] for line in done.stdout.splitlines()]
-    assert completed == ["oci", "v2s2", f"oci:{tmp_path}/layout/"]
+def _zsh_completes(script: Path, lines: list[str], cwd: Path) -> list[list[str]]:
+    """What zsh, interactive in a pseudo-terminal (compinit, the script sourced),
+    completes each of ``lines`` with, the cursor at its end; each word once."""
+    terminal = _Terminal(["/usr/bin/env", "zsh", "-f", "-i"], cwd)
+    try:
+        capture = script.with_name("capture.zsh")
+        capture.write_text(_ZSH_CAPTURE.replace("@SCRIPT@", str(script)))
+        terminal.set_up(f"source {capture}")
+        found: list[list[str]] = []
+        for line in lines:
+            terminal.output = b""
+            terminal.send(line + "\x14")  # (^T)
+            terminal.read_until(b"<<DONE>>")
+            assert b"<<DONE>>" in terminal.output, terminal.output
+            text = terminal.output.decode(errors="replace").replace("\r", "")
+            hits = [each[4:-1] for each in text.splitlines() if each.startswith("HIT<")]
+            found.append(list(dict.fromkeys(hits)))
+            terminal.send("\x15")  # (^U: the line cleared)
+    finally:
+        terminal.close()
+    return found
 
 
 def test_every_argument_of_every_command_is_completed_as_something() -> None:
@@ -259,3 +333,200 @@ def test_every_argument_of_every_command_is_completed_as_something() -> None:
                                  "login", "logout", "delete", "completion"}
     assert found["tags"].names == ("tags", "list-tags")
     assert [argument.kind for argument in found["copy"].arguments] == ["image", "image"]
+
+
+def test_zsh_completes_commands_flags_and_the_values_of_a_fixed_set(zsh_script: Path,
+                                                                     tmp_path: Path) -> None:
+    lines = {
+        "spyglass co": ["copy", "completion"],
+        "spyglass copy --multi": ["--multi-arch"],
+        "spyglass --deb": ["--debug"],
+        "spyglass copy --sign": [],  # (hidden from help: skopeo's, refused)
+        "spyglass --tmpdir /tmp sync --keep": ["--keep-going"],
+        "spyglass copy --format ": ["oci", "v2s2"],
+        "spyglass sync -f v": ["v2s2"],
+        "spyglass copy --format=v": ["--format=v2s2"],
+        "spyglass copy --multi-arch i": ["index-only"],
+        "spyglass copy --dest-compress-format ": ["gzip", "zstd", "none"],
+        "spyglass sync --src ": ["docker", "dir", "yaml"],
+        "spyglass list-tags --format t": ["text"],
+        # an argument of a fixed set (was: its spec unquoted, zsh read a glob: nothing)
+        "spyglass completion ": ["bash", "zsh", "fish"],
+        # an on/off flag's =BOOL (was: nothing)
+        "spyglass copy --dest-tls-verify=f": ["--dest-tls-verify=false"],
+        "spyglass --insecure-policy=t": ["--insecure-policy=true"],
+    }
+    found = _zsh_completes(zsh_script, list(lines), tmp_path)
+    assert "list-tags" in _zsh_completes(zsh_script, ["spyglass "], tmp_path)[0]
+    assert dict(zip(lines, found, strict=True)) == lines
+
+
+def test_zsh_completes_transports_then_paths(zsh_script: Path, tmp_path: Path) -> None:
+    (tmp_path / "layout").mkdir()
+    (tmp_path / "my layout").mkdir()
+    (tmp_path / "image.tar").write_bytes(b"")
+    transports = ["docker://", "oci:", "dir:", "docker-archive:", "oci-archive:"]
+    lines = {
+        "spyglass copy ": transports,
+        "spyglass copy --format oci ": transports,  # (a flag's value is no argument)
+        "spyglass copy --tls-verify ": transports,
+        "spyglass inspect o": ["oci:", "oci-archive:"],
+        "spyglass inspect docker:": ["docker://"],
+        "spyglass inspect docker://alp": [],  # (no registry asked)
+        "spyglass delete ": ["docker://"],
+        f"spyglass copy oci:{tmp_path}/": [f"oci:{tmp_path}/layout/",
+                                           f"oci:{tmp_path}/my\\ layout/"],
+        "spyglass copy oci:la": ["oci:layout/"],
+        "spyglass copy oci:my\\ ": ["oci:my\\ layout/"],
+        f"spyglass copy x docker-archive:{tmp_path}/": [
+            f"docker-archive:{tmp_path}/image.tar", f"docker-archive:{tmp_path}/layout/",
+            f"docker-archive:{tmp_path}/my\\ layout/"],
+        f"spyglass copy x oci-archive:{tmp_path}/i": [f"oci-archive:{tmp_path}/image.tar"],
+        # the paths of path flags; a folder's flag: folders only
+        f"spyglass inspect --authfile {tmp_path}/i": [f"{tmp_path}/image.tar"],
+        f"spyglass copy --src-cert-dir {tmp_path}/": [f"{tmp_path}/layout/",
+                                                      f"{tmp_path}/my\\ layout/"],
+        f"spyglass --tmpdir {tmp_path}/l": [f"{tmp_path}/layout/"],
+        f"spyglass copy --tmpdir={tmp_path}/l": [f"--tmpdir={tmp_path}/layout/"],
+    }
+    found = _zsh_completes(zsh_script, list(lines), tmp_path)
+    assert dict(zip(lines, [sorted(each) for each in found], strict=True)) == {
+        line: sorted(words) for line, words in lines.items()}
+
+
+def test_zsh_at_a_terminal_keeps_the_transport_before_the_path(zsh_script: Path,
+                                                                tmp_path: Path) -> None:
+    (tmp_path / "layout").mkdir()
+    (tmp_path / "my layout").mkdir()
+    terminal = _Terminal(["/usr/bin/env", "zsh", "-f", "-i"], tmp_path)
+    terminal.set_up(f"autoload -U compinit; compinit -u -D; source {zsh_script}; "
+                    "spyglass() { printf 'ARG<%s>\\n' \"$@\" }")
+    assert terminal.typed("spyglass copy oci:la\tv1 oci:my\tx") == (
+        "ARG<copy> ARG<oci:layout/v1> ARG<oci:my layout/x>")
+
+
+# ------------------------------------------------------------------------------ fish
+
+def _fish_completes(script: Path, line: str, cwd: Path) -> list[str]:
+    """What fish completes ``line`` with (``complete -C``), the cursor at its end."""
+    done = subprocess.run(
+        ["fish", "--no-config", "-c", f"source {script}; complete -C $argv[1]", line],
+        capture_output=True, text=True, cwd=cwd, timeout=30, check=False,
+        env=dict(os.environ, HOME=str(cwd), XDG_CONFIG_HOME=str(cwd / ".config"),
+                 XDG_DATA_HOME=str(cwd / ".local/share")))
+    assert done.returncode == 0 and done.stderr == "", done
+    return sorted(each.split("\t")[0] for each in done.stdout.splitlines())
+
+
+def test_fish_completes_commands_flags_and_the_values_of_a_fixed_set(fish_script: Path,
+                                                                      tmp_path: Path) -> None:
+    lines = {
+        "spyglass co": ["completion", "copy"],
+        "spyglass copy --multi": ["--multi-arch"],
+        "spyglass --deb": ["--debug"],
+        "spyglass copy --sign": [],
+        "spyglass --tmpdir /tmp sync --keep": ["--keep-going"],
+        "spyglass copy --format ": ["oci", "v2s2"],
+        "spyglass sync -f v": ["v2s2"],
+        "spyglass copy --format=v": ["--format=v2s2"],
+        "spyglass copy --multi-arch i": ["index-only"],
+        "spyglass sync --src ": ["dir", "docker", "yaml"],
+        "spyglass list-tags --format t": ["text"],
+        "spyglass completion ": ["bash", "fish", "zsh"],
+        # an on/off flag's =BOOL (was: nothing)
+        "spyglass copy --dest-tls-verify=f": ["--dest-tls-verify=false"],
+        "spyglass --insecure-policy=t": ["--insecure-policy=true"],
+        # each argument in its place (was: a third argument completed as the second;
+        # "copy tags" completed as tags too)
+        "spyglass copy a b ": [],
+        "spyglass completion zsh ": [],
+        "spyglass nosuchcommand ": [],
+    }
+    assert "list-tags" in _fish_completes(fish_script, "spyglass ", tmp_path)
+    assert {line: _fish_completes(fish_script, line, tmp_path) for line in lines} == lines
+
+
+def test_fish_completes_transports_then_paths(fish_script: Path, tmp_path: Path) -> None:
+    (tmp_path / "layout").mkdir()
+    (tmp_path / "my layout").mkdir()
+    (tmp_path / "image.tar").write_bytes(b"")
+    transports = sorted(["docker://", "oci:", "dir:", "docker-archive:", "oci-archive:"])
+    lines = {
+        "spyglass copy ": transports,
+        "spyglass copy a ": transports,
+        "spyglass copy --format oci ": transports,
+        "spyglass copy --tls-verify false a ": transports,  # (false: --tls-verify's)
+        "spyglass inspect o": ["oci-archive:", "oci:"],
+        "spyglass inspect docker:": ["docker://"],
+        "spyglass inspect docker://alp": [],
+        "spyglass delete ": ["docker://"],
+        f"spyglass copy oci:{tmp_path}/": [f"oci:{tmp_path}/layout/",
+                                           f"oci:{tmp_path}/my layout/"],
+        "spyglass copy oci:la": ["oci:layout/"],
+        f"spyglass copy x docker-archive:{tmp_path}/": [
+            f"docker-archive:{tmp_path}/image.tar", f"docker-archive:{tmp_path}/layout/",
+            f"docker-archive:{tmp_path}/my layout/"],
+        f"spyglass inspect --authfile {tmp_path}/i": [f"{tmp_path}/image.tar"],
+        f"spyglass copy --src-cert-dir {tmp_path}/": [f"{tmp_path}/layout/",
+                                                      f"{tmp_path}/my layout/"],
+        f"spyglass --tmpdir {tmp_path}/l": [f"{tmp_path}/layout/"],
+        f"spyglass copy --tmpdir={tmp_path}/l": [f"--tmpdir={tmp_path}/layout/"],
+    }
+    assert {line: _fish_completes(fish_script, line, tmp_path) for line in lines} == lines
+
+
+def test_fish_at_a_terminal_keeps_the_transport_before_the_path(fish_script: Path,
+                                                                 tmp_path: Path) -> None:
+    (tmp_path / "layout").mkdir()
+    (tmp_path / "my layout").mkdir()
+    terminal = _Terminal(["/usr/bin/env", "fish", "--no-config", "-i"], tmp_path)
+    terminal.set_up(f"source {fish_script}; "
+                    "function spyglass; printf 'ARG<%s>\\n' $argv; end")
+    assert terminal.typed("spyglass copy oci:la\tv1 oci:my\tx") == (
+        "ARG<copy> ARG<oci:layout/v1> ARG<oci:my layout/x>")
+
+
+_SYNC = {  # what sync's SOURCE and DESTINATION complete as, by --src and --dest
+    "spyglass sync ": ["image.tar", "layout/"],  # (no --src: a folder or a file)
+    "spyglass sync --src docker ": [],  # REGISTRY/REPOSITORY: no registry asked
+    "spyglass sync --src dir ": ["layout/"],
+    "spyglass sync -s yaml ": ["image.tar", "layout/"],
+    "spyglass sync --src=dir ": ["layout/"],
+    "spyglass sync --src dir --dest docker x ": [],
+    "spyglass sync --src docker -d dir x ": ["layout/"],
+    "spyglass sync --dest=dir --src yaml x ": ["layout/"],
+}
+
+
+def _sync_folder(tmp_path: Path) -> None:
+    (tmp_path / "layout").mkdir()
+    (tmp_path / "image.tar").write_bytes(b"")
+
+
+def test_bash_completes_sync_arguments_as_src_and_dest_say(bash_script: Path,
+                                                           tmp_path: Path) -> None:
+    _sync_folder(tmp_path)
+    assert {line: sorted(_complete(bash_script, line, cwd=tmp_path)) for line in _SYNC} == _SYNC
+
+
+def test_zsh_completes_sync_arguments_as_src_and_dest_say(zsh_script: Path,
+                                                          tmp_path: Path) -> None:
+    _sync_folder(tmp_path)
+    found = _zsh_completes(zsh_script, list(_SYNC), tmp_path)
+    assert dict(zip(_SYNC, [sorted(each) for each in found], strict=True)) == _SYNC
+
+
+def test_fish_completes_sync_arguments_as_src_and_dest_say(fish_script: Path,
+                                                           tmp_path: Path) -> None:
+    _sync_folder(tmp_path)
+    assert {line: _fish_completes(fish_script, line, tmp_path) for line in _SYNC} == _SYNC
+
+
+def test_make_system_deps_installs_the_shells_these_tests_run() -> None:
+    """CI runs ``make test``, whose system-deps installs (as root with apt) or names what
+    is missing: zsh and fish among them, or their tests would skip there."""
+    makefile = (REPO / "Makefile").read_text()
+    packages = re.search(r"^SYSTEM_PACKAGES := (.*?[^\\])$", makefile, re.M | re.S)
+    assert packages is not None
+    assert {"zsh", "fish"} <= set(packages.group(1).replace("\\\n", " ").split())
+    assert re.search(r"for cmd in [^;]*\bzsh fish\b", makefile)

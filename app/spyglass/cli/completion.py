@@ -28,10 +28,23 @@ a path after a local one)."""
 
 @dataclass(frozen=True)
 class Value:
-    """What completes one value: its :data:`Kind`, and the words of ``words``."""
+    """What completes one value: its :data:`Kind`, and the words of ``words``; or, where
+    a flag's value says what the value names (``sync --src dir SOURCE``), the kind of
+    each of that flag's values (``chosen``), ``kind`` when the flag is not given.
+
+    Attributes:
+        by: the spellings of that flag (``--src``, ``-s``); the last one given counts
+            (in zsh, where both spellings are given, the first of ``by``).
+        chosen: the kind for each of its values, by value."""
 
     kind: Kind
     words: tuple[str, ...] = ()
+    by: tuple[str, ...] = ()
+    chosen: tuple[tuple[str, Kind], ...] = ()
+
+    def kinds(self) -> tuple[Kind, ...]:
+        """Every kind this value may be completed as: its own, then those chosen."""
+        return (self.kind, *(kind for _, kind in self.chosen))
 
 
 @dataclass(frozen=True)
@@ -74,8 +87,11 @@ _ARGUMENTS: Final[dict[tuple[str, str], Value]] = {
     ("signatures", "name"): IMAGE,
     ("tags", "name"): IMAGE,
     ("delete", "name"): Value("words", ("docker://",)),  # (a registry's image only)
-    ("sync", "source"): Value("path"),  # a folder, a yaml file, or REGISTRY/REPOSITORY
-    ("sync", "destination"): Value("path"),
+    # REGISTRY/REPOSITORY (no registry asked), a folder of dir: images, a yaml file
+    ("sync", "source"): Value("path", by=("--src", "-s"), chosen=(
+        ("docker", "none"), ("dir", "dir"), ("yaml", "file"))),
+    ("sync", "destination"): Value("path", by=("--dest", "-d"), chosen=(
+        ("docker", "none"), ("dir", "dir"))),
     ("catalog", "host"): Value("none"),  # (no registry looked up: instant and offline)
     ("login", "host"): Value("none"),
     ("logout", "host"): Value("none"),
@@ -129,6 +145,11 @@ def _command(name: str, names: tuple[str, ...], help_text: str,
                 raise LookupError(f'what completes the argument "{action.dest}" of '
                                   f'"{name}" is not said in spyglass.cli.completion')
             arguments.append(value)
+    spellings = {name for action in parser._actions for name in action.option_strings}
+    for argument in arguments:
+        if not set(argument.by) <= spellings:
+            raise LookupError(f'the flags {", ".join(argument.by)} said in '
+                              f'spyglass.cli.completion are not all flags of "{name}"')
     return Command(name, names, _one_line(help_text), tuple(flags), tuple(arguments))
 
 
@@ -271,6 +292,7 @@ __spyglass_complete() {
 _spyglass() {
     local words cword cur command= arguments=0 dashes=0 pending= i word
     local __spyglass_files=0 commands flags takes switches kinds
+    local -a given=()  # the flags given with a value, each followed by its value
     COMPREPLY=()
     __spyglass_words
     __spyglass_command ''
@@ -283,7 +305,10 @@ _spyglass() {
                 if ((i + 1 == cword)); then
                     pending=$word
                 fi
+                given+=("$word" "${words[i+1]}")
                 ((i++)) || :  # its value
+            elif [[ $word == --*=* ]]; then
+                given+=("${word%%=*}" "${word#*=}")
             elif [[ $word != *=* && " @SPACED@ " == *" $word "* && " $switches " == *" $word "* \
                     && ${words[i+1],,} =~ ^(true|false|1|0|yes|no|on|off)$ ]]; then
                 ((i++)) || :
@@ -308,6 +333,16 @@ _spyglass() {
         COMPREPLY=($(compgen -W "$commands" -- "$cur"))
     else
         local -a kind=(${kinds[arguments]//|/ })
+        if [[ ${kind[0]} == by ]]; then  # by|FLAG,FLAG|KIND|VALUE=KIND…
+            local chosen=${kind[2]} value= pair
+            for ((i = 0; i < ${#given[@]}; i += 2)); do
+                [[ ,${kind[1]}, == *,"${given[i]}",* ]] && value=${given[i+1]}
+            done
+            for pair in "${kind[@]:3}"; do
+                [[ ${pair%%=*} == "$value" ]] && chosen=${pair#*=}
+            done
+            kind=("$chosen")
+        fi
         [[ -n ${kind[0]} ]] && __spyglass_complete "${kind[0]}" "" "$cur" "${kind[@]:1}"
     fi
     __spyglass_trim
@@ -333,7 +368,7 @@ def _bash(found: list[Command]) -> str:
         takes = [name for flag in command.flags if flag.value is not None and not flag.switch
                  for name in flag.names]
         switches = [name for flag in command.flags if flag.switch for name in flag.names]
-        kinds = ["|".join((argument.kind, *argument.words)) for argument in command.arguments]
+        kinds = [_bash_kind(argument) for argument in command.arguments]
         pattern = "''" if not command.name else "|".join(command.names)
         lines.append(f"    {pattern})")
         if not command.name:
@@ -367,6 +402,14 @@ def _bash(found: list[Command]) -> str:
     return header + "\n".join(lines) + "\n" + body
 
 
+def _bash_kind(value: Value) -> str:
+    """``value`` as ``_spyglass`` reads it: KIND|WORD…, or by|FLAG,FLAG|KIND|VALUE=KIND…"""
+    if value.by:
+        return "|".join(("by", ",".join(value.by), value.kind,
+                         *(f"{word}={kind}" for word, kind in value.chosen)))
+    return "|".join((value.kind, *value.words))
+
+
 def _bash_word(text: str) -> str:
     """``text`` as one word of a bash script (quoted where it needs to be)."""
     return shlex.quote(text) if text else "''"
@@ -391,6 +434,23 @@ __spyglass_image() {
     else  # a transport (after docker://, nothing: no registry is asked)
         compadd -S '' -- @IMAGE_PREFIXES@
     fi
+}
+
+# what a value names as the flag said says (sync --src dir SOURCE: a folder):
+# __spyglass_by FLAG,FLAG KIND VALUE=KIND…, KIND where none of the flags is given
+__spyglass_by() {
+    local flag value= kind=$2 pair
+    for flag in ${(s:,:)1}; do
+        (( ${+opt_args[$flag]} )) && value=${opt_args[$flag]}
+    done
+    for pair in ${@:3}; do
+        [[ ${pair%%=*} == $value ]] && kind=${pair#*=}
+    done
+    case $kind in
+    file|path) _files ;;
+    dir) _files -/ ;;
+    *) return 1 ;;  # (a registry's name: none is asked)
+    esac
 }
 
 _spyglass() {
@@ -431,7 +491,7 @@ def _zsh(found: list[Command]) -> str:
     for command in rest:
         specs = [_zsh_flag(flag, name) for flag in command.flags if not flag.hidden
                  for name in flag.names]
-        specs += [f"{position}:{_zsh_action(argument)}"
+        specs += [_zsh_quote(f"{position}:{_zsh_action(argument)}")
                   for position, argument in enumerate(command.arguments, 1)]
         joined = " \\\n                ".join(specs)
         cases.append(f"        {'|'.join(command.names)})\n"
@@ -455,14 +515,19 @@ def _zsh_flag(flag: Flag, name: str) -> str:
     description = f"[{_zsh_escape(flag.help)}]" if flag.help else ""
     if flag.value is None:
         return _zsh_quote(f"{name}{description}")
-    if flag.switch:  # (--flag=BOOL too, never the next word: offered alone)
-        return _zsh_quote(f"{name}{description}")
+    if flag.switch:  # --flag, or --flag=BOOL (never the next word)
+        if not name.startswith("--"):
+            return _zsh_quote(f"{name}{description}")
+        return _zsh_quote(f"{name}=-{description}::{_zsh_action(flag.value)}")
     joined = "=" if name.startswith("--") else "+"  # --flag=V or --flag V; -fV or -f V
     return _zsh_quote(f"{name}{joined}{description}:{_zsh_action(flag.value)}")
 
 
 def _zsh_action(value: Value) -> str:
     """``MESSAGE:ACTION`` of an ``_arguments`` spec for ``value``."""
+    if value.by:
+        chosen = " ".join(f"{word}={kind}" for word, kind in value.chosen)
+        return f"{value.kind}:{{__spyglass_by {','.join(value.by)} {value.kind} {chosen}}}"
     if value.kind == "words":
         return f"value:({' '.join(_zsh_escape(word) for word in value.words)})"
     return {"none": "value: ", "file": "file:_files", "dir": "folder:_files -/",
@@ -482,6 +547,81 @@ def _zsh_quote(text: str) -> str:
 # ------------------------------------------------------------------------------- fish
 
 _FISH_HEAD: Final = r"""
+# the command given (its first spelling; - before one, ? for none spyglass has), how
+# many of its arguments come before the word completed, then the flags given a value
+# (FLAG=VALUE), one a line
+function __spyglass_state
+    set -l tokens (commandline -opc)
+    set -l command -
+    set -l takes (__spyglass_takes -)
+    set -l arguments 0
+    set -l dashes 0
+    set -l given
+    set -l i 2
+    while test $i -le (count $tokens)
+        set -l word $tokens[$i]
+        if test $dashes = 0; and string match -q -- '-?*' $word
+            if test $word = --
+                set dashes 1
+            else if contains -- $word $takes
+                set i (math $i + 1)
+                set -a given "$word=$tokens[$i]"
+            else if string match -q -- '--*=*' $word
+                set -a given $word
+            else if contains -- $word @SPACED@; and test $i -lt (count $tokens)
+                and string match -qir -- '^(true|false|1|0|yes|no|on|off)$' $tokens[(math $i + 1)]
+                set i (math $i + 1)
+            end
+        else if test $command = -
+            set command '?'
+            test $dashes = 0; and set command (__spyglass_command $word)
+            set takes (__spyglass_takes $command)
+        else
+            set arguments (math $arguments + 1)
+        end
+        set i (math $i + 1)
+    end
+    printf '%s\n' $command $arguments $given
+end
+
+# true where the command is $argv[1] (- before one) and, with $argv[2], the word
+# completed is its argument number $argv[2] (from 1)
+function __spyglass_at
+    set -l state (__spyglass_state)
+    test "$state[1]" = $argv[1]; or return 1
+    test (count $argv) -lt 2; or test (math $state[2] + 1) = $argv[2]
+end
+
+# the values of the on/off flags $argv, for the word completed (--flag=BOOL only)
+function __spyglass_switch
+    set -l token (commandline -ct)
+    string match -q -- '--*=*' $token; or return
+    set -l flag (string split -m 1 = -- $token)[1]
+    contains -- $flag $argv; and printf '%s\n' $flag=true $flag=false
+end
+
+# what the word completed names, as a flag given says (sync --src dir SOURCE: a
+# folder): __spyglass_by FLAG,FLAG KIND VALUE=KIND…, KIND where none is given
+function __spyglass_by
+    set -l flags (string split , -- $argv[1])
+    set -l kind $argv[2]
+    set -l value
+    for pair in (__spyglass_state)[3..-1]
+        set -l parts (string split -m 1 = -- $pair)
+        contains -- $parts[1] $flags; and set value $parts[2]
+    end
+    for pair in $argv[3..-1]
+        set -l parts (string split -m 1 = -- $pair)
+        test "$parts[1]" = "$value"; and set kind $parts[2]
+    end
+    switch $kind
+        case file path
+            __fish_complete_path (commandline -ct)
+        case dir
+            __fish_complete_directories (commandline -ct)
+    end  # (a registry's name: none is asked)
+end
+
 # an image name: a transport, then a folder or file after a local one
 function __spyglass_image
     set -l token (commandline -ct)
@@ -511,24 +651,33 @@ def _fish(found: list[Command]) -> str:
     header = _header("fish", "spyglass completion fish | source",
                      "spyglass completion fish > ~/.config/fish/completions/spyglass.fish")
     top, *rest = found
-    every = " ".join(name for command in rest for name in command.names)
-    lines: list[str] = []
-    before = f"not __fish_seen_subcommand_from {every}"
-    lines += _fish_flags(top, before)
+    lines = ["", "# the first spelling of command $argv[1]", "function __spyglass_command",
+             "    switch $argv[1]"]
+    for command in rest:
+        lines += [f"        case {' '.join(command.names)}", f"            echo {command.name}"]
+    lines += ["        case '*'", "            echo '?'", "    end", "end", "",
+              "# the flags of command $argv[1] (- before one) that take the next word",
+              "function __spyglass_takes", "    switch $argv[1]"]
+    for command in found:
+        takes = [name for flag in command.flags if flag.value is not None and not flag.switch
+                 for name in flag.names]
+        lines += [f"        case {command.name or '-'}",
+                  f"            printf '%s\\n' {' '.join(_fish_quote(t) for t in takes)}"]
+    lines += ["    end", "end", ""]
+    lines += _fish_flags(top, "__spyglass_at -")
     for command in rest:
         for name in command.names:
-            lines.append(f"complete -c spyglass -n {_fish_quote(before)} -a {name} "
+            lines.append(f"complete -c spyglass -n '__spyglass_at -' -a {name} "
                          f"-d {_fish_quote(command.help)}")
     for command in rest:
-        within = f"__fish_seen_subcommand_from {' '.join(command.names)}"
-        lines += _fish_flags(command, within)
-        kinds = {argument for argument in command.arguments}
-        for argument in sorted(kinds, key=command.arguments.index):
-            lines += _fish_argument(argument, within)
+        lines += _fish_flags(command, f"__spyglass_at {command.name}")
+        for position, argument in enumerate(command.arguments, 1):
+            lines += _fish_argument(argument, f"__spyglass_at {command.name} {position}")
     body = (_FISH_HEAD.replace("@FOLDER_TRANSPORTS@", " ".join(
         f"'{name}:*'" for name in local_transports("dir"))).replace(
         "@FILE_TRANSPORTS@", " ".join(f"'{name}:*'" for name in local_transports("file")))
-        .replace("@IMAGE_PREFIXES@", " ".join(image_prefixes())))
+        .replace("@IMAGE_PREFIXES@", " ".join(image_prefixes()))
+        .replace("@SPACED@", " ".join(sorted(SPACED_BOOL_FLAGS))))
     return header + body + "\n".join(lines) + "\n"
 
 
@@ -547,11 +696,20 @@ def _fish_flags(command: Command, condition: str) -> list[str]:
         help_text = f" -d {_fish_quote(flag.help)}" if flag.help else ""
         lines.append(f"complete -c spyglass -n {_fish_quote(condition)} {names}{value}"
                      f"{help_text}")
+    switches = [name for flag in command.flags if flag.switch and not flag.hidden
+                for name in flag.names if name.startswith("--")]
+    if switches:
+        lines.append(f"complete -c spyglass -n {_fish_quote(condition)} "
+                     f"-a {_fish_quote('(__spyglass_switch ' + ' '.join(switches) + ')')}")
     return lines
 
 
 def _fish_argument(argument: Value, condition: str) -> list[str]:
     where = f"complete -c spyglass -n {_fish_quote(condition)}"
+    if argument.by:
+        chosen = " ".join(f"{word}={kind}" for word, kind in argument.chosen)
+        call = f"(__spyglass_by {','.join(argument.by)} {argument.kind} {chosen})"
+        return [f"{where} -a {_fish_quote(call)}"]
     if argument.kind == "words":
         return [f"{where} -a {_fish_quote(' '.join(argument.words))}"]
     if argument.kind in ("file", "path"):
