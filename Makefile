@@ -8,8 +8,9 @@
 #
 # Python packages go into .venv (re-installed when pyproject.toml changes; the
 # whole .venv made again when its Python is older than 3.11 or gone);
-# system tools (the registry server, skopeo, umoci, Xvfb, Qt's libraries)
-# come from Debian's packages when run as root, see `system-deps`.
+# system tools (the registry server, skopeo, umoci, Xvfb, Qt's libraries, and
+# zsh and fish, whose completion is tested) come from Debian's packages when
+# run as root, see `system-deps`.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := test
@@ -28,12 +29,13 @@ BENCH_ARGS ?=
 
 # Debian's packages the tests and the window need. Debian names the registry
 # server's binary `docker-registry`; upstream (and other distributions) `registry`.
+# zsh and fish run the completion scripts' tests (bash is always there).
 # WINDOW_PACKAGES are the libraries Qt's window needs on a desktop (make run).
 WINDOW_PACKAGES := libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 \
 	libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 \
 	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xfixes0 libxcb-xkb1 \
 	libfontconfig1 libdbus-1-3 fonts-dejavu-core
-SYSTEM_PACKAGES := docker-registry skopeo umoci xvfb xauth $(WINDOW_PACKAGES) \
+SYSTEM_PACKAGES := docker-registry skopeo umoci xvfb xauth zsh fish $(WINDOW_PACKAGES) \
 	gnupg openssl gnome-keyring dbus-daemon dbus-bin x11-utils desktop-file-utils libglib2.0-bin
 
 .PHONY: help venv install install-test system-deps window-deps run lint typecheck test sample bench wheel \
@@ -89,13 +91,13 @@ FORCE:
 system-deps: DEPS := $(SYSTEM_PACKAGES)
 window-deps: DEPS := $(WINDOW_PACKAGES)
 window-deps: ## install the libraries the window needs (as root with apt), or say what is missing
-system-deps: ## install Debian's registry, skopeo, umoci, Xvfb and the window's libraries (as root), or say what is missing
+system-deps: ## install Debian's registry, skopeo, umoci, Xvfb, zsh, fish and the window's libraries (as root), or say what is missing
 system-deps window-deps:
 	@missing_cmds=""; \
 	if [ $@ = system-deps ]; then \
 		command -v registry >/dev/null 2>&1 || command -v docker-registry >/dev/null 2>&1 \
 			|| missing_cmds="$$missing_cmds docker-registry"; \
-		for cmd in skopeo umoci xvfb-run; do \
+		for cmd in skopeo umoci xvfb-run zsh fish; do \
 			command -v $$cmd >/dev/null 2>&1 || missing_cmds="$$missing_cmds $$cmd"; \
 		done; \
 	fi; \
