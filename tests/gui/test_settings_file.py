@@ -66,6 +66,40 @@ def test_two_windows_keep_what_each_other_saved(
     assert final.open_locations == [layout]  # the second window closed last, with it open
 
 
+def test_closing_while_a_save_waits_behind_a_slow_one_keeps_the_recent_places(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], settings_file: Path,
+        tmp_layout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A save still waiting at close (behind one a slow disk held) was cancelled, and the
+    closing save, merged against it, took the file's older recent places (none) for a
+    change to keep: the place just opened was gone from Open Recent at the next start."""
+    import threading
+
+    from spyglass.gui import window_settings
+
+    slow_disk = threading.Event()
+    released = threading.Event()
+    real = window_settings.save_settings
+
+    def save(*args: object, **kwargs: object) -> object:
+        if slow_disk.is_set():
+            slow_disk.clear()
+            released.wait(1.0)  # the disk takes its time
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(window_settings, "save_settings", save)
+    window = make_window(Settings(first_run_done=True))
+    qtbot.waitUntil(lambda: not window._saves_pending, timeout=WAIT_MS)
+    slow_disk.set()
+    window.save_settings_later()  # held by the disk
+    window.open_location(tmp_layout)  # its save waits behind that one
+    layout = normalize_location(tmp_layout)
+    qtbot.waitUntil(lambda: window.settings.recent_locations == [layout], timeout=WAIT_MS)
+    assert window._saves_pending >= 2
+    window.close()
+    saved = load_settings(settings_file)
+    assert saved.recent_locations == saved.open_locations == [layout]
+
+
 def test_a_file_that_cannot_be_read_is_said_in_the_window(
         make_window: Windows, settings_file: Path) -> None:
     settings_file.write_bytes(b'{"registries": [{"host": "quay.io"}')

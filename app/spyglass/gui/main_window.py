@@ -660,7 +660,7 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
             self.settings.first_run_done = True
             self.places.close_all()
             self.registries.shutdown()
-            self.save_settings_later(drain=True)
+            self.save_settings_later()
             # one wait for the whole close, but the settings always get their moment
             spent_ms = round((time.monotonic() - closing) * 1000)
             self.runner.shutdown(timeout_ms=max(SETTINGS_SAVE_MS, SHUTDOWN_WAIT_MS - spent_ms))

@@ -66,7 +66,7 @@ class SettingsMixin(QMainWindow):
         self.save_settings_later()
         self._update_actions()
 
-    def save_settings_later(self, *, drain: bool = False, said: str = "") -> None:
+    def save_settings_later(self, *, said: str = "") -> None:
         """Save a snapshot of the settings on the writer thread, merged with what the file
         holds by then (see :func:`~spyglass.core.settings_merge.merge_settings`): what another
         window or a hand edit changed since this window last read or saved the file is
@@ -89,7 +89,10 @@ class SettingsMixin(QMainWindow):
                 raise
 
         self.runner.submit(
-            write, serial=True, drain=drain, what="saving the settings",
+            # every save is waited for at close, never cancelled: the closing save merges
+            # against the one queued before it, and one cancelled before it ran made the
+            # closing save take the file's older recent places for a change to keep
+            write, serial=True, drain=True, what="saving the settings",
             on_done=lambda saved: self._settings_saved(snapshot, saved, said),
             on_error=lambda sentence: self._settings_not_saved(sentence, said))
 
