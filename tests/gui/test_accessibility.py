@@ -6,6 +6,7 @@ light and a dark palette. Names are read as a reader gets them, through
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -425,7 +426,48 @@ def test_a_fields_error_is_its_description_while_it_shows(
     assert description_of(field) == copy.destination_note.text() \
         == 'Invalid image name "oci:": the path is empty.'
     qtbot.keyClicks(field, str(tmp_path / "mirror"))
-    assert description_of(field) == field.placeholderText()
+    # right, what the destination is (as said under it) is read with it
+    assert description_of(field) == copy.destination_note.text() == (
+        f"The OCI image layout in {tmp_path / 'mirror'} (a new one if there is none yet), "
+        "the image without a name (add :NAME to give it one).")
+    copy.reject()
+
+
+def test_what_is_said_under_the_copy_destination_reaches_a_reader(
+        qtbot: QtBot, demo: MainWindow, sample: SampleFacts, tmp_path: Path,
+        said: Said) -> None:
+    """The note that the copy takes a name from another image (which then leaves the
+    layout), and a refusal, were drawn under the field only: a reader heard the field's
+    hint, and Enter copied."""
+    target = tmp_path / "layout"
+    shutil.copytree(sample.layout, target)
+    demo.activateWindow()
+    demo.tree.setFocus()
+    qtbot.keyClick(demo.tree, Qt.Key.Key_S,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    copy = demo.copying.dialog
+    assert copy is not None
+    field = copy.destination_edit
+    field.selectAll()
+    qtbot.keyClicks(field, f"oci:{target}:tools:2024.1")
+    qtbot.waitUntil(lambda: not copy.named_note.isHidden(), timeout=WAIT_MS)
+    warning = copy.named_note.text()
+    assert "names another image now" in warning
+    assert description_of(field) == f"{warning} {copy.destination_note.text()}"
+    assert said == [(warning, False)]  # once, politely
+    announce.forget()
+    copy.parallel_spin.setValue(copy.parallel_spin.value() + 1)  # (the dialog validated)
+    assert said == [(warning, False)]
+
+    field.setText(f"oci:{target}:new")  # the note goes: nothing of it stays
+    qtbot.waitUntil(lambda: copy.named_note.isHidden(), timeout=WAIT_MS)
+    assert description_of(field) == copy.destination_note.text()
+
+    (tmp_path / "file").write_text("not a layout")
+    field.setText(f"oci:{tmp_path / 'file'}:demo")  # refused
+    qtbot.waitUntil(lambda: bool(copy.destination_refusal), timeout=WAIT_MS)
+    assert description_of(field) == copy.replace_note.text() == copy.destination_refusal
+    assert said[-1] == (copy.destination_refusal, False)
     copy.reject()
 
 

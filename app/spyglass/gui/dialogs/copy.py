@@ -192,6 +192,8 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         self.named_note.hide()
         self._named: tuple[str, Digest | None] | None = None
         """The destination text looked at, and the digest its name names there now."""
+        self._warned = ""
+        """The warnings under the destination last said to screen readers."""
         self._source_digest: Digest | None = None
         self._instance_digests: tuple[Digest, ...] = ()
         self.replace_note = QLabel()
@@ -343,8 +345,9 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         # refused (in red, below), the destination is not described as what a copy would
         # make of it ("a new one if there is none yet"): the refusal says what it is
         self.destination_note.setHidden(bool(self.destination_refusal) and not wrong)
-        # what is wrong with the destination, read with the field (or the checkbox)
-        link_error(self.destination_edit, sentence if wrong else self.destination_refusal)
+        # what is said under the destination, read with the field (the replacement also
+        # with the checkbox)
+        self._describe_destination(sentence, wrong=wrong)
         link_error(self.replace_box, "" if self.replace_box.isHidden()
                    else self.replace_note.text())
         replaced = self.replaced if self._destination_known else None

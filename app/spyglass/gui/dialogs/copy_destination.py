@@ -10,11 +10,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QAbstractButton, QCheckBox, QComboBox, QDialog, QLabel
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QLabel,
+    QLineEdit,
+)
 
 from spyglass.core.digest import Digest
 from spyglass.core.platform import Platform
 from spyglass.core.reference import DockerName, ImageName, OCIName
+from spyglass.gui.announce import announce
 from spyglass.gui.copy_destinations import Replaced, find_replaced, looked_at_first, named_now
 from spyglass.gui.copy_jobs import Openers
 from spyglass.gui.copy_names import describe_name, normalize_name
@@ -33,6 +41,8 @@ class CopyDestinationMixin(QDialog):
     destination_refusal: str
     platform_boxes: list[tuple[Platform, QAbstractButton]]
     named_note: QLabel
+    destination_note: QLabel
+    destination_edit: QLineEdit
     replace_note: QLabel
     replace_box: QCheckBox
     format_combo: QComboBox
@@ -46,12 +56,30 @@ class CopyDestinationMixin(QDialog):
     _checked_destination: str | None
     _destination_known: bool
     _named: tuple[str, Digest | None] | None
+    _warned: str
     _source_digest: Digest | None
     _instance_digests: tuple[Digest, ...]
 
     if TYPE_CHECKING:  # made by the dialog's other parts
         def _fit(self) -> None: ...
         def _validate(self) -> bool: ...
+
+    def _describe_destination(self, sentence: str, *, wrong: bool) -> None:
+        """Give screen readers what is said under the destination, as it shows: the
+        field's description is what is wrong with it, or the refusal a copy there would
+        meet and what it would replace, then what its name names now, then what it is
+        (``sentence``); a warning (a refusal, a replacement, a name taken from another
+        image) is also said once as it comes. Drawn only, a reader on the field heard its
+        hint, and Enter copied over the image the warning was about."""
+        warnings = [label.text() for label in (self.replace_note, self.named_note)
+                    if not label.isHidden() and label.text()]
+        shown = [sentence] if wrong or not self.destination_note.isHidden() else []
+        self.destination_edit.setAccessibleDescription(
+            sentence if wrong else " ".join([*warnings, *shown]))
+        told = " ".join(warnings)
+        if told and told != self._warned:
+            announce(self.destination_edit, told)
+        self._warned = told
 
     def _forget_destination(self) -> None:
         """The destination typed is no name: nothing said of an earlier one stays."""
@@ -105,6 +133,7 @@ class CopyDestinationMixin(QDialog):
             return
         self._named = (text, digest)
         self._say_named()
+        self._validate()  # (the note read with the field, and said)
 
     def _say_named(self) -> None:
         """The note of what the name names now (once both it and the source are known)."""
