@@ -3,15 +3,17 @@ never cancels; Tab leaves a table; Enter on a layer lists its files."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QAccessible, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
     QDialog,
+    QScrollArea,
     QTabBar,
     QTableView,
     QToolButton,
+    QWidget,
 )
 from pytestqt.qtbot import QtBot
 
@@ -341,3 +343,47 @@ def test_tab_skips_the_layer_details_for_their_copy_buttons_scrolled_into_sight(
     assert button.visibleRegion().isEmpty()
     button.setFocus(Qt.FocusReason.TabFocusReason)
     qtbot.waitUntil(lambda: not button.visibleRegion().isEmpty(), timeout=WAIT_MS)
+
+
+def in_sight(area: QScrollArea, widget: QWidget) -> bool:
+    viewport = area.viewport()
+    return viewport.rect().contains(QRect(widget.mapTo(viewport, QPoint(0, 0)),
+                                          widget.size()))
+
+
+def test_the_overview_scrolls_to_a_value_the_focus_comes_into_from_outside(
+        qtbot: QtBot, demo: MainWindow) -> None:
+    """Qt scrolls a scroll area to a child only as Tab moves between its children: Tab
+    from the tab bar (the pane scrolled down) and Shift+Tab back from the Transfers panel
+    put the focus on a value out of sight, and the pane did not move."""
+    demo.resize(1200, 500)
+    demo.activateWindow()
+    qtbot.waitExposed(demo)
+    view = demo.image_view
+    overview = view.overview
+    bar = overview.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=WAIT_MS)
+    bar.setValue(bar.maximum())  # (read down to the labels)
+    tabs = view.tabs.tabBar()
+    tabs.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(tabs.hasFocus, timeout=WAIT_MS)
+    for _ in range(5):  # (past the tab bar's scroll buttons, if any)
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        if overview.isAncestorOf(QApplication.focusWidget()):
+            break
+    first = QApplication.focusWidget()
+    assert overview.isAncestorOf(first)
+    assert in_sight(overview, first)
+
+    table = demo.copying.panel.table
+    demo.copying.show_panel()
+    table.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(table.hasFocus, timeout=WAIT_MS)
+    for _ in range(5):  # (the panel's ✕)
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Backtab,
+                       Qt.KeyboardModifier.ShiftModifier)
+        if overview.isAncestorOf(QApplication.focusWidget()):
+            break
+    last = QApplication.focusWidget()
+    assert overview.isAncestorOf(last) and last is not first
+    assert in_sight(overview, last)

@@ -8,7 +8,6 @@ import html
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QApplication,
     QFormLayout,
     QFrame,
     QHBoxLayout,
@@ -33,6 +32,7 @@ from spyglass.gui.signals import emit
 from spyglass.gui.themed import mute, on_palette_change
 from spyglass.gui.views.buttons import push_button
 from spyglass.gui.views.delegates import ShareBarDelegate
+from spyglass.gui.views.focus_scroll import follow_focus
 from spyglass.gui.views.widgets import (
     ElidedLabel,
     copy_button,
@@ -215,9 +215,7 @@ class LayersPage(QWidget):
         # no Tab stop of its own (one with no name, and no frame to show the focus): its
         # copy buttons are, scrolled into sight as they get the focus
         self.details_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        app = QApplication.instance()
-        if isinstance(app, QApplication):
-            app.focusChanged.connect(self._focus_changed)
+        follow_focus(self.details_area)
         self.details_area.setMinimumHeight(2 * self.fontMetrics().lineSpacing())
         self._keep_rows()
         splitter = QSplitter(Qt.Orientation.Vertical)
@@ -289,10 +287,6 @@ class LayersPage(QWidget):
         elif watched is self.splitter and event.type() == QEvent.Type.Resize:
             self._fit_soon.start()
         return False
-
-    def _focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
-        if new is not None and self.details.isAncestorOf(new):
-            self.details_area.ensureWidgetVisible(new)
 
     def _split_moved(self, *_: object) -> None:
         self._split_by_hand = True

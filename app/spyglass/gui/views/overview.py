@@ -52,6 +52,7 @@ from spyglass.gui.loading import ImageState
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.signals import emit
 from spyglass.gui.themed import mute, on_palette_change
+from spyglass.gui.views.focus_scroll import follow_focus
 from spyglass.gui.views.widgets import (
     ElidedLabel,
     copy_button,
@@ -259,6 +260,7 @@ class OverviewPage(QScrollArea):
         # Tab goes to the values (the pane scrolls to each), not to the pane: a stop that
         # showed no focus and that readers called "filler"
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        follow_focus(self)  # (from the tab bar, or back from the Transfers panel, too)
         self.setAccessibleName("Overview")
         body = QWidget()
         body.setObjectName("overviewBody")
