@@ -51,7 +51,7 @@ from spyglass.gui.dialogs.layer_files import LayerFilesDialog
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.history import LAYER, HistoryModel, HistoryRow
 from spyglass.gui.models.layer_files import PATH, LayerFilesModel
-from spyglass.gui.views.widgets import Spinner
+from spyglass.gui.views.widgets import Spinner, select_row
 from tests.gui.guitools import (
     WAIT_MS,
     SampleFacts,
@@ -527,3 +527,38 @@ def test_without_qts_announcements_nothing_is_said_and_nothing_fails(
     announce.forget()
     announce.announce(QWidget(), "Copied sha256:0123")
     assert sent == []
+
+
+def test_the_keyboard_reaches_the_layer_details_values(
+        qtbot: QtBot, demo: MainWindow) -> None:
+    """Tab went from the Layers table to the two copy buttons and on: the diff ID, the
+    creation date, the step that made the layer were the mouse's alone, and a reader
+    heard "Copy the diff id, button" but never the diff ID."""
+    demo.resize(1200, 760)
+    qtbot.waitExposed(demo)
+    view = demo.image_view
+    view.tabs.setCurrentWidget(view.layers)
+    layers = view.layers
+    select_row(layers.table, 0)
+    details = layers.details
+    layers.table.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(layers.table.hasFocus, timeout=WAIT_MS)
+    stops: list[QWidget] = []
+    for _ in range(20):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        focused = QApplication.focusWidget()
+        if not details.isAncestorOf(focused):
+            break
+        stops.append(focused)
+    assert [description_of(stop) for stop in stops] == [
+        details.value("Digest"), details.value("Diff ID"),
+        "Media type", "Size", "Created", "Created by"]
+    assert [name_of(stop) for stop in stops[:2]] == ["Copy the digest", "Copy the diff id"]
+    step = stops[-1]
+    assert isinstance(step, QLabel) and name_of(step) == details.value("Created by")
+    step.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.keyClick(step, Qt.Key.Key_Home)
+    qtbot.keyClick(step, Qt.Key.Key_End, Qt.KeyboardModifier.ShiftModifier)
+    QGuiApplication.clipboard().clear()
+    qtbot.keyClick(step, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert QGuiApplication.clipboard().text() == details.value("Created by").split("\n")[0]

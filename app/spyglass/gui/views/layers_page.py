@@ -33,6 +33,7 @@ from spyglass.gui.themed import mute, on_palette_change
 from spyglass.gui.views.buttons import push_button
 from spyglass.gui.views.delegates import ShareBarDelegate
 from spyglass.gui.views.focus_scroll import follow_focus
+from spyglass.gui.views.value_label import value_label
 from spyglass.gui.views.widgets import (
     ElidedLabel,
     copy_button,
@@ -81,15 +82,13 @@ class LayerDetails(QFrame):
             if name in DIGESTS:
                 form.addRow(label, self._digest_field(name))
                 continue
-            value = QLabel()
+            # a Tab stop, selected and copied from the keyboard, as the Overview's values
+            value = value_label(mono=mono)
+            value.setAccessibleDescription(name)  # which value a reader is on
             # an image's text is shown as it is written: never read as rich text (a step
             # that echoes <h1>…</h1> showed a heading), nor turned by a bidi control
             value.setTextFormat(Qt.TextFormat.RichText if name == "Media type"
                                 else Qt.TextFormat.PlainText)
-            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            value.setWordWrap(True)
-            if mono:
-                value.setFont(monospace_font())
             form.addRow(label, value)
             self._values[name] = value
         self._form = form
@@ -146,6 +145,8 @@ class LayerDetails(QFrame):
         descriptor = row.descriptor
         self._values["Digest"].setText(str(descriptor.digest))
         self._values["Diff ID"].setText(str(row.diff_id) if row.diff_id else "—")
+        for name in DIGESTS:  # (the digest, cut, is no Tab stop: read with its button)
+            self._copy_buttons[name].setAccessibleDescription(self._values[name].text())
         self._copy_buttons["Diff ID"].setEnabled(row.diff_id is not None)
         friendly = media.friendly(descriptor.media_type)
         self._values["Media type"].setText(

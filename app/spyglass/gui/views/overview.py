@@ -6,26 +6,15 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import Final
 
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import (
-    QClipboard,
-    QContextMenuEvent,
     QGuiApplication,
-    QKeyEvent,
-    QKeySequence,
-    QMouseEvent,
-    QPainter,
-    QPaintEvent,
-    QPalette,
-    QPen,
-    QTextDocument,
 )
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
-    QMenu,
     QScrollArea,
     QSizePolicy,
     QVBoxLayout,
@@ -53,102 +42,12 @@ from spyglass.gui.models.table import monospace_font
 from spyglass.gui.signals import emit
 from spyglass.gui.themed import mute, on_palette_change
 from spyglass.gui.views.focus_scroll import follow_focus
+from spyglass.gui.views.value_label import ValueLabel, names_side, value_alignment, value_label
 from spyglass.gui.views.widgets import (
     ElidedLabel,
     copy_button,
     scaled_font,
 )
-
-
-class _Value(QLabel):
-    """A value the keyboard reaches too: Tab stops on it, the arrows with Shift select and
-    Ctrl+C copies (the mouse alone could). While it has the focus it is framed in the
-    highlight colour (its text cursor alone, thin and blinking, was easily missed); the
-    frame is drawn over it, so the value does not move.
-
-    What is copied from it (Ctrl+C, its menu's Copy, a selection the mouse made) is its
-    text without the breaks :func:`~spyglass.gui.formatting.wrap_anywhere` put in it."""
-
-    def plain_text(self) -> str:
-        """The text as shown (rich text rendered), without the breaks put in it."""
-        if self.textFormat() == Qt.TextFormat.PlainText:
-            return unbroken(self.text())
-        rendered = QTextDocument()
-        rendered.setHtml(self.text())
-        return unbroken(rendered.toPlainText())
-
-    def _copy_selection(self, mode: QClipboard.Mode = QClipboard.Mode.Clipboard) -> None:
-        if self.hasSelectedText():
-            QGuiApplication.clipboard().setText(unbroken(self.selectedText()), mode)
-
-    def _select_for_middle_click(self) -> None:
-        """X11's selection (a middle click pastes it) the text selected without its
-        breaks: Qt puts it there with them, as selected."""
-        if QGuiApplication.clipboard().supportsSelection():
-            self._copy_selection(QClipboard.Mode.Selection)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        """Override QLabel::keyPressEvent: Copy copies the text without its breaks, and
-        a selection the keys made is X11's without them."""
-        if event.matches(QKeySequence.StandardKey.Copy) and self.hasSelectedText():
-            self._copy_selection()
-            event.accept()
-            return
-        super().keyPressEvent(event)
-        self._select_for_middle_click()
-
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        """Override QLabel::mouseReleaseEvent: the selection (X11's, for a middle click)
-        is the text without its breaks."""
-        super().mouseReleaseEvent(event)
-        self._select_for_middle_click()
-
-    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
-        """Override QLabel::contextMenuEvent: its Copy and Select All, Copy copying the
-        text without its breaks."""
-        menu = QMenu(self)
-        copy = menu.addAction("&Copy", self._copy_selection)
-        copy.setShortcut(QKeySequence.StandardKey.Copy)
-        copy.setEnabled(self.hasSelectedText())
-        menu.addAction("Select All", self._select_all).setShortcut(
-            QKeySequence.StandardKey.SelectAll)
-        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        menu.popup(event.globalPos())
-        event.accept()
-
-    def _select_all(self) -> None:
-        rendered = QTextDocument()
-        if self.textFormat() == Qt.TextFormat.PlainText:
-            rendered.setPlainText(self.text())
-        else:
-            rendered.setHtml(self.text())
-        self.setSelection(0, rendered.characterCount() - 1)
-        self._select_for_middle_click()
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        """Override QLabel::paintEvent: the frame of the focus over the text."""
-        super().paintEvent(event)
-        if self.hasFocus():
-            painter = QPainter(self)
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight), 1))
-            painter.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 3, 3)
-            painter.end()
-
-
-def names_side() -> str:
-    """The side of the pane the names are on, and so their values: "left", or "right"
-    in a right-to-left layout (``-reverse``; every value, pinned left, sat 500 px from
-    its name)."""
-    rtl = QGuiApplication.layoutDirection() == Qt.LayoutDirection.RightToLeft
-    return "right" if rtl else "left"
-
-
-def value_alignment() -> Qt.AlignmentFlag:
-    """Every value beside its name (:func:`names_side`): a value in Hebrew or Arabic
-    too (its own direction floated it to the other side of the pane)."""
-    side = Qt.AlignmentFlag.AlignRight if names_side() == "right" else Qt.AlignmentFlag.AlignLeft
-    return side | Qt.AlignmentFlag.AlignAbsolute | Qt.AlignmentFlag.AlignVCenter
 
 
 def left_to_right(text: str) -> str:
@@ -159,20 +58,6 @@ def left_to_right(text: str) -> str:
     Its spaces and lines are kept."""
     return (f"<div dir='ltr' align='{names_side()}' style='white-space:pre-wrap'>"
             f"{html.escape(text)}</div>")
-
-
-def _value_label(*, mono: bool = False) -> QLabel:
-    label = _Value()
-    label.setAlignment(value_alignment())
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
-                                  | Qt.TextInteractionFlag.TextSelectableByKeyboard)
-    label.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # (Qt gives such a label click focus)
-    label.setWordWrap(True)
-    label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-    label.setCursor(Qt.CursorShape.IBeamCursor)
-    if mono:
-        label.setFont(monospace_font())
-    return label
 
 
 NAMES_LEAST: Final = 120
@@ -332,7 +217,7 @@ class OverviewPage(QScrollArea):
 
     def _add(self, section: _Section, title: str, *, mono: bool = False,
              copy: bool = False, span: bool = False) -> None:
-        value = _value_label(mono=mono)
+        value = value_label(mono=mono)
         field: QWidget = value
         top_margin = 0
         if copy:
@@ -375,7 +260,7 @@ class OverviewPage(QScrollArea):
         made (:func:`_table`)."""
         value = self._values[title]
         shown = text if rich else visible(text, keep=LINES)
-        if rich or not isinstance(value, _Value):  # (a digest, cut in its middle: ASCII)
+        if rich or not isinstance(value, ValueLabel):  # (a digest, cut in its middle: ASCII)
             self._wrapped.discard(title)
             value.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
             value.setText(shown)
@@ -383,8 +268,11 @@ class OverviewPage(QScrollArea):
             self._wrapped.add(title)
             value.setTextFormat(Qt.TextFormat.RichText)
             value.setText(left_to_right(wrap_anywhere(shown)))
-        if isinstance(value, _Value):  # (what a screen reader reads: without the breaks)
+        if isinstance(value, ValueLabel):  # (what a screen reader reads: without the breaks)
             value.setAccessibleName(value.plain_text() if BREAK in value.text() else "")
+        elif (button := self.copy_button(title)) is not None:
+            # the digest, cut, is no Tab stop: read with the button that copies it
+            button.setAccessibleDescription(value.text())
         section, field = self._fields[title]
         section.form.setRowVisible(field, bool(text))
         self._shown[title] = bool(text)
@@ -398,7 +286,7 @@ class OverviewPage(QScrollArea):
         if not self._shown.get(title):
             return ""
         value = self._values[title]
-        if title in self._wrapped and isinstance(value, _Value):
+        if title in self._wrapped and isinstance(value, ValueLabel):
             return value.plain_text()
         return unbroken(value.text())
 
