@@ -318,6 +318,28 @@ def test_copies_ending_and_text_copied_are_said_aloud(
         next(text for text, _ in said if sentence in text)]
 
 
+def test_the_files_dialogs_digest_copy_is_shown_and_said(
+        qtbot: QtBot, demo: MainWindow, said: Said) -> None:
+    """Its copy button put the digest on the clipboard in silence, where every other
+    copy button says "Copied …" in the status bar and to readers."""
+    view = demo.image_view
+    view.tabs.setCurrentWidget(view.layers)
+    select_row(view.layers.table, 0)
+    view.layers.table.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.keyClick(view.layers.table, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: bool(view.file_dialogs), timeout=WAIT_MS)
+    dialog = view.file_dialogs[0]
+    button = next(button for button in dialog.findChildren(QToolButton)
+                  if name_of(button) == "Copy the layer's digest")
+    button.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.keyClick(button, Qt.Key.Key_Space)
+    digest = str(dialog.layer.digest)
+    assert QGuiApplication.clipboard().text() == digest
+    assert demo.status_text == f"Copied {digest}"
+    assert said == [(f"Copied {digest}", False)]
+    dialog.close()
+
+
 def test_a_place_or_image_that_cannot_be_opened_is_said_at_once(
         qtbot: QtBot, window: MainWindow, tmp_path: Path, said: Said) -> None:
     missing = tmp_path / "nowhere"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QGuiApplication
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -25,7 +25,7 @@ from spyglass.core.layerfiles import holds_files
 from spyglass.core.manifest import Descriptor
 from spyglass.core.text import visible
 from spyglass.core.transports.base import ImageSource
-from spyglass.gui import icons
+from spyglass.gui import clipboard, icons
 from spyglass.gui.formatting import human_size
 from spyglass.gui.loading import list_files
 from spyglass.gui.models.layer_files import PATH, LayerFilesModel
@@ -78,10 +78,13 @@ class LayerFilesDialog(QDialog):
     Signals:
         loaded(int): the listing arrived with this many entries.
         failed(str): the listing failed; the sentence is shown in the dialog.
+        copied(str): the layer's digest was copied; what the status bar says of it
+            ("Copied …"), as of every other copy button.
     """
 
     loaded = Signal(int)
     failed = Signal(str)
+    copied = Signal(str)
 
     def __init__(
         self, runner: Runner, source: ImageSource, layer: Descriptor, heading: str,
@@ -107,7 +110,7 @@ class LayerFilesDialog(QDialog):
         self.digest.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         copy = copy_button("Copy the layer's digest")
         copy.clicked.connect(
-            lambda: QGuiApplication.clipboard().setText(str(layer.digest)))
+            lambda: emit(self.copied, clipboard.copy_text(str(layer.digest))))
         details = QHBoxLayout()
         details.setSpacing(4)
         details.addWidget(self.digest)

@@ -593,6 +593,7 @@ class ImageView(QWidget):
         dialog = LayerFilesDialog(self._runner, state.source, descriptor, heading, self,
                                   lane=lane_of(state.entry.name))
         self.file_dialogs.append(dialog)
+        dialog.copied.connect(self.statusMessage)  # (said, as the window's copies are)
         dialog.destroyed.connect(lambda *_: self._dialog_gone(dialog))
         dialog.show()
 
