@@ -340,6 +340,38 @@ def test_the_files_dialogs_digest_copy_is_shown_and_said(
     dialog.close()
 
 
+def test_a_retry_is_shown_and_said_as_a_start_and_a_cancel_are(
+        qtbot: QtBot, demo: MainWindow, scripted: ScriptedCopy, tmp_path: Path,
+        said: Said) -> None:
+    """After Ctrl+R the status bar still said "…was cancelled", and a reader heard
+    nothing; the Retry button alike."""
+    transfer = start_scripted(qtbot, demo, scripted, FakeClock(), tmp_path)
+    panel = demo.copying.panel
+    demo.copying.show_panel()
+    panel.table.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(panel.table.hasFocus, timeout=WAIT_MS)
+    qtbot.keyClick(panel.table, Qt.Key.Key_Delete)
+    qtbot.waitUntil(lambda: transfer.state.finished, timeout=WAIT_MS)
+    assert demo.status_text == "Copying team/app:2.0 was cancelled."
+    announce.forget()
+    said.clear()
+    scripted.events = None
+    qtbot.keyClick(panel.table, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: transfer.attempts == 2, timeout=WAIT_MS)
+    assert demo.status_text == "Copying team/app:2.0 again…"
+    assert said == [("Copying team/app:2.0 again…", False)]
+
+    qtbot.waitUntil(lambda: scripted.events is not None, timeout=WAIT_MS)
+    qtbot.keyClick(panel.table, Qt.Key.Key_Delete)
+    qtbot.waitUntil(lambda: transfer.state.finished, timeout=WAIT_MS)
+    announce.forget()
+    said.clear()
+    scripted.events = None
+    qtbot.mouseClick(panel.retry_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: transfer.attempts == 3, timeout=WAIT_MS)
+    assert said == [("Copying team/app:2.0 again…", False)]
+
+
 def test_a_place_or_image_that_cannot_be_opened_is_said_at_once(
         qtbot: QtBot, window: MainWindow, tmp_path: Path, said: Said) -> None:
     missing = tmp_path / "nowhere"

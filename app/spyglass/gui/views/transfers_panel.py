@@ -189,7 +189,7 @@ class TransfersPanel(QWidget):
         self.cancel_all_button = push_button("Cancel All")
         self.cancel_all_button.clicked.connect(self._cancel_all)
         self.retry_button = push_button("Retry")
-        self.retry_button.clicked.connect(lambda: self._act(self.manager.retry))
+        self.retry_button.clicked.connect(lambda: self._act(self._retry_stopped))
         self.details_button = push_button("Details…")
         self.details_button.clicked.connect(lambda: self.show_details(self.current()))
         self.clear_button = push_button("Clear Finished")
@@ -484,8 +484,12 @@ class TransfersPanel(QWidget):
         self._update_buttons()
 
     def _retry_stopped(self, transfer: Transfer) -> None:
+        """Run a copy that failed or was cancelled again, and say so (as a copy started
+        and cancelled are: the status bar kept "…was cancelled", and a reader heard
+        nothing)."""
         if transfer.state in (TransferState.FAILED, TransferState.CANCELLED):
             self.manager.retry(transfer)
+            self._say(f"Copying {transfer.request.label or transfer.request.source} again…")
 
     def _update_buttons(self) -> None:
         """The buttons, and the table's actions with them (the context menu shows those)."""
