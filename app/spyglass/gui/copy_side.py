@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QTreeView
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QMenu, QTreeView
 
 from spyglass.core.cancel import CancelToken
 from spyglass.core.errors import SpyglassError
@@ -35,7 +36,13 @@ from spyglass.gui.copy_drops import (
 from spyglass.gui.copy_jobs import CopyRequest, Openers, Prepared
 from spyglass.gui.copy_names import normalize_name
 from spyglass.gui.dialogs.copy import CopyDialog
-from spyglass.gui.dragdrop import DragSource, ImageDragSource, PlaceDropTarget
+from spyglass.gui.dragdrop import (
+    DragSource,
+    ImageCopySource,
+    ImageDragSource,
+    PlaceDropTarget,
+    clipboard_image,
+)
 from spyglass.gui.formatting import counted
 from spyglass.gui.models.places import ImageNode, LoadState, LocationNode
 from spyglass.gui.models.registry_rows import RegistryNode, RepositoryNode, TagNode
@@ -150,8 +157,20 @@ class CopyController(QObject):
         handle.setToolTip("Drag onto a registry, repository, layout or folder to copy this "
                           "image")
         DragSource(handle, lambda _point: self.shown_image())
-        PlaceDropTarget(window.tree, self._local_place, self._dropped, self._takes)
-        PlaceDropTarget(registries.tree, self._registry_place, self._dropped, self._takes)
+        self._targets = (
+            PlaceDropTarget(window.tree, self._local_place, self._dropped, self._takes),
+            PlaceDropTarget(registries.tree, self._registry_place, self._dropped, self._takes))
+        # the keyboard's drag and drop: Ctrl+C on an image, Ctrl+V on a place
+        said = partial(emit, self.statusMessage)
+        ImageCopySource(window.tree, self._place_image, said)
+        ImageCopySource(window.image_view.platforms.table, self._platform_image, said)
+        registries.image_of_tag = self._tag_image  # (its Ctrl+C is Copy Reference)
+        registries.add_paste = self.add_paste
+        self.paste_action = QAction("&Paste Image Here", window)
+        self.paste_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Paste))
+        self.paste_action.setStatusTip("Copy the image copied (Ctrl+C) into the layout, "
+                                       "folder, registry or repository chosen, as a drop")
+        self.paste_action.triggered.connect(lambda _checked=False: self.paste_image())
         self._failed_targets: dict[tuple[int, str | None], bool] = {}
         """Whether a place that failed to open may take a copy, by its row and sentence."""
 
@@ -282,6 +301,42 @@ class CopyController(QObject):
     def _dropped(self, image: DraggedImage, place: DropPlace) -> None:
         self.open_dialog(image, place)
 
+    def paste_image(self, view: QAbstractItemView | None = None,
+                    index: QModelIndex | None = None) -> CopyDialog | None:
+        """Paste Image Here: the image copied (Ctrl+C) dropped on the row ``index`` of
+        ``view`` (the current row of the sidebar's tree that has the keyboard, unless
+        given), as the mouse drops it: the same Copy dialog, the same destination."""
+        image = clipboard_image()
+        if image is None:
+            emit(self.statusMessage, "Copy an image first (Ctrl+C on an image, a tag or a "
+                                     "platform), then paste it on a place.")
+            return None
+        focused = QApplication.focusWidget()
+        target = next((target for target in self._targets if target.view is view or (
+            view is None and focused is not None and (
+                target.view is focused or target.view.isAncestorOf(focused)))), None)
+        if target is None or not target.drop_here(image, index):
+            emit(self.statusMessage, f"Choose a layout, folder, registry or repository "
+                                     f"other than its own to paste {visible(image.label)} "
+                                     "into.")
+            return None
+        return self.dialog
+
+    def add_paste(self, menu: QMenu, view: QAbstractItemView, index: QModelIndex) -> None:
+        """Paste Image Here in the context menu of the row ``index`` of ``view``, where
+        that row takes the image copied (a place, a registry, a repository)."""
+        image = clipboard_image()
+        if image is None or not any(target.view is view and
+                                    target.taking(image, index) is not None
+                                    for target in self._targets):
+            return
+        row = QPersistentModelIndex(index)
+        paste = menu.addAction(self.paste_action.text(),
+                               lambda: self.paste_image(view, row.sibling(row.row(), row.column())))
+        paste.setShortcut(self.paste_action.shortcut())  # (shown; the window's acts)
+        paste.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        menu.addSeparator()
+
     def open_dialog(self, image: DraggedImage | None, place: DropPlace | None = None, *,
                     destination: str = "") -> CopyDialog:
         """Open the Copy dialog for ``image`` (window-modal, not blocking); with no image,
@@ -320,9 +375,17 @@ class CopyController(QObject):
             self.dialog = None
 
     def current_image(self) -> DraggedImage | None:
-        """The image "Copy To…" copies: the selected tag or image row, else the one shown."""
+        """The image "Copy To…" copies: the current platform of the Platforms table
+        where it has the keyboard, the selected tag or image row, else the one shown."""
         window = self._window
         registries = window.registries
+        platforms = window.image_view.platforms.table
+        focused = QApplication.focusWidget()
+        if focused is not None and (focused is platforms or platforms.isAncestorOf(focused)):
+            # that platform alone, as dragging its row copies it
+            platform = self._platform_image(platforms.currentIndex())
+            if platform is not None:
+                return platform
         tag = self._tag_image(registries.model.node(registries.chosen_index()))
         if tag is not None:
             return tag

@@ -7,6 +7,11 @@ any widget, such as the image view's header); the drag carries
 :class:`PlaceDropTarget` accepts that type over rows for which ``place(index)``
 names a place, and calls ``dropped(image, place)``. Both are event filters on
 the view's viewport, so the models stay as they are.
+
+The keyboard's drag and drop is copy and paste, as in a file manager:
+:class:`ImageCopySource` puts the image of a view's current row on the clipboard
+(Ctrl+C: the same type and text a drag carries), and :meth:`PlaceDropTarget.drop_here`
+drops the clipboard's image on the current row, as the mouse drops it there.
 """
 
 from __future__ import annotations
@@ -15,11 +20,20 @@ import json
 from collections.abc import Callable
 
 from PySide6.QtCore import QByteArray, QEvent, QMimeData, QModelIndex, QObject, QPoint, Qt, QUrl
-from PySide6.QtGui import QDrag, QDragEnterEvent, QDragMoveEvent, QDropEvent, QMouseEvent
+from PySide6.QtGui import (
+    QDrag,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeyEvent,
+    QKeySequence,
+    QMouseEvent,
+)
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget
 
 from spyglass.core.fileurl import local_path
-from spyglass.core.text import shell_quoted
+from spyglass.core.text import shell_quoted, visible
 from spyglass.gui.copy_drops import MIME_TYPE, DraggedImage, DropPlace
 
 PayloadFor = Callable[[QModelIndex], DraggedImage | None]
@@ -47,6 +61,24 @@ def image_mime(image: DraggedImage) -> QMimeData:
     mime.setData(MIME_TYPE, QByteArray(json.dumps(image.to_json()).encode()))
     mime.setText(shell_quoted(image.text))  # (a byte that is not UTF-8 kept, as $'…\xe9')
     return mime
+
+
+def copy_image(image: DraggedImage, text: str = "") -> str:
+    """Put ``image`` on the clipboard as a drag carries it (pasted on a place, it is
+    dropped there), with ``text`` (a reference as Copy Reference writes it) for other
+    programs in place of its name; answer what the status bar says of it."""
+    mime = image_mime(image)
+    if text:
+        mime.setText(text)
+    QGuiApplication.clipboard().setMimeData(mime)
+    return f"Copied {visible(text or image.text)}"
+
+
+def clipboard_image() -> DraggedImage | None:
+    """The image on the clipboard, put there by Copy in this window (None for any other
+    content: text is no image to paste)."""
+    mime = QGuiApplication.clipboard().mimeData()
+    return image_from_mime(mime) if mime is not None else None
 
 
 def image_from_mime(mime: QMimeData) -> DraggedImage | None:
@@ -109,6 +141,34 @@ class ImageDragSource(DragSource):
         super().__init__(view.viewport(), at)
 
 
+class ImageCopySource(QObject):
+    """Ctrl+C on a row of ``view`` that ``payload(index)`` names an image for puts that
+    image on the clipboard (:func:`copy_image`), and ``copied`` is told what the status
+    bar says; on any other row the view copies as it does."""
+
+    def __init__(self, view: QAbstractItemView, payload: PayloadFor,
+                 copied: Callable[[str], None]) -> None:
+        super().__init__(view)
+        self._view = view
+        self._payload = payload
+        self._copied = copied
+        view.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Override QObject::eventFilter: Copy on an image's row."""
+        if event.type() in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress) and \
+                isinstance(event, QKeyEvent) and event.matches(QKeySequence.StandardKey.Copy):
+            index = self._view.currentIndex()
+            image = self._payload(index) if index.isValid() else None
+            if image is None:
+                return False
+            event.accept()
+            if event.type() == QEvent.Type.KeyPress:
+                self._copied(copy_image(image))
+            return True
+        return False
+
+
 class PlaceDropTarget(QObject):
     """Accepts dragged images over the places of ``view`` (see the module docstring) that
     ``takes(image, place)`` says may take them (not an image's own place: no copy at all)."""
@@ -128,6 +188,27 @@ class PlaceDropTarget(QObject):
         index = self._view.indexAt(position)
         return self._place(index) if index.isValid() else None
 
+    @property
+    def view(self) -> QAbstractItemView:
+        return self._view
+
+    def taking(self, image: DraggedImage, index: QModelIndex) -> DropPlace | None:
+        """The place of the row ``index`` where it may take ``image`` (None: no place,
+        or the image's own)."""
+        place = self._place(index) if index.isValid() else None
+        if place is not None and self._takes is not None and not self._takes(image, place):
+            return None
+        return place
+
+    def drop_here(self, image: DraggedImage, index: QModelIndex | None = None) -> bool:
+        """Paste: drop ``image`` on the row ``index`` (the view's current one unless
+        given) as the mouse drops it there; False where that row takes none."""
+        place = self.taking(image, self._view.currentIndex() if index is None else index)
+        if place is None:
+            return False
+        self._dropped(image, place)
+        return True
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Override QObject::eventFilter: handle image drags; let anything else through."""
         if isinstance(event, QDragEnterEvent | QDragMoveEvent | QDropEvent):
@@ -135,9 +216,9 @@ class PlaceDropTarget(QObject):
             if image is None:
                 event.ignore()
                 return True  # not ours (files from the file manager go to the window)
-            place = self.target(event.position().toPoint())
-            if place is not None and self._takes is not None and not self._takes(image, place):
-                place = None  # "no drop", as a file manager says over an item's own folder
+            # "no drop" over an image's own place, as a file manager says over an item's
+            # own folder
+            place = self.taking(image, self._view.indexAt(event.position().toPoint()))
             if place is None:
                 if isinstance(event, QDragEnterEvent):
                     event.acceptProposedAction()  # keep following the drag over other rows
@@ -154,5 +235,5 @@ class PlaceDropTarget(QObject):
         return False
 
 
-__all__ = ["ImageDragSource", "PlaceDropTarget", "dropped_paths", "image_from_mime",
-           "image_mime", "url_path"]
+__all__ = ["ImageCopySource", "ImageDragSource", "PlaceDropTarget", "clipboard_image",
+           "copy_image", "dropped_paths", "image_from_mime", "image_mime", "url_path"]

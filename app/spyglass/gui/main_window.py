@@ -339,6 +339,9 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         self.quit_action.triggered.connect(self.quit)
         menu.addAction(self.quit_action)
 
+        edit_menu = self.menuBar().addMenu("&Edit")
+        edit_menu.addAction(self.copying.paste_action)
+
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.copying.show_transfers_action)
 

@@ -21,7 +21,14 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QAbstractItemView, QMessageBox, QStackedWidget, QTreeView, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QMenu,
+    QMessageBox,
+    QStackedWidget,
+    QTreeView,
+    QWidget,
+)
 
 from spyglass.core.cancel import CancelToken
 from spyglass.core.credentials.store import CredentialStore
@@ -29,6 +36,7 @@ from spyglass.core.digest import Digest
 from spyglass.core.errors import InvalidReference, NotFound
 from spyglass.core.settings import Settings
 from spyglass.gui.announce import announce
+from spyglass.gui.copy_drops import DraggedImage
 from spyglass.gui.dialogs.registry import RegistryDialog
 from spyglass.gui.loading import ImageState, load_registry_tag
 from spyglass.gui.models.places import LoadState
@@ -123,6 +131,12 @@ class RegistryBrowser(QObject):
         """The repository chosen last, or whose tag was (see :meth:`_leave_repository`)."""
         self.copy_to_action: QAction | None = None
         """The window's "Copy To…", added to the tag menus when set."""
+        self.add_paste: Callable[[QMenu, QAbstractItemView, QModelIndex], None] | None = None
+        """Adds the window's "Paste Image Here" for a row to its menu, where the row
+        takes the image copied (when set)."""
+        self.image_of_tag: Callable[[TagNode], DraggedImage | None] | None = None
+        """A tag's image as a drag carries it: Copy Reference (Ctrl+C) puts that on the
+        clipboard too, to paste on a place (when set)."""
 
         self.model = RegistriesModel(runner, self)
         self.model.message.connect(self.statusMessage)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QMenu, QWidget
 
 from spyglass.core.digest import Digest
 from spyglass.core.settings import Settings
+from spyglass.gui.dragdrop import copy_image
 from spyglass.gui.formatting import as_sentence
 from spyglass.gui.models.registry_rows import RegistryNode, RepositoryNode, TagNode
 from spyglass.gui.registry_jobs import (
@@ -214,10 +215,19 @@ class RegistryActions:
         emit(self._browser.statusMessage, f"Copied {text}")
 
     def copy_reference(self, index: QModelIndex) -> None:
+        """Copy the tag's reference; with the tag's image as a drag carries it, which
+        Paste Image Here (Ctrl+V) on a place copies there."""
         node = self._tag(index)
-        if node is not None:
-            repo = node.parent
-            self._copy(tag_reference(repo.parent.host, repo.name, node.name))
+        if node is None:
+            return
+        repo = node.parent
+        reference = tag_reference(repo.parent.host, repo.name, node.name)
+        image_of = self._browser.image_of_tag
+        image = image_of(node) if image_of is not None else None
+        if image is None:
+            self._copy(reference)
+        else:
+            emit(self._browser.statusMessage, copy_image(image, reference))
 
     def copy_pull_command(self, index: QModelIndex, tool: PullTool) -> None:
         node = self._tag(index)
@@ -351,6 +361,9 @@ class RegistryActions:
             self.tree.setCurrentIndex(index)  # the menu acts on the row it was opened on
         node = self.model.node(index)
         menu = QMenu(self.tree)
+        if isinstance(node, RepositoryNode | RegistryNode) and \
+                self._browser.add_paste is not None:
+            self._browser.add_paste(menu, self.tree, index)  # the keyboard's drop
         if isinstance(node, TagNode):
             self._add_tag_menu(menu, self.tree_actions)
             if self._browser.copy_to_action is not None:

@@ -296,6 +296,8 @@ class LocationsMixin(QMainWindow):
             menu.addSeparator()
         if location is not None:
             path = str(location.path)
+            if not isinstance(node, ImageNode):
+                self.copying.add_paste(menu, self.tree, index)  # the keyboard's drop
             menu.addAction("Copy Path", lambda: self.copy_path(location.path))
             menu.addAction("Reload", lambda: self._reload_path(path))
             menu.addSeparator()
