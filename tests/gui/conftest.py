@@ -29,6 +29,16 @@ from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder, multi_
 from tests.helpers.registry import REGISTRY_BINARIES, RegistryServer, push_image
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _clipboard_emptied_at_the_end(qapp: QApplication) -> Iterator[None]:
+    """Qt's offscreen platform crashes the interpreter at its exit (SIGSEGV, pytest's
+    status 139 once every test has passed) while the clipboard holds data the window
+    put there (an image copied, a path with its URL): emptied once the tests are done.
+    (The window itself ends with os._exit, and the X11 platform does not crash.)"""
+    yield
+    qapp.clipboard().clear()
+
+
 @pytest.fixture(autouse=True)
 def _quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """A registry nobody answers is asked again after a backoff of seconds (3.5 to 7 in
