@@ -586,6 +586,59 @@ def test_a_repository_s_signature_and_referrer_tags_come_along_with_their_image(
     assert tags_of(fresh_registry, "r/app") == ["v1"]
 
 
+def test_a_signed_repository_synced_into_folders_keeps_its_tags_as_skopeo_writes_them(
+    fresh_registry: RegistryServer, make_registry: Callable[..., RegistryServer],
+    tmp_path: Path
+) -> None:
+    """Into dir:, the signature and referrer tags were said to be carried along with
+    their image (the dry run promised their folders), but a dir: image keeps no
+    referrer: the SBOM was lost, and the signature became a signature-N file skopeo 1.9
+    cannot push back. Each tag is now its own folder, as skopeo sync writes it, and
+    the tree goes back to a registry whole, by Spyglass and by skopeo."""
+    from tests.helpers.cosign import signed_layout
+
+    source = make_registry()
+    digest, _key = signed_layout(tmp_path / "layout")
+    pushed = spyglass("copy", "-q", "--dest-tls-verify=false", f"oci:{tmp_path / 'layout'}:app",
+                      f"docker://{source.host}/signed/app:v1")
+    assert pushed.returncode == 0, pushed.stderr
+    hexdigits = digest.removeprefix("sha256:")
+    tags = sorted([f"sha256-{hexdigits}", f"sha256-{hexdigits}.sig", "v1"])
+    mine, theirs = tmp_path / "mine", tmp_path / "theirs"
+    args = ("--src-tls-verify=false", "--src", "docker", "--dest", "dir",
+            f"{source.host}/signed/app")
+
+    dry = spyglass("sync", "--dry-run", *args, str(mine))
+    assert dry.returncode == 0, dry.stderr
+    assert sorted(dry.stdout.splitlines()[:-1]) == [
+        f"Would copy docker://{source.host}/signed/app:{tag} → dir:{mine}/app:{tag}"
+        for tag in tags]
+    assert dry.stdout.splitlines()[-1] == "Would sync 3 images from 1 sources"
+    done = spyglass("sync", "-q", *args, str(mine))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "Synced 3 images from 1 sources"
+    assert "left behind" not in done.stderr, done.stderr
+    skopeo("sync", *args, str(theirs))
+    assert sorted(path.name for path in mine.iterdir()) == [f"app:{tag}" for tag in tags]
+    assert sorted(path.name for path in theirs.iterdir()) == [f"app:{tag}" for tag in tags]
+    assert sorted(path.name for path in (mine / "app:v1").iterdir()) == sorted(
+        path.name for path in (theirs / "app:v1").iterdir())  # (no signature-1 file)
+
+    back = spyglass("sync", "-q", "--dest-tls-verify=false", "--src", "dir", "--dest",
+                    "docker", str(mine), f"{fresh_registry.host}/rt")
+    assert back.returncode == 0, back.stderr
+    assert back.stdout.splitlines()[-1] == "Synced 3 images from 1 sources"
+    assert tags_of(fresh_registry, "rt/app") == tags
+    for tag in tags:  # the referrers index whole, the SBOM with it
+        assert raw_digest(f"docker://{fresh_registry.host}/rt/app:{tag}") == raw_digest(
+            f"docker://{source.host}/signed/app:{tag}")
+    assert signatures_of(f"docker://{fresh_registry.host}/rt/app:v1") == signatures_of(
+        f"docker://{source.host}/signed/app:v1")
+    skopeo("sync", "--dest-tls-verify=false", "--src", "dir", "--dest", "docker", str(mine),
+           f"{fresh_registry.host}/sk")
+    assert tags_of(fresh_registry, "sk/app") == tags
+
+
 def test_the_images_of_a_sync_share_what_they_learn_of_their_repository(
     source: str, fresh_registry: RegistryServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -175,6 +175,13 @@ def _run(args: argparse.Namespace) -> int:
               f"{'is' if len(attached) == 1 else 'are'} left out, as --remove-signatures "
               "asks.")
         attached = []
+    if attached and args.dest == "dir":
+        # a dir: image keeps no referrers, and cosign's signatures only as signature-N
+        # files skopeo cannot push back: each tag is an image of its own folder, whole, as
+        # skopeo sync writes it (and the copies of their images leave them to it)
+        images += [replace(image, whole=True) for image in attached]
+        options = replace(options, tags_apart=frozenset(_tag_of(image) for image in attached))
+        attached = []
     if not args.insecure_policy:
         for image in images + attached:
             check_policy(args, image.source)

@@ -27,7 +27,7 @@ from memory), then the attached manifest, under cosign's tag or as a referrer;
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Final, Protocol
 
@@ -141,6 +141,7 @@ def plan_attachments(
     *,
     cancel: CancelToken | None = None,
     find: Callable[[Digest], list[Attachment]] | None = None,
+    apart: frozenset[str] = frozenset(),
 ) -> tuple[tuple[AttachmentTask, ...], tuple[str, ...]]:
     """The attachments to carry for the manifests ``kept`` (written with their digests)
     and notes for those of ``changed`` ones, of ``unwritten`` ones (a list of which one
@@ -148,6 +149,10 @@ def plan_attachments(
 
     ``find`` answers what is attached to a manifest when the caller asked
     ahead; by default the source is asked, for all manifests at once.
+    ``apart``: tags whose attachments travel on their own
+    (:attr:`~spyglass.core.copy_plan.CopyOptions.tags_apart`): passed over without a
+    word, at every level.
+
     Raises :class:`Unsupported` when the destination cannot keep a signature
     the copy would carry: nothing has moved yet.
     """
@@ -156,7 +161,13 @@ def plan_attachments(
     kept, changed = list(kept), list(changed)
     rewritten = len(changed)  # the notes of those that follow say the list is not copied
     changed += unwritten
-    found = look_up(source, kept + changed, find, cancel)
+
+    def look(digests: Sequence[Digest]) -> list[list[Attachment]]:
+        return [[attachment for attachment in attachments
+                 if not _under(attachment, apart)]
+                for attachments in look_up(source, digests, find, cancel)]
+
+    found = look(kept + changed)
     found_kept, found_changed = found[: len(kept)], found[len(kept):]
     notes: list[str] = []
     for number, (digest, lost) in enumerate(zip(changed, found_changed, strict=True)):
@@ -175,8 +186,7 @@ def plan_attachments(
                if (task := sorter.add(attachment)) is not None]
     # what is attached to what goes along (a signature on an SBOM), level by level: a
     # parent's referrers tag is written before its children's
-    walk_referrers(carried, {*kept, *changed}, sorter.add,
-                   lambda digests: look_up(source, digests, find, cancel), notes)
+    walk_referrers(carried, {*kept, *changed}, sorter.add, look, notes)
     tasks, refused, left, indexes = sorter.tasks, sorter.refused, sorter.left, sorter.indexes
     notes.extend(sorter.gone_notes())
     # a reason the destination gives for keeping nothing attached (a layout image
@@ -202,6 +212,17 @@ def plan_attachments(
                      " an index (a list) attached as a referrer, which Spyglass does not "
                      "copy yet")
     return tuple(tasks), tuple(notes)
+
+
+def _under(attachment: Attachment, tags: frozenset[str]) -> bool:
+    """Whether ``attachment`` is found under one of ``tags``: its cosign tag, or the
+    referrers fallback tag of its subject (the index that lists it)."""
+    if not tags:
+        return False
+    if attachment.tag is not None:
+        return attachment.tag in tags
+    return (attachment.found == "OCI referrer"
+            and referrers_tag(attachment.subject) in tags)
 
 
 class _Sorter:

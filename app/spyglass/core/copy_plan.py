@@ -74,6 +74,11 @@ class CopyOptions:
     (its tag or ref moved since), planning refuses with
     :class:`~spyglass.core.errors.SourceMoved` and nothing is written. None: whatever
     the name names is copied, as skopeo does."""
+    tags_apart: frozenset[str] = frozenset()
+    """Tags of what is attached to images (cosign's ``sha256-<hex>.sig``, the referrers
+    fallback tag ``sha256-<hex>``) that travel on their own, as images (a sync into
+    ``dir:``, which writes each as its own folder, as skopeo sync does): what is found
+    under them is neither carried along nor said to be left behind."""
 
 
 COMPRESSION_LEVELS: Final = {"gzip": (0, 9), "zstd": (1, 22)}

@@ -135,7 +135,7 @@ def plan_copy(
                 ahead.start_attachments(digest)
             tasks, notes = plan_attachments(
                 source, destination, kept, changed, unwritten, cancel=cancel,
-                find=ahead.attachments,
+                find=ahead.attachments, apart=options.tags_apart,
             )
         finally:
             ahead.drop()

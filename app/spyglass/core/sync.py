@@ -76,6 +76,10 @@ class SyncImage:
     """Where ``registry`` was set, when a yaml file's entry set it (``the entry "REG" in
     "FILE"``), for advice: its ``tls-verify`` and ``cert-dir`` win over the command
     line's flags; None where they are the command line's."""
+    whole: bool = False
+    """Copied with every image of a list, whatever ``--all`` says: a tag of what is
+    attached, copied as an image of its own (a copy of one platform of a referrers
+    index would cut it down to one referrer)."""
 
 
 class NothingToSync(SpyglassError):
@@ -366,7 +370,9 @@ def _dir_source(request: SyncRequest) -> SyncSource:
         relative = os.path.relpath(folder, base)
         suffix = base.resolve().name if relative == "." else relative.replace(os.sep, "/")
         name = DirName(folder)
-        images.append(SyncImage(name, destination_name(request, suffix, name)))
+        # (a folder a sync into dir: wrote for a tag of what is attached: whole, as it came)
+        whole = attachment_subject(folder.name.rpartition(":")[2]) is not None
+        images.append(SyncImage(name, destination_name(request, suffix, name), whole=whole))
     if not images:
         raise NothingToSync(f'No images to sync found in "{base}": no folder under it holds '
                             "a dir: image (a manifest.json).")

@@ -90,6 +90,7 @@ def copy_one(
     from spyglass.core.transports import open_destination, open_source
     from spyglass.core.transports.registry.source import RegistryImageSource
 
+    options = whole_if_asked(image, options)
     source = open_source(image.source, image.registry if isinstance(image.source, DockerName)
                          else None)
     if shared is not None and isinstance(source, RegistryImageSource):
@@ -124,6 +125,14 @@ def copy_one(
     return top.digest, held, before
 
 
+def whole_if_asked(image: SyncImage, options: CopyOptions) -> CopyOptions:
+    """The options an image is copied with: with every image of a list for one
+    :attr:`~spyglass.core.sync.SyncImage.whole`."""
+    from dataclasses import replace
+
+    return replace(options, multi_arch="all") if image.whole else options
+
+
 def unchanged_digest(
     image: SyncImage,
     options: CopyOptions,
@@ -147,6 +156,7 @@ def unchanged_digest(
 
     if not isinstance(image.destination, DockerName):
         return None
+    options = whole_if_asked(image, options)
     destination = open_destination(image.destination, destination_options)
     try:
         if not isinstance(destination, WholeImageHolder):
