@@ -1053,6 +1053,47 @@ def test_keep_going_into_a_registry_that_is_down_waits_out_its_tries_once(
     assert took < once * 2 + 2, (took, once)  # (one image's tries, not eight)
 
 
+def test_keep_going_from_a_yaml_registry_that_is_down_waits_out_its_tries_once(
+    tmp_path: Path, fresh_registry: RegistryServer
+) -> None:
+    """Each repository's listing of a registry that is down waited out the retries
+    anew, without saying so (5 s each: a file of 50 repositories sat minutes), and its
+    images then tried once more. After the first listing, the others and the images
+    fail at once, with its sentence and how often it was tried."""
+    import socket
+    import time
+
+    with socket.socket() as closed:  # a port nothing listens on: connections refused
+        closed.bind(("127.0.0.1", 0))
+        down = f"127.0.0.1:{closed.getsockname()[1]}"
+    listing = tmp_path / "down.yaml"
+    listing.write_text(f"{down}:\n  images:\n    x/y: [a, b]\n    x/a: []\n    x/b: []\n"
+                       "    x/c: []\n")
+    args = ("--retry-times", "2", "--src", "yaml", "--dest", "docker",
+            "--dest-tls-verify=false", "--src-tls-verify=false")
+    (tmp_path / "one.yaml").write_text(f"{down}:\n  images:\n    x/a: []\n")
+    started = time.monotonic()
+    single = spyglass("sync", "-q", *args, str(tmp_path / "one.yaml"), f"{fresh_registry.host}/m")
+    once = time.monotonic() - started
+    assert single.returncode == 1
+    said = f"Cannot reach the registry {down}: connection refused (tried 3 times)"
+    assert single.stderr.rstrip().endswith(f"{down}/x/a failed: {said}."), single.stderr
+    started = time.monotonic()
+    done = spyglass("sync", "-q", "--keep-going", *args, str(listing),
+                    f"{fresh_registry.host}/m")
+    took = time.monotonic() - started
+    assert done.returncode == 1
+    assert done.stdout.splitlines()[-1] == "Synced 0 images from 1 sources, 5 failed"
+    failed = done.stderr.splitlines()
+    assert failed[0] == f"spyglass: Listing the images of {down}/x/a failed: {said}."
+    assert failed[1:3] == [
+        f"spyglass: Listing the images of {down}/x/{name} failed: {said}; this repository "
+        "was not tried, as an earlier one could not reach it." for name in ("b", "c")]
+    assert [line.split(" failed: ", 1)[1] for line in failed[3:]] == [
+        f"{said}; this image was not tried, as an earlier one could not reach it."] * 2
+    assert took < once * 1.5 + 1, (took, once)  # (one listing's tries, not five)
+
+
 def test_a_mirror_and_its_origin_listed_together_are_synced_as_skopeo_syncs_them(
     source: str, make_registry: Callable[..., RegistryServer], tmp_path: Path
 ) -> None:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from spyglass.core.digest import Digest
     from spyglass.core.sync import SyncImage, SyncRequest, SyncSource
     from spyglass.core.sync_run import ImageResult
+    from spyglass.core.sync_unreachable import UnreachableHosts
     from spyglass.core.transports.registry import RegistryOptions
 
 
@@ -166,7 +167,11 @@ def _run(args: argparse.Namespace) -> int:
     request = _request(args)
     options = _options(args)
     destination = registry_options(args, None, "dest") if args.dest == "docker" else None
-    sources = list_sources(request, registry_tags(), source_digests())
+    from spyglass.core.sync_unreachable import UnreachableHosts
+
+    unreachable = UnreachableHosts()  # (one registry down is waited for once in the run)
+    sources = list_sources(request, registry_tags(unreachable=unreachable),
+                           source_digests())
     images = [image for source in sources for image in source.images]
     attached = [image for source in sources for image in source.attached]
     if attached and args.remove_signatures:
@@ -222,7 +227,7 @@ def _run(args: argparse.Namespace) -> int:
     weighed = False  # (whether what the images carried along was looked at)
     told: list[ImageResult] = []
     try:
-        results = _copy(args, images, options, destination, reporter, told)
+        results = _copy(args, images, options, destination, reporter, told, unreachable)
         if attached and (args.keep_going or all(r.error is None for r in results)):
             # what no synced image carried along (its subject is not a tag here, or its
             # copy failed): copied as it is, whole, so that nothing the source has is lost
@@ -237,7 +242,7 @@ def _run(args: argparse.Namespace) -> int:
                       f"whole: no image this sync copied as it is carried "
                       f"{'it' if one else 'them'} along.")
             results += _copy(args, left_over, replace(options, multi_arch="all"),
-                             destination, reporter, told)
+                             destination, reporter, told, unreachable)
     except KeyboardInterrupt:  # (Ctrl+C, SIGTERM): what is in place is said, then that
         reporter.close()
         synced = sum(1 for result in told if result.error is None)
@@ -304,7 +309,7 @@ def _tag_of(image: SyncImage) -> str:
 
 def _copy(args: argparse.Namespace, images: list[SyncImage], options: CopyOptions,
           destination: RegistryOptions | None, reporter: Reporter,
-          said: list[ImageResult]) -> list[ImageResult]:
+          said: list[ImageResult], unreachable: UnreachableHosts) -> list[ImageResult]:
     """Copy ``images``: a line for each as it ends, each also put in ``said``."""
     from spyglass.core.sync_run import run_sync
 
@@ -337,7 +342,8 @@ def _copy(args: argparse.Namespace, images: list[SyncImage], options: CopyOption
         return _without_routine_notes(report) if args.quiet else report
 
     return run_sync(images, options, destination, parallel_images=args.parallel_images,
-                    keep_going=args.keep_going, events_for=events_for, on_result=told)
+                    keep_going=args.keep_going, events_for=events_for, on_result=told,
+                    unreachable=unreachable)
 
 
 def _without_routine_notes(report: Callable[[CopyEvent], None]

@@ -51,6 +51,7 @@ from spyglass.core.sync_kinds import (
 if TYPE_CHECKING:
     from spyglass.core.cancel import CancelToken
     from spyglass.core.digest import Digest
+    from spyglass.core.sync_unreachable import UnreachableHosts
     from spyglass.core.transports.registry import RegistryOptions
 
 TagLister = Callable[[DockerReference, "RegistryOptions | None"], list[str]]
@@ -681,14 +682,32 @@ def source_digests(cancel: CancelToken | None = None) -> DigestLookup:
     return digest_of
 
 
-def registry_tags(cancel: CancelToken | None = None) -> TagLister:
-    """A :data:`TagLister` asking the registry, through the process's shared clients."""
+def registry_tags(cancel: CancelToken | None = None,
+                  unreachable: UnreachableHosts | None = None) -> TagLister:
+    """A :data:`TagLister` asking the registry, through the process's shared clients. A
+    listing that failed after several tries says how many; with ``unreachable``, a
+    registry that could not be reached is kept there, and a listing of a registry kept
+    there fails at once (the sync's copies then do too)."""
 
     def list_tags(repository: DockerReference, options: RegistryOptions | None) -> list[str]:
+        from spyglass.core.credentials import canonical_host
+        from spyglass.core.errors import ConnectionFailed, Unreachable
+        from spyglass.core.sync_unreachable import say_tries
         from spyglass.core.transports.registry import client_for
 
-        client = client_for(repository.domain, options, repository=repository.path)
-        return client.tags_of(repository.path, cancel=cancel)
+        host = canonical_host(repository.domain)
+        known = None if unreachable is None else unreachable.failure_for(
+            frozenset({host}), what="repository")
+        if known is not None:
+            raise known
+        try:
+            client = client_for(repository.domain, options, repository=repository.path)
+            return client.tags_of(repository.path, cancel=cancel)
+        except ConnectionFailed as exc:
+            say_tries(exc)
+            if unreachable is not None and isinstance(exc, Unreachable) and exc.host == host:
+                unreachable.add(exc)
+            raise
 
     return list_tags
 

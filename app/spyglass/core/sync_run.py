@@ -12,7 +12,6 @@ an image mount the blobs an earlier one pushed to another repository.
 from __future__ import annotations
 
 import queue
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -28,9 +27,9 @@ from spyglass.core.errors import (
     Unreachable,
     out_of_memory,
 )
-from spyglass.core.retry import add_to_sentence
 from spyglass.core.sync import SyncImage
 from spyglass.core.sync_kinds import DEFAULT_PARALLEL_IMAGES
+from spyglass.core.sync_unreachable import UnreachableHosts, say_tries
 
 if TYPE_CHECKING:
     from spyglass.core.copy import CopyEvent, CopyOptions, EventCallback
@@ -293,6 +292,7 @@ def run_sync(
     events_for: Callable[[SyncImage], EventCallback | None] = lambda image: None,
     on_result: Callable[[ImageResult], None] = lambda result: None,
     cancel: CancelToken | None = None,
+    unreachable: UnreachableHosts | None = None,
 ) -> list[ImageResult]:
     """Copy ``images``, up to ``parallel_images`` at a time but one at a time into each
     repository (see :func:`lane_of`), in their order within it; ``on_result`` is called
@@ -303,14 +303,16 @@ def run_sync(
     raised, after ``on_result`` was told of each image that was whole by then (those
     that ended while the others were stopped too). With ``keep_going``, once a copy could
     not reach a registry at all (after its tries), the images left that would reach it
-    fail at once with that sentence (see :class:`_Unreachable`)."""
+    fail at once with that sentence (see
+    :class:`~spyglass.core.sync_unreachable.UnreachableHosts`: ``unreachable``, where the
+    sync's listings found some already)."""
     from spyglass.core.transports.registry.source import SharedLookups
 
     cancel = cancel or CancelToken()
     results: list[ImageResult] = []
     ended: queue.SimpleQueue[ImageResult | _LaneEnded] = queue.SimpleQueue()
     shared = SharedLookups()
-    unreachable = _Unreachable()
+    unreachable = unreachable or UnreachableHosts()
 
     def copy(image: SyncImage) -> ImageResult:
         hosts = _hosts_of(image)
@@ -335,8 +337,8 @@ def run_sync(
             except Cancelled:
                 raise
             except SpyglassError as exc:
-                if isinstance(exc, ConnectionFailed) and exc.attempts > 1:
-                    _say_tries(exc)
+                if isinstance(exc, ConnectionFailed):
+                    say_tries(exc)
                 if isinstance(exc, Unreachable) and exc.host in hosts:
                     unreachable.add(exc)
                 return ImageResult(image, error=exc)
@@ -398,36 +400,6 @@ def run_sync(
     return results
 
 
-class _Unreachable:
-    """The registries a sync's copies could not reach at all (no connection could be made,
-    after every try): the images left that would reach one, to or from it, fail at once
-    with its sentence, rather than each waiting out the same tries (40 s or more an
-    image, for a mirror whose registry is down, with ``keep_going``)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._said: dict[str, tuple[str, str | None]] = {}
-
-    def add(self, error: Unreachable) -> None:
-        assert error.host is not None
-        with self._lock:  # (as said now: the front end may add to it later)
-            self._said.setdefault(error.host, (error.message, error.on_command_line))
-
-    def failure_for(self, hosts: frozenset[str]) -> Unreachable | None:
-        """The failure of an image reaching ``hosts``, where one of them could not be
-        reached: its sentence, saying the image was not tried."""
-        with self._lock:
-            host = next((host for host in sorted(hosts) if host in self._said), None)
-            if host is None:
-                return None
-            message, on_command_line = self._said[host]
-        error = Unreachable(message, on_command_line=on_command_line)
-        error.host = host
-        add_to_sentence(error, "; this image was not tried, as an earlier one could not "
-                        "reach it")
-        return error
-
-
 def _hosts_of(image: SyncImage) -> frozenset[str]:
     """The registries an image's copy reaches (its source's, its destination's), as the
     registry clients know them."""
@@ -437,13 +409,6 @@ def _hosts_of(image: SyncImage) -> frozenset[str]:
     return frozenset(canonical_host(name.reference.domain)
                      for name in (image.source, image.destination)
                      if isinstance(name, DockerName))
-
-
-def _say_tries(error: SpyglassError) -> None:
-    """A connection that failed each time it was tried says how often it was (as a
-    blob's copy says it), where its sentence does not yet."""
-    if "times)" not in error.message:
-        add_to_sentence(error, f" (tried {error.attempts} times)")
 
 
 def _tell_finished(ended: queue.SimpleQueue[ImageResult | _LaneEnded],
