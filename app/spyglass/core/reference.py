@@ -75,6 +75,7 @@ __all__ = [
     "parse_image_name",
     "registry_alone",
     "registry_alone_error",
+    "tag_and_digest_error",
 ]
 
 DEFAULT_DOMAIN: Final = "docker.io"
@@ -617,6 +618,13 @@ def registry_alone_error(text: str, registry: str, expected: str = "REPOSITORY[:
     :func:`parse_docker_reference` (which reads it as Docker Hub's): what was expected
     (``docker://REGISTRY/{expected}``), then ``advice`` (``, or …``)."""
     return _reference_error(text, _registry_alone_clause(registry, expected) + advice)
+
+
+def tag_and_digest_error(text: str) -> InvalidReference:
+    """The error for a reference ``text`` with both a tag and a digest
+    (``app:1.0@sha256:…``), where one is taken (a ``docker://`` name, a sync's SOURCE):
+    copy's sentence, which says to drop the tag."""
+    return _reference_error(text, _TAG_AND_DIGEST)
 
 
 def _parse_docker_name(rest: str) -> DockerName:

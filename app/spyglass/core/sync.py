@@ -40,6 +40,7 @@ from spyglass.core.reference import (
     parse_docker_reference,
     registry_alone,
     registry_alone_error,
+    tag_and_digest_error,
 )
 from spyglass.core.sync_kinds import (
     DESTINATION_KINDS,
@@ -281,6 +282,8 @@ def _docker_source(request: SyncRequest, list_tags: TagLister) -> SyncSource:
     if (registry := registry_alone(text)) is not None:  # (not Docker Hub's library/NAME)
         raise registry_alone_error(request.source, registry)
     reference = parse_docker_reference(text, default_tag=False)
+    if reference.tag is not None and reference.digest is not None:
+        raise tag_and_digest_error(request.source)  # (as copy and skopeo sync refuse it)
     return _repository_source(request, reference, request.registry, list_tags,
                               label=request.source, refs=None)
 
@@ -325,8 +328,6 @@ def _images(request: SyncRequest, references: list[DockerReference],
             registry: RegistryOptions | None) -> tuple[SyncImage, ...]:
     images = []
     for each in references:
-        if each.tag is not None and each.digest is not None:
-            each = each.without_tag()
         name = DockerName(each)
         images.append(SyncImage(name, destination_name(request, str(each), name), registry))
     return tuple(images)

@@ -394,3 +394,20 @@ def test_two_names_of_one_manifest_are_no_conflict(
                     for image in source.images]) == 3
     # only the two names of one destination name are asked about
     assert sorted(asked) == ["docker://a.example/app:1", "docker://b.example/app:1"]
+
+
+def test_a_source_with_a_tag_and_a_digest_is_refused_as_copy_refuses_it() -> None:
+    """The tag was dropped without a word: the mirror got an untagged manifest where
+    ``app:1.0`` was asked for (copy and skopeo sync refuse it)."""
+    from spyglass.core.reference import parse_image_name
+
+    text = "r.example:5000/team/app:1.0@sha256:" + "a" * 64
+    with pytest.raises(SpyglassError) as caught:
+        list_sources(SyncRequest("docker", text, "docker", "m.example"), tags)
+    with pytest.raises(SpyglassError) as copy_said:
+        parse_image_name(f"docker://{text}")
+    said = str(caught.value)
+    assert said == (f'Invalid image reference "{text}": a docker:// reference may carry a '
+                    "tag or a digest but not both; drop the tag, for example "
+                    "docker://alpine@sha256:…")
+    assert said.partition(": ")[2] == str(copy_said.value).partition(": ")[2]
