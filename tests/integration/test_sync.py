@@ -334,6 +334,25 @@ def test_bad_input_is_one_sentence_naming_it(tmp_path: Path, source: str) -> Non
         signing.stderr)
 
 
+def test_a_mistake_in_a_yaml_file_is_the_file_s_not_a_listing_failure(
+    tmp_path: Path, source: str, fresh_registry: RegistryServer
+) -> None:
+    """"Listing the images of … failed: … Stopped there: --keep-going goes on": nothing
+    was listed, and --keep-going changes nothing for a file that is wrong."""
+    listing = tmp_path / "ni.yaml"
+    listing.write_text(f"{source}:\n  tls-verify: false\n  images:\n    sync/tools:v0: []\n"
+                       "    sync/app: [s0]\n")
+    for flags in ([], ["--keep-going"]):
+        done = spyglass("sync", "-q", *flags, "--src", "yaml", "--dest", "docker",
+                        "--dest-tls-verify=false", str(listing), f"{fresh_registry.host}/m")
+        assert done.returncode == 1 and done.stdout == ""
+        assert done.stderr.splitlines() == [
+            f'spyglass: The entry "{source}" in "{listing}": "sync/tools:v0" names an image, '
+            "not a repository; expected REPOSITORY: [TAG, …], with its tags in the list "
+            "after it."]
+    assert catalog(fresh_registry) == []
+
+
 def test_images_into_one_repository_are_copied_one_after_another(
     source: str, fresh_registry: RegistryServer
 ) -> None:

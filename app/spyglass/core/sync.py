@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from spyglass.core.errors import SpyglassError
+from spyglass.core.errors import SpyglassError, as_clause
 from spyglass.core.re2 import compile_re2
 from spyglass.core.reference import (
     DirName,
@@ -295,15 +295,15 @@ def _repository_source(
     list_tags: TagLister,
     *,
     label: str,
-    refs: list[str] | None,
+    refs: list[DockerReference] | None,
     keep: Callable[[str], bool] | None = None,
 ) -> SyncSource:
-    """A repository's images: the one ``reference`` names; else the ``refs`` (tags or
-    digests) given; else every tag listed (those ``keep`` keeps)."""
+    """A repository's images: the one ``reference`` names; else the ``refs`` (its tags
+    or digests) given; else every tag listed (those ``keep`` keeps)."""
     if reference.tag is not None or reference.digest is not None:
         references = [reference]
     elif refs:
-        references = [_with_ref(reference, ref) for ref in refs]
+        references = list(refs)
     else:
         tags = list_tags(reference, registry)
         chosen = [tag for tag in tags if keep is None or keep(tag)]
@@ -347,14 +347,29 @@ def attachment_subject(tag: str) -> Digest | None:
     return None if found is None else Digest.parse(f"sha256:{found.group(1)}")
 
 
-def _with_ref(repository: DockerReference, ref: str) -> DockerReference:
-    """A yaml entry's ``ref``: a digest when it parses as one (as skopeo tries first),
-    else a tag."""
+def _with_ref(repository: DockerReference, ref: str, listed: str, entry: str
+              ) -> DockerReference:
+    """A yaml entry's ``ref``: a digest when it has a colon (as skopeo tries a digest
+    first), else a tag; one that is neither is the file's error, naming ``entry`` and
+    the repository it is ``listed`` under."""
     from spyglass.core.digest import Digest
 
-    if ":" in ref:
-        return repository.with_digest(Digest.parse(ref))
-    return repository.with_tag(ref)
+    where = f"{_capital(entry)}: in the list of {listed},"
+    if "@" in ref:
+        raise SpyglassError(f'{where} "{ref}" holds a tag and a digest; expected a tag or a '
+                            "digest, not both.")
+    try:
+        if ":" in ref:
+            return repository.with_digest(Digest.parse(ref))
+        return repository.with_tag(ref)
+    except SpyglassError as exc:  # (a tag's sentence names the repository: said before)
+        said = str(exc) if ":" in ref else str(exc).partition(": ")[2]
+        raise SpyglassError(f"{where} {as_clause(said.rstrip('.'))}; expected a tag or a "
+                            "digest.") from exc
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 # ------------------------------------------------------------------ dir
@@ -443,20 +458,45 @@ def _yaml_source(
 ) -> SyncSource:
     label = f"{registry}/{repository}"
     entry = f'the entry "{registry}" in "{path}"'
+    # what the file itself gets wrong is its error, said before anything is listed
     try:
         reference = parse_docker_reference(label, default_tag=False)
-        if reference.tag is not None or reference.digest is not None:
-            raise SpyglassError(f'"{repository}" in "{path}" names an image, not a repository: '
-                                "give its tags in the list after it.")
-        source = _repository_source(request, reference, options, list_tags, label=label,
-                                    refs=refs, keep=keep)
+    except SpyglassError as exc:
+        raise SpyglassError(f'{_capital(entry)}: "{repository}" is not a repository name: '
+                            f"{_clause(exc).partition(': ')[2]}.") from exc
+    if reference.tag is not None or reference.digest is not None:
+        expected = ("REPOSITORY: REGEX, the tags' expression after it" if keep is not None
+                    else "REPOSITORY: [TAG, …], with its tags in the list after it")
+        raise SpyglassError(f'{_capital(entry)}: "{repository}" names an image, not a '
+                            f"repository; expected {expected}.")
+    references = None if refs is None else [
+        _with_ref(reference, ref, repository, entry) for ref in refs]
+
+    def listed(repository: DockerReference, options: RegistryOptions | None) -> list[str]:
+        try:
+            return list_tags(repository, options)
+        except SpyglassError as exc:
+            raise _Unlisted(exc) from exc
+
+    try:
+        source = _repository_source(request, reference, options, listed, label=label,
+                                    refs=references, keep=keep)
     except NothingToSync as exc:
         return SyncSource(label, empty=str(exc), entry=entry)
-    except SpyglassError as exc:
-        return SyncSource(label, error=exc, entry=entry)
+    except _Unlisted as unlisted:
+        return SyncSource(label, error=unlisted.error, entry=entry)
     return replace(source, entry=entry,
                    images=tuple(replace(image, entry=entry) for image in source.images),
                    attached=tuple(replace(image, entry=entry) for image in source.attached))
+
+
+class _Unlisted(Exception):
+    """Why a yaml entry's repository could not be listed: its source's error (what else
+    fails is the file's, or the command line's)."""
+
+    def __init__(self, error: SpyglassError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def read_yaml(path: Path) -> dict[str, dict[str, Any]]:

@@ -411,3 +411,31 @@ def test_a_source_with_a_tag_and_a_digest_is_refused_as_copy_refuses_it() -> Non
                     "tag or a digest but not both; drop the tag, for example "
                     "docker://alpine@sha256:…")
     assert said.partition(": ")[2] == str(copy_said.value).partition(": ")[2]
+
+
+@pytest.mark.parametrize(("images", "said"), [
+    ('images:\n    team/app: ["1.0@sha256:' + "a" * 64 + '"]',
+     ': in the list of team/app, "1.0@sha256:' + "a" * 64 + '" holds a tag and a digest; '
+     "expected a tag or a digest, not both."),
+    ('images:\n    team/app: ["bad tag", "1.0"]',
+     ': in the list of team/app, the tag "bad tag" may contain only letters, digits, "_", '
+     '"." and "-" (not first), at most 128 characters; expected a tag or a digest.'),
+    ('images:\n    team/app: ["sha256:abc"]',
+     ': in the list of team/app, "sha256:abc" is not a valid digest: a sha256 digest is 64 '
+     "lower-case hexadecimal characters; expected a tag or a digest."),
+    ("images:\n    team/app:1.0: []\n    team/db: ['15']",
+     ': "team/app:1.0" names an image, not a repository; expected REPOSITORY: [TAG, …], '
+     "with its tags in the list after it."),
+    ("images-by-tag-regex:\n    team/app:1.0: x",
+     ': "team/app:1.0" names an image, not a repository; expected REPOSITORY: REGEX, the '
+     "tags' expression after it."),
+    ("images:\n    Team/app: ['1.0']",
+     ': "Team/app" is not a repository name: repository name must be lowercase.'),
+])
+def test_a_yaml_entry_s_own_mistakes_are_the_file_s_naming_the_entry(
+    tmp_path: Path, images: str, said: str
+) -> None:
+    """They were worded as a failure to list the repository (a tag read as a digest's
+    "algorithm"), or named no file and no entry; with --keep-going the sync went on."""
+    path, refusal = yaml_refusal(tmp_path, f"r.example:5000:\n  {images}\n")
+    assert refusal == f'The entry "r.example:5000" in "{path}"{said}'
