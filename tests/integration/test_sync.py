@@ -486,7 +486,9 @@ def test_a_source_wanting_credentials_is_one_sentence_naming_sync_s_flags(
     private_source: str, fresh_registry: RegistryServer, tmp_path: Path, kind: str
 ) -> None:
     """Not a traceback (the advice once parsed sync's SOURCE as a copy's image name), and
-    the flag named is sync's own --src-creds (sync has no --creds)."""
+    the flag named is sync's own --src-creds (sync has no --creds); for a yaml entry,
+    after the entry's own credentials key (it named the flag alone, which gives every
+    registry of the file those credentials)."""
     listing = tmp_path / "nocreds.yaml"
     listing.write_text(f"{private_source}:\n  tls-verify: false\n  images:\n    priv/app: []\n")
     source = f"{private_source}/priv/app" if kind.startswith("docker") else str(listing)
@@ -499,6 +501,11 @@ def test_a_source_wanting_credentials_is_one_sentence_naming_sync_s_flags(
              f"{private_source}, or pass --src-creds USER:PASSWORD.")
     lines = done.stderr.splitlines()
     assert len(lines) == 1, done.stderr
+    if kind.startswith("yaml"):  # the entry's own credentials first, then the flag's
+        wants = wants.replace(", or pass --src-creds USER:PASSWORD", (
+            ", or give credentials: {username: USER, password: PASSWORD} in the entry "
+            f'"{private_source}" in "{listing}" (or --src-creds USER:PASSWORD, for every '
+            "registry of the file)"))
     if kind == "yaml keep-going":  # a line, and the sync goes on
         assert lines[0] == f"spyglass: {wants}", done.stderr
         assert done.stdout.splitlines()[-1] == "Synced 0 images from 0 sources, 1 failed"

@@ -152,11 +152,15 @@ def with_entry_keys(sentence: str, sides: list[str], entry: str | None) -> str:
     gave (``entry``: ``the entry "REG" in "FILE"``): a registry's TLS advice
     (``--tls-verify=false``, ``--cert-dir DIR``) as that entry's keys, which win over the
     command line's flags (advising ``--src-tls-verify=false`` named a flag given
-    already)."""
+    already); and its credentials advice names the entry's ``credentials`` first, as
+    ``--src-creds`` gives them for every registry of the file."""
     if entry is None or sides != ["src"]:
         return sentence
     return (sentence.replace("--tls-verify=false", f"tls-verify: false in {entry}")
-            .replace("--cert-dir DIR", f"cert-dir: DIR in {entry}"))
+            .replace("--cert-dir DIR", f"cert-dir: DIR in {entry}")
+            .replace(", or pass --creds USER:PASSWORD",
+                     ", or give credentials: {username: USER, password: PASSWORD} in "
+                     f"{entry} (or --creds USER:PASSWORD, for every registry of the file)"))
 
 
 def with_side_flags(sentence: str, sides: list[str]) -> str:
