@@ -353,6 +353,22 @@ def test_a_mistake_in_a_yaml_file_is_the_file_s_not_a_listing_failure(
     assert catalog(fresh_registry) == []
 
 
+def test_a_list_named_by_digest_without_all_is_refused_naming_all(
+    source: str, fresh_registry: RegistryServer
+) -> None:
+    """The refusal said the digest is the whole list's, not how to copy the whole list."""
+    listed = raw_digest(f"docker://{source}/sync/app:multi")
+    args = ("--src-tls-verify=false", "--dest-tls-verify=false", "--src", "docker", "--dest",
+            "docker", f"{source}/sync/app@{listed}", f"{fresh_registry.host}/dm")
+    done = spyglass("sync", "-q", *args)
+    assert done.returncode == 1
+    assert done.stderr.rstrip().endswith(
+        "It is the digest of the whole list, which a copy of all its images writes: "
+        "give --all."), done.stderr
+    whole = spyglass("sync", "-q", "--all", *args)
+    assert whole.returncode == 0, whole.stderr
+
+
 def test_images_into_one_repository_are_copied_one_after_another(
     source: str, fresh_registry: RegistryServer
 ) -> None:

@@ -205,13 +205,12 @@ def check_required_digest(plan: CopyPlan, destination: ImageDestination) -> None
         plan.instances[0].source.digest if plan.instances else plan.top.digest
     )
     if written != required:
-        whole = (" It is the digest of the whole list, which a copy of all its images "
-                 "writes." if required == plan.top.digest else "")
-        raise Unsupported(
-            f"{destination.description} asks for the image {required}, but the image "
-            f"copied is {written}; a destination named by digest takes only that image."
-            + whole
-        )
+        said = (f"{destination.description} asks for the image {required}, but the image "
+                f"copied is {written}; a destination named by digest takes only that image.")
+        if required != plan.top.digest:
+            raise Unsupported(said)
+        whole = " It is the digest of the whole list, which a copy of all its images writes"
+        raise Unsupported(f"{said}{whole}.", on_command_line=f"{said}{whole}: give --all.")
 
 
 def check_manifest_names(plan: CopyPlan, destination: ImageDestination) -> None:
