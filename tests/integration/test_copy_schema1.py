@@ -236,3 +236,30 @@ def test_a_dry_run_says_the_schema1_image_is_converted(schema1_dir: Path, tmp_pa
         "  made by the schema 1 conversion")
     assert all(line.endswith("  copied") for line in lines[3:6]), lines
     assert not (tmp_path / "out").exists()
+
+
+def test_fields_written_after_the_signatures_are_not_the_image(
+        schema1_dir: Path, tmp_path: Path) -> None:
+    """A signed manifest's digest covers its payload alone: a second fsLayers/history
+    pair written after the signatures (which JSON's last key would let win) is neither
+    inspected nor copied; the image is the one the signed payload (and digest) names."""
+    from tests.unit.core.test_manifest import appended_after_signatures
+
+    signed = (schema1_dir / "manifest.json").read_bytes()
+    real = json.loads(spyglass("inspect", f"dir:{schema1_dir}").stdout)
+    evil = tmp_path / "evil"
+    shutil.copytree(schema1_dir, evil)
+    top = json.loads(json.loads(signed)["history"][0]["v1Compatibility"])
+    top.pop("parent", None)
+    top["config"]["Cmd"] = ["/bin/evil"]
+    base = json.loads(signed)["fsLayers"][-1]
+    (evil / "manifest.json").write_bytes(appended_after_signatures(
+        signed, fsLayers=[base], history=[{"v1Compatibility": json.dumps(top)}]))
+    seen = json.loads(spyglass("inspect", f"dir:{evil}").stdout)
+    assert seen["Digest"] == real["Digest"]
+    assert seen["Layers"] == real["Layers"] and len(seen["Layers"]) > 1
+    copy(f"dir:{evil}", f"oci:{tmp_path / 'out'}:v1")
+    config = json.loads(spyglass("inspect", "--config", f"oci:{tmp_path / 'out'}:v1").stdout)
+    assert config["config"]["Cmd"] != ["/bin/evil"]
+    assert len(config["rootfs"]["diff_ids"]) == len(
+        [layer for layer in real["Layers"] if not layer.endswith(EMPTY_GZIP_LAYER)])

@@ -383,7 +383,20 @@ def _shown(value: object) -> str:
     return text if len(text) <= _SHOWN_LENGTH else text[:_SHOWN_LENGTH - 1] + "…"
 
 
-def _parse_schema1(raw: bytes, data: Mapping[str, Any], media_type: str) -> Schema1Manifest:
+def schema1_fields(raw: bytes) -> dict[str, Any]:
+    """The fields of a schema 1 manifest as its digest covers them: a signed one's are
+    read from its signed payload alone (:func:`schema1_payload`), as distribution reads
+    them, never from what is written after it (a second ``fsLayers`` or ``history``
+    after the signatures, which JSON would let win, is not part of the image its
+    digest names)."""
+    data = _load(raw)
+    if not data.get("signatures"):
+        return data
+    return _load(schema1_payload(raw))
+
+
+def _parse_schema1(raw: bytes, media_type: str) -> Schema1Manifest:
+    data = schema1_fields(raw)
     fs_layers = data.get("fsLayers")
     history = data.get("history")
     if not isinstance(fs_layers, list) or not isinstance(history, list):
@@ -444,7 +457,7 @@ def parse_manifest(raw: bytes, media_type: str | None = None, *,
             f'The manifest declares mediaType "{declared}" but was served as "{kind}".'
         )
     if kind in media.SCHEMA1_TYPES:
-        return _parse_schema1(raw, data, kind)
+        return _parse_schema1(raw, kind)
     if data.get("schemaVersion") != 2:
         raise InvalidManifest(
             f"The {media.friendly(kind)} has schemaVersion {data.get('schemaVersion')!r}; "

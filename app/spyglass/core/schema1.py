@@ -35,7 +35,13 @@ from spyglass.core import compression, gojson, media
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.digest import Digest
 from spyglass.core.errors import InvalidManifest, Unsupported, clause
-from spyglass.core.manifest import Descriptor, ImageManifest, Schema1Manifest, parse_manifest
+from spyglass.core.manifest import (
+    Descriptor,
+    ImageManifest,
+    Schema1Manifest,
+    parse_manifest,
+    schema1_fields,
+)
 from spyglass.core.transports.base import ImageSource
 
 _DROPPED: Final = frozenset({"id", "parent", "Size", "parent_id", "layer_id", "throwaway"})
@@ -108,7 +114,7 @@ def _steps(manifest: Schema1Manifest) -> list[_Step]:
     containers/image's ``fixManifestLayers`` does."""
     what = f"The schema 1 manifest {manifest.digest}"
     try:
-        data = gojson.loads(manifest.raw)
+        data = schema1_fields(manifest.raw)  # the signed fields only
         blobs = [Digest.parse(layer["blobSum"]) for layer in data["fsLayers"]]
         raws = [entry["v1Compatibility"] for entry in data["history"]]
         compats = [gojson.loads(raw, parse_constant=_no_constant) for raw in raws]

@@ -381,6 +381,36 @@ def test_schema1_signed_digest_is_of_the_payload(signed_schema1: tuple[bytes, by
     assert [str(e.digest) for e in m.entries] == [sha("base"), sha("mid"), sha("top")]
 
 
+def appended_after_signatures(signed: bytes, **fields: Any) -> bytes:
+    """``signed`` with ``fields`` written again after its signatures: its signed payload
+    (and so its digest) unchanged, and JSON's last-key-wins reading the added ones."""
+    protected = json.loads(base64.urlsafe_b64decode(
+        json.loads(signed)["signatures"][0]["protected"] + "=="))
+    cut = signed[:protected["formatLength"]]
+    signatures = json.dumps(json.loads(signed)["signatures"])
+    added = "".join(f",{json.dumps(key)}:{json.dumps(value)}" for key, value in fields.items())
+    return cut + f',"signatures":{signatures}{added}}}'.encode()
+
+
+def test_schema1_fields_after_the_signed_payload_are_not_read(
+    signed_schema1: tuple[bytes, bytes],
+) -> None:
+    payload, signed = signed_schema1
+    evil = appended_after_signatures(
+        signed, name="evil/app", tag="evil", architecture="arm64",
+        fsLayers=[{"blobSum": sha("evil")}],
+        history=[{"v1Compatibility": json.dumps({"id": "e" * 64,
+                                                 "config": {"Cmd": ["/bin/evil"]}})}])
+    assert json.loads(evil)["fsLayers"] == [{"blobSum": sha("evil")}]  # what JSON reads
+    m = parse_manifest(evil)
+    assert isinstance(m, Schema1Manifest)
+    assert str(m.digest) == sha(payload)  # the digest the signed image is pinned by
+    # and the image that digest names: the signed fields, not those written after them
+    assert [str(e.digest) for e in m.entries] == [sha("base"), sha("mid"), sha("top")]
+    assert (m.name, m.tag, m.architecture) == ("library/busybox", "1.0", "amd64")
+    assert m.top_config["config"]["Cmd"] == ["sh"]
+
+
 def test_schema1_signed_digest_with_the_served_media_type(
     signed_schema1: tuple[bytes, bytes],
 ) -> None:
