@@ -263,3 +263,28 @@ def test_fields_written_after_the_signatures_are_not_the_image(
     assert config["config"]["Cmd"] != ["/bin/evil"]
     assert len(config["rootfs"]["diff_ids"]) == len(
         [layer for layer in real["Layers"] if not layer.endswith(EMPTY_GZIP_LAYER)])
+
+
+def test_an_odd_top_history_entry_is_inspected(schema1_dir: Path, tmp_path: Path) -> None:
+    """A container_config that is no object is no build command (a traceback was)."""
+    source = _variant(schema1_dir, tmp_path / "ccstring", {"container_config": "oops"})
+    for args in ((), ("--config",)):
+        done = spyglass("inspect", *args, f"dir:{source}")
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)
+
+
+def test_config_raw_of_a_schema1_image_prints_nothing_as_skopeo(
+        schema1_dir: Path, tmp_path: Path) -> None:
+    """Schema 1 has no config blob: skopeo prints nothing, and so does Spyglass, saying
+    why on stderr (the config assembled from the history is --config's); one whose
+    assembled config is not usable said so with an AssertionError."""
+    skopeo = require_tool("skopeo")
+    bad = _variant(schema1_dir, tmp_path / "rootfsbad",
+                   {"rootfs": {"type": "layers", "diff_ids": ["nope"]}})
+    for source in (schema1_dir, bad):
+        done = spyglass("inspect", "--config", "--raw", f"dir:{source}")
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == run(skopeo, "--insecure-policy", "inspect", "--config", "--raw",
+                                  f"dir:{source}").encode() == b""
+        assert "schema 1 image, which has no config blob" in done.stderr

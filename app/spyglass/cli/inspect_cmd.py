@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         read_config_blob,
     )
     from spyglass.core.inspect import inspect_output
-    from spyglass.core.manifest import ImageManifest
+    from spyglass.core.manifest import ImageManifest, Schema1Manifest
     from spyglass.core.platform import Platform
     from spyglass.core.reference import DockerName
     from spyglass.core.transports import open_source
@@ -99,11 +99,16 @@ def run(args: argparse.Namespace) -> int:
                 raise
             # its bytes as stored, as skopeo prints them, whatever they hold
             _top, _chain, chosen = chosen_manifest(source, platform=platform)
-            assert isinstance(chosen, ImageManifest)  # (schema 1 holds its config inline)
+            if isinstance(chosen, Schema1Manifest):
+                _note_no_config_blob(args.name)
+                return 0
             write_bytes(read_config_blob(source, chosen))
             return 0
         _note_platform_unmatched(image, platform)
         _note_choice(image, platform)
+        if args.config and args.raw and isinstance(image.manifest, Schema1Manifest):
+            _note_no_config_blob(args.name)  # nothing printed, as skopeo prints nothing
+            return 0
         if args.config:
             if image.config is None:
                 assert isinstance(image.manifest, ImageManifest)  # schema 1 has a config
@@ -256,6 +261,13 @@ def _config_as_go_values(data: Mapping[str, Any]) -> dict[str, Any]:
             "EmptyLayer": bool(entry.get("empty_layer")),
         } for entry in history],
     }
+
+
+def _note_no_config_blob(name: str) -> None:
+    """Say why ``--config --raw`` of a schema 1 image prints nothing."""
+    note(f"{name} is a Docker schema 1 image, which has no config blob: --config --raw "
+         "prints nothing (as skopeo); --config alone shows the config made from its "
+         "history.")
 
 
 def _note_platform_unmatched(image: LoadedImage, asked: Platform | None) -> None:

@@ -115,7 +115,12 @@ def parse_config(raw: bytes) -> ImageConfig:
     rootfs = data.get("rootfs") or {}
     diff_ids: list[Digest] = []
     if isinstance(rootfs, Mapping):
-        for value in rootfs.get("diff_ids") or ():
+        listed = rootfs.get("diff_ids") or []
+        if not isinstance(listed, list):
+            raise InvalidConfig(
+                "The image config's rootfs.diff_ids is not a list (it is "
+                f"{_shown(listed)}); expected a list of digests, one per layer.")
+        for value in listed:
             try:
                 diff_ids.append(Digest.parse(value))
             except InvalidDigest as exc:
@@ -147,6 +152,21 @@ def parse_config(raw: bytes) -> ImageConfig:
     )
 
 
+def _shown(value: object) -> str:
+    """``value`` as JSON in a sentence, cut after 40 characters."""
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _build_command(compat: Mapping[str, Any]) -> str:
+    """The command of a schema 1 step: its ``container_config.Cmd`` (none where
+    ``container_config`` is not an object, as the conversion finds none there)."""
+    container = compat.get("container_config")
+    if not isinstance(container, Mapping):
+        return ""
+    return " ".join(_strings(container.get("Cmd")) or ())
+
+
 def schema1_config(manifest: Schema1Manifest) -> ImageConfig:
     """An :class:`ImageConfig` assembled from a schema 1 manifest's v1Compatibility entries."""
     top: dict[str, Any] = dict(manifest.top_config)
@@ -156,9 +176,7 @@ def schema1_config(manifest: Schema1Manifest) -> ImageConfig:
     top["history"] = [
         {
             "created": e.v1_compatibility.get("created"),
-            "created_by": " ".join(
-                _strings((e.v1_compatibility.get("container_config") or {}).get("Cmd")) or ()
-            ),
+            "created_by": _build_command(e.v1_compatibility),
             "author": e.v1_compatibility.get("author", ""),
             "comment": e.v1_compatibility.get("comment", ""),
             "empty_layer": e.empty,

@@ -178,6 +178,10 @@ def test_the_build_container_is_not_the_runtime_config(runtime: dict[str, Any]) 
         (b"[]", "The image config is not a JSON object"),
         (b"null", "The image config is not a JSON object"),
         (dump_json({"rootfs": {"diff_ids": ["sha256:xyz"]}}), "lists an invalid diff ID"),
+        (dump_json({"rootfs": {"diff_ids": 5}}),
+         "rootfs.diff_ids is not a list \\(it is 5\\); expected a list of digests"),
+        (dump_json({"rootfs": {"diff_ids": "sha256:" + "a" * 64}}),
+         "rootfs.diff_ids is not a list"),
     ],
 )
 def test_invalid(raw: bytes, fragment: str) -> None:
@@ -243,3 +247,17 @@ def test_command_line() -> None:
     assert command_line([]) == ""
     assert command_line(["/bin/sh", "-c", "echo hi"]) == '/bin/sh -c "echo hi"'
     assert command_line(["run", ""]) == 'run ""'
+
+
+def test_schema1_container_config_that_is_no_object_gives_no_command() -> None:
+    body = {
+        "schemaVersion": 1, "name": "a/b", "tag": "1", "architecture": "amd64",
+        "fsLayers": [{"blobSum": diff_id("0")}],
+        "history": [{"v1Compatibility": json.dumps(
+            {"id": "a" * 64, "container_config": "oops", "config": {"Cmd": ["sh"]}})}],
+    }
+    manifest = parse_manifest(dump_json(body))
+    assert isinstance(manifest, Schema1Manifest)
+    config = schema1_config(manifest)
+    assert [h.created_by for h in config.history] == [""]
+    assert config.cmd == ("sh",)
