@@ -288,3 +288,18 @@ def test_config_raw_of_a_schema1_image_prints_nothing_as_skopeo(
         assert done.stdout == run(skopeo, "--insecure-policy", "inspect", "--config", "--raw",
                                   f"dir:{source}").encode() == b""
         assert "schema 1 image, which has no config blob" in done.stderr
+
+
+def test_a_rootfs_in_the_history_is_not_read_as_schema1_never_uses_it(
+        schema1_dir: Path, tmp_path: Path) -> None:
+    """skopeo reads the image and converts it; its v1Compatibility "rootfs" was checked
+    as if it were the image's diff IDs, and inspect refused it."""
+    source = _variant(schema1_dir, tmp_path / "rootfsbad",
+                      {"rootfs": {"type": "layers", "diff_ids": ["nope"]}})
+    skopeo = require_tool("skopeo")
+    theirs = json.loads(run(skopeo, "--insecure-policy", "inspect", f"dir:{source}"))
+    done = spyglass("inspect", f"dir:{source}")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["Created"] == theirs["Created"]
+    config = json.loads(spyglass("inspect", "--config", f"dir:{source}").stdout)
+    assert "rootfs" not in config and config["history"]

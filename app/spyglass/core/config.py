@@ -170,9 +170,11 @@ def _build_command(compat: Mapping[str, Any]) -> str:
 def schema1_config(manifest: Schema1Manifest) -> ImageConfig:
     """An :class:`ImageConfig` assembled from a schema 1 manifest's v1Compatibility entries."""
     top: dict[str, Any] = dict(manifest.top_config)
-    top.pop("id", None)
-    top.pop("parent", None)
-    top.pop("throwaway", None)
+    # schema 1 bookkeeping, and what a schema 1 image never uses (its layers are its
+    # fsLayers, its history its entries: a "rootfs" written there is no one's, and the
+    # conversion replaces it, as containers/image's does)
+    for key in ("id", "parent", "throwaway", "rootfs"):
+        top.pop(key, None)
     top["history"] = [
         {
             "created": e.v1_compatibility.get("created"),
