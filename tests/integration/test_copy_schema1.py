@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -303,3 +304,62 @@ def test_a_rootfs_in_the_history_is_not_read_as_schema1_never_uses_it(
     assert json.loads(done.stdout)["Created"] == theirs["Created"]
     config = json.loads(spyglass("inspect", "--config", f"dir:{source}").stdout)
     assert "rootfs" not in config and config["history"]
+
+
+SCHEMA1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws"
+
+
+@pytest.fixture
+def schema1_list(schema1_dir: Path,
+                 make_registry: Callable[..., RegistryServer]) -> tuple[RegistryServer, str]:
+    """distribution 2.8 with schema 1 on, holding the schema 1 image (signed by skopeo) and
+    a Docker list whose one entry (linux/amd64) it is: ``(registry, its digest)``."""
+    import httpx
+
+    server = make_registry(extra_config={"compatibility": {"schema1": {"enabled": True}}})
+    skopeo = require_tool("skopeo")
+    run(skopeo, "--insecure-policy", "copy", "--quiet", "--format", "v2s1",
+        "--dest-tls-verify=false", f"dir:{schema1_dir}", f"docker://{server.host}/s1/app:v1")
+    got = httpx.get(f"http://{server.host}/v2/s1/app/manifests/v1",
+                    headers={"Accept": SCHEMA1_SIGNED})
+    digest = got.headers["Docker-Content-Digest"]
+    listed = {"schemaVersion": 2,
+              "mediaType": "application/vnd.docker.distribution.manifest.list.v2+json",
+              "manifests": [{"mediaType": SCHEMA1_SIGNED, "size": len(got.content),
+                             "digest": digest,
+                             "platform": {"architecture": "amd64", "os": "linux"}}]}
+    put = httpx.put(f"http://{server.host}/v2/s1/app/manifests/list",
+                    content=json.dumps(listed).encode(),
+                    headers={"Content-Type": listed["mediaType"]})
+    assert put.status_code == 201, put.text
+    return server, digest
+
+
+@pytest.mark.parametrize("kind", ["oci", "docker"])
+def test_the_schema1_image_of_a_list_is_copied_alone_converted(
+        schema1_list: tuple[RegistryServer, str], tmp_path: Path, kind: str) -> None:
+    """Without --all, a list copy copies one image: its schema 1 one is converted as when
+    it is named by its digest (skopeo copies it too), not refused."""
+    server, digest = schema1_list
+    source = f"docker://{server.host}/s1/app"
+    target = (f"oci:{tmp_path / 'out'}:v1" if kind == "oci"
+              else f"docker://{server.host}/s1copy/app:v1")
+    alone = (f"oci:{tmp_path / 'alone'}:v1" if kind == "oci"
+             else f"docker://{server.host}/s1alone/app:v1")
+    done = spyglass("copy", "--src-tls-verify=false", "--dest-tls-verify=false",
+                    "--override-arch", "amd64", f"{source}:list", target)
+    assert done.returncode == 0, done.stderr
+    assert "converted to schema 2" in done.stderr
+    # the very image its copy by digest writes
+    assert copy("--src-tls-verify=false", "--dest-tls-verify=false",
+                f"{source}@{digest}", alone) == json.loads(spyglass(
+                    "inspect", "--tls-verify=false", target).stdout)["Digest"]
+
+
+def test_a_list_with_a_schema1_image_copied_whole_is_refused_saying_why(
+        schema1_list: tuple[RegistryServer, str], tmp_path: Path) -> None:
+    server, digest = schema1_list
+    refused = spyglass("copy", "--all", "--src-tls-verify=false",
+                       f"docker://{server.host}/s1/app:list", f"oci:{tmp_path / 'out'}:v1")
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert digest in refused.stderr and "schema 1" in refused.stderr

@@ -111,7 +111,8 @@ def _image(source: ImageSource, digest: Digest, cancel: CancelToken | None) -> I
     if isinstance(child, Schema1Manifest):
         raise Unsupported(
             f"The list entry {digest} is a Docker schema 1 manifest; Spyglass converts a "
-            "schema 1 image copied alone (name it by its digest), not one inside a list."
+            "schema 1 image copied alone (one platform of the list, or named by its "
+            "digest), not one inside a list copied with other images."
         )
     if isinstance(child, ImageIndex):
         said = f"The list entry {digest} is itself a list; nested lists are copied only whole"

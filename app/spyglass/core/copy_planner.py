@@ -30,6 +30,7 @@ from spyglass.core.copy_checks import (
 )
 from spyglass.core.copy_conversions import (
     PlainLayerChoice,
+    StoredBy,
     choose_format,
     forced_format_note,
     format_name,
@@ -177,22 +178,26 @@ def check_expected(source: ImageSource, top: AnyManifest, expected: Digest | Non
         raise SourceMoved(source.description, found, expected)
 
 
-def _plan_images(
+def _plan_image(
     source: ImageSource,
     destination: ImageDestination,
     options: CopyOptions,
     cancel: CancelToken | None,
     ahead: Ahead,
+    top: ImageManifest | Schema1Manifest,
+    stored: StoredBy,
+    notes: list[str],
+    *,
+    from_list: bool = False,
 ) -> CopyPlan:
-    top = load_manifest(source, cancel=cancel)
-    check_expected(source, top, options.expected_digest)
-    ahead.start_attachments(top.digest)
-    stored = stored_by(source)
-    notes: list[str] = []
+    """The plan for one image: the source's, or (``from_list``) the one image of a list
+    that is copied alone (a schema 1 one, converted as when it is named)."""
     made_config: bytes | None = None
     converted_from: Digest | None = None
     if isinstance(top, Schema1Manifest):
-        said = (f"{source.description} is a Docker schema 1 image, which Spyglass copies "
+        what = (f"The image {top.digest} of {source.description}" if from_list
+                else source.description)
+        said = (f"{what} is a Docker schema 1 image, which Spyglass copies "
                 "converted to schema 2: its digest changes")
         if options.preserve_digests:
             raise Unsupported(f"{said}.",
@@ -210,26 +215,46 @@ def _plan_images(
                      "converts it (its layers were read once already while planning, to "
                      "learn their uncompressed digests)")
     forced = forced_format_note(top.media_type, destination, options)
+    if forced and forced not in notes:  # (said already of the list it was chosen from)
+        notes.append(forced)
+    plain = PlainLayerChoice(plain_target(destination, options), ahead, notes, stored,
+                             destination, cancel)
+    config = load_config(source, top, ahead.needs_config, cancel)
+    instance = plan_instance(top, None, config, destination, options, stored,
+                             plain.target(top))
+    if made_config is not None:
+        instance = replace(instance, config=replace(instance.config, data=made_config))
+    routine: tuple[str, ...] = ()
+    if options.platforms and not from_list:
+        routine = (one_image_note(config or config_if_readable(source, top, cancel),
+                                  options.platforms),)
+        notes.extend(routine)
+    plain.note(destination)
+    plan = CopyPlan(source.description, destination.description, top, (instance,), None,
+                    False, tuple(notes), converted_from=converted_from, routine=routine)
+    check_preserve(plan, options, destination)
+    return plan
+
+
+def _plan_images(
+    source: ImageSource,
+    destination: ImageDestination,
+    options: CopyOptions,
+    cancel: CancelToken | None,
+    ahead: Ahead,
+) -> CopyPlan:
+    top = load_manifest(source, cancel=cancel)
+    check_expected(source, top, options.expected_digest)
+    ahead.start_attachments(top.digest)
+    stored = stored_by(source)
+    notes: list[str] = []
+    if not isinstance(top, ImageIndex):
+        return _plan_image(source, destination, options, cancel, ahead, top, stored, notes)
+    forced = forced_format_note(top.media_type, destination, options)
     if forced:
         notes.append(forced)
     plain = PlainLayerChoice(plain_target(destination, options), ahead, notes, stored,
                              destination, cancel)
-    if isinstance(top, ImageManifest):
-        config = load_config(source, top, ahead.needs_config, cancel)
-        instance = plan_instance(top, None, config, destination, options, stored,
-                                 plain.target(top))
-        if made_config is not None:
-            instance = replace(instance, config=replace(instance.config, data=made_config))
-        routine: tuple[str, ...] = ()
-        if options.platforms:
-            routine = (one_image_note(config or config_if_readable(source, top, cancel),
-                                      options.platforms),)
-            notes.extend(routine)
-        plain.note(destination)
-        plan = CopyPlan(source.description, destination.description, top, (instance,), None,
-                        False, tuple(notes), converted_from=converted_from, routine=routine)
-        check_preserve(plan, options, destination)
-        return plan
 
     # a list
     entries = list(top.manifests)
@@ -289,6 +314,13 @@ def _plan_images(
         raise ListNotAccepted(
             f"{destination.description} cannot hold a manifest list; choose one platform."
         )
+    if not many and len(chosen) == 1 and chosen[0].media_type in media.SCHEMA1_TYPES:
+        # one schema 1 image of the list, copied alone: converted as when it is named
+        # (the image itself, not the list, is what is written)
+        child = load_manifest(source, chosen[0].digest, cancel=cancel)
+        if isinstance(child, Schema1Manifest):
+            return _plan_image(source, destination, options, cancel, ahead, child, stored,
+                               notes, from_list=True)
     extra: list[tuple[bytes, str, Digest]] = []
     instances: list[InstancePlan] = []
     nested_whole = whole and options.format is None and options.compression is None
