@@ -363,3 +363,18 @@ def test_a_list_with_a_schema1_image_copied_whole_is_refused_saying_why(
                        f"docker://{server.host}/s1/app:list", f"oci:{tmp_path / 'out'}:v1")
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     assert digest in refused.stderr and "schema 1" in refused.stderr
+
+
+def test_inspect_lists_the_layers_as_skopeo_does(schema1_dir: Path) -> None:
+    """Every fsLayers blob, the empty ones of throwaway steps too, and no LayersData
+    (schema 1 records no sizes): as skopeo 1.9 prints them (were the non-empty layers
+    alone, with sizes of 0)."""
+    skopeo = require_tool("skopeo")
+    theirs = json.loads(run(skopeo, "--insecure-policy", "inspect", f"dir:{schema1_dir}"))
+    ours = json.loads(spyglass("inspect", f"dir:{schema1_dir}").stdout)
+    assert ours["Layers"] == theirs["Layers"]
+    assert any(layer.endswith(EMPTY_GZIP_LAYER) for layer in ours["Layers"])
+    assert "LayersData" not in ours and "LayersData" not in theirs
+    assert spyglass("inspect", "--format", "{{len .Layers}}", f"dir:{schema1_dir}").stdout == \
+        run(skopeo, "--insecure-policy", "inspect", "--format", "{{len .Layers}}",
+            f"dir:{schema1_dir}").encode()

@@ -78,6 +78,14 @@ def inspect_output(image: LoadedImage, name: ImageName, repo_tags: list[str]) ->
     if config and config.variant:
         out["Variant"] = config.variant
     out["Os"] = config.os if config else ""
+    if isinstance(image.manifest, Schema1Manifest):
+        # as skopeo: every fsLayers blob, base first, the empty ones of steps that made
+        # no layer too (a mirror fetches them all); and no LayersData, as schema 1 records
+        # no sizes or media types (skopeo 1.9 leaves it out)
+        out["Layers"] = [str(entry.digest) for entry in image.manifest.entries]
+        out["Env"] = (list(config.env)
+                      if config and (config.env or isinstance(run.get("Env"), list)) else None)
+        return out
     out["Layers"] = [str(layer.digest) for layer in image.layers]
     out["LayersData"] = [
         {
