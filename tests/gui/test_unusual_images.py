@@ -472,3 +472,57 @@ def test_buildkit_attestations_are_not_counted_as_platforms_in_the_header(
     subtitle = window.image_view.subtitle.text()
     assert "2 platforms (and 2 attestations)" in subtitle, subtitle
     assert "4 platforms" not in subtitle
+
+
+# -- Docker schema 1
+
+
+def _schema1_layout(tmp_path: Path) -> tuple[Path, str]:
+    """A layout holding, as ``s1``, the schema 1 image skopeo signs (``--format v2s1``),
+    stored as the blob of its bytes (what a blob store can hold); and that blob's digest."""
+    import hashlib
+
+    from tests.helpers import require_tool
+    from tests.helpers.imagebuild import multi_platform_layout
+    from tests.integration.test_copy_roundtrip import run
+
+    skopeo = require_tool("skopeo")
+    multi_platform_layout(tmp_path / "source")
+    signed = tmp_path / "signed"
+    run(skopeo, "--insecure-policy", "copy", "--quiet", "--override-arch", "amd64",
+        "--format", "v2s1", f"oci:{tmp_path / 'source'}:latest", f"dir:{signed}")
+    builder = LayoutBuilder(tmp_path / "s1layout")
+    for blob in signed.iterdir():
+        if len(blob.name) == 64:
+            builder.add_blob(blob.read_bytes())
+    raw = (signed / "manifest.json").read_bytes()
+    stored = builder.add_blob(raw)
+    assert stored["digest"] == "sha256:" + hashlib.sha256(raw).hexdigest()
+    builder.tag({"mediaType": "application/vnd.docker.distribution.manifest.v1+prettyjws",
+                 **stored}, "s1")
+    return builder.root, stored["digest"]
+
+
+def test_a_schema1_image_shows_its_sizes_as_unknown(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """Schema 1 records no layer sizes: the window said "0 B" for each layer and the
+    manifest's bytes for the image; they are unknown, and said so."""
+    from spyglass.gui.formatting import SCHEMA1_SIZES, UNKNOWN_SIZE
+
+    root, _stored = _schema1_layout(tmp_path)
+    window.open_location(root, select=False)
+    show_image(qtbot, window, "s1")
+    view = window.image_view
+    size = view.overview.field_text("Size")
+    assert size.startswith(UNKNOWN_SIZE) and "schema 1" in size and "0 B" not in size
+    assert "size not recorded" in view.subtitle.text()
+    model = view.layers.model
+    assert model.rowCount() == 3
+    for row in range(model.rowCount()):
+        for column in (layer_columns.SIZE, layer_columns.SHARE):
+            index = model.index(row, column)
+            assert model.data(index) == UNKNOWN_SIZE
+            assert model.data(index, Qt.ItemDataRole.ToolTipRole) == SCHEMA1_SIZES
+    assert "sizes not recorded (Docker schema 1)" in view.layers.summary.text()
+    assert "0 B" not in view.layers.summary.text()
+

@@ -35,7 +35,12 @@ from spyglass.core.manifest import (
 )
 from spyglass.core.platform import Platform, host_platform
 from spyglass.core.platform_choice import offered_by, platform_not_found
-from spyglass.core.transports.base import ImageSource, NamedDigest, served_compression
+from spyglass.core.transports.base import (
+    ImageSource,
+    NamedDigest,
+    StoredCompression,
+    served_compression,
+)
 
 MAX_INDEX_DEPTH = 8
 
@@ -296,7 +301,12 @@ def served_compressions(source: ImageSource, image: ImageManifest | Schema1Manif
     ``"none"``; None where nothing says): its bytes as stored, where the source knows
     them otherwise than the media type says (see
     :func:`~spyglass.core.transports.base.served_compression`; a layout looks at each
-    layer's first bytes)."""
+    layer's first bytes). A schema 1 image's layers name no media type (the one their
+    descriptors carry is made up): only what the source knows of their bytes is said."""
+    if isinstance(image, Schema1Manifest):
+        return tuple(source.stored_compression(layer)
+                     if isinstance(source, StoredCompression) else None
+                     for layer in image.layers)
     return tuple(served_compression(source, layer) for layer in image.layers)
 
 

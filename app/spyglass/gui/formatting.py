@@ -25,6 +25,13 @@ if TYPE_CHECKING:
 ROUTE_ARROW = "  \u2192  "
 """What stands between the two sides of a copy, ``source → destination``."""
 
+UNKNOWN_SIZE = "\u2014"
+"""What stands for a size that is not known (a Docker schema 1 image's layers)."""
+
+SCHEMA1_SIZES = ("Docker schema 1 records no layer sizes: they are known only by "
+                 "reading the layers (a copy does).")
+"""Why a schema 1 image's sizes are not shown."""
+
 SIGNED_TEXT = "signed"
 """What the pill of a signed tag says (painted, and told to screen readers). No check
 mark: it says a signature is there, not that it was verified."""

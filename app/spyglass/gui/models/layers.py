@@ -11,8 +11,15 @@ from spyglass.core import media
 from spyglass.core.config import HistoryEntry
 from spyglass.core.digest import Digest
 from spyglass.core.image import LoadedImage
-from spyglass.core.manifest import Descriptor
-from spyglass.gui.formatting import exact_size, history_step, human_size, short_digest
+from spyglass.core.manifest import Descriptor, Schema1Manifest
+from spyglass.gui.formatting import (
+    SCHEMA1_SIZES,
+    UNKNOWN_SIZE,
+    exact_size,
+    history_step,
+    human_size,
+    short_digest,
+)
 from spyglass.gui.models.table import Column, RowTableModel
 
 NUMBER, DIGEST, TYPE, COMPRESSION, SIZE, SHARE, CREATED_BY = range(7)
@@ -34,6 +41,8 @@ class LayerRow:
     compression: str | None = None
     """How the bytes are compressed as the source serves them (not always as the media
     type says: a docker-archive's are plain tars under a gzip name)."""
+    schema1: bool = False
+    """Of a Docker schema 1 image: its size, share and media type are not recorded."""
 
 
 def layer_rows(image: LoadedImage) -> list[LayerRow]:
@@ -41,7 +50,8 @@ def layer_rows(image: LoadedImage) -> list[LayerRow]:
     and each layer's compression as its source serves it (learned when it was loaded:
     nothing is read here, on the window's thread)."""
     layers = image.layers
-    total = sum(layer.size for layer in layers)
+    schema1 = isinstance(image.manifest, Schema1Manifest)
+    total = 0 if schema1 else sum(layer.size for layer in layers)
     steps: list[HistoryEntry | None] = (
         image.config.layer_history(len(layers)) if image.config else [None] * len(layers)
     )
@@ -55,6 +65,7 @@ def layer_rows(image: LoadedImage) -> list[LayerRow]:
             diff_id=diff_ids[i] if i < len(diff_ids) else None,
             compression=image.served[i] if i < len(image.served)
             else media.layer_compression(layer.media_type),
+            schema1=schema1,
         )
         for i, layer in enumerate(layers)
     ]
@@ -83,13 +94,15 @@ class LayersModel(RowTableModel[LayerRow]):
         if column == DIGEST:
             return short_digest(descriptor.digest)
         if column == TYPE:
+            if row.schema1:
+                return "Docker schema 1 layer"
             return media.friendly(descriptor.media_type) or "—"
         if column == COMPRESSION:
             return row.compression or "—"
         if column == SIZE:
-            return human_size(descriptor.size)
+            return UNKNOWN_SIZE if row.schema1 else human_size(descriptor.size)
         if column == SHARE:
-            return f"{row.share * 100:.1f} %"
+            return UNKNOWN_SIZE if row.schema1 else f"{row.share * 100:.1f} %"
         if column == CREATED_BY:
             return history_step(row.step.created_by) if row.step else ""
         return ""
@@ -102,6 +115,14 @@ class LayersModel(RowTableModel[LayerRow]):
                 lines.append(f"Uncompressed (diff ID): {row.diff_id}")
             lines.append("Double-click to list the files of this layer.")
             return "\n".join(lines)
+        if row.schema1 and column in (SIZE, SHARE):
+            return SCHEMA1_SIZES
+        if row.schema1 and column == TYPE:
+            return "Docker schema 1 names no media type for its layers."
+        if row.schema1 and column == COMPRESSION:
+            return ("Docker schema 1 does not say how its layers are compressed; "
+                    + ("this one's bytes say so." if row.compression
+                       else "it is known only by reading the layer."))
         if column == TYPE:
             return descriptor.media_type
         if column == COMPRESSION and row.compression != media.layer_compression(
@@ -118,7 +139,7 @@ class LayersModel(RowTableModel[LayerRow]):
 
     def sort_value(self, row: LayerRow, column: int) -> Any:
         if column in (SIZE, SHARE):
-            return row.descriptor.size
+            return -1 if row.schema1 else row.descriptor.size
         if column == NUMBER:
             return row.number
         return self.display(row, column)

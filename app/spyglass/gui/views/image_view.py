@@ -28,7 +28,7 @@ from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest
 from spyglass.core.errors import as_clause
 from spyglass.core.image import LoadedImage
-from spyglass.core.manifest import Descriptor, ImageManifest
+from spyglass.core.manifest import Descriptor, ImageManifest, Schema1Manifest
 from spyglass.core.retry import Wait
 from spyglass.core.text import visible
 from spyglass.core.transports.base import ImageEntry, Location
@@ -499,7 +499,8 @@ class ImageView(QWidget):
             current = state.current
             if current is not None:
                 parts.append(f"showing {instance_label(current.descriptor)}")
-        parts.append(human_size(state.total_size))
+        parts.append("size not recorded" if isinstance(top, Schema1Manifest)
+                     else human_size(state.total_size))
         parts.append(state.location_title)
         self.subtitle.setText(visible("  ·  ".join(parts)))
         self.subtitle.setToolTip(visible(state.entry.name))

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from spyglass.core import compression, media
 from spyglass.core.image import LoadedImage
-from spyglass.core.manifest import TITLE_ANNOTATION
+from spyglass.core.manifest import TITLE_ANNOTATION, Schema1Manifest
 from spyglass.core.text import LINES, TABS, visible
 from spyglass.gui.colors import muted_color
 from spyglass.gui.formatting import exact_size, format_timestamp, human_size
@@ -266,10 +266,13 @@ class LayersPage(QWidget):
         layers = image.layers
         total = sum(layer.size for layer in layers)
         plain = all(row.compression == compression.NONE for row in self.model.rows)
+        sized = ("sizes not recorded (Docker schema 1)"
+                 if isinstance(image.manifest, Schema1Manifest) and layers
+                 else f"{human_size(total)} "
+                 f"{'uncompressed' if plain and layers else 'compressed'}")
         self.summary.setText(
-            f"{len(layers)} layer{'s' if len(layers) != 1 else ''} · {human_size(total)} "
-            f"{'uncompressed' if plain and layers else 'compressed'} · double-click a layer "
-            "to list its files"
+            f"{len(layers)} layer{'s' if len(layers) != 1 else ''} · {sized} · "
+            "double-click a layer to list its files"
         )
 
     CREATED_BY_ROOM = 200

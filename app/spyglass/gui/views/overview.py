@@ -23,12 +23,19 @@ from PySide6.QtWidgets import (
 
 from spyglass.core import media
 from spyglass.core.config import ImageConfig, command_line
-from spyglass.core.manifest import Descriptor, ImageIndex, ImageManifest
+from spyglass.core.manifest import (
+    Descriptor,
+    ImageIndex,
+    ImageManifest,
+    Schema1Manifest,
+)
 from spyglass.core.text import LINES, TABS, visible
 from spyglass.gui.colors import muted_color
 from spyglass.gui.formatting import (
     BREAK,
     LONGEST_RUN,
+    SCHEMA1_SIZES,
+    UNKNOWN_SIZE,
     exact_size,
     format_timestamp,
     human_size,
@@ -348,7 +355,10 @@ class OverviewPage(QScrollArea):
                   if created else "")
         self._set("Author", config.author if config else "")
         self._set("Size", self._size_text(state))
-        self._values["Size"].setToolTip(exact_size(state.total_size))
+        self._values["Size"].setToolTip(
+            SCHEMA1_SIZES if isinstance(top, Schema1Manifest) or any(
+                isinstance(s.manifest, Schema1Manifest) for s in state.instances)
+            else exact_size(state.total_size))
         count = len(manifest.layers) if manifest is not None else 0
         self._set("Layers", f"{count} layer{'s' if count != 1 else ''}"
                   if manifest is not None else "")
@@ -399,6 +409,9 @@ class OverviewPage(QScrollArea):
 
     @staticmethod
     def _size_text(state: ImageState) -> str:
+        if isinstance(state.top, Schema1Manifest):
+            return (f"{UNKNOWN_SIZE} (Docker schema 1 records no layer sizes; the manifest "
+                    f"alone is {human_size(state.total_size)})")
         if not state.is_list:
             return human_size(state.total_size)
         current = state.current
@@ -414,8 +427,13 @@ class OverviewPage(QScrollArea):
             shown.total_size if isinstance(shown, ImageManifest) else 0)
         label = instance_label(current.descriptor) if current else \
             f"the shown {'entry' if state.of_entries else 'platform'}"
+        unsized = sum(1 for s in state.instances if isinstance(s.manifest, Schema1Manifest))
+        without = (f", without the layers of {'its' if unsized > 1 else 'the'} Docker "
+                   f"schema 1 image{'s' if unsized > 1 else ''}, whose sizes are not "
+                   "recorded" if unsized else "")
+        own_text = UNKNOWN_SIZE if isinstance(shown, Schema1Manifest) else human_size(own)
         return (f"{human_size(state.total_size)} for {every}"
-                f" (shared layers counted once) · {human_size(own)} for {label}")
+                f" (shared layers counted once{without}) · {own_text} for {label}")
 
     def _set_run(self, config: ImageConfig | None, muted: str) -> None:
         if config is None:
