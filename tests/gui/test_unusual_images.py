@@ -526,3 +526,19 @@ def test_a_schema1_image_shows_its_sizes_as_unknown(
     assert "sizes not recorded (Docker schema 1)" in view.layers.summary.text()
     assert "0 B" not in view.layers.summary.text()
 
+
+def test_a_signed_schema1_image_shows_the_digest_inspect_shows(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """Its digest is the signed payload's, as inspect and the Raw JSON tab show it (the
+    Overview showed the digest of the bytes the layout stores it as, which is said
+    beside it)."""
+    root, stored = _schema1_layout(tmp_path)
+    window.open_location(root, select=False)
+    show_image(qtbot, window, "s1")
+    overview = window.image_view.overview
+    inspected = subprocess.run(
+        [sys.executable, "-m", "spyglass", "inspect", "--format", "{{.Digest}}",
+         f"oci:{root}:s1"], capture_output=True, text=True, check=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "app")}).stdout.strip()
+    assert overview.field_text("Digest") == inspected != stored
+    assert stored in overview._values["Digest"].toolTip()

@@ -28,6 +28,7 @@ from spyglass.core.manifest import (
     ImageIndex,
     ImageManifest,
     Schema1Manifest,
+    manifest_digest,
 )
 from spyglass.core.text import LINES, TABS, visible
 from spyglass.gui.colors import muted_color
@@ -319,7 +320,7 @@ class OverviewPage(QScrollArea):
         self._align_names(config.labels if config else {}, notes, shown_notes)
         self._set("Name", state.entry.label)
         self._set("Reference", state.entry.name)
-        self._set("Digest", str(state.entry.descriptor.digest))
+        self._set_digest(state)
         self._set(
             "Media type",
             f"{html.escape(media.friendly(top.media_type))}&nbsp;&nbsp;"
@@ -382,6 +383,21 @@ class OverviewPage(QScrollArea):
         self._shown_annotations.setVisible(bool(shown_notes))
 
     # -- helpers
+
+    def _set_digest(self, state: ImageState) -> None:
+        """The digest the image is named by, as inspect and the Raw JSON tab show it: a
+        signed schema 1 manifest's is its signed payload's (as registries name it), which
+        a layout's entry, naming the blob it is stored as, cannot be; that one is said
+        beside it."""
+        named = state.entry.descriptor.digest
+        top = state.top
+        digest = (manifest_digest(top.raw, top.media_type, named.algorithm)
+                  if isinstance(top, Schema1Manifest) else named)
+        self._set("Digest", str(digest))
+        self._values["Digest"].setToolTip(
+            f"The digest of the signed schema 1 payload, as registries name the image "
+            f"and inspect shows it. Stored as the blob {named}, the digest of the "
+            "manifest's bytes with its signatures." if digest != named else "")
 
     def _align_names(self, *tables: Mapping[str, str]) -> None:
         """One column of names for every section, as wide as the widest name and the
