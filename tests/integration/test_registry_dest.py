@@ -952,3 +952,40 @@ def test_a_look_at_a_recompression_done_before_claims_nothing(
     finally:
         first.close()
         second.close()
+
+
+def test_a_docker_manifest_without_its_media_type_is_refused_before_any_upload(
+        registry: RegistryServer, tmp_path: Path) -> None:
+    """distribution answers MANIFEST_INVALID to a Docker schema 2 manifest that declares
+    no mediaType: the copy uploaded every blob first, then said only that; it now says
+    why before anything moves, and --format oci (which writes one) copies it."""
+    import gzip
+
+    from tests.integration.test_copy_roundtrip import spyglass
+
+    layer = gzip.compress(b"\0" * 1024, mtime=0)
+    config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {
+        "type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(b"\0" * 1024).hexdigest()]}
+    }).encode()
+    folder = tmp_path / "nomediatype"
+    folder.mkdir()
+    (folder / "version").write_text("Directory Transport Version: 1.1\n")
+    described = []
+    for blob, kind in ((config, "application/vnd.docker.container.image.v1+json"),
+                       (layer, "application/vnd.docker.image.rootfs.diff.tar.gzip")):
+        digest = hashlib.sha256(blob).hexdigest()
+        (folder / digest).write_bytes(blob)
+        described.append({"mediaType": kind, "size": len(blob), "digest": f"sha256:{digest}"})
+    (folder / "manifest.json").write_text(json.dumps(
+        {"schemaVersion": 2, "config": described[0], "layers": described[1:]}))
+    target = f"docker://{registry.host}/nomediatype/app:v1"
+    refused = spyglass("copy", "--dest-tls-verify=false", f"dir:{folder}", target)
+    assert refused.returncode == 1
+    assert "declares no mediaType" in refused.stderr and "--format oci" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    for blob in described:  # nothing was uploaded
+        assert httpx.head(f"http://{registry.host}/v2/nomediatype/app/blobs/"
+                          f"{blob['digest']}").status_code == 404
+    done = spyglass("copy", "--dest-tls-verify=false", "--format", "oci", f"dir:{folder}",
+                    target)
+    assert done.returncode == 0, done.stderr

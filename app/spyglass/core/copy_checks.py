@@ -1,15 +1,15 @@
 """The refusals and notes a copy plan gets once its images are planned: digests
 to preserve, a destination named by digest, a compression level out of range, a
 list copied alone whose images are missing, foreign layers left where their
-urls point, what Docker schema 2 cannot hold, and a list copied onto itself as
-fewer images.
+urls point, what Docker schema 2 cannot hold, a Docker schema 2 manifest without its
+mediaType for a registry, and a list copied onto itself as fewer images.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from spyglass.core import media
+from spyglass.core import gojson, media
 from spyglass.core.cancel import CancelToken
 from spyglass.core.copy_conversions import format_name, format_of
 from spyglass.core.copy_plan import (
@@ -234,6 +234,32 @@ def check_manifest_names(plan: CopyPlan, destination: ImageDestination) -> None:
     rest = (f", or the list into an OCI layout or archive, which keep {other.algorithm} "
             "names.")
     raise Unsupported(said + rest, on_command_line=f"{said} (--platform){rest}")
+
+
+def check_declared_types(plan: CopyPlan, destination: ImageDestination) -> None:
+    """A Docker schema 2 manifest written unchanged to a registry must declare its
+    ``mediaType`` (distribution answers MANIFEST_INVALID to one that does not, which
+    Docker's own spec requires; skopeo refuses to read it): refuse before any blob
+    moves, saying why, rather than after every layer is uploaded."""
+    if not isinstance(destination, CanonicalDigests):
+        return
+    for instance in plan.instances:
+        source = instance.source
+        if instance.changes or source.media_type != media.DOCKER_V2S2:
+            continue
+        try:
+            declared = gojson.loads(source.raw).get("mediaType")
+        except ValueError:
+            continue
+        if declared:
+            continue
+        said = (f"The Docker schema 2 manifest {source.digest} declares no mediaType, which "
+                f"a registry requires of one ({destination.description} would answer "
+                "MANIFEST_INVALID); nothing was copied. Copy it as OCI, whose manifest "
+                "is written with its mediaType")
+        raise Unsupported(f"{said}, or into an OCI layout or a dir: folder as it is.",
+                          on_command_line=f"{said} (--format oci), or into an OCI layout "
+                          "or a dir: folder as it is.")
 
 
 def check_preserve(

@@ -19,6 +19,7 @@ from spyglass.core.copy_attachments import (
     plan_attachments,
 )
 from spyglass.core.copy_checks import (
+    check_declared_types,
     check_images_held,
     check_level,
     check_manifest_names,
@@ -125,6 +126,7 @@ def plan_copy(
             plan = with_narrowing_note(plan, source, destination)
             check_required_digest(plan, destination)
             check_manifest_names(plan, destination)
+            check_declared_types(plan, destination)
             if isinstance(destination, ReplacingDestination) and destination.replaces:
                 said = replacing_note(destination.replaces)
                 plan = replace(plan, notes=(*plan.notes, said),
