@@ -542,3 +542,39 @@ def test_a_signed_schema1_image_shows_the_digest_inspect_shows(
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "app")}).stdout.strip()
     assert overview.field_text("Digest") == inspected != stored
     assert stored in overview._values["Digest"].toolTip()
+
+
+def test_a_history_naming_more_layers_than_the_manifest_has_says_so(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """Four steps that made a layer, two layers: the History numbered steps "3" and "4",
+    layers that do not exist, and nothing said the history does not match."""
+    import gzip
+
+    from spyglass.gui.models import history as history_columns
+    from spyglass.gui.views.image_view import HISTORY
+
+    builder = LayoutBuilder(tmp_path / "histmore")
+    layers = [builder.add_blob(gzip.compress(name.encode() * 512, mtime=0))
+              for name in ("a", "b")]
+    steps = [{"created": "2024-01-01T00:00:00Z", "created_by": by} for by in
+             ("ADD a", "ADD b", "RUN c", "RUN d")]
+    config = builder.add_blob(dump_json({
+        "architecture": "amd64", "os": "linux", "history": steps,
+        "rootfs": {"type": "layers", "diff_ids": [sha256_digest(b"a"), sha256_digest(b"b")]}}))
+    manifest = builder.add_blob(dump_json({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": OCI_CONFIG, **config},
+        "layers": [{"mediaType": OCI_LAYER_GZIP, **layer} for layer in layers]}))
+    builder.tag({"mediaType": OCI_MANIFEST, **manifest}, "v1")
+    window.open_location(builder.root, select=False)
+    show_image(qtbot, window, "v1")
+    view = window.image_view
+    view.tabs.setCurrentIndex(HISTORY)
+    page = view.history
+    assert "the history names 4 layers; the manifest has 2" in page.history_caption.text()
+    model = page.model
+    shown = [model.data(model.index(row, history_columns.LAYER))
+             for row in range(model.rowCount())]
+    assert shown == ["1", "2", "—", "—"]
+    assert "the manifest has 2 layers" in model.data(
+        model.index(3, history_columns.LAYER), Qt.ItemDataRole.ToolTipRole)

@@ -21,18 +21,36 @@ class HistoryRow:
 
     entry: HistoryEntry
     layer: int | None
+    layers: int | None = None
+    """How many layers the manifest has (None: not known); a step whose layer is past
+    them names a layer the image does not have."""
+
+    @property
+    def missing(self) -> bool:
+        """The step says it made a layer the manifest does not have."""
+        return self.layer is not None and self.layers is not None and self.layer > self.layers
 
 
-def history_rows(config: ImageConfig | None) -> list[HistoryRow]:
+def history_rows(config: ImageConfig | None, layers: int | None = None) -> list[HistoryRow]:
     rows: list[HistoryRow] = []
     layer = 0
     for entry in config.history if config is not None else ():
         if entry.empty_layer:
-            rows.append(HistoryRow(entry, None))
+            rows.append(HistoryRow(entry, None, layers))
         else:
             layer += 1
-            rows.append(HistoryRow(entry, layer))
+            rows.append(HistoryRow(entry, layer, layers))
     return rows
+
+
+def history_mismatch(rows: list[HistoryRow], layers: int) -> str:
+    """What to say when the history's steps that made a layer are not one per layer of
+    the manifest ("" when they are, or the history is empty)."""
+    made = sum(1 for row in rows if row.layer is not None)
+    if not rows or made == layers:
+        return ""
+    return (f"the history names {made} layer{'s' if made != 1 else ''}; the manifest has "
+            f"{layers}")
 
 
 class HistoryModel(RowTableModel[HistoryRow]):
@@ -46,8 +64,8 @@ class HistoryModel(RowTableModel[HistoryRow]):
         Column("Comment"),
     )
 
-    def set_config(self, config: ImageConfig | None) -> None:
-        self.set_rows(history_rows(config))
+    def set_config(self, config: ImageConfig | None, layers: int | None = None) -> None:
+        self.set_rows(history_rows(config, layers))
 
     def display(self, row: HistoryRow, column: int) -> str:
         if column == CREATED:
@@ -55,7 +73,7 @@ class HistoryModel(RowTableModel[HistoryRow]):
         if column == STEP:
             return history_step(row.entry.created_by)
         if column == LAYER:
-            return "empty" if row.layer is None else str(row.layer)
+            return "empty" if row.layer is None else "—" if row.missing else str(row.layer)
         if column == COMMENT:
             return row.entry.comment
         return ""
@@ -70,6 +88,10 @@ class HistoryModel(RowTableModel[HistoryRow]):
         if column == CREATED:
             return entry.created
         if column == LAYER:
+            if row.missing:
+                return (f"The history says this step made layer {row.layer}, but the "
+                        f"manifest has {row.layers} layer{'s' if row.layers != 1 else ''}: "
+                        "the history does not match the image's layers.")
             return ("This step changed only the config (empty_layer)" if row.layer is None
                     else f"This step made layer {row.layer}")
         if column == COMMENT:
@@ -77,14 +99,14 @@ class HistoryModel(RowTableModel[HistoryRow]):
         return None
 
     def font(self, row: HistoryRow, column: int) -> QFont | None:
-        if column == LAYER and row.layer is None:
+        if column == LAYER and (row.layer is None or row.missing):
             font = QFont()
             font.setItalic(True)
             return font
         return super().font(row, column)
 
     def foreground(self, row: HistoryRow, column: int) -> Any:
-        if column == LAYER and row.layer is None:
+        if column == LAYER and (row.layer is None or row.missing):
             return muted_color()
         return None
 

@@ -13,7 +13,7 @@ from spyglass.core.image import LoadedImage
 from spyglass.core.manifest import ImageManifest
 from spyglass.core.text import LINES, visible
 from spyglass.gui.formatting import exact_size, human_size, short_digest, wrap_anywhere
-from spyglass.gui.models.history import COMMENT, STEP, HistoryModel
+from spyglass.gui.models.history import COMMENT, STEP, HistoryModel, history_mismatch
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.themed import on_palette_change
 from spyglass.gui.views.json_html import JsonColors, render_text
@@ -150,7 +150,7 @@ class HistoryPage(QWidget):
 
     def set_image(self, image: LoadedImage) -> None:
         config = image.config
-        self.model.set_config(config)
+        self.model.set_config(config, len(image.layers))
         no_comments = all(not row.entry.comment for row in self.model.rows)
         self.table.setColumnHidden(COMMENT, no_comments)
 
@@ -162,9 +162,11 @@ class HistoryPage(QWidget):
         fit_columns(self.table, maximum=560, then=fitted)
         steps = len(self.model.rows)
         empty = sum(1 for row in self.model.rows if row.layer is None)
+        mismatch = history_mismatch(self.model.rows, len(image.layers))
         self.history_caption.setText(
             f"<b>History</b> — {steps} step{'s' if steps != 1 else ''}, "
-            f"{steps - empty} made a layer" if steps else
+            f"{steps - empty} made a layer" + (f" · {mismatch}" if mismatch else "")
+            if steps else
             "<b>History</b> — in the config, which cannot be shown." if image.config_problem
             else "<b>History</b> — the config records no history."
         )
