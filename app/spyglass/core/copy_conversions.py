@@ -322,9 +322,14 @@ def _plan_layer(
     if recompress is None:
         return BlobTask(layer, media_type)
     if index >= len(diff_ids):
+        # (each layer written anew is checked against its diff ID: without one it cannot)
+        done = ("written uncompressed" if recompress == compression.NONE
+                else f"recompressed to {recompress}")
         raise InvalidManifest(
-            f"The image {manifest.digest} has more layers than its config has diff IDs; "
-            "its layers cannot be recompressed safely."
+            f"The image {manifest.digest} has {len(manifest.layers)} layer"
+            f"{'s' if len(manifest.layers) != 1 else ''} but its config lists "
+            f"{len(diff_ids)} diff ID{'s' if len(diff_ids) != 1 else ''}; its layers cannot "
+            f"be {done} safely, as each is checked against its diff ID."
         )
     current = cast("Compression", stored(layer) or media.layer_compression(layer.media_type))
     return BlobTask(layer, media_type, recompress, diff_ids[index], recompress_from=current)

@@ -421,6 +421,30 @@ def test_manifest_annotations_that_are_not_strings_stop_the_copy_before_any_blob
     assert destination.blobs == {} and destination.manifests == {}
 
 
+@pytest.mark.parametrize(("name", "done"), [
+    ("docker-archive:{}/out.tar:team/app:1", "written uncompressed"),
+    ("oci:{}/out:1", "recompressed to zstd"),
+])
+def test_layers_without_diff_ids_are_refused_saying_what_would_be_done(
+        tmp_path: Path, name: str, done: str) -> None:
+    """A config without rootfs: a docker-archive (which holds plain tars) was refused
+    because the layers "cannot be recompressed", though nothing is recompressed there."""
+    builder = LayoutBuilder(tmp_path / "src")
+    image = builder.add_image(ImageSpec(layers=[LayerSpec({"a": b"x"})]))
+    manifest = builder.read_json(image)
+    config = builder.add_blob(json.dumps({"architecture": "amd64", "os": "linux"}).encode())
+    manifest["config"] = {**manifest["config"], **config}
+    written = builder.add_blob(json.dumps(manifest).encode())
+    builder.tag({"mediaType": media.OCI_MANIFEST, **written}, "v1")
+    options = CopyOptions(compression="zstd") if name.startswith("oci") else CopyOptions()
+    with pytest.raises(InvalidManifest) as refused:
+        plan_copy(open_source(f"oci:{tmp_path / 'src'}:v1"),
+                  open_destination(name.format(tmp_path)), options)
+    assert str(refused.value).endswith(
+        f"has 1 layer but its config lists 0 diff IDs; its layers cannot be {done} "
+        "safely, as each is checked against its diff ID.")
+
+
 def test_platforms_asked_of_a_single_image_are_noted(tmp_path: Path) -> None:
     builder = LayoutBuilder(tmp_path / "one")
     builder.tag(builder.add_image(ImageSpec(layers=[LayerSpec({"a": b"x"})])), "v1")
