@@ -477,10 +477,12 @@ def test_buildkit_attestations_are_not_counted_as_platforms_in_the_header(
 # -- Docker schema 1
 
 
-def _schema1_layout(tmp_path: Path) -> tuple[Path, str]:
+def _schema1_layout(tmp_path: Path, *, signed: bool = True) -> tuple[Path, str]:
     """A layout holding, as ``s1``, the schema 1 image skopeo signs (``--format v2s1``),
-    stored as the blob of its bytes (what a blob store can hold); and that blob's digest."""
+    stored as the blob of its bytes (what a blob store can hold); and that blob's digest.
+    Without ``signed``, its signatures are left out (its digest is then its bytes')."""
     import hashlib
+    import json
 
     from tests.helpers import require_tool
     from tests.helpers.imagebuild import multi_platform_layout
@@ -488,17 +490,21 @@ def _schema1_layout(tmp_path: Path) -> tuple[Path, str]:
 
     skopeo = require_tool("skopeo")
     multi_platform_layout(tmp_path / "source")
-    signed = tmp_path / "signed"
+    folder = tmp_path / "signed"
     run(skopeo, "--insecure-policy", "copy", "--quiet", "--override-arch", "amd64",
-        "--format", "v2s1", f"oci:{tmp_path / 'source'}:latest", f"dir:{signed}")
+        "--format", "v2s1", f"oci:{tmp_path / 'source'}:latest", f"dir:{folder}")
     builder = LayoutBuilder(tmp_path / "s1layout")
-    for blob in signed.iterdir():
+    for blob in folder.iterdir():
         if len(blob.name) == 64:
             builder.add_blob(blob.read_bytes())
-    raw = (signed / "manifest.json").read_bytes()
+    raw = (folder / "manifest.json").read_bytes()
+    if not signed:
+        raw = json.dumps({key: value for key, value in json.loads(raw).items()
+                          if key != "signatures"}, indent=3).encode()
     stored = builder.add_blob(raw)
     assert stored["digest"] == "sha256:" + hashlib.sha256(raw).hexdigest()
-    builder.tag({"mediaType": "application/vnd.docker.distribution.manifest.v1+prettyjws",
+    kind = "prettyjws" if signed else "json"
+    builder.tag({"mediaType": f"application/vnd.docker.distribution.manifest.v1+{kind}",
                  **stored}, "s1")
     return builder.root, stored["digest"]
 
@@ -578,3 +584,25 @@ def test_a_history_naming_more_layers_than_the_manifest_has_says_so(
     assert shown == ["1", "2", "—", "—"]
     assert "the manifest has 2 layers" in model.data(
         model.index(3, history_columns.LAYER), Qt.ItemDataRole.ToolTipRole)
+
+
+def test_a_list_with_a_schema1_image_says_its_size_leaves_out_that_image_s_layers(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """(A signed one's entry cannot be named in a layout: by its payload digest the
+    blob store holds no such file, by its bytes' the manifest's digest is another.)"""
+    root, stored = _schema1_layout(tmp_path, signed=False)
+    builder = LayoutBuilder(root)
+    other = builder.add_image(ImageSpec(architecture="arm64",
+                                        layers=[LayerSpec({"/a": b"a" * 100})]))
+    entry = {"mediaType": "application/vnd.docker.distribution.manifest.v1+json",
+             "digest": stored, "size": len(builder.read_blob(stored)),
+             "platform": {"architecture": "amd64", "os": "linux"}}
+    builder.tag(builder.add_index([entry, other]), "both")
+    window.open_location(root, select=False)
+    show_image(qtbot, window, "both")
+    view = window.image_view
+    view.tabs.setCurrentIndex(PLATFORMS)
+    select_platform(qtbot, window, "linux/amd64")
+    size = view.overview.field_text("Size")
+    assert "without the layers of the Docker schema 1 image" in size, size
+    assert size.endswith("— for linux/amd64"), size
