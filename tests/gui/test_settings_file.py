@@ -100,6 +100,49 @@ def test_closing_while_a_save_waits_behind_a_slow_one_keeps_the_recent_places(
     assert saved.recent_locations == saved.open_locations == [layout]
 
 
+def test_saves_made_while_the_disk_is_slow_are_written_as_one(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], settings_file: Path,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each change queued a save of its own behind a slow one, all waited for at close:
+    the closing save came after them, past the close's wait, and never reached the file.
+    Those not started yet are one save now, of the latest settings."""
+    import threading
+
+    from spyglass.gui import window_settings
+
+    slow_disk = threading.Event()
+    released = threading.Event()
+    written: list[list[str]] = []
+    real = window_settings.save_settings
+
+    def save(settings: Settings, *args: object, **kwargs: object) -> object:
+        if slow_disk.is_set():
+            slow_disk.clear()
+            released.wait(1.0)  # the disk takes its time
+        written.append(list(settings.recent_locations))
+        return real(settings, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(window_settings, "save_settings", save)
+    window = make_window(Settings(first_run_done=True))
+    qtbot.waitUntil(lambda: not window._saves_pending, timeout=WAIT_MS)
+    written.clear()
+    slow_disk.set()
+    window.save_settings_later()  # held by the disk
+    places = []
+    for number in range(5):
+        place = tmp_path / f"layout-{number}"
+        multi_platform_layout(place)
+        window.open_location(place)
+        places.insert(0, normalize_location(place))
+    qtbot.waitUntil(lambda: window.settings.recent_locations[:5] == places, timeout=WAIT_MS)
+    assert window._saves_pending == 2  # the one written, and one for all the others
+    window.close()
+    saved = load_settings(settings_file)
+    assert saved.recent_locations[:5] == places
+    assert saved.open_locations == list(reversed(places))
+    assert len(written) == 2 and written[-1][:5] == places
+
+
 def test_a_file_that_cannot_be_read_is_said_in_the_window(
         make_window: Windows, settings_file: Path) -> None:
     settings_file.write_bytes(b'{"registries": [{"host": "quay.io"}')

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import platform as _platform
+import threading
 import time
 from functools import partial
 from pathlib import Path
@@ -74,7 +75,7 @@ from spyglass.gui.views.delegates import SentenceAwareDelegate
 from spyglass.gui.views.image_view import ImageView, LocationSummary
 from spyglass.gui.views.widgets import Banner, ChosenRow, ElidedLabel, Spinner
 from spyglass.gui.window_locations import LocationsMixin
-from spyglass.gui.window_settings import SettingsMixin
+from spyglass.gui.window_settings import SettingsMixin, WaitingSave
 from spyglass.gui.workers import SHUTDOWN_WAIT_MS, Runner
 
 DEFAULT_SIZE = (1200, 760)
@@ -145,6 +146,8 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         self._saves_pending = 0
         """The settings as the file held them when this window last read or saved it:
         what a save tells apart the window's own changes from another's with."""
+        self._waiting_save: WaitingSave | None = None  # the save queued, not started
+        self._save_lock = threading.Lock()
         self._settings_told: set[str] = set()
         self._settings_failure = ""
         self._settings_startup = ""  # what the file was at start: in the banner till closed

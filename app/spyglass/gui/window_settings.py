@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +30,18 @@ from spyglass.gui.workers import Runner
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class WaitingSave:
+    """A save of the settings on the writer's queue: until it starts, a later save takes
+    its place (its snapshot is replaced), so a slow disk never holds more than the save
+    being written and one waiting. ``base`` is what its changes are told apart from."""
+
+    snapshot: Settings
+    base: Settings | None
+    said: str
+    started: bool = False
+
+
 class SettingsMixin(QMainWindow):
     """The settings of the main window (see the module docstring)."""
 
@@ -40,6 +54,8 @@ class SettingsMixin(QMainWindow):
     _settings_base: Settings
     _queued_settings: Settings | None
     _saves_pending: int
+    _waiting_save: WaitingSave | None
+    _save_lock: threading.Lock
     _settings_told: set[str]
     _settings_failure: str
     _settings_startup: str
@@ -73,6 +89,15 @@ class SettingsMixin(QMainWindow):
         kept, and taken in here once saved. Then ``said`` goes to the status bar; a save
         that fails is said in :attr:`settings_banner` instead (once for each reason)."""
         snapshot = self.settings.copy()
+        with self._save_lock:
+            waiting = self._waiting_save
+            if waiting is not None and not waiting.started:
+                # one not started yet writes this snapshot instead: behind a slow disk,
+                # saves queued one per change held the closing one past the close's wait
+                waiting.snapshot = snapshot
+                waiting.said = said or waiting.said
+                self._queued_settings = snapshot
+                return
         # a save queued behind another merges against that one's snapshot: what changed
         # since is this window's (its base was taken before the first was written; a
         # change undone meanwhile, Clear Recent after an open, came back)
@@ -80,10 +105,14 @@ class SettingsMixin(QMainWindow):
         self._queued_settings = snapshot
         self._saves_pending += 1
         target = self._settings_file
+        job = self._waiting_save = WaitingSave(snapshot, base, said)
 
-        def write(_cancel: object) -> SavedSettings:
+        def write(_cancel: object) -> tuple[Settings, SavedSettings]:
+            with self._save_lock:
+                job.started = True
+                written = job.snapshot
             try:
-                return save_settings(snapshot, target, base=base)
+                return written, save_settings(written, target, base=job.base)
             except SpyglassError as exc:  # logged here too: a window closing says nothing
                 log.warning("%s", exc)
                 raise
@@ -93,8 +122,8 @@ class SettingsMixin(QMainWindow):
             # against the one queued before it, and one cancelled before it ran made the
             # closing save take the file's older recent places for a change to keep
             write, serial=True, drain=True, what="saving the settings",
-            on_done=lambda saved: self._settings_saved(snapshot, saved, said),
-            on_error=lambda sentence: self._settings_not_saved(sentence, said))
+            on_done=lambda done: self._settings_saved(*done, job.said),
+            on_error=lambda sentence: self._settings_not_saved(sentence, job.said))
 
     def _save_ended(self) -> None:
         self._saves_pending = max(0, self._saves_pending - 1)
