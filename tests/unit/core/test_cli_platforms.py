@@ -19,6 +19,14 @@ def lists(tmp_path_factory: pytest.TempPathFactory) -> PlatformLists:
     return platform_lists(tmp_path_factory.mktemp("platforms") / "lists")
 
 
+def nowhere(lists: PlatformLists) -> str:
+    """A destination whose folder is not there (nor made, by a dry run or a refused copy),
+    under the test's own temporary folder: its parent may be written to, so the check
+    that it can be made passes for any user, not only for root (who could make
+    ``/nonexistent``), and the sentence a test waits for is the one said."""
+    return f"oci:{lists.root.parent / 'never-made' / 'x'}:y"
+
+
 def picked(capsys: pytest.CaptureFixture[str], lists: PlatformLists, tag: str,
            *platforms: str) -> tuple[str, str]:
     """The id of the image ``inspect`` describes, and what it said on stderr."""
@@ -128,7 +136,7 @@ def test_a_list_of_an_entry_without_a_platform_says_so(
 def test_attestations_are_not_offered(lists: PlatformLists,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     said = refused(capsys, "copy", "--override-arch", "s390x", f"oci:{lists.root}:attest",
-                   "oci:/nonexistent/x:y")
+                   nowhere(lists))
     assert said.endswith("has no image for linux/s390x; it offers: linux/amd64, "
                          "linux/arm64/v8.")  # no unknown/unknown; chosen by flags: no advice
 
@@ -142,7 +150,7 @@ def test_the_advice_to_choose_a_platform_is_for_who_gave_none(
     assert said.endswith("has no image for linux/arm64; it offers: linux/arm/v5, "
                          "linux/arm/v6.")
     said = refused(capsys, "copy", "--platform", "linux/s390x", "--platform", "linux/amd64",
-                   f"oci:{lists.root}:arm56", "oci:/nonexistent/x:y")
+                   f"oci:{lists.root}:arm56", nowhere(lists))
     assert said.endswith("has no image for linux/s390x; it offers: linux/arm/v5, "
                          "linux/arm/v6.")
 
@@ -174,7 +182,7 @@ def test_platforms_joined_by_commas_are_a_usage_error(
         lists: PlatformLists, capsys: pytest.CaptureFixture[str], command: str,
         advice: str) -> None:
     argv = [command, "--platform", "linux/arm64,linux/amd64", f"oci:{lists.root}:arm56"]
-    said = refused(capsys, *argv, *(["oci:/nonexistent/x:y"] if command == "copy" else []),
+    said = refused(capsys, *argv, *([nowhere(lists)] if command == "copy" else []),
                    status=2)
     assert said == ('Argument --platform: Invalid platform "linux/arm64,linux/amd64": a '
                     "platform is one OS/ARCH or OS/ARCH/VARIANT, not several separated by "
@@ -202,7 +210,7 @@ def dry_run(capsys: pytest.CaptureFixture[str], lists: PlatformLists, tag: str,
     argv = ["copy", "--dry-run"]
     for platform in platforms:
         argv += ["--platform", platform]
-    assert main([*argv, f"oci:{lists.root}:{tag}", "oci:/nonexistent/x:y"]) == 0
+    assert main([*argv, f"oci:{lists.root}:{tag}", nowhere(lists)]) == 0
     out, err = capsys.readouterr()
     assert err == ""
     return out.splitlines()
@@ -273,7 +281,7 @@ def test_the_first_of_equal_entries_is_named_and_noted(
 def test_every_image_of_a_list_copied_whole_is_told_from_its_equals(
         lists: PlatformLists, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["copy", "--dry-run", "--all", f"oci:{lists.root}:win",
-                 "oci:/nonexistent/x:y"]) == 0
+                 nowhere(lists)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line for line in lines if line.startswith("  image ")] == [
         f"  image windows/amd64 (os.version 10.0.17763.1234, {short(lists, 'win1809')}): "
