@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import IO
 
 import pytest
 
+from spyglass.cli.common import Parser
 from tests.helpers.imagebuild import multi_platform_layout
 
 REPO = Path(__file__).resolve().parents[2]
@@ -210,3 +213,24 @@ def test_a_ctrl_c_while_the_program_starts_is_a_sentence_not_a_traceback(
         process.kill()
     assert err == b"spyglass: interrupted.\n"
     assert process.returncode == -signal.SIGINT  # 130 in a shell, as a later Ctrl+C
+
+
+def _print_message_of_python_3_11_2(self: argparse.ArgumentParser, message: str,
+                                    file: IO[str] | None = None) -> None:
+    """argparse's own, as Debian 12's Python 3.11.2 has it: nothing let by."""
+    if message:
+        if file is None:
+            file = sys.stderr
+        file.write(message)
+
+
+def test_a_usage_error_with_stderr_gone_exits_2_with_python_3_11_2s_argparse(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python before 3.11.7 let the AttributeError (or OSError) of writing to a closed
+    stderr out of argparse: ``spyglass bogus 2>&-`` ended with 1 on Debian 12."""
+    monkeypatch.setattr(argparse.ArgumentParser, "_print_message",
+                        _print_message_of_python_3_11_2)
+    monkeypatch.setattr(sys, "stderr", None)
+    with pytest.raises(SystemExit) as exited:
+        Parser(prog="spyglass").error("invalid choice: 'bogus'")
+    assert exited.value.code == 2

@@ -19,6 +19,8 @@ from spyglass.core.errors import SpyglassError
 from spyglass.core.gojson import without_surrogates
 
 if TYPE_CHECKING:  # imported when used: a local inspect needs neither httpx nor keyring
+    from _typeshed import SupportsWrite
+
     from spyglass.core.credentials import Credentials
     from spyglass.core.transports.registry import RegistryOptions
 
@@ -47,6 +49,15 @@ class Parser(argparse.ArgumentParser):
     ) -> tuple[argparse.Namespace, list[str]]:
         argv = sys.argv[1:] if args is None else args
         return super().parse_known_args(pflag_arguments(self, argv), namespace)
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        """As Python 3.11.7 and later write it: a stream that is closed or gone (``2>&-``
+        leaves ``sys.stderr`` None) lets the message by, so a usage error still exits 2.
+        Debian 12's Python 3.11.2 raised there, and the program ended with 1."""
+        try:
+            super()._print_message(message, file)
+        except (AttributeError, OSError):
+            pass
 
     def error(self, message: str) -> NoReturn:
         from spyglass.cli import terminal_safe
