@@ -30,11 +30,11 @@ BENCH_ARGS ?=
 # Debian's packages the tests and the window need. Debian names the registry
 # server's binary `docker-registry`; upstream (and other distributions) `registry`.
 # zsh and fish run the completion scripts' tests (bash is always there).
-# WINDOW_PACKAGES are the libraries Qt's window needs on a desktop (make run).
-WINDOW_PACKAGES := libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 \
-	libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 \
-	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xfixes0 libxcb-xkb1 \
-	libfontconfig1 libdbus-1-3 fonts-dejavu-core
+# WINDOW_PACKAGES are the libraries Qt's window needs on a desktop (make run): the
+# list the installed `spyglass` checks before it opens the window, kept in
+# app/spyglass/cli/window_libraries.py (which runs as a script, on the standard library).
+WINDOW_LIBRARIES := app/spyglass/cli/window_libraries.py
+WINDOW_PACKAGES := $(shell $(PYTHON) $(WINDOW_LIBRARIES) 2>/dev/null)
 SYSTEM_PACKAGES := docker-registry skopeo umoci xvfb xauth zsh fish $(WINDOW_PACKAGES) \
 	gnupg openssl gnome-keyring dbus-daemon dbus-bin x11-utils desktop-file-utils libglib2.0-bin
 
@@ -93,7 +93,11 @@ window-deps: DEPS := $(WINDOW_PACKAGES)
 window-deps: ## install the libraries the window needs (as root with apt), or say what is missing
 system-deps: ## install Debian's registry, skopeo, umoci, Xvfb, zsh, fish and the window's libraries (as root), or say what is missing
 system-deps window-deps:
-	@missing_cmds=""; \
+	@if [ -z "$(WINDOW_PACKAGES)" ]; then \
+		echo "$@: $(PYTHON) $(WINDOW_LIBRARIES) did not list the window's libraries: is $(PYTHON) installed?" >&2; \
+		exit 1; \
+	fi; \
+	missing_cmds=""; \
 	if [ $@ = system-deps ]; then \
 		command -v registry >/dev/null 2>&1 || command -v docker-registry >/dev/null 2>&1 \
 			|| missing_cmds="$$missing_cmds docker-registry"; \

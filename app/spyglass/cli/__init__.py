@@ -83,16 +83,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _open_window(argv: Sequence[str]) -> int:
-    """The window, on the paths in ``argv``; with no display for it, a sentence and status
-    1 before Qt is loaded (Qt's xcb plugin would abort the process)."""
-    from spyglass.cli.display import display_problem
+    """The window, on the paths in ``argv``; with no display for it, or a system library
+    of Qt's missing, a sentence and status 1 before Qt is loaded (Qt's xcb plugin would
+    abort the process)."""
+    from spyglass.cli.display import display_problem, xcb_platform
+    from spyglass.cli.window_libraries import import_problem, missing_libraries_problem
 
     problem = display_problem(os.environ)
+    if problem is None and sys.platform.startswith("linux"):
+        problem = missing_libraries_problem(xcb_platform(os.environ))
     if problem is not None:
         _say(problem)
         return EXIT_ERROR
-    from spyglass.gui.app import run
-
+    try:
+        from spyglass.gui.app import run
+    except ImportError as exc:  # (a library the check above does not know of)
+        said = import_problem(exc)
+        if said is None:
+            raise
+        _say(said)
+        return EXIT_ERROR
     return run(list(argv))
 
 

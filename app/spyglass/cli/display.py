@@ -3,7 +3,8 @@
 Without one, Qt's xcb plugin aborts the process (status 134, perhaps a core dump)
 after a hint about ``libxcb-cursor0`` that is wrong when the library is there and
 only the display is missing. What can be told cheaply and without waiting is told
-here in a sentence instead; anything else is left for Qt to try.
+here in a sentence instead; a library of Qt's missing is told by
+:mod:`spyglass.cli.window_libraries`; anything else is left for Qt to try.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
-__all__ = ["X11_SOCKET_DIR", "display_problem"]
+__all__ = ["X11_SOCKET_DIR", "display_problem", "xcb_platform"]
 
 X11_SOCKET_DIR: Final = Path("/tmp/.X11-unix")
 """Where an X server on this machine listens, display N at ``XN`` (and in the abstract
@@ -39,15 +40,9 @@ def display_problem(environ: Mapping[str, str],
     of this machine is asked at its socket, which answers at once; a remote one
     (``host:0``) is left to Qt, which may have to wait for it.
     """
-    if sys.platform in ("darwin", "win32"):
-        return None  # their platforms need no display variable
+    if not xcb_platform(environ):
+        return None  # (macOS and Windows need no display variable)
     platform = environ.get("QT_QPA_PLATFORM", "").strip()
-    if platform:
-        names = {part.split(":", 1)[0].strip() for part in platform.split(";")}
-        if names != {"xcb"}:
-            return None
-    elif environ.get("WAYLAND_DISPLAY"):
-        return None
     display = environ.get("DISPLAY", "")
     if not display:
         why = ("QT_QPA_PLATFORM is xcb and DISPLAY is not set" if platform
@@ -63,6 +58,18 @@ def display_problem(environ: Mapping[str, str],
     where = ("nothing listens at " if path.exists() else "there is no ") + str(path)
     return (f"No X server answers on DISPLAY={display} ({where}), so the window cannot "
             f"open: {_WHAT_TO_DO}.")
+
+
+def xcb_platform(environ: Mapping[str, str]) -> bool:
+    """Whether Qt will open the window with its xcb platform (X11): ``QT_QPA_PLATFORM``
+    naming only xcb, or naming nothing with no ``WAYLAND_DISPLAY`` set, on a system whose
+    Qt has no platform of its own (not macOS, not Windows)."""
+    if sys.platform in ("darwin", "win32"):
+        return False
+    platform = environ.get("QT_QPA_PLATFORM", "").strip()
+    if platform:
+        return {part.split(":", 1)[0].strip() for part in platform.split(";")} == {"xcb"}
+    return not environ.get("WAYLAND_DISPLAY")
 
 
 def _x_server_answers(path: Path) -> bool | None:
