@@ -131,6 +131,11 @@ class _FailingImport(types.ModuleType):
      "spyglass: The window needs the system library libEGL.so.1, which is not installed: on "
      "Debian or Ubuntu, sudo apt-get install libegl1; on another system, install the package "
      "of your distribution that provides libEGL.so.1.\n"),
+    (ModuleNotFoundError("No module named 'PySide6'", name="PySide6"),
+     "spyglass: Spyglass needs the Python package PySide6-Essentials, which is not installed "
+     "(No module named 'PySide6'): install Spyglass again with its dependencies (pip install "
+     "without --no-deps), or install PySide6-Essentials where Spyglass is installed (pip "
+     "install 'PySide6-Essentials', or your distribution's package of it).\n"),
 ])
 def test_qt_failing_to_import_is_a_sentence(monkeypatch: pytest.MonkeyPatch,
                                             capsys: pytest.CaptureFixture[str],

@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _open_window(argv: Sequence[str]) -> int:
     """The window, on the paths in ``argv``; with no display for it, or a system library
     of Qt's missing, a sentence and status 1 before Qt is loaded (Qt's xcb plugin would
-    abort the process)."""
+    abort the process); a Python dependency missing is a sentence too."""
+    from spyglass.cli.dependencies import missing_dependency_problem
     from spyglass.cli.display import display_problem, xcb_platform
     from spyglass.cli.window_libraries import import_problem, missing_libraries_problem
 
@@ -98,7 +99,7 @@ def _open_window(argv: Sequence[str]) -> int:
     try:
         from spyglass.gui.app import run
     except ImportError as exc:  # (a library the check above does not know of)
-        said = import_problem(exc)
+        said = missing_dependency_problem(exc) or import_problem(exc)
         if said is None:
             raise
         _say(said)
@@ -359,6 +360,11 @@ def _run_command(func: Callable[[argparse.Namespace], int], args: argparse.Names
 
         if (short := out_of_memory(exc)) is not None:
             _say(str(short))
+            return EXIT_ERROR
+        from spyglass.cli.dependencies import missing_dependency_problem
+
+        if (missing := missing_dependency_problem(exc)) is not None:
+            _say(missing)
             return EXIT_ERROR
         _say(f"unexpected internal error ({type(exc).__name__}: {exc}); run with --debug "
              "for details and please report it.")
