@@ -154,3 +154,20 @@ def test_the_pyside6_floor_has_every_call_the_window_makes() -> None:
         f"PySide6 {lowest} is allowed, but {_single_shots_with_a_context()} need "
         f"{'.'.join(map(str, needed))}")
     assert not pyside.specifier.contains("6.12.0")  # (it aborts long sessions)
+
+
+def test_the_readmes_install_commands_work_on_an_externally_managed_python() -> None:
+    """Debian 12 and Ubuntu 23.04 on refuse ``python3 -m pip install`` into the system's
+    Python (PEP 668, ``externally-managed-environment``): README installs the wheel with
+    pipx or with a virtual environment's own pip, never with the system's."""
+    readme = (ROOT / "README.md").read_text()
+    installing = readme.split("\n## Installing\n", 1)[1].split("\n## ", 1)[0]
+    commands = [line.split("#", 1)[0].strip() for block in installing.split("```sh\n")[1:]
+                for line in block.split("```", 1)[0].splitlines()]
+    installs = [command for command in commands if "install dist/" in command]
+    assert installs
+    for command in installs:
+        program = command.split()[0]
+        assert program == "pipx" or program.endswith("-venv/bin/pip"), command
+    venv = [command for command in commands if " -m venv " in command]
+    assert venv == ["python3 -m venv ~/.local/share/spyglass-venv"]
