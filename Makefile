@@ -7,7 +7,7 @@
 #   make wheel     build the wheel to install elsewhere, in dist/
 #
 # Python packages go into .venv (re-installed when pyproject.toml changes; the
-# whole .venv made again when its Python is older than 3.11 or gone);
+# whole .venv made again when its Python is older than 3.11 or gone, or it has no pip);
 # system tools (the registry server, skopeo, umoci, Xvfb, Qt's libraries, and
 # zsh and fish, whose completion is tested) come from Debian's packages when
 # run as root, see `system-deps`.
@@ -35,7 +35,7 @@ BENCH_ARGS ?=
 # app/spyglass/cli/window_libraries.py (which runs as a script, on the standard library).
 WINDOW_LIBRARIES := app/spyglass/cli/window_libraries.py
 WINDOW_PACKAGES := $(shell $(PYTHON) $(WINDOW_LIBRARIES) 2>/dev/null)
-SYSTEM_PACKAGES := docker-registry skopeo umoci xvfb xauth zsh fish $(WINDOW_PACKAGES) \
+SYSTEM_PACKAGES := python3-venv docker-registry skopeo umoci xvfb xauth zsh fish $(WINDOW_PACKAGES) \
 	gnupg openssl gnome-keyring dbus-daemon dbus-bin x11-utils desktop-file-utils libglib2.0-bin
 
 .PHONY: help venv install install-test system-deps window-deps run lint typecheck test sample bench wheel \
@@ -46,22 +46,36 @@ SYSTEM_PACKAGES := docker-registry skopeo umoci xvfb xauth zsh fish $(WINDOW_PAC
 PYTHON_OK := import sys; sys.exit(sys.version_info < (3, 11))
 
 # A .venv that another Python made is made again rather than reused broken: one
-# older than 3.11 (pip refuses Spyglass there, on every later run too), or one
+# older than 3.11 (pip refuses Spyglass there, on every later run too), one
 # whose interpreter is gone (a pyenv version removed, the system's Python
-# upgraded). Asked of .venv's own python, once per make.
-VENV_BROKEN := $(if $(wildcard $(VENV)/pyvenv.cfg),$(shell \
-	$(PY) -c '$(PYTHON_OK)' >/dev/null 2>&1 || echo yes))
+# upgraded), or one without pip (left by a venv that failed halfway, as
+# Debian's does without python3-venv). Asked of .venv's own python, once per make.
+VENV_BROKEN := $(if $(wildcard $(VENV)/pyvenv.cfg $(PY)),$(shell \
+	{ $(PY) -c '$(PYTHON_OK)' && $(PY) -c 'import pip'; } >/dev/null 2>&1 || echo yes))
 REMAKE := $(if $(VENV_BROKEN),FORCE)
 
+# `python3 -m venv` needs ensurepip, which Debian and Ubuntu keep apart in
+# python3.X-venv (python3-venv for the default python3): as root with apt-get it
+# is installed first, otherwise named. A venv that fails halfway is removed.
 $(PY): $(REMAKE)
 	@$(PYTHON) -c '$(PYTHON_OK)' 2>/dev/null || { \
 		echo "make: $(PYTHON) is $$(command -v $(PYTHON) >/dev/null && $(PYTHON) -V 2>&1 || echo 'not found'); Spyglass needs Python 3.11 or newer: make $(or $(MAKECMDGOALS),test) PYTHON=python3.11 (or another 3.11+)" >&2; \
 		exit 1; }
+	@$(PYTHON) -c 'import ensurepip' >/dev/null 2>&1 || { \
+		pkg=$$($(PYTHON) -c 'import sys; print("python%d.%d-venv" % sys.version_info[:2])'); \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "make: $(PYTHON) has no ensurepip, which making $(VENV) needs; installing $$pkg"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				--no-install-recommends $$pkg || { echo "make: apt-get failed to install $$pkg" >&2; exit 1; }; \
+		else \
+			echo "make: $(PYTHON) cannot make $(VENV): its ensurepip module is missing, which Debian and Ubuntu keep in $$pkg (python3-venv for the default python3): sudo apt-get install $$pkg, then make $(or $(MAKECMDGOALS),test) again" >&2; \
+			exit 1; \
+		fi; }
 ifneq ($(VENV_BROKEN),)
-	@echo "make: $(VENV) was made by a Python that is older than 3.11 or no longer there; making it again with $(PYTHON)"
+	@echo "make: $(VENV) was made by a Python that is older than 3.11 or no longer there, or has no pip; making it again with $(PYTHON)"
 	rm -rf $(VENV)
 endif
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
 	$(PY) -m pip install --quiet --upgrade pip
 
 venv: $(PY) ## make .venv with python3 (PYTHON=python3.12 for another; distclean first to change it)
