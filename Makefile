@@ -164,7 +164,7 @@ system-deps window-deps:
 # --------------------------------------------------------------------------- everyday
 
 run: install window-deps ## start the window on the sample layout (your own copy of the bundled one), with the places open last time
-	$(BIN)/spyglass "$$($(BIN)/python -m spyglass.gui.sample)"
+	sample="$$($(BIN)/python -m spyglass.gui.sample)"; $(BIN)/spyglass $${sample:+"$$sample"}
 
 lint: install-test ## ruff over app, tests, benchmarks and resources
 	$(BIN)/ruff check $(LINT_PATHS)

@@ -186,3 +186,23 @@ def test_a_copy_a_full_disk_stopped_is_one_short_line_in_the_log(
         f"your own could not be made in {tmp_path / 'data'} (No space left on device, and "
         f"{files - 1} more files)."]
     assert list((tmp_path / "data").iterdir()) == []
+
+
+def test_make_run_never_opens_the_checkouts_own_sample(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """``make run`` opens what ``python -m spyglass.gui.sample`` prints: where no copy can
+    be made that was the checkout's resources/sample-layout, and an image dropped on it
+    was written into the checkout. Now nothing is printed, and why is said."""
+    from spyglass.gui import sample
+
+    monkeypatch.setenv("HOME", str(tmp_path / "no-home"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "no" / "data"))
+    assert sample.main() == 0
+    out, err = capsys.readouterr()
+    assert out == "\n"
+    assert "The sample layout is not opened: a copy of your own could not be made" in err
+    # and with a place for it, the copy's path
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert sample.main() == 0
+    assert capsys.readouterr().out == f"{tmp_path / 'data' / 'spyglass' / 'sample-layout'}\n"

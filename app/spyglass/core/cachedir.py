@@ -163,11 +163,37 @@ def _bases(variable: str) -> list[Path]:
 
 
 def _base_holding(folder: Path, variable: str) -> Path | None:
-    """The existing home folder or ``$variable`` that ``folder`` is below, or None."""
+    """The existing home folder or ``$variable`` that ``folder`` is below, or None.
+    ``$variable`` counts when it is missing but the folder it would be made in exists:
+    the XDG specification has a missing one made (0700) when a file is written there."""
+    xdg = os.environ.get(variable, "")
+    xdg_base = Path(os.path.normpath(xdg)) if xdg and os.path.isabs(xdg) else None
     for base in _bases(variable):
-        if folder.is_relative_to(base) and base.is_dir():
+        if not folder.is_relative_to(base):
+            continue
+        if base.is_dir() or (base == xdg_base and base.parent.is_dir()):
             return base
     return None
+
+
+def nearest_existing(folder: Path) -> Path:
+    """``folder``, or the nearest folder above it that exists (the one it would be made
+    in)."""
+    folder = Path(os.path.normpath(folder))
+    while not folder.exists() and folder.parent != folder:
+        folder = folder.parent
+    return folder
+
+
+def unwritable_above(folder: Path) -> Path | None:
+    """The existing folder that ``folder`` (not there) would be made in, when this user
+    may not write to it (a read-only home folder); None when ``folder`` is there or that
+    one may be written to."""
+    folder = Path(os.path.normpath(folder))
+    if folder.is_dir():
+        return None
+    above = nearest_existing(folder)
+    return None if os.access(above, os.W_OK) else above
 
 
 def may_make_user_folder(folder: Path, variable: str) -> bool:
@@ -180,7 +206,8 @@ def may_make_user_folder(folder: Path, variable: str) -> bool:
 def make_user_folder(folder: Path, variable: str) -> None:
     """Make ``folder`` (one of the user's folders for Spyglass) and the folders leading
     to it, but only below an existing home folder or ``$variable`` (``XDG_CACHE_HOME``
-    for the cache, ``XDG_CONFIG_HOME`` for the settings); nothing when it is there
+    for the cache, ``XDG_CONFIG_HOME`` for the settings; a missing ``$variable`` is made,
+    0700, when the folder it names would be made in exists); nothing when it is there
     already.
 
     Raises ``OSError`` when it cannot be made, or may not be: ``FileNotFoundError``
@@ -196,6 +223,8 @@ def make_user_folder(folder: Path, variable: str) -> None:
             f"neither the home folder nor ${variable} is an existing folder holding it",
             str(folder),
         )
+    if not base.is_dir():  # a missing $XDG_..._HOME, as the XDG specification asks
+        base.mkdir(FOLDER_MODE)
     below = folder.relative_to(base).parts
     for depth in range(1, len(below) + 1):
         base.joinpath(*below[:depth]).mkdir(FOLDER_MODE, exist_ok=True)
@@ -223,8 +252,10 @@ __all__ = [
     "make_user_cache_folder",
     "make_user_folder",
     "may_make_user_folder",
+    "nearest_existing",
     "own_folders",
     "tighten_own_file",
     "tighten_own_folder",
+    "unwritable_above",
     "user_cache_folder",
 ]

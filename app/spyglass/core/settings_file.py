@@ -45,7 +45,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from spyglass.core.cachedir import make_user_folder, may_make_user_folder, tighten_own_folder
+from spyglass.core.cachedir import (
+    make_user_folder,
+    may_make_user_folder,
+    nearest_existing,
+    tighten_own_folder,
+    unwritable_above,
+)
 from spyglass.core.errors import SpyglassError
 from spyglass.core.gojson import SURROGATE
 from spyglass.core.settings import (
@@ -236,7 +242,8 @@ def read_settings(path: Path | None = None, *, set_aside: bool = True) -> Loaded
     path = path or settings_path()
     target = _target(path)
     loaded = LoadedSettings(Settings(), path)
-    loaded.not_kept = not may_make_user_folder(target.parent, CONFIG_VARIABLE)
+    loaded.not_kept = (not may_make_user_folder(target.parent, CONFIG_VARIABLE)
+                       or unwritable_above(target.parent) is not None)
     tighten_own_folder(target.parent)  # (one an older Spyglass made 0755)
     found = _read_file(target)
     loaded.unreadable = found.unreadable
@@ -328,6 +335,11 @@ def _save_failure(exc: OSError, shown: Path, folder: Path) -> str:
         return (f"{said} Changes made in this window last only until Spyglass quits, unless "
                 "that file system is made writable meanwhile.")
     if exc.errno in (errno.EACCES, errno.EPERM):
+        if not folder.is_dir():  # (mkdir refused: name the folder it was refused in)
+            return (f'{said} Check that you may write to "{nearest_existing(folder)}", '
+                    f'where "{folder}" would be made. {lasting}')
+        if not shown.exists():
+            return f'{said} Check that you may write to "{folder}". {lasting}'
         return (f'{said} Check that you may write to "{folder}" and to the file (one made '
                 f"by sudo spyglass belongs to root). {lasting}")
     return f"{said} {lasting}"

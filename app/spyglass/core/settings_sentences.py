@@ -20,11 +20,18 @@ def _problem_list(problems: Problems) -> str:
 
 
 def _missing_folder(folder: Path) -> str:
-    """What is not there that the settings folder would be made in, and why that ends it."""
+    """What is not there that the settings folder would be made in (or may not be written
+    to), and why that ends it."""
+    from spyglass.core.cachedir import unwritable_above
+
+    blocked = unwritable_above(folder)
+    if blocked is not None and blocked.is_dir():
+        return (f'the folder "{folder}" cannot be made: you may not write to "{blocked}" '
+                "(a read-only home folder?)")
     xdg = os.environ.get(CONFIG_VARIABLE, "")
     if xdg and os.path.isabs(xdg) and folder.is_relative_to(xdg):
-        return (f'the folder "{xdg}" (${CONFIG_VARIABLE}) does not exist, and Spyglass '
-                "does not make it")
+        return (f'the folder "{xdg}" (${CONFIG_VARIABLE}) does not exist, nor the folder it '
+                "would be made in, and Spyglass makes only the last folder of it")
     home = os.path.expanduser("~")
     if os.path.isabs(home) and folder.is_relative_to(home):
         return f'the home folder "{home}" does not exist, and Spyglass makes no home folder'

@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import stat
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -187,10 +188,16 @@ def _gone_is_fine(function: object, path: str,
 
 def main() -> int:
     """Print the path of the user's own sample layout, making it if need be (``make run``
-    opens the window on it)."""
+    opens the window on it); nothing, and why on stderr, when no copy can be made."""
     from spyglass.gui.icons import resources_dir
 
-    found = own_sample(resources_dir() / FOLDER)
+    bundled = resources_dir() / FOLDER
+    found = own_sample(bundled)
+    if found == bundled:  # (in a checkout: its committed files, never to be written to)
+        sys.stderr.write(f'The sample layout is not opened: a copy of your own could not be '
+                         f'made in "{user_data_dir()}", and the bundled one at "{bundled}" is '
+                         "not opened in its place, so that nothing is written into it.\n")
+        found = None
     print(found if found is not None else "")
     return 0
 

@@ -177,3 +177,15 @@ def test_only_spyglass_own_folders_of_the_user_are_tightened(
         os.chown(theirs, 65534, 65534)
         read_settings()
         assert _mode(theirs) == 0o755
+
+
+def test_a_missing_xdg_cache_home_is_made_0700_where_its_parent_exists(
+        home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The XDG specification: a destination folder that is not there is made, 0700."""
+    home.mkdir()
+    xdg = tmp_path / "x-new" / "cache"
+    xdg.parent.mkdir()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(xdg))
+    make_cache_folder(user_cache_folder())
+    assert (xdg / "spyglass").is_dir()
+    assert stat.S_IMODE(xdg.stat().st_mode) == 0o700

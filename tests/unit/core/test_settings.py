@@ -667,3 +667,62 @@ def test_a_failed_save_gives_the_advice_that_fits(path: Path, monkeypatch: pytes
     said = str(info.value)
     assert said.startswith(f'Cannot save the settings to "{path}": {os.strerror(code)}.')
     assert advice in said and not_said not in said.split(":", 2)[-1]
+
+
+def test_a_missing_xdg_config_home_is_made_where_its_parent_exists(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "home").mkdir()
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "x-new" / "config"))
+    (tmp_path / "x-new").mkdir()
+    assert not read_settings().not_kept
+    save_settings(Settings(first_run_done=True))
+    assert load_settings().first_run_done is True
+    assert stat.S_IMODE((tmp_path / "x-new" / "config").stat().st_mode) == 0o700
+
+
+def _read_only(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """``folder`` may not be written to, for root too (who may write anywhere)."""
+    from spyglass.core import cachedir
+
+    real = os.access
+    monkeypatch.setattr(cachedir.os, "access", lambda path, mode, **kw: (
+        False if Path(path) == folder and mode & os.W_OK else real(path, mode, **kw)))
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+
+
+def test_a_read_only_home_says_at_start_the_settings_are_not_kept(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    _read_only(monkeypatch, home)
+    try:
+        loaded = read_settings()
+        assert loaded.not_kept
+        assert loaded.notice() == (
+            f'The settings cannot be kept: the folder "{home / ".config" / "spyglass"}" '
+            f'cannot be made: you may not write to "{home}" (a read-only home folder?). '
+            "Changes made in this window last only until Spyglass quits.")
+    finally:
+        home.chmod(0o755)
+
+
+def test_a_save_refused_where_the_folder_would_be_made_names_that_folder(
+        tmp_path: Path) -> None:
+    """mkdir refused in the home folder: the advice named ~/.config/spyglass, which is not
+    there, and a file "made by sudo spyglass" that is not there either."""
+    home = tmp_path / "home"
+    home.mkdir()
+    folder = home / ".config" / "spyglass"
+    refused = PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+    said = settings_file_module._save_failure(refused, folder / "settings.json", folder)
+    assert said == (
+        f'Cannot save the settings to "{folder / "settings.json"}": Permission denied. '
+        f'Check that you may write to "{home}", where "{folder}" would be made. Until then, '
+        "changes made in this window last only until Spyglass quits.")
+    folder.mkdir(parents=True)
+    said = settings_file_module._save_failure(refused, folder / "settings.json", folder)
+    assert "sudo" not in said and f'may write to "{folder}".' in said
