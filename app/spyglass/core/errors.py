@@ -211,6 +211,12 @@ class RegistryBlocked(SpyglassError):
     not contacted at all. The sentence names the prefix and the file that blocks it."""
 
 
+class RegistriesConfInvalid(RegistryBlocked):
+    """A ``registries.conf`` file cannot be used (not TOML, not as containers-registries.conf
+    says, unreadable): no registry is contacted, since what it blocks is not known. The
+    sentence names the file, and the line and column where there are some."""
+
+
 class TransportError(SpyglassError):
     """Reading from or writing to a transport failed (disk, network)."""
 

@@ -1,8 +1,10 @@
-"""``registries.conf`` (``containers-registries.conf(5)``), for the one thing Spyglass
-takes from it: registries marked ``blocked = true`` are never contacted.
+"""``registries.conf`` (``containers-registries.conf(5)``): which registries are blocked,
+where images are read from (mirrors, a ``location`` that rewrites a prefix), and which
+registries may be reached insecurely.
 
 Which files, as containers/image's ``sysregistriesv2`` chooses them
-(:func:`config_sources`): the file ``$CONTAINERS_REGISTRIES_CONF`` names, if set (as
+(:func:`config_sources`): the file skopeo's ``--registries-conf`` names
+(:func:`use_file`), else the one ``$CONTAINERS_REGISTRIES_CONF`` names, if set (as
 podman and buildah take it), else ``$HOME/.config/containers/registries.conf`` if it
 exists, else ``/etc/containers/registries.conf``; then the drop-in files (``*.conf``, in
 name order) of ``/etc/containers/registries.conf.d`` and
@@ -11,58 +13,73 @@ name order) of ``/etc/containers/registries.conf.d`` and
 one with the same ``prefix``.
 
 What a file says (:func:`parse`): version 2's ``[[registry]]`` tables (``prefix``,
-``location``, ``blocked``, ``insecure``, ``[[registry.mirror]]``), a ``prefix`` either a
-namespace (``example.com``, ``example.com:5000/team``) or a wildcard of subdomains
-(``*.example.com``); and version 1's lists, where ``[registries.block] registries =
-[…]`` blocks each registry listed. A registry, or a repository in it, is governed by
-the entry with the longest prefix that matches it (:meth:`RegistriesConf.find`), as
+``location``, ``blocked``, ``insecure``, ``mirror-by-digest-only``,
+``[[registry.mirror]]`` with ``location``, ``insecure`` and ``pull-from-mirror``), a
+``prefix`` either a namespace (``example.com``, ``example.com:5000/team``) or a wildcard
+of subdomains (``*.example.com``); and version 1's lists, where ``[registries.block]``
+and ``[registries.insecure]`` list registries blocked or insecure. Host parts are
+compared case-insensitively. A registry, or a repository in it, is governed by the entry
+with the longest prefix that matches it (:meth:`RegistriesConf.find`), as
 containers/image's ``FindRegistry`` chooses.
 
-Spyglass acts on ``blocked`` only. Mirrors, a ``location`` that rewrites the prefix, and
-``insecure = true`` are not used (the registry is reached where the image name says,
-and ``--tls-verify=false`` is how to make one insecure); when the registry contacted has
-such an entry, one debug line says so. Short-name aliases and search registries do not
-apply: Spyglass takes only fully qualified names.
+What is done with it, as containers/image does it:
 
-A file that cannot be read or parsed is passed over with one warning that names it, and
-the others still apply. containers/image refuses to contact any registry then; Spyglass
-does not, because it reads these files for one setting only: a typo in an alias or a
-mirror table, which podman and skopeo (who fail on it) will show soon enough, should not
-stop the window from browsing every registry and the command line from copying
-anything. The warning says that what that file blocks is not blocked.
+- reading an image: :meth:`RegistriesConf.pull_sources` gives the mirrors that serve the
+  name (by tag, by digest), then the registry's ``location``, each with the name
+  rewritten; they are tried in that order (see
+  :mod:`spyglass.core.transports.registry.pulls`);
+- anything else (writing, deleting, listing tags or repositories) goes to the registry
+  the name says, never to a mirror nor rewritten;
+- a blocked registry (or namespace) is never contacted (:func:`check_not_blocked`, in
+  the registry client before every request): a blocked registry's images are still
+  read from its mirrors, which its entry does not block;
+- ``insecure = true`` allows plain HTTP and unverified TLS there, unless
+  ``--tls-verify`` says otherwise (:func:`insecure_for`).
+
+Short-name aliases and search registries do not apply: Spyglass takes only fully
+qualified names.
+
+A file that cannot be read or parsed makes every contact with a registry refused
+(:class:`~spyglass.core.errors.RegistriesConfInvalid`, naming the file, and the line and
+column of a TOML error), as containers/image refuses: what it blocks is not known.
 
 Nothing here imports Qt or the registry transport.
 """
 
 from __future__ import annotations
 
-import logging
 import os
+import re
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from spyglass.core.errors import RegistryBlocked
+from spyglass.core.errors import RegistriesConfInvalid, RegistryBlocked
 
 __all__ = [
     "ENVIRONMENT_VARIABLE",
+    "MIRROR_ALL",
+    "MIRROR_DIGEST_ONLY",
+    "MIRROR_TAG_ONLY",
     "SYSTEM_DIR",
     "SYSTEM_FILE",
     "USER_DIR",
     "USER_FILE",
+    "Mirror",
+    "PullSource",
     "RegistriesConf",
     "Registry",
     "check_not_blocked",
     "config_sources",
     "current",
+    "insecure_for",
     "load",
     "matching_length",
     "parse",
+    "use_file",
 ]
-
-log = logging.getLogger(__name__)
 
 ENVIRONMENT_VARIABLE: Final = "CONTAINERS_REGISTRIES_CONF"
 SYSTEM_FILE: Final = Path("/etc/containers/registries.conf")
@@ -76,14 +93,57 @@ _V2_KEYS: Final = ("registry", "unqualified-search-registries", "credential-help
 """The top-level keys of version 2 (one of them with version 1's lists: refused)."""
 
 
+_UNUSABLE: Final = ("Spyglass contacts no registry until that is fixed (what the files block "
+                    "is not known), as podman and skopeo contact none")
+
+
 class _Malformed(Exception):
     """What is wrong with one file, as a clause."""
+
+
+MIRROR_ALL: Final = "all"
+MIRROR_DIGEST_ONLY: Final = "digest-only"
+MIRROR_TAG_ONLY: Final = "tag-only"
+_PULL_FROM_MIRROR: Final = ("", MIRROR_ALL, MIRROR_DIGEST_ONLY, MIRROR_TAG_ONLY)
+
+
+@dataclass(frozen=True)
+class Mirror:
+    """One ``[[registry.mirror]]``: where images of the registry may be read first."""
+
+    location: str
+    insecure: bool = False
+    pull_from_mirror: str = ""
+    """``all`` (or unset), ``digest-only`` or ``tag-only``: the names it serves."""
+
+    def serves(self, digested: bool) -> bool:
+        if self.pull_from_mirror == MIRROR_DIGEST_ONLY:
+            return digested
+        if self.pull_from_mirror == MIRROR_TAG_ONLY:
+            return not digested
+        return True
+
+
+@dataclass(frozen=True)
+class PullSource:
+    """One place an image is read from (:meth:`RegistriesConf.pull_sources`): a mirror
+    or the registry itself, the name rewritten for it."""
+
+    host: str
+    repository: str
+    insecure: bool = False
+    mirror: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.host}/{self.repository}"
 
 
 @dataclass(frozen=True)
 class Registry:
     """One ``[[registry]]`` entry (or a registry of a version 1 list), as normalized:
-    ``prefix`` set (to ``location`` when the file gave none), trailing ``/`` dropped."""
+    ``prefix`` set (to ``location`` when the file gave none), trailing ``/`` dropped,
+    the host part lower-case."""
 
     prefix: str
     location: str
@@ -91,18 +151,15 @@ class Registry:
     """The file the entry comes from (what a refusal names)."""
     blocked: bool = False
     insecure: bool = False
-    mirrors: tuple[str, ...] = ()
+    mirrors: tuple[Mirror, ...] = ()
+    mirror_by_digest_only: bool = False
 
-    def unheeded(self) -> list[str]:
-        """What this entry asks that Spyglass does not do, in words."""
-        said: list[str] = []
-        if self.mirrors:
-            said.append(f"mirrors ({', '.join(self.mirrors)})")
-        if self.location and self.location != self.prefix:
-            said.append(f'the location "{self.location}"')
-        if self.insecure:
-            said.append("insecure = true")
-        return said
+    def rewritten(self, name: str, location: str) -> str:
+        """``name`` (``HOST/REPOSITORY``, which the prefix matches) at ``location``:
+        containers/image's ``rewriteReference``."""
+        if not location:  # a wildcard prefix without a location: the name as it is
+            return name
+        return location + name[matching_length(name, self.prefix):]
 
 
 def matching_length(ref: str, prefix: str) -> int:
@@ -143,35 +200,59 @@ class RegistriesConf:
                 best = registry
         return best
 
+    def refuse_if_malformed(self) -> None:
+        """Raise :class:`RegistriesConfInvalid` when a file could not be used: no
+        registry is contacted then, as podman and skopeo contact none."""
+        if self.problems:
+            raise RegistriesConfInvalid(self.problems[0])
+
     def check(self, host: str, repository: str | None = None) -> None:
         """Raise :class:`RegistryBlocked` when the entry governing ``host`` (or the
-        ``repository`` in it) is blocked; for one with settings Spyglass does not use,
-        log one debug line (once a process)."""
+        ``repository`` in it) is blocked, and :class:`RegistriesConfInvalid` when a file
+        is malformed."""
+        self.refuse_if_malformed()
         ref = f"{host}/{repository}" if repository else host
         entry = self.find(ref)
-        if entry is None:
+        if entry is None or not entry.blocked:
             return
-        if entry.blocked:
-            whole = matching_length(host, entry.prefix) != -1  # not just a namespace of it
-            what = f"the registry {host}" + ("" if whole else f" for {ref}")
-            raise RegistryBlocked(
-                f'Spyglass does not contact {what}: the registries.conf "{entry.file}" '
-                f'blocks it (blocked = true for the prefix "{entry.prefix}"). To reach it, '
-                "remove that entry or set blocked = false there.")
-        unheeded = entry.unheeded()
-        key = (entry.file, entry.prefix)
-        if unheeded and key not in _told:
-            with _lock:
-                if key in _told:
-                    return
-                _told.add(key)
-            log.debug('The registries.conf "%s" gives the prefix "%s" %s, which Spyglass '
-                      "does not use: it contacts %s as the image name says.",
-                      entry.file, entry.prefix, " and ".join(unheeded), host)
+        whole = matching_length(host, entry.prefix) != -1  # not just a namespace of it
+        what = f"the registry {host}" + ("" if whole else f" for {ref}")
+        said = (f'Spyglass does not contact {what}: the registries.conf "{entry.file}" '
+                f'blocks it (blocked = true for the prefix "{entry.prefix}").')
+        if entry.mirrors:
+            said += (" Images are read from its mirrors "
+                     f"({', '.join(m.location for m in entry.mirrors)}) instead, for the "
+                     "names they serve; nothing is written to them, nor listed from them.")
+        raise RegistryBlocked(said)
 
+    def insecure(self, host: str, repository: str | None = None) -> bool:
+        """Whether the entry governing ``host`` (``repository`` in it) says ``insecure =
+        true``: plain HTTP and unverified TLS allowed there."""
+        entry = None if self.problems else self.find(
+            f"{host}/{repository}" if repository else host)
+        return entry is not None and entry.insecure
 
-_told: set[tuple[Path, str]] = set()
-"""The entries a debug line was logged for."""
+    def pull_sources(self, host: str, repository: str, *, digested: bool) -> list[PullSource]:
+        """Where an image named ``host/repository`` is read from, in the order to try:
+        the mirrors that serve such a name (by digest, by tag: ``pull-from-mirror`` and
+        ``mirror-by-digest-only``), then the registry's ``location``; each name rewritten
+        as containers/image's ``PullSourcesFromReference`` rewrites it."""
+        self.refuse_if_malformed()
+        name = f"{host.lower()}/{repository}"
+        entry = self.find(name)
+        if entry is None:
+            return [PullSource(host.lower(), repository)]
+        if entry.mirror_by_digest_only:
+            mirrors = entry.mirrors if digested else ()
+        else:
+            mirrors = tuple(m for m in entry.mirrors if m.serves(digested))
+        found: list[PullSource] = []
+        for location, insecure, mirror in (
+                *((m.location, m.insecure, True) for m in mirrors),
+                (entry.location, entry.insecure, False)):
+            where, _, path = entry.rewritten(name, location).partition("/")
+            found.append(PullSource(where, path, insecure, mirror))
+        return found
 
 
 # ---------------------------------------------------------------------------- the files
@@ -184,7 +265,22 @@ class Sources:
     main: Path
     dirs: tuple[Path, ...]
     named: bool = False
-    """The main file was named (``$CONTAINERS_REGISTRIES_CONF``): its absence is news."""
+    """The main file was named (``--registries-conf``, ``$CONTAINERS_REGISTRIES_CONF``):
+    its absence is news."""
+    named_by: str = ""
+    """What named it, as a refusal says it."""
+
+
+_given: list[Path] = []
+"""The file ``--registries-conf`` names (:func:`use_file`), if given."""
+
+
+def use_file(path: Path | None) -> None:
+    """Read registries.conf from ``path`` in place of the main file (skopeo's global
+    ``--registries-conf``: the drop-in folders are read after it all the same); None:
+    the usual files again."""
+    with _lock:
+        _given[:] = [] if path is None else [path]
 
 
 def config_sources(environ: Mapping[str, str] | None = None, *,
@@ -194,9 +290,13 @@ def config_sources(environ: Mapping[str, str] | None = None, *,
     environ = os.environ if environ is None else environ
     home = Path(environ.get("HOME") or os.path.expanduser("~"))
     user_file, user_dir = home / USER_FILE, home / USER_DIR
+    if _given:
+        return Sources(_given[0], (system_dir, user_dir), named=True,
+                       named_by="that --registries-conf")
     named = environ.get(ENVIRONMENT_VARIABLE)
     if named:
-        return Sources(Path(named), (system_dir, user_dir), named=True)
+        return Sources(Path(named), (system_dir, user_dir), named=True,
+                       named_by=f"that ${ENVIRONMENT_VARIABLE}")
     if user_file.exists():
         return Sources(user_file, (user_dir,))
     return Sources(system_file, (system_dir, user_dir))
@@ -211,8 +311,7 @@ def _drop_ins(folder: Path) -> tuple[list[Path], str | None]:
         return [], None
     except OSError as exc:
         return [], (f'Cannot list the registries.conf.d folder "{folder}" '
-                    f"({exc.strerror or exc}); Spyglass goes on without its files, so no "
-                    "registry they block is blocked.")
+                    f"({exc.strerror or exc}); {_UNUSABLE}.")
     return [Path(entry.path) for entry in entries
             if entry.name.endswith(".conf") and not entry.is_dir()], None
 
@@ -241,22 +340,21 @@ def load(sources: Sources) -> RegistriesConf:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             if path == sources.main and sources.named:
-                problems.append(f'The registries.conf "{path}" that ${ENVIRONMENT_VARIABLE} '
-                                "names does not exist; Spyglass goes on without it, so no "
-                                "registry is blocked by it.")
+                problems.append(f'The registries.conf "{path}" {sources.named_by} names does '
+                                f"not exist; {_UNUSABLE}.")
             continue  # (a drop-in removed meanwhile, or no main file: nothing to say)
         except (OSError, UnicodeDecodeError) as exc:
             files.append(path)
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            problems.append(f'Cannot read the registries.conf "{path}" ({reason}); Spyglass '
-                            "goes on without it, so no registry it blocks is blocked.")
+            problems.append(f'Cannot read the registries.conf "{path}" ({reason}); '
+                            f"{_UNUSABLE}.")
             continue
         files.append(path)
         try:
             entries = parse(text, path, drop_in=drop_in)
         except _Malformed as exc:
-            problems.append(f'The registries.conf "{path}" is malformed ({exc}); Spyglass '
-                            "goes on without it, so no registry it blocks is blocked.")
+            problems.append(f'The registries.conf "{path}" is malformed ({exc}); '
+                            f"{_UNUSABLE}.")
             continue
         for entry in entries:  # a later file's entry replaces one with its prefix
             merged[entry.prefix] = entry
@@ -267,15 +365,14 @@ def load(sources: Sources) -> RegistriesConf:
 _lock = threading.Lock()
 _cache: dict[tuple[object, ...], RegistriesConf] = {}
 _CACHED: Final = 16
-_warned: set[str] = set()
-"""The problems warned of (each once a process, however often the files are read)."""
 
 
 def current(environ: Mapping[str, str] | None = None, *,
             system_file: Path = SYSTEM_FILE, system_dir: Path = SYSTEM_DIR) -> RegistriesConf:
     """The configuration as the files are now: read again only when one of them (or a
-    folder of drop-ins) changed, so the window sees an edit without restarting. Each
-    problem is logged as a warning, once."""
+    folder of drop-ins) changed, so the window sees an edit without restarting. A file
+    that cannot be used is in :attr:`RegistriesConf.problems` (each contact with a
+    registry is refused with it)."""
     sources = config_sources(environ, system_file=system_file, system_dir=system_dir)
     key: list[object] = [sources, _signature(sources.main)]
     for folder in sources.dirs:
@@ -293,17 +390,19 @@ def current(environ: Mapping[str, str] | None = None, *,
         if len(_cache) >= _CACHED:
             _cache.clear()  # (files edited again and again in a long session)
         _cache[frozen] = conf
-        fresh = [problem for problem in conf.problems if problem not in _warned]
-        _warned.update(fresh)
-    for problem in fresh:
-        log.warning("%s", problem)
     return conf
 
 
 def check_not_blocked(host: str, repository: str | None = None) -> None:
     """Refuse (:class:`RegistryBlocked`) to contact ``host`` — for ``repository``, where
-    a request is for one — when the current registries.conf blocks it."""
+    a request is for one — when the current registries.conf blocks it, or when one of
+    its files cannot be used (:class:`RegistriesConfInvalid`)."""
     current().check(host, repository)
+
+
+def insecure_for(host: str, repository: str | None = None) -> bool:
+    """Whether the current registries.conf says ``insecure = true`` for ``host``."""
+    return current().insecure(host, repository)
 
 
 # ---------------------------------------------------------------------------- one file
@@ -318,7 +417,7 @@ def parse(text: str, path: Path, *, drop_in: bool = False) -> list[Registry]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise _Malformed(f"not TOML: {exc}") from exc
+        raise _Malformed(_toml_error(exc)) from exc
     v1 = data.get("registries")
     if v1 is not None and not isinstance(v1, dict):
         raise _Malformed('"registries" is not a table')
@@ -339,6 +438,16 @@ def parse(text: str, path: Path, *, drop_in: bool = False) -> list[Registry]:
     for entry in entries:  # the first of a prefix wins, as in containers/image
         unique.setdefault(entry.prefix, entry)
     return list(unique.values())
+
+
+def _toml_error(exc: ValueError) -> str:
+    """What ``tomllib`` found wrong, with where: "at line 5, column 35: not TOML (…)"."""
+    said = str(exc)
+    where = re.search(r"\s*\(at line (\d+), column (\d+)\)$", said)
+    if where is None:
+        return f"not TOML: {said}"
+    what = said[:where.start()]
+    return f"at line {where[1]}, column {where[2]}: not TOML ({what[:1].lower()}{what[1:]})"
 
 
 def _v1_list(v1: dict[str, Any], kind: str) -> list[str] | None:
@@ -381,20 +490,28 @@ def _entry(table: Mapping[str, Any], path: Path) -> Registry:
         prefix = location
     if _string(table, "pull-from-mirror"):
         raise _Malformed(f'pull-from-mirror is set for the registry "{prefix}", not a mirror')
-    mirrors = table.get("mirror", [])
-    if not isinstance(mirrors, list) or not all(isinstance(m, dict) for m in mirrors):
+    tables = table.get("mirror", [])
+    if not isinstance(tables, list) or not all(isinstance(m, dict) for m in tables):
         raise _Malformed(f'the mirrors of "{prefix}" are not an array of tables '
                          "([[registry.mirror]])")
-    mirror_locations: list[str] = []
-    for mirror in mirrors:
+    by_digest_only = _boolean(table, "mirror-by-digest-only")
+    mirrors: list[Mirror] = []
+    for mirror in tables:
         mirror_location = _location(_string(mirror, "location"))
         if not mirror_location:
             raise _Malformed(f'a mirror of "{prefix}" has no location')
-        _boolean(mirror, "insecure")
-        mirror_locations.append(mirror_location)
-    _boolean(table, "mirror-by-digest-only")
+        pull_from = _string(mirror, "pull-from-mirror")
+        if pull_from and by_digest_only:
+            raise _Malformed(f'the registry "{prefix}" has mirror-by-digest-only, and its '
+                             f'mirror "{mirror_location}" pull-from-mirror; expected one '
+                             "of them")
+        if pull_from not in _PULL_FROM_MIRROR:
+            raise _Malformed(f'the pull-from-mirror "{pull_from}" of the mirror '
+                             f'"{mirror_location}" is none of all, digest-only, tag-only')
+        mirrors.append(Mirror(mirror_location, _boolean(mirror, "insecure"), pull_from))
     return Registry(prefix, location, path, blocked=_boolean(table, "blocked"),
-                    insecure=_boolean(table, "insecure"), mirrors=tuple(mirror_locations))
+                    insecure=_boolean(table, "insecure"), mirrors=tuple(mirrors),
+                    mirror_by_digest_only=by_digest_only)
 
 
 def _check_conflicts(entries: Iterable[Registry]) -> None:
@@ -411,10 +528,13 @@ def _check_conflicts(entries: Iterable[Registry]) -> None:
 
 
 def _location(text: str) -> str:
+    """``text`` without a trailing ``/``, its host part (before the first ``/``) in
+    lower case: host names are compared case-insensitively, as containers/image does."""
     trimmed = text.rstrip("/")
     if trimmed.startswith(("http://", "https://")):
         raise _Malformed(f'the location "{text}" has a URL scheme; expected HOST[:PORT][/PATH]')
-    return trimmed
+    host, slash, rest = trimmed.partition("/")
+    return host.lower() + slash + rest
 
 
 def _string(table: Mapping[str, Any], key: str) -> str:

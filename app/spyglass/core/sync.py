@@ -707,12 +707,23 @@ def source_digests(cancel: CancelToken | None = None) -> DigestLookup:
                 reference = name.reference
                 if reference.digest is not None:
                     return reference.digest
-                from spyglass.core.transports.registry import client_for
+                from spyglass.core.registries_conf import PullSource
+                from spyglass.core.transports.registry import (
+                    RegistryClient,
+                    RegistryOptions,
+                    source_clients,
+                )
+                from spyglass.core.transports.registry.pulls import first_answering
 
-                client = client_for(reference.domain, image.registry,
-                                    repository=reference.path)
-                return client.head_manifest(reference.path, reference.tag or "latest",
-                                            cancel=cancel).digest
+                tag = reference.tag or "latest"
+
+                def head(client: RegistryClient, source: PullSource) -> Digest:
+                    return client.head_manifest(source.repository, tag, cancel=cancel).digest
+
+                # where the copy reads it from: the mirrors registries.conf gives, if any
+                return first_answering(
+                    reference, source_clients(reference, image.registry or RegistryOptions()),
+                    head)
             if isinstance(name, DirName):
                 return Digest.of((name.path / "manifest.json").read_bytes())
         except (SpyglassError, OSError):

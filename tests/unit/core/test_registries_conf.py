@@ -1,16 +1,17 @@
-"""registries.conf, for its blocked registries (spyglass.core.registries_conf): which
-files, in which order, how prefixes match, and what a broken file does. The home folder
+"""registries.conf (spyglass.core.registries_conf): which files, in which order, how
+prefixes match, the pull sources of a name, and what a broken file does. The home folder
 and the system's files are the test's own (the real /etc is never read)."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import pytest
 
-from spyglass.core.errors import RegistryBlocked
+from spyglass.core.errors import RegistriesConfInvalid, RegistryBlocked
 from spyglass.core.registries_conf import (
+    Mirror,
+    PullSource,
     RegistriesConf,
     Registry,
     Sources,
@@ -18,7 +19,11 @@ from spyglass.core.registries_conf import (
     current,
     load,
     matching_length,
+    use_file,
 )
+
+UNUSABLE = ("Spyglass contacts no registry until that is fixed (what the files block is not "
+            "known), as podman and skopeo contact none")
 
 
 class Machine:
@@ -114,8 +119,7 @@ def test_the_longest_matching_prefix_governs(tmp_path: Path) -> None:
         conf.check("example.com", "private/app")
     assert str(refused.value) == (
         f'Spyglass does not contact the registry example.com: the registries.conf "{path}" '
-        'blocks it (blocked = true for the prefix "example.com"). To reach it, remove that '
-        "entry or set blocked = false there.")
+        'blocks it (blocked = true for the prefix "example.com").')
     with pytest.raises(RegistryBlocked):
         conf.check("example.com")  # the host itself, for a ping or the catalog
 
@@ -131,24 +135,81 @@ def test_a_blocked_namespace_is_said_with_the_repository(tmp_path: Path) -> None
     assert str(refused.value) == (
         "Spyglass does not contact the registry example.com for example.com/secret/app: the "
         f'registries.conf "{path}" blocks it (blocked = true for the prefix '
-        '"example.com/secret"). To reach it, remove that entry or set blocked = false '
-        "there.")
+        '"example.com/secret").')
 
 
-def test_settings_spyglass_does_not_use_get_one_debug_line(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_blocked_registry_with_mirrors_says_they_are_read_and_no_unblocking(
+        tmp_path: Path) -> None:
+    """The "never contact the source" set-up: the refusal (of a write, or a read no
+    mirror could serve) says the mirrors are read, and never advises unblocking."""
     path = tmp_path / "registries.conf"
-    conf = RegistriesConf((Registry("example.com", "mirror.example.net/example", path,
-                                    insecure=True, mirrors=("cache.local",)),))
-    caplog.set_level(logging.DEBUG, logger="spyglass.core.registries_conf")
-    for _ in range(3):
+    conf = RegistriesConf((Registry("example.com/team", "example.com/team", path,
+                                    blocked=True, mirrors=(Mirror("cache.local/team"),)),))
+    with pytest.raises(RegistryBlocked) as refused:
         conf.check("example.com", "team/app")
-    lines = [r for r in caplog.records if r.name == "spyglass.core.registries_conf"]
-    assert len(lines) == 1 and lines[0].levelno == logging.DEBUG
-    assert lines[0].getMessage() == (
-        f'The registries.conf "{path}" gives the prefix "example.com" mirrors (cache.local) '
-        'and the location "mirror.example.net/example" and insecure = true, which Spyglass '
-        "does not use: it contacts example.com as the image name says.")
+    assert str(refused.value) == (
+        "Spyglass does not contact the registry example.com for example.com/team/app: the "
+        f'registries.conf "{path}" blocks it (blocked = true for the prefix '
+        '"example.com/team"). Images are read from its mirrors (cache.local/team) instead, '
+        "for the names they serve; nothing is written to them, nor listed from them.")
+    assert "blocked = false" not in str(refused.value)
+    # the mirror itself is no part of the blocked entry
+    conf.check("cache.local", "team/app")
+
+
+def test_host_parts_compare_case_insensitively(machine: Machine) -> None:
+    """F1: a prefix or location with capitals in its host blocks that host (names are
+    looked up with the host in lower case); the path keeps its case."""
+    write(machine.system_file, '[[registry]]\nlocation = "Primary.Example.Test:5001"\n'
+          "blocked = true\n"
+          '[[registry]]\nprefix = "*.Wild.Test"\nblocked = true\n'
+          '[[registry]]\nprefix = "Other.Test/Team"\nlocation = "Mirror.Test/Team"\n')
+    conf = machine.load()
+    assert conf.problems == ()
+    assert {r.prefix for r in conf.registries} == {
+        "primary.example.test:5001", "*.wild.test", "other.test/Team"}
+    with pytest.raises(RegistryBlocked, match=r'prefix "primary\.example\.test:5001"'):
+        conf.check("primary.example.test:5001", "team/app")
+    with pytest.raises(RegistryBlocked, match=r'prefix "\*.wild.test"'):
+        conf.check("a.wild.test:5001", "team/app")
+    assert conf.pull_sources("Other.Test", "Team/app", digested=False) == [
+        PullSource("mirror.test", "Team/app")]
+
+
+def test_pull_sources_as_containers_image_gives_them(tmp_path: Path) -> None:
+    """PullSourcesFromReference: the mirrors serving the name (pull-from-mirror,
+    mirror-by-digest-only), then the location; each name rewritten by the prefix."""
+    path = tmp_path / "registries.conf"
+    conf = RegistriesConf((
+        Registry("example.com/team", "example.net/upstream", path, insecure=True, mirrors=(
+            Mirror("all.local/a", insecure=True),
+            Mirror("digests.local", pull_from_mirror="digest-only"),
+            Mirror("tags.local/t", pull_from_mirror="tag-only"))),
+        Registry("example.org", "example.org", path, mirror_by_digest_only=True,
+                 mirrors=(Mirror("m.local"),)),
+        Registry("*.wild.example", "", path, mirrors=(Mirror("w.local"),)),
+    ))
+    assert conf.pull_sources("example.com", "team/app", digested=False) == [
+        PullSource("all.local", "a/app", insecure=True, mirror=True),
+        PullSource("tags.local", "t/app", mirror=True),
+        PullSource("example.net", "upstream/app", insecure=True)]
+    assert conf.pull_sources("example.com", "team/app", digested=True) == [
+        PullSource("all.local", "a/app", insecure=True, mirror=True),
+        PullSource("digests.local", "app", mirror=True),
+        PullSource("example.net", "upstream/app", insecure=True)]
+    assert conf.pull_sources("example.org", "x/y", digested=False) == [
+        PullSource("example.org", "x/y")]
+    assert conf.pull_sources("example.org", "x/y", digested=True) == [
+        PullSource("m.local", "x/y", mirror=True), PullSource("example.org", "x/y")]
+    # a wildcard without a location: the name as it is; a mirror's location replaces
+    # what the prefix matched (the host name, not its port: as containers/image does)
+    assert conf.pull_sources("a.wild.example:5000", "app", digested=False) == [
+        PullSource("w.local:5000", "app", mirror=True),
+        PullSource("a.wild.example:5000", "app")]
+    assert conf.pull_sources("other.example", "app", digested=False) == [
+        PullSource("other.example", "app")]
+    assert conf.insecure("example.com", "team/app")
+    assert not conf.insecure("example.com", "other/app")
 
 
 # ---------------------------------------------------------------------------- files
@@ -164,7 +225,16 @@ def test_the_files_are_chosen_as_containers_image_chooses_them(machine: Machine)
     # $CONTAINERS_REGISTRIES_CONF: that file, and both folders of drop-ins
     machine.environ["CONTAINERS_REGISTRIES_CONF"] = str(machine.etc / "other.conf")
     assert machine.sources() == Sources(machine.etc / "other.conf",
-                                        (machine.system_dir, machine.user_dir), named=True)
+                                        (machine.system_dir, machine.user_dir), named=True,
+                                        named_by="that $CONTAINERS_REGISTRIES_CONF")
+    # --registries-conf: that file in place of any other, as skopeo reads it
+    use_file(machine.etc / "given.conf")
+    try:
+        assert machine.sources() == Sources(machine.etc / "given.conf",
+                                            (machine.system_dir, machine.user_dir),
+                                            named=True, named_by="that --registries-conf")
+    finally:
+        use_file(None)
 
 
 def test_drop_ins_are_read_in_name_order_and_replace_entries_by_prefix(
@@ -224,7 +294,7 @@ def test_a_wildcard_prefix_needs_no_location(machine: Machine) -> None:
 
 
 @pytest.mark.parametrize("text, said", [
-    ("[[registry]\n", "not TOML: "),
+    ("[[registry]\n", "at line 1, column 11: not TOML ("),
     ('registry = "x"\n', '"registry" is not an array of tables'),
     ('[[registry]]\nlocation = "x.example.com"\nblocked = "yes"\n',
      '"blocked" is not true or false'),
@@ -242,9 +312,19 @@ def test_a_wildcard_prefix_needs_no_location(machine: Machine) -> None:
      'the registry "x.example.com" is given twice with different blocked settings'),
     ('unqualified-search-registries = ["docker.io"]\n[registries.block]\n'
      'registries = ["x.example.com"]\n', "it mixes the version 1 and version 2 formats"),
+    ('[[registry]]\nlocation = "x.example.com"\nmirror-by-digest-only = true\n'
+     '[[registry.mirror]]\nlocation = "m.example.com"\npull-from-mirror = "all"\n',
+     'the registry "x.example.com" has mirror-by-digest-only, and its mirror '
+     '"m.example.com" pull-from-mirror; expected one of them'),
+    ('[[registry]]\nlocation = "x.example.com"\n'
+     '[[registry.mirror]]\nlocation = "m.example.com"\npull-from-mirror = "some"\n',
+     'the pull-from-mirror "some" of the mirror "m.example.com" is none of all, '
+     "digest-only, tag-only"),
 ])
-def test_a_malformed_file_is_passed_over_with_a_warning_and_the_others_apply(
+def test_a_malformed_file_refuses_every_registry(
         machine: Machine, text: str, said: str) -> None:
+    """F5: as skopeo, no registry is contacted while a file cannot be used (what it
+    blocks is not known); the sentence names the file (and where, for TOML)."""
     write(machine.system_file, text)
     write(machine.system_dir / "block.conf", blocked("other.example.com"))
     conf = machine.load()
@@ -252,9 +332,21 @@ def test_a_malformed_file_is_passed_over_with_a_warning_and_the_others_apply(
     problem = conf.problems[0]
     assert problem.startswith(f'The registries.conf "{machine.system_file}" is malformed (')
     assert said in problem, problem
-    assert problem.endswith("; Spyglass goes on without it, so no registry it blocks is "
-                            "blocked.")
-    assert [r.prefix for r in conf.registries] == ["other.example.com"]
+    assert problem.endswith(f"; {UNUSABLE}.")
+    for host in ("other.example.com", "anything.example.com"):
+        with pytest.raises(RegistriesConfInvalid) as refused:
+            conf.check(host, "team/app")
+        assert str(refused.value) == problem
+    with pytest.raises(RegistriesConfInvalid):
+        conf.pull_sources("anything.example.com", "team/app", digested=False)
+
+
+def test_a_toml_error_says_its_line_and_column(machine: Machine) -> None:
+    write(machine.system_file, '[[registry]]\nlocation = "127.0.0.1:5001"\nblocked = true\n'
+          '[aliases]\n"myapp" = "127.0.0.1:5001/team/app\n')
+    assert machine.load().problems == (
+        f'The registries.conf "{machine.system_file}" is malformed (at line 5, column 35: '
+        "not TOML (illegal character '\\n')); " + UNUSABLE + ".",)
 
 
 def test_a_drop_in_in_the_version_1_format_is_passed_over(machine: Machine) -> None:
@@ -263,8 +355,7 @@ def test_a_drop_in_in_the_version_1_format_is_passed_over(machine: Machine) -> N
     assert conf.registries == ()
     assert conf.problems == (
         f'The registries.conf "{machine.system_dir / "old.conf"}" is malformed (it is in the '
-        "version 1 format, which a drop-in file may not be); Spyglass goes on without it, so "
-        "no registry it blocks is blocked.",)
+        f"version 1 format, which a drop-in file may not be); {UNUSABLE}.",)
 
 
 def test_unreadable_and_missing_files(machine: Machine) -> None:
@@ -273,23 +364,22 @@ def test_unreadable_and_missing_files(machine: Machine) -> None:
     machine.system_file.write_bytes(b'[[registry]]\nlocation = "\xff"\n')
     assert machine.load().problems == (
         f'Cannot read the registries.conf "{machine.system_file}" (\'utf-8\' codec can\'t '
-        "decode byte 0xff in position 25: invalid start byte); Spyglass goes on without it, "
-        "so no registry it blocks is blocked.",)
+        f"decode byte 0xff in position 25: invalid start byte); {UNUSABLE}.",)
     # a file the environment names must be there
     machine.environ["CONTAINERS_REGISTRIES_CONF"] = str(machine.etc / "nope.conf")
     assert machine.load().problems == (
         f'The registries.conf "{machine.etc / "nope.conf"}" that $CONTAINERS_REGISTRIES_CONF '
-        "names does not exist; Spyglass goes on without it, so no registry is blocked by "
-        "it.",)
+        f"names does not exist; {UNUSABLE}.",)
 
 
-def test_the_files_are_read_again_when_they_change_and_warned_of_once(
-        machine: Machine, caplog: pytest.LogCaptureFixture) -> None:
+def test_the_files_are_read_again_when_they_change(machine: Machine) -> None:
     write(machine.system_file, "[[registry]\n")
-    caplog.set_level(logging.WARNING, logger="spyglass.core.registries_conf")
     first = machine.current()
     assert machine.current() is first
-    assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
+    with pytest.raises(RegistriesConfInvalid):
+        first.check("x.example.com")
+    write(machine.system_file, "")  # fixed: registries are contacted again
+    machine.current().check("x.example.com")
     write(machine.system_dir / "block.conf", blocked("x.example.com"))  # a new drop-in
     with pytest.raises(RegistryBlocked):
         machine.current().check("x.example.com")
@@ -298,4 +388,3 @@ def test_the_files_are_read_again_when_they_change_and_warned_of_once(
     machine.current().check("x.example.com")
     with pytest.raises(RegistryBlocked):
         machine.current().check("yy.example.com")
-    assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1

@@ -34,7 +34,7 @@ def _open_docker(
 ) -> ImageSource:
     from spyglass.core.transports.registry import open_registry_image
 
-    return open_registry_image(name.reference, options)
+    return open_registry_image(name.reference, options, cancel=cancel)
 
 
 def _open_oci(

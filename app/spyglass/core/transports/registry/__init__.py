@@ -9,27 +9,34 @@
 - :mod:`.client` — :class:`RegistryClient`, on those two: paging, manifests, referrers, blobs;
 - :mod:`.source` — :class:`RegistryImageSource`, one image for reading (imported when
   first named: listing tags or repositories reads no image, and its module brings the
-  blob-location cache, sqlite3 and the lookaside signature stores with it).
+  blob-location cache, sqlite3 and the lookaside signature stores with it);
+- :mod:`.pulls` — where an image is read from: registries.conf's mirrors and
+  ``location``, tried in order.
 
 :func:`client_for` hands out one client per registry and settings for the
-whole process, so tokens and connections are reused by every caller.
+whole process, so tokens and connections are reused by every caller; a registry that
+registries.conf marks ``insecure = true`` is reached insecurely unless ``--tls-verify``
+was given. :func:`open_registry_image` reads an image from its pull sources.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from spyglass.core.cancel import CancelToken
 from spyglass.core.credentials import Credentials, canonical_host
 from spyglass.core.credentials.store import CredentialStore
 from spyglass.core.reference import DockerReference
+from spyglass.core.registries_conf import PullSource, insecure_for
 from spyglass.core.transports.registry.client import RegistryClient
 from spyglass.core.transports.registry.connections import POOL
 
 if TYPE_CHECKING:
+    from spyglass.core.transports.registry.pulls import ClientMaker
     from spyglass.core.transports.registry.source import RegistryImageSource
 
 
@@ -76,10 +83,14 @@ def credential_store(authfile: Path | None = None) -> CredentialStore:
 def client_for(
     host: str, options: RegistryOptions | None = None, *, repository: str | None = None
 ) -> RegistryClient:
-    """The shared :class:`RegistryClient` for ``host`` with these options."""
+    """The shared :class:`RegistryClient` for ``host`` with these options (insecure,
+    when registries.conf says ``insecure = true`` for it, or for ``repository`` in it,
+    and ``--tls-verify`` was not given)."""
     options = options or RegistryOptions()
     host = canonical_host(host)
     authfile = options.authfile
+    if options.tls_verify is None and insecure_for(host, repository):
+        options = replace(options, tls_verify=False)
 
     def lookup() -> Credentials | None:
         return credential_store(authfile).lookup(
@@ -113,17 +124,66 @@ def forget_clients() -> None:
 
 
 def open_registry_image(
-    reference: DockerReference, options: RegistryOptions | None = None
+    reference: DockerReference, options: RegistryOptions | None = None, *,
+    make_client: ClientMaker | None = None, cancel: CancelToken | None = None,
 ) -> RegistryImageSource:
-    """Open ``docker://REFERENCE`` for reading."""
+    """Open ``docker://REFERENCE`` for reading, from the first of its pull sources
+    (registries.conf's mirrors, then its location: :mod:`.pulls`) whose manifest
+    answers; with no mirrors, from the one place, the manifest read when first asked
+    for. ``make_client``: the client for a pull source (default: :func:`client_for` with
+    ``options``, credentials given for the name's registry sent to it only)."""
+    from spyglass.core.transports.registry.pulls import first_answering, pull_sources
     from spyglass.core.transports.registry.source import RegistryImageSource
 
-    client = client_for(reference.domain, options, repository=reference.path)
+    options = options or RegistryOptions()
     tag_or_digest = str(reference.digest) if reference.digest else (reference.tag or "latest")
-    return RegistryImageSource(
-        client, reference.path, tag_or_digest,
-        registries_d=(options or RegistryOptions()).registries_d,
-    )
+    registries_d = options.registries_d
+    maker = make_client or source_clients(reference, options)
+    sources = pull_sources(reference)
+    if len(sources) == 1:
+        source = sources[0]
+        return RegistryImageSource(maker(source), source.repository, tag_or_digest,
+                                   registries_d=registries_d)
+
+    def attempt(client: RegistryClient, source: PullSource) -> RegistryImageSource:
+        image = RegistryImageSource(client, source.repository, tag_or_digest,
+                                    registries_d=registries_d)
+        image.top_manifest(cancel=cancel)
+        return image
+
+    return first_answering(reference, maker, attempt)
+
+
+def clients_beside(client: RegistryClient) -> ClientMaker:
+    """The clients of pull sources for a name read through ``client`` (the window's own,
+    of one of its registries): ``client`` for its registry, the shared ones (default
+    options, insecure where registries.conf says) for other hosts, such as mirrors."""
+
+    def make(source: PullSource) -> RegistryClient:
+        if source.host == client.host and (client.insecure or not source.insecure):
+            return client
+        chosen = RegistryOptions(tls_verify=False if source.insecure else None,
+                                 retry_times=client.retry_times)
+        return client_for(source.host, chosen, repository=source.repository)
+
+    return make
+
+
+def source_clients(reference: DockerReference, options: RegistryOptions) -> ClientMaker:
+    """The clients of the command line's pull sources: a mirror on another host is sent
+    no credentials given for the name's registry (as containers/image), and one marked
+    insecure is reached insecurely unless ``--tls-verify`` was given."""
+    home = canonical_host(reference.domain)
+
+    def make(source: PullSource) -> RegistryClient:
+        chosen = options
+        if source.host != home and chosen.credentials is not None:
+            chosen = replace(chosen, credentials=None)
+        if source.insecure and chosen.tls_verify is None:
+            chosen = replace(chosen, tls_verify=False)
+        return client_for(source.host, chosen, repository=source.repository)
+
+    return make
 
 
 __all__ = [
@@ -132,9 +192,11 @@ __all__ = [
     "RegistryImageSource",
     "RegistryOptions",
     "client_for",
+    "clients_beside",
     "credential_store",
     "forget_clients",
     "open_registry_image",
+    "source_clients",
 ]
 
 

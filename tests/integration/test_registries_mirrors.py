@@ -1,0 +1,175 @@
+"""registries.conf's pull sources against real registries: mirrors read first, a
+``location`` that rewrites the name, ``insecure = true``, and a blocked source read from
+its mirrors, as skopeo reads them (compared with skopeo where that is cheap). Writes and
+listings go to the registry the name says, never to a mirror.
+
+Two registries of the test's own, both logging every request: the primary holds
+``team/app:1`` as a multi-platform list, the mirror as one platform's image (another
+digest, so the digest read says where it came from)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import require_tool
+from tests.helpers.registry import RegistryServer, push_image
+from tests.integration.test_registries_conf import log_size, requests_after
+
+pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = REPO_ROOT / "resources" / "sample-layout"
+
+
+class Pair:
+    def __init__(self, primary: RegistryServer, mirror: RegistryServer,
+                 primary_digest: str, mirror_digest: str) -> None:
+        self.primary, self.mirror = primary, mirror
+        self.primary_digest, self.mirror_digest = primary_digest, mirror_digest
+
+
+@pytest.fixture
+def pair(make_registry: Callable[..., RegistryServer]) -> Pair:
+    require_tool("skopeo")
+    logged = {"log": {"accesslog": {"disabled": False}}}
+    primary = make_registry(extra_config=logged)
+    mirror = make_registry(extra_config=logged)
+    primary_digest = push_image(primary, SAMPLE, "spyglass-demo:1.0", "team/app:1")
+    mirror_digest = push_image(mirror, SAMPLE, "spyglass-demo:1.0", "team/app:1", all=False)
+    assert primary_digest != mirror_digest
+    return Pair(primary, mirror, primary_digest, mirror_digest)
+
+
+def environment(tmp_path: Path, conf: str) -> dict[str, str]:
+    path = tmp_path / "registries.conf"
+    path.write_text(conf)
+    (tmp_path / "home").mkdir(exist_ok=True)
+    return {**os.environ, "PYTHONPATH": str(REPO_ROOT / "app"),
+            "CONTAINERS_REGISTRIES_CONF": str(path), "HOME": str(tmp_path / "home")}
+
+
+def spyglass(tmp_path: Path, conf: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "spyglass", *args],
+                          env=environment(tmp_path, conf), capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+def digest_read(tmp_path: Path, conf: str, name: str) -> str:
+    done = spyglass(tmp_path, conf, "inspect", "--raw", f"docker://{name}")
+    assert done.returncode == 0, done.stderr
+    from spyglass.core.digest import Digest
+
+    return str(Digest.of(done.stdout.encode()))
+
+
+def skopeo_digest(tmp_path: Path, conf: str, name: str) -> str:
+    """What skopeo 1.9 reads by that name with that registries.conf (its own flag)."""
+    path = tmp_path / "skopeo-registries.conf"
+    path.write_text(conf)
+    done = subprocess.run(
+        ["skopeo", "--registries-conf", str(path), "inspect", "--no-tags",
+         "--tls-verify=false", f"docker://{name}"],
+        env={**os.environ, "HOME": str(tmp_path / "home")}, capture_output=True, text=True,
+        timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    return str(json.loads(done.stdout)["Digest"])
+
+
+def test_a_blocked_source_is_read_from_its_mirror_and_never_written_to(
+        pair: Pair, tmp_path: Path) -> None:
+    """F2, the "never contact the source" set-up: reads come from the mirror, the
+    primary is never asked; a write to the name is refused (not sent to the mirror),
+    and the refusal does not advise unblocking."""
+    primary, mirror = pair.primary.host, pair.mirror.host
+    conf = (f'[[registry]]\nprefix = "{primary}/team"\nlocation = "{primary}/team"\n'
+            f'blocked = true\n[[registry.mirror]]\nlocation = "{mirror}/team"\n')
+    primary_mark, mirror_mark = log_size(pair.primary), log_size(pair.mirror)
+    assert digest_read(tmp_path, conf, f"{primary}/team/app:1") == pair.mirror_digest
+    done = spyglass(tmp_path, conf, "copy", f"docker://{primary}/team/app:1",
+                    f"oci:{tmp_path / 'copied'}:x")
+    assert done.returncode == 0, done.stderr
+    assert requests_after(pair.primary, primary_mark) == []
+    assert any("/v2/team/app/manifests/1" in line
+               for line in requests_after(pair.mirror, mirror_mark))
+    mirror_mark = log_size(pair.mirror)
+    done = spyglass(tmp_path, conf, "copy", f"oci:{SAMPLE}:spyglass-demo:1.0",
+                    f"docker://{primary}/team/new:1")
+    assert done.returncode == 1
+    assert "blocks it" in done.stderr and "blocked = false" not in done.stderr
+    assert f"Images are read from its mirrors ({mirror}/team) instead" in done.stderr
+    assert requests_after(pair.primary, primary_mark) == []
+    assert [line for line in requests_after(pair.mirror, mirror_mark)
+            if "PUT " in line or "POST " in line] == []
+    assert skopeo_digest(tmp_path, conf, f"{primary}/team/app:1") == pair.mirror_digest
+
+
+def test_a_mirror_without_the_image_falls_through_and_failures_say_what_was_tried(
+        pair: Pair, tmp_path: Path) -> None:
+    primary, mirror = pair.primary.host, pair.mirror.host
+    push_image(pair.primary, SAMPLE, "spyglass-demo:1.0", "team/only-primary:1")
+    conf = f'[[registry]]\nlocation = "{primary}"\n[[registry.mirror]]\nlocation = "{mirror}"\n'
+    # the mirror's copy first, where it has one; the primary's where it has none
+    assert digest_read(tmp_path, conf, f"{primary}/team/app:1") == pair.mirror_digest
+    assert digest_read(tmp_path, conf, f"{primary}/team/only-primary:1") == \
+        pair.primary_digest
+    done = spyglass(tmp_path, conf, "inspect", f"docker://{primary}/team/nowhere:1")
+    assert done.returncode == 1
+    said = done.stderr.strip().splitlines()[-1]
+    assert said.startswith(f"spyglass: Tried the mirror {mirror}/team/nowhere:1 (not found), "
+                           f"then {primary}/team/nowhere:1: "), said
+
+
+def test_a_down_primary_is_read_from_its_mirror(pair: Pair, tmp_path: Path) -> None:
+    """The report's F4 case: the registry named is unreachable, its mirror serves."""
+    conf = ('[[registry]]\nlocation = "127.0.0.1:9"\n'
+            f'[[registry.mirror]]\nlocation = "{pair.mirror.host}"\n')
+    assert digest_read(tmp_path, conf, "127.0.0.1:9/team/app:1") == pair.mirror_digest
+
+
+def test_location_rewrites_reads_only_and_digest_only_mirrors(
+        pair: Pair, tmp_path: Path) -> None:
+    primary, mirror = pair.primary.host, pair.mirror.host
+    # a prefix read at another location (the listing of tags goes to the name's registry)
+    conf = f'[[registry]]\nprefix = "{primary}/alias"\nlocation = "{mirror}/team"\n'
+    assert digest_read(tmp_path, conf, f"{primary}/alias/app:1") == pair.mirror_digest
+    assert skopeo_digest(tmp_path, conf, f"{primary}/alias/app:1") == pair.mirror_digest
+    # a mirror by digest only: not for a tag; for a digest it has, it is read first
+    conf = (f'[[registry]]\nlocation = "{primary}"\nmirror-by-digest-only = true\n'
+            f'[[registry.mirror]]\nlocation = "{mirror}"\n')
+    mirror_mark = log_size(pair.mirror)
+    assert digest_read(tmp_path, conf, f"{primary}/team/app:1") == pair.primary_digest
+    assert requests_after(pair.mirror, mirror_mark) == []
+    by_digest = f"{primary}/team/app@{pair.mirror_digest}"
+    assert digest_read(tmp_path, conf, by_digest) == pair.mirror_digest
+    assert requests_after(pair.mirror, mirror_mark) != []
+    # pull-from-mirror = "tag-only": the other way round
+    conf = (f'[[registry]]\nlocation = "{primary}"\n[[registry.mirror]]\n'
+            f'location = "{mirror}"\npull-from-mirror = "tag-only"\n')
+    assert digest_read(tmp_path, conf, f"{primary}/team/app:1") == pair.mirror_digest
+    assert skopeo_digest(tmp_path, conf, f"{primary}/team/app:1") == pair.mirror_digest
+
+
+def test_insecure_true_reaches_a_registry_whose_certificate_is_not_trusted(
+        make_registry: Callable[..., RegistryServer], tmp_path: Path) -> None:
+    """The test CA is not trusted here: TLS fails, unless registries.conf says the
+    registry is insecure (or --tls-verify=true overrides it)."""
+    require_tool("skopeo")
+    server = make_registry(tls=True)
+    push_image(server, SAMPLE, "spyglass-demo:1.0", "team/app:1")
+    name = f"docker://{server.host}/team/app:1"
+    done = spyglass(tmp_path, "", "inspect", "--raw", name)
+    assert done.returncode == 1 and "TLS certificate" in done.stderr, done.stderr
+    conf = f'[[registry]]\nlocation = "{server.host}"\ninsecure = true\n'
+    done = spyglass(tmp_path, conf, "inspect", "--raw", name)
+    assert done.returncode == 0, done.stderr
+    done = spyglass(tmp_path, conf, "tags", f"docker://{server.host}/team/app")
+    assert done.returncode == 0 and "1" in done.stdout, done.stderr
+    done = spyglass(tmp_path, conf, "inspect", "--tls-verify=true", "--raw", name)
+    assert done.returncode == 1 and "TLS certificate" in done.stderr
