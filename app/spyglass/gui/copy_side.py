@@ -199,12 +199,13 @@ class CopyController(QObject):
         found = self._connection(name)
         if found is None:
             return open_source(name, cancel=cancel)
-        from spyglass.core.transports.registry import RegistryImageSource
+        from spyglass.core.transports.registry import clients_beside, open_registry_image
 
+        # read where the command line reads it: registries.conf's mirrors, then location
         connection, parsed = found
-        ref = parsed.reference
-        return RegistryImageSource(connection.client(), ref.path,
-                                   str(ref.digest) if ref.digest else (ref.tag or "latest"))
+        return open_registry_image(parsed.reference,
+                                   make_client=clients_beside(connection.client()),
+                                   cancel=cancel)
 
     def _open_destination(self, name: str, cancel: CancelToken) -> ImageDestination:
         found = self._connection(name)

@@ -45,6 +45,7 @@ from spyglass.core.manifest import (
 )
 from spyglass.core.natural import natural_key
 from spyglass.core.platform import best_match, host_platform
+from spyglass.core.reference import DockerReference
 from spyglass.core.signatures.attached import (
     AttachedPart,
     SubjectAttachments,
@@ -56,7 +57,11 @@ from spyglass.core.signatures.certificates import load_public_key
 from spyglass.core.signatures.model import InvalidKey, Kind, Verification
 from spyglass.core.transports import open_location
 from spyglass.core.transports.base import ImageEntry, ImageSource, Location, PartlyListed
-from spyglass.core.transports.registry import RegistryClient, RegistryImageSource
+from spyglass.core.transports.registry import (
+    RegistryClient,
+    clients_beside,
+    open_registry_image,
+)
 from spyglass.gui.formatting import is_attestation
 
 if TYPE_CHECKING:
@@ -280,12 +285,14 @@ def load_entry(
 def load_registry_tag(
     client: RegistryClient, repository: str, tag: str, cancel: CancelToken
 ) -> ImageState:
-    """Open ``docker://HOST/REPOSITORY:TAG`` as the image view shows any image.
+    """Open ``docker://HOST/REPOSITORY:TAG`` as the image view shows any image, read
+    where the command line reads it (registries.conf's mirrors and location, in order).
 
     The entry's descriptor comes from the manifest the tag points at now
     (fetched once: the source keeps it for :func:`load_source`).
     """
-    source = RegistryImageSource(client, repository, tag)
+    reference = DockerReference(client.host, repository, tag)
+    source = open_registry_image(reference, make_client=clients_beside(client), cancel=cancel)
     try:
         top = load_manifest(source, cancel=cancel)
     except BaseException:

@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass import __version__
+from spyglass.core import registries_conf
 from spyglass.core.blobcache import close_default_cache
 from spyglass.core.credentials.store import CredentialStore
 from spyglass.core.settings import Settings, normalize_location
@@ -125,6 +126,8 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         session_banner: the notice that credentials last only for this session.
         settings_banner: what there is to know about the settings file: it could not
             be read, a newer Spyglass wrote it, a save failed, they cannot be kept.
+        conf_banner: a registries.conf file that cannot be used (no registry is
+            contacted until it is fixed).
     """
 
     def __init__(
@@ -206,12 +209,14 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         self.splitter.setHandleWidth(1)
         self.session_banner = Banner()
         self.settings_banner = Banner()
+        self.conf_banner = Banner()
         central = QWidget()
         central_layout = QVBoxLayout(central)
         central_layout.setContentsMargins(0, 0, 0, 0)
         central_layout.setSpacing(0)
         central_layout.addWidget(self.session_banner)
         central_layout.addWidget(self.settings_banner)
+        central_layout.addWidget(self.conf_banner)
         self.copying = CopyController(self)
         # failure sentences advise the one action that applies: Add or Edit Registry…
         self.runner.listed = self._listed
@@ -263,6 +268,10 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         # the keyboard starts in LOCAL, where the arrows browse (not on a sidebar button)
         self.tree.setFocus(Qt.FocusReason.OtherFocusReason)
         self.settings_banner.dismissed.connect(self._settings_dismissed)
+        self._conf_dismissed = ""
+        self.conf_banner.dismissed.connect(
+            lambda: setattr(self, "_conf_dismissed", self.conf_banner.label.text()))
+        self._tell_registries_conf()
         if settings_read is not None:
             self._tell_settings(*settings_read.notices())
             self._settings_startup = settings_read.notice()
@@ -390,8 +399,20 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
 
     # -- selection
 
+    def _tell_registries_conf(self) -> None:
+        """Say in :attr:`conf_banner` that a registries.conf file cannot be used (no
+        registry is contacted then, as the command line contacts none); hide it once
+        the files are fine again. Asked at the start and as a registry is chosen."""
+        problems = registries_conf.current().problems
+        if not problems:
+            self.conf_banner.hide()
+            self._conf_dismissed = ""
+        elif problems[0] not in (self.conf_banner.text, self._conf_dismissed):
+            self.conf_banner.show_text(problems[0])  # (once dismissed, until it changes)
+
     def _registry_selected(self) -> None:
         """A registry row took the selection: the local tree lets go of its own."""
+        self._tell_registries_conf()
         self.name_label.setText("")
         self._leave_notice(self.registries.chosen_index())
         self._clearing_places = True

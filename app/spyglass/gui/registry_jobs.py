@@ -34,6 +34,7 @@ from spyglass.core.errors import (
 )
 from spyglass.core.natural import natural_key
 from spyglass.core.reference import DockerReference, parse_docker_reference
+from spyglass.core.registries_conf import insecure_for
 from spyglass.core.transports.registry import RegistryClient
 from spyglass.core.transports.registry.client import DEFAULT_PAGE_SIZE, NamePage
 from spyglass.core.transports.registry.hosts import split_host
@@ -220,7 +221,7 @@ class Connection:
 
         client = RegistryClient(
             host, credentials=self._given or stored,
-            insecure=self.insecure, retry_times=self._retry_times)
+            insecure=self.insecure or insecure_for(host), retry_times=self._retry_times)
         with self._lock:
             if self._client is None:
                 self._client = client
