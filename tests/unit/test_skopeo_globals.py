@@ -136,7 +136,6 @@ def test_a_policy_file_that_cannot_be_used_is_refused_by_any_command(tmp_path: P
 
 
 @pytest.mark.parametrize("flag, said", [
-    ("--registries-conf", "reads registries.conf from that file"),
     ("--command-timeout", "run it under timeout(1)"),
 ])
 def test_flags_for_what_spyglass_does_not_do_are_usage_errors(flag: str, said: str) -> None:

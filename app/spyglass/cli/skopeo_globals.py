@@ -1,7 +1,9 @@
 """skopeo's global flags that are more than a switch: ``--policy``, ``--tmpdir``,
 ``--registries.d``, ``--registries-conf`` and ``--command-timeout``, taken before or after
 the command as skopeo takes them (``--registries.d`` only before it in skopeo 1.9), each
-either done as skopeo does it or refused with a sentence."""
+either done as skopeo does it or refused with a sentence. ``--registries-conf FILE``
+is read in place of the main registries.conf (the drop-in folders still after it), as
+skopeo reads it."""
 
 from __future__ import annotations
 
@@ -15,10 +17,6 @@ from spyglass.cli.common import GLOBAL_USES, NOT_USED, add_skopeo_only, optional
 from spyglass.core.errors import SpyglassError
 
 _REFUSED: Final = {
-    "--registries-conf": "reads registries.conf from that file for search registries, "
-    "aliases and mirrors, which Spyglass does not use (it honours blocked registries only, "
-    "from the usual registries.conf files or $CONTAINERS_REGISTRIES_CONF): name images in "
-    "full (docker://HOST/REPOSITORY:TAG) and leave the flag out",
     "--command-timeout": "sets a time limit for the whole command, which Spyglass does not "
     "have: run it under timeout(1) (timeout 10m spyglass …)",
 }
@@ -43,12 +41,18 @@ def add_global_flags(parser: argparse._ActionsContainer, *, here: bool,
         "--registries.d", dest="registries_d", type=optional_path, metavar="DIR", default=unset,
         help="read lookaside signature stores from DIR/*.yaml" if "registries.d" in uses
         else NOT_USED)
+    parser.add_argument(
+        "--registries-conf", dest="registries_conf", type=optional_path, metavar="FILE",
+        default=unset,
+        help="read registries.conf from FILE in place of the usual one (blocked "
+        "registries, mirrors, location, insecure; the registries.conf.d files still apply)")
     for flag, does in _REFUSED.items():
         add_skopeo_only(parser, [flag], does)
 
 
 def apply_global_flags(args: argparse.Namespace) -> None:
-    """Check ``--policy`` and put ``--tmpdir`` in force, before the command runs."""
+    """Check ``--policy`` and put ``--tmpdir`` and ``--registries-conf`` in force, before
+    the command runs."""
     policy: Path | None = getattr(args, "policy", None)
     if policy is not None and not getattr(args, "insecure_policy", False):
         check_policy(policy)  # with --insecure-policy no policy is read, as in skopeo
@@ -61,6 +65,11 @@ def apply_global_flags(args: argparse.Namespace) -> None:
 
         tmpdir_given(folder)  # $TMPDIR, and advice to choose another names --tmpdir
         tempfile.tempdir = None  # asked again, from $TMPDIR
+    conf: Path | None = getattr(args, "registries_conf", None)
+    if conf is not None:
+        from spyglass.core.registries_conf import use_file
+
+        use_file(conf)  # a file that cannot be used refuses every registry, as in skopeo
 
 
 def check_policy(path: Path) -> None:
