@@ -236,6 +236,38 @@ def test_bash_at_a_terminal_keeps_the_transport_before_the_path(bash_script: Pat
                           tmp_path) == "ARG<copy> ARG<--format> ARG<v2s2> ARG<docker://x> ARG<y>"
 
 
+def _bash_after_tabs(script: Path, prelude: str, typed: str, cwd: Path) -> str:
+    """What an interactive bash, ``prelude`` run first, shows after ``typed`` (Tabs and
+    all) and a line cleared, then ``echo ALIVE`` (ALIVE shown if the shell is there)."""
+    terminal = _Terminal(["/bin/bash", "--norc", "--noprofile", "-i"], cwd)
+    terminal.set_up(f"{prelude}; source {script}")
+    for part in typed.split("\t"):
+        terminal.send(part)
+        time.sleep(0.3)
+        terminal.send("\t")
+        time.sleep(0.5)
+    terminal.send("\x15echo AL''IVE\n")  # (^U: the line cleared; ALIVE is not echoed)
+    terminal.read_until(b"ALIVE\r\n", 5)
+    text = terminal.output.decode(errors="replace").replace("\r", "")
+    try:
+        terminal.close()
+    except OSError:  # (the shell is gone)
+        os.close(terminal.fd)
+        os.waitpid(terminal.pid, 0)
+    return text
+
+
+@pytest.mark.skipif(not Path("/bin/bash").exists(), reason="no /bin/bash")
+@pytest.mark.parametrize("typed", ["spyglass copy zz", "spyglass zz", "spyglass copy --zz",
+                                   "spyglass copy --format zz", "spyglass copy oci:zz"])
+def test_bash_under_set_e_a_tab_matching_nothing_keeps_the_shell(bash_script: Path,
+                                                                  tmp_path: Path,
+                                                                  typed: str) -> None:
+    """compgen fails where nothing matches; under the user's ``set -e`` a failing
+    command in the completion function ended the shell (the terminal closed)."""
+    assert "ALIVE" in _bash_after_tabs(bash_script, "set -e", typed, tmp_path)
+
+
 def test_the_scripts_are_the_same_each_time() -> None:
     for shell in ("bash", "zsh", "fish"):
         first, second = _spyglass("completion", shell), _spyglass("completion", shell)

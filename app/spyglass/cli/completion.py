@@ -269,7 +269,7 @@ __spyglass_complete() {
     case $kind in
     words)
         local IFS=$'\n'
-        COMPREPLY=($(compgen -P "$prefix" -W "$*" -- "$text"))
+        mapfile -t COMPREPLY < <(compgen -P "$prefix" -W "$*" -- "$text")
         ;;
     file) __spyglass_paths -f "$prefix" "$text" ;;
     dir) __spyglass_paths -d "$prefix" "$text" ;;
@@ -281,7 +281,7 @@ __spyglass_complete() {
         [/.~]*) __spyglass_paths -f "$prefix" "$text" ;;
         *)  # a transport (after docker://, nothing: no registry is asked)
             local IFS=$'\n'
-            COMPREPLY=($(compgen -P "$prefix" -W "@IMAGE_PREFIXES@" -- "$text"))
+            mapfile -t COMPREPLY < <(compgen -P "$prefix" -W "@IMAGE_PREFIXES@" -- "$text")
             __spyglass_files=1  # (no space after oci:)
             ;;
         esac
@@ -289,7 +289,13 @@ __spyglass_complete() {
     esac
 }
 
+# the shell's set -e (errexit) is off in a function called in a || list: a command
+# failing in the completion (compgen matching nothing) never ends the user's shell
 _spyglass() {
+    __spyglass_main || :
+}
+
+__spyglass_main() {
     local words cword cur command= arguments=0 dashes=0 pending= i word
     local __spyglass_files=0 commands flags takes switches kinds
     local -a given=()  # the flags given with a value, each followed by its value
@@ -328,9 +334,9 @@ _spyglass() {
     elif ((!dashes)) && [[ $cur == --*=* ]]; then
         __spyglass_value "$command" "${cur%%=*}" "${cur%%=*}=" "${cur#*=}"
     elif ((!dashes)) && [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W "$flags" -- "$cur"))
+        mapfile -t COMPREPLY < <(compgen -W "$flags" -- "$cur")
     elif [[ -z $command ]]; then
-        COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+        mapfile -t COMPREPLY < <(compgen -W "$commands" -- "$cur")
     else
         local -a kind=(${kinds[arguments]//|/ })
         if [[ ${kind[0]} == by ]]; then  # by|FLAG,FLAG|KIND|VALUE=KIND…
