@@ -53,6 +53,7 @@ def fish_script(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 _COMPLETE = r"""
+set -eu  # (the completion works in a user's shell of these too)
 source "$1"
 shift
 COMP_LINE=$1 COMP_POINT=${#1}
@@ -266,6 +267,19 @@ def test_bash_under_set_e_a_tab_matching_nothing_keeps_the_shell(bash_script: Pa
     """compgen fails where nothing matches; under the user's ``set -e`` a failing
     command in the completion function ended the shell (the terminal closed)."""
     assert "ALIVE" in _bash_after_tabs(bash_script, "set -e", typed, tmp_path)
+
+
+@pytest.mark.skipif(not Path("/bin/bash").exists(), reason="no /bin/bash")
+@pytest.mark.parametrize("typed", ["spyglass inspect x ", "spyglass copy a b c ",
+                                   "spyglass login h ", "spyglass completion bash "])
+def test_bash_under_set_u_more_words_than_arguments_complete_nothing(bash_script: Path,
+                                                                     tmp_path: Path,
+                                                                     typed: str) -> None:
+    """Under the user's ``set -u`` a word past the command's last argument printed
+    "bash: kinds[arguments]: unbound variable" over the line."""
+    text = _bash_after_tabs(bash_script, "set -u", typed, tmp_path)
+    assert "ALIVE" in text and "unbound" not in text
+    assert _complete(bash_script, typed) == []
 
 
 def test_the_scripts_are_the_same_each_time() -> None:

@@ -229,7 +229,7 @@ __spyglass_trim() {
     local i char
     for ((i = ${#cur} - 1; i >= 0; i--)); do
         char=${cur:i:1}
-        [[ $char != [[:space:]\"\'\\] && $COMP_WORDBREAKS == *"$char"* ]] && break
+        [[ $char != [[:space:]\"\'\\] && ${COMP_WORDBREAKS-} == *"$char"* ]] && break
     done
     if ((i >= 0)); then
         COMPREPLY=("${COMPREPLY[@]#"${cur:0:i+1}"}")
@@ -338,8 +338,9 @@ __spyglass_main() {
     elif [[ -z $command ]]; then
         mapfile -t COMPREPLY < <(compgen -W "$commands" -- "$cur")
     else
-        local -a kind=(${kinds[arguments]//|/ })
-        if [[ ${kind[0]} == by ]]; then  # by|FLAG,FLAG|KIND|VALUE=KIND…
+        local spec=${kinds[arguments]-}  # (none past the command's last argument)
+        local -a kind=(${spec//|/ })
+        if [[ ${kind[0]-} == by ]]; then  # by|FLAG,FLAG|KIND|VALUE=KIND…
             local chosen=${kind[2]} value= pair
             for ((i = 0; i < ${#given[@]}; i += 2)); do
                 [[ ,${kind[1]}, == *,"${given[i]}",* ]] && value=${given[i+1]}
@@ -349,7 +350,7 @@ __spyglass_main() {
             done
             kind=("$chosen")
         fi
-        [[ -n ${kind[0]} ]] && __spyglass_complete "${kind[0]}" "" "$cur" "${kind[@]:1}"
+        [[ -n ${kind[0]-} ]] && __spyglass_complete "${kind[0]}" "" "$cur" "${kind[@]:1}"
     fi
     __spyglass_trim
     if ((__spyglass_files && ${#COMPREPLY[@]} == 1)) && [[ $COMPREPLY == *[/:] ]]; then
