@@ -237,6 +237,31 @@ def test_bash_at_a_terminal_keeps_the_transport_before_the_path(bash_script: Pat
                           tmp_path) == "ARG<copy> ARG<--format> ARG<v2s2> ARG<docker://x> ARG<y>"
 
 
+@pytest.mark.skipif(not Path("/bin/bash").exists(), reason="no /bin/bash")
+def test_bash_at_a_terminal_completes_a_quoted_name_as_its_quote_reads_it(
+        bash_script: Path, tmp_path: Path) -> None:
+    """A quote opened after the transport got a reply with backslashes (oci:"my\\ layout/"
+    gave the folder "my\\ layout"); one opened before it completed nothing."""
+    (tmp_path / "my layout").mkdir()
+    (tmp_path / "it's").mkdir()
+    (tmp_path / "a:b").mkdir()
+    lines = {
+        'spyglass copy x oci:"my la\tv1 y': "ARG<oci:my layout/v1>",
+        "spyglass copy x oci:'my la\tv1 y": "ARG<oci:my layout/v1>",
+        'spyglass copy x "oci:my la\tv1 y': "ARG<oci:my layout/v1>",
+        "spyglass copy x 'oci:my\tv1 y": "ARG<oci:my layout/v1>",
+        "spyglass copy x oci:'it\tv1 y": "ARG<oci:it's/v1>",
+        'spyglass copy x "oci:it\tv1 y': "ARG<oci:it's/v1>",
+        'spyglass copy x oci:"a:\tv1 y': "ARG<oci:a:b/v1>",
+        'spyglass copy x "dir:a\tv1 y': "ARG<dir:a:b/v1>",
+        'spyglass copy "--format=v\t x y': "ARG<--format=v2s2>",
+    }
+    assert {line: _typed_in_bash(bash_script, line, tmp_path) for line in lines} == {
+        line: f"ARG<copy> {'ARG<x> ' if ' x ' in line else ''}{arg} ARG<y>"
+        if "format" not in line else f"ARG<copy> {arg} ARG<x> ARG<y>"
+        for line, arg in lines.items()}
+
+
 def _bash_after_tabs(script: Path, prelude: str, typed: str, cwd: Path) -> str:
     """What an interactive bash, ``prelude`` run first, shows after ``typed`` (Tabs and
     all) and a line cleared, then ``echo ALIVE`` (ALIVE shown if the shell is there)."""

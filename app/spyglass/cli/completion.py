@@ -222,43 +222,77 @@ __spyglass_words() {
     done
 }
 
-# bash puts a reply in place of what follows the last character of COMP_WORDBREAKS in
-# the word (the ':' of oci:/tmp/x, the '=' of --format=oci): each reply without what
-# comes before it
-__spyglass_trim() {
-    local i char
-    for ((i = ${#cur} - 1; i >= 0; i--)); do
-        char=${cur:i:1}
-        [[ $char != [[:space:]\"\'\\] && ${COMP_WORDBREAKS-} == *"$char"* ]] && break
+# cur as spyglass is given it, its quotes and backslashes taken out; quote: the quote
+# (' or ") left open in it, if any; at: where in cur the text bash puts a reply in
+# place of begins: after that quote, or else after the last character of
+# COMP_WORDBREAKS not quoted (the ':' of oci:/tmp/x, the '=' of --format=oci)
+__spyglass_dequote() {
+    local raw=$cur i char opened=0 broken=0
+    cur= quote=
+    for ((i = 0; i < ${#raw}; i++)); do
+        char=${raw:i:1}
+        if [[ -n $quote ]]; then
+            if [[ $char == "$quote" ]]; then
+                quote=
+                continue
+            elif [[ $quote == \" && $char == \\ && ${raw:i+1:1} == [\$\`\"\\] ]]; then
+                ((i++)) || :
+                char=${raw:i:1}
+            fi
+        elif [[ $char == [\"\'] ]]; then
+            quote=$char opened=${#cur}
+            continue
+        elif [[ $char == \\ ]]; then
+            ((i++)) || :
+            char=${raw:i:1}
+        elif [[ ${COMP_WORDBREAKS-} == *"$char"* ]]; then
+            broken=$((${#cur} + 1))
+        fi
+        cur+=$char
     done
-    if ((i >= 0)); then
-        COMPREPLY=("${COMPREPLY[@]#"${cur:0:i+1}"}")
-    fi
+    at=$broken
+    [[ -z $quote ]] || at=$opened
+}
+
+# COMPREPLY, each a whole word as spyglass is given it, as bash puts it in place of
+# its text (cur from at on): as the quote left open reads it, or else with backslashes
+# (a ~ starting the word left for the shell to expand)
+__spyglass_quote() {
+    local each rest written=()
+    for each in "${COMPREPLY[@]}"; do
+        rest=${each:at}
+        case $quote in
+        \') rest=${rest//\'/\'\\\'\'} ;;
+        \")
+            rest=${rest//\\/\\\\}
+            rest=${rest//\"/\\\"}
+            rest=${rest//\$/\\\$}
+            rest=${rest//\`/\\\`}
+            ;;
+        *)
+            if ((at == 0)) && [[ $rest == \~?* ]]; then
+                printf -v rest %q "${rest:1}"
+                rest=\~$rest
+            elif [[ -n $rest && $rest != \~ ]]; then
+                printf -v rest %q "$rest"
+            fi
+            ;;
+        esac
+        written+=("$rest")
+    done
+    COMPREPLY=("${written[@]}")
 }
 
 # COMPREPLY: the files and folders (-f) or folders (-d, $1) whose path starts with $3,
-# each after $2, written as a shell reads it, a folder ending in /
+# each after $2, a folder ending in /
 __spyglass_paths() {
-    local typed= i path quoted found=() reply=()
-    for ((i = 0; i < ${#3}; i++)); do  # (a backslash escapes the next character)
-        if [[ ${3:i:1} == \\ ]]; then
-            ((i++)) || :
-        fi
-        typed+=${3:i:1}
-    done
-    typed=${typed#[\"\']}
-    mapfile -t found < <(compgen "$1" -- "$typed")
+    local path found=()
+    mapfile -t found < <(compgen "$1" -- "$3")
+    COMPREPLY=()
     for path in "${found[@]}"; do
-        [[ -d ${path/#\~/$HOME} ]] && path+=/
-        if [[ $path == \~* ]]; then
-            printf -v quoted %q "${path:1}"
-            quoted=~$quoted
-        else
-            printf -v quoted %q "$path"
-        fi
-        reply+=("$2$quoted")
+        [[ -d ${path/#\~/${HOME-}} ]] && path+=/
+        COMPREPLY+=("$2$path")
     done
-    COMPREPLY=("${reply[@]}")
     __spyglass_files=1
 }
 
@@ -296,11 +330,12 @@ _spyglass() {
 }
 
 __spyglass_main() {
-    local words cword cur command= arguments=0 dashes=0 pending= i word
+    local words cword cur quote at command= arguments=0 dashes=0 pending= i word
     local __spyglass_files=0 commands flags takes switches kinds
     local -a given=()  # the flags given with a value, each followed by its value
     COMPREPLY=()
     __spyglass_words
+    __spyglass_dequote
     __spyglass_command ''
     for ((i = 1; i < cword; i++)); do
         word=${words[i]}
@@ -352,7 +387,7 @@ __spyglass_main() {
         fi
         [[ -n ${kind[0]-} ]] && __spyglass_complete "${kind[0]}" "" "$cur" "${kind[@]:1}"
     fi
-    __spyglass_trim
+    __spyglass_quote
     if ((__spyglass_files && ${#COMPREPLY[@]} == 1)) && [[ $COMPREPLY == *[/:] ]]; then
         compopt -o nospace 2>/dev/null || :
     fi
