@@ -658,28 +658,58 @@ function __spyglass_by
     end
     switch $kind
         case file path
-            __fish_complete_path (commandline -ct)
+            __spyglass_paths file (__spyglass_token) ''
         case dir
-            __fish_complete_directories (commandline -ct)
+            __spyglass_paths dir (__spyglass_token) ''
     end  # (a registry's name: none is asked)
+end
+
+# the word completed as spyglass is given it (its quotes and backslashes taken out),
+# what fish matches completions with
+function __spyglass_token
+    set -l token (commandline -ct | string unescape)
+    printf '%s\n' "$token"
+end
+
+# the files and folders (file) or folders (dir, $argv[1]) whose path starts with
+# $argv[2], each after $argv[3] (a transport), a folder ending in /; a ~ starting the
+# path is the home folder, kept where fish expands it (nothing before it); after a
+# transport no shell expands it, and nothing is offered
+function __spyglass_paths
+    set -l typed $argv[2]
+    set -l home
+    if string match -qr '^~(/|$)' -- $typed
+        test -z "$argv[3]"; or return 0
+        set home $HOME
+        test $typed = '~'; and set typed '~/'
+        set typed $HOME(string sub -s 2 -- $typed)
+    else if string match -q -- '~*' $typed
+        return 0  # (~user: not looked up)
+    end
+    for path in "$typed"*
+        if test -d $path
+            set path $path/
+        else if test $argv[1] = dir
+            continue
+        end
+        if test -n "$home"
+            set path '~'(string sub -s (math (string length -- $home) + 1) -- $path)
+        end
+        printf '%s\n' "$argv[3]$path"
+    end
 end
 
 # an image name: a transport, then a folder or file after a local one
 function __spyglass_image
-    set -l token (commandline -ct)
+    set -l token (__spyglass_token)
+    set -l parts (string split -m 1 : -- $token)
     switch $token
         case @FOLDER_TRANSPORTS@
-            set -l parts (string split -m 1 : -- $token)
-            for path in (__fish_complete_directories $parts[2])
-                echo $parts[1]:$path
-            end
+            __spyglass_paths dir "$parts[2]" "$parts[1]:"
         case @FILE_TRANSPORTS@
-            set -l parts (string split -m 1 : -- $token)
-            for path in (__fish_complete_path $parts[2])
-                echo $parts[1]:$path
-            end
+            __spyglass_paths file "$parts[2]" "$parts[1]:"
         case '/*' '.*' '~*'
-            __fish_complete_path $token
+            __spyglass_paths file $token ''
         case '*'  # a transport (after docker://, nothing: no registry is asked)
             printf '%s\n' @IMAGE_PREFIXES@
     end
