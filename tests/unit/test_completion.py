@@ -262,6 +262,26 @@ def test_bash_at_a_terminal_completes_a_quoted_name_as_its_quote_reads_it(
         for line, arg in lines.items()}
 
 
+@pytest.mark.skipif(not Path("/bin/bash").exists(), reason="no /bin/bash")
+def test_bash_writes_out_a_home_no_shell_expands(bash_script: Path, tmp_path: Path) -> None:
+    """oci:~/la<Tab> gave oci:~/layout/, a folder "~" spyglass refuses: no shell
+    expands ~ after oci: (nor in quotes); there the home folder is written out (HOME is
+    tmp_path). A word starting with ~ keeps it, for the shell to expand."""
+    (tmp_path / "layout").mkdir()
+    (tmp_path / "auth.json").write_text("{}")
+    lines = {
+        "spyglass copy oci:~/la\tv1 y": f"ARG<oci:{tmp_path}/layout/v1>",
+        "spyglass copy x docker-archive:~/au\t y": (
+            f"ARG<x> ARG<docker-archive:{tmp_path}/auth.json>"),
+        "spyglass copy oci:~\tla\tv1 y": f"ARG<oci:{tmp_path}/layout/v1>",
+        'spyglass copy "~/la\tv1 y': f"ARG<{tmp_path}/layout/v1>",
+        "spyglass copy ~/la\tv1 y": f"ARG<{tmp_path}/layout/v1>",
+    }
+    assert {line: _typed_in_bash(bash_script, line, tmp_path) for line in lines} == {
+        line: f"ARG<copy> {arg} ARG<y>" for line, arg in lines.items()}
+    assert _complete(bash_script, "spyglass copy oci:~roo", cwd=tmp_path) == []
+
+
 def _bash_after_tabs(script: Path, prelude: str, typed: str, cwd: Path) -> str:
     """What an interactive bash, ``prelude`` run first, shows after ``typed`` (Tabs and
     all) and a line cleared, then ``echo ALIVE`` (ALIVE shown if the shell is there)."""
@@ -474,6 +494,26 @@ def test_zsh_at_a_terminal_keeps_the_transport_before_the_path(zsh_script: Path,
                     "spyglass() { printf 'ARG<%s>\\n' \"$@\" }")
     assert terminal.typed("spyglass copy oci:la\tv1 oci:my\tx") == (
         "ARG<copy> ARG<oci:layout/v1> ARG<oci:my layout/x>")
+
+
+def test_zsh_writes_out_a_home_no_shell_expands(zsh_script: Path, tmp_path: Path) -> None:
+    """oci:~/la<Tab> gave oci:~/layout/, a name spyglass refuses: no shell expands ~
+    after oci:; there the home folder is written out (HOME is tmp_path)."""
+    (tmp_path / "layout").mkdir()
+    (tmp_path / "image.tar").write_bytes(b"")
+    lines = {
+        "spyglass copy oci:~/la": [f"oci:{tmp_path}/layout/"],
+        "spyglass copy x oci-archive:~/i": [f"oci-archive:{tmp_path}/image.tar"],
+        "spyglass copy oci:~roo": [],  # (~user… not looked up)
+        "spyglass copy ~/la": ["~/layout/"],  # (the shell expands this one)
+    }
+    found = _zsh_completes(zsh_script, list(lines), tmp_path)
+    assert dict(zip(lines, found, strict=True)) == lines
+    terminal = _Terminal(["/usr/bin/env", "zsh", "-f", "-i"], tmp_path)
+    terminal.set_up(f"autoload -U compinit; compinit -u -D; source {zsh_script}; "
+                    "spyglass() { printf 'ARG<%s>\\n' \"$@\" }")
+    assert terminal.typed("spyglass copy oci:~/la\tv1 y") == (
+        f"ARG<copy> ARG<oci:{tmp_path}/layout/v1> ARG<y>")
 
 
 # ------------------------------------------------------------------------------ fish

@@ -222,13 +222,15 @@ __spyglass_words() {
     done
 }
 
-# cur as spyglass is given it, its quotes and backslashes taken out; quote: the quote
-# (' or ") left open in it, if any; at: where in cur the text bash puts a reply in
-# place of begins: after that quote, or else after the last character of
-# COMP_WORDBREAKS not quoted (the ':' of oci:/tmp/x, the '=' of --format=oci)
+# cur as spyglass is given it, its quotes and backslashes taken out; tilde: 1 where it
+# starts with a ~ the shell expands; quote: the quote (' or ") left open in it, if
+# any; at: where in cur the text bash puts a reply in place of begins: after that
+# quote, or else after the last character of COMP_WORDBREAKS not quoted (the ':' of
+# oci:/tmp/x, the '=' of --format=oci)
 __spyglass_dequote() {
     local raw=$cur i char opened=0 broken=0
-    cur= quote=
+    cur= quote= tilde=0
+    [[ $raw != \~* ]] || tilde=1
     for ((i = 0; i < ${#raw}; i++)); do
         char=${raw:i:1}
         if [[ -n $quote ]]; then
@@ -284,10 +286,16 @@ __spyglass_quote() {
 }
 
 # COMPREPLY: the files and folders (-f) or folders (-d, $1) whose path starts with $3,
-# each after $2, a folder ending in /
+# each after $2, a folder ending in /; a ~ starting the path is the home folder, left
+# for the shell where it expands it (the word starts with ~ unquoted), else written out
+# (after oci: or in quotes no shell expands it); ~user… there is not looked up
 __spyglass_paths() {
-    local path found=()
-    mapfile -t found < <(compgen "$1" -- "$3")
+    local path found=() typed=$3
+    if [[ $typed == \~* && ( -n $2 || $tilde == 0 ) ]]; then
+        [[ $typed == \~ || $typed == \~/* ]] || return 0
+        typed=${HOME-}${typed:1}
+    fi
+    mapfile -t found < <(compgen "$1" -- "$typed")
     COMPREPLY=()
     for path in "${found[@]}"; do
         [[ -d ${path/#\~/${HOME-}} ]] && path+=/
@@ -330,7 +338,7 @@ _spyglass() {
 }
 
 __spyglass_main() {
-    local words cword cur quote at command= arguments=0 dashes=0 pending= i word
+    local words cword cur quote at tilde command= arguments=0 dashes=0 pending= i word
     local __spyglass_files=0 commands flags takes switches kinds
     local -a given=()  # the flags given with a value, each followed by its value
     COMPREPLY=()
@@ -465,12 +473,23 @@ def _bash_pattern(text: str) -> str:
 # -------------------------------------------------------------------------------- zsh
 
 _ZSH_TAIL: Final = r"""
+# _files "$@" for a path after a transport, where no shell expands a ~ starting it:
+# ~ and ~/… completed as the home folder, written out; ~user… not completed
+__spyglass_home() {
+    if [[ $PREFIX == '~'(|/*) ]]; then
+        PREFIX=$HOME${PREFIX#'~'}
+    elif [[ $PREFIX == '~'* ]]; then
+        return 1
+    fi
+    _files "$@"
+}
+
 # an image name: a transport, then a folder or file after a local one
 __spyglass_image() {
     if compset -P '(@FOLDER_TRANSPORTS@):'; then
-        _files -/
+        __spyglass_home -/
     elif compset -P '(@FILE_TRANSPORTS@):'; then
-        _files
+        __spyglass_home
     elif [[ $PREFIX == [/.~]* ]]; then
         _files
     else  # a transport (after docker://, nothing: no registry is asked)
