@@ -41,6 +41,7 @@ class Parser(argparse.ArgumentParser):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", _HelpFormatter)
+        kwargs.setdefault("allow_abbrev", False)  # pflag takes no prefix of a flag
         super().__init__(*args, **kwargs)
         self.register("action", "store_true", GoBool)
 
@@ -341,17 +342,14 @@ def _kind(action: argparse.Action) -> str:
 
 
 def _long_flag(parser: argparse.ArgumentParser, token: str, rest: list[str]) -> list[str]:
-    """``--flag`` (or a prefix of it, as argparse takes one) with the value it takes;
-    ``--flag=VALUE`` as it is."""
+    """``--flag`` with the value it takes; ``--flag=VALUE`` as it is. A prefix of a flag
+    is no flag (pflag takes none): it is left for the parser to refuse as unknown."""
     if "=" in token:
         return [token]
     actions = parser._option_string_actions
-    named = [token] if token in actions else (
-        [flag for flag in actions if flag.startswith(token) and flag.startswith("--")]
-        if parser.allow_abbrev else [])
-    if len(named) != 1:
+    if token not in actions:
         return [token]
-    flag = named[0]
+    flag = token
     kind = _kind(actions[flag])
     if kind == "bool":
         if flag in SPACED_BOOL_FLAGS and rest and _a_value(rest[0]):

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from spyglass.core.transports.registry import RegistryOptions
 
 SIGNING_FLAGS: Final = (
-    ("--sign-by", "--sign-by-sigstore-private-key", "--sign-identity",
+    ("--sign-by", "--sign-by-sigstore", "--sign-by-sigstore-private-key", "--sign-identity",
      "--sign-passphrase-file"),
     "signs the copy, which Spyglass does not do: copy, then sign the image where it was "
     "written (skopeo standalone-sign, cosign sign)")

@@ -76,7 +76,7 @@ def test_every_switch_takes_a_bool_as_pflag_does() -> None:
     (["copy", "-qf", "oci", "oci:x", "dir:y"], {"quiet": True, "format": "oci"}),
     (["copy", "-f=oci", "oci:x", "dir:y"], {"format": "oci"}),
     (["--debug=true", "copy", "--all=false", "oci:x", "dir:y"], {"debug": True, "all": False}),
-    (["copy", "--remove-sig=false", "oci:x", "dir:y"], {"remove_signatures": False}),
+    (["copy", "--remove-signatures=false", "oci:x", "dir:y"], {"remove_signatures": False}),
 ])
 def test_short_and_long_switches_read_as_pflag_reads_them(
         argv: list[str], expected: dict[str, object]) -> None:
@@ -172,6 +172,41 @@ def _refusal(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
     err = capsys.readouterr().err
     assert err.startswith(f"usage: spyglass {argv[0]} "), err
     return err.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("argv", [
+    ["--insec", "copy", SAMPLE, "dir:out"],
+    ["--insecure-pol", "copy", SAMPLE, "dir:out"],
+    ["--pol=policy.json", "copy", SAMPLE, "dir:out"],
+    ["copy", "--remove-sig=false", SAMPLE, "dir:out"],
+    ["copy", "--all", "--pres", SAMPLE, "dir:out"],
+    ["inspect", "--raw", "--conf", SAMPLE],
+])
+def test_a_prefix_of_a_flag_is_no_flag_as_in_pflag(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        argv: list[str]) -> None:
+    """skopeo says 'unknown flag: --insec'; argparse took --insec for --insecure-policy,
+    so a shortened (or mistyped) flag turned the policy check off and copied."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    short = next(arg for arg in argv if arg.startswith("--")
+                 and arg.split("=")[0] not in ("--all", "--raw"))
+    assert f"nrecognized arguments: {short.split('=')[0]}" in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_sign_by_sigstore_is_refused_under_its_own_name(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """skopeo 1.10's --sign-by-sigstore was taken as a prefix of
+    --sign-by-sigstore-private-key, and named so."""
+    for command in (["copy"], ["sync", "--src", "docker", "--dest", "dir"]):
+        said = _refusal(capsys, [*command, "--sign-by-sigstore", "params.yaml", "oci:x",
+                                 "dir:y"])
+        assert said.startswith("spyglass: --sign-by-sigstore is skopeo's: it signs the copy"), \
+            said
 
 
 @pytest.mark.parametrize("command, name", [("delete", "docker://127.0.0.1:9/r:1"),
