@@ -39,7 +39,6 @@ Nothing here imports Qt, or the registry transport.
 from __future__ import annotations
 
 import enum
-import json
 import os
 import posixpath
 from collections.abc import Mapping
@@ -48,6 +47,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from spyglass.core.errors import PolicyRefused, SpyglassError
+from spyglass.core.policy_syntax import json_kind, read_policy_json, requirement_type
 from spyglass.core.reference import (
     DirName,
     DockerArchiveName,
@@ -86,7 +86,6 @@ ACCEPT_ANYTHING: Final = "insecureAcceptAnything"
 REJECT: Final = "reject"
 SIGNATURE_REQUIREMENTS: Final = ("signedBy", "signedBaseLayer", "sigstoreSigned")
 """The requirement types that accept an image only with signatures."""
-_TYPES: Final = (ACCEPT_ANYTHING, REJECT, *SIGNATURE_REQUIREMENTS)
 
 _PATH_TRANSPORTS: Final = ("oci", "oci-archive", "dir")
 """The transports whose scopes are absolute paths (containers/image validates them so)."""
@@ -273,13 +272,9 @@ def check_copy_source(name: ImageName, policy_file: Path | None = None,
 
 def load_policy(path: Path) -> Policy:
     """Read and check a ``containers-policy.json``; a malformed one is refused with a
-    sentence naming ``path`` and what is wrong, as containers/image refuses it."""
-    try:
-        data: Any = json.loads(path.read_bytes())
-    except OSError as exc:
-        raise SpyglassError(f'Cannot read the policy "{path}": {exc.strerror or exc}.') from exc
-    except ValueError as exc:
-        raise SpyglassError(f'The policy "{path}" is not JSON: {exc}.') from exc
+    sentence naming ``path`` and what is wrong, as containers/image refuses it
+    (:mod:`spyglass.core.policy_syntax` says how strictly)."""
+    data: Any = read_policy_json(path)
     if not isinstance(data, dict) or not isinstance(data.get("default"), list):
         raise SpyglassError(f'The policy "{path}" is not a containers-policy.json (an object '
                             'with a "default" list of requirements, and "transports").')
@@ -292,16 +287,15 @@ def load_policy(path: Path) -> Policy:
     default = _requirements(path, data["default"], "default")
     transports: dict[str, dict[str, tuple[str, ...]]] = {}
     given = data.get("transports", {})
-    if given is None:
-        given = {}
-    if not isinstance(given, dict):
-        raise SpyglassError(f'The policy "{path}" has "transports" as {_kind(given)}; '
+    if not isinstance(given, dict):  # null too, as containers/image refuses it
+        raise SpyglassError(f'The policy "{path}" has "transports" as {json_kind(given)}; '
                             "expected an object of transports, each an object of scopes.")
     for transport, scopes in given.items():
         if not isinstance(scopes, dict):
             raise SpyglassError(
-                f'The policy "{path}" has the transport "{transport}" as {_kind(scopes)}; '
-                "expected an object of scopes, each a list of requirements.")
+                f'The policy "{path}" has the transport "{transport}" as '
+                f"{json_kind(scopes)}; expected an object of scopes, each a list of "
+                "requirements.")
         checked: dict[str, tuple[str, ...]] = {}
         for scope, requirements in scopes.items():
             _check_scope(path, transport, scope)
@@ -314,22 +308,12 @@ def load_policy(path: Path) -> Policy:
 def _requirements(path: Path, given: object, where: str) -> tuple[str, ...]:
     """The types of a list of requirements, checked as containers/image checks them."""
     if not isinstance(given, list):
-        raise SpyglassError(f'The policy "{path}" has {_kind(given)} for {where}; expected a '
-                            "list of requirements.")
+        raise SpyglassError(f'The policy "{path}" has {json_kind(given)} for {where}; '
+                            "expected a list of requirements.")
     if not given:
         raise SpyglassError(f'The policy "{path}" lists no requirements for {where}; '
                             "containers/image refuses such a policy.")
-    kinds: list[str] = []
-    for requirement in given:
-        kind = requirement.get("type") if isinstance(requirement, dict) else None
-        if kind not in _TYPES:
-            said = f'of type "{kind}"' if isinstance(kind, str) else "without a type"
-            raise SpyglassError(
-                f'The policy "{path}" has a requirement {said} for {where}; expected one '
-                f"of {', '.join(_TYPES)}.")
-        assert isinstance(kind, str)
-        kinds.append(kind)
-    return tuple(kinds)
+    return tuple(requirement_type(path, requirement, where) for requirement in given)
 
 
 def _check_scope(path: Path, transport: str, scope: str) -> None:
@@ -349,12 +333,3 @@ def _check_scope(path: Path, transport: str, scope: str) -> None:
                         f'a clean absolute path, such as "{cleaned}"')
             raise SpyglassError(f'The policy "{path}" has the {transport} scope "{scope}"; '
                                 f"expected {expected}.")
-
-
-def _kind(value: object) -> str:
-    """What a JSON value is, in words: ``a string``, ``an object``, ``null``."""
-    if value is None:
-        return "null"
-    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string",
-             list: "a list", dict: "an object"}
-    return names.get(type(value), type(value).__name__)

@@ -277,3 +277,54 @@ def test_an_unreadable_or_broken_file_says_so(tmp_path: Path) -> None:
         check_copy_source(parse_image_name("docker://quay.io/a:1"),
                           environ={"HOME": str(tmp_path / "home")},
                           system=tmp_path / "none")
+
+
+@pytest.mark.parametrize("raw, said", [
+    (b'{"default":[{"type":"reject","type":"insecureAcceptAnything"}]}',
+     'has the key "type" twice in one object; expected each key once (containers/image '
+     "refuses a duplicate key"),
+    (b'{"default":[{"type":"insecureAcceptAnything"}],"transports":{"docker":{'
+     b'"quay.io":[{"type":"reject"}],"quay.io":[{"type":"insecureAcceptAnything"}]}}}',
+     'has the key "quay.io" twice in one object'),
+    (b'\xef\xbb\xbf{"default":[{"type":"reject"}]}',
+     "starts with a UTF-8 byte-order mark; expected UTF-8 JSON without one"),
+    ('{"default":[{"type":"reject"}]}'.encode("utf-16"),
+     "starts with a UTF-16 byte-order mark; expected UTF-8 JSON without one"),
+    (b'{"default":[{"type":"reject"}],"transports":{"docker":{"quay.io/caf\xe9":[]}}}',
+     "is not UTF-8 text (byte 0xe9 at offset 67); expected UTF-8 JSON."),
+    (b'{"default":[{"type":"insecureAcceptAnything","x":NaN}]}',
+     "is not JSON: it holds NaN, which is no JSON value; expected a number, a string, "),
+    (b'{"default":[{"type":"reject"}],"transports":{"foo":{"":-Infinity}}}',
+     "is not JSON: it holds -Infinity, which is no JSON value"),
+    (b'{"default":[{"type":"reject"}],"transports":null}',
+     'has "transports" as null; expected an object of transports'),
+    (b'{"default":[{"type":"insecureAcceptAnything","keyPath":"/k"}]}',
+     'has the key "keyPath" in its insecureAcceptAnything requirement for default; '
+     'expected only "type" (containers/image refuses any other).'),
+    (b'{"default":[{"type":"signedBy","keyPath":"/k"}]}',
+     "has no keyType in its signedBy requirement for default; expected GPGKeys or "
+     "signedByX509CAs."),
+    (b'{"default":[{"type":"signedBy","keyType":"GPGKeys"}]}',
+     "has no key in its signedBy requirement for default; expected exactly one of keyPath, "
+     "keyPaths and keyData"),
+    (b'{"default":[{"type":"sigstoreSigned","keyPath":"/k","keyData":"eA=="}]}',
+     "has keyPath and keyData in its sigstoreSigned requirement for default; expected "
+     "exactly one of keyPath and keyData."),
+    (b'{"default":[{"type":"signedBaseLayer"}]}',
+     'has no "baseLayerIdentity" in its signedBaseLayer requirement for default'),
+    (b'{"default":[{"type":"signedBy","keyType":"GPGKeys","keyPath":"/k",'
+     b'"signedIdentity":{"type":"exactReference","dockerReference":"quay.io/a"}}]}',
+     'has the dockerReference "quay.io/a" in the signedIdentity of its signedBy requirement '
+     "for default; expected a reference with a tag or a digest."),
+])
+def test_what_containers_image_refuses_is_refused_with_a_sentence(
+        tmp_path: Path, raw: bytes, said: str) -> None:
+    """Each was read (the duplicate type as insecureAcceptAnything: every copy accepted,
+    where skopeo refuses the file); tests/interop/test_policy_agreement.py runs skopeo."""
+    path = tmp_path / "policy.json"
+    path.write_bytes(raw)
+    with pytest.raises(SpyglassError) as refused:
+        load_policy(path)
+    sentence = str(refused.value)
+    assert sentence.startswith(f'The policy "{path}" ') and said in sentence, sentence
+    assert sentence.endswith(".") and "\n" not in sentence
