@@ -234,3 +234,60 @@ def test_a_file_store_whose_name_is_not_utf8_is_read_as_its_bytes(
     found = find_attachments(source, Digest.parse(image))
     assert [a.found for a in found] == ["signature-1"]
     assert read_attachment(source, found[0]).parts[0].kind is Kind.SIMPLE_SIGNING
+
+
+def test_a_signature_replayed_from_another_repository_is_not_accepted(
+    registry: RegistryServer, image: str, gpg: ThrowawayGpg, tmp_path: Path
+) -> None:
+    """The same manifest under another repository, with the signature made for the first
+    (a replayed signature): skopeo's policy (signedBy, default signedIdentity) says
+    "Signature for identity …/it-lookaside/app:v1 is not accepted"; spyglass signatures
+    said "verified", exit 0, and the refusal of a copy advised checking with it."""
+    layout = tmp_path / "layout"
+    builder = LayoutBuilder(layout)
+    descriptor = builder.add_image(ImageSpec(layers=[LayerSpec({"/hello": b"hi\n"})]))
+    builder.tag({k: v for k, v in descriptor.items() if k != "platform"}, "v1")
+    moved = "it-lookaside/moved"
+    assert push_image(registry, layout, "v1", f"{moved}:v1") == image
+    signed_for = f"{registry.host}/{REPO}:v1"
+    store = tmp_path / "store"
+    base = f"file://{store}"
+    url = signature_url(base, moved, Digest.parse(image), 1)
+    path = store / url.removeprefix(base).lstrip("/")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(gpg.sign(atomic_payload(signed_for, image)))
+    folder = tmp_path / "registries.d"
+    folder.mkdir()
+    (folder / "default.yaml").write_text(f"default-docker:\n  lookaside: {base}\n")
+    keyring = gpg.export_public(tmp_path / "keyring.gpg")
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "app")}
+    for name, accepted in ((f"{registry.host}/{moved}:v1", False),
+                           (f"{registry.host}/{moved}@{image}", False),
+                           (signed_for, True), (f"{registry.host}/{REPO}@{image}", True)):
+        if accepted:  # the same signature in the first repository's store
+            url = signature_url(base, REPO, Digest.parse(image), 1)
+            mine = store / url.removeprefix(base).lstrip("/")
+            mine.parent.mkdir(parents=True, exist_ok=True)
+            mine.write_bytes(path.read_bytes())
+        done = subprocess.run(
+            [sys.executable, "-m", "spyglass", "signatures", "--tls-verify=false",
+             "--registries.d", str(folder), "--keyring", str(keyring), f"docker://{name}"],
+            capture_output=True, env=env, timeout=60, check=False, text=True,
+        )
+        part = json.loads(done.stdout)["Manifests"][0]["Attached"][0]["Parts"][0]
+        if accepted:
+            assert done.returncode == 0, done.stderr
+            assert part["Verification"]["Status"] == "verified"
+            assert part["NamesThisImage"] is True
+            continue
+        assert done.returncode == 1, done.stderr
+        assert part["Verification"]["Status"] == "wrong image"
+        assert part["NamesThisImage"] is False
+        detail = part["Verification"]["Detail"]
+        assert detail.startswith(
+            f'The signature is good, but it is not accepted for this image: it names '
+            f'"{signed_for}", and this image is "{name}'), detail
+        assert "matchRepoDigestOrExact" in detail
+        assert done.stderr.strip() == (
+            f"spyglass: No signature of docker://{name} verifies with the keyring "
+            f'"{keyring}"; its signatures: wrong image (1).')

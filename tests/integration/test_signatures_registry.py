@@ -51,7 +51,7 @@ def signed(registry: RegistryServer, tmp_path_factory: pytest.TempPathFactory) -
     key = cosign.generate_key("ecdsa-p256")
     reference = f"{registry.host}/{REPO}"
 
-    payload = cosign.simple_signing_payload(reference, top, optional={"team": "spyglass"})
+    payload = cosign.simple_signing_payload(f"{reference}:v1", top, optional={"team": "spyglass"})
     sig_layer = cosign.signature_layer(payload, key)
     manifest, blobs = cosign.cosign_manifest([(sig_layer[0], cosign.SIMPLESIGNING_MEDIA_TYPE,
                                                sig_layer[1])])
@@ -115,7 +115,7 @@ def test_cosign_tags_are_found_decoded_and_verified(
     signature = contents[Kind.COSIGN_SIGNATURE].parts[0]
     assert signature.decoded is not None
     assert signature.decoded.names_image(top) is True
-    assert signature.decoded.claimed_reference == f"{registry.host}/{REPO}"
+    assert signature.decoded.claimed_reference == f"{registry.host}/{REPO}:v1"
 
     key_pem = cosign.public_key_pem(signed["key"])  # type: ignore[arg-type]
     assert verify_part(signature, top, key=key_pem).status is Status.VERIFIED
@@ -241,6 +241,58 @@ def test_cli_signatures_of_an_unsigned_image_with_a_key_fails(tmp_path: Path) ->
         capture_output=True, env=env, timeout=60, check=False, text=True,
     )
     assert listed.returncode == 0, listed.stderr
+
+
+@pytest.mark.parametrize("claimed, accepted", [
+    ("{host}/it-sig/replayed:v1", True),
+    ("127.0.0.1:1/elsewhere/app:1.0", False),  # replayed from another registry's repository
+    ("{host}/it-sig/replayed:v2", False),  # another tag
+    ("{host}/it-sig/replayed", False),  # no tag, as cosign signs: matchRepository only
+])
+def test_cli_signatures_compares_the_signed_reference_with_the_image(
+    registry: RegistryServer, tmp_path: Path, claimed: str, accepted: bool
+) -> None:
+    """A cosign signature whose critical.identity.docker-reference is not the image's (but
+    whose digest is) was "verified", exit 0, "names this image (127.0.0.1:1/elsewhere/app)";
+    containers/image's sigstoreSigned, with its default signedIdentity, rejects it."""
+    layout = tmp_path / "layout"
+    multi_platform_layout(layout)
+    top = push_image(registry, layout, "latest", "it-sig/replayed:v1")
+    key = cosign.generate_key("ecdsa-p256")
+    claimed = claimed.format(host=registry.host)
+    payload = cosign.simple_signing_payload(claimed, top)
+    layer = cosign.signature_layer(payload, key)
+    manifest, blobs = cosign.cosign_manifest([(layer[0], cosign.SIMPLESIGNING_MEDIA_TYPE,
+                                               layer[1])])
+    push_artifact(registry, "it-sig/replayed", manifest, blobs, cosign.cosign_tag(top, "sig"))
+    key_file = tmp_path / "cosign.pub"
+    key_file.write_bytes(cosign.public_key_pem(key))
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "app")}
+    name = f"docker://{registry.host}/it-sig/replayed:v1"
+    done = subprocess.run(
+        [sys.executable, "-m", "spyglass", "signatures", "--tls-verify=false", "--top-only",
+         "--key", str(key_file), name],
+        capture_output=True, env=env, timeout=60, check=False, text=True,
+    )
+    (attached,) = json.loads(done.stdout)["Manifests"][0]["Attached"]
+    part = attached["Parts"][0]
+    if accepted:
+        assert done.returncode == 0, done.stderr
+        assert part["Verification"]["Status"] == "verified"
+        assert part["NamesThisImage"] is True
+        return
+    assert done.returncode == 1
+    assert part["Verification"]["Status"] == "wrong image"
+    assert part["NamesThisImage"] is False
+    detail = part["Verification"]["Detail"]
+    assert detail.startswith(
+        "The signature is good, but it is not accepted for this image: it names "
+        f'"{claimed}", and this image is "{registry.host}/it-sig/replayed:v1"; '), detail
+    if ":" not in claimed.rsplit("/", 1)[1]:
+        assert '"signedIdentity": {"type": "matchRepository"}' in detail
+    assert done.stderr.strip() == (
+        f'spyglass: No signature of {name} verifies with the key "{key_file}"; its '
+        "signatures: wrong image (1).")
 
 
 # --------------------------------------------------------------------------- carried by copies

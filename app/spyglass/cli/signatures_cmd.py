@@ -18,6 +18,7 @@ from spyglass.core.errors import SpyglassError
 
 if TYPE_CHECKING:
     from spyglass.core.digest import Digest
+    from spyglass.core.reference import DockerReference
     from spyglass.core.signatures.attached import AttachedPart, AttachmentContent
 
 
@@ -28,7 +29,9 @@ def add_parser(commands: Commands) -> None:
         description="List what is attached to an image — cosign signatures and "
         "attestations, SBOMs, Notary v2 signatures, OCI referrers, simple signing "
         "signatures of dir: folders, BuildKit attestations — decoded, as JSON. With "
-        "--key or --keyring each signature is verified against this image's digest.",
+        "--key or --keyring each signature is verified against this image's digest, "
+        "and the image reference it names against the registry image's, as skopeo's "
+        "policy does by default (matchRepoDigestOrExact).",
     )
     parser.add_argument("name", metavar="NAME")
     parser.add_argument(
@@ -66,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         source.close()
     checking = key is not None or args.keyring is not None
+    # the name a signature must claim (none for an image in a folder: not compared)
+    identity = name.reference if isinstance(name, DockerName) else None
     described = {
         "Name": args.name,
         "Digest": str(subjects[0].digest),
@@ -74,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
                 "Digest": str(subject.digest),
                 "Describes": subject.label,
                 "Attached": [
-                    _attachment_json(content, subject.digest, key, args.keyring, checking)
+                    _attachment_json(content, subject.digest, key, args.keyring, checking,
+                                     identity)
                     for content in subject.attachments
                 ],
             }
@@ -138,7 +144,10 @@ def _attachment_json(
     key: bytes | None,
     keyring: Path | None,
     checking: bool,
+    identity: DockerReference | None = None,
 ) -> dict[str, Any]:
+    """``identity``: the reference a signature of ``subject`` must claim; None for an
+    attachment's own (those name no image by tag)."""
     attachment = content.attachment
     data: dict[str, Any] = {
         "Kind": str(content.kind),
@@ -154,7 +163,8 @@ def _attachment_json(
         data["Created"] = attachment.created
     if content.error:
         data["Error"] = content.error
-    data["Parts"] = [_part_json(part, subject, key, keyring, checking) for part in content.parts]
+    data["Parts"] = [_part_json(part, subject, key, keyring, checking, identity)
+                     for part in content.parts]
     if content.attachments and attachment.descriptor is not None:  # (checked against it)
         data["Attached"] = [
             _attachment_json(under, attachment.descriptor.digest, key, keyring, checking)
@@ -169,8 +179,10 @@ def _part_json(
     key: bytes | None,
     keyring: Path | None,
     checking: bool,
+    identity: DockerReference | None,
 ) -> dict[str, Any]:
     from spyglass.core.signatures.attached import verify_part
+    from spyglass.core.signatures.identity import identity_refusal
 
     data: dict[str, Any] = {"MediaType": part.media_type, "Size": part.size}
     decoded = part.decoded
@@ -181,10 +193,14 @@ def _part_json(
     data["Title"] = decoded.title
     data["Fields"] = dict(decoded.fields)
     names = decoded.names_image(subject)
+    signed = decoded.claimed_reference
+    if names and identity is not None and signed is not None:
+        # the digest alone is not this image: the reference it claims must be its own
+        names = identity_refusal(signed, identity) is None
     if names is not None:
         data["NamesThisImage"] = names
     if checking:
-        result = verify_part(part, subject, key=key, keyring=keyring)
+        result = verify_part(part, subject, key=key, keyring=keyring, identity=identity)
         data["Verification"] = {"Status": str(result.status), "Detail": result.detail}
         if result.signer:
             data["Verification"]["Signer"] = result.signer

@@ -26,6 +26,7 @@ from spyglass.core.manifest import (
     ImageManifest,
     parse_manifest,
 )
+from spyglass.core.reference import DockerReference
 from spyglass.core.referrers import (
     buildkit_attestation_subject,
 )
@@ -41,6 +42,7 @@ from spyglass.core.signatures.discovery import (
 )
 from spyglass.core.signatures.dsse import verify_dsse
 from spyglass.core.signatures.gpg import verify_simple_signing
+from spyglass.core.signatures.identity import identity_refusal
 from spyglass.core.signatures.model import Decoded, Kind, Status, Verification
 from spyglass.core.signatures.notation import verify_notation
 from spyglass.core.signatures.sbom import decode_sbom, is_sbom_media_type
@@ -203,13 +205,32 @@ def verify_part(
     *,
     key: bytes | None = None,
     keyring: Path | None = None,
+    identity: DockerReference | None = None,
 ) -> Verification:
     """Check one part against ``image_digest`` with a PEM ``key`` (cosign, attestations;
     a trusted certificate for Notary v2) or a GPG ``keyring`` (simple signing).
 
+    ``identity``: the registry reference the image was named by. A good GPG or cosign
+    signature whose signed reference is not accepted for it (see
+    :mod:`~spyglass.core.signatures.identity`: replayed from another repository, say)
+    is WRONG_IMAGE; with None (an image in a folder, or a signature of an attachment)
+    the reference is not compared.
+
     Raises :class:`~spyglass.core.signatures.model.InvalidKey` when the key or
     keyring cannot be read.
     """
+    result = _verify_part(part, image_digest, key, keyring)
+    if identity is None or not result.ok or result.signed_reference is None:
+        return result
+    refused = identity_refusal(result.signed_reference, identity)
+    if refused is None:
+        return result
+    return replace(result, status=Status.WRONG_IMAGE, detail=refused)
+
+
+def _verify_part(
+    part: AttachedPart, image_digest: Digest, key: bytes | None, keyring: Path | None
+) -> Verification:
     if part.decoded is None:
         return Verification(Status.UNSUPPORTED, f"It could not be decoded: {part.error}")
     kind = part.decoded.kind

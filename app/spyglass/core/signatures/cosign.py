@@ -292,8 +292,9 @@ def _check_payload(payload: bytes, image_digest: Digest, key: PublicKey) -> Veri
     return Verification(
         Status.VERIFIED,
         f"Verified with the given {key_description(key)} key: the signature is good and "
-        f"names this image ({parsed.docker_reference}).",
+        f"signs this image as {parsed.docker_reference}.",
         signer,
+        parsed.docker_reference,
     )
 
 

@@ -215,8 +215,9 @@ def _judge(
     return Verification(
         Status.VERIFIED,
         f'Verified with key {fingerprint} from "{keyring_name}": the signature is good and '
-        f"names this image ({parsed.docker_reference}).",
+        f"signs this image as {parsed.docker_reference}.",
         fingerprint,
+        parsed.docker_reference,
     )
 
 

@@ -71,6 +71,9 @@ class Verification:
     status: Status
     detail: str
     signer: str | None = None
+    signed_reference: str | None = None
+    """For a good simple signing signature (GPG or cosign), the image reference it names
+    (``critical.identity.docker-reference``), for :func:`verify_part` to compare."""
 
     @property
     def ok(self) -> bool:
