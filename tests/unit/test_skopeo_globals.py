@@ -108,8 +108,8 @@ def test_a_policy_asking_for_signatures_elsewhere_lets_other_images_through(
         f'spyglass: The policy "{rhel}" accepts {source} only with signatures (its '
         'requirements for the docker scope "127.0.0.1:9" ask for signedBy), and Spyglass '
         "does not verify signatures while it copies: copy it with skopeo, which verifies "
-        "them, or check them with spyglass signatures --key and copy with "
-        "--insecure-policy (which checks nothing).")
+        "them, or check them with spyglass signatures --keyring (the policy's GPG keys) "
+        "and copy with --insecure-policy (which checks nothing).")
     assert not (tmp_path / "red").exists()
 
 

@@ -7,8 +7,10 @@ signature while it copies, so the outcome is one of three (:class:`Verdict`):
 * every requirement is ``insecureAcceptAnything``: the copy goes ahead;
 * one is ``reject``: the copy is refused, naming the file and the scope that matched;
 * one asks for signatures (``signedBy``, ``sigstoreSigned``, ``signedBaseLayer``): the
-  copy is refused too, saying how to copy without the check (skopeo's
-  ``--insecure-policy``) or how to check the signatures (``spyglass signatures --key``).
+  copy is refused too, saying how to check the signatures (skopeo, or ``spyglass
+  signatures --keyring`` for signedBy, ``--key`` for sigstoreSigned) and copy without
+  the check (``--insecure-policy``); for ``signedBaseLayer``, which containers/image
+  never accepts, saying so.
 
 Which file (:func:`policy_path`), as containers/image chooses it: the one given
 (``--policy``), else ``$HOME/.config/containers/policy.json`` if it exists, else
@@ -170,17 +172,35 @@ class Policy:
                 on_command_line=f"{said} To copy it anyway, pass --insecure-policy (no policy "
                 "is asked then), or change the policy.")
         if decision.verdict is Verdict.NEEDS_SIGNATURES:
-            kinds = " and ".join(dict.fromkeys(
+            kinds = tuple(dict.fromkeys(
                 kind for kind in decision.requirements if kind in SIGNATURE_REQUIREMENTS))
             start = (f'The policy "{self.path}" accepts {name} only with signatures ({where} '
-                     f"ask for {kinds}), and Spyglass does not verify signatures while it "
-                     "copies")
+                     f"ask for {' and '.join(kinds)})")
+            if "signedBaseLayer" in kinds:  # (every requirement must accept: this one never)
+                said = (f"{start}, and containers/image accepts no image under "
+                        "signedBaseLayer (it does not implement it: skopeo refuses the copy "
+                        "too), so it is not copied.")
+                raise PolicyRefused(
+                    f"{said} To copy it, change the policy.",
+                    on_command_line=f"{said} To copy it anyway, pass --insecure-policy (no "
+                    "policy is asked then), or change the policy.")
+            check = _how_to_check(kinds)
+            start += ", and Spyglass does not verify signatures while it copies"
             raise PolicyRefused(
-                f"{start}: copy it with skopeo, which verifies them, or with spyglass copy "
-                "--insecure-policy to copy it without checking them, or change the policy.",
+                f"{start}: copy it with skopeo, which verifies them, or check them with "
+                f"spyglass signatures {check}, then copy it with spyglass copy "
+                "--insecure-policy (which checks nothing), or change the policy.",
                 on_command_line=f"{start}: copy it with skopeo, which verifies them, or "
-                "check them with spyglass signatures --key and copy with --insecure-policy "
-                "(which checks nothing).")
+                f"check them with spyglass signatures {check} and copy with "
+                "--insecure-policy (which checks nothing).")
+
+
+def _how_to_check(kinds: tuple[str, ...]) -> str:
+    """The flags of ``spyglass signatures`` that check what ``kinds`` ask for: a GPG
+    keyring for signedBy, a public key for sigstoreSigned (cosign's)."""
+    flags = {"signedBy": "--keyring (the policy's GPG keys)",
+             "sigstoreSigned": "--key (the policy's public key)"}
+    return " and ".join(flags[kind] for kind in kinds if kind in flags)
 
 
 def _scopes_of(name: ImageName) -> tuple[str, ...]:

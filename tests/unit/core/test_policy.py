@@ -184,6 +184,10 @@ def test_a_reject_names_the_file_and_the_scope(tmp_path: Path) -> None:
 
 def test_signatures_are_said_to_be_unchecked_with_each_front_ends_way_round(
         tmp_path: Path) -> None:
+    """The advice names the flag of spyglass signatures that checks what the policy asks
+    for: --keyring for signedBy (it named --key, which refuses a GPG key), --key for
+    sigstoreSigned; the window's sentence asks for the check too (it offered
+    --insecure-policy alone)."""
     path = write(tmp_path / "policy.json", RHEL_LIKE)
     with pytest.raises(PolicyRefused) as refused:
         check_copy_source(parse_image_name("docker://registry.redhat.io/ubi9:9.4"), path)
@@ -192,14 +196,41 @@ def test_signatures_are_said_to_be_unchecked_with_each_front_ends_way_round(
              "signedBy), and Spyglass does not verify signatures while it copies: ")
     assert refused.value.on_command_line == start + (
         "copy it with skopeo, which verifies them, or check them with spyglass signatures "
-        "--key and copy with --insecure-policy (which checks nothing).")
+        "--keyring (the policy's GPG keys) and copy with --insecure-policy (which checks "
+        "nothing).")
     assert str(refused.value) == start + (
-        "copy it with skopeo, which verifies them, or with spyglass copy --insecure-policy "
-        "to copy it without checking them, or change the policy.")
+        "copy it with skopeo, which verifies them, or check them with spyglass signatures "
+        "--keyring (the policy's GPG keys), then copy it with spyglass copy "
+        "--insecure-policy (which checks nothing), or change the policy.")
     default = write(tmp_path / "default.json", {"default": SIGSTORE})
     with pytest.raises(PolicyRefused, match=r'\(its "default" requirements ask for '
-                       r"sigstoreSigned\)"):
+                       r"sigstoreSigned\)") as refused:
         check_copy_source(parse_image_name(f"oci:{tmp_path}"), default)
+    assert "spyglass signatures --key (the policy's public key) and copy" in (
+        refused.value.on_command_line or "")
+    both = write(tmp_path / "both.json", {"default": [*SIGNED, *SIGSTORE]})
+    with pytest.raises(PolicyRefused) as refused:
+        check_copy_source(parse_image_name(f"oci:{tmp_path}"), both)
+    assert ("spyglass signatures --keyring (the policy's GPG keys) and --key (the policy's "
+            "public key) and copy") in (refused.value.on_command_line or "")
+
+
+def test_signed_base_layer_is_said_to_be_accepted_by_no_tool(tmp_path: Path) -> None:
+    """skopeo 1.9: "Source image rejected: signedBaseLayer not implemented yet!"; the
+    sentence advised copying with skopeo, which verifies them."""
+    path = write(tmp_path / "policy.json", {"default": [
+        *SIGNED, {"type": "signedBaseLayer", "baseLayerIdentity": {"type": "matchRepository"}}]})
+    with pytest.raises(PolicyRefused) as refused:
+        check_copy_source(parse_image_name("docker://quay.io/a:1"), path)
+    said = (f'The policy "{path}" accepts docker://quay.io/a:1 only with signatures (its '
+            '"default" requirements ask for signedBy and signedBaseLayer), and containers/'
+            "image accepts no image under signedBaseLayer (it does not implement it: skopeo "
+            "refuses the copy too), so it is not copied.")
+    assert str(refused.value) == f"{said} To copy it, change the policy."
+    assert refused.value.on_command_line == (
+        f"{said} To copy it anyway, pass --insecure-policy (no policy is asked then), or "
+        "change the policy.")
+    assert "skopeo, which verifies" not in str(refused.value)
 
 
 # ---------------------------------------------------------------------------- the file
