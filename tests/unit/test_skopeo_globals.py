@@ -190,3 +190,19 @@ def test_registries_d_is_a_global_flag(argv: list[str]) -> None:
     if args.command != "logout":
         side = {"side": "dest"} if args.command == "copy" else {}
         assert registry_options(args, "h", **side).registries_d == Path("regd")
+
+
+def test_a_policy_with_a_key_twice_is_refused_by_copy_and_sync(tmp_path: Path) -> None:
+    """Python's json kept the last "type": insecureAcceptAnything, so both copied under a
+    policy skopeo refuses ('Duplicate key "type"')."""
+    path = tmp_path / "policy.json"
+    path.write_text('{"default":[{"type":"reject","type":"insecureAcceptAnything"}]}')
+    said = (f'spyglass: The policy "{path}" has the key "type" twice in one object; expected '
+            "each key once")
+    done = spyglass("--policy", str(path), "copy", "-q", SAMPLE, f"dir:{tmp_path / 'copy'}")
+    assert done.returncode == 1 and done.stderr.startswith(said), done.stderr
+    layout = REPO / "resources" / "sample-layout"
+    done = spyglass("--policy", str(path), "sync", "--src", "dir", "--dest", "dir",
+                    str(layout), str(tmp_path / "synced"))
+    assert done.returncode == 1 and said in done.stderr, done.stderr
+    assert not (tmp_path / "copy").exists() and not (tmp_path / "synced").exists()
