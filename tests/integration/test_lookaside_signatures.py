@@ -78,7 +78,10 @@ def _web_server(store: Path) -> http.server.ThreadingHTTPServer:
     return server
 
 
-def test_namespaces_choose_the_most_specific_store(tmp_path: Path) -> None:
+def test_namespaces_choose_the_most_specific_store(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
     folder = tmp_path / "registries.d"
     folder.mkdir()
     (folder / "a.yaml").write_text(
@@ -89,7 +92,17 @@ def test_namespaces_choose_the_most_specific_store(tmp_path: Path) -> None:
     assert lookaside_url("reg.example", "team/app", folder) == "https://team.example/sigs"
     assert lookaside_url("reg.example", "other/app", folder) == "file:///srv/reg"
     assert lookaside_url("elsewhere.example", "app", folder) == "https://default.example/sigs"
-    assert lookaside_url("reg.example", "team/app", tmp_path / "missing") is None
+    # nothing configured: containers/image's built-in store, by effective user
+    assert lookaside_url("reg.example", "team/app", tmp_path / "missing") == (
+        f"file://{tmp_path}/home/.local/share/containers/sigstore")
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert lookaside_url("reg.example", "team/app", tmp_path / "missing") == (
+        "file:///var/lib/containers/sigstore")
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    # a namespace that names no store leaves the choice to its parents, then the default
+    (folder / "d.yaml").write_text("docker:\n  reg.example/team/app:\n"
+                                   "    use-sigstore-attachments: true\n")
+    assert lookaside_url("reg.example", "team/app", folder) == "https://team.example/sigs"
     (folder / "c.yaml").write_text("default-docker:\n  lookaside: https://again\n")
     with pytest.raises(LookasideConfigError, match='defines "default-docker" again'):
         lookaside_url("reg.example", "team/app", folder)
@@ -291,3 +304,31 @@ def test_a_signature_replayed_from_another_repository_is_not_accepted(
         assert done.stderr.strip() == (
             f"spyglass: No signature of docker://{name} verifies with the keyring "
             f'"{keyring}"; its signatures: wrong image (1).')
+
+
+def test_containers_images_built_in_store_is_read_and_carried(
+    registry: RegistryServer, image: str, gpg: ThrowawayGpg, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With no registries.d entry, skopeo copy --sign-by writes into
+    ~/.local/share/containers/sigstore (/var/lib/containers/sigstore for root), and
+    skopeo copy reads from there; Spyglass read nothing, so its copy dropped the
+    signature without a word, and spyglass signatures listed none."""
+    from spyglass.cli import main
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    empty = tmp_path / "registries.d"
+    empty.mkdir()
+    signature = gpg.sign(atomic_payload(f"{registry.host}/{REPO}:v1", image))
+    store = home / ".local" / "share" / "containers" / "sigstore"
+    _store(store, store.as_uri(), image, [signature])
+    source = open_source(f"docker://{registry.host}/{REPO}:v1",
+                         RegistryOptions(tls_verify=False, registries_d=empty))
+    assert source.stored_signatures(Digest.parse(image)) == [signature]
+    target = tmp_path / "dir"
+    code = main(["copy", "-q", "--src-tls-verify=false", "--registries.d", str(empty),
+                 f"docker://{registry.host}/{REPO}:v1", f"dir:{target}"])
+    assert code == 0, capsys.readouterr().err
+    assert (target / "signature-1").read_bytes() == signature

@@ -452,7 +452,9 @@ class RegistryDestination:
         return ("a registry's simple signing signatures are kept in a lookaside store (a "
                 "web or file server that "
                 "registries.d names), and Spyglass reads those but writes none (skopeo "
-                "writes them to registries.d's lookaside-staging)")
+                "writes them to registries.d's lookaside-staging, or, with none named, "
+                "to ~/.local/share/containers/sigstore, /var/lib/containers/sigstore for "
+                "root)")
 
     def put_attachment(
         self,

@@ -14,8 +14,11 @@ YAML files (containers/image ``docker/registries_d.go``)::
 ``sigstore`` is the older name of ``lookaside``. The folder is
 ``$HOME/.config/containers/registries.d`` when it exists, else
 ``/etc/containers/registries.d``; every ``*.yaml`` file in it counts. The
-most specific namespace that matches ``HOST/REPO`` wins (``HOST/REPO``, then
-its parent paths, then ``HOST``), else ``default-docker``.
+most specific namespace that matches ``HOST/REPO`` and names a store wins
+(``HOST/REPO``, then its parent paths, then ``HOST``), else ``default-docker``; with
+none, containers/image's built-in store (``file:///var/lib/containers/sigstore`` for
+root, ``file://$HOME/.local/share/containers/sigstore`` for other users), where skopeo
+reads and writes signatures nothing configures.
 
 Signature ``N`` (from 1) of the manifest ``ALG:HEX`` of ``HOST/REPO`` is at
 ``LOOKASIDE/REPO@ALG=HEX/signature-N``; reading stops at the first missing.
@@ -44,6 +47,10 @@ from spyglass.core.errors import (
 from spyglass.core.fileurl import local_path
 
 SYSTEM_DIR: Final = Path("/etc/containers/registries.d")
+ROOT_STORE: Final = Path("/var/lib/containers/sigstore")
+"""containers/image's lookaside store for root when none is configured."""
+USER_STORE: Final = Path(".local/share/containers/sigstore")
+"""The same for anyone else, relative to ``$HOME``."""
 MAX_SIGNATURE_SIZE: Final = 4 * 1024 * 1024
 """containers/image's limit for one signature."""
 MAX_SIGNATURES: Final = 256
@@ -128,22 +135,27 @@ def _namespace(value: object, path: Path, name: str) -> dict[str, Any]:
     return {str(k): v for k, v in value.items()}
 
 
-def lookaside_url(host: str, repository: str, folder: Path | None = None) -> str | None:
-    """The lookaside store configured for ``HOST/REPOSITORY``, or None."""
+def builtin_store() -> str:
+    """containers/image's store when ``registries.d`` names none for a repository (its
+    ``builtinDefaultLookasideStorageDir``, by effective user): ``/var/lib/containers/
+    sigstore`` for root, ``~/.local/share/containers/sigstore`` for anyone else."""
+    if os.geteuid() == 0:
+        return f"file://{ROOT_STORE}"
+    return Path(os.path.expanduser("~"), USER_STORE).as_uri()
+
+
+def lookaside_url(host: str, repository: str, folder: Path | None = None) -> str:
+    """The lookaside store for ``HOST/REPOSITORY``, as containers/image chooses it: the
+    most specific namespace of ``registries.d`` that names one, else ``default-docker``'s,
+    else :func:`builtin_store` (where skopeo keeps signatures nothing configures)."""
     default, namespaces = load_config(folder if folder is not None else default_dir())
-    chosen: dict[str, Any] | None = None
     parts = repository.split("/")
-    for end in range(len(parts), -1, -1):
-        scope = "/".join([host, *parts[:end]])
-        if scope in namespaces:
-            chosen = namespaces[scope]
-            break
-    if chosen is None:
-        chosen = default
-    if not chosen:
-        return None
-    url = chosen.get("lookaside") or chosen.get("sigstore")
-    return str(url) if url else None
+    scopes = ["/".join([host, *parts[:end]]) for end in range(len(parts), -1, -1)]
+    for chosen in (*(namespaces[scope] for scope in scopes if scope in namespaces), default):
+        url = (chosen or {}).get("lookaside") or (chosen or {}).get("sigstore")
+        if url:
+            return str(url)
+    return builtin_store()
 
 
 def signature_url(base: str, repository: str, digest: Digest, number: int) -> str:

@@ -272,11 +272,10 @@ class RegistryImageSource:
     def stored_signatures(
         self, digest: Digest, *, cancel: CancelToken | None = None
     ) -> list[bytes]:
-        """Override AttachmentSource.stored_signatures: the lookaside store configured
-        for this repository in ``registries.d``, if any (registries keep none)."""
+        """Override AttachmentSource.stored_signatures: the lookaside store of this
+        repository (``registries.d``'s, else containers/image's built-in one; registries
+        keep none)."""
         base = lookaside_url(self.client.host, self.repository, self.registries_d)
-        if base is None:
-            return []
         return read_signatures(base, self.repository, digest, cancel=cancel)
 
     def open_blob(
