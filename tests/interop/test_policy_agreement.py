@@ -22,99 +22,114 @@ from tests.helpers import require_tool
 
 pytestmark = pytest.mark.interop
 
+
+def fill(template: str, *values: str) -> str:
+    """``template`` with each ``%s`` replaced by the next of ``values`` in turn."""
+    for value in values:
+        template = template.replace("%s", value, 1)
+    return template
+
+
 A = '{"type":"insecureAcceptAnything"}'
 K = "/nonexistent/key.gpg"
 SB = '{"default":[{"type":"signedBy","keyType":"GPGKeys",%s}]}'
 SS = '{"default":[{"type":"sigstoreSigned",%s}]}'
-ID = '{"default":[{"type":"signedBy","keyType":"GPGKeys","keyPath":"%s","signedIdentity":%%s}]}' % K
+ID = ('{"default":[{"type":"signedBy","keyType":"GPGKeys","keyPath":"' + K
+      + '","signedIdentity":%s}]}')
 DIGEST = "sha256:" + "a" * 64
 
 CASES: dict[str, bytes] = {name: text.encode() if isinstance(text, str) else text
                            for name, text in {
     # read by both
-    "accept": '{"default":[%s]}' % A,
-    "whitespace": '\t{"default":[%s]}\n\n ' % A,
-    "unknown-transport": '{"default":[%s],"transports":{"foo":{"x y":[%s]}}}' % (A, A),
-    "signedBy-keyPath": SB % f'"keyPath":"{K}"',
-    "signedBy-keyPaths": SB % f'"keyPaths":["{K}"]',
-    "signedBy-keyPaths-empty": SB % '"keyPaths":[]',
-    "signedBy-keyData": SB % '"keyData":"eA=="',
-    "signedBy-keyData-empty": SB % '"keyData":""',
+    "accept": fill('{"default":[%s]}', A),
+    "whitespace": fill('\t{"default":[%s]}\n\n ', A),
+    "unknown-transport": fill('{"default":[%s],"transports":{"foo":{"x y":[%s]}}}', A, A),
+    "signedBy-keyPath": fill(SB, f'"keyPath":"{K}"'),
+    "signedBy-keyPaths": fill(SB, f'"keyPaths":["{K}"]'),
+    "signedBy-keyPaths-empty": fill(SB, '"keyPaths":[]'),
+    "signedBy-keyData": fill(SB, '"keyData":"eA=="'),
+    "signedBy-keyData-empty": fill(SB, '"keyData":""'),
     "signedBy-x509": '{"default":[{"type":"signedBy","keyType":"signedByX509CAs",'
                      f'"keyPath":"{K}"}}]}}',
-    "matchRepository": ID % '{"type":"matchRepository"}',
-    "matchRepoDigestOrExact": ID % '{"type":"matchRepoDigestOrExact"}',
-    "exactReference": ID % '{"type":"exactReference","dockerReference":"busybox:1"}',
-    "exactReference-digest": ID % ('{"type":"exactReference","dockerReference":"a.io/b@%s"}'
-                                   % DIGEST),
-    "exactRepository": ID % '{"type":"exactRepository","dockerRepository":"a.io/b"}',
-    "exactRepository-tag": ID % '{"type":"exactRepository","dockerRepository":"a.io/b:1"}',
-    "remapIdentity": ID % '{"type":"remapIdentity","prefix":"a.io:5000","signedPrefix":"b.io/x"}',
-    "remapIdentity-upper-host": ID % ('{"type":"remapIdentity","prefix":"A.io/x",'
+    "matchRepository": fill(ID, '{"type":"matchRepository"}'),
+    "matchRepoDigestOrExact": fill(ID, '{"type":"matchRepoDigestOrExact"}'),
+    "exactReference": fill(ID, '{"type":"exactReference","dockerReference":"busybox:1"}'),
+    "exactReference-digest": fill(ID, '{"type":"exactReference","dockerReference":"a.io/b@'
+                                  + DIGEST + '"}'),
+    "exactRepository": fill(ID, '{"type":"exactRepository","dockerRepository":"a.io/b"}'),
+    "exactRepository-tag": fill(ID, '{"type":"exactRepository","dockerRepository":"a.io/b:1"}'),
+    "remapIdentity": fill(ID, '{"type":"remapIdentity","prefix":"a.io:5000",'
+                              '"signedPrefix":"b.io/x"}'),
+    "remapIdentity-upper-host": fill(ID, '{"type":"remapIdentity","prefix":"A.io/x",'
                                       '"signedPrefix":"b"}'),
-    "sigstoreSigned-keyPath": SS % f'"keyPath":"{K}"',
-    "sigstoreSigned-keyPath-empty": SS % '"keyPath":""',
-    "sigstoreSigned-keyData": SS % '"keyData":"eA=="',
-    "sigstoreSigned-identity": SS % f'"keyPath":"{K}","signedIdentity":{{"type":"matchExact"}}',
+    "sigstoreSigned-keyPath": fill(SS, f'"keyPath":"{K}"'),
+    "sigstoreSigned-keyPath-empty": fill(SS, '"keyPath":""'),
+    "sigstoreSigned-keyData": fill(SS, '"keyData":"eA=="'),
+    "sigstoreSigned-identity": fill(SS, f'"keyPath":"{K}",'
+                                    '"signedIdentity":{"type":"matchExact"}'),
     "signedBaseLayer": '{"default":[{"type":"signedBaseLayer",'
                        '"baseLayerIdentity":{"type":"matchRepository"}}]}',
     # refused by both
-    "dup-default": '{"default":[%s],"default":[%s]}' % (A, A),
-    "dup-transports": '{"default":[%s],"transports":{},"transports":{}}' % A,
-    "dup-transport": '{"default":[%s],"transports":{"docker":{},"docker":{}}}' % A,
-    "dup-scope": '{"default":[%s],"transports":{"docker":{"a.io":[%s],"a.io":[%s]}}}' % (A, A, A),
-    "dup-scope-escaped": ('{"default":[%s],"transports":{"docker":{"a.io":[%s],"a\\u002eio":[%s]}}}'
-                          % (A, A, A)),
-    "dup-scope-unknown-transport": ('{"default":[%s],"transports":{"foo":{"x":[%s],"x":[%s]}}}'
-                                    % (A, A, A)),
+    "dup-default": fill('{"default":[%s],"default":[%s]}', A, A),
+    "dup-transports": fill('{"default":[%s],"transports":{},"transports":{}}', A),
+    "dup-transport": fill('{"default":[%s],"transports":{"docker":{},"docker":{}}}', A),
+    "dup-scope": fill('{"default":[%s],"transports":{"docker":{"a.io":[%s],"a.io":[%s]}}}',
+                      A, A, A),
+    "dup-scope-escaped": fill('{"default":[%s],"transports":{"docker":{"a.io":[%s],'
+                              '"a\\u002eio":[%s]}}}', A, A, A),
+    "dup-scope-unknown-transport": fill(
+        '{"default":[%s],"transports":{"foo":{"x":[%s],"x":[%s]}}}', A, A, A),
     "dup-type": '{"default":[{"type":"reject","type":"insecureAcceptAnything"}]}',
-    "dup-keyPath": SB % f'"keyPath":"{K}","keyPath":"{K}"',
-    "dup-identity-type": ID % '{"type":"matchExact","type":"matchExact"}',
+    "dup-keyPath": fill(SB, f'"keyPath":"{K}","keyPath":"{K}"'),
+    "dup-identity-type": fill(ID, '{"type":"matchExact","type":"matchExact"}'),
     "extra-key-accept": '{"default":[{"type":"insecureAcceptAnything","keyPath":"/x"}]}',
     "extra-key-reject": '{"default":[{"type":"reject","x":1}]}',
     "Type": '{"default":[{"Type":"insecureAcceptAnything"}]}',
-    "transports-null": '{"default":[%s],"transports":null}' % A,
-    "transport-null": '{"default":[%s],"transports":{"foo":null}}' % A,
-    "bom": b"\xef\xbb\xbf" + ('{"default":[%s]}' % A).encode(),
-    "utf16": ('{"default":[%s]}' % A).encode("utf-16"),
-    "utf16-be": b"\xfe\xff" + ('{"default":[%s]}' % A).encode("utf-16-be"),
+    "transports-null": fill('{"default":[%s],"transports":null}', A),
+    "transport-null": fill('{"default":[%s],"transports":{"foo":null}}', A),
+    "bom": b"\xef\xbb\xbf" + (fill('{"default":[%s]}', A)).encode(),
+    "utf16": (fill('{"default":[%s]}', A)).encode("utf-16"),
+    "utf16-be": b"\xfe\xff" + (fill('{"default":[%s]}', A)).encode("utf-16-be"),
     "NaN": '{"default":[{"type":"insecureAcceptAnything","x":NaN}]}',
-    "Infinity": '{"default":[%s],"transports":{"foo":{"":Infinity}}}' % A,
-    "-Infinity": '{"default":[%s],"transports":{"foo":{"":-Infinity}}}' % A,
-    "control-character": '{"default":[%s],"transports":{"foo":{"a\tb":[%s]}}}' % (A, A),
+    "Infinity": fill('{"default":[%s],"transports":{"foo":{"":Infinity}}}', A),
+    "-Infinity": fill('{"default":[%s],"transports":{"foo":{"":-Infinity}}}', A),
+    "control-character": fill('{"default":[%s],"transports":{"foo":{"a\tb":[%s]}}}', A, A),
     "signedBy-no-keyType": f'{{"default":[{{"type":"signedBy","keyPath":"{K}"}}]}}',
-    "signedBy-bad-keyType": f'{{"default":[{{"type":"signedBy","keyType":"gpg","keyPath":"{K}"}}]}}',
-    "signedBy-no-key": SB % '"signedIdentity":{"type":"matchExact"}',
-    "signedBy-two-keys": SB % f'"keyPath":"{K}","keyData":"eA=="',
-    "signedBy-keyPaths-and-keyPath": SB % f'"keyPaths":["{K}"],"keyPath":"{K}"',
-    "signedBy-keyPath-empty": SB % '"keyPath":""',
-    "signedBy-keyPath-null": SB % '"keyPath":null',
-    "signedBy-keyPath-number": SB % '"keyPath":1',
-    "signedBy-keyPaths-null": SB % '"keyPaths":null',
-    "signedBy-keyPaths-string": SB % '"keyPaths":"x"',
-    "signedBy-keyData-not-base64": SB % '"keyData":"!!"',
-    "signedBy-extra": SB % f'"keyPath":"{K}","x":1',
-    "identity-null": ID % "null",
-    "identity-string": ID % '"matchExact"',
-    "identity-unknown": ID % '{"type":"matchAll"}',
-    "identity-extra": ID % '{"type":"matchExact","x":1}',
-    "exactReference-missing": ID % '{"type":"exactReference"}',
-    "exactReference-no-tag": ID % '{"type":"exactReference","dockerReference":"a.io/b"}',
-    "exactReference-invalid": ID % '{"type":"exactReference","dockerReference":"A/B:1"}',
-    "exactReference-extra": ID % '{"type":"exactReference","dockerReference":"a.io/b:1","x":1}',
-    "exactRepository-missing": ID % '{"type":"exactRepository"}',
-    "exactRepository-invalid": ID % '{"type":"exactRepository","dockerRepository":"A"}',
-    "remapIdentity-trailing-slash": ID % ('{"type":"remapIdentity","prefix":"a.io/",'
+    "signedBy-bad-keyType": fill(SB, f'"keyPath":"{K}"').replace("GPGKeys", "gpg"),
+    "signedBy-no-key": fill(SB, '"signedIdentity":{"type":"matchExact"}'),
+    "signedBy-two-keys": fill(SB, f'"keyPath":"{K}","keyData":"eA=="'),
+    "signedBy-keyPaths-and-keyPath": fill(SB, f'"keyPaths":["{K}"],"keyPath":"{K}"'),
+    "signedBy-keyPath-empty": fill(SB, '"keyPath":""'),
+    "signedBy-keyPath-null": fill(SB, '"keyPath":null'),
+    "signedBy-keyPath-number": fill(SB, '"keyPath":1'),
+    "signedBy-keyPaths-null": fill(SB, '"keyPaths":null'),
+    "signedBy-keyPaths-string": fill(SB, '"keyPaths":"x"'),
+    "signedBy-keyData-not-base64": fill(SB, '"keyData":"!!"'),
+    "signedBy-extra": fill(SB, f'"keyPath":"{K}","x":1'),
+    "identity-null": fill(ID, "null"),
+    "identity-string": fill(ID, '"matchExact"'),
+    "identity-unknown": fill(ID, '{"type":"matchAll"}'),
+    "identity-extra": fill(ID, '{"type":"matchExact","x":1}'),
+    "exactReference-missing": fill(ID, '{"type":"exactReference"}'),
+    "exactReference-no-tag": fill(ID, '{"type":"exactReference","dockerReference":"a.io/b"}'),
+    "exactReference-invalid": fill(ID, '{"type":"exactReference","dockerReference":"A/B:1"}'),
+    "exactReference-extra": fill(ID, '{"type":"exactReference","dockerReference":"a.io/b:1",'
+                                     '"x":1}'),
+    "exactRepository-missing": fill(ID, '{"type":"exactRepository"}'),
+    "exactRepository-invalid": fill(ID, '{"type":"exactRepository","dockerRepository":"A"}'),
+    "remapIdentity-trailing-slash": fill(ID, '{"type":"remapIdentity","prefix":"a.io/",'
                                           '"signedPrefix":"b.io"}'),
-    "remapIdentity-tag": ID % '{"type":"remapIdentity","prefix":"a.io/x:1","signedPrefix":"b"}',
-    "remapIdentity-empty": ID % '{"type":"remapIdentity","prefix":"","signedPrefix":"b"}',
-    "remapIdentity-wildcard": ID % '{"type":"remapIdentity","prefix":"*.a.io","signedPrefix":"b"}',
-    "remapIdentity-missing": ID % '{"type":"remapIdentity","prefix":"a.io"}',
+    "remapIdentity-tag": fill(ID, '{"type":"remapIdentity","prefix":"a.io/x:1",'
+                                  '"signedPrefix":"b"}'),
+    "remapIdentity-empty": fill(ID, '{"type":"remapIdentity","prefix":"","signedPrefix":"b"}'),
+    "remapIdentity-wildcard": fill(ID, '{"type":"remapIdentity","prefix":"*.a.io",'
+                                       '"signedPrefix":"b"}'),
+    "remapIdentity-missing": fill(ID, '{"type":"remapIdentity","prefix":"a.io"}'),
     "sigstoreSigned-no-key": '{"default":[{"type":"sigstoreSigned"}]}',
-    "sigstoreSigned-two-keys": SS % f'"keyPath":"{K}","keyData":"eA=="',
-    "sigstoreSigned-keyType": SS % f'"keyType":"GPGKeys","keyPath":"{K}"',
-    "sigstoreSigned-fulcio": SS % '"fulcio":{"caPath":"/x"}',  # (skopeo 1.9 has no fulcio)
-    "sigstoreSigned-extra": SS % f'"keyPath":"{K}","x":1',
+    "sigstoreSigned-two-keys": fill(SS, f'"keyPath":"{K}","keyData":"eA=="'),
+    "sigstoreSigned-keyType": fill(SS, f'"keyType":"GPGKeys","keyPath":"{K}"'),
+    "sigstoreSigned-fulcio": fill(SS, '"fulcio":{"caPath":"/x"}'),  # (skopeo 1.9 has no fulcio)
+    "sigstoreSigned-extra": fill(SS, f'"keyPath":"{K}","x":1'),
     "signedBaseLayer-no-identity": '{"default":[{"type":"signedBaseLayer"}]}',
     "signedBaseLayer-extra": '{"default":[{"type":"signedBaseLayer",'
                              '"baseLayerIdentity":{"type":"matchRepository"},"x":1}]}',
