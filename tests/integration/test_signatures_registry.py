@@ -247,7 +247,8 @@ def test_cli_signatures_of_an_unsigned_image_with_a_key_fails(tmp_path: Path) ->
     ("{host}/it-sig/replayed:v1", True),
     ("127.0.0.1:1/elsewhere/app:1.0", False),  # replayed from another registry's repository
     ("{host}/it-sig/replayed:v2", False),  # another tag
-    ("{host}/it-sig/replayed", False),  # no tag, as cosign signs: matchRepository only
+    ("{host}/it-sig/replayed", True),  # no tag, as cosign signs (a note: matchRepository)
+    ("127.0.0.1:1/elsewhere/app", False),  # as cosign signs, another repository
 ])
 def test_cli_signatures_compares_the_signed_reference_with_the_image(
     registry: RegistryServer, tmp_path: Path, claimed: str, accepted: bool
@@ -280,6 +281,9 @@ def test_cli_signatures_compares_the_signed_reference_with_the_image(
         assert done.returncode == 0, done.stderr
         assert part["Verification"]["Status"] == "verified"
         assert part["NamesThisImage"] is True
+        repository_alone = ":" not in claimed.rsplit("/", 1)[1]
+        assert ('"signedIdentity": {"type": "matchRepository"}' in
+                part["Verification"]["Detail"]) is repository_alone
         return
     assert done.returncode == 1
     assert part["Verification"]["Status"] == "wrong image"
@@ -288,8 +292,6 @@ def test_cli_signatures_compares_the_signed_reference_with_the_image(
     assert detail.startswith(
         "The signature is good, but it is not accepted for this image: it names "
         f'"{claimed}", and this image is "{registry.host}/it-sig/replayed:v1"; '), detail
-    if ":" not in claimed.rsplit("/", 1)[1]:
-        assert '"signedIdentity": {"type": "matchRepository"}' in detail
     assert done.stderr.strip() == (
         f'spyglass: No signature of {name} verifies with the key "{key_file}"; its '
         "signatures: wrong image (1).")

@@ -42,7 +42,7 @@ from spyglass.core.signatures.discovery import (
 )
 from spyglass.core.signatures.dsse import verify_dsse
 from spyglass.core.signatures.gpg import verify_simple_signing
-from spyglass.core.signatures.identity import identity_refusal
+from spyglass.core.signatures.identity import identity_note, identity_refusal
 from spyglass.core.signatures.model import Decoded, Kind, Status, Verification
 from spyglass.core.signatures.notation import verify_notation
 from spyglass.core.signatures.sbom import decode_sbom, is_sbom_media_type
@@ -224,7 +224,8 @@ def verify_part(
         return result
     refused = identity_refusal(result.signed_reference, identity)
     if refused is None:
-        return result
+        note = identity_note(result.signed_reference, identity)
+        return replace(result, detail=f"{result.detail} {note}") if note else result
     return replace(result, status=Status.WRONG_IMAGE, detail=refused)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from spyglass.core.errors import InvalidReference
 from spyglass.core.reference import DockerReference, parse_docker_reference
 
-__all__ = ["identity_refusal"]
+__all__ = ["identity_note", "identity_refusal"]
 
 RULE = ("containers/image's default signedIdentity rule, matchRepoDigestOrExact, which "
         "skopeo's policy applies, decides")
@@ -30,10 +30,10 @@ def identity_refusal(signed: str, image: DockerReference) -> str | None:
     except InvalidReference:
         return f"{start}; what it names is not an image reference (as {RULE})."
     if claimed.tag is None and claimed.digest is None:
-        same = " (this image's repository)" if claimed.name == image.name else ""
-        return (f"{start}; it names a repository{same} with neither tag nor digest, as cosign "
-                f"signs, which is not accepted (as {RULE}; a policy accepts it with "
-                '"signedIdentity": {"type": "matchRepository"}).')
+        if claimed.name == image.name:
+            return None  # as cosign signs (see identity_note)
+        return (f"{start}; it names another repository, with neither tag nor digest, as "
+                f"cosign signs (as {RULE}).")
     if image.tag is not None:
         if str(claimed) == str(image):
             return None
@@ -44,3 +44,19 @@ def identity_refusal(signed: str, image: DockerReference) -> str | None:
         return None
     return (f"{start}; for an image named by digest a signature is accepted when it names "
             f"the same repository (as {RULE}).")
+
+
+def identity_note(signed: str, image: DockerReference) -> str | None:
+    """What to know of a signature accepted for ``image`` that skopeo's policy, with its
+    default rule, still refuses: one that names the image's repository alone, as cosign
+    signs (``cosign verify`` accepts it; a replayed one names another repository)."""
+    try:
+        claimed = parse_docker_reference(signed, default_tag=False)
+    except InvalidReference:
+        return None
+    if claimed.tag is None and claimed.digest is None and claimed.name == image.name:
+        return (f"It names this image's repository alone (\"{signed}\"), as cosign signs: a "
+                'skopeo policy accepts it only with "signedIdentity": {"type": '
+                '"matchRepository"} (its default rule, matchRepoDigestOrExact, wants the '
+                "tag or digest too).")
+    return None
