@@ -63,7 +63,16 @@ class DirectWriter:
     def write(self, view: memoryview) -> None:
         """Write all of ``view`` at the file's current offset."""
         if self.direct and len(view) % ALIGNMENT:
-            self._leave_direct()  # a tail: later offsets would not be aligned either
+            # a tail: its whole blocks still go past the page cache, the rest (and any
+            # later write, at offsets no longer aligned) the ordinary way
+            head = len(view) - len(view) % ALIGNMENT
+            if head:
+                self._write_all(view[:head])
+                view = view[head:]
+            self._leave_direct()
+        self._write_all(view)
+
+    def _write_all(self, view: memoryview) -> None:
         while view:
             try:
                 written = os.write(self._fd, view)

@@ -58,6 +58,36 @@ def test_aligned_chunks_go_direct_and_the_tail_does_not(tmp_path: Path) -> None:
     assert path.read_bytes() == b"a" * ALIGNMENT + b"b" * ALIGNMENT + b"end"
 
 
+def test_a_last_write_with_a_tail_sends_its_whole_blocks_direct(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A blob's last buffer (or a small blob's only one) is rarely whole blocks: its
+    blocks go past the page cache all the same, only the tail does not (it all went
+    the ordinary way, a 4 MiB buffer's worth of a 1.5 MiB layer)."""
+    path = tmp_path / "blob"
+    pool = BufferPool()
+    fd = _open(path)
+    writes: list[tuple[int, bool]] = []
+    real = os.write
+
+    def write(to: int, data: memoryview) -> int:
+        writes.append((len(data), bool(fcntl.fcntl(to, fcntl.F_GETFL) & os.O_DIRECT)))
+        return real(to, data)
+
+    try:
+        writer = DirectWriter(fd, direct=True)
+        if not writer.direct:
+            pytest.skip("this filesystem refuses O_DIRECT")
+        monkeypatch.setattr(directio.os, "write", write)
+        with pool.lend(3 * ALIGNMENT) as view:
+            view[:] = b"x" * (3 * ALIGNMENT)
+            writer.write(view[: 2 * ALIGNMENT + 3])
+        assert not writer.direct
+    finally:
+        os.close(fd)
+    assert writes == [(2 * ALIGNMENT, True), (3, False)]
+    assert path.read_bytes() == b"x" * (2 * ALIGNMENT + 3)
+
+
 def test_a_misaligned_buffer_falls_back(tmp_path: Path) -> None:
     path = tmp_path / "blob"
     pool = BufferPool()

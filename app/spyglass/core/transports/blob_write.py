@@ -16,6 +16,7 @@ import stat
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Final
 
 from spyglass.core.buffers import BUFFERS
 from spyglass.core.cancel import CancelToken, check
@@ -37,6 +38,11 @@ from spyglass.core.filemodes import FOLDER_MODE
 from spyglass.core.manifest import Descriptor
 from spyglass.core.transports.file_write import describe_write_error
 from spyglass.core.transports.temporaries import TempFiles
+
+WRITE_BUFFER_SIZE: Final = 4 * 1024 * 1024
+"""The buffer a blob is gathered in before each write: a registry → layout copy of
+512 MiB took a tenth less time with 4 MiB writes than with 1 MiB ones (fewer, larger
+writes past the page cache, and fewer hand-offs of the GIL), 2 MiB in between."""
 
 
 class KnownBlobs:
@@ -151,7 +157,8 @@ def write_blob(
     # It is filled before it is written, so that a big blob goes to the disk in
     # whole aligned chunks past the page cache (see spyglass.core.directio).
     try:
-        with BUFFERS.lend(CHUNK_SIZE) as buffer, os.fdopen(fd, "wb", buffering=0) as out:
+        with BUFFERS.lend(WRITE_BUFFER_SIZE) as buffer, \
+                os.fdopen(fd, "wb", buffering=0) as out:
             writer = DirectWriter(fd, direct=size is None or size >= CHUNK_SIZE)
             filled = 0
             while True:
