@@ -474,6 +474,9 @@ def test_tag_list_hides_attachment_tags_and_marks_signed_ones(
     key_file.write_bytes(cosign.public_key_pem(signed_registry.key))
     verify_with(qtbot, sigs, choose_file, key_file)
     assert sigs.badge.status is Status.VERIFIED
+    # it names the repository alone, as cosign signs: verified, and the note says what a
+    # skopeo policy makes of it (as spyglass signatures does)
+    assert "names this image's repository alone" in sigs.verdict.text()
 
     # 2.0: the SBOM referrer found through the sha256-<hex> tag
     with qtbot.waitSignal(sigs.loaded, timeout=WAIT_MS * 2):
@@ -588,3 +591,38 @@ def test_a_cosign_save_layout_is_one_image_with_its_signatures(
     key.write_bytes(cosign.public_key_pem(saved.key))
     verify_with(qtbot, page, choose_file, key)
     assert page.badge.status is Status.VERIFIED
+
+
+def test_a_signature_replayed_from_another_repository_is_the_wrong_image(
+    qtbot: QtBot, window: MainWindow, signed_registry: SignedRegistry, sample_layout: Path,
+    tmp_path: Path, choose_file: Callable[[Path], list[str]],
+) -> None:
+    """The image and its good signature copied to another repository: the digest is the
+    image's, but the reference it signs is signed/app's. The window verified it (the
+    command line says "wrong image"); it compares the reference now, as the command line."""
+    server = signed_registry.facts.server
+    host = server.host
+    digest = push_image(server, sample_layout, "spyglass-demo:1.0", "replayed/app:1.0")
+    payload = cosign.simple_signing_payload(f"{host}/{SIGNED_REPO}", digest)
+    content, annotations = cosign.signature_layer(payload, signed_registry.key)
+    manifest, blobs = cosign.cosign_manifest(
+        [(content, cosign.SIMPLESIGNING_MEDIA_TYPE, annotations)])
+    push_artifact(server, "replayed/app", manifest, blobs, cosign.cosign_tag(digest, "sig"))
+    add_registry(qtbot, window, host, insecure=True)
+    model = window.registries.model
+    repo = model.open_repository(model.registry_index(host), "replayed/app")
+    window.registries.tree.expand(repo)
+    wait_tags(qtbot, window, host, "replayed/app")
+    with qtbot.waitSignal(window.image_view.imageShown, timeout=WAIT_MS * 2):
+        window.registries.tree.setCurrentIndex(model.tag_index(host, "replayed/app", "1.0"))
+    sigs = open_signatures(qtbot, window)
+    sigs.select(attachment(sigs, Kind.COSIGN_SIGNATURE))
+    assert dict(sigs.detail_rows)["Names this image"] == "no"
+    key_file = tmp_path / "cosign.pub"
+    key_file.write_bytes(cosign.public_key_pem(signed_registry.key))
+    verify_with(qtbot, sigs, choose_file, key_file)
+    assert sigs.badge.status is Status.WRONG_IMAGE
+    said = sigs.verdict.text()
+    assert f'it names "{host}/{SIGNED_REPO}", and this image is "{host}/replayed/app:1.0"' \
+        in said
+    assert "another repository" in said

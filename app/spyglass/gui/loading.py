@@ -45,7 +45,7 @@ from spyglass.core.manifest import (
 )
 from spyglass.core.natural import natural_key
 from spyglass.core.platform import best_match, host_platform
-from spyglass.core.reference import DockerReference
+from spyglass.core.reference import DockerName, DockerReference, parse_image_name
 from spyglass.core.signatures.attached import (
     AttachedPart,
     SubjectAttachments,
@@ -475,11 +475,27 @@ def read_key_file(path: Path) -> bytes:
         raise InvalidKey(f"Cannot read the key file {path}: {reason}.") from exc
 
 
+def registry_identity(name: str) -> DockerReference | None:
+    """The registry reference an image was opened by (``docker://HOST/REPO:TAG``), which
+    its signatures must name (:func:`~spyglass.core.signatures.identity.identity_refusal`);
+    None for an image in a folder or archive, whose name a signature does not claim."""
+    try:
+        parsed = parse_image_name(name)
+    except SpyglassError:
+        return None
+    return parsed.reference if isinstance(parsed, DockerName) else None
+
+
 def verify_parts(
-    parts: Sequence[AttachedPart], image: Digest, key_file: Path, cancel: CancelToken
+    parts: Sequence[AttachedPart], image: Digest, key_file: Path, cancel: CancelToken,
+    identity: DockerReference | None = None,
 ) -> tuple[Verification, ...]:
     """Check each of ``parts`` against the manifest ``image`` with ``key_file``: a GPG
     keyring for simple signing signatures, a PEM public key or certificate for the rest.
+    ``identity``: the registry reference the image was opened by, which a signature's
+    signed reference must be accepted for (as ``spyglass signatures`` compares it; see
+    :func:`~spyglass.core.signatures.attached.verify_part`); None for an image in a
+    folder or archive.
 
     Raises :class:`~spyglass.core.signatures.model.InvalidKey` when the file cannot be read.
     """
@@ -488,10 +504,10 @@ def verify_parts(
     for part in parts:
         check(cancel)
         if part.kind is Kind.SIMPLE_SIGNING:
-            results.append(verify_part(part, image, keyring=key_file))
+            results.append(verify_part(part, image, keyring=key_file, identity=identity))
             continue
         if key is None:
             key = read_key_file(key_file)
             load_public_key(key, what=f'the key file "{key_file}"')  # named if unusable
-        results.append(verify_part(part, image, key=key))
+        results.append(verify_part(part, image, key=key, identity=identity))
     return tuple(results)

@@ -34,12 +34,20 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass.core.digest import Digest
+from spyglass.core.reference import DockerReference
 from spyglass.core.signatures.attached import AttachedPart, every_attachment
+from spyglass.core.signatures.identity import identity_refusal
 from spyglass.core.signatures.model import Kind, Status, Verification
 from spyglass.gui import icons
 from spyglass.gui.colors import error_color, muted_color
 from spyglass.gui.formatting import exact_size, format_timestamp, human_size
-from spyglass.gui.loading import Attachments, ImageState, load_attachments, verify_parts
+from spyglass.gui.loading import (
+    Attachments,
+    ImageState,
+    load_attachments,
+    registry_identity,
+    verify_parts,
+)
 from spyglass.gui.models.signatures import (
     ARTIFACT_TYPE,
     CREATED,
@@ -508,14 +516,24 @@ class SignaturesPage(QWidget):
         if rows or errors:
             self.details.setHtml(_details_html(rows, errors, self.details.palette()))
 
-    @staticmethod
-    def _part_rows(part: AttachedPart, image: Digest, rows: list[tuple[str, str]],
+    def _identity(self) -> DockerReference | None:
+        """The registry reference of the image shown, which its signatures must name
+        (None for an image in a folder or archive: not compared)."""
+        state = self._state
+        return registry_identity(state.entry.name) if state is not None else None
+
+    def _part_rows(self, part: AttachedPart, image: Digest, rows: list[tuple[str, str]],
                    errors: list[str]) -> None:
         rows.append(("Part media type", part.media_type or "—"))
         rows.append(("Part size", _size(part.size)))
         decoded = part.decoded
         if decoded is not None:
             names = decoded.names_image(image)
+            identity, signed = self._identity(), decoded.claimed_reference
+            if names and identity is not None and signed is not None:
+                # the digest alone is not this image: the reference it claims must be its
+                # own (as spyglass signatures says it)
+                names = identity_refusal(signed, identity) is None
             rows.append(("Names this image",
                          "—" if names is None else "yes" if names else "no"))
             rows.extend(_part_fields(decoded.fields))
@@ -600,11 +618,13 @@ class SignaturesPage(QWidget):
         path = Path(chosen)
         self._last_dir = str(path.parent)
         titles = [part_title(p) for p in parts]
+        identity = self._identity()
         self.verify_button.setEnabled(False)
         self.verdict.setText(f"Checking with {path.name}…")
         self.verdict.show()
         self._runner.submit(
-            lambda cancel: combine(verify_parts(parts, image, path, cancel), titles, path),
+            lambda cancel: combine(verify_parts(parts, image, path, cancel, identity), titles,
+                                   path),
             on_done=lambda outcome: self._checked(key, outcome),
             on_error=lambda message: self._key_failed(key, message, path),
             key=VERIFY_KEY,
