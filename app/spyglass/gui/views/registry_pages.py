@@ -484,6 +484,8 @@ class RepositoryPage(_RootedPage):
         self.delete_button = self.header.add_button("Delete…", "Delete the selected tag's "
                                                     "image from the registry")
         self.banner = Banner()
+        self._failure_shown = False
+        """Whether the banner says the listing's failure (:meth:`refresh` takes it away)."""
         self.filter = _filter_edit("Filter tags", lambda: self.table, self._activated)
         self.filter.textChanged.connect(self._filter_changed)
         self.count = QLabel()
@@ -542,9 +544,15 @@ class RepositoryPage(_RootedPage):
         filter_row.addWidget(self.attachments_box)
         filter_row.addSpacing(6)
         filter_row.addWidget(self.count)
+        # a listing that failed after some pages: said above the tags read, with Try Again
+        self.banner_retry_button = QPushButton("Try Again")
+        self.banner_retry_button.clicked.connect(self.retryRequested)
+        self.banner_retry_button.hide()
+        self.banner.dismissed.connect(self.banner_retry_button.hide)
         banner_row = QHBoxLayout()
         banner_row.setContentsMargins(0, 0, 0, 0)
-        banner_row.addWidget(self.banner)
+        banner_row.addWidget(self.banner, 1)
+        banner_row.addWidget(self.banner_retry_button, 0, Qt.AlignmentFlag.AlignTop)
         body = QVBoxLayout()
         body.setContentsMargins(16, 0, 16, 12)
         body.setSpacing(6)
@@ -698,6 +706,15 @@ class RepositoryPage(_RootedPage):
             self.stack.setCurrentWidget(self.panel)
         else:
             self.stack.setCurrentWidget(self.table)
+        failed_after = node.state is LoadState.FAILED and bool(count)
+        if failed_after:  # the tags read are shown; why the rest are not is said here
+            said = node.error or f"Cannot list the tags of {node.name}."
+            self.banner.show_text(f"{said} Only the tags listed before it failed are shown.")
+            self._failure_shown = True
+        elif self._failure_shown:  # (not a banner something else put up)
+            self.banner.hide()
+            self._failure_shown = False
+        self.banner_retry_button.setVisible(failed_after)
         self.filter.setEnabled(bool(count))
         self.hint.setVisible(bool(count))  # how to open a tag, while there are tags to open
         self.attachments_box.setVisible(node.attachment_tags > 0)
@@ -710,7 +727,9 @@ class RepositoryPage(_RootedPage):
             noun = f"{shown:,} of {noun}"
         if count and hidden:
             noun += f" · {hidden:,} hidden"
-        if count and not node.done:
+        if failed_after:
+            noun += " listed before it failed"
+        elif count and not node.done:
             noun += " so far…"  # (more pages to come)
         self.count.setText(noun)
         self.count.setToolTip(
