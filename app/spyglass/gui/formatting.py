@@ -8,6 +8,7 @@ import stat
 import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from spyglass.core import media
@@ -351,3 +352,10 @@ def format_epoch(seconds: int) -> str:
     days, rest = divmod(seconds, 86_400)
     year, month, day = _civil(days)
     return f"{year:04d}-{month:02d}-{day:02d} {rest // 3600:02d}:{rest % 3600 // 60:02d} UTC"
+
+
+def home_shortened(path: str) -> str:
+    """``path`` with the home folder written ``~`` (``~/.docker/config.json``), as a
+    person reads it; any other text as it is."""
+    home = str(Path.home())
+    return "~" + path[len(home):] if path.startswith(home + "/") else path

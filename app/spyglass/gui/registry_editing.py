@@ -53,7 +53,7 @@ class RegistryEditing:
         """How to reach the registry of ``entry`` (with the credentials of ``input_``)."""
         credentials = input_.credentials if input_ is not None else None
         return Connection(entry.host, insecure=entry.insecure, store=self._store,
-                          credentials=credentials)
+                          credentials=credentials, username=entry.username)
 
     def add_registry(self) -> RegistryDialog:
         """Open the Add Registry dialog (window-modal, not blocking)."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Final, Literal
 
 from spyglass.core.cancel import CancelToken, check
-from spyglass.core.credentials import Credentials, canonical_host
+from spyglass.core.credentials import Credentials, CredentialsMissing, canonical_host
 from spyglass.core.credentials.keyring_store import capitalized
 from spyglass.core.credentials.store import CredentialStore, SaveTarget
 from spyglass.core.digest import Digest
@@ -38,6 +38,7 @@ from spyglass.core.registries_conf import insecure_for
 from spyglass.core.transports.registry import RegistryClient
 from spyglass.core.transports.registry.client import DEFAULT_PAGE_SIZE, NamePage
 from spyglass.core.transports.registry.hosts import split_host
+from spyglass.gui.formatting import home_shortened
 
 CATALOG_PAGE_SIZE: Final = DEFAULT_PAGE_SIZE
 """The repositories a catalog page asks for: the command line's 1000, the most distribution
@@ -187,15 +188,34 @@ class Connection:
         insecure: bool,
         store: CredentialStore,
         credentials: Credentials | None = None,
+        username: str = "",
         retry_times: int = 3,
     ) -> None:
         self.host = host
         self.insecure = insecure
         self._store = store
         self._given = credentials
+        self._username = username
         self._retry_times = retry_times
         self._client: RegistryClient | None = None
         self._lock = threading.Lock()
+        self._found: Credentials | None = None
+        self._missing = False
+
+    @property
+    def found(self) -> Credentials | None:
+        """The credentials the store gave when the registry first wanted some (their
+        ``source`` says where from: the keyring, an auth file, a credential helper), else
+        the ones given; None while none were asked for, or none were found."""
+        with self._lock:
+            return self._found or (self._given if self._client is not None else None)
+
+    @property
+    def password_missing(self) -> bool:
+        """Whether the registry wanted credentials and the store had none for the user
+        the settings name (the keyring entry removed since it was saved)."""
+        with self._lock:
+            return self._missing
 
     @property
     def plain_http(self) -> bool:
@@ -208,7 +228,7 @@ class Connection:
         with self._lock:
             if self._client is not None:
                 return self._client
-        store, host = self._store, self.host
+        store, host, username = self._store, self.host, self._username
 
         def stored() -> Credentials | None:
             found = store.lookup(host)
@@ -217,6 +237,12 @@ class Connection:
                 # (whether it keeps any for the host is not known: "could not be asked")
                 raise failure.said(f"{capitalized(failure.state)}, so it could not be asked "
                                    f"for credentials for {host}.")
+            if found is None and username:  # signed in as them, but the password is gone
+                with self._lock:
+                    self._missing = True
+                raise CredentialsMissing(missing_password_sentence(store, host, username))
+            with self._lock:
+                self._found = found
             return found
 
         client = RegistryClient(
@@ -226,6 +252,26 @@ class Connection:
             if self._client is None:
                 self._client = client
             return self._client
+
+
+def missing_password_sentence(store: CredentialStore, host: str, username: str) -> str:
+    """Why no password is sent for the user the settings name: the keyring has no entry
+    for the registry (removed since it was saved), or, without a keyring, the one given
+    lasted only for the session it was given in. (The window adds how to sign in.)"""
+    if store.keyring_usable:
+        return (f"The password for {username} was not found in {store.keyring_description} "
+                f"(it has no entry for {host}).")
+    return (f"No password for {username} is kept for {host}: without a keyring, the one "
+            "given lasted only until Spyglass quit.")
+
+
+def credentials_origin(credentials: Credentials) -> str:
+    """``from ~/.docker/config.json``, ``from docker-credential-pass``: where credentials
+    the window did not keep itself came from, for a person to know which account signs
+    in; "" for those it keeps (the keyring, this session, the dialog)."""
+    if credentials.source in ("", "keyring", "session", "Spyglass"):
+        return ""
+    return f"from {home_shortened(credentials.source)}"
 
 
 PLAIN_LOOPBACK: Final = "plain HTTP (allowed for this machine)"
@@ -262,8 +308,10 @@ def check_connection(
 ) -> ConnectionCheck:
     """Ask the registry whether it answers, as a registry, and takes the credentials.
 
-    Without ``credentials`` but with a ``store``, the stored ones are tried
-    (editing a registry without typing the password again).
+    Without ``credentials`` but with a ``store``, the stored ones are tried, as the
+    window will browse with them (editing a registry without typing the password again;
+    adding one that ``docker login`` or ``podman login`` signed in to): the sentence
+    says where they came from when Spyglass does not keep them.
     """
     problem: ConnectionProblem = ""
     untrusted = False
@@ -295,7 +343,10 @@ def check_connection(
             said = (f"{host} answers as a registry{over}; it asks for no credentials, so the "
                     f"password of {username} was not checked.")
         else:
+            origin = credentials_origin(credentials) if credentials is not None else ""
             who = f"as {username}" if username else "without signing in"
+            if username and origin:
+                who = f"{who} ({origin})"
             said = f"{host} answers as a registry{over}, {who}."
         return ConnectionCheck(host, "", said, username)
     return ConnectionCheck(host, problem, sentence,
@@ -568,11 +619,13 @@ __all__ = [
     "RepositoryInput",
     "catalog_listing",
     "check_connection",
+    "credentials_origin",
     "delete_image",
     "digest_reference",
     "forget_credentials",
     "head_digests",
     "lists_no_catalog",
+    "missing_password_sentence",
     "natural_key",
     "parse_host_input",
     "parse_repository_input",

@@ -88,6 +88,13 @@ class Credentials:
         return tuple(s for s in (self.password, self.identity_token, self.registry_token) if s)
 
 
+class CredentialsMissing(SpyglassError):
+    """Credentials that were kept for a registry are not there any more (its keyring
+    entry removed since): a lookup that expected them raises this rather than answering
+    None, its sentence saying which; a registry client then goes on without credentials
+    and says the sentence if the registry wants some (not "log in")."""
+
+
 def parse_creds(text: str, flag: str = "--creds") -> Credentials:
     """Credentials from ``--creds USERNAME[:PASSWORD]``, split at the first colon as skopeo does.
 

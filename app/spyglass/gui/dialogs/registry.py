@@ -36,6 +36,7 @@ from spyglass.core.transports.registry.hosts import trust_ca_certificate
 from spyglass.gui import icons
 from spyglass.gui.announce import announce
 from spyglass.gui.dialogs.fitting import Fitter
+from spyglass.gui.formatting import home_shortened
 from spyglass.gui.registry_jobs import ConnectionCheck, check_connection, parse_host_input
 from spyglass.gui.signals import emit
 from spyglass.gui.themed import mute, show_as_error
@@ -361,7 +362,11 @@ class RegistryDialog(QDialog):
         inputs = self._validated()
         if inputs is None:
             return
-        use_saved = self._edit is not None and not inputs.password and bool(inputs.username)
+        # no password typed: the credentials the window will browse with, as it finds
+        # them (the keyring's, ~/.docker/config.json's, a credential helper's) — but not
+        # the saved ones of a user name cleared in Edit: saving forgets them
+        use_saved = not inputs.password and (
+            self._edit is None or inputs.username == self._edit.username)
         credentials = inputs.credentials
         store = self._store if use_saved else None
         host, insecure = inputs.host, inputs.insecure
@@ -483,10 +488,7 @@ class RegistryDialog(QDialog):
         )
 
     def _trusted(self, host: str, target: object, snapshot: tuple[object, ...]) -> None:
-        shown = str(target)
-        home = str(Path.home())
-        if shown.startswith(home + "/"):
-            shown = "~" + shown[len(home):]
+        shown = home_shortened(str(target))
         note = (f"The CA certificate is trusted for {host} now: it is in {shown}, where "
                 "skopeo and podman find it too.")
         emit(self.trusted, host)

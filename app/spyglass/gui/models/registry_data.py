@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QIcon
 
 from spyglass.core import media
+from spyglass.core.credentials import TOKEN_USERNAME
 from spyglass.core.referrers import referrers_tag
 from spyglass.gui import icons
 from spyglass.gui.colors import muted_color
@@ -44,7 +45,7 @@ from spyglass.gui.models.registry_rows import (
     TagNode,
 )
 from spyglass.gui.models.tree import SENTENCE_ROLE
-from spyglass.gui.registry_jobs import PLAIN_LOOPBACK, tag_reference
+from spyglass.gui.registry_jobs import PLAIN_LOOPBACK, credentials_origin, tag_reference
 
 MAX_ALIASES_SHOWN: Final = 4
 """The other tags of the same image the "Same image as" column names (then a count)."""
@@ -227,8 +228,22 @@ def _kind(node: Node) -> str:
 
 
 def registry_summary(node: RegistryNode) -> str:
-    """``User alice · plain HTTP … allowed``: how Spyglass talks to the registry."""
-    parts = [f"user {node.config.username}" if node.config.username else "anonymous"]
+    """``User alice · plain HTTP … allowed``: how Spyglass talks to the registry. The
+    user is the one whose credentials the connection found (``User alice (from
+    ~/.docker/config.json)`` for some Spyglass does not keep), else the one the settings
+    name; "Anonymous" when there is none."""
+    found, named = node.connection.found, node.config.username
+    if found is not None and found.username and found.username != TOKEN_USERNAME:
+        origin = credentials_origin(found)
+        user = f"user {found.username}" + (f" ({origin})" if origin else "")
+    elif node.connection.password_missing:
+        user = f"user {named}, no password saved"
+    elif found is not None:  # a token alone
+        origin = credentials_origin(found)
+        user = "signed in with a token" + (f" ({origin})" if origin else "")
+    else:
+        user = f"user {named}" if named else "anonymous"
+    parts = [user]
     if node.credentials_note:
         parts.append(node.credentials_note)
     if node.config.insecure:

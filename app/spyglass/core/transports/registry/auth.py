@@ -229,7 +229,8 @@ class RegistryAuth(httpx.Auth):
         self._refresh_token: str | None = None
         self._looked_up = self._lookup is None
         self._failed = ""
-        """The sentence of a keyring that failed as the credentials were looked up."""
+        """The sentence of a keyring that failed as the credentials were looked up, or of
+        credentials kept that were missing (:class:`CredentialsMissing`)."""
         self._locked: tuple[str, float] | None = None
         """The locked keyring the last lookup met (described), and when it may be asked
         again (:func:`time.monotonic`)."""
@@ -244,6 +245,7 @@ class RegistryAuth(httpx.Auth):
     def credentials(self) -> Credentials | None:
         """The credentials for this registry, looked up on first use."""
         if not self._looked_up:
+            from spyglass.core.credentials import CredentialsMissing
             from spyglass.core.credentials.keyring_store import KeyringUnavailable
 
             assert self._lookup is not None
@@ -261,6 +263,11 @@ class RegistryAuth(httpx.Auth):
                     else:
                         self._locked = (exc.keyring, exc.retry_at)
                 return None
+            except CredentialsMissing as exc:  # as a keyring that failed: said if refused
+                with self._lock:
+                    self._failed = str(exc)
+                    self._looked_up = True
+                return None
             with self._lock:
                 self._locked = None
                 if not self._looked_up:
@@ -274,7 +281,9 @@ class RegistryAuth(httpx.Auth):
     def keyring_failed(self) -> str:
         """The sentence of the keyring that failed as the credentials were looked up, where
         nothing else had any ("The keyring backend X failed (…), so it could not be asked for
-        credentials for H."); "" otherwise. Does not look them up."""
+        credentials for H."), or of kept credentials found missing
+        (:class:`~spyglass.core.credentials.CredentialsMissing`); "" otherwise. Does not
+        look them up."""
         with self._lock:
             return self._failed
 
@@ -561,6 +570,11 @@ class RegistryAuth(httpx.Auth):
                     f"{said}. {locked_keyring_sentence(locked)}", status=response.status,
                     host=self.host, keyring_locked=locked,
                     on_command_line=f"{said}. {locked_keyring_sentence(locked, creds=True)}")
+            failed = self.keyring_failed  # why none were sent: that, not "log in"
+            if failed:
+                raise AuthenticationFailed(
+                    f"{said}. {failed}", status=response.status, host=self.host,
+                    refusal=f"{said}. {failed}")
             raise AuthenticationFailed(
                 f"{said}; log in to {self.host} to read or write this.", status=response.status,
                 host=self.host,

@@ -1,0 +1,98 @@
+"""Where the window's sign-in to a registry comes from, and what it says of it: credentials
+from ``docker login``'s file (Test Connection uses them, the page names them), and a saved
+password gone from the keyring at the next start."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from spyglass.core.credentials.store import CredentialStore
+from spyglass.core.settings import RegistrySettings, Settings
+from spyglass.gui.main_window import MainWindow
+from tests.gui.conftest import RegistryFacts, store_environ
+from tests.gui.guitools import (
+    WAIT_MS,
+    add_registry,
+    fill_registry_dialog,
+    test_connection,
+    wait_repositories,
+)
+from tests.helpers.keyrings import LockableKeyring
+from tests.helpers.registry import RegistryServer
+from tests.helpers.tokenserver import TokenServer
+
+
+@pytest.fixture(scope="module")
+def token_registry(registry_binary: str) -> Iterator[RegistryServer]:
+    """An empty registry behind a token server that knows alice, and nobody anonymous."""
+    with TokenServer(users={"alice": "alicepw"}, acl={"alice": {"*": ["*"],
+                                                              "registry:catalog": ["*"]}},
+                     allow_anonymous=False) as tokens, \
+            RegistryServer(binary=registry_binary, token_server=tokens) as server:
+        yield server
+
+
+def test_add_registry_tests_and_browses_with_docker_login_s_file(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], alice_registry: RegistryFacts,
+        tmp_path: Path) -> None:
+    """Test Connection asked nothing but what was typed ("wants a user name and password")
+    though the registry, once added, was browsed as alice from ~/.docker/config.json; the
+    page then said "Anonymous"."""
+    host = alice_registry.host
+    env = store_environ(tmp_path / "env")
+    config = Path(env["DOCKER_CONFIG"], "config.json")
+    config.write_text(json.dumps({"auths": {host: {
+        "auth": base64.b64encode(b"alice:wonderland").decode()}}}))
+    store = CredentialStore(keyring_backend=LockableKeyring(), environ=env)
+    window = make_window(credentials=store)
+    dialog = window.registries.add_registry()
+    fill_registry_dialog(qtbot, dialog, host, insecure=False)
+    assert test_connection(qtbot, dialog) == (
+        f"Connected.\n{host} answers as a registry over plain HTTP (allowed for this "
+        f"machine), as alice (from {config}).")
+    assert dialog.accept_button.text() == "Add"
+    with qtbot.waitSignal(window.registries.registryAdded, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+    assert wait_repositories(qtbot, window, host) == ["demo/app", "other/tools"]
+    model = window.registries.model
+    window.registries.tree.setCurrentIndex(model.registry_index(host))
+    page = window.registries.registry_page
+    said = f"User alice (from {config}) · over plain HTTP (allowed for this machine)"
+    qtbot.waitUntil(lambda: page.header.subtitle.text() == said, timeout=WAIT_MS)
+    assert said in model.data(model.registry_index(host), Qt.ItemDataRole.ToolTipRole)
+    assert window.settings.registry(host) == RegistrySettings(host, "", False, [])
+
+
+def test_a_password_gone_from_the_keyring_is_said_missing_not_anonymous(
+        qtbot: QtBot, make_window: Callable[..., MainWindow],
+        token_registry: RegistryServer, tmp_path: Path) -> None:
+    """Signed in as alice, whose keyring entry was removed before this start: the page said
+    "User alice" and that the token server "refused an anonymous token …; log in"."""
+    host = token_registry.host
+    backend = LockableKeyring()
+    env = store_environ(tmp_path / "env")
+    first = make_window(credentials=CredentialStore(keyring_backend=backend, environ=env))
+    add_registry(qtbot, first, host, "alice", "alicepw")
+    qtbot.waitUntil(lambda: backend.get_password("spyglass", host) is not None,
+                    timeout=WAIT_MS)
+    first.close()
+    backend.delete_password("spyglass", host)
+    window = make_window(Settings(first_run_done=True,
+                                  registries=[RegistrySettings(host, "alice")]),
+                         credentials=CredentialStore(keyring_backend=backend, environ=env))
+    model = window.registries.model
+    window.registries.tree.setCurrentIndex(model.registry_index(host))
+    page = window.registries.registry_page
+    qtbot.waitUntil(lambda: "was not found" in page.panel.body.text(), timeout=WAIT_MS)
+    said = page.panel.body.text()
+    assert (f"The password for alice was not found in the keyring backend LockableKeyring "
+            f"(it has no entry for {host}). Sign in with Edit Registry.") in said
+    assert "log in to" not in said
+    assert page.header.subtitle.text().startswith("User alice, no password saved")
