@@ -218,10 +218,30 @@ class _Terminal:
         return " ".join(line for line in text.splitlines() if line.startswith("ARG<"))
 
 
-def _typed_in_bash(script: Path, typed: str, cwd: Path) -> str:
-    terminal = _Terminal(["/bin/bash", "--norc", "--noprofile", "-i"], cwd)
-    terminal.set_up(f"source {script}; spyglass() {{ printf 'ARG<%s>\\n' \"$@\"; }}")
+_INTERACTIVE: dict[str, tuple[list[str], str]] = {
+    # each shell at a terminal: how it starts, and what sources SCRIPT and makes
+    # spyglass print each argument it gets as ARG<…>
+    "bash": (["/bin/bash", "--norc", "--noprofile", "-i"],
+             "source SCRIPT; spyglass() { printf 'ARG<%s>\\n' \"$@\"; }"),
+    "zsh": (["/usr/bin/env", "zsh", "-f", "-i"],
+            "autoload -U compinit; compinit -u -D; source SCRIPT; "
+            "spyglass() { printf 'ARG<%s>\\n' \"$@\" }"),
+    "fish": (["/usr/bin/env", "fish", "--no-config", "-i"],
+             "source SCRIPT; function spyglass; printf 'ARG<%s>\\n' $argv; end"),
+}
+
+
+def _typed_in(shell: str, script: Path, typed: str, cwd: Path) -> str:
+    """The arguments spyglass gets once ``typed`` (Tabs and all) is typed at ``shell``
+    with the completion ``script`` sourced."""
+    command, set_up = _INTERACTIVE[shell]
+    terminal = _Terminal(command, cwd)
+    terminal.set_up(set_up.replace("SCRIPT", str(script)))
     return terminal.typed(typed)
+
+
+def _typed_in_bash(script: Path, typed: str, cwd: Path) -> str:
+    return _typed_in("bash", script, typed, cwd)
 
 
 @pytest.mark.skipif(not Path("/bin/bash").exists(), reason="no /bin/bash")
@@ -485,14 +505,13 @@ def test_zsh_completes_transports_then_paths(zsh_script: Path, tmp_path: Path) -
         line: sorted(words) for line, words in lines.items()}
 
 
-def test_zsh_at_a_terminal_keeps_the_transport_before_the_path(zsh_script: Path,
-                                                                tmp_path: Path) -> None:
+@pytest.mark.parametrize("shell", ["zsh", "fish"])
+def test_zsh_and_fish_at_a_terminal_keep_the_transport_before_the_path(
+        shell: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    script = request.getfixturevalue(f"{shell}_script")
     (tmp_path / "layout").mkdir()
     (tmp_path / "my layout").mkdir()
-    terminal = _Terminal(["/usr/bin/env", "zsh", "-f", "-i"], tmp_path)
-    terminal.set_up(f"autoload -U compinit; compinit -u -D; source {zsh_script}; "
-                    "spyglass() { printf 'ARG<%s>\\n' \"$@\" }")
-    assert terminal.typed("spyglass copy oci:la\tv1 oci:my\tx") == (
+    assert _typed_in(shell, script, "spyglass copy oci:la\tv1 oci:my\tx", tmp_path) == (
         "ARG<copy> ARG<oci:layout/v1> ARG<oci:my layout/x>")
 
 
@@ -509,10 +528,7 @@ def test_zsh_writes_out_a_home_no_shell_expands(zsh_script: Path, tmp_path: Path
     }
     found = _zsh_completes(zsh_script, list(lines), tmp_path)
     assert dict(zip(lines, found, strict=True)) == lines
-    terminal = _Terminal(["/usr/bin/env", "zsh", "-f", "-i"], tmp_path)
-    terminal.set_up(f"autoload -U compinit; compinit -u -D; source {zsh_script}; "
-                    "spyglass() { printf 'ARG<%s>\\n' \"$@\" }")
-    assert terminal.typed("spyglass copy oci:~/la\tv1 y") == (
+    assert _typed_in("zsh", zsh_script, "spyglass copy oci:~/la\tv1 y", tmp_path) == (
         f"ARG<copy> ARG<oci:{tmp_path}/layout/v1> ARG<y>")
 
 
@@ -586,17 +602,6 @@ def test_fish_completes_transports_then_paths(fish_script: Path, tmp_path: Path)
     assert {line: _fish_completes(fish_script, line, tmp_path) for line in lines} == lines
 
 
-def test_fish_at_a_terminal_keeps_the_transport_before_the_path(fish_script: Path,
-                                                                 tmp_path: Path) -> None:
-    (tmp_path / "layout").mkdir()
-    (tmp_path / "my layout").mkdir()
-    terminal = _Terminal(["/usr/bin/env", "fish", "--no-config", "-i"], tmp_path)
-    terminal.set_up(f"source {fish_script}; "
-                    "function spyglass; printf 'ARG<%s>\\n' $argv; end")
-    assert terminal.typed("spyglass copy oci:la\tv1 oci:my\tx") == (
-        "ARG<copy> ARG<oci:layout/v1> ARG<oci:my layout/x>")
-
-
 def test_fish_completes_home_quotes_and_colons_in_paths(fish_script: Path,
                                                        tmp_path: Path) -> None:
     """~/la completed nothing (fish matched ~/layout/ against no ~); a quote before the
@@ -625,12 +630,9 @@ def test_fish_completes_home_quotes_and_colons_in_paths(fish_script: Path,
 def test_fish_at_a_terminal_completes_a_quoted_name(fish_script: Path,
                                                     tmp_path: Path) -> None:
     (tmp_path / "my layout").mkdir()
-    terminal = _Terminal(["/usr/bin/env", "fish", "--no-config", "-i"], tmp_path)
-    terminal.set_up(f"source {fish_script}; "
-                    "function spyglass; printf 'ARG<%s>\\n' $argv; end")
     # (fish leaves the quote open after a folder, as for its own paths)
-    assert terminal.typed('spyglass copy "oci:my la\tv1" oci:"my la\tv2" y') == (
-        "ARG<copy> ARG<oci:my layout/v1> ARG<oci:my layout/v2> ARG<y>")
+    assert _typed_in("fish", fish_script, 'spyglass copy "oci:my la\tv1" oci:"my la\tv2" y',
+                     tmp_path) == "ARG<copy> ARG<oci:my layout/v1> ARG<oci:my layout/v2> ARG<y>"
 
 
 _SYNC = {  # what sync's SOURCE and DESTINATION complete as, by --src and --dest
