@@ -107,6 +107,8 @@ class FakeConnection:
         self.host = host
         self.insecure = False
         self.plain_http = False  # (as a Connection says: over TLS, or not asked yet)
+        self.found = None  # (no credentials: anonymous)
+        self.password_missing = False
         self._client = client
 
     def client(self) -> FakeClient:

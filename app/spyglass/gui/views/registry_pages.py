@@ -545,7 +545,7 @@ class RepositoryPage(_RootedPage):
         filter_row.addSpacing(6)
         filter_row.addWidget(self.count)
         # a listing that failed after some pages: said above the tags read, with Try Again
-        self.banner_retry_button = QPushButton("Try Again")
+        self.banner_retry_button = push_button("Try Again")
         self.banner_retry_button.clicked.connect(self.retryRequested)
         self.banner_retry_button.hide()
         self.banner.dismissed.connect(self.banner_retry_button.hide)
