@@ -157,6 +157,16 @@ def auth_clock(monkeypatch: pytest.MonkeyPatch) -> AuthClock:
 
 
 @pytest.fixture(autouse=True)
+def _mirrors_asked_again() -> Iterator[None]:
+    """A mirror one test found unreachable is asked again by the next (the process keeps
+    it a minute: a port freed by one test may be a registry's in the next)."""
+    yield
+    pulls = sys.modules.get("spyglass.core.transports.registry.pulls")
+    if pulls is not None:
+        pulls.forget_unreached()
+
+
+@pytest.fixture(autouse=True)
 def _no_note_handler_left() -> Iterator[None]:
     """The command line's warning handler is taken off the root logger when its command
     or progress reporter ends: one left after a test is a leak (taken off, and failed)."""

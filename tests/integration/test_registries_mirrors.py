@@ -173,3 +173,70 @@ def test_insecure_true_reaches_a_registry_whose_certificate_is_not_trusted(
     assert done.returncode == 0 and "1" in done.stdout, done.stderr
     done = spyglass(tmp_path, conf, "inspect", "--tls-verify=true", "--raw", name)
     assert done.returncode == 1 and "TLS certificate" in done.stderr
+
+
+def test_a_mirror_that_is_down_is_passed_at_once_and_not_asked_again(
+        pair: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A mirror on a port nobody listens on: the first image falls through to the
+    registry at once (no backoff of --retry-times, default 3: 3.5 s or more), and the
+    next image of the same process does not contact the mirror again."""
+    import time
+
+    from spyglass.core.reference import parse_docker_reference
+    from spyglass.core.transports.registry import forget_clients, open_registry_image
+    from spyglass.core.transports.registry.endpoint import RegistryEndpoint
+    from tests.helpers.registry import free_port
+
+    primary, dead = pair.primary.host, f"127.0.0.1:{free_port()}"
+    push_image(pair.primary, SAMPLE, "spyglass-demo:1.0", "team/other:1")
+    conf = tmp_path / "registries.conf"
+    conf.write_text(f'[[registry]]\nlocation = "{primary}"\n'
+                    f'[[registry.mirror]]\nlocation = "{dead}"\n')
+    monkeypatch.setenv("CONTAINERS_REGISTRIES_CONF", str(conf))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    forget_clients()
+    contacted: list[str] = []
+    send_raw = RegistryEndpoint._send_raw
+
+    def noting(self: RegistryEndpoint, method: str, url: object,
+               **kwargs: object) -> object:
+        contacted.append(self.host)
+        return send_raw(self, method, url, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(RegistryEndpoint, "_send_raw", noting)
+    started = time.monotonic()
+    image = open_registry_image(parse_docker_reference(f"{primary}/team/app:1"))
+    assert str(image.top_manifest().digest) == pair.primary_digest
+    assert time.monotonic() - started < 1.5
+    assert dead in contacted
+    contacted.clear()
+    image = open_registry_image(parse_docker_reference(f"{primary}/team/other:1"))
+    image.top_manifest()
+    assert dead not in contacted and primary in contacted
+    # what was tried is said, the mirror passed by included
+    with pytest.raises(Exception, match=rf"^Tried the mirror {dead}/team/nowhere:1 "
+                       r"\(unreachable a moment ago, not asked again\), then "):
+        open_registry_image(parse_docker_reference(f"{primary}/team/nowhere:1"))
+
+
+def test_a_sync_with_a_mirror_that_is_down_takes_no_longer_than_without_it(
+        pair: Pair, tmp_path: Path) -> None:
+    """Each image of a sync looks its mirror up first (its digest, then its copy): a
+    mirror that is down costs no retries, for the first image nor the next."""
+    import time
+
+    from tests.helpers.registry import free_port
+
+    primary = pair.primary.host
+    push_image(pair.primary, SAMPLE, "spyglass-demo:1.0", "team/app:2")
+    plain = f'[[registry]]\nlocation = "{primary}"\n'
+    dead = plain + f'[[registry.mirror]]\nlocation = "127.0.0.1:{free_port()}"\n'
+    took: dict[str, float] = {}
+    for name, conf in (("plain", plain), ("dead", dead)):
+        started = time.monotonic()
+        done = spyglass(tmp_path, conf, "sync", "--src", "docker", "--dest", "dir",
+                        f"{primary}/team/app", str(tmp_path / name))
+        took[name] = time.monotonic() - started
+        assert done.returncode == 0, done.stderr
+        assert "asking again" not in done.stderr, done.stderr
+    assert took["dead"] - took["plain"] < 1.5, took

@@ -58,6 +58,14 @@ TRIES_LEFT: ContextVar[int | None] = ContextVar("spyglass_tries_left", default=N
 first included (the copy engine sets it around each attempt): a download that resumes
 within the attempt counts against the same ``--retry-times``, not a budget of its own."""
 
+CONNECT_ONCE: ContextVar[bool] = ContextVar("spyglass_connect_once", default=False)
+"""Set on this thread while a pull source that is not the last (a registries.conf mirror)
+is first asked for an image (:mod:`spyglass.core.transports.registry.pulls`): a host
+that has not answered yet and cannot be reached at all (refused, no route, a name not
+resolved, the connection timed out) is not asked again after a backoff; the next source
+is tried at once, as containers/image tries each once. A host that answered keeps its
+retries."""
+
 
 @dataclass(frozen=True)
 class Wait:

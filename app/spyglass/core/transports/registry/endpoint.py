@@ -53,6 +53,7 @@ from spyglass.core.proxies import (
 )
 from spyglass.core.registries_conf import check_not_blocked
 from spyglass.core.retry import (
+    CONNECT_ONCE,
     MAX_RETRY_AFTER,
     NOTED_WAIT,
     RETRY_STATUSES,
@@ -426,6 +427,9 @@ class RegistryEndpoint:
         allowed = self.retry_times if retries is None else retries
         if content is not None and not isinstance(content, bytes):
             allowed = 0
+        # a mirror asked first that has not answered yet: no connection, no second try
+        with self._lock:
+            connect_once = CONNECT_ONCE.get() and self._base is None
         while True:
             check(cancel)
             request = self._http.build_request(
@@ -494,7 +498,8 @@ class RegistryEndpoint:
                 via = f" through {proxy.describe()}" if proxy is not None else ""
                 # no connection made at all (refused, no route, no such name)
                 never = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                if _repeatable(method, content) and attempt < allowed and (
+                if _repeatable(method, content) and attempt < allowed and not (
+                        never and connect_once) and (
                         retry_timeouts or not answered_nothing(exc)):
                     attempt += 1
                     lost = lost or answer_may_be_lost(exc)

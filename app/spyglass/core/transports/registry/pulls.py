@@ -6,6 +6,10 @@ containers/image reads ``docker://HOST/REPO:TAG`` from each of its pull sources 
 with the name rewritten. The first whose manifest answers is the one read, all of it;
 one that fails (not found, unreachable, refused, blocked) passes to the next, and when
 all fail the sentence says what was tried: "Tried the mirror M (not found), then R: …".
+A mirror is asked once, as containers/image asks it: one that cannot be reached is not
+asked again after a backoff (:data:`~spyglass.core.retry.CONNECT_ONCE`), and for
+:data:`UNREACHED_FOR` seconds after, the process's next images pass it by (a sync of
+many images does not wait on a mirror that is down for each of them).
 Every manifest and blob read is still checked against its digest, wherever it comes
 from.
 
@@ -15,8 +19,10 @@ name says (as in containers/image), never to a mirror.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from spyglass.core.credentials import canonical_host
 from spyglass.core.errors import (
@@ -29,18 +35,28 @@ from spyglass.core.errors import (
     RegistryBlocked,
     SpyglassError,
     TLSFailed,
+    Unreachable,
     as_clause,
 )
 from spyglass.core.reference import DockerReference
 from spyglass.core.registries_conf import PullSource, current
+from spyglass.core.retry import CONNECT_ONCE
 from spyglass.core.transports.registry.client import RegistryClient
 
-__all__ = ["ClientMaker", "first_answering", "pull_sources"]
+__all__ = ["UNREACHED_FOR", "ClientMaker", "first_answering", "forget_unreached", "pull_sources"]
 
 T = TypeVar("T")
 
 ClientMaker = Callable[[PullSource], RegistryClient]
 """The client to read one pull source with (its host, its ``insecure``)."""
+
+UNREACHED_FOR: Final = 60.0
+"""Seconds a mirror that could not be reached (no connection, or no TLS handshake) is
+passed by without being asked, by every image this process reads after."""
+
+_lock = threading.Lock()
+_unreached: dict[tuple[str, bool], float] = {}
+"""A mirror's host and ``insecure``, and when it could not be reached (monotonic)."""
 
 
 def pull_sources(reference: DockerReference) -> list[PullSource]:
@@ -59,18 +75,47 @@ def first_answering(reference: DockerReference, make_client: ClientMaker,
     sources = pull_sources(reference)
     tried: list[str] = []
     for source in sources:
+        last = source is sources[-1]
+        if not last and _unreached_lately(source):
+            tried.append(f"the mirror {_named(source, reference)} (unreachable a moment "
+                         "ago, not asked again)")
+            continue
+        once = CONNECT_ONCE.set(not last)
         try:
             return attempt(make_client(source), source)
         except (Cancelled, RegistriesConfInvalid):
             raise
         except SpyglassError as exc:
-            if source is not sources[-1]:
+            if not last:
+                if isinstance(exc, Unreachable | TLSFailed):
+                    with _lock:
+                        _unreached[(source.host, source.insecure)] = time.monotonic()
                 tried.append(f"the mirror {_named(source, reference)} ({_briefly(exc)})")
                 continue
             if tried:
                 _say_tried(exc, tried, _named(source, reference))
             raise
+        finally:
+            CONNECT_ONCE.reset(once)
     raise AssertionError("a pull source list ends with the registry itself")
+
+
+def _unreached_lately(source: PullSource) -> bool:
+    """Whether the mirror ``source`` could not be reached within the last
+    :data:`UNREACHED_FOR` seconds (then it is passed by)."""
+    key = (source.host, source.insecure)
+    with _lock:
+        when = _unreached.get(key)
+        if when is not None and time.monotonic() - when >= UNREACHED_FOR:
+            del _unreached[key]
+            when = None
+        return when is not None
+
+
+def forget_unreached() -> None:
+    """Ask every mirror again (the next image tries those that could not be reached)."""
+    with _lock:
+        _unreached.clear()
 
 
 def _named(source: PullSource, reference: DockerReference) -> str:
