@@ -51,6 +51,11 @@ CASES: dict[str, bytes] = {name: text.encode() if isinstance(text, str) else tex
     "signedBy-keyData-empty": fill(SB, '"keyData":""'),
     "signedBy-x509": '{"default":[{"type":"signedBy","keyType":"signedByX509CAs",'
                      f'"keyPath":"{K}"}}]}}',
+    # key types containers/image reads and refuses only when a signature meets them
+    **{f"signedBy-{kind}-in-a-scope": fill(
+        '{"default":[%s],"transports":{"docker":{"a.io/b":[{"type":"signedBy",'
+        f'"keyType":"{kind}","keyPath":"{K}"}}]}}}}}}', A)
+       for kind in ("signedByGPGKeys", "X509Certificates")},
     "matchRepository": fill(ID, '{"type":"matchRepository"}'),
     "matchRepoDigestOrExact": fill(ID, '{"type":"matchRepoDigestOrExact"}'),
     "exactReference": fill(ID, '{"type":"exactReference","dockerReference":"busybox:1"}'),

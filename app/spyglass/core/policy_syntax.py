@@ -50,7 +50,9 @@ IDENTITY_TYPES: Final[dict[str, tuple[str, ...]]] = {
 """The rules of ``signedIdentity`` (and ``baseLayerIdentity``), and their keys: each is
 required."""
 
-_KEY_TYPES: Final = ("GPGKeys", "signedByX509CAs")
+_KEY_TYPES: Final = ("GPGKeys", "signedByGPGKeys", "X509Certificates", "signedByX509CAs")
+"""Those containers/image reads (it refuses all but GPGKeys only when a signature is
+checked against one: a policy naming them for a scope no copy reaches works)."""
 
 _DOMAIN_COMPONENT: Final = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN: Final = rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*(?::[0-9]+)?"
@@ -166,7 +168,7 @@ def _check_signed_by(start: str, requirement: dict[str, Any], what: str) -> None
     if key_type not in _KEY_TYPES:
         said = f'the keyType "{key_type}"' if key_type else "no keyType"
         raise SpyglassError(f"{start} has {said} in {what}; expected "
-                            f"{' or '.join(_KEY_TYPES)}.")
+                            f"{', '.join(_KEY_TYPES[:-1])} or {_KEY_TYPES[-1]}.")
     paths = requirement.get("keyPaths")
     if paths is not None and (not isinstance(paths, list) or not all(
             item is None or isinstance(item, str) for item in paths)):

@@ -333,8 +333,8 @@ def test_an_unreadable_or_broken_file_says_so(tmp_path: Path) -> None:
      'has the key "keyPath" in its insecureAcceptAnything requirement for default; '
      'expected only "type" (containers/image refuses any other).'),
     (b'{"default":[{"type":"signedBy","keyPath":"/k"}]}',
-     "has no keyType in its signedBy requirement for default; expected GPGKeys or "
-     "signedByX509CAs."),
+     "has no keyType in its signedBy requirement for default; expected GPGKeys, "
+     "signedByGPGKeys, X509Certificates or signedByX509CAs."),
     (b'{"default":[{"type":"signedBy","keyType":"GPGKeys"}]}',
      "has no key in its signedBy requirement for default; expected exactly one of keyPath, "
      "keyPaths and keyData"),
