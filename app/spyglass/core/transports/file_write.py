@@ -6,7 +6,7 @@ replaced atomically.
 file) into a temporary beside it, syncs it and renames it over the old one, keeping
 the old one's mode and owner; :func:`check_replaceable` refuses a file or folder this
 user may not write, :func:`refuse_read_only_filesystem` one on a read-only mount;
-:func:`fsync_dir` makes renames into a folder last.
+:func:`fsync_dir` makes renames into a folder last, :func:`fsync_file` a file's data.
 """
 
 from __future__ import annotations
@@ -70,10 +70,19 @@ def _user_path(path: Path) -> Path:
     return path
 
 
+def fsync_file(path: Path) -> None:
+    """Flush a file's data to disk; a no-op where it is gone or that is unsupported."""
+    _fsync(path, os.O_RDONLY | os.O_CLOEXEC)
+
+
 def fsync_dir(path: Path) -> None:
     """Flush a folder's entries (renames into it) to disk; a no-op where that is unsupported."""
+    _fsync(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+
+def _fsync(path: Path, flags: int) -> None:
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        fd = os.open(path, flags)
     except OSError:
         return
     try:
@@ -82,6 +91,8 @@ def fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
 def _keep_access(fd: int, existing: os.stat_result | None, mode: int) -> None:
     """Give the new file the mode (and, where allowed, the owner) of the file it
     replaces, so a private ``index.json`` stays private; a new one gets ``mode``."""
@@ -141,13 +152,19 @@ def refuse_read_only_filesystem(path: Path, shown: Path | str | None = None) -> 
         return
 
 
-def replace_file(path: Path, data: bytes, *, temps: TempFiles | None = None) -> None:
+def replace_file(path: Path, data: bytes, *, temps: TempFiles | None = None,
+                 durable: bool = True) -> None:
     """Replace ``path`` with ``data`` atomically: a temporary file beside it, synced, renamed.
 
     A reader sees the old content or the new, never a mix; a failure leaves
     the old file as it was. The new file keeps the old one's mode and owner (a file
     not there before gets 0644 less the umask); a read-only file is not replaced.
     Raises :class:`TransportError` with a sentence.
+
+    ``durable=False`` leaves out the syncs (of the file and of its folder, a journal
+    commit each: tens of milliseconds on ext4) for a file its writer syncs later or
+    replaces durably before it counts (a new layout's skeleton, see
+    :class:`~spyglass.core.transports.layout_write.OCILayoutDestination`).
     """
     tracker = temps if temps is not None and temps.folder == path.parent else TempFiles(path.parent)
     try:
@@ -167,7 +184,8 @@ def replace_file(path: Path, data: bytes, *, temps: TempFiles | None = None) -> 
         with os.fdopen(fd, "wb") as out:
             out.write(data)
             out.flush()
-            os.fsync(out.fileno())
+            if durable:
+                os.fsync(out.fileno())
             _keep_access(out.fileno(), existing, tracker.file_mode)
         os.replace(temp, path)
         done = True
@@ -178,4 +196,5 @@ def replace_file(path: Path, data: bytes, *, temps: TempFiles | None = None) -> 
             tracker.forget(temp)
         else:
             tracker.discard(temp)
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
