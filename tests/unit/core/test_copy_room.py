@@ -5,6 +5,7 @@ small tmpfs (as root)."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -16,7 +17,7 @@ import pytest
 from spyglass.core.copy import BlobStarted, CopyOptions, Failed, Planned, execute, plan_copy
 from spyglass.core.copy_room import check_room
 from spyglass.core.errors import NoRoom
-from spyglass.core.transports import open_destination, open_source
+from spyglass.core.transports import archive_room, open_destination, open_source
 from spyglass.core.transports.archive_room import ARCHIVE_ROOM, MEMBER_ROOM, free_bytes
 from spyglass.core.units import human_size
 from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
@@ -136,18 +137,74 @@ def test_a_filesystem_that_reports_no_sizes_is_not_taken_for_a_full_one(
         assert not [note for note in planned.plan.notes if "room" in note]
 
 
-@pytest.mark.parametrize(("euid", "fits"), [(0, True), (1000, False)])
-def test_root_may_fill_the_blocks_kept_back_for_it(
-        source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, euid: int,
-        fits: bool) -> None:
-    """ext4 keeps 5 % of a disk for root, left out of df's Avail: a copy run as root
-    that fits only with them goes; for anyone else it is refused."""
+@pytest.mark.parametrize(("host_uid", "filesystem", "fits"), [
+    (0, "ext4", True), (1000, "ext4", False), (0, "btrfs", False), (0, None, False)])
+def test_the_host_s_root_may_fill_the_blocks_ext4_keeps_back_for_it(
+        source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_uid: int,
+        filesystem: str | None, fits: bool) -> None:
+    """ext4 keeps 5 % of a disk for root, left out of df's Avail: a copy run as the
+    host's root that fits only with them goes; for anyone else, or on a filesystem that
+    keeps nothing back for root (btrfs's f_bfree counts its metadata's room), it is
+    refused."""
     disk = tmp_path / "disk"
     disk.mkdir()
     SmallDisk(monkeypatch, disk, image_size(source) - MIB, reserved=4 * MIB)
-    monkeypatch.setattr(os, "geteuid", lambda: euid)
+    monkeypatch.setattr(archive_room, "host_fsuid", lambda: host_uid)
+    monkeypatch.setattr(archive_room, "filesystem_type", lambda folder: filesystem)
     _events, error = copied(source, f"oci:{disk / 'l'}:big")
     assert (error is None) is fits, error
+
+
+def test_root_in_a_user_namespace_is_not_the_host_s_root(tmp_path: Path) -> None:
+    """A rootless container's root (``unshare -r`` run by another user) writes as that
+    user: the kernel gives it none of ext4's blocks kept back for root, so they are not
+    counted as room (the copy would fail halfway with 'No space left on device')."""
+    probe = ("import sys; sys.path.insert(0, sys.argv[1]); "
+             "from spyglass.core.transports.archive_room import host_fsuid; print(host_fsuid())")
+    app = str(Path(__file__).resolve().parents[3] / "app")
+    if os.geteuid() == 0:
+        if not shutil.which("setpriv") or not shutil.which("unshare"):
+            pytest.skip("setpriv and unshare (util-linux) are needed to act as another user")
+        shutil.copytree(app, tmp_path / "app")
+        (tmp_path / "app").chmod(0o755)
+        app = str(tmp_path / "app")
+        for folder, dirs, files in os.walk(app):
+            for name in dirs + files:
+                (Path(folder) / name).chmod(0o755)
+        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                   "unshare", "-r", "/usr/bin/python3", "-c", probe, app]
+        user = 65534
+    else:
+        if not shutil.which("unshare"):
+            pytest.skip("unshare (util-linux) is needed")
+        command = ["unshare", "-r", sys.executable, "-c", probe, app]
+        user = os.geteuid()
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    if done.returncode != 0 and "unshare failed" in done.stderr:
+        pytest.skip(f"user namespaces are not allowed here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(user)  # root inside, that user outside
+
+
+def test_host_uid_maps_the_filesystem_uid_out_of_the_namespace() -> None:
+    status = "Name:\tpython3\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n"
+    assert archive_room.host_uid(status, "         0          0 4294967295\n") == 0
+    assert archive_room.host_uid(status, "         0      65534          1\n") == 65534
+    assert archive_room.host_uid(status, "         0     100000      65536\n") == 100000
+    assert archive_room.host_uid(status, "      1000       1000          1\n") is None
+    assert archive_room.host_uid("Uid:\t1000\t1000\t1000\t0\n", "0 0 4294967295") == 0
+    assert archive_room.host_uid("Name: x\n", "0 0 4294967295") is None
+
+
+def test_mount_type_is_read_for_the_device() -> None:
+    mountinfo = (
+        "22 1 253:0 / / rw,relatime shared:1 - ext4 /dev/vda rw\n"
+        "30 22 0:27 / /dev/shm rw,nosuid shared:4 - tmpfs tmpfs rw\n"
+        "31 22 0:45 /@home /home rw master:2 shared:9 - btrfs /dev/vdb rw\n")
+    assert archive_room.mount_type(mountinfo, 253, 0) == "ext4"
+    assert archive_room.mount_type(mountinfo, 0, 45) == "btrfs"
+    assert archive_room.mount_type(mountinfo, 0, 27) == "tmpfs"
+    assert archive_room.mount_type(mountinfo, 8, 1) is None
 
 
 def test_a_recompressed_copy_that_may_not_fit_gets_a_note_not_a_refusal(

@@ -35,22 +35,91 @@ def free_bytes(folder: Path) -> int | None:
     """The bytes this user may still write in ``folder``'s filesystem (None: unknown).
 
     A filesystem that gives no sizes at all (no blocks: many FUSE filesystems, 9p,
-    some network shares) is unknown, not full. Root may also write the blocks a
-    filesystem keeps back for it (ext4's 5 %), which ``df`` leaves out of "Avail"."""
+    some network shares) is unknown, not full. The host's root may also write the
+    blocks ext2/3/4 keep back for it (5 % by default), which ``df`` leaves out of
+    "Avail" (see :func:`_may_use_reserved`)."""
     try:
         info = os.statvfs(folder)
     except OSError:
         return None
     if not info.f_blocks:
         return None
-    free = info.f_bfree if _privileged() else info.f_bavail
+    free = info.f_bfree if _may_use_reserved(folder) else info.f_bavail
     return free * info.f_frsize
 
 
-def _privileged() -> bool:
-    """Whether this process may use a filesystem's blocks kept back for root."""
-    geteuid = getattr(os, "geteuid", None)
-    return geteuid is not None and geteuid() == 0
+RESERVING_FILESYSTEMS: Final = frozenset({"ext2", "ext3", "ext4"})
+"""The filesystems whose blocks kept back (``f_bfree`` beyond ``f_bavail``) root may write.
+Others keep none for root: btrfs's ``f_bfree`` counts room only its metadata may use."""
+
+
+def _may_use_reserved(folder: Path) -> bool:
+    """Whether this process may write the blocks ``folder``'s filesystem keeps back: on
+    ext2/3/4, the host's root may (the filesystem's reserved-blocks user, 0 unless
+    ``tune2fs -u`` says otherwise). A root in a user namespace (a rootless container,
+    ``unshare -r``) is another user of the host's, and ``fakeroot``'s is no root at all:
+    the kernel gives neither of them those blocks."""
+    return host_fsuid() == 0 and filesystem_type(folder) in RESERVING_FILESYSTEMS
+
+
+def host_fsuid() -> int | None:
+    """The user this process writes files as, as the host's kernel knows it: the
+    filesystem uid ``/proc/self/status`` gives, mapped through ``/proc/self/uid_map``
+    out of any user namespace; where there is no ``/proc``, the effective uid."""
+    try:
+        status = Path("/proc/self/status").read_text()
+        uid_map = Path("/proc/self/uid_map").read_text()
+    except OSError:
+        geteuid = getattr(os, "geteuid", None)
+        return geteuid() if geteuid is not None else None
+    return host_uid(status, uid_map)
+
+
+def host_uid(status: str, uid_map: str) -> int | None:
+    """The host's uid of the filesystem uid in ``status`` (``/proc/PID/status``), mapped
+    through ``uid_map`` (``/proc/PID/uid_map``: lines of inside, outside, count); None
+    where either says nothing readable or the uid is not mapped."""
+    fsuid: int | None = None
+    for line in status.splitlines():
+        if line.startswith("Uid:"):
+            fields = line.split()
+            if len(fields) == 5 and fields[4].isdigit():
+                fsuid = int(fields[4])  # real, effective, saved, filesystem
+            break
+    if fsuid is None:
+        return None
+    for line in uid_map.splitlines():
+        fields = line.split()
+        if len(fields) != 3 or not all(field.isdigit() for field in fields):
+            continue
+        inside, outside, count = (int(field) for field in fields)
+        if inside <= fsuid < inside + count:
+            return outside + fsuid - inside
+    return None
+
+
+def filesystem_type(folder: Path) -> str | None:
+    """The type of the filesystem ``folder`` is on (``ext4``, ``btrfs``, …), as
+    ``/proc/self/mountinfo`` names it for its device; None where that cannot be said."""
+    try:
+        device = os.stat(folder).st_dev
+        mounts = Path("/proc/self/mountinfo").read_text()
+    except OSError:
+        return None
+    return mount_type(mounts, os.major(device), os.minor(device))
+
+
+def mount_type(mountinfo: str, major: int, minor: int) -> str | None:
+    """The filesystem type ``mountinfo`` (``/proc/PID/mountinfo``) gives for the device
+    ``major:minor``; None where no mount of it is listed."""
+    wanted = f"{major}:{minor}"
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        if len(fields) > 2 and fields[2] == wanted and "-" in fields[6:]:
+            after = fields.index("-", 6)
+            if after + 1 < len(fields):
+                return fields[after + 1]
+    return None
 
 
 def archive_needs(sizes: Sequence[int], staging: Path, *, streamed: bool = False) -> int:
