@@ -53,5 +53,8 @@ def test_a_tag_opened_in_the_window_is_read_from_the_mirror_first(
     with qtbot.waitSignal(view.imageShown, timeout=WAIT_MS):
         window.registries.tree.setCurrentIndex(model.tag_index(host, "demo/app", "1.9"))
     assert view.state is not None
-    assert view.state.entry.name == f"docker://{mirror}/demo/app:1.9"
+    # named as asked for (the copy, the policy and the signatures go by that name); read
+    # from the mirror
+    assert view.state.entry.name == f"docker://{host}/demo/app:1.9"
+    assert view.state.read_from == f"docker://{mirror}/demo/app:1.9"
     assert str(view.state.entry.descriptor.digest) == own_registry.digests["demo/app:1.9"]

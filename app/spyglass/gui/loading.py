@@ -207,6 +207,10 @@ class ImageState:
     image: LoadedImage | None
     problem: str = ""
     """Why no image of the list is shown ("" when one is)."""
+    read_from: str = ""
+    """Where the bytes were read from when that is not where ``entry.name`` points (a
+    registries.conf mirror of a registry's tag), else "". Only shown: ``entry.name`` is
+    the name the image is copied, checked by policy and signed as."""
 
     @property
     def is_list(self) -> bool:
@@ -289,7 +293,11 @@ def load_registry_tag(
     where the command line reads it (registries.conf's mirrors and location, in order).
 
     The entry's descriptor comes from the manifest the tag points at now
-    (fetched once: the source keeps it for :func:`load_source`).
+    (fetched once: the source keeps it for :func:`load_source`). The entry is named
+    ``docker://HOST/REPOSITORY:TAG`` whichever pull source answered, as containers/image
+    names it: a policy's scope and a signature's identity are the name's, not a
+    mirror's, and a copy of the entry reads through the mirrors again (falling back to
+    HOST); the mirror read is the state's ``read_from``.
     """
     reference = DockerReference(client.host, repository, tag)
     source = open_registry_image(reference, make_client=clients_beside(client), cancel=cancel)
@@ -299,8 +307,11 @@ def load_registry_tag(
         source.close()
         raise
     descriptor = Descriptor(top.media_type, top.digest, len(top.raw))
-    entry = ImageEntry(f"{repository}:{tag}", descriptor, source.description)
-    return load_source(source, entry, client.host, cancel)
+    entry = ImageEntry(f"{repository}:{tag}", descriptor, f"docker://{reference}")
+    state = load_source(source, entry, client.host, cancel)
+    if source.description != entry.name:  # a mirror answered
+        state = dataclasses.replace(state, read_from=source.description)
+    return state
 
 
 def load_source(

@@ -166,6 +166,7 @@ class OverviewPage(QScrollArea):
         image = _Section("Image")
         self._add(image, "Name")
         self._add(image, "Reference", mono=True)
+        self._add(image, "Read from", mono=True)  # (a registries.conf mirror)
         self._add(image, "Digest", mono=True, copy=True)
         self._add(image, "Media type")
         self._add(image, "Artifact type")
@@ -320,6 +321,7 @@ class OverviewPage(QScrollArea):
         self._align_names(config.labels if config else {}, notes, shown_notes)
         self._set("Name", state.entry.label)
         self._set("Reference", state.entry.name)
+        self._set("Read from", state.read_from)
         self._set_digest(state)
         self._set(
             "Media type",
