@@ -52,3 +52,58 @@ def test_a_later_page_that_fails_is_said_on_the_page_with_try_again(
         assert page.count.text() == "12 tags"
         assert not page.banner.isVisible() and not page.banner_retry_button.isVisible()
         window.close()
+
+
+def test_refresh_while_later_pages_still_fail_keeps_every_tag_read(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], registry_binary: str) -> None:
+    """Pages 1 and 2 read, page 3 refused; Refresh while the registry refused every later
+    page took the ten tags away and listed page 1's five again (the first page answering
+    counted as the registry answering). Every tag read stays until the whole list comes."""
+    window = make_window()
+    with RegistryServer(binary=registry_binary) as server, \
+            PagingRelay(server.host, cap=5) as relay, FaultProxy(relay.address) as proxy:
+        seed_tags(server, "paged/app", 12)
+        proxy.add(Fault("GET", r"tags/list\?.*last=tag-00009", "status", count=100,
+                        status=403, body=DENIED))
+        host = proxy.address
+        add_registry(qtbot, window, host, insecure=True)
+        wait_repositories(qtbot, window, host)
+        model = window.registries.model
+        repo = model.repository_index(host, "paged/app")
+        window.registries.tree.setCurrentIndex(repo)
+        node = model.node(repo)
+        qtbot.waitUntil(lambda: node.state is LoadState.FAILED, timeout=WAIT_MS)
+        page = window.registries.repository_page
+        assert len(page.tag_texts()) == 10
+        # the registry now refuses every page after the first: Refresh keeps the ten
+        proxy.add(Fault("GET", r"tags/list\?.*last=", "status", count=100, status=403,
+                        body=DENIED))
+        window.reload_current_location()
+        qtbot.waitUntil(lambda: "The list shown is as it was read last." in window.status_text,
+                        timeout=WAIT_MS)
+        assert "denied access" in window.status_text
+        assert len(page.tag_texts()) == 10
+        assert page.count.text() == "10 tags listed before it failed"
+        assert page.banner_retry_button.isVisible()
+        # Try Again as well, while it still fails
+        window.show_status("")
+        qtbot.mouseClick(page.banner_retry_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: "The list shown is as it was read last." in window.status_text,
+                        timeout=WAIT_MS)
+        assert len(page.tag_texts()) == 10
+        # the registry answers again: the whole list, and the failure said no more
+        with proxy._lock:
+            proxy.faults.clear()
+        window.reload_current_location()
+        qtbot.waitUntil(lambda: len(page.tag_texts()) == 12, timeout=WAIT_MS)
+        assert page.count.text() == "12 tags"
+        assert not page.banner.isVisible() and not page.banner_retry_button.isVisible()
+        # a complete list is kept the same way when a later page fails on Refresh
+        proxy.add(Fault("GET", r"tags/list\?.*last=", "status", count=100, status=403,
+                        body=DENIED))
+        window.show_status("")
+        window.reload_current_location()
+        qtbot.waitUntil(lambda: "The list shown is as it was read last." in window.status_text,
+                        timeout=WAIT_MS)
+        assert len(page.tag_texts()) == 12 and node.state is LoadState.LOADED and node.done
+        window.close()

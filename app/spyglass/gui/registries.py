@@ -41,6 +41,7 @@ from spyglass.gui.dialogs.registry import RegistryDialog
 from spyglass.gui.loading import ImageState, load_registry_tag
 from spyglass.gui.models.places import LoadState
 from spyglass.gui.models.registries import RegistriesModel
+from spyglass.gui.models.registry_listings import SortedPage, whole_tag_list
 from spyglass.gui.models.registry_rows import (
     SIGNED_ROLE,
     MessageRow,
@@ -225,13 +226,13 @@ class RegistryBrowser(QObject):
         page.openRequested.connect(self._open_from_page)
         page.editRequested.connect(lambda: self.edit_registry(self._page_host()))
         page.removeRequested.connect(lambda: self.remove_registry(self._page_host()))
-        page.retryRequested.connect(lambda: self.model.reload(page.source_root))
+        page.retryRequested.connect(lambda: self.reload_keeping(page.source_root))
         page.stopRequested.connect(lambda waited: self._stop(page.source_root, waited))
         page.header.title.copied.connect(self.statusMessage)
         repo = self.repository_page
         repo.header.title.copied.connect(self.statusMessage)
         repo.tagActivated.connect(self._open_tag)
-        repo.retryRequested.connect(lambda: self.model.reload(repo.source_root))
+        repo.retryRequested.connect(lambda: self.reload_keeping(repo.source_root))
         repo.stopRequested.connect(lambda waited: self._stop(repo.source_root, waited))
         repo.showAttachmentsToggled.connect(self.set_show_attachments)
 
@@ -453,38 +454,50 @@ class RegistryBrowser(QObject):
             index = self.model.parent(index)
             node = node.parent
         if isinstance(node, RegistryNode | RepositoryNode):
-            kept = QPersistentModelIndex(index)
-            if not _listed(node):
-                self._reload_now(kept)  # nothing to lose
-                return True
-            # a registry that cannot list now must not take away what was listed: its
-            # first page is asked for first (the listing then starts over)
-            if isinstance(node, RegistryNode):
-                connection, name = node.connection, ""
-                first: Callable[[CancelToken], object] = (
-                    (lambda cancel: connection.client().check_reachable(cancel=cancel))
-                    if node.no_catalog else catalog_listing(connection).next_page)
-            else:
-                connection, name = node.parent.connection, node.name
-                first = tag_listing(connection, name).next_page
-            def answered(cancel: CancelToken) -> None:
-                try:
-                    first(cancel)
-                except NotFound:
-                    pass  # an answer (gone since): listed again, the list says so
-
-            self._runner.submit(
-                answered,
-                on_done=lambda _page: self._reload_now(kept),
-                on_error=lambda message: emit(
-                    self.statusMessage, f"{message} The list shown is as it was read last."),
-                key=f"reload:{connection.host}/{name}",
-                what=f"listing {connection.host}/{name} again",
-                lane=registry_lane(connection.host))
+            self.reload_keeping(index)
             return True
         return False
 
-    def _reload_now(self, index: QPersistentModelIndex) -> None:
+    def reload_keeping(self, index: QModelIndex | QPersistentModelIndex) -> None:
+        """List the registry or repository at ``index`` again (Refresh, a page's Try
+        Again), taking nothing away while the registry does not answer: a registry's
+        first page is asked for first (the listing then starts over); a repository's
+        tags are read to their end first, then shown in place of those listed (a later
+        page that failed, again, would leave only the pages before it)."""
+        node = self.model.node(index)
+        if not isinstance(node, RegistryNode | RepositoryNode):
+            return
+        kept = QPersistentModelIndex(index)
+        if not _listed(node):
+            self._reload_now(kept)  # nothing to lose
+            return
+        first: Callable[[CancelToken], object]
+        if isinstance(node, RegistryNode):
+            connection, name = node.connection, ""
+            first = ((lambda cancel: connection.client().check_reachable(cancel=cancel))
+                     if node.no_catalog else catalog_listing(connection).next_page)
+        else:
+            connection, name = node.parent.connection, node.name
+            listing = tag_listing(connection, name)
+            first = lambda cancel: whole_tag_list(listing, cancel)  # noqa: E731
+
+        def answered(cancel: CancelToken) -> object:
+            try:
+                return first(cancel)
+            except NotFound:
+                return None  # an answer (gone since): listed again, the list says so
+
+        self._runner.submit(
+            answered,
+            on_done=lambda answer: self._reload_now(
+                kept, answer if isinstance(answer, SortedPage) else None),
+            on_error=lambda message: emit(
+                self.statusMessage, f"{message} The list shown is as it was read last."),
+            key=f"reload:{connection.host}/{name}",
+            what=f"listing {connection.host}/{name} again",
+            lane=registry_lane(connection.host))
+
+    def _reload_now(self, index: QPersistentModelIndex, tags: SortedPage | None = None) -> None:
         if not index.isValid():
             return  # gone meanwhile
         # the pane follows, if it shows what is listed again (not another registry's,
@@ -493,7 +506,10 @@ class RegistryBrowser(QObject):
         ancestor = self._chosen.chosen()
         while ancestor.isValid() and ancestor != target:
             ancestor = ancestor.parent()
-        self.model.reload(index)
+        if tags is None:
+            self.model.reload(index)
+        else:
+            self.model.relist_tags(index, tags)
         if ancestor.isValid() or not self._chosen.chosen().isValid():
             self._current_changed(self._chosen.chosen(), QModelIndex())
 

@@ -52,7 +52,7 @@ from spyglass.core.manifest import Descriptor
 from spyglass.core.settings import RegistrySettings
 from spyglass.gui.models.places import LoadState
 from spyglass.gui.models.registry_data import RegistryRowData
-from spyglass.gui.models.registry_listings import sort_page
+from spyglass.gui.models.registry_listings import SortedPage, sort_page
 from spyglass.gui.models.registry_rows import (
     ALIASES,
     CONTAINERS,
@@ -127,6 +127,16 @@ class RegistriesModel(RegistryRowData):
         elif isinstance(node, RepositoryNode):
             self._reset_repository(node)
             self.fetch_next(self._repository_index(node))
+
+    def relist_tags(self, index: AnyIndex, tags: SortedPage) -> None:
+        """List the tags of the repository at ``index`` again as ``tags``, the whole list
+        read meanwhile (:func:`~spyglass.gui.models.registry_listings.whole_tag_list`):
+        as :meth:`reload`, without asking the registry again."""
+        node = self.node(index)
+        if not isinstance(node, RepositoryNode):
+            return
+        self._reset_repository(node)
+        self._add_tag_page(node, tags)
 
     def refresh_repository(self, index: AnyIndex, written: str | None = None,
                            descriptor: Descriptor | None = None) -> None:

@@ -70,6 +70,17 @@ def sort_page(page: Page) -> SortedPage:
     return SortedPage(tuple(entries), page.done)
 
 
+def whole_tag_list(listing: Listing, cancel: CancelToken) -> SortedPage:
+    """Every tag of ``listing``, read to its end and sorted (on a worker): what Refresh
+    reads before it takes away the tags shown, which stay if any page fails."""
+    names: list[str] = []
+    while True:
+        page = listing.next_page(cancel)
+        names.extend(page.names)
+        if page.done:
+            return sort_page(Page(tuple(names), True))
+
+
 def _tag_key(row: TagNode | MessageRow) -> NaturalKey:
     assert isinstance(row, TagNode)  # (the tags merged into have no message rows below)
     return row.key
