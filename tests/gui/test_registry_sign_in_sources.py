@@ -96,3 +96,50 @@ def test_a_password_gone_from_the_keyring_is_said_missing_not_anonymous(
             f"(it has no entry for {host}). Sign in with Edit Registry.") in said
     assert "log in to" not in said
     assert page.header.subtitle.text().startswith("User alice, no password saved")
+
+
+def test_edit_registry_names_the_user_an_auth_file_signs_in_and_saving_keeps_it(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], alice_registry: RegistryFacts,
+        tmp_path: Path) -> None:
+    """Browsed as alice from containers' auth.json, the page said so, while Edit Registry
+    showed an empty user name over "Leave both empty to browse without signing in." It
+    names alice and the file; Save unchanged writes nothing and still signs in as alice."""
+    host = alice_registry.host
+    env = store_environ(tmp_path / "env")
+    auth = Path(env["XDG_RUNTIME_DIR"], "containers", "auth.json")
+    auth.parent.mkdir()
+    auth.write_text(json.dumps({"auths": {host: {
+        "auth": base64.b64encode(b"alice:wonderland").decode()}}}))
+    backend = LockableKeyring()
+    store = CredentialStore(keyring_backend=backend, environ=env)
+    window = make_window(Settings(first_run_done=True, registries=[RegistrySettings(host)]),
+                         credentials=store)
+    model = window.registries.model
+    window.registries.tree.setCurrentIndex(model.registry_index(host))
+    page = window.registries.registry_page
+    said = f"User alice (from {auth}) · over plain HTTP (allowed for this machine)"
+    qtbot.waitUntil(lambda: page.header.subtitle.text() == said, timeout=WAIT_MS)
+    dialog = window.registries.edit_registry(host)
+    assert dialog is not None
+    assert dialog.user_edit.text() == "alice"
+    hint = dialog.credentials_hint.text()
+    assert f"Signed in as alice with the credentials from {auth}" in hint
+    assert "without signing in" not in hint
+    assert dialog.password_edit.placeholderText() == "not needed: from that file"
+    # Test Connection and Save, nothing changed: alice from the file, nothing kept
+    assert test_connection(qtbot, dialog) == (
+        f"Connected.\n{host} answers as a registry over plain HTTP (allowed for this "
+        f"machine), as alice (from {auth}).")
+    with qtbot.waitSignal(window.registries.settingsEdited, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+    assert window.settings.registry(host) == RegistrySettings(host, "", False, [])
+    qtbot.waitUntil(lambda: page.header.subtitle.text() == said, timeout=WAIT_MS)
+    assert backend._load() == {}
+    assert json.loads(auth.read_text())["auths"][host]
+    # another user typed, with no password: asked for, as for any user name
+    dialog = window.registries.edit_registry(host)
+    assert dialog is not None
+    fill_registry_dialog(qtbot, dialog, host, "bob")
+    qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+    assert dialog.password_error.text() == "Enter the password or token for bob."
+    dialog.reject()

@@ -68,8 +68,11 @@ class RegistryEditing:
     def _open_dialog(self, edit: RegistrySettings | None) -> RegistryDialog:
         if self.dialog is not None:
             self.dialog.close()
+        node = None if edit is None else self.model.registry_node(
+            self.model.registry_index(edit.host))
         dialog = RegistryDialog(self._runner, self._store, existing_hosts=self.model.hosts,
-                                edit=edit, parent=self._window)
+                                edit=edit, found=None if node is None else node.connection.found,
+                                parent=self._window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(lambda: self._dialog_accepted(dialog, edit))
         dialog.trusted.connect(self._ca_trusted)

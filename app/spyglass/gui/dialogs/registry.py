@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass.core.cancel import CancelToken
-from spyglass.core.credentials import Credentials
+from spyglass.core.credentials import TOKEN_USERNAME, Credentials
 from spyglass.core.credentials.keyring_store import KeyringUnavailable
 from spyglass.core.credentials.store import CredentialStore
 from spyglass.core.errors import InvalidReference, SpyglassError
@@ -37,7 +37,12 @@ from spyglass.gui import icons
 from spyglass.gui.announce import announce
 from spyglass.gui.dialogs.fitting import Fitter
 from spyglass.gui.formatting import home_shortened
-from spyglass.gui.registry_jobs import ConnectionCheck, check_connection, parse_host_input
+from spyglass.gui.registry_jobs import (
+    ConnectionCheck,
+    check_connection,
+    credentials_origin,
+    parse_host_input,
+)
 from spyglass.gui.signals import emit
 from spyglass.gui.themed import mute, show_as_error
 from spyglass.gui.views.buttons import press_on_enter
@@ -84,6 +89,14 @@ class RegistryInput:
                                 list(repositories or []))
 
 
+def _outside_user(edit: RegistrySettings | None, found: Credentials | None) -> str:
+    """The user name of ``found`` when the registry ``edit`` names no user of its own and
+    is browsed with credentials from outside Spyglass; "" otherwise (a token alone too)."""
+    if edit is None or edit.username or found is None or not credentials_origin(found):
+        return ""
+    return "" if found.username == TOKEN_USERNAME else found.username
+
+
 class RegistryDialog(QDialog):
     """Add Registry (or Edit Registry, for ``edit``); open it with ``open()``.
 
@@ -110,6 +123,7 @@ class RegistryDialog(QDialog):
         *,
         existing_hosts: list[str] | tuple[str, ...] = (),
         edit: RegistrySettings | None = None,
+        found: Credentials | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -118,6 +132,10 @@ class RegistryDialog(QDialog):
         self._store = store
         self._existing = set(existing_hosts)
         self._edit = edit
+        self._outside = _outside_user(edit, found)
+        """The user whose credentials from outside Spyglass (an auth file, a credential
+        helper) the registry edited is browsed with, shown in the user name field: that
+        name with no password typed saves the registry as it was (no user of its own)."""
         self._key = f"registry-dialog:{next(_ids)}"
         self._tested: tuple[object, ...] | None = None
         self._failed_inputs: tuple[object, ...] | None = None
@@ -252,12 +270,31 @@ class RegistryDialog(QDialog):
             if edit.username:
                 self.password_edit.setPlaceholderText("looking for the saved password…")
                 self._look_for_saved(edit.host, edit.username)
+            elif found is not None and credentials_origin(found):
+                self._say_outside(found)
         for edit_field in (self.host_edit, self.user_edit, self.password_edit):
             edit_field.textChanged.connect(self._inputs_changed)
         self.insecure_box.toggled.connect(self._inputs_changed)
         self.host_edit.textEdited.connect(self._host_edited)
         if edit is not None:  # what one edits: the credentials (the host is fixed)
             (self.password_edit if edit.username else self.user_edit).setFocus()
+
+    def _say_outside(self, found: Credentials) -> None:
+        """The registry edited names no user, and is browsed with ``found``, from an auth
+        file or a credential helper: said in the fields, not as anonymous browsing."""
+        origin = credentials_origin(found)
+        if self._outside:
+            self.user_edit.setText(self._outside)
+            who = f"Signed in as {self._outside} with the credentials {origin}"
+        else:
+            who = f"Signed in with a token {origin}"
+        self.password_edit.setPlaceholderText("not needed: from that file"
+                                              if found.source.startswith("/")
+                                              else "not needed: from there")
+        self.credentials_hint.setText(
+            f"{who}, which Spyglass reads and never changes (to browse without them, log "
+            "out with docker or podman). Type another user name and its password or token "
+            "to sign in with those instead: they go to the keyring.")
 
     def _look_for_saved(self, host: str, username: str) -> None:
         """Find out (on a worker: a keyring may be slow) whether a password is saved for
@@ -323,6 +360,9 @@ class RegistryDialog(QDialog):
             return None
         username = self.user_edit.text().strip()
         password = self.password_edit.text()
+        if self._edit is not None and self._outside and username == self._outside \
+                and not password:
+            username = self._edit.username  # (the file's user: none of its own, as before)
         keeps_saved = self._edit is not None and username == self._edit.username
         if username and not password and not keeps_saved:
             self._invalid(f"Enter the password or token for {username}.", self.password_error)
