@@ -39,6 +39,7 @@ from tests.gui.guitools import (
     text_color,
     wait_listed,
 )
+from tests.gui.scripted import TOP, FakeClock, ScriptedCopy, finish, start_scripted
 from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
 from tests.helpers.mounts import read_only_view
 
@@ -1314,3 +1315,35 @@ def test_the_plan_waiting_for_another_program_s_lock_says_so_and_stop_says_why(
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_destination_a_copy_in_transfers_writes_is_said(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, scripted: ScriptedCopy,
+        tmp_path: Path) -> None:
+    """A copy to oci:…/mirror:app:2.0 running in Transfers, and the dialog for another
+    copy to that ref (written another way) said nothing: the second waits for the first,
+    then moves the name onto its own image. Said under the destination, and gone when
+    the first copy ends; another ref of the layout is not written by it."""
+    running = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path)
+    place = f"{tmp_path / 'mirror'}:app:2.0"
+    window.open_location(sample.layout, select=False)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    image = window.copying.current_image()
+    dialog = window.copying.open_dialog(
+        image, destination=f"oci:{tmp_path}/../{tmp_path.name}/mirror:app:2.0")
+    said = (f"A copy in Transfers is writing {place} now (from team/app:2.0): this one "
+            "will wait for it to end, then give the name to its own image.")
+    assert dialog.busy_note.isVisible() and dialog.busy_note.text() == said
+    assert said in dialog.destination_edit.accessibleDescription()
+    wait_ready(qtbot, dialog)
+    assert dialog.copy_button.isEnabled()  # a note, not a refusal
+    dialog.destination_edit.setText(f"oci:{tmp_path / 'mirror'}:app:other")
+    assert not dialog.busy_note.isVisible()
+    assert said not in dialog.destination_edit.accessibleDescription()
+    dialog.destination_edit.setText(f"oci:{place}")
+    assert dialog.busy_note.text() == said
+    finish(qtbot, window, scripted, TOP)
+    qtbot.waitUntil(lambda: running.state.finished, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not dialog.busy_note.isVisible(), timeout=WAIT_MS)
+    assert said not in dialog.destination_edit.accessibleDescription()
+    dialog.reject()

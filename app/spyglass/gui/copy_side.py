@@ -362,7 +362,10 @@ class CopyController(QObject):
                             if last is not None else None,
                             suggest_for_platform=_platform_suggester(image, place),
                             hosts=lambda: self._window.registries.model.hosts,
+                            writing=self.manager.writing,
                             parent=self._window)
+        for happened in (self.manager.added, self.manager.changed, self.manager.removed):
+            happened.connect(dialog.transfers_changed)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.planned.connect(self.start)
         dialog.destroyed.connect(lambda *_: self._dialog_gone(dialog))

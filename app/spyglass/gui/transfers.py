@@ -98,6 +98,11 @@ class Transfer:
     one writes too (it starts once that copy has ended: :func:`written_alone`)."""
 
     @property
+    def running(self) -> bool:
+        """Planned or copied now (not waiting for its turn, not ended)."""
+        return self.state in (TransferState.PLANNING, TransferState.COPYING)
+
+    @property
     def finishing(self) -> bool:
         """Copying, with every byte sent: what is left is the destination's (taking in
         the last bytes, the manifests), which no speed predicts."""
@@ -310,12 +315,24 @@ class TransferManager(QObject):
         place = written_alone(transfer.request.destination)
         if place is None:
             return ""
-        for other in self.transfers:
-            if other is not transfer and other.state in (
-                    TransferState.PLANNING, TransferState.COPYING) \
-                    and written_alone(other.request.destination) == place:
-                return str(place)
-        return ""
+        writers = self._writers(place, but=transfer)
+        return place if writers and writers[0].running else ""
+
+    def writing(self, destination: str) -> Transfer | None:
+        """The copy, not ended, that writes what a copy to ``destination`` would write
+        alone (:func:`written_alone`: an archive or ``dir:`` folder, a tag or ref): a
+        running one first, else the first waiting; None for none. A copy asked for there
+        now would wait for it (the Copy dialog says so)."""
+        place = written_alone(destination)
+        writers = self._writers(place) if place is not None else []
+        return writers[0] if writers else None
+
+    def _writers(self, place: str, *, but: Transfer | None = None) -> list[Transfer]:
+        """The copies not ended, other than ``but``, that write ``place`` alone: the
+        running ones first, each group in the order they were asked for."""
+        writers = [t for t in self.transfers if t is not but and not t.state.finished
+                   and written_alone(t.request.destination) == place]
+        return sorted(writers, key=lambda t: not t.running)
 
     def _job_ended(self) -> None:
         self._busy = max(0, self._busy - 1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -47,6 +47,9 @@ from spyglass.gui.themed import mute, show_as_error
 from spyglass.gui.views.wait_notice import Retrying, WaitNotice, stopped_text
 from spyglass.gui.views.widgets import Spinner, enable_clear_button, link_error
 from spyglass.gui.workers import Runner, copy_lane, registry_host
+
+if TYPE_CHECKING:
+    from spyglass.gui.transfers import Transfer
 
 SOURCE_PAUSE_MS: Final = 400
 """How long typing in the Source field pauses before its platforms are listed."""
@@ -98,12 +101,16 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
                  suggest: Callable[[str], str] | None = None,
                  suggest_for_platform: Callable[[str], str] | None = None,
                  hosts: Callable[[], list[str]] | None = None,
+                 writing: Callable[[str], Transfer | None] | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._runner = runner
         self._hosts: Callable[[], list[str]] = hosts or list
         """The registries of the window's list, for pointing a name without its registry
         to them."""
+        self._writing: Callable[[str], Transfer | None] = writing or (lambda _name: None)
+        """The copy in Transfers, not ended, that writes what a copy to a destination
+        would write alone (:meth:`~spyglass.gui.transfers.TransferManager.writing`)."""
         self._suggest = suggest
         """For a typed source: the destination to offer for it ("" for none)."""
         self._suggested = ""
@@ -192,6 +199,12 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         self.named_note.hide()
         self._named: tuple[str, Digest | None] | None = None
         """The destination text looked at, and the digest its name names there now."""
+        self.busy_note = QLabel()
+        """That a copy in Transfers writes the destination's archive, folder, tag or ref:
+        this one would wait for it (:meth:`transfers_changed` keeps it current)."""
+        self.busy_note.setWordWrap(True)
+        mute(self.busy_note)
+        self.busy_note.hide()
         self._warned = ""
         """The warnings under the destination last said to screen readers."""
         self._source_digest: Digest | None = None
@@ -283,6 +296,7 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         destination_box.addWidget(self.destination_edit)
         destination_box.addWidget(self.destination_note)
         destination_box.addWidget(self.named_note)
+        destination_box.addWidget(self.busy_note)
         destination_box.addWidget(self.replace_note)
         destination_box.addWidget(self.replace_box)
         # a row of a layout gets a label without a buddy: give it one, so that its
@@ -342,6 +356,7 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
             self._check_destination(text, name)
         elif name is None and self._checked_destination is not None:
             self._forget_destination()  # what was said of the last name no longer holds
+        self._say_busy(text if name is not None else "")
         # refused (in red, below), the destination is not described as what a copy would
         # make of it ("a new one if there is none yet"): the refusal says what it is
         self.destination_note.setHidden(bool(self.destination_refusal) and not wrong)

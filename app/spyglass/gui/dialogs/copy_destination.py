@@ -7,6 +7,7 @@ attributes it reads are made by the dialog's ``__init__``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
 from PySide6.QtCore import Signal
@@ -23,12 +24,22 @@ from spyglass.core.digest import Digest
 from spyglass.core.platform import Platform
 from spyglass.core.reference import DockerName, ImageName, OCIName
 from spyglass.gui.announce import announce
-from spyglass.gui.copy_destinations import Replaced, find_replaced, looked_at_first, named_now
+from spyglass.gui.copy_destinations import (
+    Replaced,
+    find_replaced,
+    looked_at_first,
+    named_now,
+    written_alone,
+    written_whole,
+)
 from spyglass.gui.copy_jobs import Openers
 from spyglass.gui.copy_names import describe_name, normalize_name
 from spyglass.gui.formatting import short_digest
 from spyglass.gui.signals import emit
 from spyglass.gui.workers import Runner, lane_of
+
+if TYPE_CHECKING:
+    from spyglass.gui.transfers import Transfer
 
 
 class CopyDestinationMixin(QDialog):
@@ -59,6 +70,8 @@ class CopyDestinationMixin(QDialog):
     _warned: str
     _source_digest: Digest | None
     _instance_digests: tuple[Digest, ...]
+    busy_note: QLabel
+    _writing: Callable[[str], Transfer | None]
 
     if TYPE_CHECKING:  # made by the dialog's other parts
         def _fit(self) -> None: ...
@@ -71,7 +84,8 @@ class CopyDestinationMixin(QDialog):
         (``sentence``); a warning (a refusal, a replacement, a name taken from another
         image) is also said once as it comes. Drawn only, a reader on the field heard its
         hint, and Enter copied over the image the warning was about."""
-        warnings = [label.text() for label in (self.replace_note, self.named_note)
+        warnings = [label.text() for label in (self.replace_note, self.named_note,
+                                               self.busy_note)
                     if not label.isHidden() and label.text()]
         shown = [sentence] if wrong or not self.destination_note.isHidden() else []
         self.destination_edit.setAccessibleDescription(
@@ -80,6 +94,24 @@ class CopyDestinationMixin(QDialog):
         if told and told != self._warned:
             announce(self.destination_edit, told)
         self._warned = told
+
+    def _say_busy(self, text: str) -> bool:
+        """The note that a copy in Transfers writes what a copy to ``text`` (normalized;
+        "" for no name) would write alone: this one would wait for it, then write it
+        again. Whether the note changed."""
+        other = self._writing(text) if text else None
+        said = "" if other is None else _busy_sentence(text, other)
+        if said == (self.busy_note.text() if not self.busy_note.isHidden() else ""):
+            return False
+        self.busy_note.setText(said)
+        self.busy_note.setVisible(bool(said))
+        return True
+
+    def transfers_changed(self, *_args: object) -> None:
+        """A copy in Transfers was added, changed or removed: the note of one writing the
+        destination follows."""
+        if self._say_busy(self._checked_destination or ""):
+            self._validate()  # (the note read with the field, and said; the dialog fits)
 
     def _forget_destination(self) -> None:
         """The destination typed is no name: nothing said of an earlier one stays."""
@@ -212,6 +244,20 @@ class CopyDestinationMixin(QDialog):
             self.replace_box.show()
         self._validate()
         emit(self.destinationChecked)
+
+
+def _busy_sentence(destination: str, other: Transfer) -> str:
+    """What a copy to ``destination`` meets in Transfers: ``other``, writing the same
+    archive, folder, tag or ref, which it would wait for (and then write over)."""
+    place = written_alone(destination) or destination
+    source = other.request.label or other.request.source
+    after = ("replace what that one wrote" if written_whole(destination) is not None
+             else "give the name to its own image")
+    if other.running:
+        return (f"A copy in Transfers is writing {place} now (from {source}): this one will "
+                f"wait for it to end, then {after}.")
+    return (f"A copy waiting in Transfers will write {place} too (from {source}): this one "
+            f"will run after it, then {after}.")
 
 
 __all__ = ["CopyDestinationMixin"]
