@@ -606,3 +606,35 @@ def test_a_list_with_a_schema1_image_says_its_size_leaves_out_that_image_s_layer
     size = view.overview.field_text("Size")
     assert "without the layers of the Docker schema 1 image" in size, size
     assert size.endswith("— for linux/amd64"), size
+
+
+@pytest.mark.parametrize(("blob", "media_type", "said"), [
+    # oras push names a file it pushes a tar layer; its bytes are the file's own
+    (b"release notes, not a tar archive\n" * 40, "application/vnd.oci.image.layer.v1.tar",
+     "is not a tar archive"),
+    (b"no gzip at all\n" * 40, OCI_LAYER_GZIP, "could not be decompressed as gzip"),
+])
+def test_a_layer_that_is_no_tar_says_so_without_try_again(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path, blob: bytes, media_type: str,
+        said: str) -> None:
+    """A blob read whole, its digest right, that is not the tar its media type says:
+    "Cannot list this layer" with Try Again, which reads the same bytes again. It says
+    it is not a layer of files, and that its bytes are the image's own."""
+    builder = LayoutBuilder(tmp_path / "artifact")
+    config = builder.add_blob(dump_json({
+        "architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [sha256_digest(blob)]}}))
+    manifest = builder.add_blob(dump_json({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": OCI_CONFIG, **config},
+        "layers": [{"mediaType": media_type, **builder.add_blob(blob)}]}))
+    builder.tag({"mediaType": OCI_MANIFEST, **manifest}, "notes")
+    window.open_location(builder.root, select=False)
+    show_image(qtbot, window, "notes")
+    dialog = _open_files(qtbot, window, 0)
+    assert not dialog.retry_button.isVisibleTo(dialog)
+    assert said in dialog.error
+    assert dialog.error.endswith("Its bytes are the ones the image names (their digest "
+                                 "is right): reading it again would not list it either.")
+    assert dialog.panel.title.text() == "Not a layer of files"
+    dialog.close()

@@ -36,6 +36,7 @@ else escapes a core call that a caller is expected to handle.
     │   ├── ConnectionFailed    DNS, refused connection, timeout, reset
     │   ├── TLSFailed           the server's certificate could not be verified
     │   ├── NotARegistry        the server does not speak the distribution API
+    │   ├── NotATarArchive      a layer read whole, its digest right, that is no tar
     │   └── TemporarySpaceFailed a temporary file Spyglass needs could not be written
     ├── RegistryError           a registry answered with an error code
     │   ├── AuthenticationFailed 401: credentials missing or wrong
@@ -238,6 +239,12 @@ class LockHeld(TransportError):
 class CorruptData(TransportError):
     """Bytes that do not decompress: compressed data corrupt, truncated, or followed by
     something else."""
+
+
+class NotATarArchive(TransportError):
+    """A layer read to its end, its digest right, that does not decompress or is not a
+    tar archive (an artifact's file pushed as a tar layer): the bytes are the image's
+    own, so reading them again goes the same way."""
 
 
 class ConnectionFailed(TransportError):

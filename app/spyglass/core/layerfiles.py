@@ -23,7 +23,7 @@ from spyglass.core import media
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.compression import open_decompressed
 from spyglass.core.digest import CHUNK_SIZE, VerifyingReader
-from spyglass.core.errors import TooLarge, TransportError, VerificationError
+from spyglass.core.errors import NotATarArchive, TooLarge, TransportError, VerificationError
 from spyglass.core.manifest import Descriptor
 from spyglass.core.transports.base import ImageSource, served_compression
 from spyglass.core.transports.external import open_layer_blob
@@ -205,7 +205,7 @@ def _blame_content_first(blob: VerifyingReader, error: TransportError) -> NoRetu
     A layer that cannot be decompressed or read as a tar is most often a
     corrupt download: read the rest of the blob so that its digest decides.
     A mismatch is raised in place of ``error`` (chained to it); an intact
-    blob means the layer really is broken, and ``error`` says how.
+    blob means the layer really is broken: :class:`NotATarArchive`, saying how.
     """
     try:
         _drain(blob)
@@ -213,7 +213,10 @@ def _blame_content_first(blob: VerifyingReader, error: TransportError) -> NoRetu
         raise mismatch from error
     except (OSError, TransportError):
         pass  # the blob cannot be read further: the first error tells the story
-    raise error
+    if not blob.verified:  # (the reader raises rather than get here)
+        raise error
+    raise NotATarArchive(f"{error} Its bytes are the ones the image names (their digest is "
+                         "right): reading it again would not list it either.") from error
 
 
 def list_layer_files(

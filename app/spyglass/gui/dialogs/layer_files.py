@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass.core import media
-from spyglass.core.errors import TooLarge
+from spyglass.core.errors import NotATarArchive, TooLarge
 from spyglass.core.layerfiles import holds_files
 from spyglass.core.manifest import Descriptor
 from spyglass.core.text import visible
@@ -53,9 +53,10 @@ _ids = itertools.count(1)
 @dataclass(frozen=True)
 class _Refused:
     """A listing that failed the same way however often it is tried (a header too long
-    to read): the sentence, and no Try Again."""
+    to read, a blob that is no tar): the sentence under ``title``, and no Try Again."""
 
     sentence: str
+    title: str = "Cannot list this layer"
 
 
 def _listing(source: ImageSource, layer: Descriptor,
@@ -64,6 +65,8 @@ def _listing(source: ImageSource, layer: Descriptor,
         return list_files(source, layer, cancel)
     except TooLarge as exc:
         return _Refused(visible(str(exc)))
+    except NotATarArchive as exc:  # (its bytes checked: the same however often read)
+        return _Refused(visible(str(exc)), "Not a layer of files")
 
 FILTER_AT_ONCE = 20_000
 """Up to this many entries the filter follows each key typed; past it (where a pass over
@@ -197,7 +200,7 @@ class LayerFilesDialog(QDialog):
 
     def _listed(self, listing: LayerListing | _Refused) -> None:
         if isinstance(listing, _Refused):
-            self._failed(listing.sentence, retry=False)
+            self._failed(listing.sentence, retry=False, title=listing.title)
             return
         self.unlisted = listing.unlisted
         self.model.set_rows(listing.files)
@@ -216,9 +219,10 @@ class LayerFilesDialog(QDialog):
         return (f"This layer is kept outside the image, at {urls}"
                 f"{'' if urls.endswith('.') else '.'}")
 
-    def _failed(self, message: str, *, retry: bool = True) -> None:
+    def _failed(self, message: str, *, retry: bool = True,
+                title: str = "Cannot list this layer") -> None:
         said = f"{self._kept_outside()}\n\n{message}" if self.layer.urls else message
-        self.panel.show_message("Cannot list this layer", said, icon=icons.warning_icon())
+        self.panel.show_message(title, said, icon=icons.warning_icon())
         if retry and self._retry_can_help():
             self.retry_button.show()
             self.retry_button.setDefault(True)  # Enter tries again (not Close)
