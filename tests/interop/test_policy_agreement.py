@@ -49,6 +49,10 @@ CASES: dict[str, bytes] = {name: text.encode() if isinstance(text, str) else tex
     "signedBy-keyPaths-empty": fill(SB, '"keyPaths":[]'),
     "signedBy-keyData": fill(SB, '"keyData":"eA=="'),
     "signedBy-keyData-empty": fill(SB, '"keyData":""'),
+    # (Go's base64 skips line breaks: a key from base64's wrapped output, escaped)
+    "signedBy-keyData-newline": fill(SB, '"keyData":"eA==\\n"'),
+    "signedBy-keyData-wrapped": fill(SB, '"keyData":"e\\r\\nA=\\n="'),
+    "signedBy-keyData-only-newline": fill(SB, '"keyData":"\\n"'),
     "signedBy-x509": '{"default":[{"type":"signedBy","keyType":"signedByX509CAs",'
                      f'"keyPath":"{K}"}}]}}',
     # key types containers/image reads and refuses only when a signature meets them
@@ -70,6 +74,8 @@ CASES: dict[str, bytes] = {name: text.encode() if isinstance(text, str) else tex
     "sigstoreSigned-keyPath": fill(SS, f'"keyPath":"{K}"'),
     "sigstoreSigned-keyPath-empty": fill(SS, '"keyPath":""'),
     "sigstoreSigned-keyData": fill(SS, '"keyData":"eA=="'),
+    "sigstoreSigned-keyData-newline": fill(SS, '"keyData":"eA==\\n"'),
+    "sigstoreSigned-keyData-null": fill(SS, '"keyData":null'),
     "sigstoreSigned-identity": fill(SS, f'"keyPath":"{K}",'
                                     '"signedIdentity":{"type":"matchExact"}'),
     "signedBaseLayer": '{"default":[{"type":"signedBaseLayer",'
@@ -105,6 +111,17 @@ CASES: dict[str, bytes] = {name: text.encode() if isinstance(text, str) else tex
     "signedBy-two-keys": fill(SB, f'"keyPath":"{K}","keyData":"eA=="'),
     "signedBy-keyPaths-and-keyPath": fill(SB, f'"keyPaths":["{K}"],"keyPath":"{K}"'),
     "signedBy-keyPath-empty": fill(SB, '"keyPath":""'),
+    # a key present is given whatever its value: two present are refused
+    "signedBy-keyPath-empty-and-keyData": fill(SB, '"keyPath":"","keyData":"eA=="'),
+    "signedBy-keyPath-empty-and-keyPaths": fill(SB, f'"keyPath":"","keyPaths":["{K}"]'),
+    "signedBy-keyPath-null-and-keyData": fill(SB, '"keyPath":null,"keyData":"eA=="'),
+    "signedBy-keyPaths-null-and-keyPath": fill(SB, f'"keyPaths":null,"keyPath":"{K}"'),
+    "signedBy-keyData-null-and-keyPath": fill(SB, f'"keyData":null,"keyPath":"{K}"'),
+    "signedBy-keyPaths-empty-and-keyPath": fill(SB, f'"keyPaths":[],"keyPath":"{K}"'),
+    "signedBy-keyData-null": fill(SB, '"keyData":null'),
+    "signedBy-keyData-tab": fill(SB, '"keyData":"eA==\\t"'),
+    "signedBy-keyData-space": fill(SB, '"keyData":"eA== "'),
+    "sigstoreSigned-keyPath-null-and-keyData": fill(SS, '"keyPath":null,"keyData":"eA=="'),
     "signedBy-keyPath-null": fill(SB, '"keyPath":null'),
     "signedBy-keyPath-number": fill(SB, '"keyPath":1'),
     "signedBy-keyPaths-null": fill(SB, '"keyPaths":null'),

@@ -175,21 +175,29 @@ def _check_signed_by(start: str, requirement: dict[str, Any], what: str) -> None
         raise SpyglassError(f'{start} has "keyPaths" as {json_kind(paths)} in {what}; expected '
                             "a list of file names.")
     _check_key_data(start, requirement, what)
-    # as containers/image counts them: an empty keyPath, a null keyPaths or keyData are none
-    given = [key for key, chosen in (("keyPath", bool(requirement.get("keyPath"))),
-                                     ("keyPaths", paths is not None),
-                                     ("keyData", requirement.get("keyData") is not None))
-             if chosen]
+    # as containers/image counts them: a key present is given whatever its value, so two
+    # present are refused even when one is empty or null; the one given must then be a
+    # keyPath not empty, or a keyPaths or keyData not null
+    given: list[str] = [key for key in ("keyPath", "keyPaths", "keyData") if key in requirement]
     if len(given) != 1:
-        raise SpyglassError(f"{start} has {_listed(given)} in {what}; expected exactly one "
-                            "of keyPath, keyPaths and keyData (a keyPath not empty).")
+        said = _listed(given)
+    elif requirement[given[0]] is None:
+        said = f"a null {given[0]}"
+    elif requirement[given[0]] == "" and given[0] == "keyPath":
+        said = "an empty keyPath"
+    else:
+        return
+    raise SpyglassError(f"{start} has {said} in {what}; expected exactly one of keyPath, "
+                        "keyPaths and keyData (a keyPath not empty, none null).")
 
 
 def _check_key_data(start: str, requirement: dict[str, Any], what: str) -> None:
     data = requirement.get("keyData")
     if isinstance(data, str):
         try:
-            binascii.a2b_base64(data.encode("ascii"), strict_mode=True)
+            # (Go's base64.StdEncoding skips line breaks: a key wrapped as base64 wraps it)
+            binascii.a2b_base64(data.translate({13: None, 10: None}).encode("ascii"),
+                                strict_mode=True)
         except (binascii.Error, UnicodeEncodeError):
             raise SpyglassError(f'{start} has a "keyData" in {what} that is not base64; '
                                 "expected the key's bytes in base64.") from None

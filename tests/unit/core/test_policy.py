@@ -338,6 +338,11 @@ def test_an_unreadable_or_broken_file_says_so(tmp_path: Path) -> None:
     (b'{"default":[{"type":"signedBy","keyType":"GPGKeys"}]}',
      "has no key in its signedBy requirement for default; expected exactly one of keyPath, "
      "keyPaths and keyData"),
+    (b'{"default":[{"type":"signedBy","keyType":"GPGKeys","keyPath":"","keyData":"eA=="}]}',
+     "has keyPath and keyData in its signedBy requirement for default; expected exactly one "
+     "of keyPath, keyPaths and keyData (a keyPath not empty, none null)."),
+    (b'{"default":[{"type":"signedBy","keyType":"GPGKeys","keyData":null}]}',
+     "has a null keyData in its signedBy requirement for default; expected exactly one"),
     (b'{"default":[{"type":"sigstoreSigned","keyPath":"/k","keyData":"eA=="}]}',
      "has keyPath and keyData in its sigstoreSigned requirement for default; expected "
      "exactly one of keyPath and keyData."),
