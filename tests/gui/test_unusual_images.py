@@ -638,3 +638,24 @@ def test_a_layer_that_is_no_tar_says_so_without_try_again(
                                  "is right): reading it again would not list it either.")
     assert dialog.panel.title.text() == "Not a layer of files"
     dialog.close()
+
+
+def test_a_zstd_layer_without_zstandard_names_the_package_not_a_bug(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """zstandard, imported only for zstd data, missing (pip install --no-deps) was "This
+    is a bug in Spyglass" in the window, where the command line names the package: the
+    window's jobs say the same sentence."""
+    builder = LayoutBuilder(tmp_path / "z")
+    builder.tag(builder.add_image(ImageSpec(layers=[
+        LayerSpec({"/etc/motd": b"hi\n"}, compression="zstd")])), "z")
+    monkeypatch.setitem(sys.modules, "zstandard", None)  # as if it were not installed
+    window.open_location(tmp_path / "z", select=False)
+    show_image(qtbot, window, "z")
+    dialog = _open_files(qtbot, window, 0)
+    assert dialog.error == (
+        "Spyglass needs the Python package zstandard, which is not installed (No module "
+        "named 'zstandard'): install Spyglass again with its dependencies (pip install "
+        "without --no-deps), or install zstandard where Spyglass is installed (pip install "
+        "'zstandard', or your distribution's package of it).")
+    dialog.close()

@@ -86,9 +86,9 @@ def _open_window(argv: Sequence[str]) -> int:
     """The window, on the paths in ``argv``; with no display for it, or a system library
     of Qt's missing, a sentence and status 1 before Qt is loaded (Qt's xcb plugin would
     abort the process); a Python dependency missing is a sentence too."""
-    from spyglass.cli.dependencies import missing_dependency_problem
     from spyglass.cli.display import display_problem, xcb_platform
     from spyglass.cli.window_libraries import import_problem, missing_libraries_problem
+    from spyglass.dependencies import missing_dependency_problem
 
     problem = display_problem(os.environ)
     if problem is None and sys.platform.startswith("linux"):
@@ -361,7 +361,7 @@ def _run_command(func: Callable[[argparse.Namespace], int], args: argparse.Names
         if (short := out_of_memory(exc)) is not None:
             _say(str(short))
             return EXIT_ERROR
-        from spyglass.cli.dependencies import missing_dependency_problem
+        from spyglass.dependencies import missing_dependency_problem
 
         if (missing := missing_dependency_problem(exc)) is not None:
             _say(missing)

@@ -180,11 +180,15 @@ def window_sentence(exc: SpyglassError, listed: Listed = _unknown) -> str:
 
 def unexpected_error_sentence(what: str, exc: BaseException) -> str:
     """What a person sees for an exception the core did not mean to raise (memory that
-    ran out is no bug: it says so)."""
+    ran out is no bug: it says so; nor a Python dependency missing, imported only when a
+    job needs it: it names the package, as the command line does)."""
     from spyglass.core.errors import out_of_memory
+    from spyglass.dependencies import missing_dependency_problem
 
     if (short := out_of_memory(exc)) is not None:
         return str(short)
+    if (missing := missing_dependency_problem(exc)) is not None:
+        return missing
     detail = str(exc).strip()
     detail = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
     return (
