@@ -11,14 +11,19 @@ must stay read. Non-UTF-8 bytes, which Go reads as U+FFFD, are refused by Spygla
 
 from __future__ import annotations
 
+import hashlib
+import json
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from spyglass.core.errors import SpyglassError
+from spyglass.core.errors import PolicyRefused, SpyglassError
 from spyglass.core.policy import load_policy
+from spyglass.core.reference import parse_image_name
 from tests.helpers import require_tool
+from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
+from tests.helpers.pgp import ThrowawayGpg, atomic_payload
 
 pytestmark = pytest.mark.interop
 
@@ -179,3 +184,40 @@ def test_spyglass_refuses_the_policies_skopeo_refuses(tmp_path: Path, name: str)
         assert "\n" not in said
     else:
         assert not skopeo_refuses, f"Spyglass reads it; skopeo said: {ran.stderr.strip()}"
+
+
+def test_skopeo_accepts_no_image_under_the_key_types_spyglass_says_no_tool_accepts(
+        tmp_path: Path) -> None:
+    """A signedBy keyType other than GPGKeys is read, and every signature under it
+    rejected ("Unimplemented keyType"), where GPGKeys accepts the same good signature:
+    Spyglass's refusal advised copying with skopeo, which verifies them."""
+    skopeo = require_tool("skopeo")
+    builder = LayoutBuilder(tmp_path / "layout")
+    builder.tag(builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a\n"})])), "v1")
+    image = tmp_path / "signed"
+    subprocess.run([skopeo, "--insecure-policy", "copy", "-q", f"oci:{tmp_path / 'layout'}:v1",
+                    f"dir:{image}"], check=True, capture_output=True, timeout=60)
+    digest = "sha256:" + hashlib.sha256((image / "manifest.json").read_bytes()).hexdigest()
+    with ThrowawayGpg() as gpg:
+        keyring = gpg.export_public(tmp_path / "keyring.gpg")
+        (image / "signature-1").write_bytes(gpg.sign(atomic_payload("example.com/a:1", digest)))
+    for key_type in ("GPGKeys", "signedByGPGKeys", "X509Certificates", "signedByX509CAs"):
+        path = tmp_path / f"{key_type}.json"
+        path.write_text(json.dumps({"default": [{
+            "type": "signedBy", "keyType": key_type, "keyPath": str(keyring),
+            "signedIdentity": {"type": "exactReference", "dockerReference": "example.com/a:1"},
+        }]}))
+        ran = subprocess.run([skopeo, "--policy", str(path), "copy", "-q", f"dir:{image}",
+                              f"dir:{tmp_path / key_type}"],
+                             capture_output=True, text=True, timeout=60, check=False)
+        with pytest.raises(PolicyRefused) as refused:
+            load_policy(path).check_copy_source(parse_image_name(f"dir:{image}"))
+        said = str(refused.value)
+        if key_type == "GPGKeys":
+            assert ran.returncode == 0, ran.stderr
+            assert "copy it with skopeo, which verifies them" in said
+        else:
+            assert ran.returncode != 0 and f'Unimplemented \\"keyType\\" value \\"{key_type}' \
+                in ran.stderr, ran.stderr
+            assert f"accepts no image under signedBy with the keyType {key_type}" in said
+            assert "skopeo, which verifies" not in said and "--keyring" not in said

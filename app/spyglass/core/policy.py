@@ -9,8 +9,9 @@ signature while it copies, so the outcome is one of three (:class:`Verdict`):
 * one asks for signatures (``signedBy``, ``sigstoreSigned``, ``signedBaseLayer``): the
   copy is refused too, saying how to check the signatures (skopeo, or ``spyglass
   signatures --keyring`` for signedBy, ``--key`` for sigstoreSigned) and copy without
-  the check (``--insecure-policy``); for ``signedBaseLayer``, which containers/image
-  never accepts, saying so.
+  the check (``--insecure-policy``); for ``signedBaseLayer``, and ``signedBy`` with a
+  keyType other than ``GPGKeys``, which containers/image reads but never accepts an
+  image under (it implements neither), saying so.
 
 Which file (:func:`policy_path`), as containers/image chooses it: the one given
 (``--policy``), else ``$HOME/.config/containers/policy.json`` if it exists, else
@@ -67,6 +68,7 @@ __all__ = [
     "USER_POLICY",
     "Decision",
     "Policy",
+    "Requirement",
     "Scope",
     "Verdict",
     "check_copy_source",
@@ -91,6 +93,27 @@ SIGNATURE_REQUIREMENTS: Final = ("signedBy", "signedBaseLayer", "sigstoreSigned"
 
 _PATH_TRANSPORTS: Final = ("oci", "oci-archive", "dir")
 """The transports whose scopes are absolute paths (containers/image validates them so)."""
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One requirement of a scope: its type, and for ``signedBy`` its keyType (what else
+    it says, its keys and identities, matters only to a verifier)."""
+
+    type: str
+    key_type: str = ""
+
+    @property
+    def unimplemented(self) -> str | None:
+        """The requirement in words when containers/image reads it but accepts no image
+        under it: ``signedBaseLayer`` ("not implemented yet"), and ``signedBy`` with a
+        keyType other than GPGKeys (it rejects every signature: "Unimplemented keyType");
+        None for the others."""
+        if self.type == "signedBaseLayer":
+            return self.type
+        if self.type == "signedBy" and self.key_type != "GPGKeys":
+            return f"signedBy with the keyType {self.key_type}"
+        return None
 
 
 class Verdict(enum.Enum):
@@ -123,20 +146,19 @@ class Decision:
 
     verdict: Verdict
     scope: Scope
-    requirements: tuple[str, ...]
-    """The types of the requirements of ``scope``, in the file's order."""
+    requirements: tuple[Requirement, ...]
+    """The requirements of ``scope``, in the file's order."""
 
 
 @dataclass(frozen=True)
 class Policy:
-    """A parsed policy: for each scope, the types of its requirements (what else a
-    requirement says, its keys and identities, matters only to a verifier)."""
+    """A parsed policy: for each scope, its requirements."""
 
     path: Path
-    default: tuple[str, ...]
-    transports: Mapping[str, Mapping[str, tuple[str, ...]]]
+    default: tuple[Requirement, ...]
+    transports: Mapping[str, Mapping[str, tuple[Requirement, ...]]]
 
-    def requirements_for(self, name: ImageName) -> tuple[Scope, tuple[str, ...]]:
+    def requirements_for(self, name: ImageName) -> tuple[Scope, tuple[Requirement, ...]]:
         """The scope whose requirements apply to ``name``, and those requirements."""
         transport = str(name.transport)
         scopes = self.transports.get(transport)
@@ -151,9 +173,10 @@ class Policy:
         """Whether the policy accepts ``name`` as the source of a copy that checks no
         signature: all the requirements must accept it (as containers/image asks)."""
         scope, requirements = self.requirements_for(name)
-        if REJECT in requirements:
+        kinds = [requirement.type for requirement in requirements]
+        if REJECT in kinds:
             verdict = Verdict.REJECT
-        elif any(kind in SIGNATURE_REQUIREMENTS for kind in requirements):
+        elif any(kind in SIGNATURE_REQUIREMENTS for kind in kinds):
             verdict = Verdict.NEEDS_SIGNATURES
         else:
             verdict = Verdict.ACCEPT
@@ -172,18 +195,26 @@ class Policy:
                 on_command_line=f"{said} To copy it anyway, pass --insecure-policy (no policy "
                 "is asked then), or change the policy.")
         if decision.verdict is Verdict.NEEDS_SIGNATURES:
-            kinds = tuple(dict.fromkeys(
-                kind for kind in decision.requirements if kind in SIGNATURE_REQUIREMENTS))
+            kinds = tuple(dict.fromkeys(requirement.type for requirement in
+                                        decision.requirements
+                                        if requirement.type in SIGNATURE_REQUIREMENTS))
             start = (f'The policy "{self.path}" accepts {name} only with signatures ({where} '
                      f"ask for {' and '.join(kinds)})")
-            if "signedBaseLayer" in kinds:  # (every requirement must accept: this one never)
+            never = tuple(dict.fromkeys(requirement.unimplemented for requirement in
+                                        decision.requirements if requirement.unimplemented))
+            if never:  # (every requirement must accept: this one never does)
                 said = (f"{start}, and containers/image accepts no image under "
-                        "signedBaseLayer (it does not implement it: skopeo refuses the copy "
-                        "too), so it is not copied.")
+                        f"{' or '.join(never)} (it does not implement "
+                        f"{'them' if len(never) > 1 else 'it'}: skopeo refuses the copy too), "
+                        "so it is not copied.")
+                change = "change the policy" + (
+                    " (signedBy checks only GPG keys, with the keyType GPGKeys; a cosign "
+                    "public key is checked by sigstoreSigned)"
+                    if any(each.startswith("signedBy") for each in never) else "")
                 raise PolicyRefused(
-                    f"{said} To copy it, change the policy.",
+                    f"{said} To copy it, {change}.",
                     on_command_line=f"{said} To copy it anyway, pass --insecure-policy (no "
-                    "policy is asked then), or change the policy.")
+                    f"policy is asked then), or {change}.")
             check = _how_to_check(kinds)
             start += ", and Spyglass does not verify signatures while it copies"
             raise PolicyRefused(
@@ -305,7 +336,7 @@ def load_policy(path: Path) -> Policy:
                 'does not have; expected only "default" and "transports" (containers/image '
                 "refuses any other).")
     default = _requirements(path, data["default"], "default")
-    transports: dict[str, dict[str, tuple[str, ...]]] = {}
+    transports: dict[str, dict[str, tuple[Requirement, ...]]] = {}
     given = data.get("transports", {})
     if not isinstance(given, dict):  # null too, as containers/image refuses it
         raise SpyglassError(f'The policy "{path}" has "transports" as {json_kind(given)}; '
@@ -316,7 +347,7 @@ def load_policy(path: Path) -> Policy:
                 f'The policy "{path}" has the transport "{transport}" as '
                 f"{json_kind(scopes)}; expected an object of scopes, each a list of "
                 "requirements.")
-        checked: dict[str, tuple[str, ...]] = {}
+        checked: dict[str, tuple[Requirement, ...]] = {}
         for scope, requirements in scopes.items():
             _check_scope(path, transport, scope)
             checked[scope] = _requirements(path, requirements,
@@ -325,15 +356,22 @@ def load_policy(path: Path) -> Policy:
     return Policy(path, default, transports)
 
 
-def _requirements(path: Path, given: object, where: str) -> tuple[str, ...]:
-    """The types of a list of requirements, checked as containers/image checks them."""
+def _requirements(path: Path, given: object, where: str) -> tuple[Requirement, ...]:
+    """A list of requirements, checked as containers/image checks them."""
     if not isinstance(given, list):
         raise SpyglassError(f'The policy "{path}" has {json_kind(given)} for {where}; '
                             "expected a list of requirements.")
     if not given:
         raise SpyglassError(f'The policy "{path}" lists no requirements for {where}; '
                             "containers/image refuses such a policy.")
-    return tuple(requirement_type(path, requirement, where) for requirement in given)
+    return tuple(_requirement(path, requirement, where) for requirement in given)
+
+
+def _requirement(path: Path, given: object, where: str) -> Requirement:
+    kind = requirement_type(path, given, where)
+    if kind == "signedBy" and isinstance(given, dict):  # (its keyType checked: a string)
+        return Requirement(kind, given["keyType"])
+    return Requirement(kind)
 
 
 def _check_scope(path: Path, transport: str, scope: str) -> None:

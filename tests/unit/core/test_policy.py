@@ -233,6 +233,39 @@ def test_signed_base_layer_is_said_to_be_accepted_by_no_tool(tmp_path: Path) -> 
     assert "skopeo, which verifies" not in str(refused.value)
 
 
+@pytest.mark.parametrize("key_type", ["signedByGPGKeys", "X509Certificates", "signedByX509CAs"])
+def test_signed_by_a_key_type_not_implemented_is_said_to_be_accepted_by_no_tool(
+        tmp_path: Path, key_type: str) -> None:
+    """containers/image reads these keyTypes and rejects every signature under them
+    ("Unimplemented keyType"): the sentence advised copying with skopeo, which verifies
+    them, or spyglass signatures --keyring with the policy's GPG keys, which it has not."""
+    path = write(tmp_path / "policy.json", {"default": [
+        {"type": "signedBy", "keyType": key_type, "keyPath": "/k.pub"}, *SIGNED]})
+    with pytest.raises(PolicyRefused) as refused:
+        check_copy_source(parse_image_name("docker://quay.io/a:1"), path)
+    said = (f'The policy "{path}" accepts docker://quay.io/a:1 only with signatures (its '
+            '"default" requirements ask for signedBy), and containers/image accepts no image '
+            f"under signedBy with the keyType {key_type} (it does not implement it: skopeo "
+            "refuses the copy too), so it is not copied.")
+    change = ("change the policy (signedBy checks only GPG keys, with the keyType GPGKeys; "
+              "a cosign public key is checked by sigstoreSigned).")
+    assert str(refused.value) == f"{said} To copy it, {change}"
+    assert refused.value.on_command_line == (
+        f"{said} To copy it anyway, pass --insecure-policy (no policy is asked then), or "
+        f"{change}")
+
+
+def test_each_requirement_no_tool_accepts_is_named(tmp_path: Path) -> None:
+    path = write(tmp_path / "policy.json", {"default": [
+        {"type": "signedBaseLayer", "baseLayerIdentity": {"type": "matchRepository"}},
+        {"type": "signedBy", "keyType": "X509Certificates", "keyPath": "/k.pub"}]})
+    with pytest.raises(PolicyRefused) as refused:
+        check_copy_source(parse_image_name("docker://quay.io/a:1"), path)
+    assert ("accepts no image under signedBaseLayer or signedBy with the keyType "
+            "X509Certificates (it does not implement them: skopeo refuses the copy too)"
+            ) in str(refused.value)
+
+
 # ---------------------------------------------------------------------------- the file
 
 
