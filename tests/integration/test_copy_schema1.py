@@ -185,13 +185,18 @@ def test_an_uncompressed_schema1_layer_is_named_as_what_it_is(
     run(umoci, "unpack", "--rootless", "--image", f"{out}:v1", str(tmp_path / "bundle"))
 
 
-def _variant(schema1_dir: Path, target: Path, change: dict[str, object]) -> Path:
-    """The schema 1 image with ``change`` merged into every v1Compatibility, unsigned."""
+def _variant(schema1_dir: Path, target: Path, change: dict[str, object], *,
+             renamed: dict[str, str] | None = None) -> Path:
+    """The schema 1 image with ``change`` merged into every v1Compatibility, and the keys
+    of ``renamed`` renamed where they are, unsigned."""
     shutil.copytree(schema1_dir, target)
     manifest = json.loads((target / "manifest.json").read_bytes())
     for entry in manifest["history"]:
         compat = json.loads(entry["v1Compatibility"])
         compat.update(change)
+        for old, new in (renamed or {}).items():
+            if old in compat:
+                compat[new] = compat.pop(old)
         entry["v1Compatibility"] = json.dumps(compat, indent=1, ensure_ascii=False)
     manifest.pop("signatures", None)
     (target / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
@@ -208,6 +213,33 @@ def test_histories_convert_as_skopeo_converts_them(
         schema1_dir: Path, tmp_path: Path, change: dict[str, object]) -> None:
     assert_converted_as_skopeo_does(_variant(schema1_dir, tmp_path / "variant", change),
                                     tmp_path)
+
+
+def test_history_fields_are_read_whatever_their_case_as_skopeo_reads_them(
+        schema1_dir: Path, tmp_path: Path) -> None:
+    """inspect --config and the window match throwaway, container_config, created, author
+    and comment whatever their case, as the copy's conversion and skopeo do: an ENV step
+    written "Throwaway" made a layer in the window's Layers tab, and "Container_Config"
+    lost every build command."""
+    from spyglass.core.manifest import parse_manifest
+
+    source = _variant(schema1_dir, tmp_path / "cased",
+                      {"Author": "Upper Case", "COMMENT": "as Go matches fields"},
+                      renamed={"throwaway": "Throwaway", "container_config": "Container_Config",
+                               "created": "CREATED"})
+    skopeo = require_tool("skopeo")
+    theirs = json.loads(run(skopeo, "--insecure-policy", "inspect", "--config",
+                            f"dir:{source}"))
+    done = spyglass("inspect", "--config", f"dir:{source}")
+    assert done.returncode == 0, done.stderr
+    ours = json.loads(done.stdout)["history"]
+    # (skopeo leaves empty fields out; Spyglass shows them empty)
+    assert [{key: value for key, value in step.items() if value} for step in ours] == \
+        theirs["history"]
+    assert any(step.get("empty_layer") for step in theirs["history"])
+    # the window's layers are those of the image the copy writes
+    manifest = parse_manifest((source / "manifest.json").read_bytes())
+    assert len(manifest.layers) == len(theirs["rootfs"]["diff_ids"])
 
 
 @pytest.mark.parametrize("change", [

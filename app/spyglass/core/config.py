@@ -161,14 +161,15 @@ def _shown(value: object) -> str:
 def _build_command(compat: Mapping[str, Any]) -> str:
     """The command of a schema 1 step: its ``container_config.Cmd`` (none where
     ``container_config`` is not an object, as the conversion finds none there)."""
-    container = compat.get("container_config")
+    container = gojson.member(compat, "container_config")
     if not isinstance(container, Mapping):
         return ""
-    return " ".join(_strings(container.get("Cmd")) or ())
+    return " ".join(_strings(gojson.member(container, "Cmd")) or ())
 
 
 def schema1_config(manifest: Schema1Manifest) -> ImageConfig:
-    """An :class:`ImageConfig` assembled from a schema 1 manifest's v1Compatibility entries."""
+    """An :class:`ImageConfig` assembled from a schema 1 manifest's v1Compatibility entries
+    (their fields matched as Go's decoder, and so the copy's conversion, matches them)."""
     top: dict[str, Any] = dict(manifest.top_config)
     # schema 1 bookkeeping, and what a schema 1 image never uses (its layers are its
     # fsLayers, its history its entries: a "rootfs" written there is no one's, and the
@@ -177,10 +178,10 @@ def schema1_config(manifest: Schema1Manifest) -> ImageConfig:
         top.pop(key, None)
     top["history"] = [
         {
-            "created": e.v1_compatibility.get("created"),
+            "created": gojson.member(e.v1_compatibility, "created"),
             "created_by": _build_command(e.v1_compatibility),
-            "author": e.v1_compatibility.get("author", ""),
-            "comment": e.v1_compatibility.get("comment", ""),
+            "author": gojson.member(e.v1_compatibility, "author") or "",
+            "comment": gojson.member(e.v1_compatibility, "comment") or "",
             "empty_layer": e.empty,
         }
         for e in manifest.entries

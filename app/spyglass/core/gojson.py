@@ -14,6 +14,7 @@ import codecs
 import json
 import re
 import sys
+from collections.abc import Mapping
 from typing import Any, Final
 
 SURROGATE: Final = re.compile("[\ud800-\udfff]")
@@ -88,6 +89,25 @@ class NotUTF8(json.JSONDecodeError):
 
     def __str__(self) -> str:
         return self.sentence
+
+
+_FOLDED: Final = {"\u017f": "s", "\u212a": "k"}
+"""The two runes besides ASCII letters that Go's decoder folds onto an ASCII one when it
+matches a key to a field (the long s and the Kelvin sign)."""
+
+
+def member(obj: Mapping[str, Any], name: str) -> Any:
+    """The member of the object ``obj`` that Go's decoder puts in the struct field
+    ``name`` (an ASCII name): any key equal to it but for case, the last one written
+    winning (Go decodes each in turn); None where there is none."""
+    wanted = name.lower()
+    found = None
+    for key, value in obj.items():
+        if len(key) == len(wanted) and all(
+                _FOLDED.get(ch, ch.lower()) == want for ch, want in zip(key, wanted,
+                                                                        strict=True)):
+            found = value
+    return found
 
 
 def without_surrogates(text: str) -> str:

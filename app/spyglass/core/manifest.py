@@ -216,7 +216,8 @@ class Schema1Layer:
 
     @property
     def empty(self) -> bool:
-        return bool(self.v1_compatibility.get("throwaway"))
+        """Whether the step made no layer (``throwaway``, matched as Go matches it)."""
+        return gojson.member(self.v1_compatibility, "throwaway") is True
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ class _Step:
 
     @property
     def empty(self) -> bool:
-        return bool(_field(self.compat, "throwaway"))
+        return gojson.member(self.compat, "throwaway") is True  # (as Schema1Layer.empty)
 
 
 def convert(
@@ -122,11 +122,11 @@ def _steps(manifest: Schema1Manifest) -> list[_Step]:
         raise InvalidManifest(f"{what} cannot be read to convert it: {clause(exc)}.") from exc
     if not blobs or len(blobs) != len(raws) or not all(isinstance(c, dict) for c in compats):
         raise InvalidManifest(f"{what} has no layers, or not one history entry per layer.")
-    ids = [_field(c, "id") for c in compats]  # top first
+    ids = [gojson.member(c, "id") for c in compats]  # top first
     for found in ids:
         if not isinstance(found, str) or not _V1_ID.fullmatch(found):
             raise InvalidManifest(f'{what} has an invalid layer id "{found}".')
-    if _field(compats[-1], "parent"):
+    if gojson.member(compats[-1], "parent"):
         raise InvalidManifest(f"{what} names a parent for its base layer.")
     seen: set[str] = set()
     for index, found in enumerate(ids):
@@ -137,10 +137,10 @@ def _steps(manifest: Schema1Manifest) -> list[_Step]:
     for index in range(len(ids) - 1, -1, -1):  # base first
         if index < len(ids) - 1 and ids[index] == ids[index + 1]:
             continue  # the same step again (an old docker bug): once
-        if index < len(ids) - 1 and _field(compats[index], "parent") != ids[index + 1]:
+        if index < len(ids) - 1 and gojson.member(compats[index], "parent") != ids[index + 1]:
             raise InvalidManifest(
                 f"{what} breaks its chain of layers: {ids[index]} names the parent "
-                f"{_field(compats[index], 'parent')}, not {ids[index + 1]}.")
+                f"{gojson.member(compats[index], 'parent')}, not {ids[index + 1]}.")
         steps.append(_Step(blobs[index], raws[index], compats[index]))
     return steps
 
@@ -163,16 +163,16 @@ def _history(step: _Step) -> str:
     """One history entry, in the order and with the omissions of containers/image's
     ``Schema2History`` (``created`` always; the others only when set)."""
     compat = step.compat
-    container = _field(compat, "container_config")
-    command = _field(container, "Cmd") if isinstance(container, dict) else None
+    container = gojson.member(compat, "container_config")
+    command = gojson.member(container, "Cmd") if isinstance(container, dict) else None
     if command is not None and not (
             isinstance(command, list) and all(isinstance(c, str) for c in command)):
         raise InvalidManifest(f"A schema 1 history entry has a container_config.Cmd that "
                               f"is not a list of strings: {command!r}.")
-    parts = [f'"created":{_go_string(_go_time(_field(compat, "created")))}']
-    for key, value in (("author", _field(compat, "author")),
+    parts = [f'"created":{_go_string(_go_time(gojson.member(compat, "created")))}']
+    for key, value in (("author", gojson.member(compat, "author")),
                        ("created_by", " ".join(command or ())),
-                       ("comment", _field(compat, "comment"))):  # Schema2History's order
+                       ("comment", gojson.member(compat, "comment"))):  # Schema2History's order
         if value is not None and not isinstance(value, str):
             raise InvalidManifest(f'A schema 1 history entry has an "{key}" that is not '
                                   f"a string: {value!r}.")
@@ -181,16 +181,6 @@ def _history(step: _Step) -> str:
     if step.empty:
         parts.append('"empty_layer":true')
     return "{" + ",".join(parts) + "}"
-
-
-def _field(obj: dict[str, Any], name: str) -> Any:
-    """The member ``name`` as Go's decoder finds a struct field: whatever the case, the
-    last one written winning."""
-    found = None
-    for key, value in obj.items():
-        if key.lower() == name.lower():
-            found = value
-    return found
 
 
 def _members(raw: str) -> list[tuple[str, str]]:
