@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -186,12 +187,15 @@ def test_an_uncompressed_schema1_layer_is_named_as_what_it_is(
 
 
 def _variant(schema1_dir: Path, target: Path, change: dict[str, object], *,
-             renamed: dict[str, str] | None = None) -> Path:
-    """The schema 1 image with ``change`` merged into every v1Compatibility, and the keys
-    of ``renamed`` renamed where they are, unsigned."""
+             renamed: dict[str, str] | None = None, only: int | None = None) -> Path:
+    """The schema 1 image with ``change`` merged into every v1Compatibility (``only``:
+    into that one, the top one 0), and the keys of ``renamed`` renamed where they are,
+    unsigned."""
     shutil.copytree(schema1_dir, target)
     manifest = json.loads((target / "manifest.json").read_bytes())
-    for entry in manifest["history"]:
+    for index, entry in enumerate(manifest["history"]):
+        if only is not None and index != only:
+            continue
         compat = json.loads(entry["v1Compatibility"])
         compat.update(change)
         for old, new in (renamed or {}).items():
@@ -254,6 +258,47 @@ def test_histories_skopeo_refuses_are_refused(
     assert "schema 1" in refused.stderr
     assert not (tmp_path / "out").exists()
 
+
+
+@pytest.mark.parametrize(("change", "only", "said"), [
+    ({"config": {"Env": "A=1"}}, 0,
+     "in its top history entry, config.Env is a string, not a list of strings"),
+    ({"config": {"Labels": ["x"]}}, 0,
+     "in its top history entry, config.Labels is a list, not an object of strings"),
+    ({"config": ["x"]}, 0, "in its top history entry, config is a list, not an object"),
+    ({"throwaway": "yes"}, 2, "in its history entry 3 of 4 (the top one first), "
+                              "throwaway is a string, not true or false"),
+], ids=["env-string", "labels-list", "config-list", "throwaway-string"])
+def test_a_history_go_cannot_decode_is_refused_naming_the_field(
+        schema1_dir: Path, tmp_path: Path, change: dict[str, object], only: int,
+        said: str) -> None:
+    """Members of other types than containers/image decodes them into were copied into
+    the config as they were: exit 0 with an image skopeo and umoci cannot read. skopeo
+    refuses to copy them; so does Spyglass now, naming the member."""
+    source = _variant(schema1_dir, tmp_path / "variant", change, only=only)
+    skopeo = require_tool("skopeo")
+    theirs = subprocess.run([skopeo, "--insecure-policy", "copy", "-q", f"dir:{source}",
+                             f"oci:{tmp_path / 'theirs'}:v1"], capture_output=True, check=False)
+    assert theirs.returncode == 1 and b"cannot unmarshal" in theirs.stderr
+    refused = spyglass("copy", f"dir:{source}", f"oci:{tmp_path / 'out'}:v1")
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert f"cannot be converted to schema 2: {said} (skopeo" in refused.stderr, refused.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_history_go_decodes_as_it_is_is_converted_as_skopeo_converts_it(
+        schema1_dir: Path, tmp_path: Path) -> None:
+    """What Go's decoder takes (null anywhere, a string Cmd, "Config" for config, members
+    no field names) is not refused: skopeo converts it, to the same bytes."""
+    top = json.loads(json.loads((schema1_dir / "manifest.json").read_bytes()
+                                )["history"][0]["v1Compatibility"])
+    config = {**top["config"], "Cmd": "/app/run.sh", "Env": ["A=1", None],
+              "Labels": {"a": None}, "ExposedPorts": {"80/tcp": None, "81/tcp": {"x": 1}},
+              "Healthcheck": {"Test": ["CMD", "true"], "Interval": 1000000000}}
+    source = _variant(schema1_dir, tmp_path / "variant",
+                      {"config": config, "Size": -1, "container_config": None,
+                       "extra": [1, {"a": "b"}]}, renamed={"config": "Config"}, only=0)
+    assert_converted_as_skopeo_does(source, tmp_path)
 
 
 def test_a_dry_run_says_the_schema1_image_is_converted(schema1_dir: Path, tmp_path: Path) -> None:

@@ -100,14 +100,19 @@ def member(obj: Mapping[str, Any], name: str) -> Any:
     """The member of the object ``obj`` that Go's decoder puts in the struct field
     ``name`` (an ASCII name): any key equal to it but for case, the last one written
     winning (Go decodes each in turn); None where there is none."""
-    wanted = name.lower()
     found = None
     for key, value in obj.items():
-        if len(key) == len(wanted) and all(
-                _FOLDED.get(ch, ch.lower()) == want for ch, want in zip(key, wanted,
-                                                                        strict=True)):
+        if names_field(key, name):
             found = value
     return found
+
+
+def names_field(key: str, name: str) -> bool:
+    """Whether Go's decoder puts the member ``key`` in the struct field ``name`` (an
+    ASCII name): the same name but for case."""
+    wanted = name.lower()
+    return len(key) == len(wanted) and all(
+        _FOLDED.get(ch, ch.lower()) == want for ch, want in zip(key, wanted, strict=True))
 
 
 def without_surrogates(text: str) -> str:

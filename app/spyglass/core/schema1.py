@@ -6,7 +6,8 @@ uncompressed digests; registries today refuse it, and so do OCI layouts and
 archives. containers/image copies one by converting it (``manifest/docker_schema1.go``:
 ``fixManifestLayers``, ``ToSchema2Config``; ``image/docker_schema1.go``):
 
-- the history is checked first: every ``v1Compatibility`` has a 64-hex ``id``,
+- the history is checked first: every ``v1Compatibility`` has members of the types Go
+  decodes them into (:mod:`~spyglass.core.schema1_types`), a 64-hex ``id``,
   each names the next older one as its ``parent`` and the base none, and an id
   that repeats back to back (an old docker bug) counts once;
 - the config is the top ``v1Compatibility`` object as it is written, without its
@@ -42,6 +43,7 @@ from spyglass.core.manifest import (
     parse_manifest,
     schema1_fields,
 )
+from spyglass.core.schema1_types import history_fault
 from spyglass.core.transports.base import ImageSource
 
 _DROPPED: Final = frozenset({"id", "parent", "Size", "parent_id", "layer_id", "throwaway"})
@@ -122,6 +124,13 @@ def _steps(manifest: Schema1Manifest) -> list[_Step]:
         raise InvalidManifest(f"{what} cannot be read to convert it: {clause(exc)}.") from exc
     if not blobs or len(blobs) != len(raws) or not all(isinstance(c, dict) for c in compats):
         raise InvalidManifest(f"{what} has no layers, or not one history entry per layer.")
+    for index, compat in enumerate(compats):  # (top first)
+        fault = history_fault(compat, top=index == 0)
+        if fault is not None:
+            entry = ("top history entry" if index == 0 else
+                     f"history entry {index + 1} of {len(compats)} (the top one first)")
+            raise InvalidManifest(f"{what} cannot be converted to schema 2: in its {entry}, "
+                                  f"{fault} (skopeo cannot read it either).")
     ids = [gojson.member(c, "id") for c in compats]  # top first
     for found in ids:
         if not isinstance(found, str) or not _V1_ID.fullmatch(found):
@@ -162,20 +171,13 @@ def _config(steps: list[_Step], diff_ids: list[str]) -> bytes:
 def _history(step: _Step) -> str:
     """One history entry, in the order and with the omissions of containers/image's
     ``Schema2History`` (``created`` always; the others only when set)."""
-    compat = step.compat
-    container = gojson.member(compat, "container_config")
-    command = gojson.member(container, "Cmd") if isinstance(container, dict) else None
-    if command is not None and not (
-            isinstance(command, list) and all(isinstance(c, str) for c in command)):
-        raise InvalidManifest(f"A schema 1 history entry has a container_config.Cmd that "
-                              f"is not a list of strings: {command!r}.")
+    compat = step.compat  # (its types checked: history_fault)
+    container = gojson.member(compat, "container_config") or {}
+    command = [part or "" for part in gojson.member(container, "Cmd") or ()]
     parts = [f'"created":{_go_string(_go_time(gojson.member(compat, "created")))}']
     for key, value in (("author", gojson.member(compat, "author")),
-                       ("created_by", " ".join(command or ())),
+                       ("created_by", " ".join(command)),
                        ("comment", gojson.member(compat, "comment"))):  # Schema2History's order
-        if value is not None and not isinstance(value, str):
-            raise InvalidManifest(f'A schema 1 history entry has an "{key}" that is not '
-                                  f"a string: {value!r}.")
         if value:
             parts.append(f'"{key}":{_go_string(value)}')
     if step.empty:
