@@ -433,6 +433,35 @@ def test_the_schema1_image_of_a_list_is_copied_alone_converted(
                     "inspect", "--tls-verify=false", target).stdout)["Digest"]
 
 
+def test_the_signature_of_a_list_whose_schema1_image_is_copied_is_said_to_stay(
+        schema1_list: tuple[RegistryServer, str], tmp_path: Path) -> None:
+    """The list is not written, only its (converted) image: its signature stays behind,
+    said as for any image of a list copied alone (nothing was said)."""
+    import httpx
+
+    from tests.helpers.cosign import add_cosign_signature, cosign_tag
+    from tests.helpers.imagebuild import LayoutBuilder
+
+    server, _digest = schema1_list
+    listed = httpx.head(f"http://{server.host}/v2/s1/app/manifests/list", headers={
+        "Accept": "application/vnd.docker.distribution.manifest.list.v2+json"})
+    list_digest = listed.headers["Docker-Content-Digest"]
+    signature = tmp_path / "signature"
+    add_cosign_signature(LayoutBuilder(signature), list_digest)
+    tag = cosign_tag(list_digest)
+    copy("--dest-tls-verify=false", f"oci:{signature}:{tag}",
+         f"docker://{server.host}/s1/app:{tag}")
+    args = ("--src-tls-verify=false", "--override-arch", "amd64",
+            f"docker://{server.host}/s1/app:list", f"oci:{tmp_path / 'out'}:v1")
+    planned = spyglass("copy", "--dry-run", *args).stdout.decode().splitlines()
+    assert planned[1] == f"  list: {list_digest[7:19]} (not written: the image below goes alone)"
+    assert planned[2].startswith("  image linux/amd64: "), planned
+    done = spyglass("copy", *args)
+    assert done.returncode == 0, done.stderr
+    assert (f"Note: 1 signature or referrer of {list_digest} is not carried along: that "
+            "list is not copied, only one of its images") in done.stderr, done.stderr
+
+
 def test_a_list_with_a_schema1_image_copied_whole_is_refused_saying_why(
         schema1_list: tuple[RegistryServer, str], tmp_path: Path) -> None:
     server, digest = schema1_list

@@ -185,8 +185,9 @@ class CopyPlan:
     """True when the copy leaves whatever is attached behind without asking what it is
     (``remove_signatures``)."""
     converted_from: Digest | None = None
-    """The digest of the schema 1 image the top was converted from (what is attached to
-    it does not match the new digest)."""
+    """The digest of the schema 1 image the one image written was converted from (what is
+    attached to it does not match the new digest); ``top`` is then the converted image,
+    or the list it was chosen from."""
     routine: tuple[str, ...] = ()
     """Those of ``notes`` that say what a copy does to any image alike (a ``dir:`` image
     there already replaced whole, platforms asked of an image that is no list): a quiet

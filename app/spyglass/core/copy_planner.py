@@ -190,14 +190,16 @@ def _plan_image(
     stored: StoredBy,
     notes: list[str],
     *,
-    from_list: bool = False,
+    listed: tuple[ImageIndex, Descriptor] | None = None,
 ) -> CopyPlan:
-    """The plan for one image: the source's, or (``from_list``) the one image of a list
-    that is copied alone (a schema 1 one, converted as when it is named)."""
+    """The plan for one image: the source's, or (``listed``: the list and its entry) the
+    one image of a list that is copied alone (a schema 1 one, converted as when it is
+    named), the list staying the plan's top, not written, as for any image of a list
+    copied alone (what is attached to it is said to stay behind)."""
     made_config: bytes | None = None
     converted_from: Digest | None = None
     if isinstance(top, Schema1Manifest):
-        what = (f"The image {top.digest} of {source.description}" if from_list
+        what = (f"The image {top.digest} of {source.description}" if listed
                 else source.description)
         said = (f"{what} is a Docker schema 1 image, which Spyglass copies "
                 "converted to schema 2: its digest changes")
@@ -222,18 +224,19 @@ def _plan_image(
     plain = PlainLayerChoice(plain_target(destination, options), ahead, notes, stored,
                              destination, cancel)
     config = load_config(source, top, ahead.needs_config, cancel)
-    instance = plan_instance(top, None, config, destination, options, stored,
-                             plain.target(top))
+    instance = plan_instance(top, listed[1] if listed else None, config, destination,
+                             options, stored, plain.target(top))
     if made_config is not None:
         instance = replace(instance, config=replace(instance.config, data=made_config))
     routine: tuple[str, ...] = ()
-    if options.platforms and not from_list:
+    if options.platforms and not listed:
         routine = (one_image_note(config or config_if_readable(source, top, cancel),
                                   options.platforms),)
         notes.extend(routine)
     plain.note(destination)
-    plan = CopyPlan(source.description, destination.description, top, (instance,), None,
-                    False, tuple(notes), converted_from=converted_from, routine=routine)
+    plan = CopyPlan(source.description, destination.description,
+                    listed[0] if listed else top, (instance,), None, False, tuple(notes),
+                    converted_from=converted_from, routine=routine)
     check_preserve(plan, options, destination)
     return plan
 
@@ -322,7 +325,7 @@ def _plan_images(
         child = load_manifest(source, chosen[0].digest, cancel=cancel)
         if isinstance(child, Schema1Manifest):
             return _plan_image(source, destination, options, cancel, ahead, child, stored,
-                               notes, from_list=True)
+                               notes, listed=(top, chosen[0]))
     extra: list[tuple[bytes, str, Digest]] = []
     instances: list[InstancePlan] = []
     nested_whole = whole and options.format is None and options.compression is None
