@@ -462,6 +462,18 @@ def test_the_signature_of_a_list_whose_schema1_image_is_copied_is_said_to_stay(
             "list is not copied, only one of its images") in done.stderr, done.stderr
 
 
+def test_config_raw_of_a_list_names_its_schema1_image_not_the_list(
+        schema1_list: tuple[RegistryServer, str]) -> None:
+    """The list is no schema 1 image: the note named it as one."""
+    server, digest = schema1_list
+    name = f"docker://{server.host}/s1/app:list"
+    done = spyglass("--override-arch", "amd64", "inspect", "--tls-verify=false", "--config",
+                    "--raw", name)
+    assert done.returncode == 0 and done.stdout == b"", done.stderr
+    assert (f"The image {digest} that {name} names for linux/amd64 is a Docker schema 1 "
+            "image, which has no config blob") in done.stderr, done.stderr
+
+
 def test_a_list_with_a_schema1_image_copied_whole_is_refused_saying_why(
         schema1_list: tuple[RegistryServer, str], tmp_path: Path) -> None:
     server, digest = schema1_list

@@ -23,6 +23,7 @@ from spyglass.core.text import as_given
 
 if TYPE_CHECKING:
     from spyglass.core.image import LoadedImage
+    from spyglass.core.manifest import Descriptor, Schema1Manifest
     from spyglass.core.platform import Platform
 
 
@@ -98,16 +99,17 @@ def run(args: argparse.Namespace) -> int:
             if not (args.raw and args.config):
                 raise
             # its bytes as stored, as skopeo prints them, whatever they hold
-            _top, _chain, chosen = chosen_manifest(source, platform=platform)
+            _top, chain, chosen = chosen_manifest(source, platform=platform)
             if isinstance(chosen, Schema1Manifest):
-                _note_no_config_blob(args.name)
+                _note_no_config_blob(args.name, chosen, chain[-1] if chain else None)
                 return 0
             write_bytes(read_config_blob(source, chosen))
             return 0
         _note_platform_unmatched(image, platform)
         _note_choice(image, platform)
         if args.config and args.raw and isinstance(image.manifest, Schema1Manifest):
-            _note_no_config_blob(args.name)  # nothing printed, as skopeo prints nothing
+            # nothing printed, as skopeo prints nothing
+            _note_no_config_blob(args.name, image.manifest, image.instance)
             return 0
         if args.config:
             if image.config is None:
@@ -263,9 +265,12 @@ def _config_as_go_values(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _note_no_config_blob(name: str) -> None:
-    """Say why ``--config --raw`` of a schema 1 image prints nothing."""
-    note(f"{name} is a Docker schema 1 image, which has no config blob: --config --raw "
+def _note_no_config_blob(name: str, image: Schema1Manifest, entry: Descriptor | None) -> None:
+    """Say why ``--config --raw`` of a schema 1 image prints nothing: the image ``name``
+    names, or (``entry``) the one chosen from the list it names."""
+    where = "" if entry is None or entry.platform is None else f" for {entry.platform}"
+    what = name if entry is None else f"The image {image.digest} that {name} names{where}"
+    note(f"{what} is a Docker schema 1 image, which has no config blob: --config --raw "
          "prints nothing (as skopeo); --config alone shows the config made from its "
          "history.")
 
