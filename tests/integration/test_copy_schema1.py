@@ -496,3 +496,19 @@ def test_inspect_lists_the_layers_as_skopeo_does(schema1_dir: Path) -> None:
     assert spyglass("inspect", "--format", "{{len .Layers}}", f"dir:{schema1_dir}").stdout == \
         run(skopeo, "--insecure-policy", "inspect", "--format", "{{len .Layers}}",
             f"dir:{schema1_dir}").encode()
+
+
+def test_a_template_over_layers_data_finds_no_such_field_as_skopeo(schema1_dir: Path) -> None:
+    """LayersData is no field of a schema 1 image's description (it said it ranged over a
+    string); skopeo cannot evaluate the field either."""
+    skopeo = require_tool("skopeo")
+    for template in ("{{range .LayersData}}{{.Size}}{{end}}", "{{.LayersData}}"):
+        theirs = subprocess.run([skopeo, "--insecure-policy", "inspect", "--format", template,
+                                 f"dir:{schema1_dir}"], capture_output=True, check=False)
+        assert theirs.returncode == 1
+        assert b"can't evaluate field LayersData" in theirs.stderr
+        ours = spyglass("inspect", "--format", template, f"dir:{schema1_dir}")
+        assert ours.returncode == 1 and ours.stdout == b""
+        assert "asks for .LayersData, which is no field" in ours.stderr, ours.stderr
+        assert "are Name, Tag, Digest, RepoTags, Created, DockerVersion, Labels, " \
+            "Architecture, Variant, Os, Layers, Env." in ours.stderr  # (LayersData not among them)

@@ -154,7 +154,8 @@ def run(args: argparse.Namespace) -> int:
         if template is not None:
             from spyglass.cli.template import render
 
-            values = _as_go_values(json.loads(json.dumps(described)))
+            values = _as_go_values(json.loads(json.dumps(described)),
+                                   schema1=isinstance(image.manifest, Schema1Manifest))
             text = render(template, values, root=[values])  # skopeo ranges over a list
             write_bytes(as_given(text + "\n"))  # as skopeo, whatever the text ends with
         else:
@@ -186,20 +187,23 @@ _INSPECT_FIELDS: Final = ("Name", "Tag", "Digest", "RepoTags", "Created", "Docke
 of its JSON when empty are there for a template, empty)."""
 
 
-def _as_go_values(described: dict[str, Any]) -> dict[str, Any]:
+def _as_go_values(described: dict[str, Any], *, schema1: bool) -> dict[str, Any]:
     """The description as skopeo's Go template sees its output struct: every field (in
-    order, empty where the JSON leaves one out), maps and times marked as such."""
+    order, empty where the JSON leaves one out), maps and times marked as such. A
+    ``schema1`` image's has no ``LayersData`` at all (skopeo cannot evaluate the field:
+    schema 1 records no layer sizes), not an empty one."""
     from spyglass.cli.gotime import GoTime
     from spyglass.cli.template_values import GoMap
 
     def as_map(value: Any) -> GoMap:
         return GoMap(value, nil=False) if isinstance(value, dict) else GoMap(nil=True)
 
-    fields: dict[str, Any] = {name: described.get(name, "") for name in _INSPECT_FIELDS}
+    fields: dict[str, Any] = {name: described.get(name, "") for name in _INSPECT_FIELDS
+                              if not (schema1 and name == "LayersData")}
     fields.update((name, value) for name, value in described.items() if name not in fields)
     fields["Labels"] = as_map(described.get("Labels"))
     for name in ("RepoTags", "Layers", "LayersData", "Env"):
-        if fields[name] is None:  # a nil slice prints [] in Go
+        if name in fields and fields[name] is None:  # a nil slice prints [] in Go
             fields[name] = []
     if isinstance(fields["Created"], str) and fields["Created"]:
         fields["Created"] = GoTime(fields["Created"])
