@@ -606,6 +606,11 @@ def test_a_list_with_a_schema1_image_says_its_size_leaves_out_that_image_s_layer
     size = view.overview.field_text("Size")
     assert "without the layers of the Docker schema 1 image" in size, size
     assert size.endswith("— for linux/amd64"), size
+    # the header's size, after "showing linux/amd64", is the list's, and says what it
+    # leaves out (it read as that image's, all of it)
+    subtitle = view.subtitle.text()
+    assert "showing linux/amd64" in subtitle, subtitle
+    assert " in all, without the schema 1 layers  ·  " in subtitle, subtitle
 
 
 @pytest.mark.parametrize(("blob", "media_type", "said"), [

@@ -238,6 +238,12 @@ class ImageState:
         """The list's entries whose image cannot be read (its manifest, or its config)."""
         return tuple(s for s in self.instances if s.problem)
 
+    @property
+    def unsized(self) -> int:
+        """How many of the list's images are Docker schema 1, whose layers' sizes are not
+        recorded: ``total_size`` leaves their layers out."""
+        return sum(1 for s in self.instances if isinstance(s.manifest, Schema1Manifest))
+
     def with_image(self, image: LoadedImage) -> ImageState:
         return dataclasses.replace(self, image=image, problem="")
 

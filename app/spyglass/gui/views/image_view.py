@@ -499,8 +499,11 @@ class ImageView(QWidget):
             current = state.current
             if current is not None:
                 parts.append(f"showing {instance_label(current.descriptor)}")
+        # (a list's size is the whole list's, not the shown image's: where it leaves out
+        # the layers of its schema 1 images, it says both)
         parts.append("size not recorded" if isinstance(top, Schema1Manifest)
-                     else human_size(state.total_size))
+                     else f"{human_size(state.total_size)} in all, without the schema 1 "
+                     "layers" if state.unsized else human_size(state.total_size))
         parts.append(state.location_title)
         self.subtitle.setText(visible("  ·  ".join(parts)))
         self.subtitle.setToolTip(visible(state.entry.name))

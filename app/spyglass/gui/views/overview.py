@@ -359,8 +359,7 @@ class OverviewPage(QScrollArea):
         self._set("Author", config.author if config else "")
         self._set("Size", self._size_text(state))
         self._values["Size"].setToolTip(
-            SCHEMA1_SIZES if isinstance(top, Schema1Manifest) or any(
-                isinstance(s.manifest, Schema1Manifest) for s in state.instances)
+            SCHEMA1_SIZES if isinstance(top, Schema1Manifest) or state.unsized
             else exact_size(state.total_size))
         count = len(manifest.layers) if manifest is not None else 0
         self._set("Layers", f"{count} layer{'s' if count != 1 else ''}"
@@ -445,7 +444,7 @@ class OverviewPage(QScrollArea):
             shown.total_size if isinstance(shown, ImageManifest) else 0)
         label = instance_label(current.descriptor) if current else \
             f"the shown {'entry' if state.of_entries else 'platform'}"
-        unsized = sum(1 for s in state.instances if isinstance(s.manifest, Schema1Manifest))
+        unsized = state.unsized
         without = (f", without the layers of {'its' if unsized > 1 else 'the'} Docker "
                    f"schema 1 image{'s' if unsized > 1 else ''}, whose sizes are not "
                    "recorded" if unsized else "")
