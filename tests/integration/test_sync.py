@@ -681,6 +681,46 @@ def test_a_signed_repository_synced_into_folders_keeps_its_tags_as_skopeo_writes
     assert tags_of(fresh_registry, "sk/app") == tags
 
 
+def test_into_folders_a_repository_listed_whole_leaves_another_s_signatures_alone(
+    make_registry: Callable[..., RegistryServer], tmp_path: Path
+) -> None:
+    """The same signed image in a/app (listed whole: its signature tags become folders)
+    and b/app (named by its tag: its tags are not copied): b/app:v1 lost its signature
+    without a word, as if b/app's own tags were folders too. It keeps what a sync of
+    b/app alone gives it: the signature-1 file, and the SBOM's note."""
+    from tests.helpers.cosign import signed_layout
+
+    source = make_registry()
+    digest, _key = signed_layout(tmp_path / "layout")
+    for repository in ("a/app", "b/app"):
+        pushed = spyglass("copy", "-q", "--dest-tls-verify=false",
+                          f"oci:{tmp_path / 'layout'}:app",
+                          f"docker://{source.host}/{repository}:v1")
+        assert pushed.returncode == 0, pushed.stderr
+    hexdigits = digest.removeprefix("sha256:")
+    both, alone = tmp_path / "both.yaml", tmp_path / "alone.yaml"
+    both.write_text(f"{source.host}:\n  tls-verify: false\n  images-by-tag-regex:\n"
+                    "    a/app: '.*'\n  images:\n    b/app: [v1]\n")
+    alone.write_text(f"{source.host}:\n  tls-verify: false\n  images:\n    b/app: [v1]\n")
+    done = spyglass("sync", "-q", "--scoped", "--src", "yaml", "--dest", "dir", str(both),
+                    str(tmp_path / "both"))
+    assert done.returncode == 0, done.stderr
+    single = spyglass("sync", "-q", "--scoped", "--src", "yaml", "--dest", "dir", str(alone),
+                      str(tmp_path / "alone"))
+    assert single.returncode == 0, single.stderr
+    a, b = tmp_path / "both" / source.host / "a", tmp_path / "both" / source.host / "b"
+    assert sorted(path.name for path in a.iterdir()) == sorted(
+        f"app:{tag}" for tag in ("v1", f"sha256-{hexdigits}", f"sha256-{hexdigits}.sig"))
+    assert "signature-1" not in [path.name for path in (a / "app:v1").iterdir()]
+    assert [path.name for path in b.iterdir()] == ["app:v1"]
+    assert sorted(path.name for path in (b / "app:v1").iterdir()) == sorted(
+        path.name for path in (tmp_path / "alone" / source.host / "b" / "app:v1").iterdir())
+    assert "signature-1" in [path.name for path in (b / "app:v1").iterdir()]
+    for said in (single.stderr, done.stderr):
+        assert said.count("Note: 1 SBOM left behind: ") == 1, said
+        assert f"{source.host}/b/app:v1 cannot keep it" in said, said
+
+
 def test_the_images_of_a_sync_share_what_they_learn_of_their_repository(
     source: str, fresh_registry: RegistryServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

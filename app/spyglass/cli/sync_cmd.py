@@ -162,7 +162,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from spyglass.core.sync import list_sources, registry_tags, source_digests
+    from spyglass.core.sync import (
+        list_sources,
+        registry_tags,
+        source_digests,
+        with_tags_apart,
+    )
 
     request = _request(args)
     options = _options(args)
@@ -183,9 +188,10 @@ def _run(args: argparse.Namespace) -> int:
     if attached and args.dest == "dir":
         # a dir: image keeps no referrers, and cosign's signatures only as signature-N
         # files skopeo cannot push back: each tag is an image of its own folder, whole, as
-        # skopeo sync writes it (and the copies of their images leave them to it)
-        images += [replace(image, whole=True) for image in attached]
-        options = replace(options, tags_apart=frozenset(_tag_of(image) for image in attached))
+        # skopeo sync writes it; the copies from their repository leave them to it (not
+        # those from another holding the same digest: what is attached is under its own)
+        images = with_tags_apart(images + [replace(image, whole=True) for image in attached],
+                                 attached)
         attached = []
     if not args.insecure_policy:
         for image in images + attached:

@@ -25,7 +25,7 @@ import functools
 import os
 import posixpath
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
@@ -82,6 +82,10 @@ class SyncImage:
     """Copied with every image of a list, whatever ``--all`` says: a tag of what is
     attached, copied as an image of its own (a copy of one platform of a referrers
     index would cut it down to one referrer)."""
+    tags_apart: frozenset[str] = frozenset()
+    """The tags of its own source repository that hold what is attached and are copied
+    as images of their own in this sync (see :func:`with_tags_apart`): its copy leaves
+    what is found under them to them."""
 
 
 class NothingToSync(SpyglassError):
@@ -322,6 +326,28 @@ def _repository_source(
                                                                  name), registry, subject))
         return SyncSource(label, _images(request, references, registry), tuple(attached))
     return SyncSource(label, _images(request, references, registry))
+
+
+def with_tags_apart(images: Sequence[SyncImage], apart: Sequence[SyncImage]
+                    ) -> list[SyncImage]:
+    """``images``, each with the tags of ``apart`` (tags of what is attached, copied as
+    images of their own: a sync into ``dir:``) that are in its own source repository as
+    its :attr:`~SyncImage.tags_apart`. An image of another repository with the same
+    digest keeps what is attached to it: its own tags hold that, and they may not be
+    copied at all (a repository named by its tags)."""
+    tags: dict[tuple[str, str], set[str]] = {}
+    for image in apart:
+        if isinstance(image.source, DockerName) and image.source.reference.tag is not None:
+            tags.setdefault(_repository_of(image.source), set()).add(
+                image.source.reference.tag)
+    return [replace(image, tags_apart=frozenset(tags.get(_repository_of(image.source), ())))
+            if isinstance(image.source, DockerName) else image for image in images]
+
+
+def _repository_of(name: DockerName) -> tuple[str, str]:
+    """A source image's repository, as the registry clients tell registries apart (DNS
+    names ignore case)."""
+    return name.reference.domain.lower(), name.reference.path
 
 
 def _images(request: SyncRequest, references: list[DockerReference],
@@ -783,4 +809,5 @@ __all__ = [
     "read_yaml",
     "registry_tags",
     "source_digests",
+    "with_tags_apart",
 ]

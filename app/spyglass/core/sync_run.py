@@ -89,7 +89,7 @@ def copy_one(
     from spyglass.core.transports import open_destination, open_source
     from spyglass.core.transports.registry.source import RegistryImageSource
 
-    options = whole_if_asked(image, options)
+    options = options_for(image, options)
     source = open_source(image.source, image.registry if isinstance(image.source, DockerName)
                          else None)
     if shared is not None and isinstance(source, RegistryImageSource):
@@ -124,12 +124,14 @@ def copy_one(
     return top.digest, held, before
 
 
-def whole_if_asked(image: SyncImage, options: CopyOptions) -> CopyOptions:
+def options_for(image: SyncImage, options: CopyOptions) -> CopyOptions:
     """The options an image is copied with: with every image of a list for one
-    :attr:`~spyglass.core.sync.SyncImage.whole`."""
+    :attr:`~spyglass.core.sync.SyncImage.whole`, and its own
+    :attr:`~spyglass.core.sync.SyncImage.tags_apart`."""
     from dataclasses import replace
 
-    return replace(options, multi_arch="all") if image.whole else options
+    return replace(options, multi_arch="all" if image.whole else options.multi_arch,
+                   tags_apart=options.tags_apart | image.tags_apart)
 
 
 def unchanged_digest(
@@ -155,7 +157,7 @@ def unchanged_digest(
 
     if not isinstance(image.destination, DockerName):
         return None
-    options = whole_if_asked(image, options)
+    options = options_for(image, options)
     destination = open_destination(image.destination, destination_options)
     try:
         if not isinstance(destination, WholeImageHolder):
