@@ -681,6 +681,49 @@ def test_a_signed_repository_synced_into_folders_keeps_its_tags_as_skopeo_writes
     assert tags_of(fresh_registry, "sk/app") == tags
 
 
+def test_signature_and_referrer_tags_a_yaml_file_lists_are_what_a_listing_makes_them(
+    make_registry: Callable[..., RegistryServer], tmp_path: Path
+) -> None:
+    """``images: {b/app: [v1, sha256-X, sha256-X.sig]}`` copied the two tags as
+    ordinary images: into a registry, the referrers index v1's copy had written under
+    sha256-X was replaced by one of its referrers (one platform of it); into dir:,
+    v1's folder got a signature-1 file and the SBOM was lost. They are now carried
+    along, or copied whole, as when the repository is listed."""
+    from tests.helpers.cosign import signed_layout
+
+    source, target = make_registry(), make_registry()
+    digest, _key = signed_layout(tmp_path / "layout")
+    pushed = spyglass("copy", "-q", "--dest-tls-verify=false", f"oci:{tmp_path / 'layout'}:app",
+                      f"docker://{source.host}/b/app:v1")
+    assert pushed.returncode == 0, pushed.stderr
+    hexdigits = digest.removeprefix("sha256:")
+    attached = [f"sha256-{hexdigits}", f"sha256-{hexdigits}.sig"]
+    listing = tmp_path / "listed.yaml"
+    listing.write_text(f"{source.host}:\n  tls-verify: false\n  images:\n"
+                       f"    b/app: [v1, {', '.join(attached)}]\n")
+
+    done = spyglass("sync", "-q", "--dest-tls-verify=false", "--src", "yaml", "--dest",
+                    "docker", str(listing), f"{target.host}/m")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        f"Copied docker://{source.host}/b/app:v1 → docker://{target.host}/m/app:v1 ({digest})",
+        "Synced 1 images from 1 sources; 2 tags of what is attached to them carried along"]
+    assert tags_of(target, "m/app") == sorted([*attached, "v1"])
+    for tag in attached:  # the referrers index whole, not one referrer of it
+        assert raw_digest(f"docker://{target.host}/m/app:{tag}") == raw_digest(
+            f"docker://{source.host}/b/app:{tag}")
+
+    folders = tmp_path / "folders"
+    into = spyglass("sync", "-q", "--src", "yaml", "--dest", "dir", str(listing), str(folders))
+    assert into.returncode == 0, into.stderr
+    assert into.stdout.splitlines()[-1] == "Synced 3 images from 1 sources"
+    assert "left behind" not in into.stderr, into.stderr
+    assert "signature-1" not in [path.name for path in (folders / "app:v1").iterdir()]
+    index = (folders / f"app:sha256-{hexdigits}" / "manifest.json").read_bytes()
+    assert "sha256:" + hashlib.sha256(index).hexdigest() == raw_digest(
+        f"docker://{source.host}/b/app:sha256-{hexdigits}")
+
+
 def test_into_folders_a_repository_listed_whole_leaves_another_s_signatures_alone(
     make_registry: Callable[..., RegistryServer], tmp_path: Path
 ) -> None:

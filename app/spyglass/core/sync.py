@@ -99,10 +99,11 @@ class SyncSource:
     label: str
     images: tuple[SyncImage, ...] = ()
     attached: tuple[SyncImage, ...] = ()
-    """The tags of a repository listed whole that hold what is attached to another image
-    (:func:`attachment_subject`): not images of their own. The copy of their subject
-    carries them along; those whose subject the sync did not copy are copied after the
-    others, whole (a copy of one platform would cut a referrers index down)."""
+    """The tags of a repository (listed, or given in a yaml entry's list) that hold what
+    is attached to another image (:func:`attachment_subject`): not images of their
+    own. The copy of their subject carries them along; those whose subject the sync did
+    not copy are copied after the others, whole (a copy of one platform would cut a
+    referrers index down)."""
     error: SpyglassError | None = None
     """Why its images could not be listed (a yaml entry's repository that is not there);
     the sync says so and, with ``--keep-going``, goes on with the other sources."""
@@ -303,10 +304,15 @@ def _repository_source(
     keep: Callable[[str], bool] | None = None,
 ) -> SyncSource:
     """A repository's images: the one ``reference`` names; else the ``refs`` (its tags
-    or digests) given; else every tag listed (those ``keep`` keeps)."""
+    or digests) given; else every tag listed (those ``keep`` keeps). Of the tags given or
+    listed, those of what is attached (:func:`attachment_subject`) are its
+    :attr:`~SyncSource.attached`; the one tag ``reference`` names is an image, copied
+    whole if it is one of those."""
     if reference.tag is not None or reference.digest is not None:
-        references = [reference]
-    elif refs:
+        whole = reference.tag is not None and attachment_subject(reference.tag) is not None
+        return SyncSource(label, tuple(replace(image, whole=whole) for image in _images(
+            request, [reference], registry)))
+    if refs:
         references = list(refs)
     else:
         tags = list_tags(reference, registry)
@@ -315,17 +321,17 @@ def _repository_source(
             raise NothingToSync(f'No images to sync found in "{label}": the repository '
                                 f"{reference.name} has no tags"
                                 + (" that match." if keep is not None and tags else "."))
-        references = [reference.with_tag(tag) for tag in chosen
-                      if attachment_subject(tag) is None]
-        attached = []
-        for tag in chosen:
-            subject = attachment_subject(tag)
-            if subject is not None:
-                name = DockerName(reference.with_tag(tag))
-                attached.append(SyncImage(name, destination_name(request, str(name.reference),
-                                                                 name), registry, subject))
-        return SyncSource(label, _images(request, references, registry), tuple(attached))
-    return SyncSource(label, _images(request, references, registry))
+        references = [reference.with_tag(tag) for tag in chosen]
+    attached = []
+    for each in references:
+        subject = None if each.tag is None else attachment_subject(each.tag)
+        if subject is not None:
+            name = DockerName(each)
+            attached.append(SyncImage(name, destination_name(request, str(each), name),
+                                      registry, subject))
+    images = [each for each in references
+              if each.tag is None or attachment_subject(each.tag) is None]
+    return SyncSource(label, _images(request, images, registry), tuple(attached))
 
 
 def with_tags_apart(images: Sequence[SyncImage], apart: Sequence[SyncImage]

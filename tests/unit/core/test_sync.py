@@ -206,15 +206,20 @@ def test_a_registry_naming_no_image_is_passed_over_with_a_note(
     assert [str(image.source) for image in listed.images] == ["docker://m.example/team/db:15"]
 
 
-@pytest.mark.parametrize("source", ["r.example/signed", "yaml []", "yaml regex"])
+@pytest.mark.parametrize("source", ["r.example/signed", "yaml []", "yaml regex", "yaml list"])
 def test_attachment_tags_of_a_repository_listed_whole_are_held_apart(
     tmp_path: Path, source: str
 ) -> None:
     """cosign's sha256-<hex>.sig/.att/.sbom and the referrers fallback tag sha256-<hex>
-    are no images of their own: their subject's copy carries them."""
+    are no images of their own: their subject's copy carries them. Tags a yaml entry
+    lists were images (a sync then wrote the referrers index under its tag, and the
+    copy of that tag, one referrer of it, over it)."""
     path = tmp_path / "sync.yaml"
-    path.write_text("r.example:\n  " + ("images:\n    signed: []\n" if source == "yaml []"
-                                      else "images-by-tag-regex:\n    signed: ^[sv]\n"))
+    listed_tags = ", ".join(f"'{tag}'" for tag in TAGS["r.example/signed"])
+    path.write_text("r.example:\n  " + {
+        "yaml []": "images:\n    signed: []\n",
+        "yaml list": f"images:\n    signed: [{listed_tags}]\n",
+    }.get(source, "images-by-tag-regex:\n    signed: ^[sv]\n"))
     request = (SyncRequest("docker", source, "docker", "m.example") if source.startswith("r.")
                else SyncRequest("yaml", str(path), "docker", "m.example"))
     (listed,) = list_sources(request, tags)
@@ -229,6 +234,7 @@ def test_attachment_tags_of_a_repository_listed_whole_are_held_apart(
     named = list_sources(SyncRequest("docker", "r.example/signed:sha256-" + "a" * 64,
                                      "docker", "m"), tags)
     assert [len(named[0].images), len(named[0].attached)] == [1, 0]  # (asked for by name)
+    assert named[0].images[0].whole  # (one referrer of its index would be copied)
 
 
 def test_a_registry_destination_may_say_docker_colon_slashes() -> None:
