@@ -1219,6 +1219,46 @@ def test_keep_going_from_a_yaml_registry_that_is_down_waits_out_its_tries_once(
     assert took < once * 1.5 + 1, (took, once)  # (one listing's tries, not five)
 
 
+@pytest.mark.parametrize("through", ["mirror", "location"])
+def test_a_listing_that_cannot_reach_a_registry_fails_no_copy_registries_conf_sends_elsewhere(
+    source: str, tmp_path: Path, through: str
+) -> None:
+    """The named registry is down, registries.conf reads its images from a mirror (or
+    rewrites it to another location). A listing goes to the named registry (as in
+    skopeo) and fails; the copies, which never go there, were then failed untried as
+    "an earlier one could not reach it". skopeo syncs them; so does Spyglass now."""
+    import socket
+
+    with socket.socket() as closed:  # a port nothing listens on: connections refused
+        closed.bind(("127.0.0.1", 0))
+        down = f"127.0.0.1:{closed.getsockname()[1]}"
+    conf = tmp_path / "registries.conf"
+    conf.write_text(
+        f'[[registry]]\nlocation = "{down}"\ninsecure = true\n'
+        f'[[registry.mirror]]\nlocation = "{source}"\ninsecure = true\n' if through == "mirror"
+        else f'[[registry]]\nprefix = "{down}"\nlocation = "{source}"\ninsecure = true\n')
+    listing = tmp_path / "sources.yaml"
+    listing.write_text(f"{down}:\n  tls-verify: false\n  images-by-tag-regex:\n"
+                       "    sync/app: '.*'\n  images:\n    sync/tools: [v0]\n")
+    args = ("--registries-conf", str(conf), "--retry-times", "0", "--src", "yaml",
+            "--dest", "dir", str(listing))
+    done = spyglass("sync", "-q", "--keep-going", *args, str(tmp_path / "mine"))
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"spyglass: Listing the images of {down}/sync/app failed: Cannot reach the registry "
+        f"{down}: connection refused."], done.stderr
+    assert done.stdout.splitlines() == [
+        f"Copied docker://{down}/sync/tools:v0 → dir:{tmp_path / 'mine'}/tools:v0 "
+        f"({raw_digest(f'docker://{source}/sync/tools:v0')})",
+        "Synced 1 images from 1 sources, 1 failed"]
+    theirs = subprocess.run(
+        [require_tool("skopeo"), "--insecure-policy", "--registries-conf", str(conf), "sync",
+         "--keep-going", *args[4:], str(tmp_path / "theirs")],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert "Synced 1 images from 1 sources" in theirs.stdout + theirs.stderr, theirs
+    assert tree(tmp_path / "mine") == tree(tmp_path / "theirs")
+
+
 def test_a_mirror_and_its_origin_listed_together_are_synced_as_skopeo_syncs_them(
     source: str, make_registry: Callable[..., RegistryServer], tmp_path: Path
 ) -> None:

@@ -781,7 +781,7 @@ def registry_tags(cancel: CancelToken | None = None,
 
         host = canonical_host(repository.domain)
         known = None if unreachable is None else unreachable.failure_for(
-            frozenset({host}), what="repository")
+            [(host,)], what="repository")
         if known is not None:
             raise known
         try:

@@ -317,8 +317,8 @@ def run_sync(
     unreachable = unreachable or UnreachableHosts()
 
     def copy(image: SyncImage) -> ImageResult:
-        hosts = _hosts_of(image)
-        known = unreachable.failure_for(hosts)
+        routes = _routes_of(image)
+        known = unreachable.failure_for(routes)
         if known is not None:
             return ImageResult(image, error=known)
         covered: set[Digest] = set()
@@ -341,7 +341,7 @@ def run_sync(
             except SpyglassError as exc:
                 if isinstance(exc, ConnectionFailed):
                     say_tries(exc)
-                if isinstance(exc, Unreachable) and exc.host in hosts:
+                if isinstance(exc, Unreachable) and any(exc.host in route for route in routes):
                     unreachable.add(exc)
                 return ImageResult(image, error=exc)
             except MemoryError as exc:
@@ -402,15 +402,28 @@ def run_sync(
     return results
 
 
-def _hosts_of(image: SyncImage) -> frozenset[str]:
-    """The registries an image's copy reaches (its source's, its destination's), as the
-    registry clients know them."""
+def _routes_of(image: SyncImage) -> list[tuple[str, ...]]:
+    """The registries an image's copy reaches, as the registry clients know them: its
+    source's pull sources in the order they are tried (registries.conf's mirrors, then
+    its location: not the name's own host where a mirror or location stands for it),
+    and its destination's host (a push goes where the name says)."""
     from spyglass.core.credentials import canonical_host
     from spyglass.core.reference import DockerName
 
-    return frozenset(canonical_host(name.reference.domain)
-                     for name in (image.source, image.destination)
-                     if isinstance(name, DockerName))
+    routes: list[tuple[str, ...]] = []
+    if isinstance(image.source, DockerName):
+        from spyglass.core.errors import RegistriesConfInvalid
+        from spyglass.core.transports.registry.pulls import pull_sources
+
+        reference = image.source.reference
+        try:
+            routes.append(tuple(canonical_host(source.host)
+                                for source in pull_sources(reference)))
+        except RegistriesConfInvalid:  # (the copy says so)
+            routes.append((canonical_host(reference.domain),))
+    if isinstance(image.destination, DockerName):
+        routes.append((canonical_host(image.destination.reference.domain),))
+    return routes
 
 
 def _tell_finished(ended: queue.SimpleQueue[ImageResult | _LaneEnded],

@@ -10,6 +10,7 @@ a registry that is down sat minutes with ``--keep-going``).
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Sequence
 
 from spyglass.core.errors import SpyglassError, Unreachable
 from spyglass.core.retry import add_to_sentence
@@ -29,12 +30,17 @@ class UnreachableHosts:
         with self._lock:  # (as said now: the front end may add to it later)
             self._said.setdefault(error.host, (error.message, error.on_command_line))
 
-    def failure_for(self, hosts: frozenset[str], *, what: str = "image") -> Unreachable | None:
-        """The failure of a ``what`` (``image``, ``repository``) that would reach
-        ``hosts``, where one of them could not be reached: its sentence, saying this one
-        was not tried."""
+    def failure_for(self, routes: Iterable[Sequence[str]], *, what: str = "image"
+                    ) -> Unreachable | None:
+        """The failure of a ``what`` (``image``, ``repository``) that goes by ``routes``,
+        each the hosts it tries in turn, one answering being enough (an image's source:
+        the pull sources registries.conf gives, its mirrors then its location; its
+        destination: one host), where every host of one route could not be reached:
+        the sentence of the route's last (the one the copy would end with), saying this
+        one was not tried."""
         with self._lock:
-            host = next((host for host in sorted(hosts) if host in self._said), None)
+            host = next((route[-1] for route in routes
+                         if route and all(host in self._said for host in route)), None)
             if host is None:
                 return None
             message, on_command_line = self._said[host]
