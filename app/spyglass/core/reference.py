@@ -75,6 +75,7 @@ __all__ = [
     "parse_image_name",
     "registry_alone",
     "registry_alone_error",
+    "registry_problem",
     "tag_and_digest_error",
 ]
 
@@ -208,6 +209,14 @@ def _domain_problem(domain: str) -> str | None:
             "with an optional :port"
         )
     return None
+
+
+def registry_problem(registry: str) -> str | None:
+    """Why ``registry`` (what stands before a repository, such as a yaml sync file's key)
+    is not a registry a name can hold, as a clause naming it; None where it is one, or
+    where :func:`parse_docker_reference` reads it as the first part of a Docker Hub
+    repository (``team`` in ``team/app``)."""
+    return _domain_problem(registry) if _looks_like_domain(registry) else None
 
 
 def _path_problem(path: str) -> str | None:

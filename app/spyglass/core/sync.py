@@ -40,6 +40,7 @@ from spyglass.core.reference import (
     parse_docker_reference,
     registry_alone,
     registry_alone_error,
+    registry_problem,
     tag_and_digest_error,
 )
 from spyglass.core.sync_kinds import (
@@ -155,7 +156,7 @@ def list_sources(request: SyncRequest, list_tags: TagLister,
     elif request.source_kind == "dir":
         sources = [_dir_source(request)]
     else:
-        sources = list(_yaml_sources(request, list_tags))
+        sources = _yaml_sources(request, list_tags)
     check_destinations(request, sources, digest_of)
     return sources
 
@@ -459,22 +460,31 @@ _NEWER_KEYS: Final = {
 """Keys of newer skopeo's sync file, refused with what to write instead."""
 
 
-def _yaml_sources(request: SyncRequest, list_tags: TagLister) -> Iterator[SyncSource]:
+def _yaml_sources(request: SyncRequest, list_tags: TagLister) -> list[SyncSource]:
     path = Path(request.source)
+    # what the file itself gets wrong is its error, said before anything is listed: each
+    # entry is checked first, then listed in order
+    planned: list[SyncSource | _YamlRepository] = []
     for registry, entry in read_yaml(path).items():
         options = _entry_options(path, registry, entry, request.registry)
         if not entry.get("images") and not entry.get("images-by-tag-regex"):
             # as skopeo warns "No images specified for registry" and goes on
-            yield SyncSource(registry, empty=f'No images are named for the registry '
-                             f'{registry} in "{path}": its images and images-by-tag-regex '
-                             "list none.")
+            planned.append(SyncSource(registry, empty=f'No images are named for the '
+                                      f'registry {registry} in "{path}": its images and '
+                                      "images-by-tag-regex list none."))
             continue
+        where = f'the entry "{registry}" in "{path}"'
+        problem = registry_problem(registry)
+        if problem is not None:
+            raise SpyglassError(f"{_capital(where)}: {problem}.")
         for repository, refs in (entry.get("images") or {}).items():
-            yield _yaml_source(request, path, registry, repository, options, list_tags,
-                               refs=list(refs or []))
+            planned.append(_yaml_repository(where, registry, repository, options,
+                                            refs=list(refs or [])))
         for repository, pattern in (entry.get("images-by-tag-regex") or {}).items():
-            yield _yaml_source(request, path, registry, repository, options, list_tags,
-                               refs=None, keep=_matching(compile_re2(pattern)))
+            planned.append(_yaml_repository(where, registry, repository, options, refs=None,
+                                            keep=_matching(compile_re2(pattern))))
+    return [each if isinstance(each, SyncSource) else _yaml_source(request, each, list_tags)
+            for each in planned]
 
 
 def _matching(expression: re.Pattern[str]) -> Callable[[str], bool]:
@@ -483,14 +493,26 @@ def _matching(expression: re.Pattern[str]) -> Callable[[str], bool]:
     return lambda tag: expression.search(tag) is not None
 
 
-def _yaml_source(
-    request: SyncRequest, path: Path, registry: str, repository: str,
-    options: RegistryOptions | None, list_tags: TagLister, *,
+@dataclass(frozen=True)
+class _YamlRepository:
+    """A repository a yaml entry names, checked, not listed yet."""
+
+    label: str
+    entry: str
+    reference: DockerReference
+    options: RegistryOptions | None
+    references: list[DockerReference] | None
+    """Its tags or digests given; None: those listed (that ``keep`` keeps)."""
+    keep: Callable[[str], bool] | None
+
+
+def _yaml_repository(
+    entry: str, registry: str, repository: str, options: RegistryOptions | None, *,
     refs: list[str] | None, keep: Callable[[str], bool] | None = None,
-) -> SyncSource:
+) -> _YamlRepository:
+    """The repository ``entry`` names, its name and ``refs`` checked: a sentence naming
+    the entry for what is wrong."""
     label = f"{registry}/{repository}"
-    entry = f'the entry "{registry}" in "{path}"'
-    # what the file itself gets wrong is its error, said before anything is listed
     try:
         reference = parse_docker_reference(label, default_tag=False)
     except SpyglassError as exc:
@@ -503,6 +525,14 @@ def _yaml_source(
                             f"repository; expected {expected}.")
     references = None if refs is None else [
         _with_ref(reference, ref, repository, entry) for ref in refs]
+    return _YamlRepository(label, entry, reference, options, references, keep)
+
+
+def _yaml_source(request: SyncRequest, named: _YamlRepository, list_tags: TagLister
+                 ) -> SyncSource:
+    """The images of a repository a yaml entry names (its tags listed, where none are
+    given); a listing that fails is the source's :attr:`~SyncSource.error`."""
+    label, entry = named.label, named.entry
 
     def listed(repository: DockerReference, options: RegistryOptions | None) -> list[str]:
         try:
@@ -511,8 +541,8 @@ def _yaml_source(
             raise _Unlisted(exc) from exc
 
     try:
-        source = _repository_source(request, reference, options, listed, label=label,
-                                    refs=references, keep=keep)
+        source = _repository_source(request, named.reference, named.options, listed,
+                                    label=label, refs=named.references, keep=named.keep)
     except NothingToSync as exc:
         return SyncSource(label, empty=str(exc), entry=entry)
     except _Unlisted as unlisted:

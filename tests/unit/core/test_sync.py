@@ -445,3 +445,29 @@ def test_a_yaml_entry_s_own_mistakes_are_the_file_s_naming_the_entry(
     "algorithm"), or named no file and no entry; with --keep-going the sync went on."""
     path, refusal = yaml_refusal(tmp_path, f"r.example:5000:\n  {images}\n")
     assert refusal == f'The entry "r.example:5000" in "{path}"{said}'
+
+
+def test_a_registry_key_that_is_no_host_is_said_of_the_registry_not_the_repository(
+    tmp_path: Path
+) -> None:
+    """It said '"a/app" is not a repository name: the registry "Bad_Host" is not …'."""
+    path, refusal = yaml_refusal(tmp_path, "Bad_Host:\n  images:\n    a/app: [v1]\n")
+    assert refusal == (f'The entry "Bad_Host" in "{path}": the registry "Bad_Host" is not a '
+                       "host name, IPv4 address or [IPv6 address] with an optional :port.")
+
+
+def test_every_entry_is_checked_before_any_repository_is_listed(tmp_path: Path) -> None:
+    """Each entry was checked as it was reached: a mistake in the second was said only
+    after the first's listing (of a registry that was down: its retries waited out)."""
+    listed: list[str] = []
+
+    def recorded(repository: DockerReference, options: RegistryOptions | None) -> list[str]:
+        listed.append(repository.name)
+        return tags(repository, options)
+
+    path = tmp_path / "sync.yaml"
+    path.write_text("r.example:5000:\n  images-by-tag-regex:\n    team/app: '.*'\n"
+                    "m.example:\n  images:\n    team/db: ['v1!']\n")
+    with pytest.raises(SpyglassError, match=r'the tag "v1!" may contain only'):
+        list_sources(SyncRequest("yaml", str(path), "docker", "m.example"), recorded)
+    assert listed == []
