@@ -391,12 +391,16 @@ def _with_ref(repository: DockerReference, ref: str, listed: str, entry: str
     if "@" in ref:
         raise SpyglassError(f'{where} "{ref}" holds a tag and a digest; expected a tag or a '
                             "digest, not both.")
+    if not ref:
+        raise SpyglassError(f'{where} "" is no tag; expected a tag or a digest.')
     try:
         if ":" in ref:
             return repository.with_digest(Digest.parse(ref))
         return repository.with_tag(ref)
-    except SpyglassError as exc:  # (a tag's sentence names the repository: said before)
-        said = str(exc) if ":" in ref else str(exc).partition(": ")[2]
+    except SpyglassError as exc:
+        if ":" in ref:  # (the digest's sentence says what a digest must be)
+            raise SpyglassError(f"{where} {as_clause(str(exc))}") from exc
+        said = str(exc).partition(": ")[2]  # (a tag's sentence names the repository)
         raise SpyglassError(f"{where} {as_clause(said.rstrip('.'))}; expected a tag or a "
                             "digest.") from exc
 

@@ -428,7 +428,12 @@ def test_a_source_with_a_tag_and_a_digest_is_refused_as_copy_refuses_it() -> Non
      '"." and "-" (not first), at most 128 characters; expected a tag or a digest.'),
     ('images:\n    team/app: ["sha256:abc"]',
      ': in the list of team/app, "sha256:abc" is not a valid digest: a sha256 digest is 64 '
-     "lower-case hexadecimal characters; expected a tag or a digest."),
+     "lower-case hexadecimal characters."),
+    ('images:\n    team/app: ["md5:abc"]',  # ("expected" once: it said it twice)
+     ': in the list of team/app, "md5:abc" is not a valid digest: unsupported algorithm '
+     '"md5"; expected sha256 or sha512.'),
+    ('images:\n    team/app: [""]',  # (not a ":" to leave out, as a tag's sentence says)
+     ': in the list of team/app, "" is no tag; expected a tag or a digest.'),
     ("images:\n    team/app:1.0: []\n    team/db: ['15']",
      ': "team/app:1.0" names an image, not a repository; expected REPOSITORY: [TAG, …], '
      "with its tags in the list after it."),
