@@ -30,9 +30,7 @@ import json
 import logging
 import os
 import re
-import shutil
 import stat
-import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -62,10 +60,10 @@ from spyglass.core.manifest import (
 )
 from spyglass.core.transports.base import ImageEntry, ImageSource, ProgressCallback, Room
 from spyglass.core.transports.blob_write import KnownBlobs, file_matches, put_blob_file, write_blob
+from spyglass.core.transports.dir_swap import recover_set_aside, set_aside_hint, swap_in
 from spyglass.core.transports.file_write import (
     check_replaceable,
     describe_write_error,
-    fsync_dir,
     replace_file,
 )
 from spyglass.core.transports.files import (
@@ -78,7 +76,7 @@ from spyglass.core.transports.files import (
     resolved,
 )
 from spyglass.core.transports.stubs import no_attached_manifests
-from spyglass.core.transports.temporaries import TEMP_PREFIX, TempFiles, TempFolder
+from spyglass.core.transports.temporaries import TempFiles, TempFolder
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +110,10 @@ def _check_folder(path: Path) -> None:
     """Refuse a path that is no ``dir:`` image folder, with a sentence naming it."""
     try:
         if not path.exists():
+            hint = set_aside_hint(Path(os.path.abspath(path)))
             raise InvalidLayout(
                 f'The path "{path}" does not exist; expected a dir: image folder '
-                "(as skopeo copy … dir:PATH writes it)."
+                f"(as skopeo copy … dir:PATH writes it).{hint}"
             )
         if not path.is_dir():
             raise InvalidLayout(f'"{path}" is not a folder; expected a dir: image folder.')
@@ -492,9 +491,11 @@ class DirDestination:
     A ``dir:`` folder holds one image. containers/image empties an existing
     one when the copy starts; this destination instead builds the new image
     in a hidden sibling folder (``.NAME.spyglass-tmp-*``, same filesystem)
-    and swaps it in at :meth:`commit` — the old folder renamed away, the new
-    one renamed in, the old one removed — so the old image stays complete
-    until the new one is. :meth:`abort` removes the sibling; one that a killed
+    and swaps it in at :meth:`commit` — in one step where the kernel can, else
+    the old folder renamed away, the new one renamed in, the old one removed
+    (see :mod:`~spyglass.core.transports.dir_swap`) — so the old image stays
+    complete until the new one is. An old image a killed swap left set aside
+    is put back when the destination opens. :meth:`abort` removes the sibling; one that a killed
     copy left is removed by the next copy to ``PATH`` (see
     :class:`~spyglass.core.transports.temporaries.TempFolder`). A ``PATH`` that
     is a symbolic link is followed: the link stays and the folder it points
@@ -521,6 +522,7 @@ class DirDestination:
         self._replaces_image = False
         self._made_folders: list[Path] = []
         """The missing folders above the target this copy made (taken back with it)."""
+        recover_set_aside(target, path, _is_dir_image_folder)
         self._check_target()
         self._folder = self._make_staging()
         self._staging = self._folder.path
@@ -703,7 +705,7 @@ class DirDestination:
                 replace_file(staging / f"{prefix}{SIGNATURE_PREFIX}{number}", blob,
                              temps=self._temps)
         check(cancel)
-        self._swap()
+        swap_in(staging, self._target, self.path)
         self._folder.release()
         self._state = "committed"
 
@@ -735,43 +737,6 @@ class DirDestination:
         check(cancel)
         with self._lock:
             self._signatures.setdefault(subject, []).extend(signatures)
-
-    def _swap(self) -> None:
-        """Put the staging folder at the target; the old image goes only once the new one is in."""
-        target, staging = self._target, self._staging
-        parent = target.parent
-        old: Path | None = None
-        try:
-            if target.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{target.name}{TEMP_PREFIX}old-", dir=parent))
-                try:
-                    os.rename(target, old)  # over the empty placeholder folder
-                except OSError:
-                    placeholder, old = old, None
-                    placeholder.rmdir()
-                    raise
-            try:
-                os.rename(staging, target)
-            except OSError:
-                if old is not None:
-                    os.rename(old, target)
-                    old = None
-                raise
-        except OSError as exc:
-            if old is not None:  # the old image could not be put back
-                where = f"the old image is in {old}."
-            else:
-                where = "the folder holds the image it held before."
-            raise TransportError(
-                f"{describe_write_error(exc, self.path)} The new image could not be put in "
-                f"place; {where}"
-            ) from exc
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-            if old.exists():  # files in it this user may not remove
-                log.warning("What %s held before could not all be removed; the rest is in "
-                            "%s (remove it yourself).", self.path, old)
-        fsync_dir(parent)
 
     def abort(self) -> None:
         if self._state == "committed":

@@ -84,6 +84,42 @@ def _release(claim: int | None) -> None:
         os.close(claim)
 
 
+def claim_path(path: Path) -> int | None:
+    """Claim ``path`` (a folder or file) as a temporary is claimed while it lives (see
+    :func:`unclaimed`): a descriptor for :func:`release_claim`, None where ``path`` cannot
+    be opened or its filesystem has no locks."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        return _claim(fd)
+    finally:
+        os.close(fd)
+
+
+def release_claim(claim: int | None) -> None:
+    """Give up a claim :func:`claim_path` took."""
+    _release(claim)
+
+
+def unclaimed(path: Path) -> bool:
+    """Whether no live process (this one included) claims ``path``: what a killed copy
+    left. False where that cannot be told (it cannot be opened, its filesystem has no
+    locks)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # (let go with the descriptor)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
 _LOCAL_FILESYSTEMS: Final = frozenset({
     "ext2", "ext3", "ext4", "xfs", "btrfs", "bcachefs", "f2fs", "jfs", "reiserfs",
     "nilfs2", "zfs", "tmpfs", "ramfs", "overlay", "vfat", "exfat", "ntfs3", "hfsplus",

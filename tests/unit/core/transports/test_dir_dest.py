@@ -24,7 +24,7 @@ from spyglass.core.errors import (
     TransportError,
 )
 from spyglass.core.manifest import Descriptor, ImageIndex, child_descriptors, parse_manifest
-from spyglass.core.transports import open_destination, open_source
+from spyglass.core.transports import dir_swap, open_destination, open_source
 from spyglass.core.transports.base import ImageDestination
 from spyglass.core.transports.dirlayout import VERSION_TEXT, DirDestination
 from spyglass.core.transports.temporaries import TEMP_PREFIX
@@ -229,6 +229,7 @@ def test_a_failed_swap_puts_the_old_image_back(
         real_rename(src, dst)  # type: ignore[arg-type]
 
     monkeypatch.setattr(os, "rename", rename)
+    monkeypatch.setattr(dir_swap, "exchange", lambda first, second: False)  # (in two steps)
     dest = DirDestination(out)
     with pytest.raises(TransportError, match="the folder holds the image it held before"):
         copy_image(open_source(f"oci:{single_source}:other"), dest)

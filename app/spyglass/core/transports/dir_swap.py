@@ -1,0 +1,194 @@
+"""Swapping a whole ``dir:`` image in for another, and what a killed swap left set aside.
+
+A ``dir:`` destination builds the new image in a hidden sibling folder and swaps it in
+at commit (:func:`swap_in`). Where the kernel can, that is one step (Linux's
+``renameat2`` with ``RENAME_EXCHANGE``, 3.15 and later): the name holds a whole image
+at every moment, the old one or the new one. Elsewhere it takes two renames, the old
+folder first set aside as ``.NAME.spyglass-tmp-old-*`` (claimed while it is there):
+Ctrl+C and SIGTERM are held off between them, but a ``kill -9`` there leaves no image
+at the name. The next copy to the name puts the set-aside image back before it starts
+(:func:`recover_set_aside`), and removes set-aside folders no live copy claims once the
+name holds a whole image; reading the missing name says where the old image is
+(:func:`set_aside_hint`).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import functools
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Final
+
+from spyglass.core.cancel import interrupts_deferred
+from spyglass.core.errors import TransportError
+from spyglass.core.transports.file_write import describe_write_error, fsync_dir
+from spyglass.core.transports.temporaries import (
+    TEMP_PREFIX,
+    claim_path,
+    release_claim,
+    unclaimed,
+)
+
+log = logging.getLogger(__name__)
+
+OLD_KIND: Final = "old-"
+"""What follows :data:`TEMP_PREFIX` in the name of a set-aside old image."""
+
+_AT_FDCWD: Final = -100
+_RENAME_EXCHANGE: Final = 1 << 1
+_CANNOT_EXCHANGE: Final = frozenset({errno.ENOSYS, errno.EINVAL, errno.ENOTSUP,
+                                     errno.EOPNOTSUPP})
+"""What ``renameat2`` says where the kernel or the filesystem has no ``RENAME_EXCHANGE``."""
+
+
+@functools.cache
+def _renameat2() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function: Callable[..., int] = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):  # a C library older than glibc 2.28
+        return None
+    return function
+
+
+def exchange(first: Path, second: Path) -> bool:
+    """Swap what ``first`` and ``second`` name, in one step that nothing can cut in two:
+    True when done; False where this kernel, C library or filesystem cannot (nothing
+    was changed: the caller does it another way). OSError for any other failure."""
+    renameat2 = _renameat2()
+    if renameat2 is None:
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second),
+                 _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in _CANNOT_EXCHANGE:
+        return False
+    raise OSError(code, os.strerror(code), str(first), None, str(second))
+
+
+def _set_aside_prefix(target: Path) -> str:
+    return f".{target.name}{TEMP_PREFIX}{OLD_KIND}"
+
+
+def set_aside(target: Path) -> list[Path]:
+    """The old images of ``target`` a swap set aside, newest first (none when the folder
+    cannot be listed)."""
+    prefix = _set_aside_prefix(target)
+    try:
+        found = [target.parent / name for name in os.listdir(target.parent)
+                 if name.startswith(prefix)]
+    except OSError:
+        return []
+
+    def changed(path: Path) -> float:
+        try:
+            return path.lstat().st_ctime  # (a rename changes it)
+        except OSError:
+            return 0.0
+
+    return sorted((path for path in found if path.is_dir() and not path.is_symlink()),
+                  key=changed, reverse=True)
+
+
+def swap_in(staging: Path, target: Path, shown: Path) -> None:
+    """Put the whole new image in ``staging`` at ``target``; the old one there, if any,
+    goes once the new one is in. ``shown`` is the path as the user named it.
+    TransportError when the new image cannot be put in place, saying where the old one is."""
+    parent = target.parent
+    try:
+        with interrupts_deferred():  # no Ctrl+C or SIGTERM between the steps
+            if target.exists() and exchange(staging, target):
+                old: Path | None = staging  # the old image, now under the staging name
+            else:
+                old = _swap_in_steps(staging, target, shown)
+    except OSError as exc:
+        raise TransportError(
+            f"{describe_write_error(exc, shown)} The new image could not be put in place; "
+            "the folder holds the image it held before."
+        ) from exc
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+        if old.exists():  # files in it this user may not remove
+            log.warning("What %s held before could not all be removed; the rest is in "
+                        "%s (remove it yourself).", shown, old)
+    fsync_dir(parent)
+
+
+def _swap_in_steps(staging: Path, target: Path, shown: Path) -> Path | None:
+    """The swap in two renames (no exchange here): the old folder aside, claimed while it
+    is there, then the new one in; the set-aside folder, or None where there was none."""
+    if not target.exists():
+        os.rename(staging, target)
+        return None
+    old = Path(tempfile.mkdtemp(prefix=_set_aside_prefix(target), dir=target.parent))
+    claim = claim_path(target)  # (moves with the folder: no other copy takes it back)
+    try:
+        try:
+            os.rename(target, old)  # over the empty placeholder folder
+        except OSError:
+            old.rmdir()
+            raise
+        try:
+            os.rename(staging, target)
+        except OSError as exc:
+            try:
+                os.rename(old, target)
+            except OSError:
+                raise TransportError(
+                    f"{describe_write_error(exc, shown)} The new image could not be put in "
+                    f"place; the old image is in {old}."
+                ) from exc
+            raise
+    finally:
+        release_claim(claim)
+    return old
+
+
+def recover_set_aside(target: Path, shown: Path, whole: Callable[[Path], bool]) -> None:
+    """Before a copy to ``target``: where a killed swap left no image at the name, put the
+    newest old image it set aside back (saying so); where the name holds a whole image,
+    remove the set-aside folders no live copy claims. Only set-aside folders that hold a
+    whole image themselves (``whole``) are touched. Best effort: what cannot be moved or
+    removed stays, said."""
+    aside = [path for path in set_aside(target) if whole(path) and unclaimed(path)]
+    if not aside:
+        return
+    if not os.path.lexists(target):
+        back, aside = aside[0], aside[1:]
+        try:
+            os.rename(back, target)
+        except OSError as exc:
+            log.warning('A copy stopped while it replaced the dir: image "%s" left the old '
+                        "image in %s, which could not be put back (%s); rename it to %s "
+                        "yourself.", shown, back, exc.strerror or exc, target)
+            return
+        log.warning('A copy stopped while it replaced the dir: image "%s" had left the old '
+                    "image aside, in %s; it was put back.", shown, back.name)
+        fsync_dir(target.parent)
+    if not whole(target):
+        return
+    for path in aside:
+        shutil.rmtree(path, ignore_errors=True)
+        if path.exists():
+            log.warning("An old dir: image a stopped copy set aside could not all be "
+                        "removed; the rest is in %s (remove it yourself).", path)
+
+
+def set_aside_hint(target: Path) -> str:
+    """For a missing ``dir:`` image: where a killed swap set the old one aside, if it did
+    (a sentence to add, with its leading space), else ""."""
+    aside = set_aside(target)
+    if not aside:
+        return ""
+    return (f' A copy stopped while it replaced the dir: image there left the old image in '
+            f'"{aside[0]}": rename it back to "{target.name}", or copy to dir:{target} '
+            "again, which puts it back first.")

@@ -1,0 +1,146 @@
+"""A ``dir:`` image swapped in whole: signals between the steps, and what a killed swap
+left set aside (spyglass.core.transports.dir_swap)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from spyglass.core.errors import InvalidLayout, TransportError
+from spyglass.core.transports import dir_swap, open_source
+from spyglass.core.transports.dirlayout import DirDestination
+from spyglass.core.transports.temporaries import TEMP_PREFIX, claim_path, release_claim
+from tests.unit.core.transports.test_dir_dest import files_of, siblings, single_source
+from tests.unit.core.transports.test_layout_dest import copy_image
+
+__all__ = ["single_source"]  # (the fixture, used by name)
+
+REPO = Path(__file__).resolve().parents[4]
+
+_HOOKED = r"""
+import os, runpy, signal, sys
+how, signame, *argv = sys.argv[1:]
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
+signum = getattr(signal, "SIG" + signame)
+real_rename = os.rename
+
+def rename(src, dst, *args, **kwargs):
+    real_rename(src, dst, *args, **kwargs)
+    if ".spyglass-tmp-old-" in os.fspath(dst):  # the old image set aside, the new not in
+        os.kill(os.getpid(), signum)
+
+os.rename = rename
+try:
+    from spyglass.core.transports import dir_swap
+except ImportError:  # (before the swap had a module of its own)
+    dir_swap = None
+if dir_swap is not None:
+    real_exchange = dir_swap.exchange
+
+    def exchange(first, second):
+        if how == "steps":  # as where the kernel cannot exchange
+            return False
+        done = real_exchange(first, second)
+        os.kill(os.getpid(), signum)  # as if it came during the exchange
+        return done
+
+    dir_swap.exchange = exchange
+sys.argv = ["spyglass", *argv]
+runpy.run_module("spyglass", run_name="__main__", alter_sys=True)
+"""
+
+
+def _copy_signalled(how: str, signame: str, *args: str) -> subprocess.CompletedProcess[bytes]:
+    env = dict(os.environ, PYTHONPATH=f"{REPO / 'app'}{os.pathsep}{REPO}")
+    return subprocess.run([sys.executable, "-c", _HOOKED, how, signame, "copy", "-q", *args],
+                          env=env, capture_output=True, timeout=120, check=False)
+
+
+def _old_aside(out: Path) -> list[str]:
+    return [name for name in os.listdir(out.parent)
+            if name.startswith(f".{out.name}{TEMP_PREFIX}{dir_swap.OLD_KIND}")]
+
+
+@pytest.mark.parametrize("how", ["exchange", "steps"])
+@pytest.mark.parametrize("signame", ["INT", "TERM"])
+def test_a_signal_during_the_swap_leaves_the_new_image_whole_at_the_name(
+        single_source: Path, tmp_path: Path, how: str, signame: str) -> None:
+    out = tmp_path / "image"
+    copy_image(open_source(f"oci:{single_source}:app"), DirDestination(out))
+    new = tmp_path / "new"
+    copy_image(open_source(f"oci:{single_source}:other"), DirDestination(new))
+    done = _copy_signalled(how, signame, f"oci:{single_source}:other", f"dir:{out}")
+    assert b"Traceback" not in done.stderr
+    assert files_of(out) == files_of(new)  # the new image, whole, at the name
+    DirDestination(out).abort()  # the next copy to the name leaves nothing set aside
+    assert siblings(out) == [] and _old_aside(out) == []
+
+
+def test_a_kill_between_the_two_renames_is_put_back_by_the_next_copy(
+        single_source: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    out = tmp_path / "image"
+    copy_image(open_source(f"oci:{single_source}:app"), DirDestination(out))
+    old_files = files_of(out)
+    done = _copy_signalled("steps", "KILL", f"oci:{single_source}:other", f"dir:{out}")
+    assert done.returncode == -signal.SIGKILL
+    assert not out.exists() and len(_old_aside(out)) == 1  # what kill -9 there leaves
+    with pytest.raises(InvalidLayout, match=r"left the old image in .*rename it back"):
+        open_source(f"dir:{out}")
+    dest = DirDestination(out)  # the next copy to the name
+    assert "it was put back" in caplog.text
+    assert files_of(out) == old_files and _old_aside(out) == []
+    dest.abort()
+    assert files_of(out) == old_files
+
+
+def test_set_aside_folders_go_once_the_name_holds_a_whole_image(
+        single_source: Path, tmp_path: Path) -> None:
+    out = tmp_path / "image"
+    copy_image(open_source(f"oci:{single_source}:app"), DirDestination(out))
+    prefix = f".{out.name}{TEMP_PREFIX}{dir_swap.OLD_KIND}"
+    left = Path(tempfile.mkdtemp(prefix=prefix, dir=tmp_path))  # a killed swap's, unclaimed
+    (left / "version").write_text("Directory Transport Version: 1.1\n")
+    at_work = Path(tempfile.mkdtemp(prefix=prefix, dir=tmp_path))  # a live swap's
+    claim = claim_path(at_work)
+    try:
+        DirDestination(out).abort()
+        assert _old_aside(out) == [at_work.name]
+    finally:
+        release_claim(claim)
+
+
+def test_an_exchange_that_fails_leaves_the_old_image(
+    single_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "image"
+    copy_image(open_source(f"oci:{single_source}:app"), DirDestination(out))
+    old_files = files_of(out)
+
+    def exchange(first: Path, second: Path) -> bool:
+        raise OSError(errno.EACCES, "Permission denied", str(first), None, str(second))
+
+    monkeypatch.setattr(dir_swap, "exchange", exchange)
+    dest = DirDestination(out)
+    with pytest.raises(TransportError, match="the folder holds the image it held before"):
+        copy_image(open_source(f"oci:{single_source}:other"), dest)
+    dest.abort()
+    assert files_of(out) == old_files and siblings(out) == []
+
+
+def test_exchange_swaps_two_folders_or_says_it_cannot(tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    (first / "one").touch()
+    if not dir_swap.exchange(first, second):
+        pytest.skip("no RENAME_EXCHANGE on this kernel or filesystem")
+    assert os.listdir(second) == ["one"] and os.listdir(first) == []
+    with pytest.raises(FileNotFoundError):
+        dir_swap.exchange(first, tmp_path / "missing")
