@@ -52,6 +52,17 @@ _CONTAINERS_TEMP_PREFIX: Final = "oci-put-blob"
 is stopped)."""
 
 
+def containers_temporaries(path: Path) -> list[str]:
+    """The blob temporaries of containers/image (skopeo, podman, buildah) in the layout
+    ``path``: a copy of theirs is writing into it, or was stopped while it did (none when
+    the folder cannot be listed)."""
+    try:
+        return sorted(name for name in os.listdir(path)
+                      if name.startswith(_CONTAINERS_TEMP_PREFIX))
+    except OSError:
+        return []
+
+
 def null_manifests(data: dict[str, Any]) -> bool:
     """Turn ``"manifests": null`` into an empty list; True when it did.
 

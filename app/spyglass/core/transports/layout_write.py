@@ -55,6 +55,7 @@ from spyglass.core.transports.layout_files import (
     LAYOUT_FILE,
     MAX_INDEX_FILE_SIZE,
     check_existing,
+    containers_temporaries,
     dump_index,
     empty_index,
     index_file,
@@ -122,10 +123,12 @@ class OCILayoutDestination:
     all of them when some of the layout cannot be walked), so a cancelled or
     failed copy leaves the layout as it was; ``index.json`` is untouched. A
     concurrent Spyglass copy that reused such a blob finds it gone when it
-    commits and fails with a sentence instead of naming a missing blob.
-    Other tools (skopeo, umoci) take no lock: one writing into the same
-    layout at the same moment that reuses a blob this copy added and then
-    takes back could name a missing blob. A layout folder the destination
+    commits and fails with a sentence instead of naming a missing blob. No
+    blob is taken back while a containers/image temporary (``oci-put-blob*``)
+    is in the layout: a skopeo copy at work may have found it there. Other
+    tools (skopeo between blobs, umoci) take no lock and leave no trace: one
+    that reuses a blob this copy added and then takes back could name a
+    missing blob. A layout folder the destination
     created is removed when nothing else was put in it.
 
     Only OCI manifests and indexes are stored, as containers/image's OCI
@@ -681,12 +684,14 @@ class OCILayoutDestination:
         """Remove the blobs this copy added to the layout, so that it is as it was.
 
         Under the index lock, and only those no ``index.json`` entry names; none
-        while another copy is at work in the layout (its claimed marker or
-        temporaries are there): it may have found them there and be relying on
-        them, so they stay (correct, and unreferenced should it not). A copy
-        that reused one in the moment between that look and the removal checks
-        at its commit that it is still there. Best effort: a blob that cannot be
-        removed stays.
+        while another copy is at work in the layout: a Spyglass copy (its claimed
+        marker or temporaries are there), or one of containers/image (skopeo,
+        podman: its ``oci-put-blob*`` temporary is there; it takes no lock, and
+        commits an entry naming any blob it found there without looking again).
+        Either may have found them there and be relying on them, so they stay
+        (correct, and unreferenced should it not). A Spyglass copy that reused
+        one in the moment between that look and the removal checks at its commit
+        that it is still there. Best effort: a blob that cannot be removed stays.
         """
         with self._lock:
             added = set(self._added)
@@ -697,6 +702,11 @@ class OCILayoutDestination:
                 if claimed_by_others(self.path):
                     log.info("Left the %d blobs a stopped copy added to %s: another copy "
                              "is at work there and may use them.", len(added), self.path)
+                    return
+                if (theirs := containers_temporaries(self.path)):
+                    log.info("Left the %d blobs a stopped copy added to %s: a skopeo copy "
+                             "(or another containers/image tool) is writing there (%s) and "
+                             "may use them.", len(added), self.path, theirs[0])
                     return
                 used = referenced_blobs(self.path, self._what)
                 if used is None:

@@ -49,6 +49,7 @@ from spyglass.core.transports import blob_write as blob_write_module
 from spyglass.core.transports import layout_write as layout_write_module
 from spyglass.core.transports import open_destination, open_source
 from spyglass.core.transports.base import COMPRESSED, ImageDestination, ImageSource
+from spyglass.core.transports.files import blob_path
 from spyglass.core.transports.layout import open_layout
 from spyglass.core.transports.layout_write import AT_WORK, OCILayoutDestination
 from spyglass.core.transports.temporaries import TEMP_PREFIX
@@ -1189,6 +1190,58 @@ def test_a_copy_at_work_in_another_process_is_seen_too(
         assert (out / "blobs" / "sha256" / Digest.of(data.encode()).hex).exists()
     finally:
         other.communicate("", timeout=60)
+
+
+def test_a_skopeo_copy_at_work_keeps_the_blobs_a_cancelled_copy_added(tmp_path: Path) -> None:
+    """A skopeo copy into the layout finds a blob the cancelled copy added, and names it
+    in its entry without looking again: while skopeo's oci-put-blob temporary is there,
+    the take-back leaves the blobs, and skopeo's image stays readable."""
+    skopeo = require_tool("skopeo")
+    builder = LayoutBuilder(tmp_path / "src")
+    shared = LayerSpec({"/shared": b"found by skopeo\n"})
+    image = builder.add_image(ImageSpec(layers=[
+        shared, LayerSpec({"/big": os.urandom(2_000_000)}, compression="none")]))
+    builder.tag(image, "k")
+    layers = json.loads(builder.blob_path(image["digest"]).read_bytes())["layers"]
+    found, slow = (Descriptor(layer["mediaType"], Digest.parse(layer["digest"]), layer["size"])
+                   for layer in layers)
+    out = tmp_path / "out"
+    single_image_layout(out, ref="old")
+    cancelled = OCILayoutDestination(out, "cancelled")
+    copy_blob(open_source(f"oci:{tmp_path / 'src'}:k"), cancelled, found)
+    # skopeo reads the big layer through a pipe, which this test fills in two halves
+    slow_path = builder.blob_path(str(slow.digest))
+    data = slow_path.read_bytes()
+    slow_path.unlink()
+    os.mkfifo(slow_path)
+    go_on = threading.Event()
+
+    def feed() -> None:
+        with slow_path.open("wb") as pipe:
+            pipe.write(data[:len(data) // 2])
+            pipe.flush()
+            go_on.wait(timeout=120)
+            pipe.write(data[len(data) // 2:])
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    copying = subprocess.Popen([skopeo, "copy", "-q", f"oci:{tmp_path / 'src'}:k",
+                                f"oci:{out}:k"], stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(name.startswith("oci-put-blob") for name in os.listdir(out)):
+            assert time.monotonic() < deadline and copying.poll() is None, "skopeo never wrote"
+            time.sleep(0.02)
+        cancelled.abort()
+        assert (out / blob_path(found.digest)).exists()
+    finally:
+        go_on.set()
+        _out, err = copying.communicate(timeout=120)
+        feeder.join(timeout=10)
+    assert copying.returncode == 0, err
+    done = subprocess.run([skopeo, "copy", "-q", f"oci:{out}:k", f"oci:{tmp_path / 'back'}:k"],
+                          capture_output=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
 
 
 def test_a_blob_taken_back_under_a_concurrent_copy_fails_its_commit(
