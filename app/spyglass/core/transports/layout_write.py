@@ -65,6 +65,7 @@ from spyglass.core.transports.layout_files import (
 )
 from spyglass.core.transports.stubs import no_stored_signatures
 from spyglass.core.transports.temporaries import TempFiles, claimed_by_others, sweep_orphans
+from spyglass.core.units import human_size
 
 log = logging.getLogger(__name__)
 
@@ -700,25 +701,39 @@ class OCILayoutDestination:
         try:
             with exclusive_lock(self.path / INDEX_LOCK, what=self._what, wait=TAKE_BACK_WAIT):
                 if claimed_by_others(self.path):
-                    log.info("Left the %d blobs a stopped copy added to %s: another copy "
-                             "is at work there and may use them.", len(added), self.path)
+                    self._say_left(added, "another copy is at work there and may use them")
                     return
                 if (theirs := containers_temporaries(self.path)):
-                    log.info("Left the %d blobs a stopped copy added to %s: a skopeo copy "
-                             "(or another containers/image tool) is writing there (%s) and "
-                             "may use them.", len(added), self.path, theirs[0])
+                    self._say_left(added, f"a skopeo copy (or another containers/image "
+                                          f"tool) is writing there ({theirs[0]}) and may "
+                                          "use them")
                     return
                 used = referenced_blobs(self.path, self._what)
-                if used is None:
-                    return  # a layout we cannot read whole: leave everything as it is
+                if used is None:  # a layout we cannot read whole: leave everything as it is
+                    self._say_left(added, "its index.json or a manifest it names could not "
+                                          "be read, so which are used could not be told")
+                    return
                 for digest in added - used:
                     try:
                         (self.path / blob_path(digest)).unlink()
                     except OSError:
                         pass
         except SpyglassError as exc:  # the lock could not be taken: the blobs stay
-            log.info("Left the %d blobs a stopped copy added to %s: %s", len(added),
-                     self.path, exc)
+            self._say_left(added, str(exc).rstrip("."))
+
+    def _say_left(self, added: set[Digest], why: str) -> None:
+        """A note (a warning: the command line shows it, ``-q`` or not) that the blobs
+        ``added`` stay in the layout, unnamed, and why."""
+        size = 0
+        for digest in added:
+            try:
+                size += (self.path / blob_path(digest)).stat().st_size
+            except OSError:
+                continue
+        count = f"{len(added)} blob{'' if len(added) == 1 else 's'}"
+        log.warning('Left the %s (%s) the stopped copy added in the OCI image layout "%s" '
+                    "(blobs/, named by no entry of index.json): %s.", count,
+                    human_size(size), self.path, why)
 
     def _undo_creation(self) -> None:
         """Remove the layout this destination created, if nothing but its own writes is in it.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import multiprocessing
 import os
 import shutil
@@ -1137,13 +1138,20 @@ def _two_copies_sharing_a_blob(
     return first, second, blob
 
 
-def test_a_copy_cancelled_beside_another_leaves_what_it_added(tmp_path: Path) -> None:
+def test_a_copy_cancelled_beside_another_leaves_what_it_added(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """A copy at work in the layout may rely on a blob the cancelled one added (it found
-    it there): while it is, the take-back removes nothing, and both images stay whole."""
+    it there): while it is, the take-back removes nothing, and both images stay whole;
+    a note (a warning, which the command line shows with -q too) says what stays."""
     out = tmp_path / "out"
     first, second, blob = _two_copies_sharing_a_blob(out)
     first.abort()
     assert (out / "blobs" / "sha256" / blob.digest.hex).exists()
+    assert [record.getMessage() for record in caplog.records
+            if record.levelno >= logging.WARNING] == [
+        f'Left the 1 blob ({len(SHARED)} B) the stopped copy added in the OCI image layout '
+        f'"{out}" (blobs/, named by no entry of index.json): another copy is at work there '
+        "and may use them."]
     second.commit(blob, SHARED)
     assert [entry["annotations"]["org.opencontainers.image.ref.name"] for entry in
             json.loads((out / "index.json").read_bytes())["manifests"]] == ["old", "second"]
@@ -1192,7 +1200,8 @@ def test_a_copy_at_work_in_another_process_is_seen_too(
         other.communicate("", timeout=60)
 
 
-def test_a_skopeo_copy_at_work_keeps_the_blobs_a_cancelled_copy_added(tmp_path: Path) -> None:
+def test_a_skopeo_copy_at_work_keeps_the_blobs_a_cancelled_copy_added(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """A skopeo copy into the layout finds a blob the cancelled copy added, and names it
     in its entry without looking again: while skopeo's oci-put-blob temporary is there,
     the take-back leaves the blobs, and skopeo's image stays readable."""
@@ -1234,6 +1243,7 @@ def test_a_skopeo_copy_at_work_keeps_the_blobs_a_cancelled_copy_added(tmp_path: 
             time.sleep(0.02)
         cancelled.abort()
         assert (out / blob_path(found.digest)).exists()
+        assert "a skopeo copy (or another containers/image tool) is writing there" in caplog.text
     finally:
         go_on.set()
         _out, err = copying.communicate(timeout=120)
