@@ -928,6 +928,9 @@ def _transfer_blob_once(
         if how is not None:
             emit(BlobSkipped(descriptor.digest, descriptor.size, how))
             return replace(descriptor, media_type=task.media_type)
+    # a transfer that waited for its turn (a pool thread, a processor) while the copy was
+    # stopped starts no more: no "Copying blob" after Ctrl+C
+    cancel.check()
     emit(BlobStarted(descriptor.digest, descriptor.size, descriptor.media_type))
     done = 0
 

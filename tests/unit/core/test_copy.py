@@ -24,6 +24,7 @@ from spyglass.core.cancel import CancelToken
 from spyglass.core.copy import (
     BlobDone,
     BlobSkipped,
+    BlobStarted,
     CopyCancelled,
     CopyOptions,
     Failed,
@@ -584,6 +585,36 @@ def test_cancelling_stops_and_aborts(layout: Path) -> None:
     assert dest.aborted and dest.committed is None
     assert isinstance(seen[-1], CopyCancelled)
     assert not any(isinstance(e, ManifestWritten) for e in seen)
+
+
+class _StoppedWhileLooking(MemoryDestination):
+    """The copy is stopped (Ctrl+C) while a transfer looks whether the blob is there,
+    as it is while one waits for its turn."""
+
+    def __init__(self, cancel: CancelToken) -> None:
+        super().__init__()
+        self._cancel = cancel
+
+    def reuse_blob(
+        self, descriptor: Descriptor, *, cancel: CancelToken | None = None,
+        sending: bool = True,
+    ) -> str | None:
+        self._cancel.cancel()
+        return None
+
+
+def test_no_blob_starts_once_the_copy_is_stopped(layout: Path) -> None:
+    """No "Copying blob" line after Ctrl+C: a transfer that comes to its start after the
+    copy was stopped ends there, before its start is told."""
+    source = open_source(f"oci:{layout}:latest")
+    cancel = CancelToken()
+    dest = _StoppedWhileLooking(cancel)
+    plan = plan_copy(source, dest, CopyOptions(multi_arch="all", parallel=1))
+    seen: list[Any] = []
+    with pytest.raises(Cancelled):
+        execute(plan, source, dest, events=seen.append, cancel=cancel)
+    assert not [event for event in seen if isinstance(event, BlobStarted)]
+    assert isinstance(seen[-1], CopyCancelled) and not dest.blobs
 
 
 class _SlowToStop(MemoryDestination):
