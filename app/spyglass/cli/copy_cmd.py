@@ -43,6 +43,7 @@ from spyglass.core.errors import (
 if TYPE_CHECKING:
     from spyglass.core.copy import CopyOptions, PlainLayers
     from spyglass.core.copy_events import Finished
+    from spyglass.core.digest import Digest
     from spyglass.core.reference import ImageName
 
 
@@ -322,11 +323,18 @@ def _copy(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName
             from spyglass.cli.progress import Reporter
 
             reporter = Reporter(sys.stderr, quiet=args.quiet)
+            interrupted: KeyboardInterrupt | None = None
             try:
                 # a registry that cannot be written (down, no push access) says so once,
                 # before the first blob, not as each blob's retries
-                top = execute(plan, source, destination, options, events=reporter,
-                              check_writable=True)
+                try:
+                    digest = execute(plan, source, destination, options, events=reporter,
+                                     check_writable=True).digest
+                except KeyboardInterrupt as exc:
+                    if reporter.finished is None:
+                        raise
+                    # (Ctrl+C, SIGTERM) once the image was in place: the copy is whole
+                    interrupted, digest = exc, reporter.finished.digest
                 finished = reporter.finished
             finally:
                 reporter.close()  # the bars go, however the copy ended (Ctrl+C too)
@@ -334,22 +342,47 @@ def _copy(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName
             destination.close()
     finally:
         source.close()
-    if args.digestfile is not None:
-        try:
-            _write_digestfile(args.digestfile, str(top.digest), given_fd)
-        except (OSError, TransportError) as exc:
-            cause = exc if isinstance(exc, OSError) else exc.__cause__
-            why = (cause.strerror or str(cause)) if isinstance(cause, OSError) else \
-                str(exc).rstrip(".")
-            raise SpyglassError(
-                f"Copied {args.source} to {args.destination} ({top.digest}), but the digest "
-                f'could not be written to "{args.digestfile}": {why}.'
-            ) from exc
-    if args.quiet:
+    return _copied(args, digest, finished, given_fd, interrupted)
+
+
+def _copied(args: argparse.Namespace, digest: Digest, finished: Finished | None,
+            given_fd: int | None, interrupted: KeyboardInterrupt | None) -> int:
+    """Tell a copy that is in place: the ``--digestfile``, the last line. An interrupt
+    that came once the image was in place (``interrupted``, or one now) does not take it
+    back: this is said, even with ``-q``, before the program ends by it as by any
+    interrupt, so that a script (a loop Ctrl+C stops) or a service manager reads it so."""
+    from spyglass.core.cancel import interrupts_deferred
+
+    copied = f"Copied {args.source} to {args.destination} ({digest})"
+    said = False
+    try:
+        with interrupts_deferred():  # (a Ctrl+C now comes after the telling)
+            if args.digestfile is not None:
+                _write_digest(args, copied, digest, given_fd)
+            if interrupted is None and not args.quiet:
+                note(f"{copied}{_before(finished)}.")
+                said = True
+    except KeyboardInterrupt as exc:
+        interrupted = exc
+    if interrupted is None:
         return 0
-    said = _before(finished)
-    note(f"Copied {args.source} to {args.destination} ({top.digest}){said}.")
-    return 0
+    if not said:
+        note(f"{copied}{_before(finished)}: the image was in place when the interrupt came, "
+             "so it stays there.")
+    raise interrupted
+
+
+def _write_digest(args: argparse.Namespace, copied: str, digest: Digest,
+                  given_fd: int | None) -> None:
+    try:
+        _write_digestfile(args.digestfile, str(digest), given_fd)
+    except (OSError, TransportError) as exc:
+        cause = exc if isinstance(exc, OSError) else exc.__cause__
+        why = (cause.strerror or str(cause)) if isinstance(cause, OSError) else \
+            str(exc).rstrip(".")
+        raise SpyglassError(
+            f'{copied}, but the digest could not be written to "{args.digestfile}": {why}.'
+        ) from exc
 
 
 def _before(finished: Finished | None) -> str:

@@ -181,6 +181,8 @@ class Reporter:
         def line(text: str) -> None:
             self._line(f"{short}: {text}" if short else text)
 
+        if isinstance(event, c.Finished):
+            self.finished = event  # (quiet too: what ended, told after the copy)
         if self._quiet:
             # progress is silenced, not what the copy decided on the user's behalf
             # (what it leaves behind, what it replaces): as warnings are in skopeo
@@ -267,7 +269,6 @@ class Reporter:
                     line(f"Waiting for {event.what}; the copy goes on once one does")
             elif isinstance(event, (c.Finished, c.Failed, c.CopyCancelled)):
                 if isinstance(event, c.Finished):
-                    self.finished = event
                     for note_text in event.notes:
                         line(f"Note: {note_text}")
                 if self._several:

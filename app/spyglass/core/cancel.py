@@ -12,6 +12,8 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
 
 from spyglass.core.errors import Cancelled
 
@@ -134,6 +136,47 @@ def _interrupted(signum: int) -> KeyboardInterrupt:
     return KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)
 
 
+class _Holding:
+    """Ctrl+C (and a SIGTERM or SIGHUP taken like it) held off from :meth:`start` to
+    :meth:`end`, which raises the :class:`KeyboardInterrupt` asked for meanwhile; the
+    second held, a third raised at once. Only in the main thread, and only for the
+    signals whose handler is ours (Python's Ctrl+C, :func:`stop_like_ctrl_c_on_termination`'s):
+    elsewhere (a worker thread, the window's handler) nothing is held."""
+
+    def __init__(self) -> None:
+        self._held: dict[int, Any] = {}
+        self._asked: list[int] = []
+
+    def start(self) -> None:
+        """Hold the signals from now on; a no-op when already holding."""
+        if self._held or threading.current_thread() is not threading.main_thread():
+            return
+        # each signal held only where its handler is ours (SIGINT may be ignored, as in a
+        # job a script started in the background, while SIGTERM is not)
+        self._held = {signum: handler for signum in (signal.SIGINT, *_TERMINATING)
+                      if (handler := signal.getsignal(signum))
+                      in (signal.default_int_handler, _terminate)}
+        for signum in self._held:
+            signal.signal(signum, self._hold)
+
+    def _hold(self, signum: int, frame: object) -> None:
+        self._asked.append(signum)
+        if len(self._asked) > 1:
+            raise _interrupted(signum)
+
+    def stop(self) -> None:
+        """Put the handlers back; what was asked meanwhile stays asked."""
+        held, self._held = self._held, {}
+        for signum, handler in held.items():
+            signal.signal(signum, handler)
+
+    def end(self) -> None:
+        """:meth:`stop`, then raise the interrupt asked for meanwhile, if one was."""
+        self.stop()
+        if self._asked:
+            raise _interrupted(self._asked[0])
+
+
 @contextmanager
 def interrupts_deferred() -> Iterator[None]:
     """Hold Ctrl+C (and a SIGTERM or SIGHUP taken like it) off for the block, then
@@ -146,33 +189,48 @@ def interrupts_deferred() -> Iterator[None]:
     thread while Python's own SIGINT handler is installed; elsewhere (a worker
     thread, the window's handler) the block runs as it is.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    # each signal held only where its handler is ours (SIGINT may be ignored, as in a
-    # job a script started in the background, while SIGTERM is not)
-    held_signals = {signum: handler for signum in (signal.SIGINT, *_TERMINATING)
-                    if (handler := signal.getsignal(signum))
-                    in (signal.default_int_handler, _terminate)}
-    if not held_signals:
-        yield
-        return
-    asked: list[int] = []
-
-    def held(signum: int, frame: object) -> None:
-        asked.append(signum)
-        if len(asked) > 1:
-            raise _interrupted(signum)
-
-    for signum in held_signals:
-        signal.signal(signum, held)
+    holding = _Holding()
+    holding.start()
     try:
         yield
     finally:
-        for signum, handler in held_signals.items():
-            signal.signal(signum, handler)
-    if asked:
-        raise _interrupted(asked[0])
+        holding.stop()
+    holding.end()
+
+
+_FINAL_STRETCH: ContextVar[_Holding | None] = ContextVar("spyglass_final_stretch",
+                                                         default=None)
+
+
+@contextmanager
+def final_stretch() -> Iterator[None]:
+    """The block in which a copy is put in place and said to be: from the moment code in it
+    calls :func:`in_place_from_here` (a destination at its point of no return), Ctrl+C
+    and SIGTERM are held off to the block's end, as :func:`interrupts_deferred` holds
+    them, and raised there, once the block has said the image is in place.
+
+    So an interrupt that comes once the new image is in place no longer cuts the copy
+    off between that and its telling (a ``dir:`` folder between its two renames, a
+    ``Finished`` event never sent): the copy ends whole and said, then the interrupt
+    stops what comes after. A block that fails lets the held interrupt go with its
+    error (the error is what the caller hears)."""
+    holding = _Holding()
+    token = _FINAL_STRETCH.set(holding)
+    try:
+        yield
+    finally:
+        _FINAL_STRETCH.reset(token)
+        holding.stop()
+    holding.end()
+
+
+def in_place_from_here() -> None:
+    """Tell :func:`final_stretch` that the destination is at its point of no return (the
+    last rename, the tag's answer): interrupts are held off from here to the stretch's end.
+    Outside a stretch (a destination committed by hand), nothing happens."""
+    holding = _FINAL_STRETCH.get()
+    if holding is not None:
+        holding.start()
 
 
 def check(cancel: CancelToken | None) -> None:

@@ -30,7 +30,7 @@ from dataclasses import replace
 from typing import IO, TYPE_CHECKING, Any, Final, cast
 
 from spyglass.core import compression
-from spyglass.core.cancel import CancelToken, check, interrupts_deferred
+from spyglass.core.cancel import CancelToken, check, final_stretch, interrupts_deferred
 from spyglass.core.copy_attachments import (
     carry_attachments,
 )
@@ -513,6 +513,23 @@ def execute(
     options = options or CopyOptions()
     emit = events or (lambda event: None)
     cancel = cancel or CancelToken()
+    # an interrupt that comes once the destination is at its point of no return (see
+    # in_place_from_here) waits for Finished: the copy ends whole and said, then stops
+    with final_stretch():
+        return _execute_told(plan, source, destination, options, emit, cancel,
+                             check_writable)
+
+
+def _execute_told(
+    plan: CopyPlan,
+    source: ImageSource,
+    destination: ImageDestination,
+    options: CopyOptions,
+    emit: EventCallback,
+    cancel: CancelToken,
+    check_writable: bool,
+) -> Descriptor:
+    """:func:`execute`, within its final stretch."""
     try:
         # (before the plan is told: a registry that cannot be reached or written says so
         # before "Copying N blobs")

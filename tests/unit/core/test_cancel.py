@@ -13,6 +13,8 @@ import pytest
 from spyglass.core.cancel import (
     CancelToken,
     Terminated,
+    final_stretch,
+    in_place_from_here,
     interrupts_deferred,
     linked,
     stop_like_ctrl_c_on_termination,
@@ -161,3 +163,20 @@ def test_a_termination_is_held_off_even_where_ctrl_c_is_ignored() -> None:
             assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+@pytest.mark.skipif(signal.getsignal(signal.SIGINT) is not signal.default_int_handler,
+                    reason="Python's own Ctrl+C handler is not installed")
+def test_a_final_stretch_holds_ctrl_c_only_from_the_point_of_no_return() -> None:
+    with pytest.raises(KeyboardInterrupt), final_stretch():
+        signal.raise_signal(signal.SIGINT)  # before: at once
+    reached: list[str] = []
+    with pytest.raises(KeyboardInterrupt), final_stretch():
+        in_place_from_here()
+        signal.raise_signal(signal.SIGINT)
+        reached.append("told")  # the copy is said to be in place, then it stops
+    assert reached == ["told"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    in_place_from_here()  # outside a stretch: nothing held
+    with pytest.raises(KeyboardInterrupt):
+        signal.raise_signal(signal.SIGINT)

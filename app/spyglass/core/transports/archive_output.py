@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Final
 
-from spyglass.core.cancel import CancelToken, check
+from spyglass.core.cancel import CancelToken, check, in_place_from_here
 from spyglass.core.digest import CHUNK_SIZE
 from spyglass.core.errors import (
     InvalidLayout,
@@ -346,6 +346,7 @@ class ArchiveOutput:
                     self._tar(out, fill, file_mode, cancel, lambda path: path)
             except OSError as exc:
                 raise TransportError(describe_write_error(exc, self.path)) from exc
+            in_place_from_here()  # (its reader has it all)
             return
         temp = self.staging / _ARCHIVE_FILE_NAME
         staged = self._staged_sizes()  # (before the tar takes them in, one by one)
@@ -358,6 +359,7 @@ class ArchiveOutput:
                 os.fsync(out.fileno())
                 os.fchmod(out.fileno(), self.mode)
             check(cancel)
+            in_place_from_here()
             os.rename(temp, self.target)
         except OSError as exc:
             said = describe_write_error(exc, self.path)

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
-from spyglass.core.cancel import interrupts_deferred
+from spyglass.core.cancel import in_place_from_here, interrupts_deferred
 from spyglass.core.errors import TransportError
 from spyglass.core.transports.file_write import describe_write_error, fsync_dir
 from spyglass.core.transports.temporaries import (
@@ -101,9 +101,11 @@ def set_aside(target: Path) -> list[Path]:
 
 def swap_in(staging: Path, target: Path, shown: Path) -> None:
     """Put the whole new image in ``staging`` at ``target``; the old one there, if any,
-    goes once the new one is in. ``shown`` is the path as the user named it.
+    goes once the new one is in. ``shown`` is the path as the user named it. The
+    destination's point of no return (:func:`~spyglass.core.cancel.in_place_from_here`).
     TransportError when the new image cannot be put in place, saying where the old one is."""
     parent = target.parent
+    in_place_from_here()
     try:
         with interrupts_deferred():  # no Ctrl+C or SIGTERM between the steps
             if target.exists() and exchange(staging, target):

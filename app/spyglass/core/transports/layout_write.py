@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from spyglass.core import gojson, media
-from spyglass.core.cancel import CancelToken, check
+from spyglass.core.cancel import CancelToken, check, in_place_from_here
 from spyglass.core.digest import Digest, Readable
 from spyglass.core.errors import (
     InvalidDigest,
@@ -517,6 +517,7 @@ class OCILayoutDestination:
         else:
             with exclusive_lock(self.path / INDEX_LOCK, what=self._what, cancel=cancel):
                 self._check_blobs_still_there()
+                in_place_from_here()  # (the new index.json names the image once renamed)
                 self._update_index(entry)
         self._state = "committed"
         if self._marker is not None:

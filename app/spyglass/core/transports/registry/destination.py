@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Final
 
 from spyglass.core import media
 from spyglass.core.blobcache import BlobLocationCache, default_cache
-from spyglass.core.cancel import CancelToken, check
+from spyglass.core.cancel import CancelToken, check, in_place_from_here
 from spyglass.core.digest import Digest, Readable, read_verified
 from spyglass.core.errors import (
     UNREACHED,
@@ -435,9 +435,11 @@ class RegistryDestination:
                     f"conversion or recompression). It is stored, untagged, as {top.digest}; "
                     "name the destination by tag, or copy without changing the image."
                 )
+            in_place_from_here()  # (stored by put_manifest already)
             return
         assert self.tag is not None
         self.client.put_manifest(self.repository, self.tag, raw, top.media_type, cancel=cancel)
+        in_place_from_here()  # the registry answered: the tag names the new image
 
     # ---------------------------------------------------------------- attachments
 

@@ -1,0 +1,86 @@
+"""An interrupt (Ctrl+C, SIGTERM) that comes once a copy's image is in place does not
+take it back: the copy is told whole, said to stay, and the program ends by the signal.
+Real signals, sent by the copying process to itself right after its last rename."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from spyglass.core.digest import Digest
+from spyglass.core.transports import open_source
+from tests.unit.core.transports.test_layout_dest import leftovers, single_image_layout
+
+REPO = Path(__file__).resolve().parents[2]
+
+_HOOKED = r"""
+import os, re, runpy, signal, sys
+match, signame, *argv = sys.argv[1:]
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
+signum = getattr(signal, "SIG" + signame)
+sent = []
+
+def after(dst):
+    if not sent and re.search(match, os.fspath(dst)):
+        sent.append(dst)
+        os.kill(os.getpid(), signum)  # as if it came during the call
+
+def hooked(real):
+    def call(src, dst, *args, **kwargs):
+        done = real(src, dst, *args, **kwargs)
+        after(dst)
+        return done
+    return call
+
+os.rename, os.replace = hooked(os.rename), hooked(os.replace)
+from spyglass.core.transports import dir_swap
+dir_swap.exchange = hooked(dir_swap.exchange)
+sys.argv = ["spyglass", *argv]
+runpy.run_module("spyglass", run_name="__main__", alter_sys=True)
+"""
+
+
+def _copy_signalled(match: str, signame: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=f"{REPO / 'app'}{os.pathsep}{REPO}")
+    return subprocess.run([sys.executable, "-c", _HOOKED, match, signame, "copy", *args],
+                          env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("src") / "layout"
+    single_image_layout(root, ref="a")
+    single_image_layout(root, ref="b", marker=b"v2\n")
+    return root
+
+
+@pytest.mark.parametrize(("transport", "last_step"), [
+    ("dir", r"/out$"),  # the swap's exchange (or its second rename)
+    ("oci", r"/out/index\.json$"),
+    ("oci-archive", r"/out$"),
+])
+@pytest.mark.parametrize(("signame", "said"), [("INT", "interrupted."),
+                                                ("TERM", "stopped by SIGTERM.")])
+def test_an_interrupt_after_the_last_step_keeps_the_copy_and_says_so(
+        source: Path, tmp_path: Path, transport: str, last_step: str, signame: str,
+        said: str) -> None:
+    out = tmp_path / "out"
+    name = f"{transport}:{out}" + ("" if transport == "dir" else ":b")
+    first = _copy_signalled("^$", signame, "-q", f"oci:{source}:a", name)
+    assert first.returncode == 0, first.stderr  # an image there already, replaced
+    digestfile = tmp_path / "digest"
+    done = _copy_signalled(last_step, signame, "-q", "--digestfile", str(digestfile),
+                           f"oci:{source}:b", name)
+    assert done.returncode == -getattr(signal, f"SIG{signame}")  # ended by it, as asked
+    digest = digestfile.read_text()
+    assert done.stderr.splitlines()[-2:] == [
+        f"spyglass: Copied oci:{source}:b to {name} ({digest}): the image was in place "
+        "when the interrupt came, so it stays there.", f"spyglass: {said}"]
+    assert "Traceback" not in done.stderr
+    assert str(Digest.of(open_source(name).get_manifest()[0])) == digest  # the new image
+    assert leftovers(tmp_path) == []
