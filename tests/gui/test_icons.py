@@ -12,7 +12,7 @@ from spyglass.gui import icons
 pytestmark = pytest.mark.gui
 
 PAINTED = ["image_icon", "index_icon", "folder_icon", "archive_icon", "registry_icon",
-           "repository_icon", "tag_icon", "alias_icon", "current_icon", "add_icon",
+           "repository_icon", "tag_icon", "current_icon", "add_icon",
            "copy_icon"]
 
 

@@ -246,21 +246,6 @@ def _tag(painter: QPainter, _size: float) -> None:
     painter.drawEllipse(QRectF(9.2, 7.0, 2, 2))
 
 
-def _alias(painter: QPainter, _size: float) -> None:
-    """Several tags on one image: a second tag behind the first."""
-    painter.save()
-    painter.translate(1.6, -2.4)
-    painter.setOpacity(0.75)
-    _tag(painter, _size)
-    painter.restore()
-    painter.translate(-1.0, 1.8)
-    painter.setPen(QPen(QColor("white"), 1.6))
-    painter.setBrush(Qt.BrushStyle.NoBrush)
-    painter.drawPolygon(QPolygonF([QPointF(1.5, 4.5), QPointF(10, 4.5), QPointF(14.5, 8),
-                                   QPointF(10, 11.5), QPointF(1.5, 11.5)]))
-    _tag(painter, _size)
-
-
 def _add(painter: QPainter, _size: float, color: QColor) -> None:
     painter.setPen(QPen(color, 1.5, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
     painter.drawLine(QPointF(8, 3), QPointF(8, 13))
@@ -328,12 +313,6 @@ def repository_icon() -> QIcon:
 @functools.cache
 def tag_icon() -> QIcon:
     return _painted(_tag)
-
-
-@functools.cache
-def alias_icon() -> QIcon:
-    """The mark of a tag that shares its image with other tags."""
-    return _painted(_alias)
 
 
 def add_icon(color: QColor | None = None) -> QIcon:

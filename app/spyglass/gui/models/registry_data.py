@@ -48,7 +48,12 @@ from spyglass.gui.models.tree import SENTENCE_ROLE
 from spyglass.gui.registry_jobs import PLAIN_LOOPBACK, credentials_origin, tag_reference
 
 MAX_ALIASES_SHOWN: Final = 4
-"""The other tags of the same image the "Same image as" column names (then a count)."""
+"""The other tags of the same image the "Same image as" column names (after their count,
+when there are more than :data:`MAX_ALIASES_NAMED_ALONE`)."""
+MAX_ALIASES_NAMED_ALONE: Final = 2
+"""Up to this many other tags, "Same image as" names them alone (``1.10, latest``); past
+it, it leads with their count (``601 other tags: a, b, …``): the names of hundreds filled
+the cell, the count after them never in sight."""
 MAX_ALIASES_IN_TOOLTIP: Final = 12
 """The other tags of the same image a tag's tooltip names (then a count): it named all
 of them, 2,656 filling the screen."""
@@ -149,7 +154,9 @@ class RegistryRowData(RegistryListings):
             self._want(node)
             return self._tag_tooltip(node)
         if role == Qt.ItemDataRole.DecorationRole and column == NAME:
-            return icons.alias_icon() if node.parent.alias_count(node) else icons.tag_icon()
+            # one icon for every tag: one for a tag that shares its image read as "a list
+            # of platforms" ("Same image as" says it, in words)
+            return icons.tag_icon()
         if role == Qt.ItemDataRole.AccessibleTextRole and column == NAME:
             # the "signed" pill is painted: a screen reader gets it from here
             return f"{node.name}, {SIGNED_TEXT}" if node.parent.is_signed(node) else None
@@ -299,12 +306,14 @@ def _failed_text(name: str, state: LoadState, error: str | None, role: int) -> s
 
 
 def _aliases_text(shown: list[str], count: int, complete: bool) -> str:
-    """``1.10, latest``; ``a, b, c, d +18 more``, or ``+18 more so far`` while the digests
-    of some tags are not looked up yet (only those of the rows shown are): the names
-    ``shown`` of ``count``."""
-    if count <= len(shown):
+    """``1.10, latest``; past :data:`MAX_ALIASES_NAMED_ALONE`, the count first: ``22 other
+    tags: a, b, c, d, …`` (``22 other tags so far: …`` while the digests of some tags are
+    not looked up yet: only those of the rows shown are): the names ``shown`` of
+    ``count``."""
+    if count <= MAX_ALIASES_NAMED_ALONE and count <= len(shown):
         return ", ".join(shown)
-    return f"{', '.join(shown)} +{count - len(shown):,} more{'' if complete else ' so far'}"
+    names = ", ".join(shown) + (", …" if count > len(shown) else "")
+    return f"{count:,} other tags{'' if complete else ' so far'}: {names}"
 
 
 def _rich_tooltip(text: str) -> str:
