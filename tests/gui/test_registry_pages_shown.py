@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from spyglass.gui import icons
@@ -62,4 +63,72 @@ def test_every_tag_wears_one_icon_and_many_others_lead_with_their_count(
     alone = model.data(model.tag_index(host, "one/app", "only-00000"),
                        Qt.ItemDataRole.DecorationRole)
     assert shared.cacheKey() == alone.cacheKey() == icons.tag_icon().cacheKey()
+    window.close()
+
+
+def test_a_filter_that_matches_nothing_says_so_in_the_page_with_a_way_back(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], server: RegistryServer) -> None:
+    """A filter matching no tag left a blank table, with only the small "0 of 8 tags"
+    at the right to say why; the same for repositories. The page says it, in the view,
+    with Clear Filter."""
+    window = make_window()
+    window.show()
+    host = server.host
+    add_registry(qtbot, window, host, insecure=True)
+    wait_repositories(qtbot, window, host)
+    page = window.registries.repository_page
+    open_repository(qtbot, window, host, "many/app")
+    qtbot.keyClicks(page.filter, "zzz-nothing")
+    assert page.stack.currentWidget() is page.panel and page.panel.isVisible()
+    assert page.panel.title.text() == "No tag matches “zzz-nothing”"
+    assert page.panel.body.text() == "Clear the filter to see all 8 tags."
+    assert page.clear_filter_button.isVisible() and not page.retry_button.isVisible()
+    assert page.count.text() == "0 of 8 tags"
+    qtbot.mouseClick(page.clear_filter_button, Qt.MouseButton.LeftButton)
+    assert page.filter.text() == "" and page.stack.currentWidget() is page.table
+    assert len(page.tag_texts()) == 8
+    # the registry's page: the same for its repositories
+    model = window.registries.model
+    window.registries.tree.setCurrentIndex(model.registry_index(host))
+    registry_page = window.registries.registry_page
+    qtbot.keyClicks(registry_page.filter, "nope")
+    qtbot.waitUntil(lambda: registry_page.stack.currentWidget() is registry_page.panel,
+                    timeout=WAIT_MS)
+    assert registry_page.panel.title.text() == "No repository matches “nope”"
+    assert registry_page.panel.body.text() == "Clear the filter to see all 2 repositories."
+    assert registry_page.clear_filter_button.isVisible()
+    assert not registry_page.retry_button.isVisible()
+    assert not registry_page.panel_edit_button.isVisible()
+    qtbot.mouseClick(registry_page.clear_filter_button, Qt.MouseButton.LeftButton)
+    assert registry_page.stack.currentWidget() is registry_page.list
+    window.close()
+
+
+def test_a_page_with_no_list_has_no_filter_and_its_fields_line_up(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], server: RegistryServer) -> None:
+    """An unreachable registry's page showed "Filter repositories" above its failure,
+    filtering nothing, and 12 px wider than the field above it."""
+    window = make_window()
+    window.resize(1200, 760)
+    window.show()
+    host = server.host
+    add_registry(qtbot, window, host, insecure=True)
+    wait_repositories(qtbot, window, host)
+    model = window.registries.model
+    window.registries.tree.setCurrentIndex(model.registry_index(host))
+    page = window.registries.registry_page
+    qtbot.waitUntil(lambda: page.list.isVisible(), timeout=WAIT_MS)
+    assert page.filter.isVisible()
+
+    def right(widget: QWidget) -> int:
+        return widget.mapTo(page, widget.rect().topRight()).x()
+
+    assert right(page.filter) == right(page.open_edit)
+    assert right(page.count) == right(page.open_button)
+    server.stop()
+    model.reload(model.registry_index(host))  # listed anew (as after Edit): none read now
+    qtbot.waitUntil(lambda: page.panel.isVisible() and page.retry_button.isVisible(),
+                    timeout=WAIT_MS * 4)
+    assert page.panel.title.text() == f"Cannot list the repositories of {host}"
+    assert not page.filter.isVisible()
     window.close()

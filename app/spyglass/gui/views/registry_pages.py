@@ -26,6 +26,7 @@ from PySide6.QtGui import QFontMetrics, QIcon, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -188,6 +189,28 @@ def _clear_quietly(edit: QLineEdit) -> None:
         edit.setProperty("clearing", False)
 
 
+def _no_match(noun: str, plural: str, text: str, total: int, *,
+              more: bool) -> tuple[str, str]:
+    """The title and sentence of a page whose filter matches none of its ``total`` rows:
+    ``No tag matches “zzz”`` (a blank table, with only the count beside the filter to say
+    why, looked like a page that had lost its rows)."""
+    title = f"No {noun} matches “{text.strip()}”"
+    if more:
+        return title, f"More {plural} are being listed: those that match appear here."
+    every = f"all {total:,} {plural}" if total != 1 else f"the one {noun}"
+    return title, f"Clear the filter to see {every}."
+
+
+def _clear_filter_button(panel: MessagePanel, edit: QLineEdit) -> QPushButton:
+    """"Clear Filter" on a page's panel (shown while its filter matches nothing)."""
+    button = panel.add_button("Clear Filter")
+    button.setToolTip("Show every row again")
+    button.clicked.connect(edit.clear)
+    button.clicked.connect(lambda: edit.setFocus(Qt.FocusReason.OtherFocusReason))
+    button.hide()
+    return button
+
+
 def _error_label() -> QLabel:
     label = QLabel()
     label.setWordWrap(True)
@@ -306,27 +329,30 @@ class RegistryPage(_RootedPage):
         self.retry_button.clicked.connect(self.retryRequested)
         self.panel_edit_button = self.panel.add_button("Edit Registry…")
         self.panel_edit_button.clicked.connect(self.editRequested)
+        self.clear_filter_button = _clear_filter_button(self.panel, self.filter)
         self.panel.stopRequested.connect(
             lambda: emit(self.stopRequested, self.panel.waited_for))
         self.stack = QStackedWidget()
         self.stack.addWidget(self.panel)
         self.stack.addWidget(self.list)
 
-        open_row = QHBoxLayout()
-        open_row.setSpacing(6)
-        open_row.addWidget(self.open_edit, 1)
-        open_row.addWidget(self.open_button)
-        filter_row = QHBoxLayout()
-        filter_row.addWidget(self.filter, 1)
-        filter_row.addWidget(self.count)
+        # the field and the filter in one grid, Open and the count in its second column:
+        # their right edges line up whatever the count says (each row had its own, and
+        # the filter ran 12 px past the field above it)
+        fields = QGridLayout()
+        fields.setHorizontalSpacing(6)
+        fields.setVerticalSpacing(6)
+        fields.setColumnStretch(0, 1)
+        fields.addWidget(self.open_edit, 0, 0)
+        fields.addWidget(self.open_button, 0, 1)
+        fields.addWidget(self.open_error, 1, 0, 1, 2)
+        fields.addWidget(self.banner, 2, 0, 1, 2)
+        fields.addWidget(self.filter, 3, 0)
+        fields.addWidget(self.count, 3, 1)
         body = QVBoxLayout()
         body.setContentsMargins(16, 0, 16, 12)
         body.setSpacing(6)
-        body.addLayout(open_row)
-        body.addWidget(self.open_error)
-        body.addSpacing(6)
-        body.addWidget(self.banner)
-        body.addLayout(filter_row)
+        body.addLayout(fields)
         body.addWidget(self.stack, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -394,18 +420,24 @@ class RegistryPage(_RootedPage):
             self._panel("No repositories yet",
                         f"{node.host} holds no repositories. Push an image to it, or open a "
                         "repository by name above.", icons.information_icon())
+        elif self.proxy.filter_text and not shown:
+            self._panel(*_no_match("repository", "repositories", self.proxy.filter_text,
+                                   len(repositories), more=loading or node.more),
+                        icons.information_icon(), clear=True)
         else:
             self.stack.setCurrentWidget(self.list)
-        self.filter.setEnabled(bool(repositories))
+        # no filter over a page with no list (it sat above the failure, filtering nothing)
+        self.filter.setVisible(bool(repositories))
         self._count(node, len(repositories), shown)
 
     def _panel(self, title: str, body: str, icon: QIcon | None = None, *,
                busy: bool = False, retry: bool = False, waiting: str = "",
-               since: float | None = None) -> None:
+               since: float | None = None, clear: bool = False) -> None:
         self.panel.show_message(title, body, icon=icon, busy=busy, waiting=waiting,
                                 since=since)
         self.retry_button.setVisible(retry)
         self.panel_edit_button.setVisible(retry)
+        self.clear_filter_button.setVisible(clear)
         self.stack.setCurrentWidget(self.panel)
 
     def _count(self, node: RegistryNode, total: int, shown: int) -> None:
@@ -533,6 +565,7 @@ class RepositoryPage(_RootedPage):
         self.forget_button.setToolTip("Take this repository, opened by name, off the list")
         self.forget_button.clicked.connect(self.forgetRequested)
         self.forget_button.hide()
+        self.clear_filter_button = _clear_filter_button(self.panel, self.filter)
         self.panel.stopRequested.connect(
             lambda: emit(self.stopRequested, self.panel.waited_for))
         self.stack = QStackedWidget()
@@ -680,6 +713,7 @@ class RepositoryPage(_RootedPage):
         self.header.set(icons.repository_icon(), node.name, f"{node.parent.host}{failed}",
                         busy=loading)
         count = len(node.by_name)
+        shown = self.proxy.rowCount(self.table.rootIndex())
         if node.state is LoadState.FAILED and not count:
             self.panel.show_message(
                 f"Stopped listing the tags of {node.name}" if node.stopped
@@ -704,8 +738,17 @@ class RepositoryPage(_RootedPage):
             self.retry_button.hide()
             self.forget_button.hide()
             self.stack.setCurrentWidget(self.panel)
+        elif self.proxy.filter_text and not shown:
+            self.panel.show_message(
+                *_no_match("tag", "tags", self.proxy.filter_text, count - hidden,
+                           more=loading), icon=icons.information_icon())
+            self.retry_button.hide()
+            self.forget_button.hide()
+            self.stack.setCurrentWidget(self.panel)
         else:
             self.stack.setCurrentWidget(self.table)
+        self.clear_filter_button.setVisible(self.stack.currentWidget() is self.panel
+                                            and bool(self.proxy.filter_text) and bool(count))
         failed_after = node.state is LoadState.FAILED and bool(count)
         if failed_after:  # the tags read are shown; why the rest are not is said here
             said = node.error or f"Cannot list the tags of {node.name}."
@@ -715,10 +758,9 @@ class RepositoryPage(_RootedPage):
             self.banner.hide()
             self._failure_shown = False
         self.banner_retry_button.setVisible(failed_after)
-        self.filter.setEnabled(bool(count))
+        self.filter.setVisible(bool(count))  # (no filter over a page with no list)
         self.hint.setVisible(bool(count))  # how to open a tag, while there are tags to open
         self.attachments_box.setVisible(node.attachment_tags > 0)
-        shown = self.proxy.rowCount(self.table.rootIndex())
         showable = count - hidden
         noun = f"{showable:,} tag{'s' if showable != 1 else ''}"
         if not count:
