@@ -41,6 +41,7 @@ from spyglass.gui.dialogs.registry import RegistryDialog
 from spyglass.gui.loading import ImageState, load_registry_tag
 from spyglass.gui.models.places import LoadState
 from spyglass.gui.models.registries import RegistriesModel
+from spyglass.gui.models.registry_data import stale_text
 from spyglass.gui.models.registry_listings import SortedPage, whole_tag_list
 from spyglass.gui.models.registry_rows import (
     SIGNED_ROLE,
@@ -145,8 +146,7 @@ class RegistryBrowser(QObject):
         # said at once (before the status bar's polite announcement of the same sentence)
         self.model.registryFailed.connect(
             lambda _host, sentence: announce(self.tree, sentence, assertive=True))
-        self.model.registryFailed.connect(lambda _host, sentence: emit(self.statusMessage,
-                                                                        sentence))
+        self.model.registryFailed.connect(self._registry_failed)
         self.show_attachments = settings.show_attachment_tags
         """Whether tags holding signatures and referrers are listed (the tree and the page)."""
         self.tree: QTreeView = QTreeView()
@@ -196,6 +196,19 @@ class RegistryBrowser(QObject):
         # end of a registry above the selection staying in sight as each came in)
         tree.verticalScrollBar().valueChanged.connect(self._scrolled)
         tree.expanded.connect(lambda _index: self._near_end.start())
+
+    def _registry_failed(self, host: str, sentence: str) -> None:
+        """A registry's listing failed: the status bar says it, unless its page, in sight,
+        says it already (it was said three times: the page, the tree, the status bar)."""
+        if not self._on_page(self.model.registry_node(self.model.registry_index(host))):
+            emit(self.statusMessage, sentence)
+
+    def _on_page(self, node: object) -> bool:
+        """Whether the middle pane shows the page of ``node`` (a registry or repository)."""
+        shown = self._content.currentWidget()
+        return node is not None and (
+            (shown is self.registry_page and self.registry_page.node is node)
+            or (shown is self.repository_page and self.repository_page.node is node))
 
     def _scrolled(self, _value: int) -> None:
         if not self._keep_in_view.restoring:
@@ -491,11 +504,24 @@ class RegistryBrowser(QObject):
             answered,
             on_done=lambda answer: self._reload_now(
                 kept, answer if isinstance(answer, SortedPage) else None),
-            on_error=lambda message: emit(
-                self.statusMessage, f"{message} The list shown is as it was read last."),
+            on_error=lambda message: self._reload_failed(kept, message),
             key=f"reload:{connection.host}/{name}",
             what=f"listing {connection.host}/{name} again",
             lane=registry_lane(connection.host))
+
+    def _reload_failed(self, index: QPersistentModelIndex, message: str) -> None:
+        """Listing ``index`` again failed: its rows stay as read before, its row wears a
+        warning and its page says so with Try Again (:meth:`RegistriesModel.mark_stale`);
+        the status bar says it too while the page is not in sight (that alone said it,
+        and the next notice took it away)."""
+        if not index.isValid():
+            return  # gone meanwhile
+        self.model.mark_stale(index, message)
+        node = self.model.node(index)
+        if not self._on_page(node):
+            said = stale_text(node) if isinstance(node, RegistryNode | RepositoryNode) \
+                else message
+            emit(self.statusMessage, said)
 
     def _reload_now(self, index: QPersistentModelIndex, tags: SortedPage | None = None) -> None:
         if not index.isValid():

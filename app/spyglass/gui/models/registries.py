@@ -216,12 +216,22 @@ class RegistriesModel(RegistryRowData):
         node.state = LoadState.FAILED
         node.error = sentence
         node.stopped = True
-        self._set_message(node, sentence, "error")
+        self._set_message(node, sentence, "error", node.failure_words)
         self._changed(node)
         if isinstance(node, RegistryNode):
             emit(self.registryFailed, node.host, sentence)
         else:
             emit(self.repositoryFailed, node.parent.host, node.name, sentence)
+
+    def mark_stale(self, index: AnyIndex, sentence: str) -> None:
+        """Listing the registry or repository at ``index`` again failed with ``sentence``
+        while its rows stayed as read before: its row wears a warning, and its page says
+        so (see :attr:`~spyglass.gui.models.registry_rows.RegistryNode.stale`), until it
+        is listed anew."""
+        node = self.node(index)
+        if isinstance(node, CONTAINERS):
+            node.stale = sentence
+            self._changed(node)  # (again when it failed again: its banner comes back)
 
     def set_aside(self, index: AnyIndex) -> None:
         """Nobody looks at the repository at ``index`` any more: the look-ups of its

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from typing import Any, Final
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QDate, QDateTime, QLocale, Qt
 from PySide6.QtGui import QFont, QIcon
 
 from spyglass.core import media
@@ -87,14 +87,12 @@ class RegistryRowData(RegistryListings):
             return node.host
         if role == Qt.ItemDataRole.ToolTipRole:
             lines = [f"docker://{node.host}", registry_summary(node)]
-            if node.error:
-                lines.append(node.error)
+            lines += _trouble(node)
             return _rich_tooltip("\n".join(lines))
         if role == Qt.ItemDataRole.DecorationRole:
-            return icons.warning_icon() if node.state is LoadState.FAILED \
-                else icons.registry_icon()
+            return icons.warning_icon() if _troubled(node) else icons.registry_icon()
         if role in _ACCESSIBLE_ROLES:  # (what the warning icon says)
-            return _failed_text(node.host, node.state, node.error, role)
+            return _failed_text(node.host, node, role)
         if role == Qt.ItemDataRole.FontRole:
             font = QFont()
             font.setBold(True)
@@ -116,12 +114,13 @@ class RegistryRowData(RegistryListings):
             lines = [f"{node.parent.host}/{node.name}", tags_summary(node, apart=True)]
             if node.pinned:
                 lines.append("Opened by name.")
+            if node.stale:
+                lines.append(stale_text(node))
             return _rich_tooltip("\n".join(lines))
         if role == Qt.ItemDataRole.DecorationRole:
-            return icons.warning_icon() if node.state is LoadState.FAILED \
-                else icons.repository_icon()
+            return icons.warning_icon() if _troubled(node) else icons.repository_icon()
         if role in _ACCESSIBLE_ROLES:
-            return _failed_text(node.name, node.state, node.error, role)
+            return _failed_text(node.name, node, role)
         if role == Qt.ItemDataRole.FontRole and node.state is LoadState.LOADING:
             font = QFont()
             font.setItalic(True)
@@ -210,6 +209,8 @@ class RegistryRowData(RegistryListings):
 
     def _message_data(self, node: MessageRow, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
+            return node.short or node.text
+        if role == Qt.ItemDataRole.AccessibleTextRole:
             return node.text
         if role == SENTENCE_ROLE:
             return True
@@ -295,14 +296,44 @@ _ACCESSIBLE_ROLES: Final = (Qt.ItemDataRole.AccessibleTextRole,
                            Qt.ItemDataRole.AccessibleDescriptionRole)
 
 
-def _failed_text(name: str, state: LoadState, error: str | None, role: int) -> str | None:
-    """What a screen reader is told of a registry or repository row whose listing failed
-    (the row shows it by a warning icon only): ``NAME, cannot be listed``, and why."""
-    if state is not LoadState.FAILED:
+def _troubled(node: RegistryNode | RepositoryNode) -> bool:
+    """Whether the row wears a warning: its listing failed, or listing it again did."""
+    return node.state is LoadState.FAILED or bool(node.stale)
+
+
+def _trouble(node: RegistryNode | RepositoryNode) -> list[str]:
+    """What a registry's tooltip says of its listing's trouble (no line: none)."""
+    if node.stale:
+        return [stale_text(node)]
+    return [node.error] if node.error else []
+
+
+def stale_text(node: RegistryNode | RepositoryNode) -> str:
+    """``Cannot reach the registry H: connection refused. The list shown is as it was read
+    at 08:21.``: listing it again failed (:attr:`stale`), the rows read before stayed."""
+    when = ""
+    if node.read_at:
+        read = QDateTime.fromSecsSinceEpoch(int(node.read_at))
+        locale = QLocale()
+        when = " at " + (locale.toString(read.time(), QLocale.FormatType.ShortFormat)
+                         if read.date() == QDate.currentDate()
+                         else locale.toString(read, QLocale.FormatType.ShortFormat))
+    return f"{node.stale} The list shown is as it was read{when}."
+
+
+def _failed_text(name: str, node: RegistryNode | RepositoryNode, role: int) -> str | None:
+    """What a screen reader is told of a registry or repository row whose listing failed,
+    or whose list is as read before (the row shows it by a warning icon only): ``NAME,
+    cannot be listed``, and why."""
+    if node.stale:
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return f"{name}, the list may be out of date"
+        return stale_text(node)
+    if node.state is not LoadState.FAILED:
         return None
     if role == Qt.ItemDataRole.AccessibleTextRole:
         return f"{name}, cannot be listed"
-    return error or None
+    return node.error or None
 
 
 def _aliases_text(shown: list[str], count: int, complete: bool) -> str:

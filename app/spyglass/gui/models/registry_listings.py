@@ -138,6 +138,7 @@ class RegistryListings(DigestLookups):
             self._insert(registry, len(registry.children), fresh)
         registry.state = LoadState.LOADED
         registry.done = done
+        registry.read_at = time.time()
         self._add_tail_message(registry)
         self._changed(registry)
 
@@ -172,6 +173,7 @@ class RegistryListings(DigestLookups):
         node.done = node.no_catalog = node.load_all = node.rate_limited = False
         node.catalog_denied = False
         node.error = None
+        node.stale = ""
         self._insert(node, 0, self._pinned(node))
         self._changed(node)
 
@@ -183,6 +185,7 @@ class RegistryListings(DigestLookups):
         node.state = LoadState.PENDING
         node.done = False
         node.error = None
+        node.stale = ""
         self._changed(node)
 
     def _asked_to_wait(self, node: RegistryNode | RepositoryNode, wait: Wait) -> None:
@@ -273,7 +276,7 @@ class RegistryListings(DigestLookups):
         node.state = LoadState.FAILED
         node.error = message
         node.listing = None
-        self._set_message(node, node.error, "error")
+        self._set_message(node, node.error, "error", node.failure_words)
         self._changed(node)
         emit(self.registryFailed, node.host, node.error)
 
@@ -329,6 +332,7 @@ class RegistryListings(DigestLookups):
         self._signatures_arrived(node, newly_signed)
         node.state = LoadState.LOADED
         node.done = page.done
+        node.read_at = time.time()
         if page.done and not node.children:
             self._set_message(node, "This repository has no tags.", "info")
         self._changed(node)
@@ -362,6 +366,6 @@ class RegistryListings(DigestLookups):
         node.state = LoadState.FAILED
         node.error = message
         node.listing = None
-        self._set_message(node, node.error, "error")
+        self._set_message(node, node.error, "error", node.failure_words)
         self._changed(node)
         emit(self.repositoryFailed, node.parent.host, node.name, node.error)

@@ -57,6 +57,9 @@ class MessageRow:
     parent: RegistryNode | RepositoryNode
     text: str
     kind: MessageKind
+    short: str = ""
+    """What the row shows, when not ``text`` (then its tooltip and what a screen reader
+    is told): a failure's few words, its sentence being on the page."""
 
 
 @dataclass(eq=False)
@@ -106,6 +109,12 @@ class _Parent:
     """Counts the waits said in :attr:`asked_wait` and the jobs started: the timer that
     ends a wait ends only its own (one like it asked again, after a Stop and Try Again,
     was ended early by the first one's timer)."""
+    stale: str = field(default="", init=False)
+    """Why the list shown is as it was read last: listing it again (Refresh, Try Again)
+    failed with this sentence while the rows read before stayed; "" otherwise (a listing
+    started anew forgets it)."""
+    read_at: float = field(default=0.0, init=False)
+    """When the last page of the list shown came (:func:`time.time`; 0: none yet)."""
     _rows: dict[int, int] | None = field(default=None, init=False, repr=False)
 
     def _children(self) -> Sequence[object]:
@@ -123,6 +132,13 @@ class _Parent:
     def waiting_since(self) -> float | None:
         """When the page under way was asked for; None while none is."""
         return self.since if self.state is LoadState.LOADING else None
+
+    @property
+    def failure_words(self) -> str:
+        """The few words of the tree's row under a listing that failed (its sentence, on
+        the page and in the row's tooltip, was cut in the sidebar to a useless prefix:
+        "Cannot reach the registry 127.0.0.…")."""
+        return "Stopped" if self.stopped else "Cannot be listed"
 
     @property
     def more(self) -> bool:

@@ -202,9 +202,9 @@ class RegistryTree(IdTreeModel):
             self._remove_rows(parent, rows[0], len(parent.children) - 1)
 
     def _set_message(self, parent: RegistryNode | RepositoryNode, text: str,
-                     kind: MessageKind) -> None:
+                     kind: MessageKind, short: str = "") -> None:
         self._remove_messages(parent)
-        self._insert(parent, len(parent.children), [MessageRow(parent, text, kind)])
+        self._insert(parent, len(parent.children), [MessageRow(parent, text, kind, short)])
 
     def _add_tail_message(self, registry: RegistryNode) -> None:
         if registry.no_catalog:

@@ -48,6 +48,7 @@ from spyglass.gui.models.registries import RegistriesModel
 from spyglass.gui.models.registry_data import (
     attachment_tags,
     registry_summary,
+    stale_text,
 )
 from spyglass.gui.models.registry_filter import ChildFilterModel
 from spyglass.gui.models.registry_rows import (
@@ -211,6 +212,15 @@ def _clear_filter_button(panel: MessagePanel, edit: QLineEdit) -> QPushButton:
     return button
 
 
+def _banner_row(banner: Banner, retry: QPushButton) -> QHBoxLayout:
+    """A page's banner, and its Try Again beside it (shown with a failure it says)."""
+    row = QHBoxLayout()
+    row.setContentsMargins(0, 0, 0, 0)
+    row.addWidget(banner, 1)
+    row.addWidget(retry, 0, Qt.AlignmentFlag.AlignTop)
+    return row
+
+
 def _error_label() -> QLabel:
     label = QLabel()
     label.setWordWrap(True)
@@ -306,6 +316,10 @@ class RegistryPage(_RootedPage):
 
         self.banner = Banner()
         self.banner.hide()
+        self.banner_retry_button = push_button("Try Again")
+        self.banner_retry_button.clicked.connect(self.retryRequested)
+        self.banner_retry_button.hide()
+        self.banner.dismissed.connect(self.banner_retry_button.hide)
         self.filter = _filter_edit("Filter repositories", lambda: self.list, self._activated)
         self.filter.textChanged.connect(self._filter_changed)
         self.count = QLabel()
@@ -346,7 +360,7 @@ class RegistryPage(_RootedPage):
         fields.addWidget(self.open_edit, 0, 0)
         fields.addWidget(self.open_button, 0, 1)
         fields.addWidget(self.open_error, 1, 0, 1, 2)
-        fields.addWidget(self.banner, 2, 0, 1, 2)
+        fields.addLayout(_banner_row(self.banner, self.banner_retry_button), 2, 0, 1, 2)
         fields.addWidget(self.filter, 3, 0)
         fields.addWidget(self.count, 3, 1)
         body = QVBoxLayout()
@@ -394,13 +408,16 @@ class RegistryPage(_RootedPage):
                         busy=loading)
         repositories = node.repositories
         shown = self.proxy.rowCount(self.list.rootIndex())
-        if node.state is LoadState.FAILED and repositories:
+        if node.stale:  # listed again, in vain: said here, not in the status bar alone
+            self.banner.show_text(stale_text(node))
+        elif node.state is LoadState.FAILED and repositories:
             # those known already are still there: what failed is said above them
             # (signing in, say), not left to the status bar
             said = node.error or f"Cannot list the repositories of {node.host}."
             self.banner.show_text(f"{said} Only those known already are shown.")
         else:
             self.banner.hide()
+        self.banner_retry_button.setVisible(not self.banner.isHidden())
         if node.state is LoadState.FAILED and not repositories:
             self._panel(f"Stopped listing the repositories of {node.host}" if node.stopped
                         else f"Cannot list the repositories of {node.host}", node.error or "",
@@ -582,14 +599,10 @@ class RepositoryPage(_RootedPage):
         self.banner_retry_button.clicked.connect(self.retryRequested)
         self.banner_retry_button.hide()
         self.banner.dismissed.connect(self.banner_retry_button.hide)
-        banner_row = QHBoxLayout()
-        banner_row.setContentsMargins(0, 0, 0, 0)
-        banner_row.addWidget(self.banner, 1)
-        banner_row.addWidget(self.banner_retry_button, 0, Qt.AlignmentFlag.AlignTop)
         body = QVBoxLayout()
         body.setContentsMargins(16, 0, 16, 12)
         body.setSpacing(6)
-        body.addLayout(banner_row)
+        body.addLayout(_banner_row(self.banner, self.banner_retry_button))
         body.addLayout(filter_row)
         body.addWidget(self.stack, 1)
         self.hint = QLabel("Double-click a tag (or press Enter) to open the image. Hover a "
@@ -750,14 +763,17 @@ class RepositoryPage(_RootedPage):
         self.clear_filter_button.setVisible(self.stack.currentWidget() is self.panel
                                             and bool(self.proxy.filter_text) and bool(count))
         failed_after = node.state is LoadState.FAILED and bool(count)
-        if failed_after:  # the tags read are shown; why the rest are not is said here
+        if node.stale and count:  # listed again, in vain: the tags shown are as read before
+            self.banner.show_text(stale_text(node))
+            self._failure_shown = True
+        elif failed_after:  # the tags read are shown; why the rest are not is said here
             said = node.error or f"Cannot list the tags of {node.name}."
             self.banner.show_text(f"{said} Only the tags listed before it failed are shown.")
             self._failure_shown = True
         elif self._failure_shown:  # (not a banner something else put up)
             self.banner.hide()
             self._failure_shown = False
-        self.banner_retry_button.setVisible(failed_after)
+        self.banner_retry_button.setVisible(self._failure_shown)
         self.filter.setVisible(bool(count))  # (no filter over a page with no list)
         self.hint.setVisible(bool(count))  # how to open a tag, while there are tags to open
         self.attachments_box.setVisible(node.attachment_tags > 0)
