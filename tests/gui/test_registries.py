@@ -860,7 +860,7 @@ def test_test_connection_says_what_failed(qtbot: QtBot, window: MainWindow,
     dialog = window.registries.add_registry()
     fill_registry_dialog(qtbot, dialog, f"127.0.0.1:{free_port()}")
     text = test_connection(qtbot, dialog)
-    assert text.startswith("Cannot reach the registry\n")
+    assert text.startswith("The connection failed\nCannot reach the registry ")
     assert "connection refused" in text and "Errno" not in text
     assert dialog.last_check is not None and dialog.last_check.problem == "connection"
     assert dialog.result_frame.isVisible()
@@ -869,7 +869,8 @@ def test_test_connection_says_what_failed(qtbot: QtBot, window: MainWindow,
     dialog.user_edit.setText("")
 
     fill_registry_dialog(qtbot, dialog, "no-such-registry.invalid")
-    assert test_connection(qtbot, dialog).startswith("Cannot reach the registry\n")
+    assert test_connection(qtbot, dialog).startswith(
+        "The connection failed\nCannot reach the registry ")
 
     fill_registry_dialog(qtbot, dialog, web_server, insecure=True)
     text = test_connection(qtbot, dialog)

@@ -52,7 +52,7 @@ from spyglass.gui.workers import Runner, registry_lane
 _ids = itertools.count(1)
 
 HEADLINES = {
-    "connection": "Cannot reach the registry",
+    "connection": "The connection failed",  # (the sentence says "Cannot reach…")
     "tls": "The secure (TLS) connection failed",
     "auth": "The registry did not accept the sign-in",
     "denied": "The registry denied access",
@@ -87,6 +87,28 @@ class RegistryInput:
     def settings(self, repositories: list[str] | None = None) -> RegistrySettings:
         return RegistrySettings(self.host, self.username, self.insecure,
                                 list(repositories or []))
+
+
+def _buddy(text: str, field: QWidget) -> QLabel:
+    """A form's label that Alt and its underlined letter take to ``field``, and that
+    names it to a screen reader (which looks for a field's label beside it, not beside
+    the cell it shares with its error)."""
+    label = QLabel(text)
+    label.setBuddy(field)
+    field.setAccessibleName(text.replace("&", ""))
+    return label
+
+
+def _with_error(field: QWidget, error: QLabel) -> QWidget:
+    """``field`` and, right under it, its ``error`` (hidden while there is none)."""
+    cell = QWidget()
+    column = QVBoxLayout(cell)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.setSpacing(3)
+    column.addWidget(field)
+    error.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+    column.addWidget(error)
+    return cell
 
 
 def _outside_user(edit: RegistrySettings | None, found: Credentials | None) -> str:
@@ -193,13 +215,15 @@ class RegistryDialog(QDialog):
         # half their width)
         for label in (self.host_error, self.password_error, self.credentials_hint):
             label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        # Alt and the underlined letter reach each field, as in the Copy dialog
-        form.addRow("&Registry:", self.host_edit)
-        form.addRow("", self.host_error)
+        # Alt and the underlined letter reach each field, as in the Copy dialog; a field's
+        # error sits right under it, in its own cell (in a row of its own, the form gave
+        # it a blank line above and below: it read as unrelated to the field)
+        form.addRow(_buddy("&Registry:", self.host_edit),
+                    _with_error(self.host_edit, self.host_error))
         form.addRow("", self.insecure_box)
         form.addRow("&User name:", self.user_edit)
-        form.addRow("&Password or token:", self.password_edit)
-        form.addRow("", self.password_error)
+        form.addRow(_buddy("&Password or token:", self.password_edit),
+                    _with_error(self.password_edit, self.password_error))
         form.addRow("", self.credentials_hint)
 
         self.test_button = QPushButton("Test Connection")

@@ -1,0 +1,61 @@
+"""What the Add Registry dialog shows, as a person sees it: where a field's error sits,
+and a failed test's heading."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
+from pytestqt.qtbot import QtBot
+
+from spyglass.gui.main_window import MainWindow
+from tests.gui.guitools import WAIT_MS, fill_registry_dialog, test_connection
+from tests.helpers.registry import free_port
+
+pytestmark = pytest.mark.gui
+
+
+def test_a_host_error_sits_right_under_its_field(
+        qtbot: QtBot, make_window: Callable[..., MainWindow]) -> None:
+    """The red sentence sat a blank line below the field, another gap before the
+    checkbox: it looked unrelated to the field."""
+    window = make_window()
+    dialog = window.registries.add_registry()
+    fill_registry_dialog(qtbot, dialog, "https://exa mple/ foo")
+    qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.host_error.isVisible(), timeout=WAIT_MS)
+    assert "is not a registry host" in dialog.host_error.text()
+
+    def top(widget: QWidget) -> int:
+        return widget.mapTo(dialog, widget.rect().topLeft()).y()
+
+    def bottom(widget: QWidget) -> int:
+        return widget.mapTo(dialog, widget.rect().bottomLeft()).y()
+
+    gap_above = top(dialog.host_error) - bottom(dialog.host_edit)
+    assert 0 < gap_above <= 6
+    # the text starts at the label's top, not centred in room it was given
+    lines = dialog.host_error.fontMetrics().lineSpacing()
+    assert dialog.host_error.height() <= 3 * lines
+    gap_below = top(dialog.insecure_box) - bottom(dialog.host_error)
+    assert gap_below <= 12
+    # Alt+R still reaches the field
+    assert any(label.buddy() is dialog.host_edit for label in dialog.findChildren(
+        type(dialog.host_error)) if label.text() == "&Registry:")
+    dialog.close()
+
+
+def test_a_failed_test_heads_its_sentence_without_repeating_it(
+        qtbot: QtBot, make_window: Callable[..., MainWindow]) -> None:
+    """Unreachable: bold "Cannot reach the registry" over "Cannot reach the registry
+    127.0.0.1:59917: connection refused."."""
+    window = make_window()
+    dialog = window.registries.add_registry()
+    fill_registry_dialog(qtbot, dialog, f"127.0.0.1:{free_port()}")
+    heading, sentence = test_connection(qtbot, dialog).split("\n", 1)
+    assert sentence.startswith("Cannot reach the registry 127.0.0.1:")
+    assert heading == "The connection failed"
+    assert not sentence.lower().startswith(heading.lower())
+    dialog.close()
