@@ -121,7 +121,7 @@ def test_icon_and_close_buttons_are_named_by_what_they_do(qtbot: QtBot, demo: Ma
     digest_button = overview.copy_button("Digest")
     assert digest_button is not None
     assert name_of(digest_button) == "Copy the digest"
-    assert name_of(demo.sidebar.add_registry_button) == "Add a registry"
+    assert name_of(demo.sidebar.add_registry_button) == "Add Registry"
     raw = demo.image_view.raw
     assert name_of(raw.back_button) == "Back to the previous document"
     assert name_of(raw.copy_button) == "Copy this document's JSON"

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QDialogButtonBox, QLabel, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from spyglass.gui.main_window import MainWindow
@@ -59,3 +59,41 @@ def test_a_failed_test_heads_its_sentence_without_repeating_it(
     assert heading == "The connection failed"
     assert not sentence.lower().startswith(heading.lower())
     dialog.close()
+
+
+def test_registries_are_added_edited_and_removed_by_one_name_each(
+        qtbot: QtBot, make_window: Callable[..., MainWindow]) -> None:
+    """"Add a registry…" (sidebar), "Add Registry…" (menu), "Add a container registry"
+    (the dialog's heading); "Edit…" in a registry page's header over "Edit Registry…" in
+    its panel."""
+    window = make_window()
+    assert window.registries.add_action.text().replace("&", "") == "Add Registry…"
+    assert window.sidebar.add_registry_link.text() == "<a href='add'>Add Registry…</a>"
+    assert window.sidebar.add_registry_button.toolTip() == "Add Registry"
+    dialog = window.registries.add_registry()
+    headings = [label.text() for label in dialog.findChildren(QLabel)
+                if label.font().bold()]
+    assert headings == ["Add Registry"]
+    dialog.close()
+    page = window.registries.registry_page
+    assert page.edit_button.text() == page.panel_edit_button.text() == "Edit Registry…"
+    assert page.remove_button.text() == "Remove Registry…"
+
+
+def test_dialog_buttons_wear_no_icons_and_about_closes_with_close(
+        qtbot: QtBot, make_window: Callable[..., MainWindow]) -> None:
+    """Cancel, Close and OK wore icons (where the platform theme gives them) beside Add,
+    Add Anyway and Copy, which wore none; About's only button said OK. (The offscreen
+    platform gives standard buttons no icon; under X11 with no desktop theme, as
+    ``xvfb-run`` runs it, they had one.)"""
+    window = make_window()
+    dialog = window.registries.add_registry()
+    cancel = dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+    assert cancel is not None and cancel.icon().isNull()
+    assert all(button.icon().isNull() for button in dialog.buttons.buttons())
+    dialog.close()
+    about = window.about_box()
+    [button] = about.buttons()
+    assert about.standardButton(button) == QMessageBox.StandardButton.Close
+    assert button.text().replace("&", "") == "Close" and button.icon().isNull()
+    about.close()

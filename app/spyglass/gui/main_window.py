@@ -71,6 +71,7 @@ from spyglass.gui.session_banner import passed_over_text, session_only_text
 from spyglass.gui.shortcuts import StandardKey, close_location_keys, reload_keys, standard_key
 from spyglass.gui.sidebar import Sidebar
 from spyglass.gui.themed import mute, on_palette_change
+from spyglass.gui.views.buttons import plain_buttons
 from spyglass.gui.views.context_menus import open_by_keyboard
 from spyglass.gui.views.delegates import SentenceAwareDelegate
 from spyglass.gui.views.image_view import ImageView, LocationSummary
@@ -571,11 +572,13 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         self.about_box().exec()
 
     def about_box(self) -> QMessageBox:
-        """The About box, as QMessageBox::about makes it (the window's icon, OK), its
-        versions line muted in the colours of the palette of the moment (written again
-        after a switch between light and dark)."""
+        """The About box, as QMessageBox::about makes it (the window's icon), closed by
+        Close (as GNOME's and KDE's are; it said OK), its versions line muted in the
+        colours of the palette of the moment (written again after a switch between light
+        and dark)."""
         box = QMessageBox(QMessageBox.Icon.Information, "About Spyglass", "",
-                          QMessageBox.StandardButton.Ok, self)
+                          QMessageBox.StandardButton.Close, self)
+        plain_buttons(box)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         icon = box.windowIcon()
         box.setIconPixmap(icon.pixmap(icon.actualSize(QSize(64, 64))))

@@ -59,6 +59,7 @@ from spyglass.gui.registry_jobs import (
     tag_reference,
 )
 from spyglass.gui.signals import emit
+from spyglass.gui.views.buttons import plain_buttons
 from spyglass.gui.views.context_menus import open_by_keyboard
 from spyglass.gui.views.delegates import SignedBadgeDelegate
 from spyglass.gui.views.image_view import ImageView
@@ -579,6 +580,7 @@ class RegistryBrowser(QObject):
         box.setTextFormat(Qt.TextFormat.RichText)
         accept = box.addButton(accept_label, QMessageBox.ButtonRole.DestructiveRole)
         cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        plain_buttons(box)
         box.setDefaultButton(cancel)
         box.exec()
         return box.clickedButton() is accept

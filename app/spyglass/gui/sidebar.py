@@ -28,7 +28,7 @@ class Sidebar(QSplitter):
 
     Attributes:
         add_registry_button: the "+" beside the REGISTRIES caption.
-        add_registry_link: the line "Add a registry…" shown while there is none.
+        add_registry_link: the line "Add Registry…" shown while there is none.
         local_caption: the LOCAL caption.
     """
 
@@ -44,11 +44,11 @@ class Sidebar(QSplitter):
             each.setFrameShape(QFrame.Shape.NoFrame)
             each.setAutoFillBackground(False)
 
-        add = tool_button("Add a registry")
+        add = tool_button("Add Registry")  # (named as the menu's, and the dialog, name it)
         follow_icon(add, icons.add_icon)
         add.clicked.connect(registries.add_registry)
         self.add_registry_button = add
-        self.add_registry_link = QLabel("<a href='add'>Add a registry…</a>")
+        self.add_registry_link = QLabel("<a href='add'>Add Registry…</a>")
         self.add_registry_link.setContentsMargins(12, 2, 8, 8)
         self.add_registry_link.linkActivated.connect(lambda _link: registries.add_registry())
         section = QWidget()

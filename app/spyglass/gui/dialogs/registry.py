@@ -45,7 +45,7 @@ from spyglass.gui.registry_jobs import (
 )
 from spyglass.gui.signals import emit
 from spyglass.gui.themed import mute, show_as_error
-from spyglass.gui.views.buttons import press_on_enter
+from spyglass.gui.views.buttons import plain_buttons, press_on_enter
 from spyglass.gui.views.widgets import Spinner, link_error, scaled_font
 from spyglass.gui.workers import Runner, registry_lane
 
@@ -170,11 +170,13 @@ class RegistryDialog(QDialog):
         adding = edit is None
         self.setWindowTitle("Add Registry" if edit is None else f"Edit Registry — {edit.host}")
 
-        heading = QLabel("Add a container registry" if adding else "Edit the registry")
+        # named as the menu, the sidebar and the window title name it
+        heading = QLabel("Add Registry" if adding else "Edit Registry")
         heading.setFont(scaled_font(heading.font(), 1.2, bold=True))
         intro = QLabel(
-            "Spyglass lists its repositories and tags and opens its images. The password "
-            "or token goes to the system keyring, never to the settings file."
+            "Spyglass lists a container registry's repositories and tags and opens its "
+            "images. The password or token goes to the system keyring, never to the "
+            "settings file."
         )
         intro.setWordWrap(True)
         mute(intro)
@@ -267,6 +269,7 @@ class RegistryDialog(QDialog):
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.accept_button = self.buttons.addButton(
             "Add" if adding else "Save", QDialogButtonBox.ButtonRole.AcceptRole)
+        plain_buttons(self.buttons)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
 

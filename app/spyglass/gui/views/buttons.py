@@ -10,8 +10,8 @@ a dialog's default button (which would take Enter from the fields of a dialog it
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QAbstractButton, QPushButton, QWidget
+from PySide6.QtGui import QIcon, QKeyEvent
+from PySide6.QtWidgets import QAbstractButton, QDialogButtonBox, QPushButton, QWidget
 
 ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 
@@ -56,3 +56,15 @@ def push_button(text: str, tooltip: str = "", parent: QWidget | None = None) -> 
     button.setAutoDefault(False)
     press_on_enter(button)
     return button
+
+
+def plain_buttons(dialog: QWidget) -> None:
+    """Take the icons off the standard buttons (Cancel, Close, OK) of ``dialog``'s button
+    boxes (or of ``dialog``, a button box): Qt gives them one where the platform theme
+    asks for it (plain X11, Xfce), and none to the buttons a dialog names itself (Add,
+    Copy), so one row mixed both. Call it once the buttons are in."""
+    boxes = [dialog] if isinstance(dialog, QDialogButtonBox) \
+        else dialog.findChildren(QDialogButtonBox)
+    for box in boxes:
+        for button in box.buttons():
+            button.setIcon(QIcon())

@@ -279,8 +279,8 @@ class RegistryPage(_RootedPage):
         repositoryActivated(QModelIndex): a repository row was clicked; the
             index is of the :class:`RegistriesModel`.
         openRequested(str): "Open" with the text of the repository field.
-        editRequested(): "Edit…".
-        removeRequested(): "Remove…".
+        editRequested(): "Edit Registry…".
+        removeRequested(): "Remove Registry…".
         retryRequested(): "Try Again" after a failure.
         stopRequested(float): "Stop" while the first page took long; the seconds waited.
     """
@@ -295,11 +295,13 @@ class RegistryPage(_RootedPage):
     def __init__(self, model: RegistriesModel, parent: QWidget | None = None) -> None:
         super().__init__(model, parent)
         self.header = PageHeader()
-        self.edit_button = self.header.add_button("Edit…", "Change the user name, password "
-                                                  "or security of this registry")
+        # named as in the registry's menu and under a failure ("Edit…" here, "Edit
+        # Registry…" in the panel below it, read as two things)
+        self.edit_button = self.header.add_button("Edit Registry…", "Change the user name, "
+                                                  "password or security of this registry")
         self.edit_button.clicked.connect(self.editRequested)
-        self.remove_button = self.header.add_button("Remove…", "Take this registry off the "
-                                                    "list and forget its password")
+        self.remove_button = self.header.add_button("Remove Registry…", "Take this registry "
+                                                    "off the list and forget its password")
         self.remove_button.clicked.connect(self.removeRequested)
 
         self.open_edit = QLineEdit()
