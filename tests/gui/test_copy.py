@@ -338,7 +338,12 @@ def test_a_failed_copy_shows_its_sentence(
     assert transfer.state is TransferState.FAILED
     assert transfer.error
     model = window.copying.panel.model
-    assert model.data(model.index(0, STATE)) == f"Failed: {transfer.error}"
+    from spyglass.gui.models.transfers import failure_cause, run_on
+
+    # the cause after a dot, as the other states' details, in lower case
+    assert model.data(model.index(0, STATE)) == \
+        f"Failed · {run_on(failure_cause(transfer.error))}"
+    assert not model.data(model.index(0, STATE)).startswith("Failed · The ")
     assert transfer.error in model.data(model.index(0, STATE), Qt.ItemDataRole.ToolTipRole)
     details = window.copying.panel.show_details(transfer)
     assert details is not None and details.error_label.text() == transfer.error
@@ -348,7 +353,9 @@ def test_a_failed_copy_shows_its_sentence(
     panel = window.copying.panel
     assert panel.failure.isVisible()
     assert panel.failure.text.startswith("Copying ")
-    assert f"tools:2024.1 failed. {transfer.error}" in panel.failure.text
+    # the image and the place, as the row names them
+    assert panel.failure.text.startswith(
+        f"Copying tools:2024.1 to a-file as x failed. {transfer.error}")
     qtbot.mouseClick(panel.failure.findChild(QToolButton), Qt.MouseButton.LeftButton)
     panel.table.selectRow(0)
     assert not panel.failure.isVisible()
@@ -779,22 +786,20 @@ def test_an_image_named_by_position_is_shown_with_its_label(
     dialog add its label."""
     from spyglass.core.copy import CopyOptions
     from spyglass.gui.copy_jobs import CopyRequest
-    from spyglass.gui.models.transfers import source_text
+    from spyglass.gui.models.transfers import ROUTE_ROLE, TRANSFER, route_sides
 
     label = "docker.io/library/busybox:latest"
     request = CopyRequest(f"oci-archive:{tmp_path}/two.tar:@1", f"oci:{tmp_path}/l:b",
                           CopyOptions(), label=label)
-    assert source_text(request) == f"oci-archive:…/two.tar:@1 ({label})"
-    named = CopyRequest(f"oci:{tmp_path}/l:busybox:1", f"oci:{tmp_path}/m:b", CopyOptions(),
-                        label="busybox:1")
-    assert source_text(named) == "oci:…/l:busybox:1"
+    assert route_sides(request) == (label, "l as b")
+    unlabelled = CopyRequest(f"oci-archive:{tmp_path}/two.tar:@1", f"oci:{tmp_path}/m",
+                             CopyOptions())
+    assert route_sides(unlabelled) == ("two.tar:@1", "m")
     # the row as drawn (the route delegate) and its tooltip say it too
-    from spyglass.gui.models.transfers import ROUTE_ROLE, TRANSFER
-
     transfer = window.copying.manager.start(request)
     model = window.copying.panel.model
     row = model.index(model.rowCount() - 1, TRANSFER)
-    assert model.data(row, ROUTE_ROLE)[0] == f"oci-archive:…/two.tar:@1 ({label})"
+    assert model.data(row, ROUTE_ROLE)[0] == label
     assert f"two.tar:@1 ({label})" in model.data(row, Qt.ItemDataRole.ToolTipRole)
     window.copying.manager.cancel(transfer)
     dialog = window.copying.open_dialog(DraggedImage(request.source, label))

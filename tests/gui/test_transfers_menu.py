@@ -213,7 +213,7 @@ def test_copy_source_destination_and_error(
     assert menu is not None
     item(menu, "Copy Error")()
     assert clip.text() == REFUSED
-    assert window.status_text == "Copied why copying registry.example/team/app:2.0 failed."
+    assert window.status_text == "Copied why copying team/app:2.0 failed."
 
 
 def test_a_name_a_paste_would_read_otherwise_is_copied_as_a_shell_takes_it(

@@ -54,14 +54,12 @@ from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.transfers import (
     BYTES,
     ETA,
-    PROGRESS,
     ROUTE_ROLE,
     SPEED,
     STATE,
     TITLES,
     TRANSFER,
     TRANSFER_ROLE,
-    short_name,
 )
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
 from spyglass.gui.views.transfers_panel import TransfersPanel
@@ -205,31 +203,58 @@ def _half_copied(qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy,
     return transfer, clock, layer
 
 
-def test_the_routes_keep_room_when_the_number_columns_would_take_it(
+def test_at_a_large_font_every_column_keeps_its_width_and_the_table_scrolls(
         qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
-    """At a large font the number columns' usual texts took the whole width, and every
-    route read "… → …": they give way, down to their titles, for a third of it."""
-    start_scripted(qtbot, window, scripted, FakeClock(), tmp_path)
+    """At a large font the number columns gave way to the routes, and every column was
+    cut ("52.3 Mi…128 MiB"): each keeps what its texts need, the route its least, and
+    the table scrolls sideways."""
+    transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path)
     window.copying.show_panel()
-    window.resize(1200, 700)
+    window.resize(1024, 700)
     panel = window.copying.panel
     table, header = panel.table, panel.table.horizontalHeader()
     font = table.font()
     font.setPointSizeF(font.pointSizeF() * 1.6)
     table.setFont(font)
     header.setFont(font)
-    for column, width in panel.column_widths().items():  # as the panel made at that font
-        header.resizeSection(column, width)
-    panel._state_width = panel.column_widths()[STATE]
+    metrics = table.fontMetrics()
 
-    def routes_have_room() -> None:
-        panel._share_room()
-        assert header.sectionSize(TRANSFER) >= 0.35 * table.viewport().width() - 2
+    def scrolls() -> None:
+        assert header.length() > table.viewport().width()
+        assert table.horizontalScrollBar().isVisible()
 
-    qtbot.waitUntil(routes_have_room, timeout=WAIT_MS)
-    titles = header.fontMetrics()
-    for column in (PROGRESS, BYTES, SPEED, ETA):
-        assert header.sectionSize(column) >= titles.horizontalAdvance(TITLES[column]) + 20
+    qtbot.waitUntil(scrolls, timeout=WAIT_MS)
+    assert header.sectionSize(TRANSFER) >= panel.route_least()
+    # what a copy under way shows, whole (a margin of the style's either side)
+    layer = blob("layer", 128 * MiB)
+    feed(qtbot, window, scripted, Planned(plan_of(blob("c", 10, media.OCI_CONFIG), layer)),
+         BlobStarted(layer.digest, layer.size, layer.media_type),
+         BlobProgress(layer.digest, int(52.3 * MiB), layer.size))
+    texts = row_texts(window, transfer)
+    assert texts["bytes"] == "52.3 MiB / 128 MiB"
+    for column, text in ((BYTES, texts["bytes"]), (SPEED, "888.8 MiB/s"),
+                         (ETA, "59 min 59 s"), (STATE, "Retrying · attempt 3 of 4 · 16 s")):
+        assert header.sectionSize(column) >= metrics.horizontalAdvance(text) + 12, text
+
+
+def test_the_columns_keep_their_widths_as_copies_change_state(
+        qtbot: QtBot, held_panel: tuple[HeldCopies, TransfersPanel]) -> None:
+    """State grew to each new failure sentence and the routes shrank, then once every
+    copy ended the number columns narrowed: rows moved sideways while watched."""
+    held, panel = held_panel
+    panel.resize(1100, 300)
+    header = panel.table.horizontalHeader()
+    a, b = (panel.manager.start(held_request(name)) for name in list(held.gates)[:2])
+    qtbot.waitUntil(lambda: len(held.opened) == 2, timeout=WAIT_MS)
+    widths = [header.sectionSize(column) for column in range(len(TITLES))]
+    held.release("oci:/held/a:app:1")  # fails, with its sentence
+    qtbot.waitUntil(lambda: a.state is TransferState.FAILED, timeout=WAIT_MS)
+    panel.select(a)
+    assert [header.sectionSize(column) for column in range(len(TITLES))] == widths
+    held.release("oci:/held/b:app:1")  # every copy ended
+    qtbot.waitUntil(lambda: b.state.finished, timeout=WAIT_MS)
+    qtbot.wait(50)  # (anything queued runs)
+    assert [header.sectionSize(column) for column in range(len(TITLES))] == widths
 
 
 def test_the_rows_start_where_the_caption_does(
@@ -342,20 +367,18 @@ def test_details_list_mounted_and_recompressed_blobs_and_a_failure_sentence(
         scripted.finish(SpyglassError(sentence))
     assert transfer.state is TransferState.FAILED
     assert transfer.error == sentence
-    # the State column takes what room the route leaves: the cause whole, when it fits
-    panel_table, state_text = panel.table, panel.model.index(0, STATE).data()
+    # the State column keeps its width, wide or narrow: the route takes up the change
+    panel_table = panel.table
+    header = panel_table.horizontalHeader()
+    state_width = header.sectionSize(STATE)
     window.resize(2200, 700)
     qtbot.waitUntil(lambda: panel_table.viewport().width() > 1900, timeout=WAIT_MS)
-    header = panel_table.horizontalHeader()
-    whole = panel_table.fontMetrics().horizontalAdvance(state_text)
-    qtbot.waitUntil(lambda: header.sectionSize(STATE) >= whole, timeout=WAIT_MS)
-    window.resize(900, 700)  # narrower: it gives the room back (the routes need it)
-    qtbot.waitUntil(lambda: panel.column_widths()[STATE] <= header.sectionSize(STATE) < whole,
-                    timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: header.sectionSize(TRANSFER) > 1000, timeout=WAIT_MS)
+    assert header.sectionSize(STATE) == state_width
     # a width given by hand stays, whatever the window does
     header.resizeSection(STATE, 300)
-    window.resize(2200, 700)
-    qtbot.waitUntil(lambda: panel_table.viewport().width() > 1900, timeout=WAIT_MS)
+    window.resize(900, 700)
+    qtbot.waitUntil(lambda: panel_table.viewport().width() < 900, timeout=WAIT_MS)
     qtbot.wait(20)
     assert header.sectionSize(STATE) == 300
     assert details.error_label.text() == sentence
@@ -368,7 +391,7 @@ def test_details_list_mounted_and_recompressed_blobs_and_a_failure_sentence(
     assert outcomes[str(squeezed.digest)] == f"recompressed as {squeezed_as}, taken back"
     assert outcomes[str(mounted.digest)] == "mounted from another repository"
     assert outcomes[str(present.digest)].startswith("skipped (already there) as ")
-    assert row_texts(window, transfer)["state"] == f"Failed: {sentence}"
+    assert row_texts(window, transfer)["state"] == f"Failed · t{sentence[1:]}"
     assert row_texts(window, transfer)["eta"] == ""
     details.close()
     qtbot.waitUntil(lambda: not panel.details, timeout=WAIT_MS)
@@ -808,8 +831,8 @@ def test_a_narrow_transfer_column_shortens_each_side_and_keeps_the_arrow(
     panel = window.copying.panel
     index = panel.model.index(window.copying.manager.row_of(transfer), TRANSFER)
     whole = index.data()
-    assert whole == ("registry.example/team/app:2.0  →  "
-                     "oci:…/mirror-of-the-team-images:app:2.0")
+    # what a person picked and where to, by the names the window lists them by
+    assert whole == "team/app:2.0  →  mirror-of-the-team-images"
     delegate = panel.table.itemDelegateForColumn(TRANSFER)
     metrics = panel.table.fontMetrics()
 
@@ -821,19 +844,14 @@ def test_a_narrow_transfer_column_shortens_each_side_and_keeps_the_arrow(
         return option.text
 
     assert shown(metrics.horizontalAdvance(whole) + 40) == whole  # room enough: all of it
-    for width in (420, 300, 160):
+    for width in (240, 180, 120):
         text = shown(width)
         source, arrow, destination = text.partition("  →  ")
         assert arrow, text  # the view's own eliding cut the arrow out
         assert metrics.horizontalAdvance(text) <= width
-        assert source.startswith("re") and source.endswith("0"), text
-        # a local place gives up its transport before its folder's name when it must
-        assert "…" in destination and destination.startswith(("oci:…/", "…/", "mirr")) \
-            and destination.endswith("0")
-        assert "…" in text
-        if width >= 300:  # each side's ends: transport and tag
-            assert source.startswith("registry") and source.endswith("app:2.0"), text
-            assert destination.startswith("oci:…/") and destination.endswith(":app:2.0"), text
+        assert "…" in text and source.endswith("0") and destination.startswith("mi"), text
+        if width >= 240:  # the image whole, the place cut
+            assert source == "team/app:2.0", text
     window.copying.manager.cancel(transfer)
 
 
@@ -947,7 +965,7 @@ def test_a_copy_beyond_the_parallel_ones_waits_for_whichever_ends_first(
     qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
     assert d.state is TransferState.CANCELLED  # at once: it had not started
     assert model.data(model.index(3, STATE)) == "Cancelled"
-    assert "nothing was written" in details.heading.text()  # its empty list explained
+    assert "Nothing was copied" in details.heading.text()  # its empty list explained
     details.close()
     assert panel.summary.text() == "2 running · 1 failed · 1 cancelled"
     held.release("oci:/held/a:app:1", "oci:/held/c:app:1")
@@ -1099,21 +1117,47 @@ def test_clear_finished_updates_the_summary_and_keeps_the_rows_in_step(
     assert not panel.clear_button.isEnabled()
 
 
-def test_the_transfer_column_cuts_the_path_not_the_image_name(
+def test_the_transfer_column_names_the_image_and_the_place(
         qtbot: QtBot, held_panel: tuple[HeldCopies, TransfersPanel]) -> None:
+    """Each side was a whole name cut in its middle (``…/sampl…:spyglass-demo:1.0 →
+    oci:…/mir…:spyglass-demo:1.0``): the row says the image, as the trees label it, and
+    the place by its own name, or a registry's HOST/REPO:TAG; the tooltip has both
+    names whole."""
     held, panel = held_panel
     manager, model = panel.manager, panel.model
     held.release(*held.gates)
-    manager.start(CopyRequest("oci:/data/layouts/main:team/app:1",
-                              "docker-archive:/home/me/out.tar:team/app:1", CopyOptions()))
-    manager.start(CopyRequest("docker://registry.example/team/app:1",
-                              "dir:/home/me/images/app", CopyOptions()))
-    assert model.data(model.index(0, TRANSFER), ROUTE_ROLE) \
-        == ("oci:…/main:team/app:1", "docker-archive:…/out.tar:team/app:1")
-    assert model.data(model.index(1, TRANSFER), ROUTE_ROLE) \
-        == ("registry.example/team/app:1", "dir:…/app")
-    # a short path is left whole: cutting it would save nothing
-    assert short_name("oci:/a/b:x") == "oci:/a/b:x"
+    requests = [
+        (CopyRequest("oci:/data/layouts/sample-layout:spyglass-demo:1.0",
+                     "oci:/data/copies/mirror:spyglass-demo:1.0", CopyOptions(),
+                     label="spyglass-demo:1.0"),
+         ("spyglass-demo:1.0", "mirror")),
+        (CopyRequest("oci:/data/layouts/main:team/app:1",
+                     "docker-archive:/home/me/out.tar:team/app:1", CopyOptions()),
+         ("team/app:1", "out.tar")),
+        (CopyRequest("docker://registry.example/team/app:1", "dir:/home/me/images/app",
+                     CopyOptions(), label="team/app:1"),
+         ("team/app:1", "app")),
+        (CopyRequest("oci:/data/layouts/sample-layout:tools:2024.1",
+                     "docker://127.0.0.1:5000/team/tools:1", CopyOptions(),
+                     label="tools:2024.1"),
+         ("tools:2024.1", "127.0.0.1:5000/team/tools:1")),
+        # a registry's image goes into a layout under its repository's last part
+        (CopyRequest("docker://registry.example/team/app:2.0", "oci:/x/mirror:app:2.0",
+                     CopyOptions(), label="team/app:2.0"),
+         ("team/app:2.0", "mirror")),
+        # a name of its own there is said
+        (CopyRequest("oci:/data/sample-layout:spyglass-demo:1.0",
+                     "oci:/x/mirror:spyglass-demo:1.0-linux-arm64", CopyOptions(),
+                     label="spyglass-demo:1.0"),
+         ("spyglass-demo:1.0", "mirror as spyglass-demo:1.0-linux-arm64")),
+    ]
+    for row, (request, sides) in enumerate(requests):
+        manager.start(request)
+        index = model.index(row, TRANSFER)
+        assert model.data(index, ROUTE_ROLE) == sides
+        assert index.data() == "  →  ".join(sides)
+        tooltip = index.data(Qt.ItemDataRole.ToolTipRole)
+        assert f"{request.source}\n→ {request.destination}" in tooltip
 
 
 def staging(folder: Path) -> list[str]:

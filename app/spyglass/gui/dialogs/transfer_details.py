@@ -67,8 +67,10 @@ def _no_blobs_yet(transfer: Transfer) -> str:
         return "It waits for one of the copies running now to end."
     if state is TransferState.PLANNING:
         return "The blobs are listed once the copy is planned."
-    if state in (TransferState.CANCELLED, TransferState.FAILED):
-        return "It ended before any blob was copied; nothing was written."
+    if state is TransferState.CANCELLED:
+        return "Nothing was copied: the copy was cancelled before it began."
+    if state is TransferState.FAILED:
+        return "Nothing was copied: the copy failed before it began."
     return ""
 
 

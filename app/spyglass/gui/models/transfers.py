@@ -14,6 +14,7 @@ from spyglass.core.units import duration_text
 from spyglass.gui import icons
 from spyglass.gui.colors import muted_color
 from spyglass.gui.copy_jobs import CopyRequest
+from spyglass.gui.copy_names import image_label
 from spyglass.gui.copy_progress import WRITTEN_ANEW, BlobRow
 from spyglass.gui.formatting import ROUTE_ARROW, as_sentence, counted, human_size, short_digest
 from spyglass.gui.models.table import SORT_ROLE
@@ -102,7 +103,7 @@ def sort_value(transfer: Transfer, column: int) -> str | float:
     last)."""
     snap = transfer.snapshot
     if column == TRANSFER:
-        return source_text(transfer.request).casefold()
+        return source_label(transfer.request).casefold()
     if column == STATE:
         return float(SORT_RANK[transfer.state])
     if column == PROGRESS:
@@ -215,10 +216,16 @@ def because(blob: BlobRow) -> str:
     """Why ``blob`` started again, to follow "because": the engine's sentence with the
     blob's digest short (it is named just before) and its first word in lower case (not
     an acronym's: "HTTP …" stays)."""
-    reason = plain_break(blob.last_error.replace(str(blob.digest), short_digest(blob.digest)))
-    if reason[:1].isupper() and not reason[1:2].isupper():
-        reason = reason[:1].lower() + reason[1:]
-    return reason
+    return run_on(plain_break(blob.last_error.replace(str(blob.digest),
+                                                      short_digest(blob.digest))))
+
+
+def run_on(sentence: str) -> str:
+    """``sentence`` to follow other words: its first letter in lower case, unless it starts
+    an acronym ("HTTP …" stays)."""
+    if sentence[:1].isupper() and not sentence[1:2].isupper():
+        return sentence[:1].lower() + sentence[1:]
+    return sentence
 
 
 def retry_sentence(blobs: list[BlobRow]) -> str:
@@ -331,42 +338,40 @@ def note_lines(transfer: Transfer) -> list[str]:
     return lines
 
 
-def source_text(request: CopyRequest) -> str:
-    """A copy's source as the table shows it: its short name, and the image's label
-    where the name does not say which image it is (``two.tar:@1 (busybox:latest)``)."""
-    shown = short_name(request.source)
-    try:
-        positional = getattr(parse_image_name(request.source), "index", None) is not None
-    except SpyglassError:
-        positional = False
-    if positional and request.label and request.label not in shown:
-        return f"{shown} ({request.label})"
-    return shown
+def source_label(request: CopyRequest) -> str:
+    """A copy's source as its row shows it: the image as the trees label it
+    (``spyglass-demo:1.0``, ``team/app:1.0``), which is what a person picked; the
+    folder, archive or registry it is in is in the tooltip and the Details."""
+    return request.label or image_label(request.source)
 
 
-def short_name(name: str) -> str:
-    """A name as the table shows it: a path cut to its last part (the layout's,
-    archive's or folder's own name, as the places tree shows it), then the image
-    in it as written (``oci:…/main:team/app:1``); a registry name without ``docker://``.
-
-    The name is split where the core splits it (:func:`parse_image_name`): the
-    first ``:`` after the path begins the image, whose own ``/`` are not the path's.
-    """
+def destination_place(request: CopyRequest) -> str:
+    """A copy's destination as its row shows it: a registry's ``HOST/REPO:TAG``; a
+    layout's, folder's or archive's own name as the sidebar lists it (``mirror``), with
+    the name the image gets there where it is not the source's own (``mirror as
+    1.0-linux-arm64``)."""
+    name = request.destination
     try:
         parsed = parse_image_name(name)
     except SpyglassError:
         return name
     if isinstance(parsed, DockerName):
         return name.removeprefix("docker://")
-    transport, _colon, rest = name.partition(":")
+    place = parsed.path.name or str(parsed.path)
     if isinstance(parsed, DirName):
-        path, image = rest, ""  # a dir: path may hold a colon; it names no image
-    else:
-        path, colon, ref = rest.partition(":")
-        image = f"{colon}{ref}"
-    parts = PurePath(path).parts
-    short = f"{transport}:…/{parts[-1]}{image}" if parts else name
-    return short if len(short) + 4 <= len(name) else name  # "oci:/a/b" stays as it is
+        return place
+    if (getattr(parsed, "ref", None) or getattr(parsed, "reference", None)) is None:
+        return place  # (unnamed there)
+    given, label = image_label(name), source_label(request)
+    if given == label or label.endswith(f"/{given}"):
+        return place  # (a registry's team/app:1 written into a layout as app:1)
+    return f"{place} as {given}"
+
+
+def route_sides(request: CopyRequest) -> tuple[str, str]:
+    """The Transfer column's two sides (:data:`ROUTE_ROLE`): :func:`source_label` and
+    :func:`destination_place`."""
+    return source_label(request), destination_place(request)
 
 
 class TransferModel(QAbstractTableModel):
@@ -466,8 +471,7 @@ class TransferModel(QAbstractTableModel):
         if role == SORT_ROLE:
             return sort_value(transfer, column)
         if role == ROUTE_ROLE and column == TRANSFER:
-            return (source_text(transfer.request),
-                    short_name(transfer.request.destination))
+            return route_sides(transfer.request)
         return None
 
     @staticmethod
@@ -475,7 +479,7 @@ class TransferModel(QAbstractTableModel):
         """The whole story of the row: both names, the state, how it ended, the notes."""
         request = transfer.request
         source = request.source
-        if source_text(request) != short_name(source):  # the label says which image it is
+        if request.label and request.label not in source:  # (an archive's @1: which image)
             source = f"{source} ({request.label})"
         parts = [f"{source}\n→ {request.destination}", state_text(transfer)]
         if asked := waiting_as_asked(transfer):
@@ -504,12 +508,13 @@ class TransferModel(QAbstractTableModel):
         snap = transfer.snapshot
         state = transfer.state
         if column == TRANSFER:
-            request = transfer.request
-            return f"{source_text(request)}{ROUTE_ARROW}{short_name(request.destination)}"
+            source, destination = route_sides(transfer.request)
+            return f"{source}{ROUTE_ARROW}{destination}"
         if column == STATE:
             if state is TransferState.FAILED and transfer.error:
-                # the sentence right there (elided by the view; whole in the tooltip)
-                return f"{state_text(transfer)}: {failure_cause(transfer.error)}"
+                # the cause right there, after a dot as the other states' details
+                # (cut by the view; whole above the rows, in the tooltip and the Details)
+                return f"{state_text(transfer)} · {run_on(failure_cause(transfer.error))}"
             return state_text(transfer, in_row=True)
         if column == PROGRESS:
             if stopped(transfer):
@@ -565,4 +570,5 @@ class TransferModel(QAbstractTableModel):
 __all__ = ["HELD_ATTACHED_WRITTEN", "HELD_NOTHING_WRITTEN", "ONTO_ITSELF", "PROGRESS_ROLE",
            "ROUTE_ROLE", "STATE_ROLE", "TITLES", "TRANSFER_ROLE", "TransferModel",
            "attached_line", "done_sentence", "held_written_around", "note_lines",
-           "nothing_copied", "onto_itself", "sort_value", "state_text"]
+           "nothing_copied", "onto_itself", "route_sides", "sort_value", "source_label",
+           "state_text"]

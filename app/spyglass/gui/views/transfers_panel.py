@@ -13,7 +13,6 @@ from PySide6.QtCore import (
     QPoint,
     QSortFilterProxyModel,
     Qt,
-    QTimer,
     Signal,
 )
 from PySide6.QtGui import QAction, QKeySequence, QResizeEvent, QShowEvent
@@ -32,7 +31,6 @@ from spyglass.core.text import visible
 from spyglass.gui import clipboard
 from spyglass.gui.copy_drops import COPY_TO_SHORTCUT
 from spyglass.gui.dialogs.transfer_details import TransferDetailsDialog
-from spyglass.gui.formatting import ROUTE_ARROW
 from spyglass.gui.models.table import SORT_ROLE
 from spyglass.gui.models.transfer_endings import ending_sentence
 from spyglass.gui.models.transfers import (
@@ -46,7 +44,8 @@ from spyglass.gui.models.transfers import (
     TITLES,
     TRANSFER,
     TransferModel,
-    source_text,
+    route_sides,
+    source_label,
 )
 from spyglass.gui.shortcuts import RETRY_KEYS, StandardKey, standard_key
 from spyglass.gui.signals import emit
@@ -73,7 +72,8 @@ where the caption does, and end where the bar's last button does."""
 def failure_text(transfer: Transfer) -> str:
     """What the panel says above the rows of a failed copy: its sentence, and what became
     of what it had written."""
-    parts = [f"Copying {source_text(transfer.request)} failed. {transfer.error}"]
+    source, destination = route_sides(transfer.request)
+    parts = [f"Copying {source} to {destination} failed. {transfer.error}"]
     if transfer.snapshot.total:
         parts.append(ending_sentence(transfer))
     return " ".join(parts)
@@ -147,28 +147,22 @@ class TransfersPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setItemDelegateForColumn(PROGRESS, ProgressBarDelegate(PROGRESS_ROLE,
                                                                           self.table))
-        self.table.setItemDelegateForColumn(STATE, ElideRightDelegate(self.table))
+        # (a number cut at its end keeps its start: "52.3 Mi…128 MiB" was cut in its unit)
+        for column in (STATE, BYTES, SPEED, ETA):
+            self.table.setItemDelegateForColumn(column, ElideRightDelegate(self.table))
         self.table.setItemDelegateForColumn(TRANSFER, RouteDelegate(ROUTE_ROLE, self.table))
         header = self.table.horizontalHeader()
         header.setStretchLastSection(False)
-        # the route takes whatever the others leave; they get what their usual texts
-        # need (a longer one is cut, whole in the tooltip), and can be widened by hand
-        header.setSectionResizeMode(TRANSFER, QHeaderView.ResizeMode.Stretch)
-        for column, width in self.column_widths().items():
+        # every column but the route has a width made for its usual texts, the same in
+        # every state (a longer one is cut at its end, whole in the tooltip); the route
+        # takes what they leave, down to its least, then the table scrolls sideways
+        for column in range(len(TITLES)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
-            header.resizeSection(column, width)
-        self._state_width = self.column_widths()[STATE]
-        self._state_by_hand = False  # a width the user gave it is theirs
-        self._sharing = False
-        self._share_soon = QTimer(self)
-        self._share_soon.setSingleShot(True)
-        self._share_soon.timeout.connect(self._share_room)
+        self._fitting = False
+        self._apply_widths()
         header.sectionResized.connect(self._section_resized)
-        self.table.viewport().installEventFilter(self)  # resized: share the room again
-        self.model.dataChanged.connect(self._data_changed)
-        self._states: dict[int, object] = {}  # each row's State text as last shared
-        for signal in (self.model.rowsInserted, self.model.rowsRemoved, self.model.modelReset):
-            signal.connect(self._rows_changed)
+        self.table.installEventFilter(self)  # its font changed: the widths follow
+        self.table.viewport().installEventFilter(self)  # resized: the route follows
         self.table.doubleClicked.connect(lambda index: self.show_details(self._at(index)))
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         self.model.dataChanged.connect(lambda *_: self._update_buttons())
@@ -260,15 +254,17 @@ class TransfersPanel(QWidget):
         return action
 
     COLUMN_SAMPLES: ClassVar[dict[int, tuple[str, ...]]] = {
-        STATE: ("Done · 2 notes", "Cancelling…", "Finishing…"),
+        STATE: ("Done · 2 notes", "Cancelling…", "Finishing…",
+                "Retrying · attempt 3 of 4 · 16 s"),
         PROGRESS: ("nothing written", "100 %"),
-        BYTES: ("888 MiB / 888 MiB", "888 MiB of 888 MiB", "888 MiB already there",
-                "888.8 MiB, 88 % reused"),
+        BYTES: ("88.8 MiB / 88.8 MiB", "888 MiB / 888 MiB", "88.8 MiB of 88.8 MiB",
+                "88.8 MiB already there", "88.8 MiB, 88 % reused", "888.8 MiB, 88 % reused"),
         SPEED: ("888.8 MiB/s", "nothing to copy"),
         ETA: ("59 min 59 s",),
     }
-    """The usual texts of each column but the route: what its width is made for (a
-    longer state, a failure's cause, is cut; the row's tooltip has it whole)."""
+    """The usual texts of each column but the route: what its width is made for, in every
+    state alike (a longer state, a failure's cause, is cut at its end; the sentence above
+    the rows, the row's tooltip and the Details have it whole)."""
 
     def column_widths(self) -> dict[int, int]:
         """Each column's width (but the route's) for the table's font: its usual texts
@@ -289,11 +285,14 @@ class TransfersPanel(QWidget):
     def least_height(self) -> int:
         """The panel's least height at its width now: its buttons, the failure sentence
         whole (at a large font it took three lines, cut mid-line by the splitter), the
-        table's header and :data:`LEAST_ROWS` rows."""
+        table's header, :data:`LEAST_ROWS` rows and the scroll bar under them, where the
+        columns are wider than the table."""
         table = self.table
         height = self._bar.sizeHint().height() + 2 * table.frameWidth() \
             + table.horizontalHeader().sizeHint().height() \
             + self.LEAST_ROWS * table.verticalHeader().defaultSectionSize()
+        if table.horizontalHeader().length() > table.viewport().width():
+            height += table.horizontalScrollBar().sizeHint().height()  # (a large font)
         if not self.failure.isHidden():
             sentence = self.failure.heightForWidth(max(self.width(), 1))
             height += sentence if sentence > 0 else self.failure.sizeHint().height()
@@ -331,123 +330,51 @@ class TransfersPanel(QWidget):
         self._fit_height()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Override QObject::eventFilter: the table's viewport resized; the window's
-        layout changed."""
+        """Override QObject::eventFilter: the table's viewport resized, or its font
+        changed; the window's layout changed."""
         if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
-            self._share_soon.start()
+            self._fit_route()
+        elif watched is self.table and event.type() == QEvent.Type.FontChange:
+            self._apply_widths()
         elif watched is self._watched and event.type() == QEvent.Type.LayoutRequest:
             self._fit_height()
         return super().eventFilter(watched, event)
 
-    def _rows_changed(self, *_args: object) -> None:
-        self._states.clear()
-        self._share_soon.start()
+    def _apply_widths(self) -> None:
+        """Each column its width for the table's font (:meth:`column_widths`), and the
+        route the rest (:meth:`_fit_route`)."""
+        header = self.table.horizontalHeader()
+        self._fitting = True
+        try:
+            for column, width in self.column_widths().items():
+                header.resizeSection(column, width)
+        finally:
+            self._fitting = False
+        self._fit_route()
 
-    def _data_changed(self, top_left: QModelIndex, bottom_right: QModelIndex,
-                      *_roles: object) -> None:
-        """A row changed: share the room again only if its State text did, or whether its
-        Speed or ETA is shown (a progress tick changes the whole row, those seldom)."""
-        if top_left.column() > STATE:
-            return
-        for row in range(top_left.row(), bottom_right.row() + 1):
-            model = self.model
-            text = (model.index(row, STATE).data(), bool(model.index(row, SPEED).data()),
-                    bool(model.index(row, ETA).data()))
-            if self._states.get(row) != text:
-                self._states[row] = text
-                self._share_soon.start()
+    def route_least(self) -> int:
+        """The least width of the Transfer column: a short route whole
+        (``spyglass-demo:1.0 → mirror``), about 32 characters of the table's font."""
+        return 32 * self.table.fontMetrics().averageCharWidth()
+
+    def _fit_route(self) -> None:
+        """The Transfer column takes what the others leave of the table's width, at least
+        :meth:`route_least` (past that, the table scrolls sideways: at a large font every
+        column was cut, numbers in the middle of their unit)."""
+        header = self.table.horizontalHeader()
+        others = sum(header.sectionSize(c) for c in range(len(TITLES)) if c != TRANSFER)
+        wanted = max(self.route_least(), self.table.viewport().width() - others)
+        if header.sectionSize(TRANSFER) != wanted:
+            self._fitting = True
+            try:
+                header.resizeSection(TRANSFER, wanted)
+            finally:
+                self._fitting = False
 
     def _section_resized(self, section: int, _old: int, _new: int) -> None:
-        if section == STATE and not self._sharing:
-            self._state_by_hand = True
-
-    def _share_room(self) -> None:
-        """Room the routes do not need goes to the State column, where a failure's cause
-        was cut short beside a wide empty Transfer column (the routes keep first call;
-        a width the user gave the column stays)."""
-        header = self.table.horizontalHeader()
-        metrics = self.table.fontMetrics()
-        routes = states = 0
-        for row in range(self.model.rowCount()):
-            route = self.model.index(row, TRANSFER).data(ROUTE_ROLE)
-            if isinstance(route, tuple):
-                routes = max(routes, metrics.horizontalAdvance(f"{route[0]}{ROUTE_ARROW}"
-                                                               f"{route[1]}"))
-            states = max(states, metrics.horizontalAdvance(
-                str(self.model.index(row, STATE).data() or "")))
-        # the route's icon and margins; a state longer than its usual texts takes the
-        # room of the Speed and ETA that no row shows (a copy retrying, stalled, waiting)
-        self._keep_route_room(routes + 48, states + 20 > self._state_width)
-        if self._state_by_hand:
-            return
-        others = sum(header.sectionSize(c) for c in range(self.model.columnCount())
-                     if c not in (TRANSFER, STATE))
-        # the routes keep what they need, but a state that needs more than its usual room
-        # may take theirs down to their least share (a route is cut in its middle, the
-        # state at its end, where it says how long or what broke)
-        viewport = self.table.viewport().width()
-        kept = min(routes + 48, int(viewport * self.ROUTE_SHARE))
-        spare = viewport - others - self._state_width - kept
-        wanted = max(self._state_width, min(states + 20, self._state_width + max(0, spare)))
-        if header.sectionSize(STATE) != wanted:
-            self._sharing = True
-            try:
-                header.resizeSection(STATE, wanted)
-            finally:
-                self._sharing = False
-
-    ROUTE_SHARE: ClassVar[float] = 0.35
-    """The least part of the table's width the routes keep: where the columns' usual texts
-    need more (a large font, a narrow window), the number columns give way, down to
-    their titles, rather than squeeze every route to "… → …"."""
-
-    def _keep_route_room(self, routes: int, state_wants: bool = False) -> None:
-        """Give the routes (``routes`` wide) what they need, up to :data:`ROUTE_SHARE`;
-        where the State column wants more than its usual width (``state_wants``), the
-        Speed and ETA columns no row fills give way to it, down to their titles."""
-        header = self.table.horizontalHeader()
-        numbers = (PROGRESS, BYTES, SPEED, ETA)
-        title_metrics = header.fontMetrics()
-        least = {c: title_metrics.horizontalAdvance(TITLES[c]) + 20 for c in numbers}
-        usual = self.shown_widths(least)
-        if state_wants:
-            for column in (SPEED, ETA):
-                if not any(self.model.index(row, column).data()
-                           for row in range(self.model.rowCount())):
-                    usual[column] = least[column]
-        viewport = self.table.viewport().width()
-        room = viewport - min(routes, viewport * self.ROUTE_SHARE) - self._state_width
-        wanted = sum(usual[c] for c in numbers)
-        if wanted <= room:
-            widths = usual
-        else:  # each gives way in proportion to what it has above its title
-            spare = sum(usual[c] - least[c] for c in numbers)
-            cut = min(1.0, (wanted - max(room, sum(least.values()))) / spare) if spare else 0
-            widths = {c: int(usual[c] - (usual[c] - least[c]) * cut) for c in numbers}
-        for column in numbers:
-            if header.sectionSize(column) != widths[column]:
-                header.resizeSection(column, widths[column])
-
-    def shown_widths(self, least: dict[int, int]) -> dict[int, int]:
-        """The number columns' widths for what they show: while a copy may still fill
-        them in (one not finished), their usual texts' (:meth:`column_widths`); once
-        every copy has ended, the widest text each shows (a bar at least its readable
-        width), no less than ``least`` (its title): a column every row leaves empty (ETA,
-        once all are done) held the room of "59 min 59 s" that the routes wanted."""
-        usual = self.column_widths()
-        if any(not t.state.finished for t in self.manager.transfers):
-            return usual
-        metrics = self.table.fontMetrics()
-        widths = {}
-        for column in least:
-            shown = 0
-            for row in range(self.model.rowCount()):
-                index = self.model.index(row, column)
-                shown = max(shown, metrics.horizontalAdvance(str(index.data() or "")) + 20)
-                if column == PROGRESS and isinstance(index.data(PROGRESS_ROLE), float):
-                    shown = max(shown, ProgressBarDelegate.READABLE)
-            widths[column] = min(usual[column], max(least[column], shown))
-        return widths
+        """A column widened or narrowed by hand: the route takes up the difference."""
+        if section != TRANSFER and not self._fitting:
+            self._fit_route()
 
     def _at(self, index: QModelIndex) -> Transfer | None:
         """The transfer of a row of the table (:attr:`sorted`)."""
@@ -609,7 +536,7 @@ class TransfersPanel(QWidget):
         """Put a failed copy's sentence on the clipboard (the engine's, as the State cell
         and the line above the rows give it)."""
         clipboard.copy_text(transfer.error)
-        self._say(f"Copied why copying {source_text(transfer.request)} failed.")
+        self._say(f"Copied why copying {source_label(transfer.request)} failed.")
 
     def show_destination(self, transfer: Transfer) -> bool:
         """Select where ``transfer`` copies to in the window's sidebar (through
