@@ -992,6 +992,19 @@ def test_cancel_all_stops_the_waiting_copies_before_the_running_ones(
     assert sorted(held.opened) == ["oci:/held/a:app:1", "oci:/held/b:app:1"]
 
 
+def test_cancel_all_works_with_one_copy_running(
+        qtbot: QtBot, held_panel: tuple[HeldCopies, TransfersPanel]) -> None:
+    """Cancel All was greyed out until two copies ran: with one running, it is the
+    button a person reaches for."""
+    held, panel = held_panel
+    a = panel.manager.start(held_request("oci:/held/a:app:1"))
+    qtbot.waitUntil(lambda: held.opened == ["oci:/held/a:app:1"], timeout=WAIT_MS)
+    assert panel.cancel_all_button.isEnabled() and panel.cancel_all_action.isEnabled()
+    qtbot.mouseClick(panel.cancel_all_button, Qt.MouseButton.LeftButton)
+    assert a.cancel_requested
+    assert not panel.cancel_all_button.isEnabled()  # nothing left to cancel
+
+
 def test_a_copy_into_an_archive_another_copy_writes_waits_for_it(
         qtbot: QtBot, held_panel: tuple[HeldCopies, TransfersPanel]) -> None:
     """Each writes the archive whole: run together, the one ending last would replace the

@@ -431,8 +431,9 @@ class TransfersPanel(QWidget):
             (self.retry_button, self.retry_action): transfer is not None and transfer.state
                 in (TransferState.FAILED, TransferState.CANCELLED),
             (self.details_button, self.details_action): transfer is not None,
-            (self.cancel_all_button, self.cancel_all_action): sum(
-                not t.state.finished and not t.cancel_requested for t in transfers) > 1,
+            # (with one copy running too: it is the button a person reaches for)
+            (self.cancel_all_button, self.cancel_all_action): any(
+                not t.state.finished and not t.cancel_requested for t in transfers),
         }
         for (button, action), on in enabled.items():
             button.setEnabled(on)
