@@ -460,16 +460,18 @@ def test_tab_goes_through_the_platforms_where_they_show(
     dialog.destination_edit.setFocus()
     qtbot.waitUntil(dialog.destination_edit.hasFocus, timeout=WAIT_MS)
     order = []
-    for _ in range(len(boxes) + 3):
+    for _ in range(len(boxes) + 4):
         qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
         order.append(QApplication.focusWidget())
-    assert order == [*boxes, dialog.system_button, dialog.all_button, dialog.format_combo]
+    assert order == [dialog.browse_button, *boxes, dialog.system_button, dialog.all_button,
+                     dialog.format_combo]
     # a docker-archive holds one image: the boxes are one choice, still a stop each
     dialog.destination_edit.setText(f"docker-archive:{tmp_path / 'a.tar'}:demo:1")
     assert "choose one" in dialog.platforms_label.text()
     boxes = [box for _platform, box in dialog.platform_boxes]
     dialog.destination_edit.setFocus()
-    qtbot.keyClick(dialog.destination_edit, Qt.Key.Key_Tab)
+    qtbot.keyClick(dialog.destination_edit, Qt.Key.Key_Tab)  # (Browse…)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
     assert QApplication.focusWidget() is boxes[1]
     qtbot.keyClick(boxes[1], Qt.Key.Key_Space)
@@ -731,6 +733,65 @@ def test_a_pasted_registry_reference_is_taken_as_a_docker_name(
     # a name with no registry in it is not guessed at
     dialog.destination_edit.setText("team/app:1.0")
     assert not dialog.copy_button.isEnabled()
+    dialog.reject()
+
+
+def test_a_bare_folder_path_is_taken_as_a_layout_there(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    """A folder path typed without ``oci:`` turned Copy off with a syntax lesson: it is
+    taken as an OCI layout in that folder, the image named as a drop on the folder names
+    it, and the dialog says so as it does for a bare registry reference."""
+    window.open_location(sample.layout)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    dialog = window.copying.copy_current()
+    assert dialog is not None
+    folder = tmp_path / "copies" / "out-folder"
+    dialog.destination_edit.setText(str(folder))
+    taken = f"oci:{folder}:spyglass-demo:1.0"
+    note = dialog.destination_note.text()
+    assert note.startswith(f"Taken as {taken}: the OCI image layout in {folder}"), note
+    assert text_color(dialog.destination_note) == muted_color()  # not an error
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
+    assert dialog.request().destination == taken
+    transfer = copy_to_done(qtbot, dialog, window.copying.manager)
+    assert transfer.request.destination == taken
+    assert json.loads((folder / "index.json").read_text())["manifests"][0][
+        "annotations"]["org.opencontainers.image.ref.name"] == "spyglass-demo:1.0"
+
+
+def test_browse_picks_a_folder_and_names_the_image_there(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """There was no way to pick a folder: Browse… chooses one, and the field gets the
+    whole name, whose tag can then be edited."""
+    from PySide6.QtWidgets import QFileDialog
+
+    window.open_location(sample.layout)
+    show_image(qtbot, window, "tools:2024.1")
+    dialog = window.copying.copy_current()
+    assert dialog is not None
+    assert dialog.heading.text() == "Copy tools:2024.1"  # what is copied, on top
+    asked: list[str] = []
+    picked = tmp_path / "picked"
+    picked.mkdir()
+
+    def chooser(_parent: QWidget, title: str, start: str) -> str:
+        asked.append(title)
+        return str(picked)
+
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", chooser)
+    assert dialog.browse_button.text() == "&Browse…"  # (Alt+B; its letter is its own)
+    qtbot.mouseClick(dialog.browse_button, Qt.MouseButton.LeftButton)
+    assert asked == ["Copy Into Folder"]
+    assert dialog.destination_edit.text() == f"oci:{picked}:tools:2024.1"
+    assert dialog.focusWidget() is dialog.destination_edit
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)  # (an empty folder)
+    # the chooser cancelled: the destination stays
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_args: "")
+    qtbot.mouseClick(dialog.browse_button, Qt.MouseButton.LeftButton)
+    assert dialog.destination_edit.text() == f"oci:{picked}:tools:2024.1"
+    # the parallel copies are said in a person's words
+    assert "blob" not in dialog.parallel_spin.suffix()
     dialog.reject()
 
 

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
@@ -35,7 +36,7 @@ from spyglass.core.transports.file_lock import LOCK_LISTENER
 from spyglass.gui.announce import announce
 from spyglass.gui.copy_destinations import Replaced
 from spyglass.gui.copy_jobs import CopyRequest, Openers, Prepared, prepare_copy, window_parallel
-from spyglass.gui.copy_names import describe_name, normalize_name
+from spyglass.gui.copy_names import normalize_name
 from spyglass.gui.dialogs.copy_destination import CopyDestinationMixin
 from spyglass.gui.dialogs.copy_fields import FileDrops, note
 from spyglass.gui.dialogs.copy_options import COMPRESSIONS, FORMATS, CopyOptionsMixin
@@ -45,7 +46,7 @@ from spyglass.gui.dialogs.fitting import Fitter
 from spyglass.gui.signals import emit
 from spyglass.gui.themed import mute, show_as_error
 from spyglass.gui.views.wait_notice import Retrying, WaitNotice, stopped_text
-from spyglass.gui.views.widgets import Spinner, enable_clear_button, link_error
+from spyglass.gui.views.widgets import Spinner, enable_clear_button, link_error, scaled_font
 from spyglass.gui.workers import Runner, copy_lane, registry_host
 
 if TYPE_CHECKING:
@@ -163,6 +164,10 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         one image (a docker-archive). Kept by hand: a QButtonGroup would make them one Tab
         stop."""
         self.setWindowTitle("Copy Image")
+        # what is copied, in words (as Add Registry's "Add a container registry")
+        self.heading = QLabel()
+        self.heading.setFont(scaled_font(self.heading.font(), 1.15, bold=True))
+        self.heading.setWordWrap(True)
 
         self.source_edit = QLineEdit(source)
         self.source_edit.setReadOnly(bool(source))
@@ -187,8 +192,14 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         self.source_edit.textChanged.connect(self._source_edited)
         self.source_edit.installEventFilter(FileDrops(self.source_edit))
         self.destination_edit = QLineEdit(destination)
-        self.destination_edit.setPlaceholderText("docker://HOST/REPO:TAG or oci:/path:TAG")
+        self.destination_edit.setPlaceholderText(
+            "docker://HOST/REPO:TAG, oci:/path:TAG or a folder")
         enable_clear_button(self.destination_edit)
+        # a folder picked: an OCI layout there, named as a drop on it names the image
+        self.browse_button = QPushButton("&Browse…")
+        self.browse_button.setToolTip("Choose a folder to copy the image into, as an OCI "
+                                      "image layout")
+        self.browse_button.clicked.connect(self.browse_folder)
         self.destination_note = QLabel()
         self.destination_note.setWordWrap(True)
         mute(self.destination_note)
@@ -261,11 +272,13 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         self.parallel_spin = QSpinBox()
         self.parallel_spin.setRange(1, 64)
         self.parallel_spin.setValue(window_parallel())
-        self.parallel_spin.setSuffix(" blobs at a time")
+        self.parallel_spin.setSuffix(" layers at once")
         for combo in (self.format_combo, self.compression_combo):
             combo.currentIndexChanged.connect(self._inputs_changed)
         for box in (self.preserve_box, self.signatures_box):
             box.toggled.connect(self._inputs_changed)
+        self.parallel_spin.setToolTip("How many of the image's layers are copied at the "
+                                      "same time")
         self.parallel_spin.valueChanged.connect(self._inputs_changed)
 
         self.error_label = QLabel()
@@ -293,7 +306,10 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         form.addRow(source_label, source_box)
         destination_box = QVBoxLayout()
         destination_box.setSpacing(2)
-        destination_box.addWidget(self.destination_edit)
+        destination_row = QHBoxLayout()
+        destination_row.addWidget(self.destination_edit, 1)
+        destination_row.addWidget(self.browse_button)
+        destination_box.addLayout(destination_row)
         destination_box.addWidget(self.destination_note)
         destination_box.addWidget(self.named_note)
         destination_box.addWidget(self.busy_note)
@@ -327,6 +343,7 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         bottom.addWidget(self.plan_wait, 1)
         bottom.addWidget(self.error_label, 1)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.heading)
         layout.addLayout(form)
         layout.addLayout(bottom)
         layout.addWidget(self.buttons)
@@ -346,8 +363,8 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
 
     def _validate(self) -> bool:
         """Whether the copy can be planned as the dialog stands; enables Copy accordingly."""
-        text = normalize_name(self.destination_edit.text())
-        name, sentence = describe_name(self.destination_edit.text(), hosts=self._hosts())
+        text = self.destination_name()
+        name, sentence = self.described_destination()
         wrong = name is None and bool(self.destination_edit.text().strip())
         note(self.destination_note, sentence, wrong=wrong)
         self._one_platform_only(isinstance(name, DockerArchiveName))
@@ -371,9 +388,30 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
                  and not self.destination_refusal
                  and (replaced is None or self.replace_box.isChecked()))
         self.copy_button.setText("Replace" if replaced is not None else "Copy")
+        self.heading.setText(self.heading_text())
         self.copy_button.setEnabled(ready)
         self._fit()
         return ready
+
+    def heading_text(self) -> str:
+        """The dialog's heading: the image copied, as the Transfers panel will call it
+        (``Copy spyglass-demo:1.0``); for a source not typed yet, what to do."""
+        return f"Copy {self.copy_label()}" if self._source else "Copy an image by its name"
+
+    def browse_folder(self) -> str:
+        """Browse…: choose a folder; the destination becomes an OCI layout there, the
+        image named as a drop on the folder names it (:meth:`folder_destination`). The
+        name given ("" when the chooser was cancelled)."""
+        typed = self.folder_destination() or self.destination_name()
+        start = typed.partition(":")[2].partition(":")[0] if typed.startswith("oci:") else ""
+        folder = QFileDialog.getExistingDirectory(
+            self, "Copy Into Folder", start or str(Path.home()))
+        if not folder:
+            return ""
+        taken = self.folder_destination(folder) or folder  # (a ":" in it: as it is)
+        self.destination_edit.setText(taken)  # (the name in full: its tag can be edited)
+        self.destination_edit.setFocus()
+        return taken
 
     def _fit(self) -> None:
         """Grow to fit what the dialog now shows (platforms listed, a note or a refusal

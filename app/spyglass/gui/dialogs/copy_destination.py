@@ -7,6 +7,7 @@ attributes it reads are made by the dialog's ``__init__``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
@@ -32,8 +33,9 @@ from spyglass.gui.copy_destinations import (
     written_alone,
     written_whole,
 )
+from spyglass.gui.copy_drops import DropPlace, suggest_destination
 from spyglass.gui.copy_jobs import Openers
-from spyglass.gui.copy_names import describe_name, normalize_name
+from spyglass.gui.copy_names import describe_name, names_a_path, normalize_name
 from spyglass.gui.formatting import short_digest
 from spyglass.gui.signals import emit
 from spyglass.gui.workers import Runner, lane_of
@@ -72,10 +74,46 @@ class CopyDestinationMixin(QDialog):
     _instance_digests: tuple[Digest, ...]
     busy_note: QLabel
     _writing: Callable[[str], Transfer | None]
+    _hosts: Callable[[], list[str]]
+    _source: str
+    _label: str
 
     if TYPE_CHECKING:  # made by the dialog's other parts
         def _fit(self) -> None: ...
         def _validate(self) -> bool: ...
+
+    def destination_name(self) -> str:
+        """The destination typed, as the copy takes it: a bare registry reference as
+        ``docker://…`` (:func:`normalize_name`), and a bare folder path (``/srv/mirror``,
+        ``~/copies``) as an OCI layout in that folder, the image named as a drop on the
+        folder names it (:func:`folder_destination`)."""
+        return self.folder_destination() or normalize_name(self.destination_edit.text())
+
+    def folder_destination(self, typed: str | None = None) -> str:
+        """A destination typed (``typed``, else the field's text) as a bare folder path,
+        as an OCI layout there with the image's name (``oci:/srv/mirror:spyglass-demo:1.0``,
+        unnamed while the source is not known); "" for any other text. A path with a
+        ``:`` is left as it is: where its path ends is not known."""
+        text = (self.destination_edit.text() if typed is None else typed).strip()
+        if not names_a_path(text) or ":" in text:
+            return ""
+        path = os.path.expanduser(text) if text == "~" or text.startswith("~/") else text
+        if not self._source:
+            return f"oci:{path}"
+        return suggest_destination(self._source, DropPlace("folder", path=path),
+                                   self._label, self._wanted_platform)
+
+    def described_destination(self) -> tuple[ImageName | None, str]:
+        """The destination typed, parsed as the copy takes it, and the sentence that says
+        what it is or what is wrong (:func:`describe_name`); a bare folder path says what
+        it is taken as, as a bare registry reference does."""
+        taken = self.folder_destination()
+        if not taken:
+            return describe_name(self.destination_edit.text(), hosts=self._hosts())
+        name, sentence = describe_name(taken)
+        if name is None:
+            return name, sentence
+        return name, f"Taken as {taken}: {sentence[:1].lower()}{sentence[1:]}"
 
     def _describe_destination(self, sentence: str, *, wrong: bool) -> None:
         """Give screen readers what is said under the destination, as it shows: the

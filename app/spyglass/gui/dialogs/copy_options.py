@@ -18,7 +18,6 @@ from spyglass.core.digest import Digest
 from spyglass.core.platform import Platform
 from spyglass.core.reference import DockerArchiveName, ImageName, OCIArchiveName, OCIName
 from spyglass.gui.copy_jobs import CopyRequest
-from spyglass.gui.copy_names import normalize_name
 
 FORMATS: Final[tuple[tuple[str, Format | None], ...]] = (
     ("Keep the source's", None), ("OCI", "oci"), ("Docker schema 2", "v2s2"))
@@ -63,6 +62,7 @@ class CopyOptionsMixin(QDialog):
 
     if TYPE_CHECKING:  # made by the dialog's other parts
         def copy_label(self) -> str: ...
+        def destination_name(self) -> str: ...
 
     def _explain_compression(self) -> None:
         """The combo's tooltip says what the chosen compression does (each item of its
@@ -101,7 +101,7 @@ class CopyOptionsMixin(QDialog):
         )
 
     def request(self) -> CopyRequest:
-        return CopyRequest(self._source, normalize_name(self.destination_edit.text()),
+        return CopyRequest(self._source, self.destination_name(),
                            self.options(), self.copy_label())
 
     def _fit_choices(self, name: ImageName | None) -> None:

@@ -30,10 +30,10 @@ from PySide6.QtWidgets import (
 from spyglass.core.digest import Digest
 from spyglass.core.errors import as_clause
 from spyglass.core.platform import Platform, best_match, host_platform
-from spyglass.core.reference import DockerArchiveName
+from spyglass.core.reference import DockerArchiveName, ImageName
 from spyglass.core.units import duration_text
 from spyglass.gui.copy_jobs import Openers, SourcePlatforms, list_platforms
-from spyglass.gui.copy_names import describe_name, image_label
+from spyglass.gui.copy_names import image_label
 from spyglass.gui.dialogs.copy_fields import note
 from spyglass.gui.formatting import counted
 from spyglass.gui.signals import emit
@@ -89,6 +89,7 @@ class CopyPlatformsMixin(QDialog):
         def _inputs_changed(self) -> None: ...
         def _say_named(self) -> None: ...
         def _validate(self) -> bool: ...
+        def described_destination(self) -> tuple[ImageName | None, str]: ...
 
     def _say_listing(self) -> None:
         """Past :data:`LISTING_SLOW_AFTER` seconds, say how long the source has not answered."""
@@ -157,7 +158,7 @@ class CopyPlatformsMixin(QDialog):
                 f"Tick only the image for this machine ({host})" if runs_here else
                 f"No image of this list runs on this machine ({host})")
             self._order_platform_boxes()
-            name, _sentence = describe_name(self.destination_edit.text())
+            name, _sentence = self.described_destination()
             if wanted is None and isinstance(name, DockerArchiveName):
                 self.choose_system()  # it holds one image: offer the one for this machine
         self._platforms_known = True
