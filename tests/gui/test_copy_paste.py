@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView
 from pytestqt.qtbot import QtBot
 
@@ -172,3 +172,36 @@ def test_copy_to_from_a_platforms_row_copies_that_platform_alone(
     dialog.reject()
     qtbot.keyClick(table, Qt.Key.Key_C, CTRL)  # the platform, as its drag carries it
     assert clipboard_image() == window.copying._platform_image(table.currentIndex())
+
+
+def test_the_edit_menu_has_copy_image_beside_paste_and_file_names_its_copies_apart(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts) -> None:
+    """The Ctrl+C that Paste Image Here pastes was in no menu, and File had "Copy To…"
+    beside "Copy Image…", which read alike: Edit has Copy Image (Ctrl+C) before Paste
+    Image Here, and File's second item says it asks for a name."""
+    menus = {action.text().replace("&", ""): action.menu()
+             for action in window.menuBar().actions()}
+    edit = [action.text().replace("&", "") for action in menus["Edit"].actions()]
+    assert edit[:2] == ["Copy Image", "Paste Image Here"]
+    copying = window.copying
+    assert copying.clipboard_action.shortcut().matches(
+        QKeySequence(QKeySequence.StandardKey.Copy)) == QKeySequence.SequenceMatch.ExactMatch
+    texts = [action.text().replace("&", "") for action in menus["File"].actions()]
+    assert {"Copy To…", "Copy Image by Name…"} <= set(texts)
+    # the item copies the selected image as Ctrl+C on its row does
+    QGuiApplication.clipboard().clear()
+    copying.clipboard_action.trigger()
+    assert window.status_text == "Select an image to copy first."
+    window.open_location(sample.layout)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    copying.clipboard_action.trigger()
+    assert clipboard_image() == copying.current_image()
+    assert window.status_text == f"Copied oci:{sample.layout}:spyglass-demo:1.0"
+    # Ctrl+C in the tree is still the tree's (the item does not take the key)
+    tree = window.tree
+    window.activateWindow()
+    tree.setFocus(Qt.FocusReason.OtherFocusReason)
+    qtbot.waitUntil(tree.hasFocus, timeout=WAIT_MS)
+    tree.setCurrentIndex(window.places.find_image("tools:2024.1", 0))
+    qtbot.keyClick(tree, Qt.Key.Key_C, CTRL)
+    assert QGuiApplication.clipboard().text() == f"oci:{sample.layout}:tools:2024.1"

@@ -42,6 +42,7 @@ from spyglass.gui.dragdrop import (
     ImageDragSource,
     PlaceDropTarget,
     clipboard_image,
+    copy_image,
 )
 from spyglass.gui.formatting import counted
 from spyglass.gui.models.places import ImageNode, LoadState, LocationNode
@@ -90,7 +91,10 @@ class CopyController(QObject):
         panel: the Transfers panel.
         dialog: the Copy dialog while one is open.
         copy_action: "Copy To…" (the current image, to a name the user types).
-        copy_image_action: "Copy Image…" (an image whose name the user types or pastes).
+        copy_image_action: "Copy Image by Name…" (an image whose name the user types or
+            pastes).
+        clipboard_action: Edit's "Copy Image" (Ctrl+C: the selected image onto the
+            clipboard, for Paste Image Here).
 
     Signals:
         dialogOpened(object): a :class:`CopyDialog` was opened.
@@ -135,7 +139,8 @@ class CopyController(QObject):
         self.copy_action.setShortcut(QKeySequence(COPY_TO_SHORTCUT))
         self.copy_action.setStatusTip("Copy the selected image to a registry, layout or archive")
         self.copy_action.triggered.connect(lambda _checked=False: self.copy_current())
-        self.copy_image_action = QAction("Copy &Image…", window)
+        # (named apart from Copy To…, and from Edit's Copy Image: this one asks for a name)
+        self.copy_image_action = QAction("Copy Image by &Name…", window)
         self.copy_image_action.setShortcut(QKeySequence("Ctrl+Shift+I"))
         self.copy_image_action.setStatusTip(
             "Copy an image by its name: a registry reference, docker://…, oci:…, an archive")
@@ -166,6 +171,15 @@ class CopyController(QObject):
         ImageCopySource(window.image_view.platforms.table, self._platform_image, said)
         registries.image_of_tag = self._tag_image  # (its Ctrl+C is Copy Reference)
         registries.add_paste = self.add_paste
+        # Ctrl+C itself is the views' (ImageCopySource: an image row copies its image,
+        # any other row or field copies its text); the menu item shows the key and does
+        # what it does on an image
+        self.clipboard_action = QAction("&Copy Image", window)
+        self.clipboard_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Copy))
+        self.clipboard_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.clipboard_action.setStatusTip("Copy the selected image, to paste it on a layout, "
+                                           "folder, registry or repository (Ctrl+V)")
+        self.clipboard_action.triggered.connect(lambda _checked=False: self.copy_to_clipboard())
         self.paste_action = QAction("&Paste Image Here", window)
         self.paste_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Paste))
         self.paste_action.setStatusTip("Copy the image copied (Ctrl+C) into the layout, "
@@ -322,6 +336,16 @@ class CopyController(QObject):
                                      "into.")
             return None
         return self.dialog
+
+    def copy_to_clipboard(self) -> DraggedImage | None:
+        """Edit ▸ Copy Image: the selected image (:meth:`current_image`) onto the
+        clipboard, as Ctrl+C on its row puts it, to paste on a place."""
+        image = self.current_image()
+        if image is None:
+            emit(self.statusMessage, "Select an image to copy first.")
+            return None
+        emit(self.statusMessage, copy_image(image))
+        return image
 
     def add_paste(self, menu: QMenu, view: QAbstractItemView, index: QModelIndex) -> None:
         """Paste Image Here in the context menu of the row ``index`` of ``view``, where

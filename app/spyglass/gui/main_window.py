@@ -353,6 +353,7 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         menu.addAction(self.quit_action)
 
         edit_menu = self.menuBar().addMenu("&Edit")
+        edit_menu.addAction(self.copying.clipboard_action)
         edit_menu.addAction(self.copying.paste_action)
 
         view_menu = self.menuBar().addMenu("&View")
