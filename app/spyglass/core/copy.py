@@ -108,6 +108,7 @@ from spyglass.core.transports.base import (
     CommitStoresTop,
     ImageDestination,
     ImageSource,
+    LeavesBehind,
     ReplacingDestination,
     WholeImageHolder,
 )
@@ -550,14 +551,15 @@ def _execute_told(
         with interrupts_deferred():  # taken back whole, whatever Ctrl+C says meanwhile
             cancel.cancel()
             destination.abort()
+        left = destination.left_behind if isinstance(destination, LeavesBehind) else None
         if isinstance(exc, Cancelled):
-            emit(CopyCancelled())
+            emit(CopyCancelled(left))
         elif isinstance(exc, SpyglassError):
             _say_what_stays(exc, destination)
-            emit(Failed(str(exc)))
+            emit(Failed(str(exc), left))
         elif (short := out_of_memory(exc)) is not None:
             _say_what_stays(short, destination)
-            emit(Failed(str(short)))
+            emit(Failed(str(short), left))
             raise short from exc
         raise
     notes = destination.commit_notes if isinstance(destination, CommitNotes) else ()

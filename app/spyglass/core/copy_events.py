@@ -12,6 +12,7 @@ from spyglass.core.digest import Digest
 from spyglass.core.manifest import (
     Descriptor,
 )
+from spyglass.core.transports.base import LeftBehind
 
 
 @dataclass(frozen=True)
@@ -148,11 +149,16 @@ class Finished:
 @dataclass(frozen=True)
 class Failed:
     message: str
+    left: LeftBehind | None = None
+    """What of the copy's writes the destination could not take back (blobs left in a
+    layout another copy was at work in: :class:`~spyglass.core.transports.base.LeavesBehind`);
+    None when it took back everything it could be asked to."""
 
 
 @dataclass(frozen=True)
 class CopyCancelled:
-    pass
+    left: LeftBehind | None = None
+    """As :attr:`Failed.left`."""
 
 
 CopyEvent = (

@@ -356,6 +356,36 @@ class CommitNotes(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class LeftBehind:
+    """Blobs a stopped copy added to its destination and could not take back."""
+
+    blobs: tuple[Digest, ...]
+    """The blobs left, as written there."""
+    size: int
+    """Their bytes, as found there."""
+    why: str
+    """Why they were left: a clause without its full stop (``another copy is at work
+    there and may use them``)."""
+    later: bool
+    """They are recorded for the last copy to leave the destination to take back (those
+    no image there names by then); False: nothing takes them back."""
+
+
+@runtime_checkable
+class LeavesBehind(Protocol):
+    """An :class:`ImageDestination` whose :meth:`~ImageDestination.abort` may leave some
+    of what the copy wrote (a layout another copy is at work in). The copy's
+    :class:`~spyglass.core.copy_events.CopyCancelled` or
+    :class:`~spyglass.core.copy_events.Failed` carries it."""
+
+    @property
+    def left_behind(self) -> LeftBehind | None:
+        """What the last :meth:`~ImageDestination.abort` left; None when it took back
+        everything (or was not called). MUST be read only after abort returned."""
+        ...
+
+
 @runtime_checkable
 class StoredCompression(Protocol):
     """An :class:`ImageSource` whose layer bytes are not always compressed as their media

@@ -37,6 +37,7 @@ from spyglass.core.manifest import (
 )
 from spyglass.core.transports.base import (
     COMPRESSED,
+    LeftBehind,
     ProgressCallback,
     Room,
 )
@@ -62,6 +63,14 @@ from spyglass.core.transports.layout_files import (
     read_index_file,
     referenced_blobs,
     refuse_other_than_folder,
+)
+from spyglass.core.transports.layout_left import (
+    LEFT_FILE,
+    LeftJournal,
+    forget_left,
+    made_folders,
+    read_left,
+    record_left,
 )
 from spyglass.core.transports.stubs import no_stored_signatures
 from spyglass.core.transports.temporaries import TempFiles, claimed_by_others, sweep_orphans
@@ -125,8 +134,14 @@ class OCILayoutDestination:
     failed copy leaves the layout as it was; ``index.json`` is untouched. A
     concurrent Spyglass copy that reused such a blob finds it gone when it
     commits and fails with a sentence instead of naming a missing blob. No
-    blob is taken back while a containers/image temporary (``oci-put-blob*``)
-    is in the layout: a skopeo copy at work may have found it there. Other
+    blob is taken back while another copy is at work in the layout (a Spyglass
+    copy's claimed marker, or a containers/image temporary, ``oci-put-blob*``,
+    is there): it may have found them there. They are recorded then
+    (:mod:`~spyglass.core.transports.layout_left`), :attr:`left_behind` says so,
+    and the last copy to leave the layout (committed or stopped, no other at
+    work) takes back those no entry names by then, and the layout a stopped copy
+    made when nothing else is left in it: copies cancelled together leave the
+    layout as it was. Other
     tools (skopeo between blobs, umoci) take no lock and leave no trace: one
     that reuses a blob this copy added and then takes back could name a
     missing blob. A layout folder the destination
@@ -181,6 +196,7 @@ class OCILayoutDestination:
         self._marker: Path | None = None
         """A claimed temporary in the layout while this copy relies on its blobs: a
         concurrent copy's take-back sees it and spares them (see _take_back_blobs)."""
+        self._left: LeftBehind | None = None
         self._prepare(cancel)
 
     # -- preparing the layout
@@ -514,14 +530,29 @@ class OCILayoutDestination:
             fsync_dir(folder)
         if self._private:
             self._update_index(entry)
-        else:
-            with exclusive_lock(self.path / INDEX_LOCK, what=self._what, cancel=cancel):
-                self._check_blobs_still_there()
-                in_place_from_here()  # (the new index.json names the image once renamed)
-                self._update_index(entry)
-        self._state = "committed"
-        if self._marker is not None:
-            self._temps.discard(self._marker)
+            self._state = "committed"
+            return
+        with exclusive_lock(self.path / INDEX_LOCK, what=self._what, cancel=cancel):
+            self._check_blobs_still_there()
+            in_place_from_here()  # (the new index.json names the image once renamed)
+            self._update_index(entry)
+            self._state = "committed"
+            # under the lock: a copy stopped after this sees it gone (see _leave)
+            if self._marker is not None:
+                self._temps.discard(self._marker)
+            self._leave_committed()
+
+    def _leave_committed(self) -> None:
+        """As the last copy to leave the layout, once committed (the caller holds the
+        index lock): take back what stopped copies left there (see :meth:`_leave`).
+        Best effort, and silent: the image is in place."""
+        if not (self.path / LEFT_FILE).exists():
+            return
+        try:
+            self._leave(set(), "them")
+        except (OSError, SpyglassError) as exc:
+            log.info('The blobs stopped copies left in the OCI image layout "%s" stay: %s',
+                     self.path, exc)
 
     def _check_blobs_still_there(self) -> None:
         """Every blob this copy relies on is still in the layout (the caller holds the lock).
@@ -671,60 +702,118 @@ class OCILayoutDestination:
         """Override AttachmentDestination.put_stored_signatures: layouts keep none."""
         raise no_stored_signatures(self._name)
 
+    @property
+    def left_behind(self) -> LeftBehind | None:
+        """Implement LeavesBehind: the blobs :meth:`abort` left in the layout, and why."""
+        return self._left
+
     def abort(self) -> None:
         if self._state in ("committed", "aborted"):
             return
-        self._temps.remove_all()
+        self._temps.remove_all()  # (this copy's claim goes with them: see _leave)
         self._state = "aborted"
         if self._private:
             return
-        self._take_back_blobs()
-        if self._made_layout:
-            self._undo_creation()
+        made = self._take_back_blobs()
+        if made is not None:
+            self._undo_creation(*made)
 
-    def _take_back_blobs(self) -> None:
-        """Remove the blobs this copy added to the layout, so that it is as it was.
+    def _take_back_blobs(self) -> tuple[list[Path], set[Digest]] | None:
+        """Remove the blobs this copy added to the layout, so that it is as it was; and,
+        as the last copy to leave it, those stopped copies left there (see :meth:`_leave`).
 
         Under the index lock, and only those no ``index.json`` entry names; none
         while another copy is at work in the layout: a Spyglass copy (its claimed
         marker or temporaries are there), or one of containers/image (skopeo,
         podman: its ``oci-put-blob*`` temporary is there; it takes no lock, and
         commits an entry naming any blob it found there without looking again).
-        Either may have found them there and be relying on them, so they stay
-        (correct, and unreferenced should it not). A Spyglass copy that reused
-        one in the moment between that look and the removal checks at its commit
-        that it is still there. Best effort: a blob that cannot be removed stays.
+        Either may have found them there and be relying on them, so they stay,
+        recorded in the layout's journal (:mod:`~spyglass.core.transports.layout_left`)
+        for the last copy to leave the layout to take back, and :attr:`left_behind`
+        says so. A Spyglass copy that reused one in the moment between that look and
+        the removal checks at its commit that it is still there. Best effort: a blob
+        that cannot be removed stays.
+
+        Returns what :meth:`_undo_creation` is given, when this copy made the layout or
+        takes back one a stopped copy made: the folders made for it, and the blobs
+        taken back besides this copy's; None when neither.
         """
         with self._lock:
             added = set(self._added)
-        if not added:
-            return
+            written = set(self._written)
+        made = (self._made_folders, written) if self._made_layout else None
+        if not self._marked and not self._made_layout:
+            return None  # it relied on nothing there: no copy left it anything to take back
+        them = "it" if len(added) == 1 else "them"
         try:
             with exclusive_lock(self.path / INDEX_LOCK, what=self._what, wait=TAKE_BACK_WAIT):
-                if claimed_by_others(self.path):
-                    self._say_left(added, "another copy is at work there and may use them")
-                    return
-                if (theirs := containers_temporaries(self.path)):
-                    self._say_left(added, f"a skopeo copy (or another containers/image "
-                                          f"tool) is writing there ({theirs[0]}) and may "
-                                          "use them")
-                    return
-                used = referenced_blobs(self.path, self._what)
-                if used is None:  # a layout we cannot read whole: leave everything as it is
-                    self._say_left(added, "its index.json or a manifest it names could not "
-                                          "be read, so which are used could not be told")
-                    return
-                for digest in added - used:
-                    try:
-                        (self.path / blob_path(digest)).unlink()
-                    except OSError:
-                        pass
+                why, journal = self._leave(added, them)
+                if why is not None:
+                    later = self._record_left(added)
+                    if added:
+                        self._say_left(added, why, later=later)
+                    return made
+                if journal is not None and journal.made is not None and made is None:
+                    made = (made_folders(self.path, journal.made), written)
+                if made is not None and journal is not None:
+                    made[1].update(journal.blobs)
         except SpyglassError as exc:  # the lock could not be taken: the blobs stay
-            self._say_left(added, str(exc).rstrip("."))
+            if added:
+                self._say_left(added, str(exc).rstrip("."), later=False)
+        return made
 
-    def _say_left(self, added: set[Digest], why: str) -> None:
+    def _leave(self, added: set[Digest], them: str) -> tuple[str | None, LeftJournal | None]:
+        """As this copy leaves the layout (the caller holds the index lock): remove the
+        blobs ``added`` and those stopped copies left (the journal's), each unless an
+        entry of ``index.json`` leads to it, and forget the journal; unless another copy
+        is at work there, or the layout cannot be read whole.
+
+        Returns why nothing was removed (a clause, ``them`` naming the blobs), or None;
+        and the journal that was read (None when there was none, or it was not read).
+        """
+        if claimed_by_others(self.path):
+            return f"another copy is at work there and may use {them}", None
+        if (theirs := containers_temporaries(self.path)):
+            return (f"a skopeo copy (or another containers/image tool) is writing there "
+                    f"({theirs[0]}) and may use {them}"), None
+        journal = read_left(self.path)
+        if not added and journal is None:
+            return None, None
+        used = referenced_blobs(self.path, self._what)
+        if used is None:  # a layout we cannot read whole: leave everything as it is
+            return ("its index.json or a manifest it names could not be read, so which "
+                    "are used could not be told"), journal
+        left = journal.blobs if journal is not None else frozenset()
+        for digest in (added | left) - used:
+            try:
+                (self.path / blob_path(digest)).unlink()
+            except OSError:
+                pass  # gone already, or not ours to remove after all
+        if journal is not None:
+            forget_left(self.path)
+            if taken := left - used:
+                log.info('Took back %d blobs stopped copies had left in the OCI image layout '
+                         '"%s".', len(taken), self.path)
+        return None, journal
+
+    def _record_left(self, added: set[Digest]) -> bool:
+        """Record ``added`` in the layout's journal, and that this copy made the layout if
+        it did, for the last copy to leave to take back (the caller holds the index
+        lock); False when the journal cannot be written (the blobs then stay for good)."""
+        if not added and not self._made_layout:
+            return True
+        made = len(self._made_folders) if self._made_layout else None
+        try:
+            record_left(self.path, added, made, temps=self._temps)
+        except SpyglassError as exc:
+            log.info("The blobs left could not be recorded: %s", exc)
+            return False
+        return True
+
+    def _say_left(self, added: set[Digest], why: str, *, later: bool) -> None:
         """A note (a warning: the command line shows it, ``-q`` or not) that the blobs
-        ``added`` stay in the layout, unnamed, and why."""
+        ``added`` stay in the layout, unnamed, and why; and :attr:`left_behind`.
+        ``later``: they are recorded for the last copy to leave the layout."""
         size = 0
         for digest in added:
             try:
@@ -732,16 +821,21 @@ class OCILayoutDestination:
             except OSError:
                 continue
         count = f"{len(added)} blob{'' if len(added) == 1 else 's'}"
+        them = "it" if len(added) == 1 else "them"
+        self._left = LeftBehind(tuple(sorted(added, key=str)), size, why, later)
         log.warning('Left the %s (%s) the stopped copy added in the OCI image layout "%s" '
-                    "(blobs/, named by no entry of index.json): %s.", count,
-                    human_size(size), self.path, why)
+                    "(blobs/, named by no entry of index.json): %s%s.", count,
+                    human_size(size), self.path, why,
+                    f"; the last copy to leave the layout takes {them} back" if later else "")
 
-    def _undo_creation(self) -> None:
-        """Remove the layout this destination created, if nothing but its own writes is in it.
+    def _undo_creation(self, made: list[Path], ours: set[Digest]) -> None:
+        """Remove the layout a copy created (this one, or a stopped one that left it to
+        this one), if nothing but the blobs ``ours`` is in it, and then the folders
+        ``made`` for it, each if empty.
 
         So a refused or failed copy into a new folder leaves no empty layout
         behind. Anything another writer put there (a committed entry, a blob
-        or temporary file this destination did not write) keeps it.
+        or temporary file not among ``ours``, another copy's journal) keeps it.
         """
         path = self.path
         try:
@@ -749,9 +843,9 @@ class OCILayoutDestination:
                 index = gojson.loads((path / INDEX_FILE).read_bytes())
                 if index.get("manifests"):
                     return
-                ours = {str(path / blob_path(d)) for d in self._written}
+                mine = {str(path / blob_path(d)) for d in ours}
                 for folder, _dirs, files in os.walk(path / "blobs"):
-                    if any(os.path.join(folder, f) not in ours for f in files):
+                    if any(os.path.join(folder, f) not in mine for f in files):
                         return
                 for name in os.listdir(path):
                     if name not in (LAYOUT_FILE, INDEX_FILE, INDEX_LOCK, "blobs"):
@@ -762,7 +856,7 @@ class OCILayoutDestination:
             # the lock file goes as the lock is let go; the folder then, if it is empty
             # (another writer may be waiting in it, with a lock file of its own), and
             # the folders above it the copy made, each if empty
-            remove_made_folders(self._made_folders)
+            remove_made_folders(made)
         except (OSError, ValueError, SpyglassError):
             # leave it: a layout that is there is better than a half-removed one (or
             # nothing to do: one deleted under the copy cannot be locked)

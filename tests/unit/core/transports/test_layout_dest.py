@@ -49,7 +49,7 @@ from spyglass.core.manifest import (
 from spyglass.core.transports import blob_write as blob_write_module
 from spyglass.core.transports import layout_write as layout_write_module
 from spyglass.core.transports import open_destination, open_source
-from spyglass.core.transports.base import COMPRESSED, ImageDestination, ImageSource
+from spyglass.core.transports.base import COMPRESSED, ImageDestination, ImageSource, LeftBehind
 from spyglass.core.transports.files import blob_path
 from spyglass.core.transports.layout import open_layout
 from spyglass.core.transports.layout_write import AT_WORK, OCILayoutDestination
@@ -1151,10 +1151,13 @@ def test_a_copy_cancelled_beside_another_leaves_what_it_added(
             if record.levelno >= logging.WARNING] == [
         f'Left the 1 blob ({len(SHARED)} B) the stopped copy added in the OCI image layout '
         f'"{out}" (blobs/, named by no entry of index.json): another copy is at work there '
-        "and may use them."]
+        "and may use it; the last copy to leave the layout takes it back."]
+    assert first.left_behind == LeftBehind(
+        (blob.digest,), len(SHARED), "another copy is at work there and may use it", True)
     second.commit(blob, SHARED)
     assert [entry["annotations"]["org.opencontainers.image.ref.name"] for entry in
             json.loads((out / "index.json").read_bytes())["manifests"]] == ["old", "second"]
+    assert (out / "blobs" / "sha256" / blob.digest.hex).exists()
     assert not [p for p in out.iterdir() if p.name.startswith(".spyglass-tmp-")]
     # alone, a cancelled copy takes back what it added
     lone = tmp_path / "lone"

@@ -1,0 +1,94 @@
+"""The blobs stopped copies left in an OCI image layout, for the last copy at work there
+to take back: a small journal (:data:`LEFT_FILE`) beside ``index.json.lock``, read and
+written only under that lock.
+
+A copy stopped while another Spyglass copy (or a skopeo copy) is at work in the same
+layout cannot take back the blobs it added: the other may have found them there and rely
+on them. It records them here instead (and, when it made the layout, that it did); the
+copy that leaves the layout last, with no other at work there, removes those that no
+entry of ``index.json`` leads to then, and the layout too when the journal says a
+stopped copy made it and nothing is left in it (see
+:class:`~spyglass.core.transports.layout_write.OCILayoutDestination`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from spyglass.core.digest import Digest
+from spyglass.core.errors import InvalidDigest
+from spyglass.core.transports.file_write import replace_file
+from spyglass.core.transports.temporaries import TempFiles
+
+LEFT_FILE: Final = "index.json.left"
+"""The journal of the blobs stopped Spyglass copies left in the layout, unnamed."""
+
+_MAX_LEFT_SIZE: Final = 16 * 1024 * 1024
+"""The largest journal read (some 200,000 digests); a larger one is taken for broken."""
+
+
+@dataclass(frozen=True)
+class LeftJournal:
+    """What the journal of a layout records."""
+
+    blobs: frozenset[Digest]
+    """The blobs stopped copies added and left there."""
+    made: int | None = None
+    """None when the layout was there before the copies; else a stopped copy made it,
+    and this many folders with it (the layout's own and those above it, innermost last;
+    0 when it was made in an empty folder that was there)."""
+
+
+def read_left(layout: Path) -> LeftJournal | None:
+    """The journal of ``layout``, None when there is none (the caller holds the index
+    lock). One that cannot be read whole records nothing: its blobs stay, unnamed."""
+    try:
+        with (layout / LEFT_FILE).open("rb") as stream:
+            raw = stream.read(_MAX_LEFT_SIZE + 1)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return LeftJournal(frozenset())
+    try:
+        data = json.loads(raw) if len(raw) <= _MAX_LEFT_SIZE else {}
+        blobs = frozenset(Digest.parse(str(d)) for d in data["blobs"])
+        made = data.get("made")
+    except (ValueError, TypeError, KeyError, AttributeError, InvalidDigest):
+        return LeftJournal(frozenset())
+    if not (isinstance(made, int) and 0 <= made < 4096):
+        made = None
+    return LeftJournal(blobs, made)
+
+
+def record_left(layout: Path, blobs: set[Digest], made: int | None, *,
+                temps: TempFiles | None = None) -> None:
+    """Add ``blobs`` (and ``made``, see :attr:`LeftJournal.made`) to the journal of
+    ``layout`` (the caller holds the index lock). Raises
+    :class:`~spyglass.core.errors.TransportError` when it cannot be written."""
+    before = read_left(layout) or LeftJournal(frozenset())
+    if made is None:
+        made = before.made
+    data = {"blobs": sorted(str(d) for d in before.blobs | blobs), "made": made}
+    # not synced: a journal lost to a power cut only leaves the blobs, unnamed, as before
+    replace_file(layout / LEFT_FILE, json.dumps(data, indent=1).encode() + b"\n",
+                 temps=temps, durable=False)
+
+
+def forget_left(layout: Path) -> None:
+    """Remove the journal of ``layout`` (the caller holds the index lock), if it is there."""
+    try:
+        os.unlink(layout / LEFT_FILE)
+    except OSError:
+        pass
+
+
+def made_folders(layout: Path, made: int) -> list[Path]:
+    """The ``made`` folders a stopped copy made for ``layout`` (the layout's own and those
+    above it), outermost first, as :func:`~spyglass.core.filemodes.make_folders` returns
+    them; by the layout's real path (another copy may have named it otherwise)."""
+    real = Path(os.path.realpath(layout))
+    return [real, *real.parents][:made][::-1]

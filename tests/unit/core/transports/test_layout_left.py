@@ -1,0 +1,297 @@
+"""Copies stopped together in one OCI layout: each that sees another at work leaves its
+blobs, recorded (``index.json.left``), and the last copy to leave the layout takes them
+back, so the layout ends as it was (spyglass.core.transports.layout_left, and
+OCILayoutDestination's take-back in layout_write)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from spyglass.core.cancel import CancelToken
+from spyglass.core.copy import (
+    BlobDone,
+    CopyCancelled,
+    CopyEvent,
+    CopyOptions,
+    execute,
+    plan_copy,
+)
+from spyglass.core.digest import Digest
+from spyglass.core.errors import Cancelled
+from spyglass.core.manifest import Descriptor
+from spyglass.core.transports import open_destination, open_source
+from spyglass.core.transports.files import blob_path
+from spyglass.core.transports.layout_left import LEFT_FILE
+from spyglass.core.transports.layout_write import OCILayoutDestination
+from tests.helpers.held_copies import HOLD_LIMIT, AbortsInTurn, HeldLayer
+from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
+from tests.unit.core.transports.test_layout_dest import copy_image, single_image_layout
+
+
+def _noise(seed: int, size: int) -> bytes:
+    """Bytes gzip cannot shrink: a layer of about ``size`` bytes."""
+    return random.Random(seed).randbytes(size)
+
+
+SHARED_FILES = {"/usr/lib/shared.so": _noise(0, 256 * 1024)}
+"""A layer both source images hold (a base image's)."""
+
+
+def source_layout(root: Path) -> dict[str, Digest]:
+    """A layout of two images, ``one`` and ``two``: a layer they share, one of their own,
+    and a last layer of their own; returns each image's last layer (the one held)."""
+    builder = LayoutBuilder(root)
+    last: dict[str, Digest] = {}
+    for seed, ref in enumerate(("one", "two"), start=1):
+        descriptor = builder.add_image(ImageSpec(layers=[
+            LayerSpec(SHARED_FILES),
+            LayerSpec({f"/app/{ref}": _noise(seed, 512 * 1024)}),
+            LayerSpec({f"/app/{ref}.last": _noise(seed + 10, 64 * 1024)}),
+        ]))
+        builder.tag(descriptor, ref)
+        last[ref] = Digest.parse(builder.read_json(descriptor)["layers"][-1]["digest"])
+    return last
+
+
+def layout_files(root: Path) -> dict[str, bytes] | None:
+    """Every file of the layout at ``root`` and its bytes; None when the folder is gone."""
+    if not root.exists():
+        return None
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+class _Copy:
+    """One copy run by the engine in a thread of its own, its events kept."""
+
+    def __init__(self, source: Any, dest: Any) -> None:
+        self.source, self.dest = source, dest
+        self.plan = plan_copy(source, dest, CopyOptions())
+        self.cancel = CancelToken()
+        self.events: list[CopyEvent] = []
+        self.all_but_held = threading.Event()
+        """Every blob but the held one is written whole."""
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run)
+
+    def _seen(self, event: CopyEvent) -> None:
+        self.events.append(event)
+        done = sum(isinstance(e, BlobDone) for e in self.events)
+        if done == len(self.plan.blobs) - 1:
+            self.all_but_held.set()
+
+    def _run(self) -> None:
+        try:
+            execute(self.plan, self.source, self.dest, events=self._seen, cancel=self.cancel)
+        except BaseException as exc:  # (a thread's error is the test's to look at)
+            self.error = exc
+
+    def ending(self) -> CopyEvent:
+        return self.events[-1]
+
+
+def _cancel_two_together(src: Path, dst: Path, held: dict[str, Digest],
+                         first_to_abort: str) -> dict[str, _Copy]:
+    """Copy ``one`` and ``two`` from ``src`` into ``dst`` (``one``'s destination opened
+    first: into a new folder, it makes the layout), each held on its last layer; once
+    both wrote every other blob, cancel both; ``first_to_abort`` takes back first (the
+    other still at work), then the other."""
+    turns = AbortsInTurn()
+    copies: dict[str, _Copy] = {}
+    for ref in ("one", "two"):
+        source = HeldLayer(open_source(f"oci:{src}:{ref}"), held[ref])
+        dest = turns.wrap(open_destination(f"oci:{dst}:{ref}"),
+                          0 if ref == first_to_abort else 1)
+        copies[ref] = _Copy(source, dest)
+    for copy in copies.values():
+        copy.thread.start()
+    for copy in copies.values():
+        assert copy.all_but_held.wait(HOLD_LIMIT)
+    for copy in copies.values():
+        copy.cancel.cancel()
+    for copy in copies.values():
+        copy.thread.join(HOLD_LIMIT)
+        assert isinstance(copy.error, Cancelled)
+        assert isinstance(copy.ending(), CopyCancelled)
+    return copies
+
+
+def _written_by(copy: _Copy) -> set[Digest]:
+    """The blobs a copy wrote whole (as written)."""
+    return {e.written.digest for e in copy.events if isinstance(e, BlobDone)}
+
+
+@pytest.mark.parametrize("first_to_abort", ["one", "two"])
+@pytest.mark.parametrize("existing", [False, True], ids=["new layout", "existing layout"])
+def test_copies_cancelled_together_leave_the_layout_as_it_was(
+        tmp_path: Path, first_to_abort: str, existing: bool) -> None:
+    """Two copies into one layout, cancelled together (the window's Cancel All, two
+    command lines stopped with one Ctrl+C): the first to take back sees the other at
+    work and leaves what it wrote, recorded; the other, last to leave, takes back both.
+    A new layout goes whole (whichever made it); an existing one is as it was."""
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    held = source_layout(src)
+    if existing:
+        single_image_layout(dst, ref="old")
+    before = layout_files(dst)
+    copies = _cancel_two_together(src, dst, held, first_to_abort)
+    assert layout_files(dst) == before
+    if not existing:
+        assert not dst.exists()
+    first = copies[first_to_abort]
+    last = copies["two" if first_to_abort == "one" else "one"]
+    # what the copies said: the first left its blobs, for the last to take back; the
+    # last took back everything
+    left = first.ending()
+    assert isinstance(left, CopyCancelled) and left.left is not None
+    assert left.left.later and left.left.why == "another copy is at work there and may use them"
+    # what it wrote itself, and the layer both copies wrote if it put it there first
+    ours = _written_by(first) - _written_by(last)
+    assert ours <= set(left.left.blobs) <= _written_by(first)
+    assert left.left.size == sum(e.written.size for e in first.events
+                                 if isinstance(e, BlobDone) and e.written.digest in left.left.blobs)
+    assert last.ending() == CopyCancelled()
+
+
+def test_the_last_copy_to_commit_takes_back_what_a_stopped_one_left(tmp_path: Path) -> None:
+    """A copy stopped beside one at work leaves its blobs; when that one commits, the
+    stopped copy's blobs go, but for one the committed image names (the layer it found
+    there and reused): the layout holds the images named, nothing unnamed."""
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    held = source_layout(src)
+    single_image_layout(dst, ref="old")
+    old_blobs = set(os.listdir(dst / "blobs" / "sha256"))
+    at_work = OCILayoutDestination(dst, "two")
+    source_two = open_source(f"oci:{src}:two")
+    # the stopped copy: all of image one but its last layer, then cancelled
+    stopped = _Copy(HeldLayer(open_source(f"oci:{src}:one"), held["one"]),
+                    open_destination(f"oci:{dst}:one"))
+    # the other copy is at work: it has written its config already
+    config_raw, _ = source_two.get_manifest()
+    manifest = json.loads(config_raw)
+    config = Descriptor(manifest["config"]["mediaType"],
+                        Digest.parse(manifest["config"]["digest"]), manifest["config"]["size"])
+    at_work.put_blob(source_two.open_blob(config), media_type=config.media_type,
+                     digest=config.digest, size=config.size)
+    stopped.thread.start()
+    assert stopped.all_but_held.wait(HOLD_LIMIT)
+    stopped.cancel.cancel()
+    stopped.thread.join(HOLD_LIMIT)
+    ending = stopped.ending()
+    assert isinstance(ending, CopyCancelled) and ending.left is not None and ending.left.later
+    left = set(ending.left.blobs)
+    assert json.loads((dst / LEFT_FILE).read_bytes())["blobs"] == sorted(str(d) for d in left)
+    # the copy at work finds the shared layer there (the stopped copy wrote it) and commits
+    top = copy_image(source_two, at_work)
+    named = {top.digest, config.digest, *(Digest.parse(layer["digest"])
+                                          for layer in manifest["layers"])}
+    shared_layer = Digest.parse(manifest["layers"][0]["digest"])
+    assert shared_layer in left  # written by the stopped copy, reused by the other
+    assert not (dst / LEFT_FILE).exists()
+    assert set(os.listdir(dst / "blobs" / "sha256")) == old_blobs | {d.hex for d in named}
+    assert (dst / blob_path(shared_layer)).is_file()
+    assert not [name for name in os.listdir(dst) if name.startswith(".spyglass-tmp-")]
+    # and both images there read whole
+    assert open_source(f"oci:{dst}:two").get_manifest()[0] == config_raw
+
+
+def test_a_skopeo_temporary_keeps_what_stopped_copies_left_till_a_later_copy(
+        tmp_path: Path) -> None:
+    """While a containers/image temporary (``oci-put-blob*``) is in the layout, the last
+    Spyglass copy to leave takes nothing back (skopeo may use the blobs): the journal
+    stays, and a copy that leaves once skopeo is gone takes them back."""
+    dst = tmp_path / "dst"
+    single_image_layout(dst, ref="old")
+    before = layout_files(dst)
+    first, second = OCILayoutDestination(dst, "a"), OCILayoutDestination(dst, "b")
+    data = [b"first's blob\n", b"second's blob\n"]
+    for dest, blob in zip((first, second), data, strict=True):
+        dest.put_blob(io.BytesIO(blob), media_type="application/octet-stream",
+                      digest=Digest.of(blob), size=len(blob))
+    first.abort()  # the second is at work
+    skopeo = dst / "oci-put-blob123456"
+    skopeo.write_bytes(b"part of a blob")
+    second.abort()
+    assert second.left_behind is not None and second.left_behind.later
+    assert "skopeo" in second.left_behind.why
+    assert set(json.loads((dst / LEFT_FILE).read_bytes())["blobs"]) \
+        == {str(Digest.of(blob)) for blob in data}
+    skopeo.unlink()
+    OCILayoutDestination(dst, "c").abort()  # opened and stopped before it wrote: nothing to leave
+    assert (dst / LEFT_FILE).exists()
+    later = OCILayoutDestination(dst, "d")
+    later.put_blob(io.BytesIO(b"later\n"), media_type="application/octet-stream",
+                   digest=Digest.of(b"later\n"), size=6)
+    later.abort()
+    assert later.left_behind is None
+    assert layout_files(dst) == before
+
+
+_STOPPED_IN_TURN = """
+import io, sys
+from pathlib import Path
+from spyglass.core.digest import Digest
+from spyglass.core.transports.layout_write import OCILayoutDestination
+data = sys.argv[2].encode()
+dest = OCILayoutDestination(Path(sys.argv[1]), "other")
+dest.put_blob(io.BytesIO(data), media_type="application/octet-stream", digest=Digest.of(data),
+              size=len(data))
+print("written", flush=True)
+sys.stdin.readline()
+dest.abort()
+left = dest.left_behind
+print("left" if left is not None and left.later else "took back", flush=True)
+"""
+
+
+@pytest.mark.parametrize("this_one_first", [True, False])
+def test_copies_in_two_processes_stopped_together_leave_a_new_layout_gone(
+        tmp_path: Path, repo_root: Path, this_one_first: bool) -> None:
+    """Two command lines copying into one new layout, both stopped: whichever takes back
+    first, the layout this process made is gone once both did."""
+    dst = tmp_path / "new" / "dst"
+    mine = b"this process's blob\n"
+    dest = OCILayoutDestination(dst, "mine")  # makes the layout (and the folder above)
+    dest.put_blob(io.BytesIO(mine), media_type="application/octet-stream",
+                  digest=Digest.of(mine), size=len(mine))
+    env = {**os.environ, "PYTHONPATH": str(repo_root / "app")}
+    other = subprocess.Popen([sys.executable, "-c", _STOPPED_IN_TURN, str(dst), "theirs"],
+                             env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout is not None and other.stdout.readline().strip() == "written"
+        if this_one_first:
+            dest.abort()
+            assert dest.left_behind is not None and dest.left_behind.later
+            out, _ = other.communicate("go\n", timeout=60)
+            assert out.strip() == "took back"
+        else:
+            out, _ = other.communicate("go\n", timeout=60)
+            assert out.strip() == "left"
+            dest.abort()
+            assert dest.left_behind is None
+    finally:
+        if other.poll() is None:
+            other.kill()
+            other.wait()
+    assert not (tmp_path / "new").exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_left_behind_is_none_when_all_was_taken_back(tmp_path: Path) -> None:
+    dst = tmp_path / "dst"
+    dest = OCILayoutDestination(dst, "a")
+    dest.put_blob(io.BytesIO(b"x"), media_type="application/octet-stream",
+                  digest=Digest.of(b"x"), size=1)
+    dest.abort()
+    assert dest.left_behind is None
+    assert not dst.exists()
