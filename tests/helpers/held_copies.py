@@ -5,16 +5,40 @@ in the layout the same way every run."""
 
 from __future__ import annotations
 
+import random
 import threading
+from pathlib import Path
 from typing import Any
 
 from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest
 from spyglass.core.errors import Cancelled
 from spyglass.core.manifest import Descriptor
+from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
 
 HOLD_LIMIT = 120.0
 """Seconds a held read or abort waits at most (a test that went wrong ends, failing)."""
+
+
+def _noise(seed: int, size: int) -> bytes:
+    """Bytes gzip cannot shrink: a layer of about ``size`` bytes."""
+    return random.Random(seed).randbytes(size)
+
+
+def source_layout(root: Path, *, shared: bool = False) -> dict[str, Digest]:
+    """A layout of two images, ``one`` and ``two``, each of a layer of its own (512 KiB)
+    and a last, small one (the one to hold); with ``shared``, a first layer both hold (a
+    base image's, 256 KiB). Returns each image's last layer."""
+    builder = LayoutBuilder(root)
+    last: dict[str, Digest] = {}
+    for seed, ref in enumerate(("one", "two"), start=1):
+        layers = [LayerSpec({"/usr/lib/shared.so": _noise(0, 256 * 1024)})] if shared else []
+        layers += [LayerSpec({f"/app/{ref}": _noise(seed, 512 * 1024)}),
+                   LayerSpec({f"/app/{ref}.last": _noise(seed + 10, 64 * 1024)})]
+        descriptor = builder.add_image(ImageSpec(layers=layers))
+        builder.tag(descriptor, ref)
+        last[ref] = Digest.parse(builder.read_json(descriptor)["layers"][-1]["digest"])
+    return last
 
 
 class HeldLayer:

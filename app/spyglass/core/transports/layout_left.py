@@ -4,7 +4,8 @@ written only under that lock.
 
 A copy stopped while another Spyglass copy (or a skopeo copy) is at work in the same
 layout cannot take back the blobs it added: the other may have found them there and rely
-on them. It records them here instead (and, when it made the layout, that it did); the
+on them. It records them here instead (and, when it made the layout, or folders for it, that it
+did); the
 copy that leaves the layout last, with no other at work there, removes those that no
 entry of ``index.json`` leads to then, and the layout too when the journal says a
 stopped copy made it and nothing is left in it (see
@@ -37,10 +38,12 @@ class LeftJournal:
 
     blobs: frozenset[Digest]
     """The blobs stopped copies added and left there."""
-    made: int | None = None
-    """None when the layout was there before the copies; else a stopped copy made it,
-    and this many folders with it (the layout's own and those above it, innermost last;
-    0 when it was made in an empty folder that was there)."""
+    made_layout: bool = False
+    """A stopped copy made the layout (it was a new or empty folder)."""
+    folders: int = 0
+    """The most folders a stopped copy made for the layout (the layout's own and those
+    above it): two copies into a new folder may each make part of it, one the folder,
+    the other the layout's files."""
 
 
 def read_left(layout: Path) -> LeftJournal | None:
@@ -56,23 +59,23 @@ def read_left(layout: Path) -> LeftJournal | None:
     try:
         data = json.loads(raw) if len(raw) <= _MAX_LEFT_SIZE else {}
         blobs = frozenset(Digest.parse(str(d)) for d in data["blobs"])
-        made = data.get("made")
+        made_layout = data.get("made_layout") is True
+        folders = data.get("folders")
     except (ValueError, TypeError, KeyError, AttributeError, InvalidDigest):
         return LeftJournal(frozenset())
-    if not (isinstance(made, int) and 0 <= made < 4096):
-        made = None
-    return LeftJournal(blobs, made)
+    if not (isinstance(folders, int) and 0 <= folders < 4096):
+        folders = 0
+    return LeftJournal(blobs, made_layout, folders)
 
 
-def record_left(layout: Path, blobs: set[Digest], made: int | None, *,
-                temps: TempFiles | None = None) -> None:
-    """Add ``blobs`` (and ``made``, see :attr:`LeftJournal.made`) to the journal of
-    ``layout`` (the caller holds the index lock). Raises
-    :class:`~spyglass.core.errors.TransportError` when it cannot be written."""
+def record_left(layout: Path, left: LeftJournal, *, temps: TempFiles | None = None) -> None:
+    """Add what ``left`` records to the journal of ``layout`` (the caller holds the index
+    lock). Raises :class:`~spyglass.core.errors.TransportError` when it cannot be
+    written."""
     before = read_left(layout) or LeftJournal(frozenset())
-    if made is None:
-        made = before.made
-    data = {"blobs": sorted(str(d) for d in before.blobs | blobs), "made": made}
+    data = {"blobs": sorted(str(d) for d in before.blobs | left.blobs),
+            "made_layout": before.made_layout or left.made_layout,
+            "folders": max(before.folders, left.folders)}
     # not synced: a journal lost to a power cut only leaves the blobs, unnamed, as before
     replace_file(layout / LEFT_FILE, json.dumps(data, indent=1).encode() + b"\n",
                  temps=temps, durable=False)
@@ -87,8 +90,8 @@ def forget_left(layout: Path) -> None:
 
 
 def made_folders(layout: Path, made: int) -> list[Path]:
-    """The ``made`` folders a stopped copy made for ``layout`` (the layout's own and those
-    above it), outermost first, as :func:`~spyglass.core.filemodes.make_folders` returns
-    them; by the layout's real path (another copy may have named it otherwise)."""
+    """The ``made`` folders a stopped copy made for ``layout`` (:attr:`LeftJournal.folders`),
+    outermost first, as :func:`~spyglass.core.filemodes.make_folders` returns them; by
+    the layout's real path (another copy may have named it otherwise)."""
     real = Path(os.path.realpath(layout))
     return [real, *real.parents][:made][::-1]

@@ -742,7 +742,7 @@ class OCILayoutDestination:
             added = set(self._added)
             written = set(self._written)
         made = (self._made_folders, written) if self._made_layout else None
-        if not self._marked and not self._made_layout:
+        if not self._marked and not self._made_layout and not self._made_folders:
             return None  # it relied on nothing there: no copy left it anything to take back
         them = "it" if len(added) == 1 else "them"
         try:
@@ -753,10 +753,13 @@ class OCILayoutDestination:
                     if added:
                         self._say_left(added, why, later=later)
                     return made
-                if journal is not None and journal.made is not None and made is None:
-                    made = (made_folders(self.path, journal.made), written)
-                if made is not None and journal is not None:
-                    made[1].update(journal.blobs)
+                if journal is not None and (self._made_layout or journal.made_layout):
+                    # the layout a stopped copy made, or this one: with the most folders
+                    # either made for it (one may have made the folder, the other the files)
+                    folders = self._made_folders
+                    if journal.folders > len(folders):
+                        folders = made_folders(self.path, journal.folders)
+                    made = (folders, written | journal.blobs)
         except SpyglassError as exc:  # the lock could not be taken: the blobs stay
             if added:
                 self._say_left(added, str(exc).rstrip("."), later=False)
@@ -797,14 +800,15 @@ class OCILayoutDestination:
         return None, journal
 
     def _record_left(self, added: set[Digest]) -> bool:
-        """Record ``added`` in the layout's journal, and that this copy made the layout if
-        it did, for the last copy to leave to take back (the caller holds the index
-        lock); False when the journal cannot be written (the blobs then stay for good)."""
-        if not added and not self._made_layout:
+        """Record ``added`` in the layout's journal, and that this copy made the layout or
+        folders for it if it did, for the last copy to leave to take back (the caller
+        holds the index lock); False when the journal cannot be written (the blobs then
+        stay for good)."""
+        if not added and not self._made_layout and not self._made_folders:
             return True
-        made = len(self._made_folders) if self._made_layout else None
+        left = LeftJournal(frozenset(added), self._made_layout, len(self._made_folders))
         try:
-            record_left(self.path, added, made, temps=self._temps)
+            record_left(self.path, left, temps=self._temps)
         except SpyglassError as exc:
             log.info("The blobs left could not be recorded: %s", exc)
             return False

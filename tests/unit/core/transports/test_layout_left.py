@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import random
 import subprocess
 import sys
 import threading
@@ -20,6 +19,7 @@ import pytest
 from spyglass.core.cancel import CancelToken
 from spyglass.core.copy import (
     BlobDone,
+    BlobSkipped,
     CopyCancelled,
     CopyEvent,
     CopyOptions,
@@ -33,34 +33,8 @@ from spyglass.core.transports import open_destination, open_source
 from spyglass.core.transports.files import blob_path
 from spyglass.core.transports.layout_left import LEFT_FILE
 from spyglass.core.transports.layout_write import OCILayoutDestination
-from tests.helpers.held_copies import HOLD_LIMIT, AbortsInTurn, HeldLayer
-from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
+from tests.helpers.held_copies import HOLD_LIMIT, AbortsInTurn, HeldLayer, source_layout
 from tests.unit.core.transports.test_layout_dest import copy_image, single_image_layout
-
-
-def _noise(seed: int, size: int) -> bytes:
-    """Bytes gzip cannot shrink: a layer of about ``size`` bytes."""
-    return random.Random(seed).randbytes(size)
-
-
-SHARED_FILES = {"/usr/lib/shared.so": _noise(0, 256 * 1024)}
-"""A layer both source images hold (a base image's)."""
-
-
-def source_layout(root: Path) -> dict[str, Digest]:
-    """A layout of two images, ``one`` and ``two``: a layer they share, one of their own,
-    and a last layer of their own; returns each image's last layer (the one held)."""
-    builder = LayoutBuilder(root)
-    last: dict[str, Digest] = {}
-    for seed, ref in enumerate(("one", "two"), start=1):
-        descriptor = builder.add_image(ImageSpec(layers=[
-            LayerSpec(SHARED_FILES),
-            LayerSpec({f"/app/{ref}": _noise(seed, 512 * 1024)}),
-            LayerSpec({f"/app/{ref}.last": _noise(seed + 10, 64 * 1024)}),
-        ]))
-        builder.tag(descriptor, ref)
-        last[ref] = Digest.parse(builder.read_json(descriptor)["layers"][-1]["digest"])
-    return last
 
 
 def layout_files(root: Path) -> dict[str, bytes] | None:
@@ -86,7 +60,8 @@ class _Copy:
 
     def _seen(self, event: CopyEvent) -> None:
         self.events.append(event)
-        done = sum(isinstance(e, BlobDone) for e in self.events)
+        # (a layer the other copy put there first is found there: skipped)
+        done = sum(isinstance(e, BlobDone | BlobSkipped) for e in self.events)
         if done == len(self.plan.blobs) - 1:
             self.all_but_held.set()
 
@@ -140,7 +115,7 @@ def test_copies_cancelled_together_leave_the_layout_as_it_was(
     work and leaves what it wrote, recorded; the other, last to leave, takes back both.
     A new layout goes whole (whichever made it); an existing one is as it was."""
     src, dst = tmp_path / "src", tmp_path / "dst"
-    held = source_layout(src)
+    held = source_layout(src, shared=True)
     if existing:
         single_image_layout(dst, ref="old")
     before = layout_files(dst)
@@ -168,7 +143,7 @@ def test_the_last_copy_to_commit_takes_back_what_a_stopped_one_left(tmp_path: Pa
     stopped copy's blobs go, but for one the committed image names (the layer it found
     there and reused): the layout holds the images named, nothing unnamed."""
     src, dst = tmp_path / "src", tmp_path / "dst"
-    held = source_layout(src)
+    held = source_layout(src, shared=True)
     single_image_layout(dst, ref="old")
     old_blobs = set(os.listdir(dst / "blobs" / "sha256"))
     at_work = OCILayoutDestination(dst, "two")
@@ -295,3 +270,43 @@ def test_left_behind_is_none_when_all_was_taken_back(tmp_path: Path) -> None:
     dest.abort()
     assert dest.left_behind is None
     assert not dst.exists()
+
+
+@pytest.mark.parametrize("folder_maker_first", [True, False])
+def test_a_new_layout_two_copies_each_made_part_of_goes_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folder_maker_first: bool) -> None:
+    """Two copies into one new folder: one makes the folder, the other (locking first)
+    the layout's files in it. Stopped together, in either order, both go."""
+    from spyglass.core.transports import layout_write
+
+    dst = tmp_path / "new" / "dst"
+    folder_made, files_made = threading.Event(), threading.Event()
+    real_make_folders = layout_write.make_folders
+
+    def make_then_wait(path: Path) -> list[Path]:
+        made = real_make_folders(path)
+        if made:  # the folder maker waits while the other copy makes the files
+            folder_made.set()
+            assert files_made.wait(HOLD_LIMIT)
+        return made
+
+    monkeypatch.setattr(layout_write, "make_folders", make_then_wait)
+    opened: dict[str, OCILayoutDestination] = {}
+    maker = threading.Thread(target=lambda: opened.setdefault(
+        "folders", OCILayoutDestination(dst, "folders")))
+    maker.start()
+    assert folder_made.wait(HOLD_LIMIT)
+    opened["files"] = OCILayoutDestination(dst, "files")
+    files_made.set()
+    maker.join(HOLD_LIMIT)
+    for name, dest in opened.items():
+        data = f"{name}'s blob\n".encode()
+        dest.put_blob(io.BytesIO(data), media_type="application/octet-stream",
+                      digest=Digest.of(data), size=len(data))
+    order = ["folders", "files"] if folder_maker_first else ["files", "folders"]
+    opened[order[0]].abort()
+    assert opened[order[0]].left_behind is not None  # the other is at work
+    assert dst.exists()
+    opened[order[1]].abort()
+    assert opened[order[1]].left_behind is None
+    assert list(tmp_path.iterdir()) == []
