@@ -43,6 +43,7 @@ from spyglass.core.manifest import Descriptor
 from spyglass.core.settings import RegistrySettings, Settings
 from spyglass.core.signatures.discovery import Attachment
 from spyglass.core.signatures.model import Kind
+from spyglass.core.transports.base import LeftBehind
 from spyglass.gui.copy_jobs import CopyRequest
 from spyglass.gui.dialogs.transfer_details import TransferDetailsDialog
 from spyglass.gui.main_window import MainWindow
@@ -272,6 +273,35 @@ def test_a_failed_copy_claims_no_progress_and_says_its_bytes_were_taken_back(
     panel.select(transfer)
     assert panel.retry_button.isEnabled()
     assert panel.summary.text() == "1 failed"
+
+
+def test_a_failed_copy_whose_layout_kept_its_blobs_says_so_not_taken_back(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """The layout could not take back what the copy wrote (its lock was held by another
+    program): the row must not say the destination is as it was."""
+    transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path)
+    config, layer = blob("config", 1126, media.OCI_CONFIG), blob("layer", 144 * MiB)
+    reason = "The registry registry.example answered HTTP 503 (try later)."
+    why = (f'The OCI image layout "{tmp_path}/mirror" is being written by another program, '
+           f'which holds "{tmp_path}/mirror/index.json.lock"')
+    feed(qtbot, window, scripted, Planned(plan_of(config, layer)),
+         BlobStarted(config.digest, config.size, config.media_type),
+         BlobDone(config.digest, config, False),
+         BlobStarted(layer.digest, layer.size, layer.media_type),
+         BlobProgress(layer.digest, 40 * MiB, layer.size),
+         Failed(reason, LeftBehind((config.digest,), config.size, why, later=False)))
+    finish(qtbot, window, scripted, SpyglassError(reason))
+    assert row_texts(window, transfer)["progress"] == "1 blob left"
+    tip = tooltip(window, transfer, BYTES)
+    assert ("40.0 MiB of 144 MiB had been copied when the copy failed. 1 blob (1.1 KiB) was "
+            "left in the layout, unnamed, because the OCI image layout") in tip
+    assert ("index.json.lock\"; nothing takes it back (umoci gc removes the blobs no image "
+            "there names).") in tip
+    assert "taken back:" not in tip
+    details = window.copying.panel.show_details(transfer)
+    assert details is not None
+    assert details.outcomes() == {str(config.digest): "copied, left in the layout",
+                                  str(layer.digest): "interrupted, taken back"}
 
 
 def test_a_cancelled_copy_to_a_registry_says_the_image_was_not_written(

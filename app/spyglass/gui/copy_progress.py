@@ -32,6 +32,7 @@ from spyglass.core.copy import (
 )
 from spyglass.core.copy_attachments import describe_attachments
 from spyglass.core.digest import Digest
+from spyglass.core.transports.base import LeftBehind
 
 BlobOutcome = Literal["waiting", "copying", "retrying", "copied", "skipped", "mounted",
                       "unneeded", "compressed", "recompressed", "decompressed",
@@ -137,6 +138,10 @@ class Snapshot:
     settled: bool = False
     """The speed is measured over :data:`ETA_SPAN` seconds or more, none of them in the
     first :data:`SETTLE_AFTER` seconds of bytes moving: it may predict the time left."""
+    left: LeftBehind | None = None
+    """Of a copy that stopped: what of it the destination could not take back (blobs left
+    in a layout another copy was at work in: :attr:`~spyglass.core.copy_events.Failed.left`);
+    None when it took back everything."""
 
 
 SPEED_WINDOW: Final = 3.0
@@ -190,6 +195,7 @@ class Tally:
     _naming: bool = False
     _locked_by: str = ""
     _waiting_for: str = ""
+    _left: LeftBehind | None = None
 
     def feed(self, event: CopyEvent) -> bool:
         with self._lock:
@@ -298,6 +304,7 @@ class Tally:
             self._notes = (*self._notes, *event.notes)
             self._take_cache_notice()
         elif isinstance(event, Failed | CopyCancelled):
+            self._left = event.left
             if isinstance(event, Failed):
                 self._error = event.message
                 self._take_cache_notice()
@@ -374,7 +381,7 @@ class Tally:
                             self._error, self._notes, self._attached, self._source_digest,
                             still, self._held, self._wrote_attached, tag_in_doubt,
                             self._locked_by, self._waiting_for,
-                            speed > 0 and self._settled(now))
+                            speed > 0 and self._settled(now), left=self._left)
 
 
 

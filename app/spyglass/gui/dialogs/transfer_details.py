@@ -22,7 +22,12 @@ from spyglass.gui.copy_destinations import written_whole
 from spyglass.gui.copy_progress import WRITTEN_ANEW
 from spyglass.gui.formatting import blob_type, exact_size, human_size, short_digest
 from spyglass.gui.models.table import monospace_font
-from spyglass.gui.models.transfer_endings import ending_sentence, stopped, to_registry
+from spyglass.gui.models.transfer_endings import (
+    ending_sentence,
+    left_behind,
+    stopped,
+    to_registry,
+)
 from spyglass.gui.models.transfers import (
     STALLED_SENTENCE,
     done_sentence,
@@ -185,6 +190,8 @@ class TransferDetailsDialog(QDialog):
         mono = monospace_font()
         blobs = transfer.snapshot.blobs
         taken_back = stopped(transfer) and not to_registry(transfer)
+        left = left_behind(transfer)
+        stayed = set(left.blobs) if left is not None else set()
         listed = {blob.digest for blob in blobs}
         for digest in [d for d in self._items if d not in listed]:  # a retry starts anew
             gone = self._items.pop(digest)
@@ -201,7 +208,10 @@ class TransferDetailsDialog(QDialog):
                     if blob.attempt > 1 else "starting again"
             elif blob.retries:
                 outcome += f", after {blob.retries} {'retry' if blob.retries == 1 else 'retries'}"
-            if taken_back and blob.outcome in (*WRITTEN_ANEW, "interrupted"):
+            if taken_back and (blob.written or blob.digest) in stayed \
+                    and blob.outcome in WRITTEN_ANEW:
+                outcome += ", left in the layout"
+            elif taken_back and blob.outcome in (*WRITTEN_ANEW, "interrupted"):
                 outcome += ", taken back"
             elif to_registry(transfer) and stopped(transfer) and blob.outcome == "interrupted":
                 outcome += (", dropped by the registry" if blob.dropped else

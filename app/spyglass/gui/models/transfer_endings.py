@@ -1,8 +1,9 @@
 """What became of a copy that stopped before it was done, and what quitting does to
 the copies not finished: the words of the Transfers row, its tooltip, the Details and
 the question before quitting (a layout, archive or ``dir:`` takes back what was
-written; a registry keeps the blobs sent whole, and may have written the tag of a copy
-stopped while writing its tag)."""
+written, unless another copy was at work in the layout: then the blobs stay for the
+last copy to leave it; a registry keeps the blobs sent whole, and may have written the
+tag of a copy stopped while writing its tag)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Final
 
 from spyglass.core.errors import SpyglassError
 from spyglass.core.reference import DockerName, parse_image_name
+from spyglass.core.transports.base import LeftBehind
 from spyglass.gui.copy_progress import WRITTEN_ANEW
 from spyglass.gui.formatting import counted, human_size
 from spyglass.gui.transfers import Transfer, TransferState
@@ -70,16 +72,37 @@ def tag_may_be_written(transfer: Transfer) -> bool:
     return to_registry(transfer) and transfer.snapshot.tag_in_doubt
 
 
+def left_behind(transfer: Transfer) -> LeftBehind | None:
+    """Of a copy that stopped: the blobs its layout could not take back (another copy was
+    at work there), or None."""
+    return transfer.snapshot.left if stopped(transfer) else None
+
+
 def ending_text(transfer: Transfer) -> str:
     """What became of the bytes of a copy that failed or was cancelled, in two words: a
-    layout, archive or ``dir:`` takes back what was written; a registry keeps the blobs
-    sent whole, but no tag names the image (unless the copy stopped while writing its
-    tag: :func:`tag_may_be_written`)."""
+    layout, archive or ``dir:`` takes back what was written (but for the blobs
+    :func:`left_behind`); a registry keeps the blobs sent whole, but no tag names the
+    image (unless the copy stopped while writing its tag: :func:`tag_may_be_written`)."""
     if tag_may_be_written(transfer):
         return "may be written"
+    if (left := left_behind(transfer)) is not None:
+        return f"{counted(len(left.blobs), 'blob')} left"
     if not written_bytes(transfer):
         return "nothing written"
     return "not written" if to_registry(transfer) else "taken back"
+
+
+def left_sentence(left: LeftBehind) -> str:
+    """What stays of a stopped copy in its layout, and what becomes of it."""
+    them = "it" if len(left.blobs) == 1 else "them"
+    stays = (f"{counted(len(left.blobs), 'blob')} ({human_size(left.size)}) "
+             f"{'was' if len(left.blobs) == 1 else 'were'} left in the layout, unnamed, "
+             f"because {left.why[:1].lower()}{left.why[1:]}")
+    if left.later:
+        return f"{stays}; the last copy to leave the layout takes {them} back (unless an " \
+               f"image there names {them} by then)."
+    return f"{stays}; nothing takes {them} back (umoci gc removes the blobs no image " \
+           "there names)."
 
 
 def ending_sentence(transfer: Transfer) -> str:
@@ -90,6 +113,11 @@ def ending_sentence(transfer: Transfer) -> str:
     if tag_may_be_written(transfer):
         return f"The copy {how} while the image's tag was being written: {MAY_WRITE}, " \
                "so look at the tag to be sure. The blobs sent stay in the registry."
+    if (left := left_behind(transfer)) is not None:
+        said = f"The copy {how}" if not written else \
+            f"{human_size(written)} of {human_size(snap.total)} had been copied when the " \
+            f"copy {how}"
+        return f"{said}. {left_sentence(left)}"
     if not written:
         return f"The copy {how} before any blob was written: the destination is as it was."
     if to_registry(transfer):
@@ -151,5 +179,5 @@ def quit_sentence(unfinished: list[Transfer]) -> str:
 
 
 __all__ = ["CUT_OFF_DROPPED", "CUT_OFF_KEPT", "MAY_WRITE", "cut_off_clause", "ending_sentence",
-           "ending_text", "kept_bytes", "quit_sentence", "reused_bytes", "stopped",
-           "tag_may_be_written", "to_registry", "written_bytes"]
+           "ending_text", "kept_bytes", "left_behind", "left_sentence", "quit_sentence",
+           "reused_bytes", "stopped", "tag_may_be_written", "to_registry", "written_bytes"]
