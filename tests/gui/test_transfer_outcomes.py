@@ -8,6 +8,7 @@ to the window's own manager.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -411,7 +412,8 @@ def test_the_summary_counts_what_failed_or_was_cancelled_apart() -> None:
     states = [TransferState.DONE] * 6 + [TransferState.FAILED, TransferState.CANCELLED,
                                          TransferState.COPYING]
     manager = SimpleNamespace(transfers=[SimpleNamespace(state=s) for s in states],
-                              running=1, waiting=2, started_any=True)
+                              running=1, waiting=2, started_any=True,
+                              counts=lambda: Counter(states))
     assert summary_text(cast(TransferManager, manager)) \
         == "1 running · 2 waiting · 6 done · 1 failed · 1 cancelled"
     manager.transfers, manager.running, manager.waiting = [], 0, 0

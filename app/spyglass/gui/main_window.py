@@ -358,6 +358,7 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
 
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.copying.show_transfers_action)
+        view_menu.addAction(self.copying.panel.retry_failed_action)
 
         help_menu = self.menuBar().addMenu("&Help")
         self.about_action = QAction("&About Spyglass", self)

@@ -23,8 +23,9 @@ import enum
 import itertools
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Final
 
@@ -97,6 +98,12 @@ class Transfer:
     this one writes whole too, or the tag or ref another copy is writing now, which this
     one writes too (it starts once that copy has ended: :func:`written_alone`)."""
 
+    @cached_property
+    def writes_alone(self) -> str | None:
+        """What this copy writes that another must not write at the same time
+        (:func:`written_alone` of its destination, which never changes: read once)."""
+        return written_alone(self.request.destination)
+
     @property
     def running(self) -> bool:
         """Planned or copied now (not waiting for its turn, not ended)."""
@@ -167,6 +174,15 @@ class TransferManager(QObject):
         self._relay = _Relay(self)
         self._relay.changed.connect(self._wake, Qt.ConnectionType.QueuedConnection)
         self._timers: dict[int, QTimer] = {}
+        """Each transfer's coalescing timer, while it runs (dropped as it ends)."""
+        self._by_id: dict[int, Transfer] = {}
+        self._counted: dict[int, tuple[TransferState, bool]] = {}
+        """Each transfer's state, and whether it is being cancelled, as last counted."""
+        self._counts: Counter[TransferState] = Counter()
+        self._cancelling = 0
+        self._writing: dict[str, list[Transfer]] = {}
+        """The copies not ended, by what they write alone (:attr:`Transfer.writes_alone`):
+        found at once when one ends, not by reading every destination name again."""
         self._idle = QTimer(self)
         self._idle.setInterval(IDLE_REFRESH_MS)
         self._idle.timeout.connect(self._refresh_idle)
@@ -187,6 +203,8 @@ class TransferManager(QObject):
         self.started_any = True
         row = len(self.transfers)
         self.transfers.append(transfer)
+        self._by_id[transfer.id] = transfer
+        self._count(transfer)
         emit(self.added, row)
         self._enqueue(transfer, prepared)
         return transfer
@@ -200,6 +218,7 @@ class TransferManager(QObject):
             self._release(self._dequeue(transfer))
             transfer.state = TransferState.CANCELLED
             transfer.ended = time.monotonic()
+            self._ended(transfer)
             self._notify(transfer)
             return
         transfer.cancel_requested = True
@@ -243,20 +262,59 @@ class TransferManager(QObject):
     def _remove_row(self, row: int) -> None:
         emit(self.aboutToRemove, row)
         transfer = self.transfers.pop(row)
+        self._by_id.pop(transfer.id, None)
+        self._count(transfer, gone=True)
+        self._drop_timer(transfer)
+        emit(self.removed, row)
+
+    def _drop_timer(self, transfer: Transfer) -> None:
         timer = self._timers.pop(transfer.id, None)
         if timer is not None:
             timer.stop()
             timer.deleteLater()
-        emit(self.removed, row)
+
+    def _ended(self, transfer: Transfer) -> None:
+        """A transfer reached its end (done, failed, cancelled): it no longer writes
+        anything, and its progress has no more updates to coalesce."""
+        place = transfer.writes_alone
+        writers = self._writing.get(place, []) if place is not None else []
+        if transfer in writers:
+            writers.remove(transfer)
+            if not writers:
+                del self._writing[place]  # type: ignore[arg-type]
+        self._drop_timer(transfer)
 
     def row_of(self, transfer: Transfer) -> int:
         return self.transfers.index(transfer)
 
+    def counts(self) -> Counter[TransferState]:
+        """How many transfers of the list are in each state (kept as they change, not
+        counted again: the panel asks at every change of every row)."""
+        return self._counts
+
+    @property
+    def cancelling(self) -> int:
+        """How many transfers not finished were asked to stop."""
+        return self._cancelling
+
+    def _count(self, transfer: Transfer, *, gone: bool = False) -> None:
+        """Bring :meth:`counts` and :attr:`cancelling` up to date with ``transfer``
+        (every change of state is told through :meth:`_notify`, which calls this)."""
+        before = self._counted.pop(transfer.id, None)
+        if before is not None:
+            self._counts[before[0]] -= 1
+            self._cancelling -= before[1]
+        if gone:
+            return
+        now = (transfer.state, transfer.cancel_requested and not transfer.state.finished)
+        self._counted[transfer.id] = now
+        self._counts[now[0]] += 1
+        self._cancelling += now[1]
+
     @property
     def running(self) -> int:
         """How many transfers are planning or copying."""
-        return sum(not t.state.finished and t.state is not TransferState.WAITING
-                   for t in self.transfers)
+        return self._counts[TransferState.PLANNING] + self._counts[TransferState.COPYING]
 
     @property
     def waiting(self) -> int:
@@ -279,6 +337,11 @@ class TransferManager(QObject):
     def _enqueue(self, transfer: Transfer, prepared: Prepared | None) -> None:
         transfer.state = TransferState.WAITING
         self._queue.append((transfer, prepared))
+        place = transfer.writes_alone
+        if place is not None:
+            writers = self._writing.setdefault(place, [])
+            if transfer not in writers:
+                writers.append(transfer)
         self._notify(transfer)
         emit(self.started, transfer)
         self._start_waiting()
@@ -312,7 +375,7 @@ class TransferManager(QObject):
     def _written_by_another(self, transfer: Transfer) -> str:
         """The place written whole, or the name, that a running copy other than
         ``transfer`` writes and ``transfer`` would too ("" for none)."""
-        place = written_alone(transfer.request.destination)
+        place = transfer.writes_alone
         if place is None:
             return ""
         writers = self._writers(place, but=transfer)
@@ -330,9 +393,8 @@ class TransferManager(QObject):
     def _writers(self, place: str, *, but: Transfer | None = None) -> list[Transfer]:
         """The copies not ended, other than ``but``, that write ``place`` alone: the
         running ones first, each group in the order they were asked for."""
-        writers = [t for t in self.transfers if t is not but and not t.state.finished
-                   and written_alone(t.request.destination) == place]
-        return sorted(writers, key=lambda t: not t.running)
+        writers = [t for t in self._writing.get(place, ()) if t is not but]
+        return sorted(writers, key=lambda t: (not t.running, t.id))
 
     def _job_ended(self) -> None:
         self._busy = max(0, self._busy - 1)
@@ -393,6 +455,7 @@ class TransferManager(QObject):
                 transfer.result = result
                 transfer.state = TransferState.DONE
                 transfer.ended = time.monotonic()
+                self._ended(transfer)
                 self._notify(transfer)
                 emit(self.finished, transfer)
         finally:
@@ -408,6 +471,7 @@ class TransferManager(QObject):
                 else:
                     transfer.state = TransferState.FAILED
                     transfer.error = message
+                self._ended(transfer)
                 self._notify(transfer)
         finally:
             self._job_ended()
@@ -416,8 +480,8 @@ class TransferManager(QObject):
 
     @Slot(int)
     def _wake(self, ident: int) -> None:
-        transfer = next((t for t in self.transfers if t.id == ident), None)
-        if transfer is None:
+        transfer = self._by_id.get(ident)
+        if transfer is None or transfer.state.finished:
             return
         interval = 1.0 / UPDATES_PER_SECOND
         waited = time.monotonic() - transfer.last_update
@@ -446,7 +510,7 @@ class TransferManager(QObject):
                 self._update(transfer)
 
     def _update_id(self, ident: int) -> None:
-        transfer = next((t for t in self.transfers if t.id == ident), None)
+        transfer = self._by_id.get(ident)
         if transfer is not None:
             self._update(transfer)
 
@@ -461,7 +525,8 @@ class TransferManager(QObject):
         self._notify(transfer)
 
     def _notify(self, transfer: Transfer) -> None:
-        if transfer in self.transfers:
+        if transfer.id in self._by_id:
+            self._count(transfer)
             emit(self.changed, self.transfers.index(transfer))
 
 

@@ -97,13 +97,14 @@ SORT_RANK: Final = {TransferState.FAILED: 0, TransferState.CANCELLED: 1,
 waits, and what is done."""
 
 
-def sort_value(transfer: Transfer, column: int) -> str | float:
-    """What a column sorts ``transfer``'s row by (:data:`SORT_ROLE`): the source's name,
-    the state's rank (:data:`SORT_RANK`), or the number the cell shows (an unknown ETA
-    last)."""
+def sort_value(transfer: Transfer, column: int, source: str | None = None) -> str | float:
+    """What a column sorts ``transfer``'s row by (:data:`SORT_ROLE`): the source's name
+    (``source``, where the caller has it already: :func:`source_label`), the state's rank
+    (:data:`SORT_RANK`), the number the cell shows (a finished copy's average speed, as
+    its cell; no speed as none), or the time left (:func:`time_left`)."""
     snap = transfer.snapshot
     if column == TRANSFER:
-        return source_label(transfer.request).casefold()
+        return (source_label(transfer.request) if source is None else source).casefold()
     if column == STATE:
         return float(SORT_RANK[transfer.state])
     if column == PROGRESS:
@@ -112,9 +113,46 @@ def sort_value(transfer: Transfer, column: int) -> str | float:
     if column == BYTES:
         return float(snap.total)
     if column == SPEED:
-        return snap.speed
+        return speed_shown(transfer)
+    return time_left(transfer)
+
+
+LEFT_UNKNOWN: Final = 1e9
+"""What :func:`time_left` gives a copy under way whose ETA is not known yet (after every
+one that is known); a waiting copy's is twice that."""
+
+
+def time_left(transfer: Transfer) -> float:
+    """How long ``transfer`` has left, as the ETA column sorts it: a copy that ended has
+    nothing left (first, as the ones finishing, whose bytes have all gone out); one with an
+    ETA, its seconds; one under way without, after those; one waiting for its turn, last.
+    (All blank rows sorted as the same "unknown" made the two directions one order.)"""
+    if transfer.state.finished:
+        return -1.0
+    if transfer.finishing:
+        return 0.0
     eta = transfer.eta
-    return float("inf") if eta is None else eta
+    if eta is not None:
+        return eta
+    return 2 * LEFT_UNKNOWN if transfer.state is TransferState.WAITING else LEFT_UNKNOWN
+
+
+def speed_shown(transfer: Transfer) -> float:
+    """The speed the Speed cell shows, in bytes a second: a copy done its average over the
+    whole copy (what moved, not what was reused), one copying its speed now; 0.0 where the
+    cell shows none (waiting, stopped, nothing sent: a stopped copy may keep the last speed
+    measured, which its blank cell does not show)."""
+    snap = transfer.snapshot
+    if onto_itself(transfer) or held_written_around(transfer) or nothing_copied(transfer) \
+            or all_linked(transfer):
+        return 0.0
+    if transfer.state is TransferState.DONE and transfer.ended is not None:
+        elapsed = transfer.ended - transfer.started
+        moved = snap.total - reused_bytes(transfer)
+        return moved / elapsed if elapsed > 0 and moved > 0 else 0.0
+    if transfer.state is TransferState.COPYING and snap.speed > 0:
+        return snap.speed
+    return 0.0
 
 
 def state_text(transfer: Transfer, *, in_row: bool = False) -> str:
@@ -384,6 +422,9 @@ class TransferModel(QAbstractTableModel):
         super().__init__(parent)
         self.manager = manager
         self._count = len(manager.transfers)
+        self._routes: dict[int, tuple[str, str]] = {}
+        """Each transfer's :func:`route_sides`, made once: its request never changes, and
+        the names were parsed again for every paint and every comparison of a sort."""
         manager.added.connect(self._added)
         manager.aboutToRemove.connect(self._about_to_remove)
         manager.removed.connect(self._removed)
@@ -396,6 +437,15 @@ class TransferModel(QAbstractTableModel):
 
     def _about_to_remove(self, row: int) -> None:
         self.beginRemoveRows(QModelIndex(), row, row)
+        if 0 <= row < len(self.manager.transfers):
+            self._routes.pop(self.manager.transfers[row].id, None)
+
+    def route(self, transfer: Transfer) -> tuple[str, str]:
+        """``transfer``'s :func:`route_sides`, remembered."""
+        sides = self._routes.get(transfer.id)
+        if sides is None:
+            sides = self._routes[transfer.id] = route_sides(transfer.request)
+        return sides
 
     def _removed(self, _row: int) -> None:
         self._count -= 1
@@ -444,6 +494,9 @@ class TransferModel(QAbstractTableModel):
             return None
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
+            if column == TRANSFER:
+                source, destination = self.route(transfer)
+                return f"{source}{ROUTE_ARROW}{destination}"
             return self._display(transfer, column)
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(transfer)
@@ -469,9 +522,10 @@ class TransferModel(QAbstractTableModel):
         if role == STATE_ROLE:
             return transfer.state.value
         if role == SORT_ROLE:
-            return sort_value(transfer, column)
+            return sort_value(transfer, column,
+                              self.route(transfer)[0] if column == TRANSFER else None)
         if role == ROUTE_ROLE and column == TRANSFER:
-            return route_sides(transfer.request)
+            return self.route(transfer)
         return None
 
     @staticmethod
@@ -552,15 +606,9 @@ class TransferModel(QAbstractTableModel):
                 return "nothing to copy"
             if all_linked(transfer):
                 return "nothing sent"
-            if state is TransferState.DONE and transfer.ended is not None:
-                # what moved (not what was reused) over the whole copy: its average
-                elapsed = transfer.ended - transfer.started
-                moved = snap.total - reused_bytes(transfer)
-                return f"{human_size(int(moved / elapsed))}/s" \
-                    if elapsed > 0 and moved > 0 else ""
-            if state is TransferState.COPYING and snap.speed > 0:
-                return f"{human_size(int(snap.speed))}/s"
-            return ""
+            # a copy done, what moved (not what was reused) over the whole copy: its average
+            speed = speed_shown(transfer)
+            return f"{human_size(int(speed))}/s" if speed > 0 else ""
         if column == ETA:
             eta = transfer.eta
             return duration_text(eta) if eta is not None else ""
@@ -571,4 +619,4 @@ __all__ = ["HELD_ATTACHED_WRITTEN", "HELD_NOTHING_WRITTEN", "ONTO_ITSELF", "PROG
            "ROUTE_ROLE", "STATE_ROLE", "TITLES", "TRANSFER_ROLE", "TransferModel",
            "attached_line", "done_sentence", "held_written_around", "note_lines",
            "nothing_copied", "onto_itself", "route_sides", "sort_value", "source_label",
-           "state_text"]
+           "speed_shown", "state_text", "time_left"]

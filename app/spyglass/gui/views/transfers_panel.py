@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from typing import ClassVar, Final
 
@@ -69,6 +68,9 @@ PANEL_SIDES: Final = (10, 6)
 where the caption does, and end where the bar's last button does."""
 
 
+RETRY_FAILED_TIP: Final = "Run every copy that failed or was cancelled again"
+
+
 def failure_text(transfer: Transfer) -> str:
     """What the panel says above the rows of a failed copy: its sentence, and what became
     of what it had written."""
@@ -91,7 +93,7 @@ def summary_text(manager: TransferManager) -> str:
     before the first copy, how to start one (not once copies were cleared off the list)."""
     if not manager.transfers:
         return "No copies in the list." if manager.started_any else no_copies_yet()
-    counts = Counter(t.state for t in manager.transfers)
+    counts = manager.counts()
     parts = [(manager.running, "running"), (manager.waiting, "waiting"),
              (counts[TransferState.DONE], "done"), (counts[TransferState.FAILED], "failed"),
              (counts[TransferState.CANCELLED], "cancelled")]
@@ -112,6 +114,8 @@ class TransfersPanel(QWidget):
         cancel_action, retry_action, details_action, cancel_all_action: the table's
             actions on the selected row (Delete, Ctrl+R, Enter, Shift+Delete), enabled
             as their buttons are; the context menu shows them.
+        retry_failed_action: Retry Failed (:meth:`retry_failed`), as its button is
+            enabled; the window's View menu shows it.
         find_destination: how the window shows a copy's destination in its sidebar: a
             call that selects it there, or None where the window lists it nowhere (the
             window's :class:`~spyglass.gui.copy_side.CopyController` sets it).
@@ -165,7 +169,7 @@ class TransfersPanel(QWidget):
         self.table.viewport().installEventFilter(self)  # resized: the route follows
         self.table.doubleClicked.connect(lambda index: self.show_details(self._at(index)))
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
-        self.model.dataChanged.connect(lambda *_: self._update_buttons())
+        self.model.dataChanged.connect(self._rows_changed)
         self.model.rowsInserted.connect(self._inserted)
         # rows come and go (Clear Finished): the summary and the buttons follow
         self.model.rowsInserted.connect(lambda *_: self._update_buttons())
@@ -182,6 +186,8 @@ class TransfersPanel(QWidget):
         self.cancel_button.clicked.connect(lambda: self._act(self.manager.cancel))
         self.cancel_all_button = push_button("Cancel All")
         self.cancel_all_button.clicked.connect(self._cancel_all)
+        self.retry_failed_button = push_button("Retry Failed")
+        self.retry_failed_button.clicked.connect(self.retry_failed)
         self.retry_button = push_button("Retry")
         self.retry_button.clicked.connect(lambda: self._act(self._retry_stopped))
         self.details_button = push_button("Details…")
@@ -198,7 +204,8 @@ class TransfersPanel(QWidget):
         bar.addWidget(title)
         bar.addWidget(self.summary, 1)
         for button in (self.cancel_button, self.cancel_all_button, self.retry_button,
-                       self.details_button, self.clear_button, close):
+                       self.retry_failed_button, self.details_button, self.clear_button,
+                       close):
             bar.addWidget(button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -232,6 +239,10 @@ class TransfersPanel(QWidget):
             lambda: self.show_details(self.current()))
         self.cancel_all_action = self._table_action(
             "Cancel All", [QKeySequence("Shift+Delete")], self._cancel_all)
+        # (the window's View menu shows it too: not the table's alone)
+        self.retry_failed_action = QAction("Retry Failed Copies", self)
+        self.retry_failed_action.setStatusTip(RETRY_FAILED_TIP)
+        self.retry_failed_action.triggered.connect(lambda _checked=False: self.retry_failed())
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._menu_requested)
         open_by_keyboard(self.table)
@@ -239,6 +250,7 @@ class TransfersPanel(QWidget):
         self.cancel_button.setToolTip("Cancel the selected copy (Delete)")
         self.cancel_all_button.setToolTip("Cancel every copy not finished, the waiting ones "
                                           "first (Shift+Delete)")
+        self.retry_failed_button.setToolTip(RETRY_FAILED_TIP)
         self.details_button.setToolTip("Every blob of the selected copy and what became of it "
                                        "(Enter)")
         self._update_buttons()
@@ -418,11 +430,57 @@ class TransfersPanel(QWidget):
             self.manager.retry(transfer)
             self._say(f"Copying {transfer.request.label or transfer.request.source} again…")
 
+    def retry_failed(self) -> int:
+        """Run every copy that failed or was cancelled again, in the order they were asked
+        for (each waits for its turn like a new one); how many, said in the status bar."""
+        stopped = [t for t in self.manager.transfers
+                   if t.state in (TransferState.FAILED, TransferState.CANCELLED)]
+        for transfer in stopped:
+            self.manager.retry(transfer)
+        if stopped:
+            copies = "1 copy" if len(stopped) == 1 else f"{len(stopped)} copies"
+            self._say(f"Copying {copies} again…")
+        self._update_buttons()
+        return len(stopped)
+
+    def _rows_changed(self, first: QModelIndex, last: QModelIndex, *_roles: object) -> None:
+        """Rows' state or progress changed (dataChanged): the summary and the buttons for
+        every copy follow; those for the selected row, and its failure sentence, only when
+        it is among them (at 200 rows, doing all of it for every row's progress stalled
+        the window)."""
+        selection = self.table.selectionModel()
+        for row in range(first.row(), last.row() + 1):
+            if selection.isRowSelected(self._shown_at(row).row(), QModelIndex()):
+                self._update_buttons()
+                return
+        self._update_totals()
+
+    def _update_totals(self) -> None:
+        """The summary, and the buttons acting on every copy (and their actions)."""
+        counts = self.manager.counts()
+        finished = counts[TransferState.DONE] + counts[TransferState.FAILED] \
+            + counts[TransferState.CANCELLED]
+        # (with one copy running too: it is the button a person reaches for)
+        cancellable = len(self.manager.transfers) - finished - self.manager.cancelling
+        stopped = finished - counts[TransferState.DONE]
+        for widget, on in ((self.cancel_all_button, cancellable > 0),
+                           (self.cancel_all_action, cancellable > 0),
+                           (self.clear_button, finished > 0),
+                           (self.retry_failed_action, stopped > 0)):
+            if widget.isEnabled() != on:
+                widget.setEnabled(on)
+        # shown only with something to retry: the bar keeps its width at a large font
+        # (its least width is the window's), and the button is seen when it matters
+        if self.retry_failed_button.isHidden() == (stopped > 0):
+            self.retry_failed_button.setVisible(stopped > 0)
+        text = summary_text(self.manager)
+        if self.summary.text() != text:
+            self.summary.setText(text)
+
     def _update_buttons(self) -> None:
         """The buttons, and the table's actions with them (the context menu shows those)."""
         transfer = self.current()
         running = transfer is not None and not transfer.state.finished
-        transfers = self.manager.transfers
         enabled = {
             (self.cancel_button, self.cancel_action):
                 running and not (transfer and transfer.cancel_requested),
@@ -431,15 +489,11 @@ class TransfersPanel(QWidget):
             (self.retry_button, self.retry_action): transfer is not None and transfer.state
                 in (TransferState.FAILED, TransferState.CANCELLED),
             (self.details_button, self.details_action): transfer is not None,
-            # (with one copy running too: it is the button a person reaches for)
-            (self.cancel_all_button, self.cancel_all_action): any(
-                not t.state.finished and not t.cancel_requested for t in transfers),
         }
         for (button, action), on in enabled.items():
             button.setEnabled(on)
             action.setEnabled(on)
-        self.clear_button.setEnabled(any(t.state.finished for t in transfers))
-        self.summary.setText(summary_text(self.manager))
+        self._update_totals()
         self._show_failure(transfer)
 
     def _show_failure(self, transfer: Transfer | None) -> None:
@@ -447,8 +501,9 @@ class TransfersPanel(QWidget):
         failed = transfer is not None and transfer.state is TransferState.FAILED \
             and bool(transfer.error)
         if not failed or transfer is None or (transfer.id, transfer.attempts) in self._dismissed:
-            self.failure.hide()
-            self._tell_failure_room()
+            if not self.failure.isHidden():  # (hidden already: no height to fit again)
+                self.failure.hide()
+                self._tell_failure_room()
             return
         text = failure_text(transfer)
         if self.failure.text != text:
