@@ -419,6 +419,12 @@ def test_details_say_a_plain_layer_was_compressed_not_recompressed(
     assert outcomes[str(plain.digest)] == f"compressed as {short_digest(written(plain).digest)}"
     assert outcomes[str(squeezed.digest)] == \
         f"recompressed as {short_digest(written(squeezed).digest)}"
+    # the Type is that of the blob whose digest and size the row shows (the source's),
+    # then what it is written as: a plain layer's digest beside "(zstd)" read as zstd's
+    types = {digest: item.text(2) for digest, item in details.items().items()}
+    assert types[str(plain.digest)] == "OCI layer → OCI layer (zstd)"
+    assert types[str(squeezed.digest)] == "OCI layer (gzip) → OCI layer (zstd)"
+    assert types[str(config.digest)] == "OCI image config"
     details.close()
 
 

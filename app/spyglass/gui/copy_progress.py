@@ -51,6 +51,7 @@ class BlobRow:
     digest: Digest
     size: int
     media_type: str
+    """The source's type of the blob: the one its digest and size are of."""
     done: int = 0
     outcome: BlobOutcome = "waiting"
     retries: int = 0
@@ -64,6 +65,9 @@ class BlobRow:
     for a blob of the images themselves."""
     written: Digest | None = None
     """The digest it was written as, where that is not its own (recompressed)."""
+    written_type: str = ""
+    """The type it is written as, where that is not :attr:`media_type` (a plain layer
+    gzipped, a Docker layer named as an OCI one); "" where it is the same."""
     change: Literal["decompressed", "compressed", "recompressed", ""] = ""
     """What the plan does to its bytes (:attr:`BlobTask.change`): its outcome once
     written; "" for bytes copied as they are."""
@@ -224,8 +228,10 @@ class Tally:
             self._attached = attached.removeprefix("attached: ")
             for task in plan.blobs:
                 d = task.source
-                row = blobs.setdefault(d.digest, BlobRow(d.digest, d.size, task.media_type))
+                row = blobs.setdefault(d.digest, BlobRow(d.digest, d.size, d.media_type))
                 row.change = row.change or task.change
+                if task.media_type != row.media_type:
+                    row.written_type = task.media_type
             part_of: dict[Digest, list[str]] = {}  # a blob shared by several: each kind
             for attachment in plan.attachments:
                 kind = str(attachment.attachment.kind)
@@ -293,6 +299,9 @@ class Tally:
                         "decompressed" if plain else "recompressed")
                 if event.written.digest != event.digest:
                     written.written = event.written.digest
+                if event.written.media_type and written.media_type \
+                        and event.written.media_type != written.media_type:
+                    written.written_type = event.written.media_type
         elif isinstance(event, Naming | NameRefused):
             self._naming = isinstance(event, Naming)
         elif isinstance(event, DestinationWaiting):

@@ -218,8 +218,13 @@ class TransferDetailsDialog(QDialog):
                             ", the registry may keep what it received until it purges "
                             "unfinished uploads" if blob.dropped is False and blob.done
                             else "")
-            texts = [short_digest(blob.digest), human_size(blob.size),
-                     blob_type(blob.media_type, blob.attachment), outcome]
+            # the type of the blob whose digest and size are shown (the source's), and
+            # what it is written as where that differs: a plain layer's digest beside
+            # "OCI layer (gzip)" read as a gzip layer's
+            kind = blob_type(blob.media_type, blob.attachment)
+            if blob.written_type:
+                kind += f" → {blob_type(blob.written_type, blob.attachment)}"
+            texts = [short_digest(blob.digest), human_size(blob.size), kind, outcome]
             item = self._items.get(blob.digest)
             if item is None:
                 item = QTreeWidgetItem(texts)
@@ -237,6 +242,7 @@ class TransferDetailsDialog(QDialog):
                             f"{blob.digest}\nwritten as {blob.written}")
             item.setToolTip(1, exact_size(blob.size))
             item.setToolTip(2, blob.media_type + (
+                f"\nwritten as {blob.written_type}" if blob.written_type else "") + (
                 f"\nPart of what is attached to the image: {blob.attachment}"
                 if blob.attachment else ""))
             item.setToolTip(3, outcome if not blob.last_error
