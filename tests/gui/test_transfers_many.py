@@ -27,7 +27,7 @@ from spyglass.core.digest import Digest
 from spyglass.core.errors import SpyglassError
 from spyglass.core.manifest import Descriptor
 from spyglass.gui import copy_destinations, transfers
-from spyglass.gui.copy_jobs import CopyRequest, Openers
+from spyglass.gui.copy_jobs import CopyRequest, Openers, window_parallel
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models import transfers as transfer_rows
 from spyglass.gui.models.transfers import ETA, SPEED, TRANSFER, TRANSFER_ROLE
@@ -244,3 +244,36 @@ def test_speed_sorts_as_the_cells_show_it_and_eta_by_time_left(
         "", "", "2.0 MiB/s", "3.0 MiB/s", "4.0 MiB/s", "40.0 MiB/s"]
     assert shown(ETA, Qt.SortOrder.AscendingOrder)[-3:] == [copying, unsettled, waiting]
     assert shown(ETA, Qt.SortOrder.DescendingOrder)[:3] == [waiting, unsettled, copying]
+
+
+def test_the_windows_copies_share_one_bound_on_blob_transfers(
+        qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each copy's ``parallel`` bounds its own threads only: the manager hands every copy
+    it runs the same slots, as many as a copy would take alone (window_parallel)."""
+    seen: list[CopyOptions] = []
+
+    def copy(_openers: object, request: CopyRequest, *_rest: object) -> Descriptor:
+        seen.append(request.options)
+        return TOP
+
+    monkeypatch.setattr(transfers, "run_copy", copy)
+    manager = TransferManager(Openers(), max_parallel=2, blob_slots=3)
+    try:
+        started = [manager.start(CopyRequest("oci:/s/s:1", f"oci:/c/d{number}:1",
+                                             CopyOptions(parallel=4)))
+                   for number in range(3)]
+        qtbot.waitUntil(lambda: all(t.state.finished for t in started), timeout=WAIT_MS)
+        assert len(seen) == 3
+        assert all(options.blob_slots is manager.blob_slots for options in seen)
+        assert [options.parallel for options in seen] == [4, 4, 4]
+        assert [t.request.options.blob_slots for t in started] == [None] * 3  # (as asked)
+        free = [manager.blob_slots.acquire(timeout=0) for _ in range(4)]
+        assert free == [True, True, True, False]
+    finally:
+        manager.shutdown()
+    alone = TransferManager(Openers())
+    try:
+        taken = sum(alone.blob_slots.acquire(timeout=0) for _ in range(64))
+        assert taken == window_parallel()
+    finally:
+        alone.shutdown()

@@ -675,6 +675,23 @@ def _processors() -> int:
     return max(2, count)
 
 
+SLOT_CHECK: Final = 0.05
+"""Seconds between the cancel checks of a transfer waiting for a shared slot."""
+
+
+def _take_slot(slots: threading.Semaphore, cancel: CancelToken) -> None:
+    """Wait for one of the slots copies share (:attr:`CopyOptions.blob_slots`), checking
+    ``cancel`` as it waits: the other copies' transfers may hold them for long, and a
+    cancelled copy's transfers must end before its destination is taken back."""
+    while not slots.acquire(timeout=SLOT_CHECK):
+        check(cancel)
+    try:
+        check(cancel)
+    except BaseException:
+        slots.release()
+        raise
+
+
 def _execute(
     plan: CopyPlan,
     source: ImageSource,
@@ -698,13 +715,21 @@ def _execute(
             semaphores = limits.get(source, destination)
             if task.recompress is not None:
                 semaphores.insert(0, processors)
-            for semaphore in semaphores:
-                semaphore.acquire()
+            shared = options.blob_slots  # (first: the same order in every copy)
+            if shared is not None:
+                _take_slot(shared, cancel)
             try:
-                result = _transfer_blob(task, source, destination, options, emit, cancel)
+                for semaphore in semaphores:
+                    semaphore.acquire()
+                try:
+                    result = _transfer_blob(task, source, destination, options, emit,
+                                            cancel)
+                finally:
+                    for semaphore in reversed(semaphores):
+                        semaphore.release()
             finally:
-                for semaphore in reversed(semaphores):
-                    semaphore.release()
+                if shared is not None:
+                    shared.release()
         with lock:
             written[task.key] = result
 

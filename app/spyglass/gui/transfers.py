@@ -22,9 +22,10 @@ from __future__ import annotations
 import enum
 import itertools
 import logging
+import threading
 import time
 from collections import Counter, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Final
@@ -36,7 +37,7 @@ from spyglass.core.copy import CopyEvent
 from spyglass.core.manifest import Descriptor
 from spyglass.core.transports.file_lock import LOCK_LISTENER
 from spyglass.gui.copy_destinations import written_alone
-from spyglass.gui.copy_jobs import CopyRequest, Openers, Prepared, run_copy
+from spyglass.gui.copy_jobs import CopyRequest, Openers, Prepared, run_copy, window_parallel
 from spyglass.gui.copy_progress import Snapshot, Tally
 from spyglass.gui.signals import emit
 from spyglass.gui.workers import Runner
@@ -164,10 +165,17 @@ class TransferManager(QObject):
     started = Signal(object)
 
     def __init__(self, openers: Openers, parent: QObject | None = None, *,
-                 max_parallel: int = MAX_PARALLEL_COPIES) -> None:
+                 max_parallel: int = MAX_PARALLEL_COPIES,
+                 blob_slots: int | None = None) -> None:
         super().__init__(parent)
         self.openers = openers
         self.max_parallel = max(1, max_parallel)
+        self.blob_slots = threading.Semaphore(
+            max(1, blob_slots if blob_slots is not None else window_parallel()))
+        """The blob transfers the window's copies run at once, all copies together
+        (:attr:`~spyglass.core.copy_plan.CopyOptions.blob_slots`): each copy's
+        ``parallel`` bounds its own only, and four copies of four threads each, on two
+        cores, stalled the event loop for up to 100 ms."""
         self.runner = Runner(self, max_threads=self.max_parallel)
         self.transfers: list[Transfer] = []
         self._ids = itertools.count(1)
@@ -418,7 +426,9 @@ class TransferManager(QObject):
         transfer.state = TransferState.PLANNING
         transfer.started = time.monotonic()
         tally, token, ident = transfer.tally, transfer.token, transfer.id
-        relay, openers, request = self._relay, self.openers, transfer.request
+        relay, openers = self._relay, self.openers
+        request = replace(transfer.request, options=replace(
+            transfer.request.options, blob_slots=self.blob_slots))
 
         def events(event: CopyEvent) -> None:  # on the engine's threads
             if tally.feed(event):

@@ -594,6 +594,80 @@ def test_recompressing_runs_one_blob_per_processor(
     assert plain.most["recompressed"] == 0 and plain.most["all"] > 2, plain.most
 
 
+class _CountedTogether(MemoryDestination):
+    """Counts the blobs being put at once by every destination sharing ``count``."""
+
+    def __init__(self, count: dict[str, int], lock: threading.Lock) -> None:
+        super().__init__()
+        self.count, self.count_lock = count, lock
+
+    def put_blob(self, stream: Readable, *, media_type: str, digest: Digest | None,
+                 size: int | None, cancel: CancelToken | None = None,
+                 progress: Any = None) -> Descriptor:
+        with self.count_lock:
+            self.count["now"] += 1
+            self.count["most"] = max(self.count["most"], self.count["now"])
+        try:
+            time.sleep(0.03)
+            return super().put_blob(stream, media_type=media_type, digest=digest, size=size,
+                                    cancel=cancel, progress=progress)
+        finally:
+            with self.count_lock:
+                self.count["now"] -= 1
+
+
+def _together(layout: Path, slots: threading.Semaphore | None) -> int:
+    """Two copies of the list at once, of ``parallel`` 4 each: the most blobs put at once."""
+    count, lock = {"now": 0, "most": 0}, threading.Lock()
+    destinations = [_CountedTogether(count, lock) for _ in range(2)]
+    threads = [threading.Thread(target=copy_image, args=(
+        open_source(f"oci:{layout}:latest"), destination,
+        CopyOptions(multi_arch="all", parallel=4, blob_slots=slots)))
+        for destination in destinations]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert all(destination.committed is not None for destination in destinations)
+    return count["most"]
+
+
+def test_copies_sharing_blob_slots_move_no_more_blobs_at_once_than_it_has(
+        layout: Path) -> None:
+    """``parallel`` bounds one copy's transfers; copies run together (a window's) share
+    ``blob_slots``: four copies of four threads each on two cores stalled the window."""
+    assert _together(layout, threading.Semaphore(2)) == 2
+    assert _together(layout, None) > 2  # the contrast: each copy its own 4
+
+
+def test_a_copy_waiting_for_a_shared_slot_is_cancelled_at_once(layout: Path) -> None:
+    """The other copies may hold the slots for long: a cancelled copy waiting for one
+    ends without writing a blob, not once a slot comes free."""
+    slots = threading.Semaphore(1)
+    slots.acquire()  # another copy's transfer holds it
+    cancel = CancelToken()
+    destination = MemoryDestination()
+    ended: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            copy_image(open_source(f"oci:{layout}:latest"), destination,
+                       CopyOptions(multi_arch="all", blob_slots=slots), cancel=cancel)
+        except BaseException as exc:  # (the test looks at it)
+            ended.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    time.sleep(0.2)
+    cancel.cancel()
+    thread.join(2)
+    assert not thread.is_alive()
+    assert [type(exc).__name__ for exc in ended] == ["Cancelled"]
+    assert destination.committed is None and not destination.blobs
+    slots.release()
+    assert slots.acquire(timeout=0)  # the waiting transfers took none with them
+
+
 def test_a_remembered_recompression_is_only_a_hint(
     layout: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
