@@ -7,11 +7,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QFontMetrics, QGuiApplication
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from spyglass.gui.main_window import MainWindow
+from spyglass.gui.models import layers as layer_columns
+from spyglass.gui.models.table import monospace_font
 from spyglass.gui.models.transfers import ETA
 from spyglass.gui.views.widgets import ElidedLabel
 from tests.gui.guitools import WAIT_MS, SampleFacts, select_platform, show_image
@@ -74,6 +76,33 @@ def test_at_16_pt_a_failure_sentence_is_whole_above_two_rows_and_columns_keep_th
     header = panel.table.horizontalHeader()
     assert header.sectionSize(ETA) == panel.column_widths()[ETA]
     qtbot.waitUntil(panel.table.horizontalScrollBar().isVisible, timeout=WAIT_MS)
+
+
+@pytest.mark.usefixtures("big_font")
+def test_at_16_pt_the_layers_table_shows_each_short_digest_and_compression_once(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], sample: SampleFacts) -> None:
+    """Every row said "OCI layer (gzip)" in Type and "gzip" again in Compression, and at
+    16 pt the Digest column was cut to "sha256:…", no hex left: the short digest (as the
+    registry's tag table shows it) is whole, the full one in its tooltip."""
+    window = make_window()
+    window.resize(1200, 760)
+    window.open_location(sample.layout, select=False)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    view = window.image_view
+    view.tabs.setCurrentWidget(view.layers)
+    table = view.layers.table
+    model = view.layers.model
+    assert [model.data(model.index(r, layer_columns.TYPE)) for r in range(model.rowCount())] \
+        == ["OCI layer"] * 4
+    assert model.data(model.index(0, layer_columns.COMPRESSION)) == "gzip"
+    short = model.data(model.index(0, layer_columns.DIGEST))
+    assert len(short) == len("sha256:") + 12
+    metrics = QFontMetrics(monospace_font())
+    header = table.horizontalHeader()
+    qtbot.waitUntil(lambda: header.sectionSize(layer_columns.DIGEST)
+                    > metrics.horizontalAdvance(short), timeout=WAIT_MS)
+    share = table.fontMetrics().horizontalAdvance("100.0 %")
+    assert header.sectionSize(layer_columns.SHARE) >= 2 * share
 
 
 def test_at_the_least_window_size_the_layers_table_keeps_rows_in_sight(

@@ -310,7 +310,7 @@ def test_layers_table_contents(qtbot: QtBot, demo: MainWindow, sample: SampleFac
         assert cell(model, row, layer_columns.NUMBER) == str(row + 1)
         assert cell(model, row, layer_columns.DIGEST) == digest[:19]  # sha256: + 12
         assert digest in cell(model, row, layer_columns.DIGEST, Qt.ItemDataRole.ToolTipRole)
-        assert cell(model, row, layer_columns.TYPE) == "OCI layer (gzip)"
+        assert cell(model, row, layer_columns.TYPE) == "OCI layer"  # (gzip: in Compression)
         assert cell(model, row, layer_columns.COMPRESSION) == "gzip"
         assert cell(model, row, layer_columns.SIZE) == human_size(layer["size"])
         share = cell(model, row, layer_columns.SHARE, layer_columns.SHARE_ROLE)
@@ -679,7 +679,7 @@ def test_single_docker_image(qtbot: QtBot, demo: MainWindow, sample: SampleFacts
     assert view.overview.field_text("Shown platform") == ""
     assert view.overview.field_text("Author") == "Spyglass developers"
     assert view.layers.model.rowCount() == 3
-    assert cell(view.layers.model, 0, layer_columns.TYPE) == "Docker layer (gzip)"
+    assert cell(view.layers.model, 0, layer_columns.TYPE) == "Docker layer"
     assert [d.title for d in view.raw.documents] == ["tools:2024.1"]
     assert 'href="config:' in view.raw.html()
 

@@ -370,9 +370,8 @@ def test_a_foreign_layer_says_so_shows_its_urls_and_lists_its_files_from_there(
         show_image(qtbot, window, "win")
         view = window.image_view
         model = view.layers.model
-        assert model.data(model.index(0, layer_columns.TYPE)) == \
-            "OCI non-distributable layer (gzip)"
-        assert model.data(model.index(1, layer_columns.TYPE)) == "OCI layer (gzip)"
+        assert model.data(model.index(0, layer_columns.TYPE)) == "OCI non-distributable layer"
+        assert model.data(model.index(1, layer_columns.TYPE)) == "OCI layer"
         view.tabs.setCurrentIndex(LAYERS)
         view.layers.table.selectRow(0)
         details = view.layers.details

@@ -71,6 +71,18 @@ def layer_rows(image: LoadedImage) -> list[LayerRow]:
     ]
 
 
+def layer_kind(media_type: str) -> str:
+    """What a layer is, without how it is compressed (the Compression column says that,
+    as its source serves it): ``OCI layer`` for ``OCI layer (gzip)``; a type Spyglass
+    has no name for is its media type."""
+    friendly = media.friendly(media_type)
+    compressed = media.layer_compression(media_type)
+    suffix = f" ({compressed})"
+    if compressed and friendly != media_type and friendly.endswith(suffix):
+        return friendly[:-len(suffix)]
+    return friendly
+
+
 class LayersModel(RowTableModel[LayerRow]):
     """An image's layers: number, digest, type, compression, size, share, build step."""
 
@@ -96,7 +108,7 @@ class LayersModel(RowTableModel[LayerRow]):
         if column == TYPE:
             if row.schema1:
                 return "Docker schema 1 layer"
-            return media.friendly(descriptor.media_type) or "—"
+            return layer_kind(descriptor.media_type) or "—"
         if column == COMPRESSION:
             return row.compression or "—"
         if column == SIZE:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QFontMetrics, QGuiApplication
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
@@ -278,7 +278,9 @@ class LayersPage(QWidget):
     CREATED_BY_ROOM = 200
     """What "Created by" (the step that made the layer) keeps of a narrow table."""
     DIGEST_ROOM = 110
-    """The least the digests' column is narrowed to (elided)."""
+    """The least the digests' column is narrowed to, at the least: never narrower than
+    the short digest it shows (:meth:`_digest_least`), which was cut to ``sha256:…`` at
+    a 16 pt font (the whole digest is in its tooltip and the details)."""
     CREATED_BY_LEAST = 60
     """Narrower than this, the table scrolls sideways after all."""
 
@@ -316,9 +318,20 @@ class LayersPage(QWidget):
 
     def _fitted(self) -> None:
         header = self.table.horizontalHeader()
-        header.resizeSection(SHARE, max(header.sectionSize(SHARE), 130))
-        self._digest_width = header.sectionSize(DIGEST)
+        # the bar and its percentage side by side: twice the text's room (130 px at the
+        # default font; a 16 pt font's "40.4 %" overlapped its own bar)
+        share = 2 * self.table.fontMetrics().horizontalAdvance("100.0 %") + 24
+        header.resizeSection(SHARE, max(header.sectionSize(SHARE), 130, share))
+        self._digest_width = max(header.sectionSize(DIGEST), self._digest_least())
         self._make_room()
+
+    def _digest_least(self) -> int:
+        """The width of a short digest (``sha256:`` and 12 hex digits) in the column's
+        font, with the cell's margins: what the digests' column is never narrowed below."""
+        metrics = QFontMetrics(monospace_font())
+        shown = [self.model.display(row, DIGEST) for row in self.model.rows]
+        return max((metrics.horizontalAdvance(text) for text in shown),
+                   default=metrics.horizontalAdvance("sha256:0123456789ab")) + 16
 
     def _make_room(self) -> None:
         """Keep "Created by" in sight without scrolling sideways: a table too narrow for
@@ -330,7 +343,7 @@ class LayersPage(QWidget):
         others = sum(header.sectionSize(c) for c in range(header.count())
                      if c not in (DIGEST, CREATED_BY) and not header.isSectionHidden(c))
         spare = self.table.viewport().width() - others - self.CREATED_BY_ROOM
-        wanted = max(self.DIGEST_ROOM, min(self._digest_width, spare))
+        wanted = max(self.DIGEST_ROOM, self._digest_least(), min(self._digest_width, spare))
         if header.sectionSize(DIGEST) != wanted:
             header.resizeSection(DIGEST, wanted)
         # narrower still, "Created by" takes what is left, elided (whole in the details
