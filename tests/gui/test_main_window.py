@@ -701,14 +701,18 @@ def test_a_path_that_does_not_exist_shows_the_sentence(qtbot: QtBot, window: Mai
     assert places.rowCount(location) == 1
     message = places.index(0, 0, location)
     assert isinstance(places.node(message), MessageNode)
-    assert places.data(message) == sentence
+    # short in the narrow sidebar (the sentence was cut to the path's first characters)
+    assert places.data(message) == "Cannot be opened"
     assert "does not exist" in places.data(message, Qt.ItemDataRole.ToolTipRole)
+    assert places.data(message, places.ERROR_ROLE) == sentence
     assert not places.flags(message) & Qt.ItemFlag.ItemIsEnabled
-    # the location is selected, so the pane says it too; so does the status bar
+    # the location is selected, so the pane says it whole; the status bar does not say
+    # it a third time
     assert window.image_view.error_text == sentence
-    assert window.status_text == sentence
+    assert window.status_text == ""
     assert window.settings.recent_locations == []
-    # "Try Again" lists it again once it exists; "Close" closes it
+    # "Try Again" lists it again once it exists; "Close Location" closes it
+    assert window.image_view.location_close.text() == "Close Location"
     assert window.image_view.location_retry.isVisible()
     multi_platform_layout(missing)
     with qtbot.waitSignal(window.places.locationLoaded, timeout=WAIT_MS):
@@ -730,7 +734,6 @@ def test_a_names_byte_that_is_not_utf8_is_shown_as_that_byte(
     shown = f"{tmp_path}/bad\\xff/gone"
     assert blocker.args[0] == missing
     assert f'"{shown}"' in blocker.args[1] and "does not exist" in blocker.args[1]
-    assert window.status_text == blocker.args[1]
     assert window.image_view.error_text == blocker.args[1]
     layout = Path(os.fsdecode(root + b"/bad\xff/layout\xfe"))
     multi_platform_layout(layout)
@@ -802,7 +805,9 @@ def test_a_folder_that_is_no_layout_shows_the_sentence(qtbot: QtBot, window: Mai
     sentence = blocker.args[1]
     assert "is not an image layout" in sentence
     assert window.image_view.error_text == sentence
-    assert window.places.data(window.places.index(0, 0, window.places.index(0, 0))) == sentence
+    row = window.places.index(0, 0, window.places.index(0, 0))
+    assert window.places.data(row) == "Cannot be opened"
+    assert window.places.data(row, window.places.ERROR_ROLE) == sentence
 
 
 def test_a_place_that_failed_leaves_the_status_bar_when_another_opens(
@@ -811,16 +816,17 @@ def test_a_place_that_failed_leaves_the_status_bar_when_another_opens(
     folder.mkdir()
     (folder / "readme.txt").write_text("hello\n")
     with qtbot.waitSignal(window.places.locationFailed, timeout=WAIT_MS) as failed:
-        window.open_location(folder)
+        window.open_location(folder, select=False)  # (not chosen: its page is not shown)
     assert window.status_text == failed.args[1]
-    window.tree.setCurrentIndex(window.places.index(0, 0))  # its own row again: kept
+    window.tree.setCurrentIndex(window.places.index(0, 0))  # its own row: kept
     assert window.status_text == failed.args[1]
     window.open_location(tmp_layout)
     qtbot.waitUntil(lambda: window.image_view.state is not None, timeout=WAIT_MS)
     # the image shown is not the failed folder's: the bar does not name it under it
     assert window.status_text == ""
-    assert window.places.data(window.places.index(0, 0, window.places.index(0, 0))) \
-        == failed.args[1]  # (the failed place's row still says it)
+    row = window.places.index(0, 0, window.places.index(0, 0))
+    assert window.places.data(row, window.places.ERROR_ROLE) \
+        == failed.args[1]  # (the failed place's row still says it, in its tooltip)
 
 
 def test_an_image_that_failed_leaves_the_status_bar_when_another_is_shown(
@@ -834,7 +840,9 @@ def test_an_image_that_failed_leaves_the_status_bar_when_another_is_shown(
     wait_listed(qtbot, window)
     with qtbot.waitSignal(window.image_view.loadFailed, timeout=WAIT_MS) as failed:
         window.tree.setCurrentIndex(window.places.find_image("broken"))
-    assert window.status_text == failed.args[0]
+    # the pane says why, whole: the status bar does not echo it
+    assert window.image_view.error_text == failed.args[0]
+    assert window.status_text == ""
     show_image(qtbot, window, "fine")
     assert window.status_text == ""
 
@@ -854,7 +862,9 @@ def test_an_empty_folder_opened_is_a_place_to_copy_into_not_an_error(
     place = window.copying._local_place(window.places.index(0, 0))
     assert place is not None and place.kind == "folder"
     row = window.places.index(0, 0, window.places.index(0, 0))  # the row under it
-    assert row.data() == "No images yet: drop one here to copy it in."
+    assert row.data() == "No images yet"  # (short: the sidebar is narrow)
+    assert row.data(Qt.ItemDataRole.ToolTipRole) == \
+        "<p>No images yet: drop one here to copy it in.</p>"
     # a sentence is cut at its end (names, such as the folder's, in the middle)
     from PySide6.QtWidgets import QStyleOptionViewItem
 

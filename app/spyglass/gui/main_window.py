@@ -242,8 +242,9 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         self.places.rowsRemoved.connect(lambda *_: self._update_actions())
         self.image_view.imageShown.connect(self._image_shown)
         self.image_view.statusMessage.connect(self.show_status)
+        # (the pane shows why, whole: said to screen readers, not echoed below it)
         self.image_view.loadFailed.connect(lambda message: self.show_status(
-            message, assertive=True, about=self._shown_row()))
+            message, assertive=True, on_page=True))
         self.image_view.openFolderRequested.connect(self.choose_folder)
         self.image_view.openArchiveRequested.connect(self.choose_archive)
         self.image_view.reloadLocationRequested.connect(self.reload_current_location)
@@ -524,12 +525,20 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
     # -- status
 
     def show_status(self, message: str, *, assertive: bool = False,
-                    spoken: bool = True, about: QModelIndex | None = None) -> None:
+                    spoken: bool = True, about: QModelIndex | None = None,
+                    on_page: bool = False) -> None:
         """Say ``message`` in the status bar for a few seconds, and to screen readers
         (``assertive``: at once, for a request of the user's that failed; not
         ``spoken``: they heard it already, in other words). A failure ``about`` a row
         (a place, an image) goes as soon as another row is chosen: under the next
-        place or image it would read as about that one."""
+        place or image it would read as about that one. ``on_page``: the page in sight
+        shows the sentence already (a place or image that cannot be opened): it is only
+        said to screen readers, not echoed in the status bar (a third time, with the
+        places tree's row, and cut)."""
+        if on_page:
+            if spoken:
+                announce(self.message_label, message, assertive=assertive)
+            return
         self.message_label.setText(message)
         self._message_timer.start(STATUS_TIMEOUT_MS)
         self._notice_about = None if about is None else QPersistentModelIndex(about)
@@ -551,12 +560,6 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         self._notice_about = None
         self._message_timer.stop()
         self.message_label.setText("")
-
-    def _shown_row(self) -> QModelIndex:
-        """The chosen row of the tree whose image the view shows (the local tree's, else
-        the registries')."""
-        local = self._chosen_place.chosen()
-        return local if local.isValid() else self.registries.chosen_index()
 
     @property
     def status_text(self) -> str:

@@ -56,7 +56,8 @@ class LocationsMixin(QMainWindow):
 
     if TYPE_CHECKING:  # made by the window's other parts
         def show_status(self, message: str, *, assertive: bool = False,
-                        spoken: bool = True, about: QModelIndex | None = None) -> None: ...
+                        spoken: bool = True, about: QModelIndex | None = None,
+                        on_page: bool = False) -> None: ...
         def save_settings_later(self, *, said: str = "") -> None: ...
         def _update_actions(self) -> None: ...
         def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None: ...
@@ -216,10 +217,14 @@ class LocationsMixin(QMainWindow):
         restoring = path in self._select_first and path in self._restored
         self._select_first.discard(path)
         index = self._location_index(path)
-        # tied to the place, the notice goes when another is chosen; a start that moves
-        # on past a place of last session that is gone keeps it (what was not reopened)
-        self.show_status(message, assertive=True, about=None if restoring else index)
-        if restoring and index.isValid() and self._chosen_place.chosen() == index:
+        # the place's own page says it where the place is chosen (only screen readers are
+        # told: not echoed in the status bar); tied to the place, a notice goes when
+        # another is chosen; a start that moves on past a place of last session that is
+        # gone keeps it (what was not reopened)
+        chosen = index.isValid() and self._chosen_place.chosen() == index
+        self.show_status(message, assertive=True, about=None if restoring else index,
+                         on_page=chosen and not restoring)
+        if restoring and chosen:
             # a place of the last session that is gone: start on the next one still listed
             following = [p for p in self._restored[self._restored.index(path) + 1:]
                          if self._location_index(p).isValid()]

@@ -36,8 +36,13 @@ from spyglass.gui.workers import Runner
 log = logging.getLogger(__name__)
 
 
-NO_IMAGES_YET: Final = "No images yet: drop one here to copy it in."
-"""The row under a place that holds no image."""
+NO_IMAGES_YET: Final = "No images yet"
+"""The row under a place that holds no image: short, as the sidebar is narrow (the
+place's page says how to put one in it; the row's tooltip, :data:`DROP_HERE`)."""
+DROP_HERE: Final = "No images yet: drop one here to copy it in."
+CANNOT_OPEN: Final = "Cannot be opened"
+"""The row under a place that cannot be opened or listed: the sentence, cut to a path's
+first characters in the narrow sidebar, is the row's tooltip, and whole on its page."""
 
 
 
@@ -306,7 +311,8 @@ class PlacesModel(IdTreeModel):
             return
         node.state = LoadState.FAILED
         node.error = message
-        self._insert_children(node, [MessageNode(node, message, is_error=True)])
+        self._insert_children(node, [MessageNode(node, CANNOT_OPEN, is_error=True,
+                                                 detail=message)])
         self._changed(node)
         emit(self.locationFailed, node.path, message)
 
@@ -344,7 +350,7 @@ class PlacesModel(IdTreeModel):
         """Below the images, a row for each image that could not be read; where there
         is neither, the row that says the place holds no images yet."""
         if not listed.entries and not listed.unlisted:
-            return [MessageNode(node, NO_IMAGES_YET, is_error=False)]
+            return [MessageNode(node, NO_IMAGES_YET, is_error=False, detail=DROP_HERE)]
         return [MessageNode(node, f"{name} cannot be read", is_error=True, detail=sentence)
                 for name, sentence in listed.unlisted]
 
@@ -477,7 +483,9 @@ class PlacesModel(IdTreeModel):
         if node is None:
             return Qt.ItemFlag.NoItemFlags
         if isinstance(node, MessageNode):
-            if node.detail:  # an image that cannot be read: chosen, it says why
+            # an image that cannot be read: chosen, it says why (the rows that say a place
+            # is empty or cannot be opened stay disabled: the place's own page says it)
+            if node.detail and node.is_error and node.parent.state is not LoadState.FAILED:
                 return (Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
                         | Qt.ItemFlag.ItemNeverHasChildren)
             return Qt.ItemFlag.ItemNeverHasChildren

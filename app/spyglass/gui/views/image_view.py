@@ -75,6 +75,17 @@ RAW_KEY = "raw"
 
 OVERVIEW, PLATFORMS, LAYERS, HISTORY, SIGNATURES, RAW = range(6)
 
+FIRST_SCREEN = ("Spyglass opens container images from folders, from archives (made by "
+                "docker save, or OCI archives) and from registries. Pick an image on the "
+                "left to see what it is made of.")
+"""The sentence of the window's empty state."""
+NO_IMAGES_LAYOUT = ("It holds no images yet. To put one in it, drag an image onto this "
+                    "place in the list on the left (or copy one with Ctrl+C and paste it "
+                    "here with Ctrl+V), or show an image and choose File ▸ Copy To….")
+"""The page of a layout that holds no image: how to put one in it (the sidebar row
+says only "No images yet")."""
+NO_IMAGES_ARCHIVE = "It holds no images."
+
 
 ImageLoader = Callable[[CancelToken], ImageState]
 
@@ -149,9 +160,7 @@ class ImageView(QWidget):
         self.empty = MessagePanel()
         self.empty.show_message(
             "Open a layout folder or drop one here",
-            "Spyglass shows OCI image layouts, dir: layouts, image archives made by "
-            "docker save or of OCI layouts, and the images in container registries. Pick an "
-            "image on the left to see what it is made of.",
+            FIRST_SCREEN,
             icon=icons.app_icon(),
         )
         self.empty.add_button("Open Layout Folder…", default=True).clicked.connect(
@@ -160,18 +169,23 @@ class ImageView(QWidget):
         self.empty.add_button("Add Registry…").clicked.connect(self.addRegistryRequested)
         self.loading = MessagePanel()
         self.loading.stopRequested.connect(self.stop_loading)
+        # Try Again comes first on both panels (it was last beside Reload Location, and
+        # first beside Close); "Close Location", the File menu's name, says what goes
+        # (a bare "Close" under "Cannot open …" read as dismissing the message)
         self.error = MessagePanel()
+        self.retry_button = self.error.add_button("Try Again")
+        self.retry_button.clicked.connect(self.retry)
         self.reload_button = self.error.add_button("Reload Location")
         self.reload_button.setToolTip("List the place again (F5): it may have changed since "
                                       "it was listed")
         self.reload_button.clicked.connect(self.reloadLocationRequested)
         self.reload_button.hide()
-        self.retry_button = self.error.add_button("Try Again")
-        self.retry_button.clicked.connect(self.retry)
         self.location = MessagePanel()
         self.location_retry = self.location.add_button("Try Again")
         self.location_retry.clicked.connect(self.reloadLocationRequested)
-        self.location_close = self.location.add_button("Close")
+        self.location_close = self.location.add_button("Close Location")
+        self.location_close.setToolTip("Remove this place from the list on the left "
+                                       "(nothing on disk is changed)")
         self.location_close.clicked.connect(self.closeLocationRequested)
 
         self.overview = OverviewPage()
@@ -277,7 +291,8 @@ class ImageView(QWidget):
         else:
             count = summary.images
             held = (f"{held_text(count, summary.attached)} — select one on the left to "
-                    "inspect it." if count or summary.attached else "It holds no images.")
+                    "inspect it." if count or summary.attached
+                    else NO_IMAGES_ARCHIVE if summary.is_archive else NO_IMAGES_LAYOUT)
             held = held[:1].upper() + held[1:]
             if not count and summary.description.startswith("An empty folder"):
                 held = ""  # the description says so already

@@ -1,0 +1,96 @@
+"""What the image pane says about places: in words a newcomer follows, each thing once, and
+its buttons where they were last time (the visual review's findings 7, 8, 9 and 14)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from spyglass.gui.main_window import MainWindow
+from tests.gui.guitools import WAIT_MS, wait_listed
+from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
+
+pytestmark = pytest.mark.gui
+
+
+def empty_layout(path: Path) -> Path:
+    path.mkdir()
+    (path / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    (path / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": []}))
+    (path / "blobs" / "sha256").mkdir(parents=True)
+    return path
+
+
+def test_an_empty_layouts_page_says_how_to_put_an_image_in_it(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """The sidebar row said "No images yet: drop one here to copy…" (cut), the page, with
+    all the room, only "It holds no images.": the page says how, the row is short."""
+    layout = empty_layout(tmp_path / "empty-layout")
+    with qtbot.waitSignal(window.places.locationLoaded, timeout=WAIT_MS):
+        window.open_location(layout)
+    view = window.image_view
+    qtbot.waitUntil(lambda: view.location.title.text() == "empty-layout", timeout=WAIT_MS)
+    body = view.location.body.text()
+    assert "It holds no images yet." in body
+    assert "drag an image onto this place" in body and "Copy To…" in body
+    row = window.places.index(0, 0, window.places.index(0, 0))
+    assert row.data() == "No images yet"
+    assert not row.flags() & Qt.ItemFlag.ItemIsEnabled
+
+
+def test_a_place_that_cannot_be_opened_has_a_short_row_and_no_status_echo(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """The sentence was said three times: on a child row (cut to "The folder "/tmp/…"),
+    on the page, and again in the status bar. The row is short, the sentence whole on
+    the page and in the row's tooltip; the status bar stays quiet."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "cat.jpg").write_bytes(b"\xff\xd8")
+    with qtbot.waitSignal(window.places.locationFailed, timeout=WAIT_MS) as failed:
+        window.open_location(folder)
+    sentence = failed.args[1]
+    places = window.places
+    row = places.index(0, 0, places.index(0, 0))
+    assert row.data() == "Cannot be opened"
+    assert sentence.split('"')[0] in row.data(Qt.ItemDataRole.ToolTipRole)
+    view = window.image_view
+    assert view.error_text == sentence
+    assert window.status_text == ""
+
+
+def test_try_again_is_first_on_both_error_pages_and_close_says_what_it_closes(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """"Try Again | Close" on a place, "Reload Location | Try Again" on an image: the
+    retry moved, and "Close" under "Cannot open …" read as dismissing the message."""
+    with qtbot.waitSignal(window.places.locationFailed, timeout=WAIT_MS):
+        window.open_location(tmp_path / "gone")
+    view = window.image_view
+    qtbot.waitUntil(lambda: view.location_close.isVisible(), timeout=WAIT_MS)
+    assert view.location_close.text() == "Close Location"
+    assert view.location_retry.x() < view.location_close.x()
+
+    builder = LayoutBuilder(tmp_path / "two-images")
+    broken = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a"})]))
+    builder.tag(broken, "broken")
+    builder.blob_path(broken["digest"]).write_bytes(b"no manifest")
+    window.open_location(builder.root, select=False)
+    wait_listed(qtbot, window, 1)
+    with qtbot.waitSignal(view.loadFailed, timeout=WAIT_MS):
+        window.tree.setCurrentIndex(window.places.find_image("broken", 1))
+    qtbot.waitUntil(lambda: view.reload_button.isVisible(), timeout=WAIT_MS)
+    assert view.retry_button.text() == view.location_retry.text() == "Try Again"
+    assert view.retry_button.x() < view.reload_button.x()
+
+
+def test_the_first_screen_says_what_spyglass_opens_in_plain_words(window: MainWindow) -> None:
+    """It read like the command line's documentation: "dir: layouts", "image archives made
+    by docker save or of OCI layouts"."""
+    view = window.image_view
+    assert view.pages.currentWidget() is view.empty
+    body = view.empty.body.text()
+    assert "dir:" not in body and "of OCI layouts" not in body
+    assert body.startswith("Spyglass opens container images from folders, from archives")
