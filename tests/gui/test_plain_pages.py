@@ -4,12 +4,15 @@ its buttons where they were last time (the visual review's findings 7, 8, 9 and 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from spyglass.core.settings import Settings
+from spyglass.core.settings_file import load_settings
 from spyglass.gui.main_window import MainWindow
 from tests.gui.guitools import WAIT_MS, wait_listed
 from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
@@ -94,3 +97,31 @@ def test_the_first_screen_says_what_spyglass_opens_in_plain_words(window: MainWi
     body = view.empty.body.text()
     assert "dir:" not in body and "of OCI layouts" not in body
     assert body.startswith("Spyglass opens container images from folders, from archives")
+
+
+def test_the_first_start_says_it_shows_a_sample_until_dismissed(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], settings_file: Path,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first start opened straight on spyglass-demo:1.0: only the folder name hinted
+    it was not the user's own, and the empty window's Open and Add buttons were never
+    seen. A notice says so, with those buttons; dismissed, it is not shown again."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    (tmp_path / "data").mkdir()
+    window = make_window(Settings())
+    window.restore_session()
+    wait_listed(qtbot, window)
+    notice = window.sample_notice
+    qtbot.waitUntil(notice.isVisible, timeout=WAIT_MS)
+    assert notice.label.text().startswith("This is a sample image bundled with Spyglass.")
+    assert [b.text() for b in notice.buttons] == [
+        "Open Layout Folder…", "Open Archive…", "Add Registry…"]
+    qtbot.mouseClick(notice.close_button, Qt.MouseButton.LeftButton)
+    assert not notice.isVisible()
+    assert window.settings.first_run_done
+    window.close()
+    assert load_settings(settings_file).first_run_done
+
+    again = make_window(load_settings(settings_file))  # the next start: the sample's
+    again.restore_session()  # place again, without the notice
+    wait_listed(qtbot, again)
+    assert not again.sample_notice.isVisible()

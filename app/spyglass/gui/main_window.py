@@ -75,6 +75,7 @@ from spyglass.gui.views.buttons import plain_buttons
 from spyglass.gui.views.context_menus import open_by_keyboard
 from spyglass.gui.views.delegates import SentenceAwareDelegate
 from spyglass.gui.views.image_view import ImageView, LocationSummary
+from spyglass.gui.views.sample_notice import SampleNotice
 from spyglass.gui.views.widgets import Banner, ChosenRow, ElidedLabel, Spinner
 from spyglass.gui.window_locations import LocationsMixin
 from spyglass.gui.window_settings import SettingsMixin, WaitingSave
@@ -218,6 +219,8 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         central_layout.addWidget(self.session_banner)
         central_layout.addWidget(self.settings_banner)
         central_layout.addWidget(self.conf_banner)
+        self.sample_notice = SampleNotice()  # (the first start's sample: see show_sample)
+        central_layout.addWidget(self.sample_notice)
         self.copying = CopyController(self)
         # failure sentences advise the one action that applies: Add or Edit Registry…
         self.runner.listed = self._listed
@@ -250,6 +253,10 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         self.image_view.reloadLocationRequested.connect(self.reload_current_location)
         self.image_view.closeLocationRequested.connect(self.close_current_location)
         self.image_view.addRegistryRequested.connect(self.registries.add_registry)
+        self.sample_notice.openFolderRequested.connect(self.choose_folder)
+        self.sample_notice.openArchiveRequested.connect(self.choose_archive)
+        self.sample_notice.addRegistryRequested.connect(self.registries.add_registry)
+        self.sample_notice.dismissed.connect(self._sample_dismissed)
         self.registries.statusMessage.connect(self.show_status)
         self.registries.settingsChanged.connect(self.save_settings_later)
         self.registries.settingsEdited.connect(lambda said: self.save_settings_later(said=said))
@@ -521,6 +528,21 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
                 return True
         self.resize(fitted_size(self, *DEFAULT_SIZE))
         return False
+
+    # -- the first start
+
+    def show_sample(self) -> None:
+        """The first start opened the bundled sample: the notice that says it is one, with
+        the ways to open your own (a newcomer took the sample for their own data, and never
+        saw the empty window's Open and Add buttons)."""
+        self.sample_notice.show_notice()
+
+    def _sample_dismissed(self) -> None:
+        """Dismissed, the notice stays away: the first start is over (saved now, not only
+        at the close)."""
+        if not self.settings.first_run_done:
+            self.settings.first_run_done = True
+            self.save_settings_later()
 
     # -- status
 
