@@ -163,4 +163,4 @@ def test_a_signature_naming_the_registry_verifies_an_image_read_through_its_mirr
     key_file.write_bytes(cosign.public_key_pem(mirrored.key))
     verify_with(qtbot, sigs, choose_file, key_file)
     assert sigs.badge.status is Status.VERIFIED, sigs.verdict.text()
-    assert f"{mirrored.primary}/{REPO}:v1" in sigs.verdict.text()
+    assert f"{mirrored.primary}/{REPO}:v1" in sigs.verdict.toolTip()

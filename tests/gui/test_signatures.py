@@ -175,12 +175,17 @@ def test_signatures_tab_lists_decodes_and_verifies(
     qtmodeltester.check(page.model)  # type: ignore[attr-defined]
     model: SignaturesModel = page.model
     subject = model.index(0, KIND)
-    assert model.data(subject) == "image"
+    assert model.data(subject) == "Image"
     assert model.rowCount(subject) == 2
+    # kinds capitalised alike (beside "Attestation: SLSA provenance"), artifact types by
+    # a short name, their media type in the tooltip (cut in its middle, it lost what
+    # told rows apart)
     kinds = {model.data(model.index(r, KIND, subject)) for r in range(2)}
-    assert kinds == {"cosign signature", "SBOM"}
-    types = {model.data(model.index(r, ARTIFACT_TYPE, subject)) for r in range(2)}
-    assert SBOM_TYPE in types
+    assert kinds == {"Cosign signature", "SBOM"}
+    types = {model.data(model.index(r, ARTIFACT_TYPE, subject)): model.data(
+        model.index(r, ARTIFACT_TYPE, subject), Qt.ItemDataRole.ToolTipRole) for r in range(2)}
+    assert SBOM_TYPE in types["SPDX SBOM"]
+    assert not page.tree.isColumnHidden(CREATED)  # (the SBOM says when it was made)
     assert page.tree.isExpanded(subject)
     assert page.caption.text().startswith(
         "<b>2</b> things attached: 1 cosign signature, 1 SBOM. Select one")
@@ -249,7 +254,8 @@ def test_signatures_tab_lists_decodes_and_verifies(
     # a file that is no key gives no verdict: the one before stands, said after why
     assert page.badge.status is Status.BAD_SIGNATURE
     said = page.verdict.text()
-    assert "notes.txt" in said and said.endswith("(Key: other.pub)")
+    assert "notes.txt" in said and "Signature not valid for the key other.pub.\n" in said
+    assert page.verdict.toolTip().endswith("(Key: other.pub)")
     assert " The check before stands: " in said
 
     # the result stays with its row while others are looked at
@@ -470,13 +476,17 @@ def test_tag_list_hides_attachment_tags_and_marks_signed_ones(
     assert signature.content.attachment.found == f"tag {signed_registry.sig_tag}"
     sigs.select(signature)
     assert dict(sigs.detail_rows)["Names this image"] == "yes"
+    assert sigs.tree.isColumnHidden(CREATED)  # (no row says when it was made)
     key_file = tmp_path / "cosign.pub"
     key_file.write_bytes(cosign.public_key_pem(signed_registry.key))
     verify_with(qtbot, sigs, choose_file, key_file)
     assert sigs.badge.status is Status.VERIFIED
     # it names the repository alone, as cosign signs: verified, and the note says what a
     # skopeo policy makes of it (as spyglass signatures does)
-    assert "names this image's repository alone" in sigs.verdict.text()
+    # (the verdict leads with a plain sentence; the policy's terms are in its tooltip)
+    assert sigs.verdict.text().startswith("Signature valid — made with the key cosign.pub")
+    assert "matchRepoDigestOrExact" not in sigs.verdict.text()
+    assert "names this image's repository alone" in sigs.verdict.toolTip()
 
     # 2.0: the SBOM referrer found through the sha256-<hex> tag
     with qtbot.waitSignal(sigs.loaded, timeout=WAIT_MS * 2):

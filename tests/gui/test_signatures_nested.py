@@ -62,7 +62,7 @@ def test_a_signature_on_the_sbom_shows_under_the_sbom(
     # in the tree: image → SBOM → (its part, the signature)
     model = page.model
     under = model.index(1, KIND, model.index(0, KIND, model.index(0, KIND)))
-    assert model.data(under) == "cosign signature"
+    assert model.data(under) == "Cosign signature"
     assert model.row(under) is signature
     assert isinstance(model.row(model.parent(under)), AttachmentRow)
     assert isinstance(model.row(model.parent(model.parent(under))), SubjectRow)

@@ -21,11 +21,13 @@ from PySide6.QtGui import QFont
 
 from spyglass.core import media
 from spyglass.core.digest import Digest
+from spyglass.core.signatures import media as sigmedia
 from spyglass.core.signatures.attached import (
     AttachedPart,
     AttachmentContent,
     SubjectAttachments,
 )
+from spyglass.core.signatures.bundle import BUNDLE_PREFIX
 from spyglass.core.signatures.model import Kind
 from spyglass.core.text import LINES, visible
 from spyglass.gui.colors import error_color, muted_color
@@ -111,6 +113,38 @@ def part_title(part: AttachedPart) -> str:
     if part.decoded is not None and part.decoded.title:
         return part.decoded.title
     return part.kind.value if part.kind is not Kind.OTHER else "part"
+
+
+ARTIFACT_NAMES: Final = {
+    sigmedia.COSIGN_SIMPLESIGNING: "Simple signing",
+    sigmedia.DSSE_ENVELOPE: "DSSE envelope",
+    sigmedia.IN_TOTO_PAYLOAD: "in-toto statement",
+    sigmedia.NOTARY_ARTIFACT_TYPE: "Notary signature",
+    sigmedia.NOTARY_JWS: "JWS signature",
+    sigmedia.NOTARY_COSE: "COSE signature",
+    **{t: "SPDX SBOM" for t in sigmedia.SPDX_JSON_TYPES | sigmedia.SPDX_TEXT_TYPES},
+    **{t: "CycloneDX SBOM"
+       for t in sigmedia.CYCLONEDX_JSON_TYPES | sigmedia.CYCLONEDX_XML_TYPES},
+    **{t: "Syft SBOM" for t in sigmedia.SYFT_JSON_TYPES},
+}
+"""Short names for the artifact and part types the tree shows (their media types, cut in
+the middle of a narrow column, lost what told rows apart): the type in the tooltip."""
+
+
+def artifact_name(media_type: str) -> str:
+    """What the Artifact type column shows for ``media_type``: its short name, else the
+    type itself."""
+    if media_type.startswith(BUNDLE_PREFIX):
+        return "Sigstore bundle"
+    return ARTIFACT_NAMES.get(media_type) or _friendly_type(media_type)
+
+
+def capitalised(text: str) -> str:
+    """``Cosign signature``, ``Manifest list``: a row's kind with a capital, as the
+    decoded titles have (``Attestation: SLSA provenance``); ``linux/arm64`` as it is."""
+    if "/" in text or not text[:1].islower():
+        return text
+    return text[:1].upper() + text[1:]
 
 
 def _friendly_type(media_type: str | None) -> str:
@@ -287,7 +321,7 @@ class SignaturesModel(IdTreeModel):
     def _display(self, node: Row, column: int) -> str:
         if isinstance(node, SubjectRow):
             if column == KIND:
-                return node.subject.label
+                return capitalised(node.subject.label)
             if column == ARTIFACT_TYPE:
                 count = len(node.children)
                 if not count:
@@ -299,9 +333,10 @@ class SignaturesModel(IdTreeModel):
         if isinstance(node, AttachmentRow):
             attachment = node.content.attachment
             if column == KIND:
-                return node.content.kind.value
+                return capitalised(node.content.kind.value)
             if column == ARTIFACT_TYPE:
-                return attachment.artifact_type or ""
+                return artifact_name(attachment.artifact_type) if attachment.artifact_type \
+                    else ""
             if column == DIGEST:
                 return short_digest(attachment.descriptor.digest) \
                     if attachment.descriptor is not None else attachment.found
@@ -314,19 +349,26 @@ class SignaturesModel(IdTreeModel):
             return ""
         part = node.part
         if column == KIND:
-            return part_title(part)
+            return capitalised(part_title(part))
         if column == ARTIFACT_TYPE:
-            return part.media_type
+            return artifact_name(part.media_type)
         if column == SIZE:
             return human_size(part.size)
         return ""
+
+    def has_created(self) -> bool:
+        """Whether any attachment says when it was made (the Created column is hidden
+        when none does: it was an empty column on every row)."""
+        return any(row.content.attachment.created for row in self.attachment_rows())
 
     def _tooltip(self, node: Row, column: int) -> str | None:
         if isinstance(node, SubjectRow):
             return f"{node.subject.label}\n{node.digest}"
         if isinstance(node, AttachmentRow):
             attachment = node.content.attachment
-            lines = [f"{node.content.kind.value}, found as {attachment.found}"]
+            lines = [f"{capitalised(node.content.kind.value)}, found as {attachment.found}"]
+            if column == ARTIFACT_TYPE and attachment.artifact_type:
+                lines.append(attachment.artifact_type)
             if attachment.descriptor is not None:
                 lines.append(str(attachment.descriptor.digest))
                 if column == SIZE:
@@ -335,7 +377,8 @@ class SignaturesModel(IdTreeModel):
                 lines.append(node.content.error)
             return "\n".join(lines)
         part = node.part
-        lines = [part_title(part), _friendly_type(part.media_type)]
+        lines = [capitalised(part_title(part)), part.media_type if column == ARTIFACT_TYPE
+                 else _friendly_type(part.media_type)]
         if column == SIZE:
             lines.append(exact_size(part.size))
         if part.error:

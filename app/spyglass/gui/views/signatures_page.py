@@ -122,6 +122,21 @@ def combine(results: tuple[Verification, ...], titles: list[str], key_file: Path
     return Outcome(result.status, detail, key_file)
 
 
+VERDICTS: Final = {
+    Status.VERIFIED: "Signature valid — made with the key {key}, for this image.",
+    Status.BAD_SIGNATURE: "Signature not valid for the key {key}.",
+    Status.WRONG_IMAGE: "Signature valid for the key {key}, but not accepted for this image.",
+    Status.UNSUPPORTED: "This signature cannot be checked with the key {key}.",
+    Status.NOT_CHECKED: "Not checked with the key {key}.",
+}
+"""The verdict's first sentence, in plain words: the check's own sentence (policy terms
+such as matchRepoDigestOrExact) follows it, or is its tooltip when it is valid."""
+
+
+def verdict_sentence(status: Status, key: str) -> str:
+    return VERDICTS[status].format(key=key)
+
+
 class Badge(QLabel):
     """A coloured pill saying how a check came out."""
 
@@ -333,6 +348,8 @@ class SignaturesPage(QWidget):
                         icon=icons.information_icon())
         else:
             self.tree.expandAll()
+            # an empty column on every row says nothing: shown only when a row has a date
+            self.tree.setColumnHidden(CREATED, not self.model.has_created())
             self._fit_columns()
             self._caption(found)
             self.stack.setCurrentWidget(self.content)
@@ -575,10 +592,14 @@ class SignaturesPage(QWidget):
             plain_text(self.verdict)
         if outcome is not None:
             self.badge.set_status(outcome.status)
-            said = f"{outcome.detail} (Key: {outcome.key_file.name})"
+            # a plain sentence first; the check's own (a skopeo policy's rule, say) below
+            # it where it says why not, in the tooltip where it says only more
+            lead = verdict_sentence(outcome.status, outcome.key_file.name)
+            said = lead if outcome.status is Status.VERIFIED else f"{lead}\n{outcome.detail}"
             if outcome.failed_since:
                 said = f"{outcome.failed_since} The check before stands: {said}"
             self.verdict.setText(said)
+            self.verdict.setToolTip(f"{outcome.detail} (Key: {outcome.key_file.name})")
             self.verdict.show()
         elif signature:
             self.badge.set_status(Status.NOT_CHECKED)
@@ -592,6 +613,7 @@ class SignaturesPage(QWidget):
                 hint += (" Keyless (Fulcio) signatures name who signed, but checking them "
                          "needs the Sigstore trust root, which Spyglass does not have.")
             self.verdict.setText(hint)
+            self.verdict.setToolTip("")
             self.verdict.show()
         else:
             self.verify_button.setToolTip("Only signatures and attestations can be verified.")
@@ -621,6 +643,7 @@ class SignaturesPage(QWidget):
         identity = self._identity()
         self.verify_button.setEnabled(False)
         self.verdict.setText(f"Checking with {path.name}…")
+        self.verdict.setToolTip("")
         self.verdict.show()
         self._runner.submit(
             lambda cancel: combine(verify_parts(parts, image, path, cancel, identity), titles,
