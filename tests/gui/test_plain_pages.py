@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from spyglass.core.settings import Settings
@@ -125,3 +126,23 @@ def test_the_first_start_says_it_shows_a_sample_until_dismissed(
     again.restore_session()  # place again, without the notice
     wait_listed(qtbot, again)
     assert not again.sample_notice.isVisible()
+
+
+def test_rows_with_a_copy_button_are_as_tall_as_the_others(
+        qtbot: QtBot, demo: MainWindow) -> None:
+    """Digest, Image digest and Diff ID (rows with a copy button) were 26-27 px tall, the
+    others 18-22 px: the key/value lists had uneven gaps. The button is a line high."""
+    view = demo.image_view
+    overview = view.overview
+    QApplication.processEvents()  # (laid out)
+    button = overview.copy_button("Digest")
+    assert button is not None and button.isVisible()
+    line = overview._values["Digest"].fontMetrics().height()
+    assert button.height() <= line and button.parentWidget().height() <= line + 2
+    view.tabs.setCurrentWidget(view.layers)
+    view.layers.table.selectRow(1)
+    QApplication.processEvents()
+    details = view.layers.details
+    for name in ("Digest", "Diff ID"):
+        field = details.copy_button(name).parentWidget()
+        assert field.height() <= details.fontMetrics().height() + 2, name

@@ -33,7 +33,7 @@ from spyglass.gui.themed import mute, on_palette_change
 from spyglass.gui.views.buttons import push_button
 from spyglass.gui.views.delegates import ShareBarDelegate
 from spyglass.gui.views.focus_scroll import follow_focus
-from spyglass.gui.views.value_label import value_label
+from spyglass.gui.views.value_label import fit_to_line, value_label
 from spyglass.gui.views.widgets import (
     ElidedLabel,
     copy_button,
@@ -109,6 +109,7 @@ class LayerDetails(QFrame):
         value.setFont(monospace_font())
         value.setAccessibleDescription(name)
         button = copy_button(f"Copy the {name.lower()}")
+        fit_to_line(button, value)
         button.clicked.connect(lambda: self._copy(value.text()))
         field = QWidget()
         row = QHBoxLayout(field)

@@ -50,7 +50,13 @@ from spyglass.gui.models.table import monospace_font
 from spyglass.gui.signals import emit
 from spyglass.gui.themed import mute, on_palette_change
 from spyglass.gui.views.focus_scroll import follow_focus
-from spyglass.gui.views.value_label import ValueLabel, names_side, value_alignment, value_label
+from spyglass.gui.views.value_label import (
+    ValueLabel,
+    fit_to_line,
+    names_side,
+    value_alignment,
+    value_label,
+)
 from spyglass.gui.views.widgets import (
     ElidedLabel,
     copy_button,
@@ -243,12 +249,13 @@ class OverviewPage(QScrollArea):
             row.setSpacing(4)
             row.addWidget(value, 0)
             button = copy_button(f"Copy the {title.lower()}")
+            fit_to_line(button, value)
             button.clicked.connect(lambda: self._copy(value.text()))
             row.addWidget(button, 0)
             row.addStretch(1)
             button.setObjectName(f"copy{title.replace(' ', '')}")
             row.setAlignment(value, Qt.AlignmentFlag.AlignVCenter)
-            top_margin = max(0, (button.sizeHint().height() - value.fontMetrics().height()) // 2)
+            top_margin = max(0, (button.height() - value.fontMetrics().height()) // 2)
         value.setAccessibleDescription(title)  # which value a reader is on
         if span:
             section.form.addRow(field)

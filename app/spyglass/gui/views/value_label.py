@@ -4,7 +4,7 @@ copied with Ctrl+C."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import (
     QClipboard,
     QContextMenuEvent,
@@ -18,7 +18,7 @@ from PySide6.QtGui import (
     QPen,
     QTextDocument,
 )
-from PySide6.QtWidgets import QLabel, QMenu, QSizePolicy
+from PySide6.QtWidgets import QLabel, QMenu, QSizePolicy, QToolButton
 
 from spyglass.gui.formatting import unbroken
 from spyglass.gui.models.table import monospace_font
@@ -115,6 +115,15 @@ def value_alignment() -> Qt.AlignmentFlag:
     return side | Qt.AlignmentFlag.AlignAbsolute | Qt.AlignmentFlag.AlignVCenter
 
 
+def fit_to_line(button: QToolButton, value: QLabel) -> None:
+    """``button`` (a copy button beside ``value``) no taller than a line of ``value``'s
+    text: a row with one was 26-27 px beside rows of 18-22 px, so the key/value list had
+    uneven gaps."""
+    line = value.fontMetrics().height()
+    button.setFixedSize(line + 2, line)
+    button.setIconSize(QSize(line - 2, line - 2))
+
+
 def value_label(*, mono: bool = False) -> QLabel:
     label = ValueLabel()
     label.setAlignment(value_alignment())
@@ -129,4 +138,4 @@ def value_label(*, mono: bool = False) -> QLabel:
     return label
 
 
-__all__ = ["ValueLabel", "names_side", "value_alignment", "value_label"]
+__all__ = ["ValueLabel", "fit_to_line", "names_side", "value_alignment", "value_label"]
