@@ -105,6 +105,20 @@ def test_at_16_pt_the_layers_table_shows_each_short_digest_and_compression_once(
     assert header.sectionSize(layer_columns.SHARE) >= 2 * share
 
 
+@pytest.mark.usefixtures("big_font")
+def test_at_16_pt_the_places_icons_and_sidebar_grow_with_the_text(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], sample: SampleFacts) -> None:
+    """The tree's icons stayed 16 px beside 16 pt text, and the sidebar kept its 280 px,
+    cutting names: both follow the font."""
+    window = make_window()
+    window.resize(1200, 760)
+    window.open_location(sample.layout, select=False)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    line = window.tree.fontMetrics().height()
+    assert window.tree.iconSize().height() >= line - 2 > 16
+    assert window.splitter.sizes()[0] > 280
+
+
 def test_at_the_least_window_size_the_layers_table_keeps_rows_in_sight(
         qtbot: QtBot, demo: MainWindow) -> None:
     """The layer's details scroll where the page is short: they never gave up height,

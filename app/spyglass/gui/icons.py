@@ -20,7 +20,7 @@ from PySide6.QtGui import (
     QPixmap,
     QPolygonF,
 )
-from PySide6.QtWidgets import QApplication, QStyle, QStyleOption
+from PySide6.QtWidgets import QApplication, QStyle, QStyleOption, QWidget
 
 import spyglass
 
@@ -265,6 +265,14 @@ def _spyglass(painter: QPainter, _size: float) -> None:
     painter.setPen(QPen(QColor("#0277bd"), 0.9))
     for y in (5.4, 6.9, 8.4):
         painter.drawLine(QPointF(4.6, y), QPointF(9.2, y))
+
+
+def row_icon_size(view: QWidget) -> QSize:
+    """The size of the icons of ``view``'s rows at its font: 16 px at the usual font,
+    larger with a larger one (they stayed 16 px beside 16 pt text). The icons are drawn,
+    so any size is crisp."""
+    side = max(16, view.fontMetrics().height() - 2)
+    return QSize(side, side)
 
 
 @functools.cache

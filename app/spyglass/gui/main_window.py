@@ -206,7 +206,9 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         self.splitter.addWidget(self.content)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([PLACES_WIDTH, self.width() - PLACES_WIDTH])
+        # wider at a large font (names were cut to "a-very-l…on-00000" at 16 pt)
+        places_width = max(PLACES_WIDTH, 34 * self.fontMetrics().averageCharWidth())
+        self.splitter.setSizes([places_width, self.width() - places_width])
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setHandleWidth(1)
         self.session_banner = Banner()
@@ -298,6 +300,7 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         """
         self.tree.setModel(self.places)
         self.tree.setHeaderHidden(True)
+        self.tree.setIconSize(icons.row_icon_size(self.tree))
         self.tree.setUniformRowHeights(True)
         self.tree.setAnimated(True)
         self.tree.setExpandsOnDoubleClick(True)

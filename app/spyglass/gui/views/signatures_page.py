@@ -188,6 +188,7 @@ class SignaturesPage(QWidget):
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.tree.setIconSize(icons.row_icon_size(self.tree))
         self.tree.setItemDelegate(PaddedDelegate(self.tree, padding=3))
         # what a row is, in words whose beginning says the most: cut at the end
         self.tree.setItemDelegateForColumn(KIND, ElideRightDelegate(self.tree, padding=3))
