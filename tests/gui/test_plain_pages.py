@@ -113,7 +113,7 @@ def test_the_first_start_says_it_shows_a_sample_until_dismissed(
     wait_listed(qtbot, window)
     notice = window.sample_notice
     qtbot.waitUntil(notice.isVisible, timeout=WAIT_MS)
-    assert notice.label.text().startswith("This is a sample image bundled with Spyglass.")
+    assert notice.label.text().startswith("This is a sample image bundled with Spyglass,")
     assert [b.text() for b in notice.buttons] == [
         "Open Layout Folder…", "Open Archive…", "Add Registry…"]
     qtbot.mouseClick(notice.close_button, Qt.MouseButton.LeftButton)

@@ -81,7 +81,8 @@ FIRST_SCREEN = ("Spyglass opens container images from folders, from archives (ma
 """The sentence of the window's empty state."""
 NO_IMAGES_LAYOUT = ("It holds no images yet. To put one in it, drag an image onto this "
                     "place in the list on the left (or copy one with Ctrl+C and paste it "
-                    "here with Ctrl+V), or show an image and choose File ▸ Copy To….")
+                    "here with Ctrl+V), or show an image and choose Copy To… in the File "
+                    "menu.")
 """The page of a layout that holds no image: how to put one in it (the sidebar row
 says only "No images yet")."""
 NO_IMAGES_ARCHIVE = "It holds no images."

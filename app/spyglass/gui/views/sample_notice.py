@@ -15,8 +15,8 @@ from spyglass.gui.themed import fill_background
 from spyglass.gui.views.buttons import push_button
 from spyglass.gui.views.widgets import CLOSE_GLYPH, tool_button
 
-SAMPLE_TEXT = ("This is a sample image bundled with Spyglass. Open your own with "
-               "Open Layout Folder…, Open Archive… or Add Registry….")
+SAMPLE_TEXT = ("This is a sample image bundled with Spyglass, not one of yours. "
+               "Open your own:")
 
 
 class SampleNotice(QFrame):
