@@ -4,14 +4,30 @@ and a failed test's heading."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialogButtonBox, QLabel, QMessageBox, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialogButtonBox,
+    QLabel,
+    QMessageBox,
+    QProxyStyle,
+    QStyle,
+    QStyleFactory,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from spyglass.gui.main_window import MainWindow
-from tests.gui.guitools import WAIT_MS, fill_registry_dialog, test_connection
+from tests.gui.guitools import (
+    WAIT_MS,
+    SampleFacts,
+    fill_registry_dialog,
+    show_image,
+    test_connection,
+)
 from tests.helpers.registry import free_port
 
 pytestmark = pytest.mark.gui
@@ -97,3 +113,43 @@ def test_dialog_buttons_wear_no_icons_and_about_closes_with_close(
     assert about.standardButton(button) == QMessageBox.StandardButton.Close
     assert button.text().replace("&", "") == "Close" and button.icon().isNull()
     about.close()
+
+
+class _IconsOnButtons(QProxyStyle):
+    """A platform theme that puts icons on standard dialog buttons (plain X11, Xfce)."""
+
+    def styleHint(self, hint: QStyle.StyleHint, option: object = None, widget: object = None,
+                  returnData: object = None) -> int:
+        if hint == QStyle.StyleHint.SH_DialogButtonBox_ButtonsHaveIcons:
+            return 1
+        return super().styleHint(hint, option, widget, returnData)
+
+
+def test_no_dialog_gives_its_standard_buttons_icons_where_the_theme_would(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], sample: SampleFacts,
+        tmp_path: Path) -> None:
+    """Under a theme that puts icons on Cancel and Close, the Copy dialog's Cancel wore one
+    beside Copy, which wore none; the Transfer Details and Layer Files dialogs' Close too."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    before = app.style().name()
+    app.setStyle(_IconsOnButtons(QStyleFactory.create(before)))
+    try:
+        window = make_window()
+        window.open_location(sample.layout, select=False)
+        show_image(qtbot, window, "tools:2024.1")
+        probe = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        cancel = probe.button(QDialogButtonBox.StandardButton.Cancel)
+        assert cancel is not None and not cancel.icon().isNull()  # (the theme does give one)
+        dialog = window.copying.open_dialog(window.copying.current_image(),
+                                            destination=f"oci:{tmp_path / 'out'}:x")
+        assert all(button.icon().isNull() for button in dialog.buttons.buttons())
+        dialog.close()
+        view = window.image_view
+        view.open_layer_files(view.layers.model.rows[0].descriptor, number=1)
+        files = view.file_dialogs[-1]
+        assert all(box_button.icon().isNull() for box in files.findChildren(QDialogButtonBox)
+                   for box_button in box.buttons())
+        files.close()
+    finally:
+        app.setStyle(before)

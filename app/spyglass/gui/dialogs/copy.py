@@ -45,6 +45,7 @@ from spyglass.gui.dialogs.copy_source import CopySourceMixin
 from spyglass.gui.dialogs.fitting import Fitter
 from spyglass.gui.signals import emit
 from spyglass.gui.themed import mute, show_as_error
+from spyglass.gui.views.buttons import plain_buttons
 from spyglass.gui.views.wait_notice import Retrying, WaitNotice, stopped_text
 from spyglass.gui.views.widgets import Spinner, enable_clear_button, link_error, scaled_font
 from spyglass.gui.workers import Runner, copy_lane, registry_host
@@ -335,6 +336,7 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         # Enter copies, but on Cancel (tabbed to) cancels, as on a focused button
         # anywhere: Copy is the default once the dialog holds it (see below)
         self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        plain_buttons(self.buttons)
         self.buttons.accepted.connect(self.start)
         self.buttons.rejected.connect(self.reject)
         bottom = QHBoxLayout()

@@ -32,6 +32,7 @@ from spyglass.gui.models.layer_files import PATH, LayerFilesModel
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.on_screen import fitted_size
 from spyglass.gui.signals import emit
+from spyglass.gui.views.buttons import plain_buttons
 from spyglass.gui.views.widgets import (
     ElidedLabel,
     MessagePanel,
@@ -149,6 +150,7 @@ class LayerFilesDialog(QDialog):
         self.pages.addWidget(self.table)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        plain_buttons(buttons)
         buttons.rejected.connect(self.reject)
         filter_row = QHBoxLayout()
         filter_row.addWidget(self.filter, 1)

@@ -36,6 +36,7 @@ from spyglass.gui.models.transfers import (
     state_text,
 )
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
+from spyglass.gui.views.buttons import plain_buttons
 from spyglass.gui.views.delegates import DataDelegate
 
 OUTCOME_TEXT = {
@@ -130,6 +131,7 @@ class TransferDetailsDialog(QDialog):
         self.blobs.setUniformRowHeights(True)
         self._items: dict[Digest, QTreeWidgetItem] = {}
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        plain_buttons(buttons)
         buttons.rejected.connect(self.close)
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
