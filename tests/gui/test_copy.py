@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPersistentModelIndex, QPointF, Qt
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QToolButton
 from pytestqt.qtbot import QtBot
 
+from spyglass.core.cancel import CancelToken
 from spyglass.core.copy import CopyOptions
 from spyglass.gui.copy_drops import DraggedImage, DropPlace, suggest_destination
 from spyglass.gui.copy_jobs import CopyRequest, window_parallel
 from spyglass.gui.copy_names import describe_name, image_label, normalize_name
 from spyglass.gui.copy_progress import Tally
 from spyglass.gui.dialogs.copy import CopyDialog
+from spyglass.gui.loading import ListedLocation
 from spyglass.gui.main_window import MainWindow
+from spyglass.gui.models import places as places_model
 from spyglass.gui.models.transfers import PROGRESS, PROGRESS_ROLE, STATE, TRANSFER
 from spyglass.gui.transfers import Transfer, TransferState
 from spyglass.gui.views.image_view import LAYERS, ImageView
@@ -150,6 +154,45 @@ def test_a_copy_into_the_layout_shown_keeps_the_image_and_its_tab(
     assert node is not None and len(node.retired) == 1
     show_image(qtbot, window, "spyglass-demo:1.0", 1)
     assert node.retired == []
+
+
+def test_copies_ending_into_a_layout_being_read_again_read_it_once_more(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each copy into a place asks for it to be read again; those that end while it is
+    being read wait as one read after it (200 small copies into ten layouts read them
+    200 times, and the window stalled). The first re-read is held, once it has read the
+    layout, until every copy has ended: then one more read follows, which lists every
+    tag, and the row looked at stays current."""
+    target, _view = tools_on_layers_tab(qtbot, window, sample, tmp_path)
+    looked_at = QPersistentModelIndex(window.tree.currentIndex())
+    reads: list[Path] = []
+    release = threading.Event()
+    real = places_model.open_and_list
+
+    def counted(path: Path, cancel: CancelToken) -> ListedLocation:
+        listed = real(path, cancel)
+        if path == target:
+            reads.append(path)
+            if len(reads) == 1:  # (what it read is what the first copy wrote, or less)
+                release.wait()
+        return listed
+
+    monkeypatch.setattr(places_model, "open_and_list", counted)
+    tags = [f"copy{number}" for number in range(6)]
+    try:
+        copies = [window.copying.start(CopyRequest(
+            f"oci:{sample.layout}:spyglass-demo:1.0", f"oci:{target}:{tag}", CopyOptions()))
+            for tag in tags]
+        qtbot.waitUntil(lambda: all(t.state.finished for t in copies), timeout=COPY_MS)
+        assert [t.error for t in copies if t.state is not TransferState.DONE] == []
+        assert len(reads) == 1  # the rest wait as one
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: len(reads) == 2 and all(
+        window.places.find_image(tag, 1).isValid() for tag in tags), timeout=WAIT_MS)
+    assert window.tree.currentIndex() == looked_at
+    assert window.tree.currentIndex() == window.places.find_image("tools:2024.1", 1)
 
 
 def test_a_place_closed_during_a_copy_into_it_stays_closed(

@@ -602,6 +602,27 @@ def test_a_copy_ending_while_the_tags_are_listed_has_its_tag_shown(
     assert client.listings == 2
 
 
+def test_copies_ending_while_the_tags_are_listed_list_them_once_more(
+        qtbot: QtBot, runner: Runner) -> None:
+    """Refreshes are coalesced: each copy used to stop the listing under way and start
+    another (N copies ending one after another, N listings, and one that never ended
+    while copies kept ending); now one listing follows the one under way."""
+    client = HeldTags(["team/app"], {"team/app": ["1.0"]})
+    model = filled_model(qtbot, runner, client, max_digest_jobs=0)
+    model.feed_repositories(model.registry_index(HOST), ["team/app"], done=True)
+    repo = model.repository_index(HOST, "team/app")
+    model.fetchMore(repo)  # the listing reads "1.0" and waits
+    qtbot.waitUntil(lambda: client.listings == 1, timeout=WAIT_MS)
+    copied = [f"copied{number}" for number in range(5)]
+    for tag in copied:  # copies write their tags meanwhile, each asking for a refresh
+        client.tags["team/app"].append(tag)
+        model.refresh_repository(repo, tag, None)
+        qtbot.waitUntil(lambda: runner.active == 1, timeout=WAIT_MS)  # (the held one)
+    client.gate.set()
+    qtbot.waitUntil(lambda: tags_under(model, repo) == ["1.0", *copied], timeout=WAIT_MS)
+    assert client.listings == 2
+
+
 # -- a registry without a catalog, in the window
 
 

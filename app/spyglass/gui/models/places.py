@@ -30,6 +30,7 @@ from spyglass.gui.colors import muted_color
 from spyglass.gui.formatting import held_text
 from spyglass.gui.loading import ListedLocation, open_and_list
 from spyglass.gui.models.tree import SENTENCE_ROLE, AnyIndex, IdTreeModel
+from spyglass.gui.refreshes import Refreshes
 from spyglass.gui.signals import emit
 from spyglass.gui.workers import Runner
 
@@ -145,6 +146,7 @@ class PlacesModel(IdTreeModel):
         self._locations: list[LocationNode] = []
         self._by_id: dict[int, LocationNode] = {}
         self._ids = itertools.count(1)
+        self._refreshes = Refreshes(self)
 
     # -- public API
 
@@ -182,6 +184,7 @@ class PlacesModel(IdTreeModel):
             return
         row = self._locations.index(node)
         self._runner.forget(node.key)
+        self._refreshes.forget(node.key)
         self.beginRemoveRows(QModelIndex(), row, row)
         del self._locations[row]
         del self._by_id[node.id]
@@ -195,6 +198,7 @@ class PlacesModel(IdTreeModel):
         if node is None:
             return
         self._runner.cancel(node.key)
+        self._refreshes.forget(node.key)
         self._forget_listing(node)
         node.error = None
         node.state = LoadState.PENDING
@@ -205,14 +209,29 @@ class PlacesModel(IdTreeModel):
         """List a location again and merge what it holds now into its rows: the rows of
         images still there stay (and with them the selection and what the window shows),
         new images are added, gone ones removed. For a place a copy has just written to;
-        a location not listed yet (or that failed) is simply listed again."""
+        a location not listed yet (or that failed) is simply listed again.
+
+        Refreshes are coalesced (:class:`~spyglass.gui.refreshes.Refreshes`): while the
+        location is being listed, one more listing follows that one, however many copies
+        ask meanwhile."""
         node = self.location_node(index)
         if node is None:
             return
-        if node.state is not LoadState.LOADED:
+        if node.state in (LoadState.PENDING, LoadState.FAILED):
             self.reload(self._location_index(node))
             return
-        self._list(node, self._relisted, self._refresh_failed)
+        self._refreshes.ask(node.key, lambda: self._refresh_now(node),
+                            under_way=node.state is LoadState.LOADING)
+
+    def _refresh_now(self, node: LocationNode) -> None:
+        """The refresh's turn has come: list the location again (from scratch, if it
+        failed meanwhile or was never listed)."""
+        if node.id not in self._by_id:
+            self._refreshes.forget(node.key)
+        elif node.state is LoadState.LOADED:
+            self._list(node, self._relisted, self._refresh_failed)
+        else:
+            self.reload(self._location_index(node))
 
     def release_retired(self, path: str | None = None, *, keep: int = 0) -> None:
         """Close the locations refreshes replaced (of the location at ``path`` only, when
@@ -230,6 +249,7 @@ class PlacesModel(IdTreeModel):
         """Close every location (the window is closing)."""
         for node in self._locations:
             self._runner.forget(node.key)
+            self._refreshes.forget(node.key)
         self.beginResetModel()
         nodes, self._locations, self._by_id = self._locations, [], {}
         self.endResetModel()
@@ -305,6 +325,7 @@ class PlacesModel(IdTreeModel):
         self._insert_children(node, children)
         self._changed(node)
         emit(self.locationLoaded, node.path)
+        self._refreshes.ended(node.key)  # (a refresh that waited starts now)
 
     def _failed(self, node: LocationNode, message: str) -> None:
         if node.id not in self._by_id:
@@ -315,6 +336,7 @@ class PlacesModel(IdTreeModel):
                                                  detail=message)])
         self._changed(node)
         emit(self.locationFailed, node.path, message)
+        self._refreshes.ended(node.key)  # (a refresh that waited starts now)
 
     def _relisted(self, node: LocationNode, listed: ListedLocation) -> None:
         if node.id not in self._by_id:
@@ -328,6 +350,7 @@ class PlacesModel(IdTreeModel):
         self._merge_children(node, listed.entries, self._unlisted_rows(node, listed))
         self._changed(node)
         emit(self.locationRefreshed, node.path)
+        self._refreshes.ended(node.key)  # (a refresh that waited starts now)
 
     def _refresh_failed(self, node: LocationNode, message: str) -> None:
         if node.id not in self._by_id:

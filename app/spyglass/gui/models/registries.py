@@ -144,9 +144,11 @@ class RegistriesModel(RegistryRowData):
         ``index``: list its tags again without taking away the rows there (the selection,
         and what the window shows, stay), and point the tag at what was written.
 
-        A repository never listed is left to list when it is opened; one that failed,
-        or whose listing is under way (it may have read past the new tag), is listed
-        again."""
+        A repository never listed is left to list when it is opened; one that failed is
+        listed again. One whose listing is under way (it may have read past the new tag)
+        is listed again once that listing has ended; refreshes are coalesced
+        (:class:`~spyglass.gui.refreshes.Refreshes`): however many copies ask meanwhile,
+        one listing follows the one under way."""
         node = self.node(index)
         if not isinstance(node, RepositoryNode):
             return
@@ -157,10 +159,20 @@ class RegistriesModel(RegistryRowData):
             self.set_digest(node.parent.host, node.name, written, descriptor.digest,
                             descriptor.media_type)
         if node.state in (LoadState.LOADED, LoadState.LOADING):
-            # a listing under way may have read past the new tag already: start over
-            self._stop_listing(node)
+            self._refreshes.ask(self._key(node), lambda: self._relist_tags_now(node),
+                                under_way=node.state is LoadState.LOADING)
+
+    def _relist_tags_now(self, node: RepositoryNode) -> None:
+        """A refresh's turn has come: list the repository's tags again, keeping its rows
+        (from scratch, if its listing failed meanwhile; not at all if it was set aside or
+        removed: it is listed when it is opened)."""
+        if self.alive(node) and node.state is LoadState.LOADED and node.listing is None:
             node.listing = tag_listing(node.parent.connection, node.name)
             self._start_tags(node)
+        elif self.alive(node) and node.state is LoadState.FAILED:
+            self.reload(self._repository_index(node))
+        else:
+            self._refreshes.forget(self._key(node))
 
     def add_repository(self, index: AnyIndex, name: str) -> QModelIndex:
         """A copy created repository ``name`` in the registry at ``index``: its row, in

@@ -147,6 +147,7 @@ class RegistryListings(DigestLookups):
     def _stop_listing(self, node: RegistryNode | RepositoryNode) -> None:
         node.asked = 0
         self._runner.cancel(self._key(node))
+        self._refreshes.forget(self._key(node))
         if node.listing is not None:
             node.listing.token.cancel()
             node.listing = None
@@ -307,6 +308,7 @@ class RegistryListings(DigestLookups):
         self._add_tag_page(node, page)
         if page.done:
             node.listing = None
+            self._refreshes.ended(self._key(node))  # (a refresh that waited starts now)
         else:
             self._start_tags(node)  # the next page at once: tags are read to the end
 
@@ -369,3 +371,4 @@ class RegistryListings(DigestLookups):
         self._set_message(node, node.error, "error", node.failure_words)
         self._changed(node)
         emit(self.repositoryFailed, node.parent.host, node.name, node.error)
+        self._refreshes.ended(self._key(node))

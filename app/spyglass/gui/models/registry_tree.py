@@ -29,6 +29,7 @@ from spyglass.gui.models.registry_rows import (
 )
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.models.tree import IdTreeModel
+from spyglass.gui.refreshes import Refreshes
 from spyglass.gui.signals import emit
 from spyglass.gui.workers import Runner
 
@@ -73,6 +74,8 @@ class RegistryTree(IdTreeModel):
         self._ids = itertools.count(1)
         self._asks = itertools.count(1)
         self._mono = monospace_font()
+        self._refreshes = Refreshes(self)
+        """The re-reads of repositories that copies wrote to, coalesced."""
 
     # ------------------------------------------------------------------ finding rows
 
