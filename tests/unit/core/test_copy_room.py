@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -155,31 +156,38 @@ def test_the_host_s_root_may_fill_the_blocks_ext4_keeps_back_for_it(
     assert (error is None) is fits, error
 
 
-def test_root_in_a_user_namespace_is_not_the_host_s_root(tmp_path: Path) -> None:
+def test_root_in_a_user_namespace_is_not_the_host_s_root() -> None:
     """A rootless container's root (``unshare -r`` run by another user) writes as that
     user: the kernel gives it none of ext4's blocks kept back for root, so they are not
     counted as room (the copy would fail halfway with 'No space left on device')."""
     probe = ("import sys; sys.path.insert(0, sys.argv[1]); "
              "from spyglass.core.transports.archive_room import host_fsuid; print(host_fsuid())")
-    app = str(Path(__file__).resolve().parents[3] / "app")
-    if os.geteuid() == 0:
-        if not shutil.which("setpriv") or not shutil.which("unshare"):
-            pytest.skip("setpriv and unshare (util-linux) are needed to act as another user")
-        shutil.copytree(app, tmp_path / "app")
-        (tmp_path / "app").chmod(0o755)
-        app = str(tmp_path / "app")
-        for folder, dirs, files in os.walk(app):
-            for name in dirs + files:
-                (Path(folder) / name).chmod(0o755)
-        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                   "unshare", "-r", "/usr/bin/python3", "-c", probe, app]
-        user = 65534
-    else:
-        if not shutil.which("unshare"):
-            pytest.skip("unshare (util-linux) is needed")
-        command = ["unshare", "-r", sys.executable, "-c", probe, app]
-        user = os.geteuid()
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    app = Path(__file__).resolve().parents[3] / "app"
+    # as root, the code is run by nobody: from a copy in a folder every user may read
+    # (pytest's tmp_path, the checkout and ~ may be root's alone)
+    shared = Path(tempfile.mkdtemp(prefix="spyglass-userns-", dir="/tmp"))
+    try:
+        if os.geteuid() == 0:
+            if not shutil.which("setpriv") or not shutil.which("unshare"):
+                pytest.skip("setpriv and unshare (util-linux) are needed to act as another user")
+            shutil.copytree(app / "spyglass", shared / "spyglass",
+                            ignore=shutil.ignore_patterns("__pycache__"))
+            for folder, _dirs, files in os.walk(shared):
+                Path(folder).chmod(0o755)
+                for name in files:
+                    (Path(folder) / name).chmod(0o644)
+            command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                       "unshare", "-r", "/usr/bin/python3", "-B", "-c", probe, str(shared)]
+            user = 65534
+        else:
+            if not shutil.which("unshare"):
+                pytest.skip("unshare (util-linux) is needed")
+            command = ["unshare", "-r", sys.executable, "-c", probe, str(app)]
+            user = os.geteuid()
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60,
+                              check=False)
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
     if done.returncode != 0 and "unshare failed" in done.stderr:
         pytest.skip(f"user namespaces are not allowed here: {done.stderr.strip()}")
     assert done.returncode == 0, done.stderr
