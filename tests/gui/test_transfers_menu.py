@@ -316,3 +316,120 @@ def test_a_destination_the_sidebar_does_not_list_cannot_be_shown(
     assert menu is not None
     assert not menu_items(menu)["Show Destination"]
 
+
+
+# -- several rows at once
+
+
+def shown_row(panel: TransfersPanel, transfer: Transfer) -> QModelIndex:
+    return panel.sorted.mapFromSource(panel.model.index(panel.manager.row_of(transfer), 0))
+
+
+def choose(qtbot: QtBot, panel: TransfersPanel, *transfers: Transfer) -> None:
+    """Click the first row, then Ctrl+click each of the others, as a person picks them."""
+    for number, transfer in enumerate(transfers):
+        modifier = Qt.KeyboardModifier.ControlModifier if number else \
+            Qt.KeyboardModifier.NoModifier
+        qtbot.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton, modifier,
+                         panel.table.visualRect(shown_row(panel, transfer)).center())
+    assert {t.id for t in panel.selected()} == {t.id for t in transfers}
+
+
+def test_retry_runs_every_selected_copy_that_stopped(
+        qtbot: QtBot, window: MainWindow, rows: dict[str, Transfer]) -> None:
+    """The failed and the cancelled copy, chosen with Ctrl+click, both run again from
+    one Ctrl+R (the copy done among them is left as it is); the status bar counts them."""
+    panel = shown_panel(qtbot, window)
+    choose(qtbot, panel, rows["failed"], rows["done"], rows["cancelled"])
+    assert panel.retry_button.isEnabled()
+    assert not panel.cancel_button.isEnabled()  # nothing chosen is running
+    assert panel.current() is rows["cancelled"]  # the row clicked last
+    qtbot.keyClick(panel.table, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    try:
+        assert rows["failed"].attempts == 2 and rows["cancelled"].attempts == 2
+        assert not rows["failed"].state.finished and not rows["cancelled"].state.finished
+        assert rows["done"].state is TransferState.DONE and rows["done"].attempts == 1
+        assert window.status_text == "Copying 2 copies again…"
+        assert panel.cancel_button.isEnabled() and not panel.retry_button.isEnabled()
+    finally:
+        window.copying.manager.cancel_all()
+
+
+def test_cancel_cancels_every_selected_copy_still_running(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path,
+        rows: dict[str, Transfer]) -> None:
+    """Two running copies and a finished one chosen: Delete cancels the two."""
+    scripted.events = None
+    second = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path / "second")
+    panel = shown_panel(qtbot, window)
+    choose(qtbot, panel, rows["running"], rows["done"], second)
+    assert panel.cancel_button.isEnabled() and not panel.retry_button.isEnabled()
+    qtbot.keyClick(panel.table, Qt.Key.Key_Delete)
+    assert rows["running"].cancel_requested and second.cancel_requested
+    assert rows["done"].state is TransferState.DONE
+    assert not panel.cancel_button.isEnabled()
+
+
+def test_a_new_copy_keeps_several_chosen_rows_chosen(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path,
+        rows: dict[str, Transfer]) -> None:
+    """A copy asked for while a person has several rows chosen does not take their choice
+    away (one chosen row is still left for the new one's, as before)."""
+    panel = shown_panel(qtbot, window)
+    choose(qtbot, panel, rows["failed"], rows["cancelled"])
+    scripted.events = None
+    new = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path / "new")
+    assert panel.selected() == [rows["failed"], rows["cancelled"]]
+    window.copying.manager.cancel(new)
+    choose(qtbot, panel, rows["done"])
+    scripted.events = None
+    newer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path / "newer")
+    assert panel.selected() == [newer]
+    window.copying.manager.cancel(newer)
+
+
+def test_the_menu_over_a_chosen_row_acts_on_every_chosen_row(
+        qtbot: QtBot, window: MainWindow, rows: dict[str, Transfer]) -> None:
+    """A right click on one of several chosen rows keeps them chosen: the references of
+    each go to the clipboard one a line, Remove from List takes the finished ones off,
+    and Copy Error and Show Destination are about the row clicked."""
+    panel = shown_panel(qtbot, window)
+    manager = window.copying.manager
+    choose(qtbot, panel, rows["done"], rows["failed"], rows["running"])
+    # (on the done row: QTest takes a right click where the last one was, in another
+    # test moments ago by its clock, for a double click, which opens no menu)
+    shown = menu_opened_by(qtbot, partial(right_click, panel.table,
+                                          shown_row(panel, rows["done"])))
+    assert len(panel.selected()) == 3
+    assert panel.current() is rows["done"]
+    assert not shown["Copy Error"] and shown["Show Destination"]
+    assert shown["Cancel"] and shown["Retry"] and shown["Remove from List"]
+    assert "Copy Source References" in shown and "Copy Destination References" in shown
+    menu = panel.context_menu()
+    assert menu is not None
+    item(menu, "Copy Destination References")()
+    chosen = (rows["done"], rows["failed"], rows["running"])
+    assert QGuiApplication.clipboard().text() == "\n".join(
+        t.request.destination for t in chosen)
+    assert window.status_text == \
+        "Copied the destination references of 3 copies, one a line."
+    menu = panel.context_menu()
+    assert menu is not None
+    item(menu, "Remove from List")()
+    assert manager.transfers == [rows["cancelled"], rows["running"]]
+
+
+def test_a_right_click_on_a_row_not_chosen_chooses_it_alone(
+        qtbot: QtBot, window: MainWindow, rows: dict[str, Transfer]) -> None:
+    panel = shown_panel(qtbot, window)
+    choose(qtbot, panel, rows["done"], rows["failed"])
+    menu_opened_by(qtbot, partial(right_click, panel.table, shown_row(panel, rows["running"])))
+    assert panel.selected() == [rows["running"]]
+
+
+def test_ctrl_a_chooses_every_row(
+        qtbot: QtBot, window: MainWindow, rows: dict[str, Transfer]) -> None:
+    panel = shown_panel(qtbot, window)
+    qtbot.keyClick(panel.table, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    assert panel.selected() == list(rows.values())
+    assert panel.cancel_button.isEnabled() and panel.retry_button.isEnabled()

@@ -454,7 +454,7 @@ class CopyController(QObject):
         self._last_place = place_of(request.destination) or self._last_place
         self._sync_connections()
         transfer = self.manager.start(request, prepared)
-        self.panel.select(transfer)
+        self.panel.follow(transfer)
         emit(self.statusMessage, f"Copying {request.label or request.source}…")
         return transfer
 

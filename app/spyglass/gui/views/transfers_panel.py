@@ -7,6 +7,7 @@ from typing import ClassVar, Final
 
 from PySide6.QtCore import (
     QEvent,
+    QItemSelectionModel,
     QModelIndex,
     QObject,
     QPoint,
@@ -26,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spyglass.core.text import visible
+from spyglass.core.text import shell_quoted, visible
 from spyglass.gui import clipboard
 from spyglass.gui.copy_drops import COPY_TO_SHORTCUT
 from spyglass.gui.dialogs.transfer_details import TransferDetailsDialog
@@ -69,6 +70,16 @@ where the caption does, and end where the bar's last button does."""
 
 
 RETRY_FAILED_TIP: Final = "Run every copy that failed or was cancelled again"
+
+
+def cancellable(transfer: Transfer) -> bool:
+    """Whether Cancel acts on ``transfer``: running or waiting, not being cancelled."""
+    return not transfer.state.finished and not transfer.cancel_requested
+
+
+def stopped_copy(transfer: Transfer) -> bool:
+    """Whether Retry acts on ``transfer``: it failed or was cancelled."""
+    return transfer.state in (TransferState.FAILED, TransferState.CANCELLED)
 
 
 def failure_text(transfer: Transfer) -> str:
@@ -148,7 +159,9 @@ class TransfersPanel(QWidget):
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.horizontalHeader().setSortIndicatorClearable(True)  # (a third click)
         self.table.setSortingEnabled(True)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # several rows at once (Shift or Ctrl with a click or the arrows): Cancel, Retry and
+        # Remove from List act on each of them
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setItemDelegateForColumn(PROGRESS, ProgressBarDelegate(PROGRESS_ROLE,
                                                                           self.table))
         # (a number cut at its end keeps its start: "52.3 Mi…128 MiB" was cut in its unit)
@@ -183,13 +196,13 @@ class TransfersPanel(QWidget):
         self.summary = ElidedLabel()
         mute(self.summary)
         self.cancel_button = push_button("Cancel")
-        self.cancel_button.clicked.connect(lambda: self._act(self.manager.cancel))
+        self.cancel_button.clicked.connect(self._cancel_selected)
         self.cancel_all_button = push_button("Cancel All")
         self.cancel_all_button.clicked.connect(self._cancel_all)
         self.retry_failed_button = push_button("Retry Failed")
         self.retry_failed_button.clicked.connect(self.retry_failed)
         self.retry_button = push_button("Retry")
-        self.retry_button.clicked.connect(lambda: self._act(self._retry_stopped))
+        self.retry_button.clicked.connect(self._retry_selected)
         self.details_button = push_button("Details…")
         self.details_button.clicked.connect(lambda: self.show_details(self.current()))
         self.clear_button = push_button("Clear Finished")
@@ -228,10 +241,9 @@ class TransfersPanel(QWidget):
 
         # the table's keys, which its context menu shows beside the same actions
         self.cancel_action = self._table_action(
-            "Cancel", [standard_key(StandardKey.Delete)],
-            lambda: self._act(self.manager.cancel))
+            "Cancel", [standard_key(StandardKey.Delete)], self._cancel_selected)
         self.retry_action = self._table_action(
-            "Retry", [QKeySequence(RETRY_KEYS)], lambda: self._act(self._retry_stopped))
+            "Retry", [QKeySequence(RETRY_KEYS)], self._retry_selected)
         # what a double click opens; Enter first, the name the menu shows (and the README
         # gives), for the key either way
         self.details_action = self._table_action(
@@ -246,8 +258,9 @@ class TransfersPanel(QWidget):
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._menu_requested)
         open_by_keyboard(self.table)
-        self.retry_button.setToolTip("Run a copy that failed or was cancelled again (Ctrl+R)")
-        self.cancel_button.setToolTip("Cancel the selected copy (Delete)")
+        self.retry_button.setToolTip("Run the selected copies that failed or were cancelled "
+                                     "again (Ctrl+R)")
+        self.cancel_button.setToolTip("Cancel the selected copies (Delete)")
         self.cancel_all_button.setToolTip("Cancel every copy not finished, the waiting ones "
                                           "first (Shift+Delete)")
         self.retry_failed_button.setToolTip(RETRY_FAILED_TIP)
@@ -399,42 +412,74 @@ class TransfersPanel(QWidget):
         """The table's index of the model's ``row`` (where the sort puts it)."""
         return self.sorted.mapFromSource(self.model.index(row, 0))
 
+    def selected(self) -> list[Transfer]:
+        """The copies of the selected rows, top to bottom as the table shows them."""
+        rows = sorted(self.table.selectionModel().selectedRows(), key=QModelIndex.row)
+        return [transfer for transfer in map(self._at, rows) if transfer is not None]
+
     def current(self) -> Transfer | None:
-        rows = self.table.selectionModel().selectedRows()
-        return self._at(rows[0]) if rows else None
+        """The copy whose Details open and whose failure the line above the rows says:
+        the selected row the keyboard is on (the one last clicked), else the first one
+        selected; None with no row selected."""
+        selection = self.table.selectionModel()
+        index = selection.currentIndex()
+        if index.isValid() and selection.isRowSelected(index.row(), QModelIndex()):
+            return self._at(index)
+        rows = selection.selectedRows()
+        return self._at(min(rows, key=QModelIndex.row)) if rows else None
 
     def select(self, transfer: Transfer) -> None:
         if transfer in self.manager.transfers:
             select_row(self.table, self._shown_at(self.manager.row_of(transfer)).row())
 
-    def _inserted(self, _parent: QModelIndex, _first: int, last: int) -> None:
-        shown = self._shown_at(last)
+    def follow(self, transfer: Transfer) -> None:
+        """A copy asked for: its row is selected and shown, unless several rows are
+        selected (a person choosing what to cancel or retry keeps their choice)."""
+        if transfer not in self.manager.transfers \
+                or len(self.table.selectionModel().selectedRows()) > 1:
+            return
+        shown = self._shown_at(self.manager.row_of(transfer))
         select_row(self.table, shown.row())
         self.table.scrollTo(shown)
 
-    def _act(self, action: object) -> None:
-        transfer = self.current()
-        if transfer is not None and callable(action):
-            action(transfer)
+    def _inserted(self, _parent: QModelIndex, _first: int, last: int) -> None:
+        transfer = self.model.transfer(self.model.index(last, 0))
+        if transfer is not None:
+            self.follow(transfer)
+
+    def _cancel_selected(self) -> None:
+        for transfer in self.selected():
+            if cancellable(transfer):
+                self.manager.cancel(transfer)
         self._update_buttons()
+
+    def _retry_selected(self) -> None:
+        """Run the selected copies that failed or were cancelled again, in the order the
+        table shows them, and say so (as a copy started and cancelled are: the status bar
+        kept "…was cancelled", and a reader heard nothing)."""
+        stopped = [transfer for transfer in self.selected() if stopped_copy(transfer)]
+        for transfer in stopped:
+            self.manager.retry(transfer)
+        if len(stopped) == 1:
+            request = stopped[0].request
+            self._say(f"Copying {request.label or request.source} again…")
+        elif stopped:
+            self._say(f"Copying {len(stopped)} copies again…")
+        self._update_buttons()
+
+    def _remove_selected(self) -> None:
+        for transfer in self.selected():
+            if transfer.state.finished:
+                self.manager.remove(transfer)
 
     def _cancel_all(self) -> None:
         self.manager.cancel_all()
         self._update_buttons()
 
-    def _retry_stopped(self, transfer: Transfer) -> None:
-        """Run a copy that failed or was cancelled again, and say so (as a copy started
-        and cancelled are: the status bar kept "…was cancelled", and a reader heard
-        nothing)."""
-        if transfer.state in (TransferState.FAILED, TransferState.CANCELLED):
-            self.manager.retry(transfer)
-            self._say(f"Copying {transfer.request.label or transfer.request.source} again…")
-
     def retry_failed(self) -> int:
         """Run every copy that failed or was cancelled again, in the order they were asked
         for (each waits for its turn like a new one); how many, said in the status bar."""
-        stopped = [t for t in self.manager.transfers
-                   if t.state in (TransferState.FAILED, TransferState.CANCELLED)]
+        stopped = [t for t in self.manager.transfers if stopped_copy(t)]
         for transfer in stopped:
             self.manager.retry(transfer)
         if stopped:
@@ -480,14 +525,12 @@ class TransfersPanel(QWidget):
     def _update_buttons(self) -> None:
         """The buttons, and the table's actions with them (the context menu shows those)."""
         transfer = self.current()
-        running = transfer is not None and not transfer.state.finished
+        selected = self.selected()
         enabled = {
-            (self.cancel_button, self.cancel_action):
-                running and not (transfer and transfer.cancel_requested),
+            (self.cancel_button, self.cancel_action): any(map(cancellable, selected)),
             # as in download managers, Retry is for what did not succeed: a copy done is
             # done (drag the image again to copy it anew)
-            (self.retry_button, self.retry_action): transfer is not None and transfer.state
-                in (TransferState.FAILED, TransferState.CANCELLED),
+            (self.retry_button, self.retry_action): any(map(stopped_copy, selected)),
             (self.details_button, self.details_action): transfer is not None,
         }
         for (button, action), on in enabled.items():
@@ -541,22 +584,29 @@ class TransfersPanel(QWidget):
         """A right click at ``point`` (of the viewport; its row is selected first), or the
         Menu key or Shift+F10 at the selected row: the menu, there."""
         index = self.table.indexAt(point)
-        if index.isValid():
-            select_row(self.table, index.row())
+        selection = self.table.selectionModel()
+        if index.isValid() and not selection.isRowSelected(index.row(), QModelIndex()):
+            select_row(self.table, index.row())  # (on a selected row, the selection stays)
+        elif index.isValid():  # that row is the one the menu is about (Copy Error, Show…)
+            selection.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.NoUpdate)
         menu = self.context_menu()
         if menu is not None:
             menu.exec(self.table.viewport().mapToGlobal(point))
             menu.deleteLater()
 
     def context_menu(self) -> QMenu | None:
-        """The table's context menu, for the row selected: Cancel, Retry and Details (the
+        """The table's context menu, for the rows selected: Cancel, Retry and Details (the
         table's actions, enabled as the buttons are and shown with their keys); the
-        copy's source and destination names and a failed copy's error, to copy; Show
-        Destination, where the window lists it (:attr:`find_destination`); this row (if
-        finished) or every finished one off the list. None while the list is empty."""
+        copies' source and destination names and a failed copy's error, to copy; Show
+        Destination, where the window lists it (:attr:`find_destination`); the selected
+        rows (those finished) or every finished one off the list. None while the list is
+        empty. Copy Error and Show Destination are about the row the menu was opened on
+        (:meth:`current`)."""
         if not self.manager.transfers:
             return None
         transfer = self.current()
+        selected = self.selected()
+        several = len(selected) > 1
         menu = QMenu(self.table)
 
         def add(text: str, act: Callable[[Transfer], object],
@@ -570,16 +620,17 @@ class TransfersPanel(QWidget):
         for action in (self.cancel_action, self.retry_action, self.details_action):
             menu.addAction(action)
         menu.addSeparator()
-        add("Copy Source Reference",
-            lambda t: self._say(clipboard.copy_as_given(t.request.source)))
-        add("Copy Destination Reference",
-            lambda t: self._say(clipboard.copy_as_given(t.request.destination)))
+        add("Copy Source References" if several else "Copy Source Reference",
+            lambda _t: self._copy_references(selected, "source"))
+        add("Copy Destination References" if several else "Copy Destination Reference",
+            lambda _t: self._copy_references(selected, "destination"))
         add("Copy Error", self._copy_error,
             lambda t: t.state is TransferState.FAILED and t.error)
         menu.addSeparator()
         add("Show Destination", self.show_destination, self.find_destination)
         menu.addSeparator()
-        add("Remove from List", self.manager.remove, lambda t: t.state.finished)
+        add("Remove from List", lambda _t: self._remove_selected(),
+            lambda _t: any(t.state.finished for t in selected))
         clear = menu.addAction("Clear Finished")
         clear.setEnabled(self.clear_button.isEnabled())
         clear.triggered.connect(lambda _checked=False: self.manager.remove_finished())
@@ -587,6 +638,16 @@ class TransfersPanel(QWidget):
 
     def _say(self, sentence: str) -> None:
         emit(self.statusMessage, sentence)
+
+    def _copy_references(self, transfers: list[Transfer], side: str) -> None:
+        """Put the ``side`` ("source" or "destination") reference of each of
+        ``transfers`` on the clipboard as a shell takes it, one a line."""
+        names = [getattr(transfer.request, side) for transfer in transfers]
+        if len(names) == 1:
+            self._say(clipboard.copy_as_given(names[0]))
+        elif names:
+            clipboard.copy_text("\n".join(map(shell_quoted, names)))
+            self._say(f"Copied the {side} references of {len(names)} copies, one a line.")
 
     def _copy_error(self, transfer: Transfer) -> None:
         """Put a failed copy's sentence on the clipboard (the engine's, as the State cell
