@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Final
 
 from spyglass.core.errors import Cancelled
 
@@ -138,14 +138,26 @@ def _interrupted(signum: int) -> KeyboardInterrupt:
 
 class _Holding:
     """Ctrl+C (and a SIGTERM or SIGHUP taken like it) held off from :meth:`start` to
-    :meth:`end`, which raises the :class:`KeyboardInterrupt` asked for meanwhile; the
-    second held, a third raised at once. Only in the main thread, and only for the
-    signals whose handler is ours (Python's Ctrl+C, :func:`stop_like_ctrl_c_on_termination`'s):
-    elsewhere (a worker thread, the window's handler) nothing is held."""
+    :meth:`end`, which raises the :class:`KeyboardInterrupt` asked for meanwhile. Only in
+    the main thread, and only for the signals whose handler is ours (Python's Ctrl+C,
+    :func:`stop_like_ctrl_c_on_termination`'s): elsewhere (a worker thread, the window's
+    handler) nothing is held.
 
-    def __init__(self) -> None:
+    How many are held: ``escape_at``, the interrupt that is raised at once rather than
+    held (counting those asked since :meth:`start`), for a clean-up stuck on something
+    outside; None holds them all. :func:`interrupts_deferred` holds one and lets the next
+    go (a clean-up after a first Ctrl+C: the second is held, a third gets out); the final
+    stretch holds them all while the image goes in place, then lets the third go (see
+    :func:`past_commit`).
+    """
+
+    def __init__(self, escape_at: int | None = 2, *, notice: str | None = None) -> None:
         self._held: dict[int, Any] = {}
         self._asked: list[int] = []
+        self.escape_at = escape_at
+        self._notice = notice
+        """A warning logged when the first interrupt is held (so that nobody presses
+        Ctrl+C again for want of an answer)."""
 
     def start(self) -> None:
         """Hold the signals from now on; a no-op when already holding."""
@@ -161,8 +173,10 @@ class _Holding:
 
     def _hold(self, signum: int, frame: object) -> None:
         self._asked.append(signum)
-        if len(self._asked) > 1:
+        if self.escape_at is not None and len(self._asked) >= self.escape_at:
             raise _interrupted(signum)
+        if len(self._asked) == 1 and self._notice is not None:
+            log.warning(self._notice)
 
     def stop(self) -> None:
         """Put the handlers back; what was asked meanwhile stays asked."""
@@ -201,20 +215,32 @@ def interrupts_deferred() -> Iterator[None]:
 _FINAL_STRETCH: ContextVar[_Holding | None] = ContextVar("spyglass_final_stretch",
                                                          default=None)
 
+FINAL_STRETCH_NOTICE: Final = ("Interrupted as the image goes in place: it is finished first, "
+                               "then the copy stops.")
+"""What is said when the final stretch holds an interrupt."""
+
+_FINAL_ESCAPE: Final = 3
+"""The interrupt the final stretch lets go at once once past the commit (see
+:func:`past_commit`): the first two stay held, a third ends a stuck clean-up."""
+
 
 @contextmanager
 def final_stretch() -> Iterator[None]:
     """The block in which a copy is put in place and said to be: from the moment code in it
     calls :func:`in_place_from_here` (a destination at its point of no return), Ctrl+C
-    and SIGTERM are held off to the block's end, as :func:`interrupts_deferred` holds
-    them, and raised there, once the block has said the image is in place.
+    and SIGTERM are held off to the block's end (one held is said, as a warning:
+    :data:`FINAL_STRETCH_NOTICE`), and raised there, once the block has said the image
+    is in place.
 
-    So an interrupt that comes once the new image is in place no longer cuts the copy
-    off between that and its telling (a ``dir:`` folder between its two renames, a
+    So an interrupt that comes once the new image is going in place no longer cuts the
+    copy off between that and its telling (a ``dir:`` folder between its two renames, a
     ``Finished`` event never sent): the copy ends whole and said, then the interrupt
-    stops what comes after. A block that fails lets the held interrupt go with its
+    stops what comes after. Up to :func:`past_commit` every interrupt is held (a second
+    and a third too: the commit's last steps are renames and small writes); from there
+    the third gets out at once, for housekeeping stuck on something outside, after the
+    image was said to be in place. A block that fails lets the held interrupt go with its
     error (the error is what the caller hears)."""
-    holding = _Holding()
+    holding = _Holding(None, notice=FINAL_STRETCH_NOTICE)
     token = _FINAL_STRETCH.set(holding)
     try:
         yield
@@ -231,6 +257,15 @@ def in_place_from_here() -> None:
     holding = _FINAL_STRETCH.get()
     if holding is not None:
         holding.start()
+
+
+def past_commit() -> None:
+    """Tell :func:`final_stretch` that the destination's commit is over (the image said to
+    be in place, or the commit failed): from here a third interrupt gets out at once, for
+    a clean-up stuck on something outside. Outside a stretch, nothing happens."""
+    holding = _FINAL_STRETCH.get()
+    if holding is not None:
+        holding.escape_at = _FINAL_ESCAPE
 
 
 def check(cancel: CancelToken | None) -> None:

@@ -30,7 +30,13 @@ from dataclasses import replace
 from typing import IO, TYPE_CHECKING, Any, Final, cast
 
 from spyglass.core import compression
-from spyglass.core.cancel import CancelToken, check, final_stretch, interrupts_deferred
+from spyglass.core.cancel import (
+    CancelToken,
+    check,
+    final_stretch,
+    interrupts_deferred,
+    past_commit,
+)
 from spyglass.core.copy_attachments import (
     carry_attachments,
 )
@@ -110,6 +116,7 @@ from spyglass.core.transports.base import (
     ImageSource,
     LeavesBehind,
     ReplacingDestination,
+    TidiesAfter,
     WholeImageHolder,
 )
 
@@ -548,6 +555,7 @@ def _execute_told(
         else:
             top = _execute(plan, source, destination, options, emit, cancel)
     except BaseException as exc:
+        past_commit()  # (a third interrupt may end a take-back stuck on something outside)
         with interrupts_deferred():  # taken back whole, whatever Ctrl+C says meanwhile
             cancel.cancel()
             destination.abort()
@@ -564,6 +572,9 @@ def _execute_told(
         raise
     notes = destination.commit_notes if isinstance(destination, CommitNotes) else ()
     emit(Finished(top.digest, top.media_type, before, held, wrote_attached, notes))
+    past_commit()
+    if isinstance(destination, TidiesAfter):  # said in place first: nothing slow before it
+        destination.tidy()
     return top
 
 

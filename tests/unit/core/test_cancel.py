@@ -11,12 +11,14 @@ from collections.abc import Iterator
 import pytest
 
 from spyglass.core.cancel import (
+    FINAL_STRETCH_NOTICE,
     CancelToken,
     Terminated,
     final_stretch,
     in_place_from_here,
     interrupts_deferred,
     linked,
+    past_commit,
     stop_like_ctrl_c_on_termination,
 )
 from spyglass.core.errors import Cancelled
@@ -180,3 +182,36 @@ def test_a_final_stretch_holds_ctrl_c_only_from_the_point_of_no_return() -> None
     in_place_from_here()  # outside a stretch: nothing held
     with pytest.raises(KeyboardInterrupt):
         signal.raise_signal(signal.SIGINT)
+
+
+@pytest.mark.skipif(signal.getsignal(signal.SIGINT) is not signal.default_int_handler,
+                    reason="Python's own Ctrl+C handler is not installed")
+def test_a_final_stretch_holds_every_interrupt_to_the_commit_then_lets_a_third_go(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """From the point of no return to the commit's end nothing cuts the copy off (a
+    second Ctrl+C of someone who saw nothing happen, a service manager's second TERM);
+    the first held is said; past the commit, a third ends a stuck clean-up."""
+    reached: list[str] = []
+    with stop_like_ctrl_c_on_termination(), \
+            pytest.raises(KeyboardInterrupt) as stopped, final_stretch():
+        in_place_from_here()
+        signal.raise_signal(signal.SIGINT)
+        signal.raise_signal(signal.SIGTERM)
+        signal.raise_signal(signal.SIGINT)
+        reached.append("committed")
+        past_commit()
+        signal.raise_signal(signal.SIGTERM)  # the fourth, past the commit: at once
+        reached.append("not reached")
+    assert reached == ["committed"]
+    assert isinstance(stopped.value, Terminated)  # the one that got out
+    assert [r.getMessage() for r in caplog.records] == [FINAL_STRETCH_NOTICE]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    reached.clear()
+    with pytest.raises(KeyboardInterrupt), final_stretch():
+        in_place_from_here()
+        past_commit()
+        signal.raise_signal(signal.SIGINT)
+        signal.raise_signal(signal.SIGINT)
+        reached.append("tidied")  # two held past the commit too
+    assert reached == ["tidied"]

@@ -356,6 +356,20 @@ class CommitNotes(Protocol):
         ...
 
 
+@runtime_checkable
+class TidiesAfter(Protocol):
+    """An :class:`ImageDestination` with housekeeping to do once the image is in place
+    (removing the image it replaced, taking back what stopped copies left): the copy does
+    it after it said the image is in place, so that nothing slow stands between the two
+    (and an interrupt that stops it cannot hide a finished copy)."""
+
+    def tidy(self) -> None:
+        """Do the housekeeping of the last :meth:`~ImageDestination.commit`, once; best
+        effort (what cannot be done is logged, never raised). :meth:`close` does it where
+        nobody did."""
+        ...
+
+
 @dataclass(frozen=True)
 class LeftBehind:
     """Blobs a stopped copy added to its destination and could not take back."""

@@ -6,10 +6,10 @@ at commit (:func:`swap_in`). Where the kernel can, that is one step (Linux's
 at every moment, the old one or the new one. Elsewhere it takes two renames, the old
 folder first set aside as ``.NAME.spyglass-tmp-old-*`` (claimed while it is there):
 Ctrl+C and SIGTERM are held off between them, but a ``kill -9`` there leaves no image
-at the name. The next copy to the name puts the set-aside image back before it starts
-(:func:`recover_set_aside`), and removes set-aside folders no live copy claims once the
-name holds a whole image; reading the missing name says where the old image is
-(:func:`set_aside_hint`).
+at the name. The next copy to the name puts the set-aside image back before it first
+writes (:func:`recover_set_aside`; a dry run does not), and removes set-aside folders no
+live copy claims once the name holds a whole image; reading the missing name says where
+the old image is (:func:`set_aside_hint`).
 """
 
 from __future__ import annotations
@@ -99,11 +99,13 @@ def set_aside(target: Path) -> list[Path]:
                   key=changed, reverse=True)
 
 
-def swap_in(staging: Path, target: Path, shown: Path) -> None:
-    """Put the whole new image in ``staging`` at ``target``; the old one there, if any,
-    goes once the new one is in. ``shown`` is the path as the user named it. The
-    destination's point of no return (:func:`~spyglass.core.cancel.in_place_from_here`).
-    TransportError when the new image cannot be put in place, saying where the old one is."""
+def swap_in(staging: Path, target: Path, shown: Path) -> Path | None:
+    """Put the whole new image in ``staging`` at ``target``; ``shown`` is the path as the
+    user named it. The destination's point of no return
+    (:func:`~spyglass.core.cancel.in_place_from_here`). Returns where the old image is
+    now, if there was one, for :func:`remove_replaced` once the copy said the new one
+    is in place (removing a big image takes a while). TransportError when the new image
+    cannot be put in place, saying where the old one is."""
     parent = target.parent
     in_place_from_here()
     try:
@@ -117,12 +119,17 @@ def swap_in(staging: Path, target: Path, shown: Path) -> None:
             f"{describe_write_error(exc, shown)} The new image could not be put in place; "
             "the folder holds the image it held before."
         ) from exc
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-        if old.exists():  # files in it this user may not remove
-            log.warning("What %s held before could not all be removed; the rest is in "
-                        "%s (remove it yourself).", shown, old)
     fsync_dir(parent)
+    return old
+
+
+def remove_replaced(old: Path, shown: Path) -> None:
+    """Remove the old image :func:`swap_in` took out of ``shown`` (best effort, said when
+    some of it stays)."""
+    shutil.rmtree(old, ignore_errors=True)
+    if old.exists():  # files in it this user may not remove
+        log.warning("What %s held before could not all be removed; the rest is in "
+                    "%s (remove it yourself).", shown, old)
 
 
 def _swap_in_steps(staging: Path, target: Path, shown: Path) -> Path | None:
@@ -156,11 +163,11 @@ def _swap_in_steps(staging: Path, target: Path, shown: Path) -> Path | None:
 
 
 def recover_set_aside(target: Path, shown: Path, whole: Callable[[Path], bool]) -> None:
-    """Before a copy to ``target``: where a killed swap left no image at the name, put the
-    newest old image it set aside back (saying so); where the name holds a whole image,
-    remove the set-aside folders no live copy claims. Only set-aside folders that hold a
-    whole image themselves (``whole``) are touched. Best effort: what cannot be moved or
-    removed stays, said."""
+    """Before a copy to ``target`` first writes: where a killed swap left no image at the
+    name, put the newest old image it set aside back (saying so); where the name holds a
+    whole image, remove the set-aside folders no live copy claims (saying so: one may hold
+    the only copy of an image). Only set-aside folders that hold a whole image themselves
+    (``whole``) are touched. Best effort: what cannot be moved or removed stays, said."""
     aside = [path for path in set_aside(target) if whole(path) and unclaimed(path)]
     if not aside:
         return
@@ -183,6 +190,9 @@ def recover_set_aside(target: Path, shown: Path, whole: Callable[[Path], bool]) 
         if path.exists():
             log.warning("An old dir: image a stopped copy set aside could not all be "
                         "removed; the rest is in %s (remove it yourself).", path)
+        else:
+            log.warning('Removed the old dir: image a stopped copy had set aside in %s: '
+                        '"%s" holds a whole image.', path, shown)
 
 
 def set_aside_hint(target: Path) -> str:

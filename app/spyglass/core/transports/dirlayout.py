@@ -60,7 +60,12 @@ from spyglass.core.manifest import (
 )
 from spyglass.core.transports.base import ImageEntry, ImageSource, ProgressCallback, Room
 from spyglass.core.transports.blob_write import KnownBlobs, file_matches, put_blob_file, write_blob
-from spyglass.core.transports.dir_swap import recover_set_aside, set_aside_hint, swap_in
+from spyglass.core.transports.dir_swap import (
+    recover_set_aside,
+    remove_replaced,
+    set_aside_hint,
+    swap_in,
+)
 from spyglass.core.transports.file_write import (
     check_replaceable,
     describe_write_error,
@@ -495,8 +500,8 @@ class DirDestination:
     the old folder renamed away, the new one renamed in, the old one removed
     (see :mod:`~spyglass.core.transports.dir_swap`) — so the old image stays
     complete until the new one is. An old image a killed swap left set aside
-    is put back when the destination opens. :meth:`abort` removes the sibling; one that a killed
-    copy left is removed by the next copy to ``PATH`` (see
+    is put back before the copy first writes (not by a dry run). :meth:`abort` removes
+    the sibling; one that a killed copy left is removed by the next copy to ``PATH`` (see
     :class:`~spyglass.core.transports.temporaries.TempFolder`). A ``PATH`` that
     is a symbolic link is followed: the link stays and the folder it points
     to is replaced.
@@ -522,7 +527,7 @@ class DirDestination:
         self._replaces_image = False
         self._made_folders: list[Path] = []
         """The missing folders above the target this copy made (taken back with it)."""
-        recover_set_aside(target, path, _is_dir_image_folder)
+        self._recovered = False  # (see _recover: not here, where a dry run opens it too)
         self._check_target()
         self._folder = self._make_staging()
         self._staging = self._folder.path
@@ -531,6 +536,23 @@ class DirDestination:
         self._state = "open"
         self._lock = threading.Lock()
         self._signatures: dict[Digest, list[bytes]] = {}  # put_stored_signatures, by subject
+        self._replaced: Path | None = None
+        """Where the image the commit replaced is, until :meth:`tidy` removes it."""
+
+    def _recover(self) -> None:
+        """Before the copy first writes: put back the old image a killed swap set aside,
+        or remove those no longer needed (see
+        :func:`~spyglass.core.transports.dir_swap.recover_set_aside`); once. Not when
+        the destination opens: a dry run opens it, and writes nothing."""
+        with self._lock:
+            if self._recovered:
+                return
+            self._recovered = True
+            if self._state != "open":
+                return
+            recover_set_aside(self._target, self.path, _is_dir_image_folder)
+            if not self._replaces_image:  # (one put back is replaced)
+                self._replaces_image = os.path.lexists(self._target)
 
     def _check_target(self) -> None:
         self._replaces_image = check_dir_destination(self.path)
@@ -605,6 +627,7 @@ class DirDestination:
         sending: bool = True,
     ) -> str | None:
         self._check_open()
+        self._recover()
         digest = descriptor.digest
         with self._known.guard(digest):
             known = self._known.size(digest)
@@ -653,6 +676,7 @@ class DirDestination:
         progress: ProgressCallback | None = None,
     ) -> Descriptor:
         self._check_open()
+        self._recover()
         return put_blob_file(
             stream, temps=self._temps, target=self._blob_target, known=self._known, name=self._name,
             media_type=media_type, digest=digest, size=size, cancel=cancel, progress=progress,
@@ -662,6 +686,7 @@ class DirDestination:
         self, raw: bytes, media_type: str, digest: Digest, *, cancel: CancelToken | None = None
     ) -> None:
         self._check_open()
+        self._recover()
         check(cancel)
         self._verify_manifest(raw, media_type, digest)
         name = instance_manifest_names(digest)[-1]
@@ -687,6 +712,7 @@ class DirDestination:
 
     def commit(self, top: Descriptor, raw: bytes, *, cancel: CancelToken | None = None) -> None:
         self._check_open()
+        self._recover()
         check(cancel)
         self._verify_manifest(raw, top.media_type, top.digest)
         staging = self._staging
@@ -705,9 +731,15 @@ class DirDestination:
                 replace_file(staging / f"{prefix}{SIGNATURE_PREFIX}{number}", blob,
                              temps=self._temps)
         check(cancel)
-        swap_in(staging, self._target, self.path)
+        self._replaced = swap_in(staging, self._target, self.path)
         self._folder.release()
         self._state = "committed"
+
+    def tidy(self) -> None:
+        """Implement TidiesAfter: remove the image the commit replaced."""
+        replaced, self._replaced = self._replaced, None
+        if replaced is not None:
+            remove_replaced(replaced, self.path)
 
     # ---------------------------------------------------------------- attachments
 
@@ -749,6 +781,7 @@ class DirDestination:
     def close(self) -> None:
         if self._state == "open":
             self.abort()
+        self.tidy()
 
 
 def open_dir_destination(path: Path) -> DirDestination:

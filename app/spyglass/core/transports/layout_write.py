@@ -197,6 +197,8 @@ class OCILayoutDestination:
         """A claimed temporary in the layout while this copy relies on its blobs: a
         concurrent copy's take-back sees it and spares them (see _take_back_blobs)."""
         self._left: LeftBehind | None = None
+        self._tidy = False
+        """Committed, with :meth:`tidy` still to do."""
         self._prepare(cancel)
 
     # -- preparing the layout
@@ -540,16 +542,18 @@ class OCILayoutDestination:
             # under the lock: a copy stopped after this sees it gone (see _leave)
             if self._marker is not None:
                 self._temps.discard(self._marker)
-            self._leave_committed()
+            self._tidy = True
 
-    def _leave_committed(self) -> None:
-        """As the last copy to leave the layout, once committed (the caller holds the
-        index lock): take back what stopped copies left there (see :meth:`_leave`).
-        Best effort, and silent: the image is in place."""
-        if not (self.path / LEFT_FILE).exists():
+    def tidy(self) -> None:
+        """Implement TidiesAfter: as the last copy to leave the layout, once committed,
+        take back what stopped copies left there (see :meth:`_leave`), under the index
+        lock. Best effort, and silent: the image is in place."""
+        tidy, self._tidy = self._tidy, False
+        if not tidy or not (self.path / LEFT_FILE).exists():
             return
         try:
-            self._leave(set(), "them")
+            with exclusive_lock(self.path / INDEX_LOCK, what=self._what, wait=TAKE_BACK_WAIT):
+                self._leave(set(), "them")
         except (OSError, SpyglassError) as exc:
             log.info('The blobs stopped copies left in the OCI image layout "%s" stay: %s',
                      self.path, exc)
@@ -869,6 +873,7 @@ class OCILayoutDestination:
     def close(self) -> None:
         if self._state == "open":
             self.abort()
+        self.tidy()
 
 
 def _ref_of(item: dict[str, Any]) -> str | None:

@@ -171,6 +171,8 @@ def test_the_old_image_stays_intact_until_commit(single_source: Path, tmp_path: 
 
     assert (out / "manifest.json").read_bytes() == raw
     assert files_of(out) != old_files
+    assert len(siblings(out)) == 1  # the old image, removed once the copy was told
+    dest.close()  # (or by tidy, which the engine calls)
     assert siblings(out) == []
 
 

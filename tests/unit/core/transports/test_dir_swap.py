@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from spyglass.cli import main
 from spyglass.core.errors import InvalidLayout, TransportError
 from spyglass.core.transports import dir_swap, open_source
 from spyglass.core.transports.dirlayout import DirDestination
@@ -93,15 +95,17 @@ def test_a_kill_between_the_two_renames_is_put_back_by_the_next_copy(
     assert not out.exists() and len(_old_aside(out)) == 1  # what kill -9 there leaves
     with pytest.raises(InvalidLayout, match=r"left the old image in .*rename it back"):
         open_source(f"dir:{out}")
-    dest = DirDestination(out)  # the next copy to the name
+    dest = DirDestination(out)  # the next copy to the name (or a dry run of it)
+    assert not out.exists() and len(_old_aside(out)) == 1  # opening it writes nothing
+    dest.abort()
+    dest = DirDestination(out)
+    copy_image(open_source(f"oci:{single_source}:app"), dest)  # before its first write:
     assert "it was put back" in caplog.text
     assert files_of(out) == old_files and _old_aside(out) == []
-    dest.abort()
-    assert files_of(out) == old_files
 
 
 def test_set_aside_folders_go_once_the_name_holds_a_whole_image(
-        single_source: Path, tmp_path: Path) -> None:
+        single_source: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     out = tmp_path / "image"
     copy_image(open_source(f"oci:{single_source}:app"), DirDestination(out))
     prefix = f".{out.name}{TEMP_PREFIX}{dir_swap.OLD_KIND}"
@@ -110,10 +114,27 @@ def test_set_aside_folders_go_once_the_name_holds_a_whole_image(
     at_work = Path(tempfile.mkdtemp(prefix=prefix, dir=tmp_path))  # a live swap's
     claim = claim_path(at_work)
     try:
-        DirDestination(out).abort()
+        DirDestination(out).abort()  # opened, nothing written (a dry run): both stay
+        assert sorted(_old_aside(out)) == sorted([left.name, at_work.name])
+        copy_image(open_source(f"oci:{single_source}:app"), DirDestination(out))
         assert _old_aside(out) == [at_work.name]
+        assert f"Removed the old dir: image a stopped copy had set aside in {left}" in caplog.text
     finally:
         release_claim(claim)
+
+
+def test_a_dry_run_into_dir_writes_nothing_where_a_swap_set_an_image_aside(
+        single_source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "image"
+    copy_image(open_source(f"oci:{single_source}:app"), DirDestination(out))
+    aside = tmp_path / f".{out.name}{TEMP_PREFIX}{dir_swap.OLD_KIND}abc"
+    shutil.copytree(out, aside)  # a whole old image a killed swap left
+    before = sorted(os.listdir(tmp_path))
+    assert main(["copy", "--dry-run", f"oci:{single_source}:other", f"dir:{out}"]) == 0
+    assert sorted(os.listdir(tmp_path)) == before and files_of(aside) == files_of(out)
+    shutil.rmtree(out)  # as a kill -9 between the two renames leaves it
+    assert main(["copy", "--dry-run", f"oci:{single_source}:other", f"dir:{out}"]) == 0
+    assert sorted(os.listdir(tmp_path)) == sorted(set(before) - {out.name})
 
 
 def test_an_exchange_that_fails_leaves_the_old_image(

@@ -49,7 +49,13 @@ from spyglass.core.manifest import (
 from spyglass.core.transports import blob_write as blob_write_module
 from spyglass.core.transports import layout_write as layout_write_module
 from spyglass.core.transports import open_destination, open_source
-from spyglass.core.transports.base import COMPRESSED, ImageDestination, ImageSource, LeftBehind
+from spyglass.core.transports.base import (
+    COMPRESSED,
+    ImageDestination,
+    ImageSource,
+    LeftBehind,
+    TidiesAfter,
+)
 from spyglass.core.transports.files import blob_path
 from spyglass.core.transports.layout import open_layout
 from spyglass.core.transports.layout_write import AT_WORK, OCILayoutDestination
@@ -91,10 +97,13 @@ def _copy_manifest(
 
 
 def copy_image(source: ImageSource, dest: ImageDestination) -> Descriptor:
-    """Copy the image ``source`` names, every instance, unchanged; commit; return the top."""
+    """Copy the image ``source`` names, every instance, unchanged; commit (and tidy, as the
+    engine does once it said so); return the top."""
     raw, media_type = source.get_manifest()
     top = _copy_manifest(source, dest, raw, media_type)
     dest.commit(top, raw)
+    if isinstance(dest, TidiesAfter):
+        dest.tidy()
     return top
 
 
