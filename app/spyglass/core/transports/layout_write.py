@@ -12,6 +12,7 @@ import os
 import shutil
 import stat
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -67,13 +68,20 @@ from spyglass.core.transports.layout_files import (
 from spyglass.core.transports.layout_left import (
     LEFT_FILE,
     LeftJournal,
+    disown_left,
     forget_left,
     made_folders,
     read_left,
     record_left,
 )
 from spyglass.core.transports.stubs import no_stored_signatures
-from spyglass.core.transports.temporaries import TempFiles, claimed_by_others, sweep_orphans
+from spyglass.core.transports.temporaries import (
+    ORPHAN_AGE,
+    TempFiles,
+    claimed_by_others,
+    last_change,
+    sweep_orphans,
+)
 from spyglass.core.units import human_size
 
 log = logging.getLogger(__name__)
@@ -136,7 +144,7 @@ class OCILayoutDestination:
     commits and fails with a sentence instead of naming a missing blob. No
     blob is taken back while another copy is at work in the layout (a Spyglass
     copy's claimed marker, or a containers/image temporary, ``oci-put-blob*``,
-    is there): it may have found them there. They are recorded then
+    changed in the last 15 minutes, is there): it may have found them there. They are recorded then
     (:mod:`~spyglass.core.transports.layout_left`), :attr:`left_behind` says so,
     and the last copy to leave the layout (committed or stopped, no other at
     work) takes back those no entry names by then, and the layout a stopped copy
@@ -230,6 +238,7 @@ class OCILayoutDestination:
                     check_existing(path)
                     self._create_files()
                     sweep_orphans(path)
+                    self._disown_if_named()
                 except BaseException:
                     # under the lock: another copy's set-up of this folder, or its
                     # image, cannot come between the look and the removal
@@ -241,6 +250,19 @@ class OCILayoutDestination:
             self._temps.remove_all()
             remove_made_folders(self._made_folders)
             raise
+
+    def _disown_if_named(self) -> None:
+        """A layout whose index.json names an image was not made by a stopped copy, whatever
+        its journal says (see :func:`~spyglass.core.transports.layout_left.disown_left`);
+        the caller holds the index lock."""
+        if not (self.path / LEFT_FILE).exists():
+            return
+        try:
+            named = bool(self._read_index()["manifests"])
+        except SpyglassError:
+            return
+        if named:
+            disown_left(self.path, temps=self._temps)
 
     def _undo_preparing(self) -> None:
         """After a failure to set up a layout in a folder this destination made (a full
@@ -539,6 +561,8 @@ class OCILayoutDestination:
             in_place_from_here()  # (the new index.json names the image once renamed)
             self._update_index(entry)
             self._state = "committed"
+            if (self.path / LEFT_FILE).exists():  # it holds an image: no longer new
+                disown_left(self.path, temps=self._temps)
             # under the lock: a copy stopped after this sees it gone (see _leave)
             if self._marker is not None:
                 self._temps.discard(self._marker)
@@ -729,7 +753,8 @@ class OCILayoutDestination:
         Under the index lock, and only those no ``index.json`` entry names; none
         while another copy is at work in the layout: a Spyglass copy (its claimed
         marker or temporaries are there), or one of containers/image (skopeo,
-        podman: its ``oci-put-blob*`` temporary is there; it takes no lock, and
+        podman: its ``oci-put-blob*`` temporary is there, changed lately; it takes no
+        lock, and
         commits an entry naming any blob it found there without looking again).
         Either may have found them there and be relying on them, so they stay,
         recorded in the layout's journal (:mod:`~spyglass.core.transports.layout_left`)
@@ -780,12 +805,18 @@ class OCILayoutDestination:
         """
         if claimed_by_others(self.path):
             return f"another copy is at work there and may use {them}", None
-        if (theirs := containers_temporaries(self.path)):
+        writing, stale = self._containers_temporaries()
+        if writing:
             return (f"a skopeo copy (or another containers/image tool) is writing there "
-                    f"({theirs[0]}) and may use {them}"), None
+                    f"({writing[0]}) and may use {them}"), None
         journal = read_left(self.path)
         if not added and journal is None:
             return None, None
+        for name, changed in stale[:1]:
+            log.warning('The OCI image layout "%s" holds %s, a temporary a skopeo copy (or '
+                        "another containers/image tool) left there, unchanged since %s: no "
+                        "such copy is taken to be at work (remove it).", self.path, name,
+                        time.strftime("%Y-%m-%d %H:%M", time.localtime(changed)))
         used = referenced_blobs(self.path, self._what)
         if used is None:  # a layout we cannot read whole: leave everything as it is
             return ("its index.json or a manifest it names could not be read, so which "
@@ -802,6 +833,24 @@ class OCILayoutDestination:
                 log.info('Took back %d blobs stopped copies had left in the OCI image layout '
                          '"%s".', len(taken), self.path)
         return None, journal
+
+    def _containers_temporaries(self) -> tuple[list[str], list[tuple[str, float]]]:
+        """The blob temporaries of containers/image in the layout: those a copy of theirs
+        is writing (changed within :data:`~spyglass.core.transports.temporaries.ORPHAN_AGE`:
+        they take no claim, so their age alone tells), and those a stopped one left, with
+        when they last changed (they keep nothing: a killed skopeo's stays for ever)."""
+        writing: list[str] = []
+        stale: list[tuple[str, float]] = []
+        now = time.time()
+        for name in containers_temporaries(self.path):
+            changed = last_change(self.path / name)
+            if changed is None:
+                continue  # gone meanwhile: its copy renamed it into place
+            if now - changed < ORPHAN_AGE:
+                writing.append(name)
+            else:
+                stale.append((name, changed))
+        return writing, stale
 
     def _record_left(self, added: set[Digest]) -> bool:
         """Record ``added`` in the layout's journal, and that this copy made the layout or

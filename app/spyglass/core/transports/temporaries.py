@@ -278,6 +278,15 @@ def claimed_by_others(folder: Path, mine: Collection[Path] = ()) -> bool:
     return False
 
 
+def last_change(path: Path) -> float | None:
+    """When ``path`` (a file, or a folder and what is in it) last changed, as
+    :func:`sweep_orphans` judges an orphan's age; None when it is not there."""
+    try:
+        return _last_change(path, os.lstat(path))
+    except OSError:
+        return None
+
+
 def _last_change(path: Path, st: os.stat_result) -> float:
     """When ``path`` last changed: for a folder, the newest change of anything in it (a
     folder's own time does not move while a file in it is written)."""

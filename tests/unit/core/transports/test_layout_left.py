@@ -31,10 +31,13 @@ from spyglass.core.errors import Cancelled
 from spyglass.core.manifest import Descriptor
 from spyglass.core.transports import open_destination, open_source
 from spyglass.core.transports.files import blob_path
-from spyglass.core.transports.layout_left import LEFT_FILE
+from spyglass.core.transports.layout_left import LEFT_FILE, layout_identity
 from spyglass.core.transports.layout_write import OCILayoutDestination
 from tests.helpers.held_copies import HOLD_LIMIT, AbortsInTurn, HeldLayer, source_layout
+from tests.unit.core.transports.test_dir_dest import single_source
 from tests.unit.core.transports.test_layout_dest import copy_image, single_image_layout
+
+__all__ = ["single_source"]  # (the fixture, used by name)
 
 
 def layout_files(root: Path) -> dict[str, bytes] | None:
@@ -310,3 +313,120 @@ def test_a_new_layout_two_copies_each_made_part_of_goes_whole(
     opened[order[1]].abort()
     assert opened[order[1]].left_behind is None
     assert list(tmp_path.iterdir()) == []
+
+
+def _put(dest: OCILayoutDestination, data: bytes) -> Digest:
+    dest.put_blob(io.BytesIO(data), media_type="application/octet-stream",
+                  digest=Digest.of(data), size=len(data))
+    return Digest.of(data)
+
+
+def test_a_skopeo_temporary_long_unchanged_is_no_copy_at_work(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A killed skopeo's ``oci-put-blob*`` stays for ever: once unchanged for ORPHAN_AGE
+    it no longer keeps what a stopped copy added, and a note says what it is."""
+    dst = tmp_path / "dst"
+    single_image_layout(dst, ref="old")
+    before = layout_files(dst)
+    stale = dst / "oci-put-blob12345"
+    stale.touch()
+    os.utime(stale, (1577836800, 1577836800))  # 2020-01-01
+    dest = OCILayoutDestination(dst, "x")
+    written = _put(dest, b"the stopped copy's blob\n")
+    dest.abort()
+    assert dest.left_behind is None and not (dst / blob_path(written)).exists()
+    assert not (dst / LEFT_FILE).exists()
+    assert "holds oci-put-blob12345, a temporary a skopeo copy" in caplog.text
+    assert "unchanged since 2020-01-0" in caplog.text  # (whatever the time zone)
+    stale.unlink()
+    assert layout_files(dst) == before
+
+
+def test_a_journal_that_is_no_regular_file_does_not_hang_a_copy(
+        tmp_path: Path, single_source: Path) -> None:
+    """A FIFO at index.json.left: read, a copy holding the index lock would wait for a
+    writer for ever; it is taken for an unreadable journal."""
+    dst = tmp_path / "dst"
+    copy_image(open_source(f"oci:{single_source}:app"), OCILayoutDestination(dst, "a"))
+    os.mkfifo(dst / LEFT_FILE)
+    done: list[Descriptor] = []
+    copying = threading.Thread(target=lambda: done.append(copy_image(
+        open_source(f"oci:{single_source}:other"), OCILayoutDestination(dst, "b"))))
+    copying.start()
+    copying.join(30)
+    if copying.is_alive():  # let it go: a writer opens the FIFO
+        os.close(os.open(dst / LEFT_FILE, os.O_WRONLY | os.O_NONBLOCK))
+        copying.join(30)
+        pytest.fail("the copy waited on the journal's FIFO")
+    assert done and not (dst / LEFT_FILE).exists()
+    assert OCILayoutDestination(dst, "b").tagged_digest("b") == done[0].digest
+
+
+def test_a_journal_of_another_layout_removes_no_layout_it_did_not_make(
+        tmp_path: Path) -> None:
+    """A journal left over (planted, or from before the layout was made again) saying a
+    stopped copy made the layout, 50 folders for it: a copy that finds the layout there
+    and stops leaves it, and the folders above it, as they were."""
+    dst = tmp_path / "p1" / "p2" / "p3" / "lay"
+    dst.mkdir(parents=True)
+    made = OCILayoutDestination(dst, "x")  # an empty layout, as umoci init makes one
+    made.abort()
+    (dst / "oci-layout").write_bytes(b'{"imageLayoutVersion":"1.0.0"}')  # (no longer ours)
+    (dst / "index.json").write_bytes(b'{"schemaVersion":2,"manifests":[]}')
+    for planted in ({"blobs": [], "made_layout": True, "folders": 50},
+                    {"blobs": [], "made_layout": True, "folders": 50, "layout": "1:2"}):
+        (dst / LEFT_FILE).write_text(json.dumps(planted))
+        dest = OCILayoutDestination(dst, "x")
+        _put(dest, b"a blob\n")
+        dest.abort()
+        assert dest.left_behind is None
+        assert (dst / "oci-layout").exists() and (dst / "index.json").exists()
+
+
+def _removed_by_umoci(layout: Path) -> None:
+    """As ``umoci rm`` of every tag, then ``umoci gc``: an empty index, no blob."""
+    (layout / "index.json").write_bytes(b'{"schemaVersion":2,"manifests":[]}')
+    for blob in (layout / "blobs" / "sha256").iterdir():
+        blob.unlink()
+
+
+def test_a_layout_that_held_an_image_is_no_longer_the_new_one_a_stopped_copy_made(
+        tmp_path: Path, single_source: Path) -> None:
+    """Copy one made the layout and stopped while two was at work (the journal says so);
+    two commits while skopeo writes there (nothing taken back, the journal stays): once
+    the image is removed again, a stopped copy does not remove the layout as new."""
+    dst = tmp_path / "new" / "dst"
+    first = OCILayoutDestination(dst, "one")  # makes the layout
+    second = OCILayoutDestination(dst, "two")
+    _put(first, b"first's blob\n")
+    _put(second, b"second's blob\n")
+    first.abort()
+    assert json.loads((dst / LEFT_FILE).read_bytes())["made_layout"] is True
+    skopeo = dst / "oci-put-blob123"
+    skopeo.write_bytes(b"part")
+    copy_image(open_source(f"oci:{single_source}:app"), second)
+    assert (dst / LEFT_FILE).exists()
+    skopeo.unlink()
+    _removed_by_umoci(dst)
+    stopped = OCILayoutDestination(dst, "three")
+    _put(stopped, b"third's blob\n")
+    stopped.abort()
+    assert (dst / "oci-layout").exists()  # the layout stays
+
+
+def test_a_layout_found_naming_an_image_is_no_longer_the_new_one_a_stopped_copy_made(
+        tmp_path: Path, single_source: Path) -> None:
+    """The same where no Spyglass copy committed (skopeo wrote the image, or the copy that
+    did was killed): the next copy to open the layout finds index.json naming an image,
+    and takes the journal's claim back."""
+    dst = tmp_path / "new" / "dst"
+    copy_image(open_source(f"oci:{single_source}:app"), OCILayoutDestination(dst, "a"))
+    (dst / LEFT_FILE).write_text(json.dumps({"blobs": [], "made_layout": True, "folders": 2,
+                                             "layout": layout_identity(dst)}))
+    OCILayoutDestination(dst, "looked").abort()  # a copy opens it, and stops at once
+    assert json.loads((dst / LEFT_FILE).read_bytes()).get("made_layout") is not True
+    _removed_by_umoci(dst)
+    stopped = OCILayoutDestination(dst, "three")
+    _put(stopped, b"third's blob\n")
+    stopped.abort()
+    assert (dst / "oci-layout").exists()
