@@ -139,6 +139,8 @@ class RegistryListings(DigestLookups):
         registry.state = LoadState.LOADED
         registry.done = done
         registry.read_at = time.time()
+        if done:
+            registry.stale = ""  # listed to its end: the registry answers again
         self._add_tail_message(registry)
         self._changed(registry)
 
@@ -259,6 +261,7 @@ class RegistryListings(DigestLookups):
             node.catalog_denied = answer.denied and bool(node.config.username)
             node.done = True
             node.state = LoadState.LOADED
+            node.stale = ""
             node.listing = None
             self._add_tail_message(node)
             self._changed(node)
@@ -335,6 +338,8 @@ class RegistryListings(DigestLookups):
         node.state = LoadState.LOADED
         node.done = page.done
         node.read_at = time.time()
+        if page.done:
+            node.stale = ""  # listed to its end (a copy's refresh): the registry answers again
         if page.done and not node.children:
             self._set_message(node, "This repository has no tags.", "info")
         self._changed(node)

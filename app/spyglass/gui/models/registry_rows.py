@@ -112,7 +112,7 @@ class _Parent:
     stale: str = field(default="", init=False)
     """Why the list shown is as it was read last: listing it again (Refresh, Try Again)
     failed with this sentence while the rows read before stayed; "" otherwise (a listing
-    started anew forgets it)."""
+    started anew forgets it, and one that reaches its end: a copy's refresh, a later page)."""
     read_at: float = field(default=0.0, init=False)
     """When the last page of the list shown came (:func:`time.time`; 0: none yet)."""
     _rows: dict[int, int] | None = field(default=None, init=False, repr=False)
