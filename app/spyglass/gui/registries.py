@@ -477,7 +477,8 @@ class RegistryBrowser(QObject):
         Again), taking nothing away while the registry does not answer: a registry's
         first page is asked for first (the listing then starts over); a repository's
         tags are read to their end first, then shown in place of those listed (a later
-        page that failed, again, would leave only the pages before it)."""
+        page that failed, again, would leave only the pages before it), with the tags
+        copies wrote meanwhile (:meth:`RegistriesModel.relisting`)."""
         node = self.model.node(index)
         if not isinstance(node, RegistryNode | RepositoryNode):
             return
@@ -494,6 +495,7 @@ class RegistryBrowser(QObject):
             connection, name = node.parent.connection, node.name
             listing = tag_listing(connection, name)
             first = lambda cancel: whole_tag_list(listing, cancel)  # noqa: E731
+            self.model.relisting(index)  # (the tags copies write meanwhile are kept)
 
         def answered(cancel: CancelToken) -> object:
             try:

@@ -135,8 +135,21 @@ class RegistriesModel(RegistryRowData):
         node = self.node(index)
         if not isinstance(node, RepositoryNode):
             return
+        written = node.written_meanwhile or set()
+        missed = written.difference(name for name, _key in tags.entries)
+        if missed:  # copies wrote them as (or after) the registry was read: not lost
+            tags = sort_page(Page((*(name for name, _key in tags.entries), *missed), True))
         self._reset_repository(node)
         self._add_tag_page(node, tags)
+
+    def relisting(self, index: AnyIndex) -> None:
+        """Refresh reads the whole tag list of the repository at ``index`` from now on,
+        to list in place of the rows (:meth:`relist_tags`): the tags copies write into it
+        meanwhile are kept with that list (read before they ended, it may lack them, and a
+        copy's refresh that listed them is undone by it)."""
+        node = self.node(index)
+        if isinstance(node, RepositoryNode):
+            node.written_meanwhile = set()
 
     def refresh_repository(self, index: AnyIndex, written: str | None = None,
                            descriptor: Descriptor | None = None) -> None:
@@ -155,6 +168,8 @@ class RegistriesModel(RegistryRowData):
         if node.state is LoadState.FAILED:
             self.reload(index)
             return
+        if written is not None and node.written_meanwhile is not None:
+            node.written_meanwhile.add(written)  # (Refresh's read may have missed it)
         if written is not None and descriptor is not None:
             self.set_digest(node.parent.host, node.name, written, descriptor.digest,
                             descriptor.media_type)
@@ -177,10 +192,15 @@ class RegistriesModel(RegistryRowData):
     def add_repository(self, index: AnyIndex, name: str) -> QModelIndex:
         """A copy created repository ``name`` in the registry at ``index``: its row, in
         catalog order, where the catalog listed so far reaches that far (a later page
-        brings it otherwise); the other rows stay as they are."""
+        brings it otherwise); the other rows stay as they are. While a page of the
+        catalog is read (maybe before the copy), the row is added once it is in."""
         registry, known = self._adding_to(index, name, relist_failed=True)
         if registry is None:
             return known
+        if registry.state is LoadState.LOADING and not registry.no_catalog:
+            # the page under way may have been read before the copy: added once it is in
+            registry.created_meanwhile.add(name)
+            return QModelIndex()
         listed = [c for c in registry.children if isinstance(c, RepositoryNode) and not c.pinned]
         if (registry.state is not LoadState.LOADED or registry.no_catalog
                 or not (registry.done or (listed and name < listed[-1].name))):
@@ -243,6 +263,8 @@ class RegistriesModel(RegistryRowData):
         node = self.node(index)
         if isinstance(node, CONTAINERS):
             node.stale = sentence
+            if isinstance(node, RepositoryNode):
+                node.written_meanwhile = None  # (what copies wrote was listed meanwhile)
             self._changed(node)  # (again when it failed again: its banner comes back)
 
     def set_aside(self, index: AnyIndex) -> None:

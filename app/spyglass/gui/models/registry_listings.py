@@ -17,8 +17,9 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QModelIndex, QTimer
 
 from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest
@@ -88,6 +89,9 @@ def _tag_key(row: TagNode | MessageRow) -> NaturalKey:
 
 class RegistryListings(DigestLookups):
     """The listings of catalogs and tags, page by page: see the module docstring."""
+
+    if TYPE_CHECKING:  # made by the model (RegistriesModel)
+        def add_repository(self, index: AnyIndex, name: str) -> QModelIndex: ...
 
     # ------------------------------------------------------------------ reading pages
 
@@ -172,6 +176,7 @@ class RegistryListings(DigestLookups):
         for repo in old:
             self._forget_node(repo)
         node.by_name = {}
+        node.created_meanwhile = set()  # (the listing from scratch reads them)
         node.state = LoadState.PENDING
         node.done = node.no_catalog = node.load_all = node.rate_limited = False
         node.catalog_denied = False
@@ -185,6 +190,7 @@ class RegistryListings(DigestLookups):
         if node.children:
             self._remove_rows(node, 0, len(node.children) - 1)
         node.forget_tags()
+        node.written_meanwhile = None
         node.state = LoadState.PENDING
         node.done = False
         node.error = None
@@ -268,15 +274,25 @@ class RegistryListings(DigestLookups):
             emit(self.registryLoaded, node.host)
             return
         self.feed_repositories(self._registry_index(node), answer.names, done=answer.done)
+        self._add_created_meanwhile(node)
         if answer.done:
             node.listing = None
         elif node.load_all:
             self._start_catalog(node)
         emit(self.registryLoaded, node.host)
 
+    def _add_created_meanwhile(self, node: RegistryNode) -> None:
+        """A page of the catalog is in: the repositories copies created while it was read
+        (:attr:`~spyglass.gui.models.registry_rows.RegistryNode.created_meanwhile`) get
+        their rows, as a copy's end adds them (it found the page under way)."""
+        created, node.created_meanwhile = node.created_meanwhile, set()
+        for name in sorted(created):
+            self.add_repository(self._registry_index(node), name)
+
     def _catalog_failed(self, node: RegistryNode, listing: Listing, message: str) -> None:
         if not self.alive(node) or node.listing is not listing:
             return
+        node.created_meanwhile = set()  # (a catalog that failed is listed anew)
         node.state = LoadState.FAILED
         node.error = message
         node.listing = None

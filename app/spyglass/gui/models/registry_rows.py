@@ -164,6 +164,10 @@ class RepositoryNode(_Parent):
     """How many of the tags are attachment tags (see :data:`ATTACHMENT_ROLE`)."""
     unknown: int = field(default=0, kw_only=True)
     """How many tags are neither looked up nor found unreadable."""
+    written_meanwhile: set[str] | None = field(default=None, kw_only=True)
+    """While Refresh reads the whole tag list before it replaces the rows
+    (:meth:`~spyglass.gui.models.registries.RegistriesModel.relisting`): the tags copies
+    wrote meanwhile, which that read may have missed; None otherwise."""
 
     def _children(self) -> Sequence[object]:
         return self.children
@@ -254,6 +258,9 @@ class RegistryNode(_Parent):
     load_all: bool = field(default=False, kw_only=True)
     rate_limited: bool = field(default=False, kw_only=True)
     credentials_note: str = field(default="", kw_only=True)
+    created_meanwhile: set[str] = field(default_factory=set, kw_only=True)
+    """The repositories copies created while a page of the catalog was under way, which
+    that page may have missed: added once it is in (where the pages read reach)."""
 
     def _children(self) -> Sequence[object]:
         return self.children
