@@ -175,6 +175,8 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         self._restored: list[str] = []
         """The places of the last session, in order, as they were opened again."""
         self._clearing_places = False
+        self._sample_place = ""
+        """The bundled sample's place while its notice is up (see :meth:`show_sample`)."""
         self._notice_about: QPersistentModelIndex | None = None
         """The row (of either tree) the status bar's failure notice is about, if it is one:
         it goes when another row is chosen (see :meth:`_leave_notice`)."""
@@ -259,6 +261,9 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         self.sample_notice.openArchiveRequested.connect(self.choose_archive)
         self.sample_notice.addRegistryRequested.connect(self.registries.add_registry)
         self.sample_notice.dismissed.connect(self._sample_dismissed)
+        self.places.rowsInserted.connect(self._sample_left)
+        self.places.rowsRemoved.connect(self._sample_left)
+        self.registries.registryAdded.connect(self._registry_added_over_sample)
         self.registries.statusMessage.connect(self.show_status)
         self.registries.settingsChanged.connect(self.save_settings_later)
         self.registries.settingsEdited.connect(lambda said: self.save_settings_later(said=said))
@@ -534,11 +539,29 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
 
     # -- the first start
 
-    def show_sample(self) -> None:
-        """The first start opened the bundled sample: the notice that says it is one, with
-        the ways to open your own (a newcomer took the sample for their own data, and never
-        saw the empty window's Open and Add buttons)."""
+    def show_sample(self, sample: Path) -> None:
+        """The first start opened the bundled sample (at ``sample``): the notice that says
+        it is one, with the ways to open your own (a newcomer took the sample for their own
+        data, and never saw the empty window's Open and Add buttons). It goes once the
+        user has taken one of those ways, or closed the sample (:meth:`_sample_left`)."""
+        self._sample_place = normalize_location(sample)
         self.sample_notice.show_notice()
+
+    def _sample_left(self, *_args: object) -> None:
+        """A place was opened or closed, or a registry added: once anything but the
+        sample is open, or the sample is closed, the notice goes and the first start is
+        over, as its ✕ ends it. It said "not one of yours" over the user's own images; and
+        once the user has found how to open them, it has done its work (shown with each
+        look at the sample, it would come back all session)."""
+        if self.sample_notice.isHidden():
+            return
+        if {normalize_location(p) for p in self.places.paths} != {self._sample_place}:
+            self.sample_notice.dismiss()
+
+    def _registry_added_over_sample(self, _host: str) -> None:
+        """A registry added: the user found their own images (see :meth:`_sample_left`)."""
+        if not self.sample_notice.isHidden():
+            self.sample_notice.dismiss()
 
     def _sample_dismissed(self) -> None:
         """Dismissed, the notice stays away: the first start is over (saved now, not only
