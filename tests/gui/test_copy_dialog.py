@@ -748,6 +748,9 @@ def test_a_bare_folder_path_is_taken_as_a_layout_there(
     folder = tmp_path / "copies" / "out-folder"
     dialog.destination_edit.setText(str(folder))
     taken = f"oci:{folder}:spyglass-demo:1.0"
+    # (the disk is looked at first: an archive or a dir: image there is taken as that)
+    qtbot.waitUntil(lambda: dialog.destination_note.text().startswith("Taken as"),
+                    timeout=WAIT_MS)
     note = dialog.destination_note.text()
     assert note.startswith(f"Taken as {taken}: the OCI image layout in {folder}"), note
     assert text_color(dialog.destination_note) == muted_color()  # not an error

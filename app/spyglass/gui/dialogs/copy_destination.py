@@ -1,5 +1,6 @@
-"""What the Copy dialog finds at the destination already, on a worker: what a copy there
-would replace, what its name names now, and the refusal a copy there would meet.
+"""What the Copy dialog finds at the destination already, on a worker: what a bare path
+typed is (an archive, a dir: image, a layout or a folder), what a copy there would
+replace, what its name names now, and the refusal a copy there would meet.
 
 :class:`CopyDestinationMixin` is one part of :class:`~spyglass.gui.dialogs.copy.CopyDialog`; the
 attributes it reads are made by the dialog's ``__init__``.
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Final
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -22,8 +24,18 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass.core.digest import Digest
+from spyglass.core.errors import SpyglassError
 from spyglass.core.platform import Platform
-from spyglass.core.reference import DockerName, ImageName, OCIName
+from spyglass.core.reference import (
+    DirName,
+    DockerArchiveName,
+    DockerName,
+    ImageName,
+    OCIArchiveName,
+    OCIName,
+)
+from spyglass.core.text import visible
+from spyglass.core.transports import resolve_name
 from spyglass.gui.announce import announce
 from spyglass.gui.copy_destinations import (
     Replaced,
@@ -33,7 +45,7 @@ from spyglass.gui.copy_destinations import (
     written_alone,
     written_whole,
 )
-from spyglass.gui.copy_drops import DropPlace, suggest_destination
+from spyglass.gui.copy_drops import DropPlace, PlaceKind, suggest_destination
 from spyglass.gui.copy_jobs import Openers
 from spyglass.gui.copy_names import describe_name, names_a_path, normalize_name
 from spyglass.gui.formatting import short_digest
@@ -42,6 +54,31 @@ from spyglass.gui.workers import Runner, lane_of
 
 if TYPE_CHECKING:
     from spyglass.gui.transfers import Transfer
+
+NEW_ARCHIVE_SUFFIXES: Final[dict[str, PlaceKind]] = {
+    ".tar": "oci-archive", ".oci": "oci-archive", ".docker": "docker-archive"}
+"""What a bare path not there yet is written as, by how its name ends (a folder, an OCI
+layout, otherwise): a user typing ``out.tar`` means an archive, not a folder of that
+name; ``.oci`` and ``.docker`` are the names Spyglass gives the two kinds."""
+
+
+def path_kind(path: str) -> PlaceKind:
+    """What the disk says a bare destination path is (on a worker: an archive is looked
+    into, as :func:`~spyglass.core.transports.resolve_name` takes a bare source path): an
+    existing archive or ``dir:`` image as what it is; a new name as
+    :data:`NEW_ARCHIVE_SUFFIXES` has it; anything else as a folder for an OCI layout (an
+    empty or new folder becomes one; a copy into any other says why not)."""
+    if not os.path.lexists(path):
+        return NEW_ARCHIVE_SUFFIXES.get(Path(path).suffix.lower(), "folder")
+    try:
+        name = resolve_name(path)
+    except SpyglassError:
+        return "folder"  # (not an image: the copy's refusal says what it is)
+    if isinstance(name, OCIArchiveName):
+        return "oci-archive"
+    if isinstance(name, DockerArchiveName):
+        return "docker-archive"
+    return "dir" if isinstance(name, DirName) else "folder"
 
 
 class CopyDestinationMixin(QDialog):
@@ -77,6 +114,10 @@ class CopyDestinationMixin(QDialog):
     _hosts: Callable[[], list[str]]
     _source: str
     _label: str
+    _path_looked: tuple[str, PlaceKind] = ("", "folder")
+    """The bare destination path looked at last, and what the disk says it is."""
+    _path_asked = ""
+    """The bare destination path the disk is being asked about ("" for none)."""
 
     if TYPE_CHECKING:  # made by the dialog's other parts
         def _fit(self) -> None: ...
@@ -84,35 +125,73 @@ class CopyDestinationMixin(QDialog):
 
     def destination_name(self) -> str:
         """The destination typed, as the copy takes it: a bare registry reference as
-        ``docker://…`` (:func:`normalize_name`), and a bare folder path (``/srv/mirror``,
-        ``~/copies``) as an OCI layout in that folder, the image named as a drop on the
-        folder names it (:func:`folder_destination`)."""
+        ``docker://…`` (:func:`normalize_name`), and a bare path (``/srv/mirror``,
+        ``~/copies/app.tar``) as what the disk says it is (:func:`folder_destination`)."""
         return self.folder_destination() or normalize_name(self.destination_edit.text())
 
     def folder_destination(self, typed: str | None = None) -> str:
-        """A destination typed (``typed``, else the field's text) as a bare folder path,
-        as an OCI layout there with the image's name (``oci:/srv/mirror:spyglass-demo:1.0``,
-        unnamed while the source is not known); "" for any other text. A path with a
-        ``:`` is left as it is: where its path ends is not known."""
-        text = (self.destination_edit.text() if typed is None else typed).strip()
-        if not names_a_path(text) or ":" in text:
+        """A destination typed (``typed``, a folder Browse… chose, else the field's text)
+        as a bare path, as what the disk says it is (:func:`path_kind`: an archive, a
+        ``dir:`` image, or a folder for an OCI layout), with the image's name as a drop
+        there names it (``oci:/srv/mirror:spyglass-demo:1.0``, unnamed while the source is
+        not known); "" for any other text. A path with a ``:`` is left as it is: where
+        its path ends is not known. The field's path is taken as a folder while the disk
+        is looked at (:meth:`looking_at_path`; Copy waits for it)."""
+        path = _bare_path(self.destination_edit.text() if typed is None else typed)
+        if not path:
             return ""
-        path = os.path.expanduser(text) if text == "~" or text.startswith("~/") else text
+        kind: PlaceKind = "folder"
+        if typed is None:
+            looked, said = self._path_looked
+            if looked != path:
+                self._look_at_destination(path)
+            else:
+                kind = said
         if not self._source:
-            return f"oci:{path}"
-        return suggest_destination(self._source, DropPlace("folder", path=path),
+            return f"{'oci' if kind == 'folder' else kind}:{path}"
+        return suggest_destination(self._source, DropPlace(kind, path=path),
                                    self._label, self._wanted_platform)
+
+    def looking_at_path(self) -> str:
+        """The bare path the field names while the disk is looked at ("" otherwise)."""
+        path = _bare_path(self.destination_edit.text())
+        return "" if self._path_looked[0] == path else path
+
+    def _look_at_destination(self, path: str) -> None:
+        """Ask the disk what ``path`` is (on a worker: an archive is looked into); once it
+        says, the destination is taken as that, and checked."""
+        if self._path_asked == path:
+            return
+        self._path_asked = path
+        self._runner.submit(
+            lambda _cancel: path_kind(path),
+            on_done=lambda kind: self._path_found(path, kind),
+            on_error=lambda _message: self._path_found(path, "folder"),
+            key=f"{self._key}:destination-path",
+            what=f'looking at "{path}"',
+        )
+
+    def _path_found(self, path: str, kind: PlaceKind) -> None:
+        self._path_asked = ""
+        self._path_looked = (path, kind)
+        if _bare_path(self.destination_edit.text()) != path:
+            return  # (another destination typed since)
+        self._checked_destination = None  # checked as what it is now
+        self._validate()
 
     def described_destination(self) -> tuple[ImageName | None, str]:
         """The destination typed, parsed as the copy takes it, and the sentence that says
-        what it is or what is wrong (:func:`describe_name`); a bare folder path says what
-        it is taken as, as a bare registry reference does."""
+        what it is or what is wrong (:func:`describe_name`); a bare path says what it is
+        taken as, as a bare registry reference does (and that it is looked at, first)."""
         taken = self.folder_destination()
         if not taken:
             return describe_name(self.destination_edit.text(), hosts=self._hosts())
         name, sentence = describe_name(taken)
         if name is None:
             return name, sentence
+        looking = self.looking_at_path()
+        if looking:
+            return name, f"Looking at {visible(looking)}…"
         return name, f"Taken as {taken}: {sentence[:1].lower()}{sentence[1:]}"
 
     def _describe_destination(self, sentence: str, *, wrong: bool) -> None:
@@ -165,6 +244,11 @@ class CopyDestinationMixin(QDialog):
         """Find out (on a worker) what a copy to ``text`` would replace; a confirmation
         given for another destination does not carry over."""
         self._checked_destination = text
+        if self.looking_at_path():  # what the path is comes first: checked after that
+            self._forget_destination()
+            self._checked_destination = text
+            self._destination_known = False
+            return
         self._check_named(text, name)
         self.replaced = None
         self.destination_refusal = ""
@@ -282,6 +366,15 @@ class CopyDestinationMixin(QDialog):
             self.replace_box.show()
         self._validate()
         emit(self.destinationChecked)
+
+
+def _bare_path(typed: str) -> str:
+    """``typed`` as a bare path (``~`` expanded), "" for other text: a name with its
+    transport, or a path with a ``:`` (where its path ends is not known)."""
+    text = typed.strip()
+    if not names_a_path(text) or ":" in text:
+        return ""
+    return os.path.expanduser(text) if text == "~" or text.startswith("~/") else text
 
 
 def _busy_sentence(destination: str, other: Transfer) -> str:

@@ -1,0 +1,102 @@
+"""A bare path typed as the Copy dialog's destination is taken as what is on disk there:
+an existing archive as that archive, a dir: image as dir:, a new name ending in .tar as
+an OCI archive, a folder as an OCI layout in it."""
+
+from __future__ import annotations
+
+import tarfile
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from spyglass.gui.copy_drops import DraggedImage
+from spyglass.gui.dialogs.copy import CopyDialog
+from spyglass.gui.main_window import MainWindow
+from spyglass.gui.transfers import TransferState
+from tests.gui.guitools import COPY_MS, WAIT_MS, SampleFacts, core_copy
+
+
+def _typed(qtbot: QtBot, window: MainWindow, sample: SampleFacts, typed: str) -> CopyDialog:
+    image = DraggedImage(f"oci:{sample.layout}:tools:2024.1", "tools:2024.1")
+    dialog = window.copying.open_dialog(image, destination="")
+    dialog.destination_edit.setText(typed)
+    qtbot.waitUntil(lambda: dialog.destination_note.text().startswith("Taken as")
+                    or bool(dialog.destination_refusal), timeout=WAIT_MS)
+    return dialog
+
+
+@pytest.mark.parametrize("transport", ["oci-archive", "docker-archive", "dir"])
+def test_an_existing_archive_or_dir_image_is_taken_as_what_it_is(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
+        transport: str) -> None:
+    """An existing oci-archive or docker-archive was taken as "the OCI image layout in
+    …/a.tar" and refused as not a folder; a dir: image folder as a layout, refused as
+    "not empty and is not an OCI image layout"."""
+    there = tmp_path / ("image" if transport == "dir" else "image.tar")
+    written = {"oci-archive": f"oci-archive:{there}:old",
+               "docker-archive": f"docker-archive:{there}:old/app:1",
+               "dir": f"dir:{there}"}[transport]
+    core_copy(f"oci:{sample.layout}:tools:2024.1", written)
+    dialog = _typed(qtbot, window, sample, str(there))
+    taken = {"oci-archive": f"oci-archive:{there}:tools:2024.1",
+             "docker-archive": f"docker-archive:{there}:tools:2024.1",
+             "dir": f"dir:{there}"}[transport]
+    qtbot.waitUntil(lambda: dialog.destination_refusal != "" or dialog.copy_button.isEnabled()
+                    or dialog.replace_box.isVisible(), timeout=WAIT_MS)
+    assert dialog.destination_name() == taken
+    assert dialog.destination_note.text().startswith(f"Taken as {taken}:")
+    assert not dialog.destination_refusal
+    dialog.reject()
+
+
+def test_a_new_name_ending_in_tar_is_written_as_an_oci_archive(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    """It was written as a layout folder named new.tar."""
+    new = tmp_path / "new.tar"
+    dialog = _typed(qtbot, window, sample, str(new))
+    taken = f"oci-archive:{new}:tools:2024.1"
+    assert dialog.destination_name() == taken
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
+    manager = window.copying.manager
+    with qtbot.waitSignal(manager.added, timeout=WAIT_MS):
+        dialog.copy_button.click()
+    transfer = manager.transfers[-1]
+    qtbot.waitUntil(lambda: transfer.state.finished, timeout=COPY_MS)
+    assert transfer.state is TransferState.DONE, transfer.error
+    assert transfer.request.destination == taken
+    assert new.is_file() and tarfile.is_tarfile(new)
+    with tarfile.open(new) as archive:
+        assert "index.json" in archive.getnames()
+
+
+def test_copy_waits_for_the_disk_to_say_what_a_path_is(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the path is looked at (an archive is read for it), the field says so and
+    Copy stays off: it would copy into what the path was only guessed to be."""
+    import threading
+
+    from spyglass.gui.dialogs import copy_destination
+
+    gate = threading.Event()
+    real = copy_destination.path_kind
+
+    def slow(path: str) -> copy_destination.PlaceKind:
+        gate.wait(10)
+        return real(path)
+
+    monkeypatch.setattr(copy_destination, "path_kind", slow)
+    image = DraggedImage(f"oci:{sample.layout}:tools:2024.1", "tools:2024.1")
+    dialog = window.copying.open_dialog(image, destination="")
+    there = tmp_path / "out"
+    try:
+        dialog.destination_edit.setText(str(there))
+        qtbot.wait(300)
+        assert dialog.destination_note.text() == f"Looking at {there}…"
+        assert not dialog.copy_button.isEnabled()
+    finally:
+        gate.set()
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
+    assert dialog.destination_name() == f"oci:{there}:tools:2024.1"
+    dialog.reject()
