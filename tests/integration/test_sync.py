@@ -764,6 +764,48 @@ def test_into_folders_a_repository_listed_whole_leaves_another_s_signatures_alon
         assert f"{source.host}/b/app:v1 cannot keep it" in said, said
 
 
+def test_into_folders_one_image_of_two_repositories_is_refused_without_scoped(
+    make_registry: Callable[..., RegistryServer], tmp_path: Path
+) -> None:
+    """The same image in a/app (listed whole) and d/app (by its tag), each signed by its
+    own key: both went to the folder app:v1, the second replaced it whole, and d/app's
+    signature was lost without a word (skopeo 1.9 refuses to write the folder again).
+    Refused before anything is copied; with --scoped each keeps its own signature."""
+    from tests.helpers.cosign import signed_layout
+
+    source = make_registry()
+    digests = set()
+    for repository in ("a/app", "d/app"):  # (a key of its own each)
+        layout = tmp_path / f"layout-{repository[0]}"
+        digests.add(signed_layout(layout)[0])
+        pushed = spyglass("copy", "-q", "--dest-tls-verify=false", f"oci:{layout}:app",
+                          f"docker://{source.host}/{repository}:v1")
+        assert pushed.returncode == 0, pushed.stderr
+    assert len(digests) == 1
+    listing = tmp_path / "sources.yaml"
+    listing.write_text(f"{source.host}:\n  tls-verify: false\n  images-by-tag-regex:\n"
+                       "    a/app: '.*'\n  images:\n    d/app: [v1]\n")
+    for flags in (["--dry-run"], ["-q"]):
+        done = spyglass("sync", *flags, "--src", "yaml", "--dest", "dir", str(listing),
+                        str(tmp_path / "out"))
+        assert (done.returncode, done.stdout) == (1, ""), done
+        assert done.stderr == (
+            f'spyglass: Two images would be synced to the same name "dir:{tmp_path}/out/'
+            f'app:v1": docker://{source.host}/d/app:v1 and docker://{source.host}/a/app:v1 '
+            "(the second would replace the first's folder whole, and the signatures the "
+            "first's repository holds for it with it, even where both are the same image); "
+            "give --scoped to name each after its whole source name, or sync them in "
+            "separate runs.\n")
+    assert not (tmp_path / "out").exists()
+    scoped = spyglass("sync", "-q", "--scoped", "--src", "yaml", "--dest", "dir",
+                      str(listing), str(tmp_path / "out"))
+    assert scoped.returncode == 0, scoped.stderr
+    d_signature = tmp_path / "out" / source.host / "d" / "app:v1" / "signature-1"
+    tag = digests.pop().replace(":", "-") + ".sig"
+    assert d_signature.is_file()
+    assert (tmp_path / "out" / source.host / "a" / f"app:{tag}" / "manifest.json").is_file()
+
+
 def test_the_images_of_a_sync_share_what_they_learn_of_their_repository(
     source: str, fresh_registry: RegistryServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -938,20 +980,24 @@ def test_two_sources_given_one_destination_name_are_refused_before_anything_is_c
                      "repository's name, where no colon may be)")
     into_folders = ("give --scoped to name each after its whole source name, or sync them "
                     "in separate runs")
-    for dry_run, kind, destination, named, advice in (
+    replaced = "the second would replace the first"
+    # (into folders, the first's signatures would go too, whether or not they differ)
+    folder = ("the second would replace the first's folder whole, and the signatures the "
+              "first's repository holds for it with it, even where both are the same image")
+    for dry_run, kind, destination, named, why, advice in (
             (True, "docker", f"{target.host}/m", f"docker://{target.host}/m/tools:v0",
-             into_registry),
+             replaced, into_registry),
             (False, "docker", f"{target.host}/m", f"docker://{target.host}/m/tools:v0",
-             into_registry),
+             replaced, into_registry),
             (False, "dir", str(tmp_path / "out"), f"dir:{tmp_path}/out/tools:v0",
-             into_folders)):
+             folder, into_folders)):
         done = spyglass("sync", *(["--dry-run"] if dry_run else []), "--src", "yaml",
                         "--dest", kind, str(listing), destination)
         assert (done.returncode, done.stdout) == (1, ""), done
         assert done.stderr == (
             f'spyglass: Two images would be synced to the same name "{named}": '
-            f"docker://{source}/sync/tools:v0 and docker://{other.host}/sync/tools:v0 (the "
-            f"second would replace the first); {advice}.\n")
+            f"docker://{source}/sync/tools:v0 and docker://{other.host}/sync/tools:v0 "
+            f"({why}); {advice}.\n")
     assert catalog(target) == []
     assert not (tmp_path / "out").exists()
     # each under its whole name, both are synced; an image listed twice is no conflict

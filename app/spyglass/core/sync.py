@@ -171,12 +171,26 @@ def check_destinations(request: SyncRequest, sources: list[SyncSource],
     An image listed twice is no conflict: it is copied again to the same name; nor is
     one named by a digest, which names the same content wherever it is read from (a
     mirror and its origin), nor, where ``digest_of`` tells, two names naming the same
-    manifest now (a tag of a mirror and of its origin): the same image either way."""
+    manifest now (a tag of a mirror and of its origin): the same image either way.
+
+    Into ``dir:``, two names from different repositories clash even where they name the
+    same image: each copy writes the ``signature-N`` files of its own repository's
+    signatures into the folder, and the second replaces the folder whole, the first's
+    signatures with it (skopeo 1.9 refuses to write into the folder again)."""
     first: dict[str, SyncImage] = {}
     clashes: list[tuple[SyncImage, SyncImage]] = []
+    into_dir = request.destination_kind == "dir"
     for source in sources:
-        for image in source.images:
+        # (into dir:, each tag of what is attached is a folder of its own too)
+        for image in source.images + (source.attached if into_dir else ()):
             named = first.setdefault(str(image.destination), image)
+            if into_dir and _other_repositories(named, image):
+                raise SpyglassError(
+                    f'Two images would be synced to the same name "{image.destination}": '
+                    f"{named.source} and {image.source} (the second would replace the "
+                    "first's folder whole, and the signatures the first's repository holds "
+                    "for it with it, even where both are the same image); "
+                    f"{_apart(request, named.source, image.source)}.")
             if not _same_image(named.source, image.source):
                 clashes.append((named, image))
     if not clashes:
@@ -227,6 +241,13 @@ def _digests(images: list[SyncImage], digest_of: DigestLookup | None
         raise
     pool.shutdown()
     return {str(image.source): digest for image, digest in zip(unique, found, strict=True)}
+
+
+def _other_repositories(one: SyncImage, other: SyncImage) -> bool:
+    """Whether two registry images come from different repositories (what is attached to
+    an image is looked for in its own)."""
+    return (isinstance(one.source, DockerName) and isinstance(other.source, DockerName)
+            and _repository_of(one.source) != _repository_of(other.source))
 
 
 def _same_image(one: ImageName, other: ImageName) -> bool:

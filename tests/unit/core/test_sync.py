@@ -253,11 +253,15 @@ def test_two_images_given_one_name_are_refused_naming_both(tmp_path: Path, kind:
     named = ("docker://m.example/mirror/app:1.0" if kind == "docker" else "dir:out/app:1.0")
     with pytest.raises(SpyglassError) as refused:
         list_sources(SyncRequest("yaml", str(path), kind, destination), tags)
+    # (into folders, whether or not they are one image: see the test after)
+    replaced = ("the second would replace the first" if kind == "docker" else
+                "the second would replace the first's folder whole, and the signatures the "
+                "first's repository holds for it with it, even where both are the same image")
     assert str(refused.value) == (
         f'Two images would be synced to the same name "{named}": '
-        "docker://r.example/team/app:1.0 and docker://other.example/app:1.0 (the second "
-        "would replace the first); give --scoped to name each after its whole source name, "
-        "or sync them in separate runs.")
+        f"docker://r.example/team/app:1.0 and docker://other.example/app:1.0 ({replaced}); "
+        "give --scoped to name each after its whole source name, or sync them in separate "
+        "runs.")
     # each after its whole name, they are apart
     scoped = names(SyncRequest("yaml", str(path), kind, destination, scoped=True))
     assert len({destination for _, destination in scoped}) == 3
@@ -400,6 +404,31 @@ def test_two_names_of_one_manifest_are_no_conflict(
                     for image in source.images]) == 3
     # only the two names of one destination name are asked about
     assert sorted(asked) == ["docker://a.example/app:1", "docker://b.example/app:1"]
+
+
+def test_into_folders_two_repositories_tags_of_what_is_attached_clash_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each repository's ``sha256-<hex>.sig`` is a folder of its own in ``dir:``: two
+    repositories' (two signatures of one image, their images under other tags) would be
+    one folder, the second replacing the first; into a registry they are merged."""
+    signature = "sha256-" + "a" * 64 + ".sig"
+    monkeypatch.setitem(TAGS, "r.example/b/signed", ["v2", signature])
+    path = tmp_path / "sync.yaml"
+    path.write_text("r.example:\n  images:\n    signed: [v1, " + signature + "]\n"
+                    "    b/signed: [v2, " + signature + "]\n")
+    with pytest.raises(SpyglassError) as refused:
+        list_sources(SyncRequest("yaml", str(path), "dir", "out"), tags)
+    assert str(refused.value).startswith(
+        f'Two images would be synced to the same name "dir:out/signed:{signature}": '
+        f"docker://r.example/signed:{signature} and docker://r.example/b/signed:{signature} "
+        "(the second would replace the first's folder whole"), refused.value
+    into_registry = list_sources(SyncRequest("yaml", str(path), "docker", "m.example"), tags)
+    assert [str(image.destination) for source in into_registry
+            for image in source.attached] == [f"docker://m.example/signed:{signature}"] * 2
+    scoped = list_sources(SyncRequest("yaml", str(path), "dir", "out", scoped=True), tags)
+    assert len({str(image.destination) for source in scoped
+                for image in source.attached}) == 2
 
 
 def test_a_source_with_a_tag_and_a_digest_is_refused_as_copy_refuses_it() -> None:
