@@ -499,7 +499,9 @@ def _yaml_sources(request: SyncRequest, list_tags: TagLister) -> list[SyncSource
                                       "images-by-tag-regex list none."))
             continue
         where = f'the entry "{registry}" in "{path}"'
-        problem = registry_problem(registry)
+        # (a key may hold a namespace too, quay.io/coreos: skopeo joins it to each
+        # repository with a "/"; the joined name is checked as each repository's)
+        problem = registry_problem(registry.partition("/")[0])
         if problem is not None:
             raise SpyglassError(f"{_capital(where)}: {problem}.")
         for repository, refs in (entry.get("images") or {}).items():

@@ -490,6 +490,28 @@ def test_a_registry_key_that_is_no_host_is_said_of_the_registry_not_the_reposito
                        "host name, IPv4 address or [IPv6 address] with an optional :port.")
 
 
+def test_a_registry_key_may_hold_a_namespace_as_skopeo_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``quay.io/coreos:`` was refused as "not a host name" (its host alone is checked;
+    skopeo joins the key and each repository with a "/")."""
+    monkeypatch.setitem(TAGS, "r.example:5000/team/app", ["1.0", "2.0"])
+    path = tmp_path / "sync.yaml"
+    path.write_text("quay.io/coreos:\n  images:\n    etcd: [v3]\n"
+                    "r.example:5000/team:\n  images-by-tag-regex:\n    app: '^1'\n")
+    assert names(SyncRequest("yaml", str(path), "dir", "out", scoped=True)) == [
+        ("docker://quay.io/coreos/etcd:v3", "dir:out/quay.io/coreos/etcd:v3"),
+        ("docker://r.example:5000/team/app:1.0", "dir:out/r.example:5000/team/app:1.0")]
+    # the host is still checked, and the namespace with the repository
+    path, refusal = yaml_refusal(tmp_path, "Bad_Host/ns:\n  images:\n    app: [v1]\n")
+    assert refusal == (f'The entry "Bad_Host/ns" in "{path}": the registry "Bad_Host" is '
+                       "not a host name, IPv4 address or [IPv6 address] with an optional "
+                       ":port.")
+    path, refusal = yaml_refusal(tmp_path, "quay.io/Core:\n  images:\n    app: [v1]\n")
+    assert refusal.startswith(f'The entry "quay.io/Core" in "{path}": "app" is not a '
+                              "repository name"), refusal
+
+
 def test_every_entry_is_checked_before_any_repository_is_listed(tmp_path: Path) -> None:
     """Each entry was checked as it was reached: a mistake in the second was said only
     after the first's listing (of a registry that was down: its retries waited out)."""
