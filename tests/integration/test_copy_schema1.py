@@ -187,10 +187,11 @@ def test_an_uncompressed_schema1_layer_is_named_as_what_it_is(
 
 
 def _variant(schema1_dir: Path, target: Path, change: dict[str, object], *,
-             renamed: dict[str, str] | None = None, only: int | None = None) -> Path:
+             renamed: dict[str, str] | None = None, only: int | None = None,
+             first: str | None = None) -> Path:
     """The schema 1 image with ``change`` merged into every v1Compatibility (``only``:
     into that one, the top one 0), and the keys of ``renamed`` renamed where they are,
-    unsigned."""
+    unsigned; ``first``: a member written before all the others (a key written twice)."""
     shutil.copytree(schema1_dir, target)
     manifest = json.loads((target / "manifest.json").read_bytes())
     for index, entry in enumerate(manifest["history"]):
@@ -202,6 +203,8 @@ def _variant(schema1_dir: Path, target: Path, change: dict[str, object], *,
             if old in compat:
                 compat[new] = compat.pop(old)
         entry["v1Compatibility"] = json.dumps(compat, indent=1, ensure_ascii=False)
+        if first is not None:
+            entry["v1Compatibility"] = "{" + first + "," + entry["v1Compatibility"][1:]
     manifest.pop("signatures", None)
     (target / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return target
@@ -282,6 +285,28 @@ def test_a_history_go_cannot_decode_is_refused_naming_the_field(
     assert theirs.returncode == 1 and b"cannot unmarshal" in theirs.stderr
     refused = spyglass("copy", f"dir:{source}", f"oci:{tmp_path / 'out'}:v1")
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert f"cannot be converted to schema 2: {said} (skopeo" in refused.stderr, refused.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("first", "only", "said"), [
+    ('"throwaway":"x"', 2, "in its history entry 3 of 4 (the top one first), throwaway is "
+                           "a string, not true or false"),
+    ('"config":{"Env":"A"}', 0, "in its top history entry, config.Env is a string, not a "
+                                "list of strings"),
+], ids=["throwaway", "config-env"])
+def test_a_key_written_twice_is_refused_where_its_first_is_of_the_wrong_type(
+        schema1_dir: Path, tmp_path: Path, first: str, only: int, said: str) -> None:
+    """Go decodes each member in turn, and refuses one of the wrong type though a later
+    one of the same key fits; Spyglass checked the dict json.loads made (the last one
+    alone) and converted what skopeo refuses."""
+    source = _variant(schema1_dir, tmp_path / "variant", {}, only=only, first=first)
+    skopeo = require_tool("skopeo")
+    theirs = subprocess.run([skopeo, "--insecure-policy", "copy", "-q", f"dir:{source}",
+                             f"oci:{tmp_path / 'theirs'}:v1"], capture_output=True, check=False)
+    assert theirs.returncode == 1 and b"cannot unmarshal string" in theirs.stderr
+    refused = spyglass("copy", f"dir:{source}", f"oci:{tmp_path / 'out'}:v1")
+    assert refused.returncode == 1, refused.stderr
     assert f"cannot be converted to schema 2: {said} (skopeo" in refused.stderr, refused.stderr
     assert not (tmp_path / "out").exists()
 

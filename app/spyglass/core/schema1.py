@@ -124,8 +124,8 @@ def _steps(manifest: Schema1Manifest) -> list[_Step]:
         raise InvalidManifest(f"{what} cannot be read to convert it: {clause(exc)}.") from exc
     if not blobs or len(blobs) != len(raws) or not all(isinstance(c, dict) for c in compats):
         raise InvalidManifest(f"{what} has no layers, or not one history entry per layer.")
-    for index, compat in enumerate(compats):  # (top first)
-        fault = history_fault(compat, top=index == 0)
+    for index, raw in enumerate(raws):  # (top first)
+        fault = history_fault(raw, top=index == 0)
         if fault is not None:
             entry = ("top history entry" if index == 0 else
                      f"history entry {index + 1} of {len(compats)} (the top one first)")

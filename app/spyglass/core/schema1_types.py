@@ -8,7 +8,8 @@ containers/image decodes every ``v1Compatibility`` into ``Schema1V1Compatibility
 ``manifest/docker_schema2.go``) when it converts it; a member of another JSON type
 than its field's fails either. As Go's decoder: keys are matched to fields whatever
 their case (:func:`~spyglass.core.gojson.member`), members no field names are
-ignored, ``null`` fits any field, and a whole number is one written without a fraction
+ignored, each member of a key written twice is checked in turn (a dict would keep the
+last alone), ``null`` fits any field, and a whole number is one written without a fraction
 or exponent. ``created`` (a time) is checked by the conversion itself.
 """
 
@@ -139,10 +140,22 @@ _TOP_ENTRY: Final = _Struct(
 """``Schema2V1Image``: what the conversion reads of the top entry (the image's config)."""
 
 
-def history_fault(compat: Mapping[str, Any], *, top: bool) -> str | None:
-    """What in the decoded history entry ``compat`` Go's decoding refuses, as a clause
-    (``config.Env is a string, not a list of strings``); None where it reads it.
-    ``top``: the top entry, read as the image's config too."""
+class _Members:
+    """A JSON object's members in the order written, a key written twice kept twice: Go
+    decodes each in turn, and refuses one of the wrong type even where a later one of
+    the same key has the right type (a dict keeps only the last)."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        self.pairs = pairs
+
+
+def history_fault(raw: str, *, top: bool) -> str | None:
+    """What in the history entry ``raw`` (a ``v1Compatibility``, known to be JSON) Go's
+    decoding refuses, as a clause (``config.Env is a string, not a list of strings``);
+    None where it reads it. ``top``: the top entry, read as the image's config too."""
+    compat = gojson.loads(raw, object_pairs_hook=_Members)
     for spec in (_EVERY_ENTRY, _TOP_ENTRY) if top else (_EVERY_ENTRY,):
         fault = _fault(compat, spec, "")
         if fault is not None:
@@ -167,21 +180,21 @@ def _fault(value: Any, spec: _Type, path: str) -> str | None:
             ),
             None,
         )
-    if not isinstance(value, dict):
+    if not isinstance(value, _Members):
         return _said(path, value, spec.name)
     if isinstance(spec, _Map):
         return next(
             (
                 fault
-                for key, item in value.items()
+                for key, item in value.pairs
                 if (fault := _fault(item, spec.value, f"{path}[{json.dumps(key)}]")) is not None
             ),
             None,
         )
-    for key in value:
+    for key, item in value.pairs:  # (each in turn, a key written twice too)
         field = next((name for name in spec.fields if gojson.names_field(key, name)), None)
         if field is not None:
-            fault = _fault(value[key], spec.fields[field], f"{path}.{key}" if path else key)
+            fault = _fault(item, spec.fields[field], f"{path}.{key}" if path else key)
             if fault is not None:
                 return fault
     return None
