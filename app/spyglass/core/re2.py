@@ -10,6 +10,15 @@ Python's ``re`` reads most of that syntax alike, but not what is Go's own
 - ``\\z`` (the end of the text), ``\\Q…\\E`` (literal text), ``\\x{10FFFF}``,
   and ``(?<name>…)`` (Python's ``(?P<name>…)``).
 
+Go's ``U`` flag (``(?U)``, ``(?U:…)``: lazy repetitions greedy and greedy ones lazy)
+is written as each repetition the other way, and Go's flags in the middle of an
+expression (``a(?i)b|c``, to the end of its group) as Python's groups of flags.
+
+What Python reads and Go refuses is refused (as skopeo refuses the expression):
+lookarounds, ``(?#…)``, ``(?>…)``, ``(?P=name)``, flags but ``imsU``, a repetition
+repeated (Python's possessive ``a++``), ``\\Z``, ``\\1`` and the escapes Go does not
+know (``\\u0041``, ``[\\b]``), and a count above 1000.
+
 They are written in Python's syntax before the expression is compiled, and a
 ``[`` or a doubled ``&&``, ``~~``, ``||``, ``--`` inside brackets is escaped (Go
 reads them as the characters; Python warns that it will read them otherwise).
@@ -92,13 +101,37 @@ def _bracket(body: str, negate: bool) -> str:
     return f"[{'^' if negate else ''}{body}]"
 
 
+@dataclass
+class _Group:
+    """A group being read: the flag groups its ``(?FLAGS)`` opened in Python's syntax
+    (``(?i:``), which its ``|`` and its end close (Go's flags last to the group's end,
+    Python's inline ones must start the expression), and whether its repetitions are
+    lazy ones (Go's ``U``, which Python has not: each is written the other way)."""
+
+    opened: list[str]
+    lazy: bool
+
+    def closed(self) -> str:
+        return ")" * len(self.opened)
+
+
 def translate(pattern: str) -> str:
     """``pattern``, in Go's syntax, written in Python's (see the module's docstring).
-    Raises :class:`re.error` for a class Go does not know, or an escape left unended."""
+    Raises :class:`re.error` for what Go refuses and Python would read (a lookaround,
+    ``(?#…)``, ``(?>…)``, ``(?P=name)``, a flag but ``imsU``, a possessive ``a++``,
+    ``\\Z``, a backreference), a class Go does not know, or an escape left unended."""
     out: list[str] = []
+    groups = [_Group([], lazy=False)]
+    repeated = ""  # the repetition just read: Go refuses one more straight after it
     i, n = 0, len(pattern)
     while i < n:
         char = pattern[i]
+        group = groups[-1]
+        found = _GO_REPEAT.match(pattern, i) if char == "{" else None
+        if char in "*+?" or found is not None:
+            i, repeated = _repetition(pattern, i, found, repeated, group.lazy, out)
+            continue
+        repeated = ""
         if char == "\\":
             if i + 1 >= n:
                 raise re.error("trailing backslash at end of expression")
@@ -117,21 +150,121 @@ def translate(pattern: str) -> str:
                 code, i = _hex_code(pattern, i)
                 out.append(code)
             else:
-                out.append(pattern[i:i + 2])
-                i += 2
+                escape, i = _escape(pattern, i, in_set=False)
+                out.append(escape)
         elif char == "[":
             body, negate, i = _set(pattern, i)
             out.append(_bracket(body, negate))
-        elif pattern.startswith("(?<", i) and not pattern.startswith(("(?<=", "(?<!"), i):
-            out.append("(?P<")  # Go's named group, as Python writes it
-            i += 3
-        elif char == "{" and not _GO_REPEAT.match(pattern, i):
+        elif pattern.startswith("(?", i):
+            i = _group(pattern, i, groups, out)
+        elif char == "(":
+            groups.append(_Group([], group.lazy))
+            out.append("(")
+            i += 1
+        elif char == ")" and len(groups) > 1:
+            out.append(groups.pop().closed() + ")")
+            i += 1
+        elif char == "|":  # (Go's flags hold for each alternative after them)
+            out.append(group.closed() + "|" + "".join(group.opened))
+            i += 1
+        elif char == "{":
             out.append("\\{")  # Go reads a { that starts no {n}, {n,}, {n,m} as itself
             i += 1
         else:
             out.append(char)
             i += 1
+    out.extend(group.closed() for group in reversed(groups))
     return "".join(out)
+
+
+_REPEAT_MAX: Final = 1000
+"""The most times Go's ``{n,m}`` repeats."""
+
+
+def _repetition(pattern: str, start: int, counted: re.Match[str] | None, repeated: str,
+                lazy: bool, out: list[str]) -> tuple[int, str]:
+    """The repetition at ``start`` (``*``, ``+``, ``?``, ``{n,m}``, each maybe with its
+    lazy ``?``) added to ``out`` (lazy or not as Go reads it under ``U``): where it ends,
+    and the repetition as written. Go refuses a repetition straight after another."""
+    end = start + (len(counted.group()) if counted is not None else 1)
+    if counted is not None and any(int(count) > _REPEAT_MAX for count in re.findall(
+            r"[0-9]+", counted.group())):
+        raise re.error(f"{counted.group()} repeats more than Go's {_REPEAT_MAX} times")
+    asked_lazy = pattern.startswith("?", end)
+    written = pattern[start:end + asked_lazy]
+    if repeated:
+        raise re.error(f"{repeated}{written} repeats a repetition, which Go refuses (a "
+                       "possessive a++ or a*+ is Python's syntax, not Go's)")
+    out.append(pattern[start:end] + ("?" if asked_lazy != lazy else ""))
+    return end + asked_lazy, written
+
+
+_GO_FLAGS: Final = "imsU"
+
+
+def _group(pattern: str, start: int, groups: list[_Group], out: list[str]) -> int:
+    """The group or flags at ``start`` (``(?`` follows): Go's ``(?P<name>``,
+    ``(?<name>``, ``(?FLAGS)`` and ``(?FLAGS:`` in Python's syntax; where it ends. What
+    else Python reads after ``(?`` is refused."""
+    group = groups[-1]
+    if pattern.startswith("(?P<", start) or (pattern.startswith("(?<", start) and not
+                                             pattern.startswith(("(?<=", "(?<!"), start)):
+        groups.append(_Group([], group.lazy))
+        out.append("(?P<")  # (Go's named group, as Python writes it)
+        return start + (4 if pattern[start + 2] == "P" else 3)
+    on: list[str] = []
+    off: list[str] = []
+    flags = on
+    i = start + 2
+    while i < len(pattern) and pattern[i] in _GO_FLAGS + "-":
+        if pattern[i] == "-":
+            if flags is off:
+                break
+            flags = off
+        elif pattern[i] not in flags:
+            flags.append(pattern[i])
+        i += 1
+    if i >= len(pattern) or pattern[i] not in ":)" or (flags is off and not off):
+        said = pattern[start:i + 2 if pattern.startswith(("(?<=", "(?<!"), start) else i + 1]
+        raise re.error(
+            f"{said} is not Go's syntax: Go reads (?P<name>…), and the flags "
+            f"{', '.join(_GO_FLAGS[:-1])} and {_GO_FLAGS[-1]} as (?i) or (?i:…); "
+            "lookarounds, (?#…), (?>…), (?P=name) and other flags are Python's")
+    lazy = ("U" in on or group.lazy) and "U" not in off
+    on = [flag for flag in on if flag != "U" and flag not in off]
+    off = [flag for flag in off if flag != "U"]
+    python = "".join(on) + ("-" + "".join(off) if off else "")
+    opened = f"(?{python}:" if python else ""
+    if pattern[i] == ":":
+        groups.append(_Group([], lazy))
+        out.append(opened or "(?:")
+    else:  # (?FLAGS): to the end of the group, in each alternative after it
+        group.lazy = lazy
+        if opened:
+            group.opened.append(opened)
+            out.append(opened)
+    return i + 1
+
+
+def _escape(pattern: str, start: int, *, in_set: bool) -> tuple[str, int]:
+    """The escape of one character at ``start`` in Python's syntax, and where it ends; Go's
+    octal ``\\0``, ``\\12`` as a code. One Go does not know is refused."""
+    after = pattern[start + 1]
+    if after in "01234567" and (after == "0" or pattern[start + 2:start + 3] in set(
+            "01234567")):
+        end = start + 2
+        while end < min(start + 4, len(pattern)) and pattern[end] in "01234567":
+            end += 1
+        return f"\\U{int(pattern[start + 1:end], 8):08x}", end
+    known = "afnrtvxdDsSwW" + ("" if in_set else "bBA")
+    if (after.isascii() and not after.isalnum()) or after in known:
+        return pattern[start:start + 2], start + 2
+    if after in "123456789":
+        raise re.error(f"\\{after} is a backreference, which Go's expressions do not have")
+    if after == "Z":
+        raise re.error("\\Z is Python's end of the text, not Go's: Go's is \\z")
+    raise re.error(f"\\{after} is no escape Go knows"
+                   + (" inside brackets" if in_set and after in "bBAz" else ""))
 
 
 _GO_REPEAT: Final = re.compile(r"\{[0-9]+(?:,[0-9]*)?\}")
@@ -174,9 +307,12 @@ def _set(pattern: str, start: int) -> tuple[str, bool, int]:
             code, i = _hex_code(pattern, i)
             parts.append(code)
         elif char == "\\":
-            parts.append(pattern[i:i + 2])
-            was_class = pattern[i + 1:i + 2] in tuple("dDsSwW")
-            i += 2
+            if i + 1 >= len(pattern):
+                raise re.error(f"missing closing ] for the set at position {start}")
+            escape, end = _escape(pattern, i, in_set=True)
+            parts.append(escape)
+            was_class = pattern[i + 1] in "dDsSwW"
+            i = end
         elif char == "-" and after_class:  # Go: a - after a class is the character
             parts.append("\\-")
             i += 1

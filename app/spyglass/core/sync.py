@@ -740,7 +740,8 @@ def _entry_problem(entry: dict[Any, Any]) -> str | None:
                 compile_re2(pattern)
             except re.error as exc:
                 return (f'images-by-tag-regex: "{pattern}" for "{repository}" is no regular '
-                        f"expression ({exc})")
+                        f"expression Go reads, as skopeo reads it ({exc}; skopeo skips such "
+                        "a repository, saying \"Error parsing regex\")")
     credentials = entry.get("credentials")
     if credentials is not None and not (
             isinstance(credentials, dict) and set(credentials) <= {"username", "password"}

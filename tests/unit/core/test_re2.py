@@ -94,3 +94,61 @@ def test_a_set_python_would_read_otherwise_later_is_refused_not_warned_of() -> N
                            "later Python may read otherwise: put a backslash before the "
                            "character meant$"):
             _compile("[[a]", "[[a]")
+
+
+@pytest.mark.parametrize(("pattern", "said"), [
+    # Python's own syntax, which Go (skopeo) refuses: it matched "latest" and synced it
+    ("lat(?=est)", "(?= is not Go's syntax: Go reads (?P<name>…), and the flags i, m, s and "
+                   "U as (?i) or (?i:…); lookarounds, (?#…), (?>…), (?P=name) and other "
+                   "flags are Python's"),
+    ("lat(?!x)", "(?! is not Go's syntax"),
+    ("(?<=l)atest", "(?<= is not Go's syntax"),
+    ("(?<!x)latest", "(?<! is not Go's syntax"),
+    ("(?a)l", "(?a is not Go's syntax"),
+    ("(?x)l", "(?x is not Go's syntax"),
+    ("(?>l)", "(?> is not Go's syntax"),
+    ("(?#c)l", "(?# is not Go's syntax"),
+    ("(?P<n>l)(?P=n)", "(?P is not Go's syntax"),
+    ("(?(1)a|b)", "(?( is not Go's syntax"),
+    ("(?-)l", "(?-) is not Go's syntax"),
+    ("(?i-)l", "(?i-) is not Go's syntax"),
+    ("l++", "++ repeats a repetition, which Go refuses (a possessive a++ or a*+ is "
+            "Python's syntax, not Go's)"),
+    ("l*+", "*+ repeats a repetition"),
+    ("l?+", "?+ repeats a repetition"),
+    ("l{2}+", "{2}+ repeats a repetition"),
+    ("l*?+", "*?+ repeats a repetition"),
+    ("l{1001}", "{1001} repeats more than Go's 1000 times"),
+    (r"l\Z", r"\Z is Python's end of the text, not Go's: Go's is \z"),
+    (r"(l)\1", r"\1 is a backreference, which Go's expressions do not have"),
+    (r"\u006c", r"\u is no escape Go knows"),
+    (r"\N{LATIN SMALL LETTER L}", r"\N is no escape Go knows"),
+    (r"[\b]", r"\b is no escape Go knows inside brackets"),
+])
+def test_what_python_reads_and_go_refuses_is_refused(pattern: str, said: str) -> None:
+    with pytest.raises(re.error) as refused:
+        compile_re2(pattern)
+    assert str(refused.value).startswith(said), refused.value
+
+
+@pytest.mark.parametrize(("pattern", "text", "matched"), [
+    # Go's U flag: each repetition lazy where it is written greedy, and the other way
+    (r"(?U)v\d+", "v123", "v1"),
+    (r"(?U)v\d+?", "v123", "v123"),
+    (r"(?U:v\d*)", "v123", "v"),
+    (r"(?U:v)\d*", "v123", "v123"),  # (to the group's end)
+    (r"(?U)(v\d{1,3})", "v123", "v1"),
+    (r"(?U)(?-U)v\d+", "v123", "v123"),
+    (r"v\d+", "v123", "v123"),
+    # flags in the middle last to their group's end, in each alternative after them
+    (r"^a(?i)b|c", "C", "C"),
+    (r"^a(?i)b|c", "aB", "aB"),
+    (r"^(a(?i)b)B", "abB", "abB"),
+    (r"^(a(?i)b)B", "aBb", None),
+    (r"(?)v1", "v1", "v1"),
+    (r"\101\0", "A\0", "A\0"),  # (Go's octal, where Python's \101 is a group)
+])
+def test_go_s_flags_read_as_go_reads_them(pattern: str, text: str, matched: str | None
+                                          ) -> None:
+    found = compile_re2(pattern).search(text)
+    assert (found.group() if found else None) == matched

@@ -107,6 +107,12 @@ r.example:5000:
     ("r.example:\n  images: [app]\n", "images is a list where a mapping"),
     ("r.example:\n  images:\n    app: latest\n", '"app" has a string where a list of tags'),
     ("r.example:\n  images-by-tag-regex:\n    app: '(['\n", "is no regular expression"),
+    # Python's syntax, which skopeo (Go) refuses: it synced the tags it matched
+    ("r.example:\n  images-by-tag-regex:\n    app: 'lat(?=est)'\n",
+     'images-by-tag-regex: "lat(?=est)" for "app" is no regular expression Go reads, as '
+     "skopeo reads it ((?= is not Go's syntax: Go reads (?P<name>…), and the flags i, m, s "
+     "and U as (?i) or (?i:…); lookarounds, (?#…), (?>…), (?P=name) and other flags are "
+     'Python\'s; skopeo skips such a repository, saying "Error parsing regex")'),
     ("r.example:\n  tls-verify: maybe\n", "tls-verify must be true or false"),
     ("r.example:\n  images-by-semver:\n    app: '>=1.0'\n",
      '"images-by-semver" is newer skopeo\'s key (tags by a version range), which this sync '
