@@ -518,6 +518,22 @@ def test_a_registry_key_may_hold_a_namespace_as_skopeo_reads_it(
                               "repository name"), refusal
 
 
+def test_the_command_line_s_tls_flags_fill_in_for_an_entry_that_sets_neither(
+    tmp_path: Path
+) -> None:
+    """As README says (skopeo 1.9 ignores --src-tls-verify and --src-cert-dir for a yaml
+    source): the flags count where an entry does not set tls-verify or cert-dir."""
+    path = tmp_path / "sync.yaml"
+    path.write_text("r.example:5000:\n  images:\n    team/db: ['15']\n"
+                    "r.example:\n  tls-verify: true\n  cert-dir: /entry\n  images:\n"
+                    "    signed: [v1]\n")
+    flags = RegistryOptions(tls_verify=False, cert_dir=Path("/flag"))
+    sources = list_sources(SyncRequest("yaml", str(path), "dir", "out", registry=flags), tags)
+    options = [source.images[0].registry for source in sources]
+    assert [(each.tls_verify, each.cert_dir) for each in options if each is not None] == [
+        (False, Path("/flag")), (True, Path("/entry"))]
+
+
 def test_every_entry_is_checked_before_any_repository_is_listed(tmp_path: Path) -> None:
     """Each entry was checked as it was reached: a mistake in the second was said only
     after the first's listing (of a registry that was down: its retries waited out)."""
