@@ -626,8 +626,10 @@ def _go_strings_loader() -> type[Any]:
     """A safe YAML loader that reads each scalar as written, as go-yaml decodes into
     skopeo's strings: ``010``, ``1.10``, ``yes`` and ``2024-01-01`` are tags as they
     stand, not the numbers, booleans and dates of YAML 1.1 (``010`` was tag ``8``).
-    Only null (``~``, ``null``, nothing) is resolved, and the merge key ``<<``; a value
-    that is a boolean (``tls-verify``) is read from its words by :func:`_go_bool`."""
+    Only null (``~``, ``null``, nothing) is resolved, and the merge key ``<<``; a plain
+    (unquoted, untagged) word go-yaml decodes into a boolean is a :class:`_PlainWord`,
+    and ``!!bool`` a boolean, read by :func:`_go_bool` where a boolean is wanted
+    (``tls-verify``)."""
     import yaml
 
     class GoStrings(yaml.SafeLoader):
@@ -637,7 +639,32 @@ def _go_strings_loader() -> type[Any]:
         first: [(tag, pattern) for tag, pattern in resolvers
                 if tag in ("tag:yaml.org,2002:null", "tag:yaml.org,2002:merge")]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    GoStrings.add_implicit_resolver(
+        _PLAIN_WORD, re.compile(f"^(?:{'|'.join(_GO_BOOLS)})$"),
+        list({word[0] for word in _GO_BOOLS}))
+
+    def plain_word(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
+        return _PlainWord(loader.construct_scalar(node))
+
+    def explicit_bool(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
+        value = loader.construct_scalar(node)  # (a word go-yaml does not take stays one)
+        return _GO_BOOLS.get(value, value) if isinstance(value, str) else value
+
+    GoStrings.add_constructor(_PLAIN_WORD, plain_word)
+
+    GoStrings.add_constructor("tag:yaml.org,2002:bool", explicit_bool)
     return GoStrings
+
+
+_PLAIN_WORD: Final = "tag:spyglass,2024:plain-boolean-word"
+
+
+class _PlainWord(str):
+    """A plain scalar that is one of :data:`_GO_BOOLS`: a string wherever a string is
+    read (a tag ``yes``), a boolean where one is (go-yaml decodes a quoted one, a
+    string, into no boolean)."""
+
+    __slots__ = ()
 
 
 _GO_BOOLS: Final = {
@@ -646,12 +673,15 @@ _GO_BOOLS: Final = {
     **dict.fromkeys(("false", "False", "FALSE", "n", "N", "no", "No", "NO", "off", "Off",
                      "OFF"), False)}
 """The words go-yaml v3 decodes into a boolean (YAML 1.2's, and 1.1's it still takes
-there), as skopeo reads ``tls-verify``."""
+there), as skopeo reads ``tls-verify``: unquoted, or tagged ``!!bool``."""
 
 
 def _go_bool(value: object) -> bool | None:
-    """``value`` (a scalar read as written) as the boolean it says; None where it is none."""
-    return _GO_BOOLS.get(value) if isinstance(value, str) else None
+    """``value`` (a scalar read as written) as the boolean it says: a plain word of
+    :data:`_GO_BOOLS`, or a ``!!bool``; None where it is none (a quoted word too)."""
+    if isinstance(value, bool):
+        return value
+    return _GO_BOOLS[value] if isinstance(value, _PlainWord) else None
 
 
 def _bracket_key_hint(text: str, exc: Exception) -> str:
@@ -749,6 +779,9 @@ def _entry_problem(entry: dict[Any, Any]) -> str | None:
         return "credentials must be {username: USER, password: PASSWORD}"
     if "tls-verify" in entry:
         verify = _go_bool(entry["tls-verify"])
+        if verify is None and entry["tls-verify"] in _GO_BOOLS:
+            return (f'tls-verify must be true or false unquoted: "{entry["tls-verify"]}" '
+                    "quoted (or tagged !!str) is a string, which skopeo refuses too")
         if verify is None:
             return "tls-verify must be true or false"
         entry["tls-verify"] = verify

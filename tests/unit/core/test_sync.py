@@ -534,6 +534,44 @@ def test_the_command_line_s_tls_flags_fill_in_for_an_entry_that_sets_neither(
         (False, Path("/flag")), (True, Path("/entry"))]
 
 
+@pytest.mark.parametrize(("value", "verify"), [
+    ("false", False), ("Off", False), ("no", False), ("TRUE", True), ("y", True),
+    # an explicit tag: refused as "must be true or false", though skopeo reads it
+    ("!!bool false", False), ("!!bool yes", True), ('!!bool "false"', False),
+])
+def test_tls_verify_is_a_plain_or_tagged_boolean_as_skopeo_reads_it(
+    tmp_path: Path, value: str, verify: bool
+) -> None:
+    path = tmp_path / "sync.yaml"
+    path.write_text(f"r.example:\n  tls-verify: {value}\n  images:\n    signed: [yes, off]\n")
+    (source,) = list_sources(SyncRequest("yaml", str(path), "dir", "out"), tags)
+    assert [image.registry.tls_verify for image in source.images
+            if image.registry is not None] == [verify, verify]
+    # (the same words as tags are the tags as written)
+    assert [str(image.source) for image in source.images] == [
+        "docker://r.example/signed:yes", "docker://r.example/signed:off"]
+
+
+@pytest.mark.parametrize(("value", "said"), [
+    # quoted, a string: skopeo says "cannot unmarshal !!str `false` into bool"
+    ('"false"', 'tls-verify must be true or false unquoted: "false" quoted (or tagged '
+                "!!str) is a string, which skopeo refuses too."),
+    ("'no'", 'tls-verify must be true or false unquoted: "no" quoted (or tagged !!str) is '
+             "a string, which skopeo refuses too."),
+    ("!!str off", 'tls-verify must be true or false unquoted: "off" quoted (or tagged '
+                  "!!str) is a string, which skopeo refuses too."),
+    ("|\n    false", "tls-verify must be true or false."),  # ("false\n")
+    ("0", "tls-verify must be true or false."),
+    ("!!bool 1", "tls-verify must be true or false."),
+])
+def test_tls_verify_as_a_string_is_refused_as_skopeo_refuses_it(
+    tmp_path: Path, value: str, said: str
+) -> None:
+    _path, refusal = yaml_refusal(
+        tmp_path, f"r.example:\n  tls-verify: {value}\n  images:\n    signed: [v1]\n")
+    assert f'under "r.example", {said.rstrip(".")}. Expected REGISTRY' in refusal, refusal
+
+
 def test_every_entry_is_checked_before_any_repository_is_listed(tmp_path: Path) -> None:
     """Each entry was checked as it was reached: a mistake in the second was said only
     after the first's listing (of a registry that was down: its retries waited out)."""
