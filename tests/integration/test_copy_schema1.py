@@ -215,7 +215,11 @@ def _variant(schema1_dir: Path, target: Path, change: dict[str, object], *,
     {"created": "2016-01-02T03:04:05.123456789123+00:00"},
     {"container_config": {"Cmd": ["/bin/sh", "-c", "echo \u2028 <ok>"]}},
     {"Author": "Upper Case", "COMMENT": "as Go matches fields"},
-], ids=["author", "fraction", "escapes", "case"])
+    # what go1.19's time.Parse (skopeo 1.9's) takes, and later Go refuses: they were refused
+    {"created": "2024-01-02T03:04:05+24:00"},
+    {"created": "2024-01-02T03:04:05+05:60"},  # (+06:00, as Go writes it again)
+    {"created": "2024-01-02T03:04:05,5Z"},
+], ids=["author", "fraction", "escapes", "case", "offset-24", "offset-minute-60", "comma"])
 def test_histories_convert_as_skopeo_converts_them(
         schema1_dir: Path, tmp_path: Path, change: dict[str, object]) -> None:
     assert_converted_as_skopeo_does(_variant(schema1_dir, tmp_path / "variant", change),

@@ -281,24 +281,36 @@ def _go_time(value: object) -> str:
     if value is None:
         return "0001-01-01T00:00:00Z"
     match = re.fullmatch(
-        r"((\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d))(\.\d+)?(Z|[+-](\d\d):(\d\d))",
+        r"((\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d))([.,]\d+)?(Z|([+-])(\d\d):(\d\d))",
         value) if isinstance(value, str) else None
     if match is None or not _valid_time(match):
         raise InvalidManifest(f"A schema 1 history entry has a created time that is not "
                               f"RFC 3339: {value!r}.")
-    fraction = (match.group(8) or "")[:10].rstrip("0")
-    zone = match.group(9)
-    return f"{match.group(1)}{'' if fraction == '.' else fraction}" \
-           f"{'Z' if zone in ('Z', '+00:00', '-00:00') else zone}"
+    fraction = "." + (match.group(8) or ".")[1:10].rstrip("0")  # (go1.19 takes a "," too)
+    return f"{match.group(1)}{'' if fraction == '.' else fraction}{_go_zone(match)}"
+
+
+def _go_zone(match: re.Match[str]) -> str:
+    """The offset as Go writes the one it parsed: ``Z`` for none, else its minutes as
+    ``±HH:MM`` (go1.19 parses an hour of 24 and a minute of 60: ``+05:60`` is
+    ``+06:00``)."""
+    if match.group(9) == "Z":
+        return "Z"
+    minutes = int(match.group(11)) * 60 + int(match.group(12))
+    if minutes == 0:
+        return "Z"
+    return f"{match.group(10)}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _valid_time(match: re.Match[str]) -> bool:
-    """Whether the parts are a real date and time (year 0 included, as Go allows)."""
+    """Whether the parts are a real date and time (year 0 included, as Go allows), with
+    an offset go1.19's ``time.Parse`` takes (skopeo 1.9's: an hour up to 24 and a minute
+    up to 60, which later Go refuses)."""
     year, month, day, hour, minute, second = (int(match.group(i)) for i in range(2, 8))
     leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
     days = [31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-    zone_ok = match.group(10) is None or (int(match.group(10)) < 24
-                                          and int(match.group(11)) < 60)
+    zone_ok = match.group(11) is None or (int(match.group(11)) <= 24
+                                          and int(match.group(12)) <= 60)
     return (1 <= month <= 12 and 1 <= day <= days[month - 1] and hour < 24 and minute < 60
             and second < 60 and zone_ok)
 
