@@ -85,7 +85,40 @@ CASES: dict[str, bytes] = {name: text.encode() if isinstance(text, str) else tex
                                     '"signedIdentity":{"type":"matchExact"}'),
     "signedBaseLayer": '{"default":[{"type":"signedBaseLayer",'
                        '"baseLayerIdentity":{"type":"matchRepository"}}]}',
+    # the scopes of containers-storage, sif and tarball, as those transports check them
+    **{f"scope-{name}": fill('{"default":[%s],"transports":{"%s":{"%s":[%s]}}}',
+                             A, transport, scope, A)
+       for name, transport, scope in (
+           ("storage-root", "containers-storage", "[/var/lib/containers/storage]"),
+           ("storage-driver", "containers-storage", "[overlay@/var/lib/c+/run/c:o=1]"),
+           ("storage-name", "containers-storage", "[/r]docker.io/library/busybox:1"),
+           ("storage-digest", "containers-storage", f"[/r]busybox@{DIGEST}"),
+           ("storage-id", "containers-storage", "[/r]busybox@" + "b" * 64),
+           ("storage-digest-id", "containers-storage", f"[/r]b@{DIGEST}@" + "b" * 64),
+           ("storage-bare-id", "containers-storage", "[/r]@" + "b" * 64),
+           ("sif-path", "sif", "/images/app.sif"),
+       )},
     # refused by both
+    **{f"scope-{name}": fill('{"default":[%s],"transports":{"%s":{"%s":[%s]}}}',
+                             A, transport, scope, A)
+       for name, transport, scope in (
+           ("storage-no-store", "containers-storage", "nope"),
+           ("storage-empty-store", "containers-storage", "[]busybox"),
+           ("storage-unclosed", "containers-storage", "[/r"),
+           ("storage-relative", "containers-storage", "[var/lib]"),
+           ("storage-driver-relative", "containers-storage", "[overlay@var]"),
+           ("storage-no-driver", "containers-storage", "[@/r]"),
+           ("storage-no-root", "containers-storage", "[overlay@]"),
+           ("storage-bad-ref", "containers-storage", "[/r]busybox@nope"),
+           ("storage-short-id", "containers-storage", "[/r]busybox@abc"),
+           ("storage-bad-id", "containers-storage", f"[/r]b@{DIGEST}@nope"),
+           ("storage-bad-digest", "containers-storage", "[/r]b@nope@" + "b" * 64),
+           ("sif-relative", "sif", "rel"),
+           ("sif-root", "sif", "/"),
+           ("sif-unclean", "sif", "/a/../b.sif"),
+           ("tarball-name", "tarball", "x"),
+           ("tarball-path", "tarball", "/x.tar"),
+       )},
     "dup-default": fill('{"default":[%s],"default":[%s]}', A, A),
     "dup-transports": fill('{"default":[%s],"transports":{},"transports":{}}', A),
     "dup-transport": fill('{"default":[%s],"transports":{"docker":{},"docker":{}}}', A),

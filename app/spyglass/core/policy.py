@@ -44,6 +44,7 @@ from __future__ import annotations
 import enum
 import os
 import posixpath
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,7 +92,7 @@ REJECT: Final = "reject"
 SIGNATURE_REQUIREMENTS: Final = ("signedBy", "signedBaseLayer", "sigstoreSigned")
 """The requirement types that accept an image only with signatures."""
 
-_PATH_TRANSPORTS: Final = ("oci", "oci-archive", "dir")
+_PATH_TRANSPORTS: Final = ("oci", "oci-archive", "dir", "sif")
 """The transports whose scopes are absolute paths (containers/image validates them so)."""
 
 
@@ -379,10 +380,15 @@ def _check_scope(path: Path, transport: str, scope: str) -> None:
     mistyped scope does not silently leave an image to the default)."""
     if not scope:
         return
-    if transport == "docker-archive":
-        raise SpyglassError(f'The policy "{path}" has the docker-archive scope "{scope}"; '
-                            'docker-archive takes no scope but "" (containers/image refuses '
+    if transport in ("docker-archive", "tarball"):
+        raise SpyglassError(f'The policy "{path}" has the {transport} scope "{scope}"; '
+                            f'{transport} takes no scope but "" (containers/image refuses '
                             "others).")
+    if transport == "containers-storage":
+        problem = _storage_scope_problem(scope)
+        if problem is not None:
+            raise SpyglassError(f'The policy "{path}" has the containers-storage scope '
+                                f'"{scope}"; {problem} (containers/image refuses it).')
     if transport in _PATH_TRANSPORTS:
         cleaned = posixpath.normpath(scope)
         if not scope.startswith("/") or scope == "/" or cleaned != scope:
@@ -391,3 +397,36 @@ def _check_scope(path: Path, transport: str, scope: str) -> None:
                         f'a clean absolute path, such as "{cleaned}"')
             raise SpyglassError(f'The policy "{path}" has the {transport} scope "{scope}"; '
                                 f"expected {expected}.")
+
+
+_GO_DIGEST: Final = re.compile(r"sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128}")
+"""A digest go-digest parses (the algorithms skopeo has)."""
+
+
+def _storage_scope_problem(scope: str) -> str | None:
+    """Why a containers-storage scope is not one containers/image's storage transport
+    takes, as a clause (``expected [STORE]…``); None where it takes it. Its grammar:
+    ``[GRAPHROOT]`` or ``[DRIVER@GRAPHROOT]`` (an absolute path, maybe ``+RUNROOT`` and
+    options after it), then nothing, ``NAME``, ``NAME@DIGEST-OR-ID`` or
+    ``NAME@DIGEST@ID`` (an ID is 64 hex digits)."""
+    expected = ("expected the store in brackets, [/GRAPHROOT] or [DRIVER@/GRAPHROOT], "
+                "then an image's name, @digest or @ID, if any")
+    close = scope.find("]")
+    if not scope.startswith("[") or close < 1:
+        return expected
+    store = scope[1:close].split("@", 1)
+    if not all(store):
+        return expected
+    if not store[-1].startswith("/"):
+        return f'the store\'s graph root "{store[-1]}" is not an absolute path'
+    fields = scope[close + 1:].split("@", 2)
+    ids = [f"sha256:{field}" for field in fields[1:]]
+    if len(fields) == 2 and not (_GO_DIGEST.fullmatch(ids[0])
+                                 or _GO_DIGEST.fullmatch(fields[1])):
+        return f'"{fields[1]}" is neither a digest nor an image ID (64 hex digits)'
+    if len(fields) == 3 and not _GO_DIGEST.fullmatch(fields[1]):
+        return f'"{fields[1]}" is not a digest'
+    if len(fields) == 3 and not _GO_DIGEST.fullmatch(ids[1]):
+        return f'"{fields[2]}" is not an image ID (64 hex digits)'
+    return None
+

@@ -317,6 +317,20 @@ def test_the_users_policy_comes_before_the_systems_and_none_means_none(
     ({"default": ACCEPT, "transports": {"dir": {"/srv/images/": ACCEPT}}},
      'has the dir scope "/srv/images/"; expected a clean absolute path, such as '
      '"/srv/images".'),
+    # containers-storage, sif and tarball check their scopes too (they were let through)
+    ({"default": ACCEPT, "transports": {"containers-storage": {"busybox": ACCEPT}}},
+     'has the containers-storage scope "busybox"; expected the store in brackets, '
+     "[/GRAPHROOT] or [DRIVER@/GRAPHROOT], then an image's name, @digest or @ID, if any "
+     "(containers/image refuses it)."),
+    ({"default": ACCEPT, "transports": {"containers-storage": {"[overlay@var]": ACCEPT}}},
+     'the store\'s graph root "var" is not an absolute path (containers/image'),
+    ({"default": ACCEPT, "transports": {"containers-storage": {"[/r]b@x": ACCEPT}}},
+     '"x" is neither a digest nor an image ID (64 hex digits) (containers/image'),
+    ({"default": ACCEPT, "transports": {"sif": {"images/a.sif": ACCEPT}}},
+     'has the sif scope "images/a.sif"; expected an absolute path other than "/"'),
+    ({"default": ACCEPT, "transports": {"tarball": {"x": ACCEPT}}},
+     'has the tarball scope "x"; tarball takes no scope but "" (containers/image refuses '
+     "others)."),
 ])
 def test_a_malformed_policy_is_refused_with_a_sentence(
         tmp_path: Path, data: object, said: str) -> None:
