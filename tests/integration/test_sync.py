@@ -628,6 +628,46 @@ def test_a_repository_s_signature_and_referrer_tags_come_along_with_their_image(
     assert tags_of(fresh_registry, "r/app") == ["v1"]
 
 
+def test_a_repository_under_images_and_images_by_tag_regex_is_copied_once(
+    fresh_registry: RegistryServer, make_registry: Callable[..., RegistryServer],
+    tmp_path: Path
+) -> None:
+    """b/app under both images-by-tag-regex and images (its v1 and attached tags): v1
+    was copied twice ("Unchanged" the second time), the summary said "4 tags … carried
+    along" of 2, and into dir: 7 images were counted for 4 folders."""
+    from tests.helpers.cosign import signed_layout
+
+    source = make_registry()
+    digest, _key = signed_layout(tmp_path / "layout")
+    for tag in ("v1", "v2"):
+        pushed = spyglass("copy", "-q", "--dest-tls-verify=false",
+                          f"oci:{tmp_path / 'layout'}:app", f"docker://{source.host}/b/app:{tag}")
+        assert pushed.returncode == 0, pushed.stderr
+    hexdigits = digest.removeprefix("sha256:")
+    listing = tmp_path / "both.yaml"
+    listing.write_text(f"{source.host}:\n  tls-verify: false\n  images-by-tag-regex:\n"
+                       "    b/app: '.*'\n  images:\n"
+                       f"    b/app: [v1, sha256-{hexdigits}.sig, sha256-{hexdigits}]\n")
+    registry = ("--dest-tls-verify=false", "--src", "yaml", "--dest", "docker", str(listing),
+                f"{fresh_registry.host}/m")
+    dry = spyglass("sync", "--dry-run", *registry)
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.splitlines()[-1] == ("Would sync 2 images from 2 sources, with 2 tags "
+                                           "of what is attached to them")
+    done = spyglass("sync", *registry)
+    assert done.returncode == 0, done.stderr
+    copied = [line for line in done.stdout.splitlines() if line.startswith("Copied ")]
+    assert sorted(line.split(" → ")[0] for line in copied) == [
+        f"Copied docker://{source.host}/b/app:{tag}" for tag in ("v1", "v2")]
+    assert done.stdout.splitlines()[-1] == ("Synced 2 images from 2 sources; 2 tags of what "
+                                            "is attached to them carried along")
+    folders = spyglass("sync", "-q", "--src", "yaml", "--dest", "dir", str(listing),
+                       str(tmp_path / "out"))
+    assert folders.returncode == 0, folders.stderr
+    assert folders.stdout.splitlines()[-1] == "Synced 4 images from 2 sources"
+    assert len(list((tmp_path / "out").iterdir())) == 4
+
+
 def test_a_signed_repository_synced_into_folders_keeps_its_tags_as_skopeo_writes_them(
     fresh_registry: RegistryServer, make_registry: Callable[..., RegistryServer],
     tmp_path: Path
@@ -1006,7 +1046,7 @@ def test_two_sources_given_one_destination_name_are_refused_before_anything_is_c
     scoped = spyglass("sync", "-q", "--scoped", "--src", "yaml", "--dest", "dir", str(listing),
                       str(tmp_path / "out"))
     assert scoped.returncode == 0, scoped.stderr
-    assert scoped.stdout.splitlines()[-1] == "Synced 3 images from 2 sources"
+    assert scoped.stdout.splitlines()[-1] == "Synced 2 images from 2 sources"  # (v0 once)
     listing.write_text(f"{source}:\n  images:\n    sync/tools: [v0, v0]\n")
     twice = spyglass("sync", "-q", "--src", "yaml", "--dest", "docker", str(listing),
                      f"{target.host}/m")

@@ -164,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from spyglass.core.sync import (
         list_sources,
+        once,
         registry_tags,
         source_digests,
         with_tags_apart,
@@ -177,8 +178,9 @@ def _run(args: argparse.Namespace) -> int:
     unreachable = UnreachableHosts()  # (one registry down is waited for once in the run)
     sources = list_sources(request, registry_tags(unreachable=unreachable),
                            source_digests())
-    images = [image for source in sources for image in source.images]
-    attached = [image for source in sources for image in source.attached]
+    # (an image listed again, by a tag or under images and images-by-tag-regex: once)
+    images = once([image for source in sources for image in source.images])
+    attached = once([image for source in sources for image in source.attached])
     if attached and args.remove_signatures:
         _note(f"{_tags(len(attached))} of signatures and referrers ("
               f"{', '.join(_tag_of(image) for image in attached)}) "

@@ -168,7 +168,7 @@ def check_destinations(request: SyncRequest, sources: list[SyncSource],
     ``registry-b/app:9``, or of the folders ``a/app`` and ``b/app``, without
     ``--scoped``): the second would replace the first, and the mirror lose an image
     without a word (skopeo's sync does so in a registry, and fails halfway into ``dir:``).
-    An image listed twice is no conflict: it is copied again to the same name; nor is
+    An image listed twice is no conflict: it is copied once (:func:`once`); nor is
     one named by a digest, which names the same content wherever it is read from (a
     mirror and its origin), nor, where ``digest_of`` tells, two names naming the same
     manifest now (a tag of a mirror and of its origin): the same image either way.
@@ -241,6 +241,20 @@ def _digests(images: list[SyncImage], digest_of: DigestLookup | None
         raise
     pool.shutdown()
     return {str(image.source): digest for image, digest in zip(unique, found, strict=True)}
+
+
+def once(images: Sequence[SyncImage]) -> list[SyncImage]:
+    """``images`` without those listed again under the same source and destination names
+    (a tag listed twice, a repository under both ``images`` and ``images-by-tag-regex``):
+    each is copied once, and counted once. The first keeps its place."""
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for image in images:
+        key = (str(image.source), str(image.destination))
+        if key not in seen:
+            seen.add(key)
+            kept.append(image)
+    return kept
 
 
 def _other_repositories(one: SyncImage, other: SyncImage) -> bool:
@@ -903,6 +917,7 @@ __all__ = [
     "check_kinds",
     "destination_name",
     "list_sources",
+    "once",
     "read_yaml",
     "registry_tags",
     "source_digests",
