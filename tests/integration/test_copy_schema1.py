@@ -243,10 +243,9 @@ def test_history_fields_are_read_whatever_their_case_as_skopeo_reads_them(
                             f"dir:{source}"))
     done = spyglass("inspect", "--config", f"dir:{source}")
     assert done.returncode == 0, done.stderr
-    ours = json.loads(done.stdout)["history"]
-    # (skopeo leaves empty fields out; Spyglass shows them empty)
-    assert [{key: value for key, value in step.items() if value} for step in ours] == \
-        theirs["history"]
+    # the whole config as skopeo's: its rootfs (a "" diff ID for each layer: none is
+    # read) and history steps without empty members (they had "author": "", no rootfs)
+    assert json.loads(done.stdout) == theirs
     assert any(step.get("empty_layer") for step in theirs["history"])
     # the window's layers are those of the image the copy writes
     manifest = parse_manifest((source / "manifest.json").read_bytes())
@@ -265,6 +264,27 @@ def test_histories_skopeo_refuses_are_refused(
     assert "schema 1" in refused.stderr
     assert not (tmp_path / "out").exists()
 
+
+
+def test_inspect_config_of_a_schema1_image_is_skopeo_s(schema1_dir: Path, tmp_path: Path
+                                                       ) -> None:
+    """skopeo shows the OCI config it decodes the converted image into: the top entry's
+    docker_version, container_config and comment, and the config's Hostname, are not
+    there, nor an empty Env; Spyglass showed them, and no rootfs."""
+    top = json.loads(json.loads((schema1_dir / "manifest.json").read_bytes()
+                                )["history"][0]["v1Compatibility"])
+    source = _variant(schema1_dir, tmp_path / "variant", {
+        "docker_version": "20.10.7", "container": "abc", "comment": "built",
+        "container_config": {"Hostname": "h", "Cmd": ["sh"]}, "author": "",
+        "config": {**top["config"], "Hostname": "h", "Domainname": "", "Env": [],
+                   "Tty": False, "Image": "sha256:" + "c" * 64, "User": "app"}}, only=0)
+    skopeo = require_tool("skopeo")
+    theirs = json.loads(run(skopeo, "--insecure-policy", "inspect", "--config",
+                            f"dir:{source}"))
+    done = spyglass("inspect", "--config", f"dir:{source}")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == theirs
+    assert theirs["config"]["User"] == "app" and "Hostname" not in theirs["config"]
 
 
 @pytest.mark.parametrize(("change", "only", "said"), [
@@ -409,7 +429,10 @@ def test_a_rootfs_in_the_history_is_not_read_as_schema1_never_uses_it(
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["Created"] == theirs["Created"]
     config = json.loads(spyglass("inspect", "--config", f"dir:{source}").stdout)
-    assert "rootfs" not in config and config["history"]
+    # (the rootfs shown is the conversion's, as skopeo's: none of "nope")
+    assert config == json.loads(run(skopeo, "--insecure-policy", "inspect", "--config",
+                                    f"dir:{source}"))
+    assert "nope" not in config["rootfs"]["diff_ids"] and config["history"]
 
 
 SCHEMA1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws"

@@ -123,16 +123,19 @@ def run(args: argparse.Namespace) -> int:
                     "--config --raw prints its bytes."
                 )
             template = _template(args.format)
+            data: Mapping[str, Any] = image.config.data
+            if isinstance(image.manifest, Schema1Manifest):
+                data = _schema1_config_as_skopeo(data, image.manifest)
             if args.raw:
                 write_bytes(image.config.raw)
             elif template is not None:
                 from spyglass.cli.template import render
 
-                config = _config_as_go_values(image.config.data)
+                config = _config_as_go_values(data)
                 text = render(template, config, root=[config])  # skopeo ranges over a list
                 write_bytes(as_given(text + "\n"))
             else:
-                write_json(image.config.data)
+                write_json(data)
             return 0
         if args.raw:
             write_bytes(image.manifest.raw)
@@ -211,6 +214,42 @@ def _as_go_values(described: dict[str, Any], *, schema1: bool) -> dict[str, Any]
         if isinstance(layer, dict):
             layer["Annotations"] = as_map(layer.get("Annotations"))
     return fields
+
+
+_OCI_CONFIG_FIELDS: Final = ("User", "ExposedPorts", "Env", "Entrypoint", "Cmd", "Volumes",
+                              "WorkingDir", "Labels", "StopSignal", "ArgsEscaped")
+"""The OCI ``ImageConfig`` fields (each ``omitempty``), as skopeo shows a config."""
+
+
+def _schema1_config_as_skopeo(data: Mapping[str, Any], manifest: Schema1Manifest
+                              ) -> dict[str, Any]:
+    """The config made from a schema 1 image's history as skopeo's ``inspect --config``
+    shows it: containers/image converts the image with no layer read, then decodes the
+    result into the OCI ``v1.Image`` struct. So only its fields are there, matched
+    whatever their case (the top entry's ``docker_version``, ``container_config``, a
+    ``comment`` or the config's ``Hostname`` are not), what Go's ``omitempty`` leaves out
+    is left out (an empty ``author``; a history step's empty ``author``, ``comment`` and
+    ``created_by``, and ``empty_layer: false``), and ``rootfs`` has an empty diff ID for
+    each step that made a layer."""
+    from spyglass.core import gojson
+
+    config = gojson.member(data, "config")
+    shown: dict[str, Any] = {"created": gojson.member(data, "created")}
+    for field in ("author", "architecture", "variant", "os"):
+        value = gojson.member(data, field)
+        if value or field in ("architecture", "os"):
+            shown[field] = value if value is not None else ""
+    shown["config"] = {field: value for field in _OCI_CONFIG_FIELDS
+                       if (value := gojson.member(config, field)) not in ("", None, [], {},
+                                                                         False)
+                       } if isinstance(config, Mapping) else {}
+    shown["rootfs"] = {"type": "layers",
+                       "diff_ids": ["" for entry in manifest.entries if not entry.empty]}
+    shown["history"] = [
+        {key: value for key, value in step.items() if value not in ("", False, None)}
+        if isinstance(step, Mapping) else step
+        for step in data.get("history") or []]
+    return shown
 
 
 def _config_as_go_values(data: Mapping[str, Any]) -> dict[str, Any]:
