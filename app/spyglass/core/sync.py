@@ -523,7 +523,7 @@ def _yaml_sources(request: SyncRequest, list_tags: TagLister) -> list[SyncSource
                                             refs=list(refs or [])))
         for repository, pattern in (entry.get("images-by-tag-regex") or {}).items():
             planned.append(_yaml_repository(where, registry, repository, options, refs=None,
-                                            keep=_matching(compile_re2(pattern))))
+                                            keep=_matching(compile_re2(pattern or ""))))
     return [each if isinstance(each, SyncSource) else _yaml_source(request, each, list_tags)
             for each in planned]
 
@@ -778,10 +778,10 @@ def _entry_problem(entry: dict[Any, Any]) -> str | None:
             return (f"images-by-tag-regex is {_a(regexes)} where a mapping of "
                     "repositories was expected")
         for repository, pattern in regexes.items():
-            if not isinstance(pattern, str):
+            if pattern is not None and not isinstance(pattern, str):
                 return f'images-by-tag-regex: "{repository}" has no regular expression'
             try:
-                compile_re2(pattern)
+                compile_re2(pattern or "")  # (null: "", as go-yaml reads it into a string)
             except re.error as exc:
                 return (f'images-by-tag-regex: "{pattern}" for "{repository}" is no regular '
                         f"expression Go reads, as skopeo reads it ({exc}; skopeo skips such "

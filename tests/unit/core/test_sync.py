@@ -572,6 +572,22 @@ def test_tls_verify_as_a_string_is_refused_as_skopeo_refuses_it(
     assert f'under "r.example", {said.rstrip(".")}. Expected REGISTRY' in refusal, refusal
 
 
+def test_a_null_tag_expression_is_the_empty_one_as_skopeo_reads_it(tmp_path: Path) -> None:
+    """``images-by-tag-regex: {team/app: ~}`` was refused ("has no regular expression");
+    skopeo reads null into its string as "", which every tag matches."""
+    path = tmp_path / "sync.yaml"
+    path.write_text("r.example:5000:\n  images-by-tag-regex:\n    team/app: ~\n"
+                    "    team/db:\n")
+    assert [source for source, _destination in names(
+        SyncRequest("yaml", str(path), "docker", "m.example"))] == [
+        f"docker://r.example:5000/team/{name}" for name in (
+            "app:1.0", "app:2.0", "app:nightly-1", "db:15", "db:16")]
+    # (what is not a string still is no expression)
+    _path, refusal = yaml_refusal(tmp_path, "r.example:\n  images-by-tag-regex:\n"
+                                  "    team/app: [a]\n")
+    assert 'images-by-tag-regex: "team/app" has no regular expression' in refusal
+
+
 def test_every_entry_is_checked_before_any_repository_is_listed(tmp_path: Path) -> None:
     """Each entry was checked as it was reached: a mistake in the second was said only
     after the first's listing (of a registry that was down: its retries waited out)."""
