@@ -100,3 +100,35 @@ def test_copy_waits_for_the_disk_to_say_what_a_path_is(
     qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
     assert dialog.destination_name() == f"oci:{there}:tools:2024.1"
     dialog.reject()
+
+
+def test_browse_takes_a_folder_as_the_same_path_typed(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Browse… filled in oci:FOLDER:… without looking at the disk: a dir: image folder
+    chosen there was taken as a layout, and refused as "not empty and is not an OCI image
+    layout". It is looked at as the same path typed is, and the field gets its whole
+    name once the disk has said; chosen again, it is looked at again."""
+    from PySide6.QtWidgets import QFileDialog
+
+    there = tmp_path / "image"
+    core_copy(f"oci:{sample.layout}:tools:2024.1", f"dir:{there}")
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_args: str(there))
+    image = DraggedImage(f"oci:{sample.layout}:tools:2024.1", "tools:2024.1")
+    dialog = window.copying.open_dialog(image, destination="")
+    dialog.browse_button.click()
+    qtbot.waitUntil(lambda: dialog.destination_edit.text() == f"dir:{there}",
+                    timeout=WAIT_MS)
+    qtbot.waitUntil(dialog.replace_box.isVisible, timeout=WAIT_MS)  # (it holds an image)
+    assert not dialog.destination_refusal
+    # the same folder, emptied and chosen again: what it is now, not what it was
+    for child in there.iterdir():
+        child.unlink()
+    dialog.destination_edit.setText(str(there))
+    qtbot.waitUntil(lambda: dialog.destination_note.text().startswith("Taken as dir:"),
+                    timeout=WAIT_MS)
+    dialog.browse_button.click()
+    qtbot.waitUntil(lambda: dialog.destination_edit.text() == f"oci:{there}:tools:2024.1",
+                    timeout=WAIT_MS)
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
+    dialog.reject()

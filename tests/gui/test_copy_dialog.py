@@ -786,7 +786,9 @@ def test_browse_picks_a_folder_and_names_the_image_there(
     assert dialog.browse_button.text() == "&Browse…"  # (Alt+B; its letter is its own)
     qtbot.mouseClick(dialog.browse_button, Qt.MouseButton.LeftButton)
     assert asked == ["Copy Into Folder"]
-    assert dialog.destination_edit.text() == f"oci:{picked}:tools:2024.1"
+    # (the disk is looked at first, as for a path typed: a dir: image there is dir:)
+    qtbot.waitUntil(lambda: dialog.destination_edit.text() == f"oci:{picked}:tools:2024.1",
+                    timeout=WAIT_MS)
     assert dialog.focusWidget() is dialog.destination_edit
     qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)  # (an empty folder)
     # the chooser cancelled: the destination stays

@@ -401,17 +401,16 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         return f"Copy {self.copy_label()}" if self._source else "Copy an image by its name"
 
     def browse_folder(self) -> str:
-        """Browse…: choose a folder; the destination becomes an OCI layout there, the
-        image named as a drop on the folder names it (:meth:`folder_destination`). The
-        name given ("" when the chooser was cancelled)."""
+        """Browse…: choose a folder, taken as the same path typed is (an OCI layout, or
+        the ``dir:`` image there), the image named as a drop on it names it
+        (:meth:`take_chosen_path`). What the field was given ("" when cancelled)."""
         typed = self.folder_destination() or self.destination_name()
         start = typed.partition(":")[2].partition(":")[0] if typed.startswith("oci:") else ""
         folder = QFileDialog.getExistingDirectory(
             self, "Copy Into Folder", start or str(Path.home()))
         if not folder:
             return ""
-        taken = self.folder_destination(folder) or folder  # (a ":" in it: as it is)
-        self.destination_edit.setText(taken)  # (the name in full: its tag can be edited)
+        taken = self.take_chosen_path(folder)  # (its whole name once the disk is seen)
         self.destination_edit.setFocus()
         return taken
 

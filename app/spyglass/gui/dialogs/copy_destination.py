@@ -118,6 +118,9 @@ class CopyDestinationMixin(QDialog):
     """The bare destination path looked at last, and what the disk says it is."""
     _path_asked = ""
     """The bare destination path the disk is being asked about ("" for none)."""
+    _path_chosen = ""
+    """The path Browse… chose, until the disk says what it is ("" for none): the field
+    then gets its whole name."""
 
     if TYPE_CHECKING:  # made by the dialog's other parts
         def _fit(self) -> None: ...
@@ -126,31 +129,46 @@ class CopyDestinationMixin(QDialog):
     def destination_name(self) -> str:
         """The destination typed, as the copy takes it: a bare registry reference as
         ``docker://…`` (:func:`normalize_name`), and a bare path (``/srv/mirror``,
-        ``~/copies/app.tar``) as what the disk says it is (:func:`folder_destination`)."""
+        ``~/copies/app.tar``) as what the disk says it is (:meth:`folder_destination`)."""
         return self.folder_destination() or normalize_name(self.destination_edit.text())
 
-    def folder_destination(self, typed: str | None = None) -> str:
-        """A destination typed (``typed``, a folder Browse… chose, else the field's text)
-        as a bare path, as what the disk says it is (:func:`path_kind`: an archive, a
-        ``dir:`` image, or a folder for an OCI layout), with the image's name as a drop
-        there names it (``oci:/srv/mirror:spyglass-demo:1.0``, unnamed while the source is
-        not known); "" for any other text. A path with a ``:`` is left as it is: where
-        its path ends is not known. The field's path is taken as a folder while the disk
-        is looked at (:meth:`looking_at_path`; Copy waits for it)."""
-        path = _bare_path(self.destination_edit.text() if typed is None else typed)
+    def folder_destination(self) -> str:
+        """The field's destination as a bare path, as what the disk says it is
+        (:func:`path_kind`: an archive, a ``dir:`` image, or a folder for an OCI layout),
+        with the image's name as a drop there names it
+        (``oci:/srv/mirror:spyglass-demo:1.0``, unnamed while the source is not known);
+        "" for any other text. A path with a ``:`` is left as it is: where its path ends
+        is not known. The path is taken as a folder while the disk is looked at
+        (:meth:`looking_at_path`; Copy waits for it)."""
+        path = _bare_path(self.destination_edit.text())
         if not path:
             return ""
         kind: PlaceKind = "folder"
-        if typed is None:
-            looked, said = self._path_looked
-            if looked != path:
-                self._look_at_destination(path)
-            else:
-                kind = said
+        looked, said = self._path_looked
+        if looked != path:
+            self._look_at_destination(path)
+        else:
+            kind = said
         if not self._source:
             return f"{'oci' if kind == 'folder' else kind}:{path}"
         return suggest_destination(self._source, DropPlace(kind, path=path),
                                    self._label, self._wanted_platform)
+
+    def take_chosen_path(self, chosen: str) -> str:
+        """A folder Browse… chose, taken as the same path typed is (the disk is looked
+        at afresh: a ``dir:`` image there is ``dir:``): the field gets the path, and once
+        the disk has said what it is, its whole name, whose tag can then be edited. A
+        path with a ``:`` is put in as it is. What the field was given."""
+        path = _bare_path(chosen)
+        if not path:
+            self.destination_edit.setText(chosen)
+            return chosen
+        self._path_chosen = path
+        if self._path_looked[0] == path:
+            self._path_looked = ("", "folder")  # (what it was may have changed since)
+        self.destination_edit.setText(path)
+        self._validate()  # (the same path as the field had changes no text: looked at now)
+        return path
 
     def looking_at_path(self) -> str:
         """The bare path the field names while the disk is looked at ("" otherwise)."""
@@ -174,9 +192,13 @@ class CopyDestinationMixin(QDialog):
     def _path_found(self, path: str, kind: PlaceKind) -> None:
         self._path_asked = ""
         self._path_looked = (path, kind)
+        chosen, self._path_chosen = self._path_chosen == path, ""
         if _bare_path(self.destination_edit.text()) != path:
             return  # (another destination typed since)
         self._checked_destination = None  # checked as what it is now
+        if chosen:  # Browse… chose it: its whole name (checked as the text changes)
+            self.destination_edit.setText(self.folder_destination())
+            return
         self._validate()
 
     def described_destination(self) -> tuple[ImageName | None, str]:
