@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
+from spyglass.gui.colors import error_color
 from spyglass.gui.copy_drops import DraggedImage
 from spyglass.gui.dialogs.copy import CopyDialog
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.transfers import TransferState
-from tests.gui.guitools import COPY_MS, WAIT_MS, SampleFacts, core_copy
+from tests.gui.guitools import COPY_MS, WAIT_MS, SampleFacts, core_copy, text_color
 
 
 def _typed(qtbot: QtBot, window: MainWindow, sample: SampleFacts, typed: str) -> CopyDialog:
@@ -80,13 +81,13 @@ def test_copy_waits_for_the_disk_to_say_what_a_path_is(
     from spyglass.gui.dialogs import copy_destination
 
     gate = threading.Event()
-    real = copy_destination.path_kind
+    real = copy_destination.look_at_path
 
-    def slow(path: str) -> copy_destination.PlaceKind:
+    def slow(path: str) -> copy_destination.PathLook:
         gate.wait(10)
         return real(path)
 
-    monkeypatch.setattr(copy_destination, "path_kind", slow)
+    monkeypatch.setattr(copy_destination, "look_at_path", slow)
     image = DraggedImage(f"oci:{sample.layout}:tools:2024.1", "tools:2024.1")
     dialog = window.copying.open_dialog(image, destination="")
     there = tmp_path / "out"
@@ -99,6 +100,39 @@ def test_copy_waits_for_the_disk_to_say_what_a_path_is(
         gate.set()
     qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
     assert dialog.destination_name() == f"oci:{there}:tools:2024.1"
+    dialog.reject()
+
+
+def test_a_file_that_is_no_image_is_said_to_be_none_at_once(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    """A text file was taken as "the OCI image layout in …" (Copy on), then refused as
+    not a folder: it is said to be no image archive as soon as it is looked at, and
+    Copy stays off."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not an image\n")
+    image = DraggedImage(f"oci:{sample.layout}:tools:2024.1", "tools:2024.1")
+    dialog = window.copying.open_dialog(image, destination="")
+    dialog.destination_edit.setText(str(notes))
+    said = (f'The file "{notes}" is not an image archive, and a copy writes over no other '
+            "file: expected an image archive, a folder, or a new name.")
+    # (the note shortens a long path in its middle; the field's description has it whole)
+    qtbot.waitUntil(lambda: dialog.destination_edit.accessibleDescription() == said,
+                    timeout=WAIT_MS)
+    assert dialog.destination_note.text().endswith(
+        "notes.txt\" is not an image archive, and a copy writes over no other file: "
+        "expected an image archive, a folder, or a new name.")
+    assert text_color(dialog.destination_note) == error_color()
+    qtbot.wait(300)  # (nothing checked after it turns it into a layout's refusal)
+    assert dialog.destination_edit.accessibleDescription() == said
+    assert not dialog.copy_button.isEnabled()
+    assert notes.read_text() == "not an image\n"
+    # a device is written into by an archive name only: said how
+    dialog.destination_edit.setText("/dev/null")
+    qtbot.waitUntil(lambda: dialog.destination_note.text() == (
+        'The file "/dev/null" is not an image archive: it is a device or a pipe, which a '
+        "copy writes an archive into when its kind is given (oci-archive:/dev/null)."),
+        timeout=WAIT_MS)
+    assert not dialog.copy_button.isEnabled()
     dialog.reject()
 
 

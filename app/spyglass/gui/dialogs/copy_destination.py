@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Final
+from typing import TYPE_CHECKING, ClassVar, Final, NamedTuple
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass.core.digest import Digest
-from spyglass.core.errors import SpyglassError
+from spyglass.core.errors import InvalidLayout, SpyglassError
 from spyglass.core.platform import Platform
 from spyglass.core.reference import (
     DirName,
@@ -62,23 +62,47 @@ layout, otherwise): a user typing ``out.tar`` means an archive, not a folder of 
 name; ``.oci`` and ``.docker`` are the names Spyglass gives the two kinds."""
 
 
-def path_kind(path: str) -> PlaceKind:
+class PathLook(NamedTuple):
+    """What the disk says a bare destination path is: the kind of place a copy there
+    writes, or why a bare path there names no destination (``refusal``, a sentence)."""
+
+    kind: PlaceKind = "folder"
+    refusal: str = ""
+
+
+def look_at_path(path: str) -> PathLook:
     """What the disk says a bare destination path is (on a worker: an archive is looked
     into, as :func:`~spyglass.core.transports.resolve_name` takes a bare source path): an
     existing archive or ``dir:`` image as what it is; a new name as
-    :data:`NEW_ARCHIVE_SUFFIXES` has it; anything else as a folder for an OCI layout (an
-    empty or new folder becomes one; a copy into any other says why not)."""
+    :data:`NEW_ARCHIVE_SUFFIXES` has it; a file that is no image archive refused; any
+    other folder as one for an OCI layout (an empty or new folder becomes one; a copy
+    into any other says why not)."""
     if not os.path.lexists(path):
-        return NEW_ARCHIVE_SUFFIXES.get(Path(path).suffix.lower(), "folder")
+        return PathLook(NEW_ARCHIVE_SUFFIXES.get(Path(path).suffix.lower(), "folder"))
     try:
         name = resolve_name(path)
-    except SpyglassError:
-        return "folder"  # (not an image: the copy's refusal says what it is)
+    except InvalidLayout:
+        return PathLook() if os.path.isdir(path) or not os.path.exists(path) \
+            else PathLook(refusal=_not_an_archive(path))
+    except SpyglassError as error:  # (a file that cannot be read: said as it is)
+        return PathLook() if os.path.isdir(path) else PathLook(refusal=str(error))
     if isinstance(name, OCIArchiveName):
-        return "oci-archive"
+        return PathLook("oci-archive")
     if isinstance(name, DockerArchiveName):
-        return "docker-archive"
-    return "dir" if isinstance(name, DirName) else "folder"
+        return PathLook("docker-archive")
+    return PathLook("dir" if isinstance(name, DirName) else "folder")
+
+
+def _not_an_archive(path: str) -> str:
+    """Why the file at ``path``, which is no image archive, is no destination as a bare
+    path: a copy replaces a file only where it is an image archive (a device or a pipe
+    is written into, when the archive's kind is given)."""
+    said = f'The file "{visible(path)}" is not an image archive'
+    if not os.path.isfile(path):
+        return (f"{said}: it is a device or a pipe, which a copy writes an archive into "
+                f"when its kind is given (oci-archive:{visible(path)}).")
+    return (f"{said}, and a copy writes over no other file: expected an image archive, a "
+            "folder, or a new name.")
 
 
 class CopyDestinationMixin(QDialog):
@@ -114,7 +138,7 @@ class CopyDestinationMixin(QDialog):
     _hosts: Callable[[], list[str]]
     _source: str
     _label: str
-    _path_looked: tuple[str, PlaceKind] = ("", "folder")
+    _path_looked: tuple[str, PathLook] = ("", PathLook())
     """The bare destination path looked at last, and what the disk says it is."""
     _path_asked = ""
     """The bare destination path the disk is being asked about ("" for none)."""
@@ -134,10 +158,11 @@ class CopyDestinationMixin(QDialog):
 
     def folder_destination(self) -> str:
         """The field's destination as a bare path, as what the disk says it is
-        (:func:`path_kind`: an archive, a ``dir:`` image, or a folder for an OCI layout),
+        (:func:`look_at_path`: an archive, a ``dir:`` image, or a folder for an OCI layout),
         with the image's name as a drop there names it
         (``oci:/srv/mirror:spyglass-demo:1.0``, unnamed while the source is not known);
-        "" for any other text. A path with a ``:`` is left as it is: where its path ends
+        "" for any other text, and for a path the disk says names no destination
+        (:meth:`path_refusal`). A path with a ``:`` is left as it is: where its path ends
         is not known. The path is taken as a folder while the disk is looked at
         (:meth:`looking_at_path`; Copy waits for it)."""
         path = _bare_path(self.destination_edit.text())
@@ -147,8 +172,10 @@ class CopyDestinationMixin(QDialog):
         looked, said = self._path_looked
         if looked != path:
             self._look_at_destination(path)
+        elif said.refusal:
+            return ""
         else:
-            kind = said
+            kind = said.kind
         if not self._source:
             return f"{'oci' if kind == 'folder' else kind}:{path}"
         return suggest_destination(self._source, DropPlace(kind, path=path),
@@ -165,7 +192,7 @@ class CopyDestinationMixin(QDialog):
             return chosen
         self._path_chosen = path
         if self._path_looked[0] == path:
-            self._path_looked = ("", "folder")  # (what it was may have changed since)
+            self._path_looked = ("", PathLook())  # (what it was may have changed since)
         self.destination_edit.setText(path)
         self._validate()  # (the same path as the field had changes no text: looked at now)
         return path
@@ -175,6 +202,13 @@ class CopyDestinationMixin(QDialog):
         path = _bare_path(self.destination_edit.text())
         return "" if self._path_looked[0] == path else path
 
+    def path_refusal(self) -> str:
+        """Why the bare path the field names is no destination, as the disk said ("" for
+        none, or while it is looked at)."""
+        looked, said = self._path_looked
+        return said.refusal if looked and looked == _bare_path(self.destination_edit.text()) \
+            else ""
+
     def _look_at_destination(self, path: str) -> None:
         """Ask the disk what ``path`` is (on a worker: an archive is looked into); once it
         says, the destination is taken as that, and checked."""
@@ -182,21 +216,22 @@ class CopyDestinationMixin(QDialog):
             return
         self._path_asked = path
         self._runner.submit(
-            lambda _cancel: path_kind(path),
-            on_done=lambda kind: self._path_found(path, kind),
-            on_error=lambda _message: self._path_found(path, "folder"),
+            lambda _cancel: look_at_path(path),
+            on_done=lambda look: self._path_found(path, look),
+            on_error=lambda _message: self._path_found(path, PathLook()),
             key=f"{self._key}:destination-path",
             what=f'looking at "{path}"',
         )
 
-    def _path_found(self, path: str, kind: PlaceKind) -> None:
+    def _path_found(self, path: str, look: PathLook) -> None:
         self._path_asked = ""
-        self._path_looked = (path, kind)
+        self._path_looked = (path, look)
         chosen, self._path_chosen = self._path_chosen == path, ""
         if _bare_path(self.destination_edit.text()) != path:
             return  # (another destination typed since)
         self._checked_destination = None  # checked as what it is now
-        if chosen:  # Browse… chose it: its whole name (checked as the text changes)
+        if chosen and not look.refusal:
+            # Browse… chose it: its whole name (checked as the text changes)
             self.destination_edit.setText(self.folder_destination())
             return
         self._validate()
@@ -205,6 +240,9 @@ class CopyDestinationMixin(QDialog):
         """The destination typed, parsed as the copy takes it, and the sentence that says
         what it is or what is wrong (:func:`describe_name`); a bare path says what it is
         taken as, as a bare registry reference does (and that it is looked at, first)."""
+        refusal = self.path_refusal()
+        if refusal:
+            return None, refusal
         taken = self.folder_destination()
         if not taken:
             return describe_name(self.destination_edit.text(), hosts=self._hosts())
