@@ -4,6 +4,7 @@ an OCI archive, a folder as an OCI layout in it."""
 
 from __future__ import annotations
 
+import gzip
 import tarfile
 from pathlib import Path
 
@@ -69,6 +70,46 @@ def test_a_new_name_ending_in_tar_is_written_as_an_oci_archive(
     assert new.is_file() and tarfile.is_tarfile(new)
     with tarfile.open(new) as archive:
         assert "index.json" in archive.getnames()
+
+
+@pytest.mark.parametrize(("typed", "plain"), [("new.tar.gz", "new.tar"),
+                                               ("new.tgz", "new.tar"),
+                                               ("new.tar.zst", "new.tar"),
+                                               ("old.tar.gz", "old.tar")])
+def test_a_compressed_archive_name_is_refused_with_what_to_type(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
+        typed: str, plain: str) -> None:
+    """A new name ending in .tar.gz, .tgz or .tar.zst was taken as a folder (an OCI
+    layout named new.tar.gz), and an existing gzipped archive as the archive, replaced
+    by a plain tar under its .gz name: Spyglass writes archives uncompressed, as skopeo
+    does, so the name is refused, saying what to type (the command line takes a bare
+    path as no destination, and writes a plain tar for oci-archive:new.tar.gz)."""
+    there = tmp_path / typed
+    if typed.startswith("old"):
+        core_copy(f"oci:{sample.layout}:tools:2024.1", f"docker-archive:{tmp_path / plain}")
+        there.write_bytes(gzip.compress((tmp_path / plain).read_bytes()))
+        (tmp_path / plain).unlink()
+    kind = "docker-archive" if typed.startswith("old") else "oci-archive"
+    image = DraggedImage(f"oci:{sample.layout}:tools:2024.1", "tools:2024.1")
+    dialog = window.copying.open_dialog(image, destination="")
+    dialog.destination_edit.setText(str(there))
+    said = (f'"{there}" is named as a compressed archive, and Spyglass writes archives '
+            f'uncompressed, as skopeo does: name it "{tmp_path / plain}", or give its kind '
+            f"to write a plain tar under this name ({kind}:{there}).")
+    qtbot.waitUntil(lambda: dialog.destination_edit.accessibleDescription() == said,
+                    timeout=WAIT_MS)
+    assert text_color(dialog.destination_note) == error_color()
+    assert not dialog.copy_button.isEnabled()
+    assert there.exists() == typed.startswith("old")
+    # what it says to type is taken
+    dialog.destination_edit.setText(f"{kind}:{there}")
+    qtbot.waitUntil(lambda: dialog.copy_button.isEnabled()
+                    or dialog.replace_box.isVisible(), timeout=WAIT_MS)
+    dialog.destination_edit.setText(str(tmp_path / plain))
+    qtbot.waitUntil(lambda: dialog.destination_edit.accessibleDescription().startswith(
+        f"Taken as oci-archive:{tmp_path / plain}:tools:2024.1:"), timeout=WAIT_MS)
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
+    dialog.reject()
 
 
 def test_copy_waits_for_the_disk_to_say_what_a_path_is(

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
 )
 
+from spyglass.core.archive_names import STORAGE_SUFFIXES
 from spyglass.core.digest import Digest
 from spyglass.core.errors import InvalidLayout, SpyglassError
 from spyglass.core.platform import Platform
@@ -61,6 +62,12 @@ NEW_ARCHIVE_SUFFIXES: Final[dict[str, PlaceKind]] = {
 layout, otherwise): a user typing ``out.tar`` means an archive, not a folder of that
 name; ``.oci`` and ``.docker`` are the names Spyglass gives the two kinds."""
 
+COMPRESSED_SUFFIXES: Final = tuple(suffix for suffix in STORAGE_SUFFIXES
+                                   if suffix not in NEW_ARCHIVE_SUFFIXES)
+"""What the name of a compressed archive ends with (``.tar.gz``, ``.tgz``, ``.tar.zst``,
+``.gz``…; longer ones first): a bare path so named is refused rather than taken (see
+:func:`_compressed_name`)."""
+
 
 class PathLook(NamedTuple):
     """What the disk says a bare destination path is: the kind of place a copy there
@@ -76,8 +83,12 @@ def look_at_path(path: str) -> PathLook:
     existing archive or ``dir:`` image as what it is; a new name as
     :data:`NEW_ARCHIVE_SUFFIXES` has it; a file that is no image archive refused; any
     other folder as one for an OCI layout (an empty or new folder becomes one; a copy
-    into any other says why not)."""
+    into any other says why not). An archive named as a compressed one (``out.tar.gz``),
+    there or not, is refused (:func:`_compressed_name`)."""
+    compressed = Path(path).name.lower().endswith(COMPRESSED_SUFFIXES)
     if not os.path.lexists(path):
+        if compressed:
+            return PathLook(refusal=_compressed_name(path, "oci-archive"))
         return PathLook(NEW_ARCHIVE_SUFFIXES.get(Path(path).suffix.lower(), "folder"))
     try:
         name = resolve_name(path)
@@ -86,11 +97,25 @@ def look_at_path(path: str) -> PathLook:
             else PathLook(refusal=_not_an_archive(path))
     except SpyglassError as error:  # (a file that cannot be read: said as it is)
         return PathLook() if os.path.isdir(path) else PathLook(refusal=str(error))
-    if isinstance(name, OCIArchiveName):
-        return PathLook("oci-archive")
-    if isinstance(name, DockerArchiveName):
-        return PathLook("docker-archive")
+    if isinstance(name, OCIArchiveName | DockerArchiveName):
+        kind: PlaceKind = "oci-archive" if isinstance(name, OCIArchiveName) \
+            else "docker-archive"
+        return PathLook(refusal=_compressed_name(path, kind)) if compressed \
+            else PathLook(kind)
     return PathLook("dir" if isinstance(name, DirName) else "folder")
+
+
+def _compressed_name(path: str, kind: str) -> str:
+    """Why a bare ``path`` named as a compressed archive is refused: Spyglass writes
+    archives uncompressed, as skopeo does, so what the name says would not hold; with
+    the name to give instead (``.tar``), or the archive's ``kind`` to give it with to
+    have a plain tar under that name all the same (as the command line writes one)."""
+    name = Path(path).name
+    ending = next(suffix for suffix in COMPRESSED_SUFFIXES if name.lower().endswith(suffix))
+    plain = os.path.join(os.path.dirname(path), f"{name[:-len(ending)]}.tar")
+    return (f'"{visible(path)}" is named as a compressed archive, and Spyglass writes '
+            f'archives uncompressed, as skopeo does: name it "{visible(plain)}", or give '
+            f"its kind to write a plain tar under this name ({kind}:{visible(path)}).")
 
 
 def _not_an_archive(path: str) -> str:
