@@ -512,7 +512,7 @@ def test_what_is_said_under_the_copy_destination_reaches_a_reader(
     assert description_of(field) == f"{warning} {copy.destination_note.text()}"
     assert said == [(warning, False)]  # once, politely
     announce.forget()
-    copy.parallel_spin.setValue(copy.parallel_spin.value() + 1)  # (the dialog validated)
+    copy.parallel_spin.setValue(copy.parallel_spin.value() - 1)  # (the dialog validated)
     assert said == [(warning, False)]
 
     field.setText(f"oci:{target}:new")  # the note goes: nothing of it stays

@@ -92,6 +92,10 @@ def test_dropping_an_image_on_a_layout_copies_it_there(
     assert sum(box.isChecked() for _p, box in dialog.platform_boxes) == 1
     dialog.choose_all()
     assert dialog.parallel_spin.value() == window_parallel()
+    # no more than the window's copies move together: more would not be true
+    assert dialog.parallel_spin.maximum() == window_parallel()
+    assert (f"together they move at most {window_parallel()} layers at once"
+            in dialog.parallel_spin.toolTip())
     dialog.parallel_spin.setValue(3)
     manager = window.copying.manager
     # Copy waits until the destination has been looked at (on a worker)

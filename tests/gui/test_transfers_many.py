@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from spyglass.core import media
+from spyglass.core.cancel import CancelToken
 from spyglass.core.copy import BlobStarted, CopyOptions, Planned
 from spyglass.core.digest import Digest
 from spyglass.core.errors import SpyglassError
@@ -249,7 +250,8 @@ def test_speed_sorts_as_the_cells_show_it_and_eta_by_time_left(
 def test_the_windows_copies_share_one_bound_on_blob_transfers(
         qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each copy's ``parallel`` bounds its own threads only: the manager hands every copy
-    it runs the same slots, as many as a copy would take alone (window_parallel)."""
+    it runs a share of the same slots, as many as a copy would take alone
+    (window_parallel), and takes back the slot each kept free once it ended."""
     seen: list[CopyOptions] = []
 
     def copy(_openers: object, request: CopyRequest, *_rest: object) -> Descriptor:
@@ -264,16 +266,26 @@ def test_the_windows_copies_share_one_bound_on_blob_transfers(
                    for number in range(3)]
         qtbot.waitUntil(lambda: all(t.state.finished for t in started), timeout=WAIT_MS)
         assert len(seen) == 3
-        assert all(options.blob_slots is manager.blob_slots for options in seen)
+        shares = [options.blob_slots for options in seen]
+        assert all(share is not None and share.pool is manager.blob_slots
+                   for share in shares)
+        assert len({id(share) for share in shares}) == 3  # one each
         assert [options.parallel for options in seen] == [4, 4, 4]
         assert [t.request.options.blob_slots for t in started] == [None] * 3  # (as asked)
-        free = [manager.blob_slots.acquire(timeout=0) for _ in range(4)]
-        assert free == [True, True, True, False]
+        # none kept free any more: a copy alone takes all three
+        alone, gives_up = manager.blob_slots.for_copy(), CancelToken()
+        timer = threading.Timer(5, gives_up.cancel)  # (a slot still kept: Cancelled)
+        timer.start()
+        try:
+            for _ in range(3):
+                alone.take(gives_up)
+        finally:
+            timer.cancel()
+        assert manager.blob_slots.held == 3
     finally:
         manager.shutdown()
-    alone = TransferManager(Openers())
+    default = TransferManager(Openers())
     try:
-        taken = sum(alone.blob_slots.acquire(timeout=0) for _ in range(64))
-        assert taken == window_parallel()
+        assert default.blob_slots.size == window_parallel()
     finally:
-        alone.shutdown()
+        default.shutdown()

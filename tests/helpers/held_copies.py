@@ -42,27 +42,34 @@ def source_layout(root: Path, *, shared: bool = False) -> dict[str, Digest]:
 
 
 class HeldLayer:
-    """An image source (``inner``) whose blob ``held`` is not read until the copy is
-    cancelled; then it raises :class:`Cancelled`, as a read broken off by the cancel does.
-    Every other blob reads as it is."""
+    """An image source (``inner``) whose blob ``held`` (or each of several) is not read
+    until the copy is cancelled; then it raises :class:`Cancelled`, as a read broken off
+    by the cancel does. Every other blob reads as it is. :attr:`holding` counts the reads
+    held now."""
 
-    def __init__(self, inner: Any, held: Digest) -> None:
+    def __init__(self, inner: Any, held: Digest | frozenset[Digest]) -> None:
         self._inner = inner
-        self.held = held
+        self.held = held if isinstance(held, frozenset) else frozenset({held})
+        self.holding = 0
+        self._counting = threading.Lock()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
     def open_blob(self, descriptor: Descriptor, *, cancel: CancelToken | None = None) -> Any:
-        if descriptor.digest != self.held:
+        if descriptor.digest not in self.held:
             return self._inner.open_blob(descriptor, cancel=cancel)
         assert cancel is not None
         gate = threading.Event()
         key = cancel.add_abort(gate.set)
+        with self._counting:
+            self.holding += 1
         try:
             if key is not None and not gate.wait(HOLD_LIMIT):
                 raise AssertionError("the held copy was never cancelled")
         finally:
+            with self._counting:
+                self.holding -= 1
             cancel.remove_abort(key)
         raise Cancelled()
 

@@ -686,23 +686,6 @@ def _processors() -> int:
     return max(2, count)
 
 
-SLOT_CHECK: Final = 0.05
-"""Seconds between the cancel checks of a transfer waiting for a shared slot."""
-
-
-def _take_slot(slots: threading.Semaphore, cancel: CancelToken) -> None:
-    """Wait for one of the slots copies share (:attr:`CopyOptions.blob_slots`), checking
-    ``cancel`` as it waits: the other copies' transfers may hold them for long, and a
-    cancelled copy's transfers must end before its destination is taken back."""
-    while not slots.acquire(timeout=SLOT_CHECK):
-        check(cancel)
-    try:
-        check(cancel)
-    except BaseException:
-        slots.release()
-        raise
-
-
 def _execute(
     plan: CopyPlan,
     source: ImageSource,
@@ -728,7 +711,7 @@ def _execute(
                 semaphores.insert(0, processors)
             shared = options.blob_slots  # (first: the same order in every copy)
             if shared is not None:
-                _take_slot(shared, cancel)
+                shared.take(cancel)
             try:
                 for semaphore in semaphores:
                     semaphore.acquire()
@@ -740,7 +723,7 @@ def _execute(
                         semaphore.release()
             finally:
                 if shared is not None:
-                    shared.release()
+                    shared.give()
         with lock:
             written[task.key] = result
 

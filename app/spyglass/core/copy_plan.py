@@ -8,11 +8,11 @@ the copy will do, decided before a byte moves (:class:`CopyPlan`, made of an
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from spyglass.core import media
+from spyglass.core.blob_slots import CopySlots
 from spyglass.core.copy_attachments import (
     AttachmentTask,
 )
@@ -75,11 +75,13 @@ class CopyOptions:
     (its tag or ref moved since), planning refuses with
     :class:`~spyglass.core.errors.SourceMoved` and nothing is written. None: whatever
     the name names is copied, as skopeo does."""
-    blob_slots: threading.Semaphore | None = field(default=None, compare=False, repr=False)
-    """Shared by copies that run together (a window's): each blob transfer takes one of
-    its slots for as long as it moves bytes, on top of ``parallel``, which bounds one
-    copy's threads only. None: no bound but ``parallel``. A transfer waiting for a slot
-    MUST still see its copy cancelled (it checks while it waits)."""
+    blob_slots: CopySlots | None = field(default=None, compare=False, repr=False)
+    """This copy's share of the slots copies that run together (a window's) share
+    (:meth:`BlobSlots.for_copy <spyglass.core.blob_slots.BlobSlots.for_copy>`): each
+    blob transfer takes one for as long as it runs, on top of ``parallel``, which bounds
+    one copy's threads only; one transfer of each copy never waits for the others'.
+    None: no bound but ``parallel``. A transfer waiting for a slot MUST still see its
+    copy cancelled (it checks while it waits)."""
     tags_apart: frozenset[str] = frozenset()
     """Tags of what is attached to images (cosign's ``sha256-<hex>.sig``, the referrers
     fallback tag ``sha256-<hex>``) that travel on their own, as images (a sync into

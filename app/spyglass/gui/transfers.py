@@ -22,7 +22,6 @@ from __future__ import annotations
 import enum
 import itertools
 import logging
-import threading
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field, replace
@@ -32,6 +31,7 @@ from typing import Final
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
+from spyglass.core.blob_slots import BlobSlots, CopySlots
 from spyglass.core.cancel import CancelToken
 from spyglass.core.copy import CopyEvent
 from spyglass.core.manifest import Descriptor
@@ -94,6 +94,9 @@ class Transfer:
     tally: Tally = field(default_factory=Tally)
     token: CancelToken = field(default_factory=CancelToken)
     last_update: float = 0.0
+    slots: CopySlots | None = None
+    """While it runs: its share of the window's blob transfers (:attr:`TransferManager.
+    blob_slots`), which its engine takes; None before it first runs."""
     held_for: str = ""
     """While waiting: the archive or ``dir:`` folder another copy is writing now, which
     this one writes whole too, or the tag or ref another copy is writing now, which this
@@ -170,12 +173,14 @@ class TransferManager(QObject):
         super().__init__(parent)
         self.openers = openers
         self.max_parallel = max(1, max_parallel)
-        self.blob_slots = threading.Semaphore(
-            max(1, blob_slots if blob_slots is not None else window_parallel()))
+        self.blob_slots = BlobSlots(
+            blob_slots if blob_slots is not None else window_parallel())
         """The blob transfers the window's copies run at once, all copies together
-        (:attr:`~spyglass.core.copy_plan.CopyOptions.blob_slots`): each copy's
-        ``parallel`` bounds its own only, and four copies of four threads each, on two
-        cores, stalled the event loop for up to 100 ms."""
+        (:mod:`~spyglass.core.blob_slots`; each copy takes its share, ``for_copy``):
+        each copy's ``parallel`` bounds its own only, and four copies of four threads
+        each, on two cores, stalled the event loop for up to 100 ms. One transfer of each
+        copy never waits for the others' (a copy whose source hangs holds its slots for
+        minutes): a copy alone runs as many as before, ``window_parallel()``."""
         self.runner = Runner(self, max_threads=self.max_parallel)
         self.transfers: list[Transfer] = []
         self._ids = itertools.count(1)
@@ -427,8 +432,9 @@ class TransferManager(QObject):
         transfer.started = time.monotonic()
         tally, token, ident = transfer.tally, transfer.token, transfer.id
         relay, openers = self._relay, self.openers
+        slots = transfer.slots = self.blob_slots.for_copy()
         request = replace(transfer.request, options=replace(
-            transfer.request.options, blob_slots=self.blob_slots))
+            transfer.request.options, blob_slots=slots))
 
         def events(event: CopyEvent) -> None:  # on the engine's threads
             if tally.feed(event):
@@ -443,6 +449,7 @@ class TransferManager(QObject):
             try:
                 return run_copy(openers, request, prepared, events, token)
             finally:
+                slots.close()  # (the engine has let go of every slot)
                 LOCK_LISTENER.reset(listening)
 
         attempt = transfer.attempts

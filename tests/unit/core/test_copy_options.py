@@ -27,6 +27,7 @@ import pytest
 import zstandard
 
 from spyglass.core import media
+from spyglass.core.blob_slots import BlobSlots, CopySlots
 from spyglass.core.cancel import CancelToken
 from spyglass.core.copy import (
     BlobDone,
@@ -47,6 +48,7 @@ from spyglass.core.errors import DigestMismatch, SizeMismatch, SourceMoved, Unsu
 from spyglass.core.manifest import Descriptor, ImageIndex, ImageManifest, parse_manifest
 from spyglass.core.platform import Platform, host_platform
 from spyglass.core.transports import open_source
+from tests.helpers.held_copies import HeldLayer
 from tests.helpers.imagebuild import (
     ImageSpec,
     LayerSpec,
@@ -616,14 +618,15 @@ class _CountedTogether(MemoryDestination):
                 self.count["now"] -= 1
 
 
-def _together(layout: Path, slots: threading.Semaphore | None) -> int:
+def _together(layout: Path, slots: BlobSlots | None) -> int:
     """Two copies of the list at once, of ``parallel`` 4 each: the most blobs put at once."""
     count, lock = {"now": 0, "most": 0}, threading.Lock()
     destinations = [_CountedTogether(count, lock) for _ in range(2)]
+    shares = [slots.for_copy() if slots is not None else None for _ in destinations]
     threads = [threading.Thread(target=copy_image, args=(
         open_source(f"oci:{layout}:latest"), destination,
-        CopyOptions(multi_arch="all", parallel=4, blob_slots=slots)))
-        for destination in destinations]
+        CopyOptions(multi_arch="all", parallel=4, blob_slots=share)))
+        for destination, share in zip(destinations, shares, strict=True)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -636,36 +639,89 @@ def test_copies_sharing_blob_slots_move_no_more_blobs_at_once_than_it_has(
         layout: Path) -> None:
     """``parallel`` bounds one copy's transfers; copies run together (a window's) share
     ``blob_slots``: four copies of four threads each on two cores stalled the window."""
-    assert _together(layout, threading.Semaphore(2)) == 2
+    assert _together(layout, BlobSlots(2)) == 2
     assert _together(layout, None) > 2  # the contrast: each copy its own 4
 
 
-def test_a_copy_waiting_for_a_shared_slot_is_cancelled_at_once(layout: Path) -> None:
-    """The other copies may hold the slots for long: a cancelled copy waiting for one
-    ends without writing a blob, not once a slot comes free."""
-    slots = threading.Semaphore(1)
-    slots.acquire()  # another copy's transfer holds it
-    cancel = CancelToken()
-    destination = MemoryDestination()
-    ended: list[BaseException] = []
+def _held_copy(layout: Path, slots: CopySlots, cancel: CancelToken,
+               ended: list[BaseException]) -> tuple[threading.Thread, HeldLayer]:
+    """A copy of the list whose every layer is held until it is cancelled, running."""
+    source = open_source(f"oci:{layout}:latest")
+    layers = frozenset(task.source.digest for task in plan_copy(
+        source, MemoryDestination(), CopyOptions(multi_arch="all")).blobs
+        if task.source.media_type.endswith("gzip"))
+    held = HeldLayer(source, layers)
 
     def run() -> None:
         try:
-            copy_image(open_source(f"oci:{layout}:latest"), destination,
+            copy_image(held, MemoryDestination(),
                        CopyOptions(multi_arch="all", blob_slots=slots), cancel=cancel)
         except BaseException as exc:  # (the test looks at it)
             ended.append(exc)
 
     thread = threading.Thread(target=run)
     thread.start()
-    time.sleep(0.2)
+    return thread, held
+
+
+def test_a_copy_whose_transfers_hang_leaves_one_transfer_to_each_other_copy(
+        layout: Path) -> None:
+    """A copy whose source hangs holds its transfers for minutes: another copy sharing the
+    slots runs all the same (one transfer at a time, its own), and takes the shared ones
+    again once the hung copy let go."""
+    slots = BlobSlots(2)
+    cancel, ended = CancelToken(), list[BaseException]()
+    hung_share = slots.for_copy()
+    hung, held = _held_copy(layout, hung_share, cancel, ended)
+    deadline = time.monotonic() + 10
+    while held.holding < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert held.holding == 2 and slots.held == 2  # every slot the pool has
+    count, lock = {"now": 0, "most": 0}, threading.Lock()
+    other = _CountedTogether(count, lock)
+    share = slots.for_copy()
+    beside = threading.Thread(target=copy_image, args=(
+        open_source(f"oci:{layout}:latest"), other,
+        CopyOptions(multi_arch="all", parallel=4, blob_slots=share)))
+    beside.start()
+    beside.join(10)
+    finished = not beside.is_alive()
+    cancel.cancel()  # (the hung copy lets go of its slots: the other ends, if it waited)
+    beside.join(5)
+    hung.join(5)
+    share.close()
+    assert finished, "the copy beside the hung one waited for its slots"
+    assert other.committed is not None and count["most"] == 1
+    hung_share.close()
+    assert [type(exc).__name__ for exc in ended] == ["Cancelled"]
+    assert slots.held == 0
+    count["most"] = 0
+    share = slots.for_copy()
+    copy_image(open_source(f"oci:{layout}:latest"), _CountedTogether(count, lock),
+               CopyOptions(multi_arch="all", parallel=4, blob_slots=share))
+    assert count["most"] == 2  # as many as a copy alone takes
+
+
+def test_a_copy_waiting_for_a_shared_slot_is_cancelled_at_once(layout: Path) -> None:
+    """The other copies may hold the slots for long: a cancelled copy whose further
+    transfers wait for one ends without writing a blob, not once a slot comes free."""
+    slots = BlobSlots(1)
+    other = slots.for_copy()
+    other.take(CancelToken())  # another copy's transfer holds it
+    cancel, ended = CancelToken(), list[BaseException]()
+    share = slots.for_copy()
+    thread, held = _held_copy(layout, share, cancel, ended)
+    deadline = time.monotonic() + 10
+    while (held.holding < 1 or share.waiting < 1) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert held.holding == 1 and share.waiting >= 1  # its own transfer, the others wait
     cancel.cancel()
     thread.join(2)
     assert not thread.is_alive()
     assert [type(exc).__name__ for exc in ended] == ["Cancelled"]
-    assert destination.committed is None and not destination.blobs
-    slots.release()
-    assert slots.acquire(timeout=0)  # the waiting transfers took none with them
+    assert share.held == 0 and share.waiting == 0 and slots.held == 1  # took none along
+    other.give()
+    assert slots.held == 0
 
 
 def test_a_remembered_recompression_is_only_a_hint(

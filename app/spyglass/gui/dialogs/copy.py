@@ -271,15 +271,21 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
             "it; a conversion that changes a digest leaves it behind."
         )
         self.parallel_spin = QSpinBox()
-        self.parallel_spin.setRange(1, 64)
-        self.parallel_spin.setValue(window_parallel())
+        # the window's copies together move at most window_parallel() layers at once
+        # (TransferManager.blob_slots): more would never be true for one of them
+        together = window_parallel()
+        self.parallel_spin.setRange(1, together)
+        self.parallel_spin.setValue(together)
         self.parallel_spin.setSuffix(" layers at once")
         for combo in (self.format_combo, self.compression_combo):
             combo.currentIndexChanged.connect(self._inputs_changed)
         for box in (self.preserve_box, self.signatures_box):
             box.toggled.connect(self._inputs_changed)
-        self.parallel_spin.setToolTip("How many of the image's layers are copied at the "
-                                      "same time")
+        self.parallel_spin.setToolTip(
+            f"How many of the image's layers this copy moves at the same time. The "
+            f"window's copies share one bound: together they move at most {together} "
+            f"layers at once, so a copy moves fewer while others run (always one at "
+            f"least).")
         self.parallel_spin.valueChanged.connect(self._inputs_changed)
 
         self.error_label = QLabel()
