@@ -7,6 +7,7 @@ Real copies between layouts; the hung source's layers are held until it is cance
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,14 @@ from spyglass.core.digest import Digest
 from spyglass.core.manifest import Descriptor
 from spyglass.gui.copy_jobs import CopyRequest
 from spyglass.gui.main_window import MainWindow
+from spyglass.gui.models.transfers import (
+    STALLED_AFTER,
+    STATE,
+    TRANSFER,
+    stalled,
+    state_text,
+    turn_sentence,
+)
 from spyglass.gui.transfers import Transfer, TransferState
 from tests.gui.guitools import WAIT_MS
 from tests.helpers.held_copies import HeldLayer
@@ -101,3 +110,50 @@ def test_a_copy_whose_source_hangs_does_not_hold_up_the_others(
     assert second.state is TransferState.DONE
     qtbot.waitUntil(lambda: first.state.finished, timeout=WAIT_MS)
     assert window.copying.manager.blob_slots.held == 0
+
+
+def test_a_copy_whose_other_transfers_wait_for_the_others_says_so(
+        qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    """Beside the hung copy, a copy moves one blob at a time, its own: its row says the
+    others wait for the other copies' transfers, and why; once it ends, nothing of it."""
+    first, _held = _hang(qtbot, window, monkeypatch, tmp_path, slow=0.3)
+    _layout(tmp_path / "local", 6)
+    second = window.copying.start(CopyRequest(f"oci:{tmp_path / 'local'}:1",
+                                              f"oci:{tmp_path / 'out-local'}:1",
+                                              CopyOptions()))
+    size = window.copying.manager.blob_slots.size
+    try:
+        qtbot.waitUntil(lambda: "wait for the other copies' transfers" in _cell(
+            window, second, TRANSFER, Qt.ItemDataRole.ToolTipRole), timeout=WAIT_MS)
+        tip = _cell(window, second, TRANSFER, Qt.ItemDataRole.ToolTipRole)
+        assert (f"of this copy wait for the other copies' transfers: the window's copies "
+                f"move at most {size} blobs at once together (each copy one at least), so "
+                "that the window stays responsive.") in tip
+        assert _cell(window, second, STATE) == "Copying"  # (one of its own moves)
+        qtbot.waitUntil(lambda: second.state.finished, timeout=WAIT_MS * 3)
+    finally:
+        window.copying.manager.cancel(first)
+    assert second.state is TransferState.DONE
+    assert "other copies" not in _cell(window, second, TRANSFER, Qt.ItemDataRole.ToolTipRole)
+
+
+def test_a_copy_none_of_whose_transfers_runs_waits_and_is_not_stalled(
+        window: MainWindow) -> None:
+    """Between two of its transfers a copy may find each waiting for the other copies':
+    "Waiting for other copies' transfers", not "Copying" and, with no byte moving for a
+    while, not "Stalled · … not answering" either (both ends answer well)."""
+    transfer = Transfer(1, CopyRequest("oci:/s/s:1", "oci:/d/d:1", CopyOptions()))
+    transfer.state = TransferState.COPYING
+    transfer.snapshot = replace(transfer.snapshot, planned=True, total=6000, done=0,
+                                still=STALLED_AFTER + 5)
+    assert state_text(transfer) == "Stalled · 20 s"  # (none waits: stalled indeed)
+    transfer.slots = window.copying.manager.blob_slots.for_copy()
+    transfer.slots_seen = (0, 3)
+    assert state_text(transfer) == "Waiting for other copies' transfers"
+    assert not stalled(transfer)
+    assert "3 blobs of this copy wait for the other copies' transfers" in turn_sentence(
+        transfer)
+    transfer.slots_seen = (1, 2)  # one of its own moves, and does not: stalled
+    assert state_text(transfer) == "Stalled · 20 s"
+    transfer.slots.close()

@@ -97,6 +97,9 @@ class Transfer:
     slots: CopySlots | None = None
     """While it runs: its share of the window's blob transfers (:attr:`TransferManager.
     blob_slots`), which its engine takes; None before it first runs."""
+    slots_seen: tuple[int, int] = (0, 0)
+    """How many of its blob transfers ran, and how many waited for the other copies'
+    (:attr:`slots`), when its progress was last taken."""
     held_for: str = ""
     """While waiting: the archive or ``dir:`` folder another copy is writing now, which
     this one writes whole too, or the tag or ref another copy is writing now, which this
@@ -433,6 +436,7 @@ class TransferManager(QObject):
         tally, token, ident = transfer.tally, transfer.token, transfer.id
         relay, openers = self._relay, self.openers
         slots = transfer.slots = self.blob_slots.for_copy()
+        transfer.slots_seen = (0, 0)
         request = replace(transfer.request, options=replace(
             transfer.request.options, blob_slots=slots))
 
@@ -537,6 +541,8 @@ class TransferManager(QObject):
             return
         snapshot = transfer.tally.snapshot()
         transfer.snapshot = snapshot
+        slots = transfer.slots
+        transfer.slots_seen = (slots.held, slots.waiting) if slots is not None else (0, 0)
         if snapshot.planned and transfer.state is TransferState.PLANNING:
             transfer.state = TransferState.COPYING
         self._notify(transfer)

@@ -173,6 +173,8 @@ def state_text(transfer: Transfer, *, in_row: bool = False) -> str:
         return f"Waiting for {transfer.snapshot.waiting_for}"  # (the pipe a tar goes into)
     if transfer.finishing:
         return "Finishing…"
+    if only_waiting_for_turn(transfer):
+        return SLOTS_WAITING_TEXT
     if asked := waiting_as_asked(transfer):
         # the time left, counting down (the cell's other "· N s" is the time gone by)
         left = max(blob.wait_left for blob in asked)
@@ -202,9 +204,44 @@ stopped answering; the connection gives up after a minute, and the copy retries)
 
 
 def stalled(transfer: Transfer) -> bool:
-    """A copy under way that has not moved a byte for :data:`STALLED_AFTER` seconds."""
+    """A copy under way that has not moved a byte for :data:`STALLED_AFTER` seconds (not
+    one whose every transfer waits for the other copies': :func:`only_waiting_for_turn`)."""
     return (transfer.state is TransferState.COPYING and not transfer.cancel_requested
-            and transfer.snapshot.still >= STALLED_AFTER)
+            and transfer.snapshot.still >= STALLED_AFTER
+            and not only_waiting_for_turn(transfer))
+
+
+SLOTS_WAITING_TEXT: Final = "Waiting for other copies' transfers"
+"""The State cell of a copy :func:`only_waiting_for_turn`."""
+
+
+def waiting_for_turn(transfer: Transfer) -> int:
+    """How many blob transfers of a copy under way wait for the window's other copies'
+    transfers (the window's copies share one bound: ``TransferManager.blob_slots``)."""
+    if transfer.state is not TransferState.COPYING or transfer.cancel_requested:
+        return 0
+    return transfer.slots_seen[1]
+
+
+def only_waiting_for_turn(transfer: Transfer) -> bool:
+    """A copy under way none of whose blob transfers runs, some waiting for the other
+    copies': neither copying nor stalled (the source and the destination may answer
+    well)."""
+    return waiting_for_turn(transfer) > 0 and transfer.slots_seen[0] == 0
+
+
+def turn_sentence(transfer: Transfer) -> str:
+    """What the tooltip says of a copy whose transfers wait for the other copies' (""
+    for none): how many, and why."""
+    waiting = waiting_for_turn(transfer)
+    if not waiting:
+        return ""
+    slots = transfer.slots
+    bound = f"at most {slots.pool.size} blobs at once" if slots is not None \
+        else "a bounded number of blobs at once"
+    return (f"{counted(waiting, 'blob')} of this copy {'wait' if waiting > 1 else 'waits'} "
+            f"for the other copies' transfers: the window's copies move {bound} together "
+            "(each copy one at least), so that the window stays responsive.")
 
 
 def retrying(transfer: Transfer) -> list[BlobRow]:
@@ -544,6 +581,8 @@ class TransferModel(QAbstractTableModel):
                 parts.append(STALLED_SENTENCE)
         elif stalled(transfer):
             parts.append(STALLED_SENTENCE)
+        if turn := turn_sentence(transfer):
+            parts.append(turn)
         if transfer.error:
             parts.append(transfer.error)
         if stopped(transfer) and transfer.snapshot.total:
@@ -618,5 +657,6 @@ class TransferModel(QAbstractTableModel):
 __all__ = ["HELD_ATTACHED_WRITTEN", "HELD_NOTHING_WRITTEN", "ONTO_ITSELF", "PROGRESS_ROLE",
            "ROUTE_ROLE", "STATE_ROLE", "TITLES", "TRANSFER_ROLE", "TransferModel",
            "attached_line", "done_sentence", "held_written_around", "note_lines",
-           "nothing_copied", "onto_itself", "route_sides", "sort_value", "source_label",
-           "speed_shown", "state_text", "time_left"]
+           "nothing_copied", "only_waiting_for_turn", "onto_itself", "route_sides",
+           "sort_value", "source_label", "speed_shown", "state_text", "time_left",
+           "turn_sentence", "waiting_for_turn"]
