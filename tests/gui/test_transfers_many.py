@@ -166,14 +166,22 @@ def test_a_finished_copy_keeps_no_timer(
     assert timers() == []
 
 
-def test_retry_failed_runs_every_copy_that_failed_or_was_cancelled_again(
+def test_retry_failed_runs_every_copy_that_failed_again_not_the_cancelled_ones(
         qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
     """After a registry outage every row had to be retried one by one: Retry Failed,
-    beside Cancel All and in the View menu, runs them all again (not the ones done)."""
+    beside Cancel All and in the View menu, runs them all again (not the ones done). A
+    copy cancelled was stopped on purpose: Retry Failed neither shows for it nor runs it
+    again (choosing its row and Retry does)."""
     panel = window.copying.panel
     outcomes = {"oci:/c/d:done": TOP}
+    holding = {"oci:/c/d:stopped"}
 
-    def copy(_openers: object, request: CopyRequest, *_rest: object) -> Descriptor:
+    def copy(_openers: object, request: CopyRequest, *rest: Any) -> Descriptor:
+        if request.destination in holding:
+            token = rest[-1]
+            while not token.cancelled:
+                time.sleep(0.01)
+            token.check()
         ending = outcomes.get(request.destination)
         if ending is None:
             raise SpyglassError("Cannot reach the registry: connection refused.")
@@ -182,6 +190,16 @@ def test_retry_failed_runs_every_copy_that_failed_or_was_cancelled_again(
     monkeypatch.setattr(transfers, "run_copy", copy)
     window.copying.show_panel()
     assert panel.retry_failed_button.isHidden()
+    assert not panel.retry_failed_action.isEnabled()
+    assert panel.retry_failed_button.toolTip() == (
+        "Run every copy that failed again (not the cancelled ones: choose their rows and "
+        "Retry)")
+    stopped = window.copying.start(CopyRequest("oci:/s/s:1", "oci:/c/d:stopped",
+                                               CopyOptions()))
+    qtbot.waitUntil(lambda: stopped.state is TransferState.PLANNING, timeout=WAIT_MS)
+    window.copying.manager.cancel(stopped)
+    qtbot.waitUntil(lambda: stopped.state is TransferState.CANCELLED, timeout=WAIT_MS)
+    assert panel.retry_failed_button.isHidden()  # nothing failed
     assert not panel.retry_failed_action.isEnabled()
     started = [window.copying.start(CopyRequest("oci:/s/s:1", f"oci:/c/d:{name}",
                                                 CopyOptions()))
@@ -203,9 +221,18 @@ def test_retry_failed_runs_every_copy_that_failed_or_was_cancelled_again(
     qtbot.waitUntil(lambda: all(t.state is TransferState.DONE for t in started),
                     timeout=WAIT_MS)
     assert [t.attempts for t in started] == [2, 1, 2, 2]
+    assert stopped.state is TransferState.CANCELLED and stopped.attempts == 1
     assert panel.retry_failed_button.isHidden()
     assert not panel.retry_failed_action.isEnabled()
-    assert panel.summary.text() == "4 done"
+    assert panel.summary.text() == "4 done · 1 cancelled"
+    # the cancelled copy: its row chosen, Retry
+    holding.clear()
+    outcomes["oci:/c/d:stopped"] = TOP
+    panel.select(stopped)
+    assert panel.retry_action.isEnabled()
+    panel.retry_action.trigger()
+    qtbot.waitUntil(lambda: stopped.state is TransferState.DONE, timeout=WAIT_MS)
+    assert stopped.attempts == 2
 
 
 def test_speed_sorts_as_the_cells_show_it_and_eta_by_time_left(

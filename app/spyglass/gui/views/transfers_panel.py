@@ -69,7 +69,8 @@ PANEL_SIDES: Final = (10, 6)
 where the caption does, and end where the bar's last button does."""
 
 
-RETRY_FAILED_TIP: Final = "Run every copy that failed or was cancelled again"
+RETRY_FAILED_TIP: Final = ("Run every copy that failed again (not the cancelled ones: "
+                           "choose their rows and Retry)")
 
 
 def cancellable(transfer: Transfer) -> bool:
@@ -477,16 +478,17 @@ class TransfersPanel(QWidget):
         self._update_buttons()
 
     def retry_failed(self) -> int:
-        """Run every copy that failed or was cancelled again, in the order they were asked
-        for (each waits for its turn like a new one); how many, said in the status bar."""
-        stopped = [t for t in self.manager.transfers if stopped_copy(t)]
-        for transfer in stopped:
+        """Run every copy that failed again, in the order they were asked for (each waits
+        for its turn like a new one); how many, said in the status bar. Not the cancelled
+        ones: a person stopped those (choosing their rows and Retry runs them again)."""
+        failed = [t for t in self.manager.transfers if t.state is TransferState.FAILED]
+        for transfer in failed:
             self.manager.retry(transfer)
-        if stopped:
-            copies = "1 copy" if len(stopped) == 1 else f"{len(stopped)} copies"
+        if failed:
+            copies = "1 copy" if len(failed) == 1 else f"{len(failed)} copies"
             self._say(f"Copying {copies} again…")
         self._update_buttons()
-        return len(stopped)
+        return len(failed)
 
     def _rows_changed(self, first: QModelIndex, last: QModelIndex, *_roles: object) -> None:
         """Rows' state or progress changed (dataChanged): the summary and the buttons for
@@ -507,17 +509,17 @@ class TransfersPanel(QWidget):
             + counts[TransferState.CANCELLED]
         # (with one copy running too: it is the button a person reaches for)
         cancellable = len(self.manager.transfers) - finished - self.manager.cancelling
-        stopped = finished - counts[TransferState.DONE]
+        failed = counts[TransferState.FAILED]
         for widget, on in ((self.cancel_all_button, cancellable > 0),
                            (self.cancel_all_action, cancellable > 0),
                            (self.clear_button, finished > 0),
-                           (self.retry_failed_action, stopped > 0)):
+                           (self.retry_failed_action, failed > 0)):
             if widget.isEnabled() != on:
                 widget.setEnabled(on)
         # shown only with something to retry: the bar keeps its width at a large font
         # (its least width is the window's), and the button is seen when it matters
-        if self.retry_failed_button.isHidden() == (stopped > 0):
-            self.retry_failed_button.setVisible(stopped > 0)
+        if self.retry_failed_button.isHidden() == (failed > 0):
+            self.retry_failed_button.setVisible(failed > 0)
         text = summary_text(self.manager)
         if self.summary.text() != text:
             self.summary.setText(text)
