@@ -29,9 +29,10 @@ from spyglass.core.errors import SpyglassError
 from spyglass.core.manifest import Descriptor
 from spyglass.gui import copy_destinations, transfers
 from spyglass.gui.copy_jobs import CopyRequest, Openers, window_parallel
+from spyglass.gui.copy_progress import Snapshot, Tally
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models import transfers as transfer_rows
-from spyglass.gui.models.transfers import ETA, SPEED, TRANSFER, TRANSFER_ROLE
+from spyglass.gui.models.transfers import ETA, SPEED, STATE, TRANSFER, TRANSFER_ROLE
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
 from spyglass.gui.views.transfers_panel import TransfersPanel
 from tests.gui.guitools import WAIT_MS
@@ -272,6 +273,56 @@ def test_speed_sorts_as_the_cells_show_it_and_eta_by_time_left(
         "", "", "2.0 MiB/s", "3.0 MiB/s", "4.0 MiB/s", "40.0 MiB/s"]
     assert shown(ETA, Qt.SortOrder.AscendingOrder)[-3:] == [copying, unsettled, waiting]
     assert shown(ETA, Qt.SortOrder.DescendingOrder)[:3] == [waiting, unsettled, copying]
+
+
+class _Fixed(Tally):
+    """A tally whose snapshot is always ``fixed``."""
+
+    def __init__(self, fixed: Snapshot) -> None:
+        super().__init__()
+        self.fixed = fixed
+
+    def snapshot(self) -> Snapshot:
+        return self.fixed
+
+
+def test_rows_sorted_by_eta_are_sorted_again_at_most_once_a_second(
+        qtbot: QtBot, panel: TransfersPanel, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each step of a copy's progress changes its ETA, speed and progress: sorted at each,
+    200 copies running stalled the window. Sorted by one of those, the rows are sorted
+    again a second later at most; by State, at once."""
+    done_at_once(monkeypatch)
+    manager = panel.manager
+    rows = start_many(qtbot, manager, 3)
+    mib = 1 << 20
+
+    def progress(transfer: Transfer, done: int) -> None:
+        # (the manager takes its snapshots from the tally, every second while it runs)
+        transfer.snapshot = replace(transfer.snapshot, total=100 * mib, done=done * mib,
+                                    speed=float(mib), settled=True)
+        transfer.tally = _Fixed(transfer.snapshot)
+        manager.changed.emit(manager.row_of(transfer))
+
+    for transfer, done in zip(rows, (10, 50, 90), strict=True):
+        transfer.state = TransferState.COPYING
+        progress(transfer, done)
+    first, middle, last = rows
+
+    def order() -> list[Transfer]:
+        return [panel.sorted.index(row, 0).data(TRANSFER_ROLE) for row in range(3)]
+
+    panel.table.sortByColumn(ETA, Qt.SortOrder.AscendingOrder)
+    assert order() == [last, middle, first]  # (a click sorts at once)
+    began = time.monotonic()
+    progress(first, 99)  # 1 s left: first now
+    assert order() == [last, middle, first]  # not at this step
+    qtbot.waitUntil(lambda: order() == [first, last, middle], timeout=WAIT_MS)
+    assert 0.5 <= time.monotonic() - began < 2.0
+    # by State: at once
+    panel.table.sortByColumn(STATE, Qt.SortOrder.AscendingOrder)
+    middle.state = TransferState.FAILED
+    manager.changed.emit(manager.row_of(middle))
+    assert order()[0] is middle
 
 
 def test_the_windows_copies_share_one_bound_on_blob_transfers(

@@ -13,6 +13,7 @@ from PySide6.QtCore import (
     QPoint,
     QSortFilterProxyModel,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QAction, QKeySequence, QResizeEvent, QShowEvent
@@ -69,6 +70,59 @@ PANEL_SIDES: Final = (10, 6)
 where the caption does, and end where the bar's last button does."""
 
 
+RESORT_MS: Final = 1000
+"""How often, at most, rows sorted by a column that changes with each step of a copy's
+progress (:data:`PACED_COLUMNS`) are sorted again: sorted at each step, 200 copies
+running stalled the window (a sort and a new layout of the table for every step of
+every copy)."""
+
+PACED_COLUMNS: Final = frozenset({PROGRESS, SPEED, ETA})
+"""The columns whose values change with each step of a copy's progress."""
+
+
+class SortPacer(QObject):
+    """Keeps a table's rows (``proxy``) sorted by the column its ``header`` shows sorted:
+    at once for a column whose values change with a copy's state only (State, Transfer,
+    Bytes), and at most every ``interval`` ms for one of ``columns``, which change with
+    each step of a copy's progress (the proxy's dynamic sorting is off meanwhile)."""
+
+    def __init__(self, proxy: QSortFilterProxyModel, header: QHeaderView,
+                 columns: frozenset[int] = PACED_COLUMNS, interval: int = RESORT_MS) -> None:
+        super().__init__(proxy)
+        self._proxy = proxy
+        self._columns = columns
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(interval)
+        self._timer.timeout.connect(self._resort)
+        # after the view's own handling of a header click, which sorts at once
+        header.sortIndicatorChanged.connect(self._sorted_by)
+        source = proxy.sourceModel()
+        source.dataChanged.connect(self._changed)
+        source.rowsInserted.connect(self._changed)
+
+    @property
+    def paced(self) -> bool:
+        """Whether the rows are sorted by one of the paced columns now."""
+        return not self._proxy.dynamicSortFilter()
+
+    def _sorted_by(self, column: int, _order: Qt.SortOrder) -> None:
+        paced = column in self._columns
+        if self.paced != paced:
+            self._proxy.setDynamicSortFilter(not paced)
+        if not paced:
+            self._timer.stop()
+
+    def _changed(self, *_args: object) -> None:
+        if self.paced and not self._timer.isActive():
+            self._timer.start()
+
+    def _resort(self) -> None:
+        column = self._proxy.sortColumn()
+        if self.paced and column >= 0:
+            self._proxy.sort(column, self._proxy.sortOrder())
+
+
 RETRY_FAILED_TIP: Final = ("Run every copy that failed again (not the cancelled ones: "
                            "choose their rows and Retry)")
 
@@ -121,6 +175,8 @@ class TransfersPanel(QWidget):
         model: its :class:`TransferModel`.
         sorted: the model as the table shows it, sorted by a column's header (State puts
             the failed copies first); in the order they were asked for until then.
+        sort_pacer: sorts the rows again as they change: at once, or at most once a
+            second by Progress, Speed or ETA (:class:`SortPacer`).
         table: the view.
         details: the Details dialogs open.
         cancel_action, retry_action, details_action, cancel_all_action: the table's
@@ -160,6 +216,7 @@ class TransfersPanel(QWidget):
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.horizontalHeader().setSortIndicatorClearable(True)  # (a third click)
         self.table.setSortingEnabled(True)
+        self.sort_pacer = SortPacer(self.sorted, self.table.horizontalHeader())
         # several rows at once (Shift or Ctrl with a click or the arrows): Cancel, Retry and
         # Remove from List act on each of them
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
