@@ -124,8 +124,10 @@ def test_a_copy_whose_other_transfers_wait_for_the_others_says_so(
                                               CopyOptions()))
     size = window.copying.manager.blob_slots.size
     try:
-        qtbot.waitUntil(lambda: "wait for the other copies' transfers" in _cell(
-            window, second, TRANSFER, Qt.ItemDataRole.ToolTipRole), timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: second.slots_seen[0] == 1 and "wait for the other "
+                        "copies' transfers" in _cell(window, second, TRANSFER,
+                                                     Qt.ItemDataRole.ToolTipRole),
+                        timeout=WAIT_MS)
         tip = _cell(window, second, TRANSFER, Qt.ItemDataRole.ToolTipRole)
         assert (f"of this copy wait for the other copies' transfers: the window's copies "
                 f"move at most {size} blobs at once together (each copy one at least), so "
