@@ -5,6 +5,7 @@ the window's log holds no request URL (a pre-signed blob URL is a credential).""
 from __future__ import annotations
 
 import http.server
+import json
 import logging
 import os
 import subprocess
@@ -96,3 +97,34 @@ def test_the_windows_log_holds_no_request_urls() -> None:
     finally:  # (the other tests' logging as it was)
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
+
+
+def test_credentials_a_registry_echoes_are_not_said_back() -> None:
+    """A registry (or a debugging proxy, a WAF page) that quotes the password and the
+    Basic header it refused: the command line's sentence quotes it with both scrubbed."""
+    from tests.helpers.loopback_http import LoopbackServer
+
+    class Echoing(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            header = self.headers.get("Authorization")
+            said = f"bad login alice:{SECRET} header {header}" if header else "log in"
+            body = json.dumps({"errors": [{"code": "UNAUTHORIZED", "message": said}]}).encode()
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="echo"')
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    with LoopbackServer() as server:
+        server.start(Echoing)
+        done = spyglass("inspect", "--retry-times", "0", "--tls-verify=false", "--creds",
+                        f"alice:{SECRET}", f"docker://{server.address}/team/app:v1")
+    assert done.returncode == 1
+    assert "(the registry says: bad login *** header Basic ***)" in done.stderr
+    assert "YWxpY2U6" not in done.stderr  # (the base64 of "alice:…")

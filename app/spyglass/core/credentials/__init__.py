@@ -14,10 +14,12 @@ would carry file text or helper output are not chained.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import re
 import threading
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -84,8 +86,11 @@ class Credentials:
         return None if self.entry is None else f'the entry "{self.entry}" in {self.source}'
 
     def secrets(self) -> tuple[str, ...]:
-        """The secrets among these, for :func:`scrubbed`."""
-        return tuple(s for s in (self.password, self.identity_token, self.registry_token) if s)
+        """The secrets among these, for :func:`scrubbed`: the password (and the Basic
+        header's base64 that carries it), the identity token and the registry token."""
+        basic = basic_secret(self.username, self.password) if self.password else ""
+        return tuple(s for s in (self.password, basic, self.identity_token,
+                                 self.registry_token) if s)
 
 
 class CredentialsMissing(SpyglassError):
@@ -167,11 +172,40 @@ def without_scheme(key: str) -> str:
     return key
 
 
+def basic_secret(username: str, password: str) -> str:
+    """The base64 of ``username:password`` that a Basic ``Authorization`` header carries
+    (a byte that is not UTF-8, a surrogate as the command line's words are read, as it
+    was given)."""
+    raw = f"{username}:{password}".encode("utf-8", "surrogateescape")
+    return base64.b64encode(raw).decode("ascii")
+
+
+def authorization_secrets(header: str | None) -> tuple[str, ...]:
+    """The secrets an ``Authorization`` header sent (``Basic B64``: the base64, the
+    ``user:password`` it holds and the password; ``Bearer T``: the token), for
+    :func:`scrubbed`: a server may quote them back."""
+    if not header:
+        return ()
+    scheme, _, value = header.strip().partition(" ")
+    value = value.strip()
+    if not value:
+        return ()
+    if scheme.lower() != "basic":
+        return (value,)
+    try:
+        pair = base64.b64decode(value, validate=True).decode("utf-8", "surrogateescape")
+    except ValueError:
+        return (value,)
+    _user, colon, password = pair.partition(":")
+    return tuple(s for s in (value, pair if colon else "", password) if s)
+
+
 def scrubbed(text: str, secrets: tuple[str, ...]) -> str:
     """``text`` with each of ``secrets`` in it replaced by ``***``, in every form an error
     may quote it: as it is, as JSON writes it (the keyring is given a JSON object: ``"``,
     ``\\`` and, by default, every non-ASCII character escaped), as Python's ``repr`` and
-    ``ascii`` write it, and each of those quoted once more (``repr`` of the JSON)."""
+    ``ascii`` write it, each of those quoted once more (``repr`` of the JSON), and
+    percent-encoded (a URL's or a form's)."""
     forms = {form for secret in secrets if secret for form in _quoted_forms(secret)}
     for form in sorted(forms, key=len, reverse=True):  # (a longer form holds a shorter)
         text = text.replace(form, "***")
@@ -186,7 +220,8 @@ def _quoted_forms(secret: str) -> set[str]:
                 repr(text)[1:-1], ascii(text)[1:-1]}
 
     once = quotings(secret)
-    return {secret, *once, *(twice for form in once for twice in quotings(form))}
+    escaped = urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret, safe="")
+    return {secret, *escaped, *once, *(twice for form in once for twice in quotings(form))}
 
 
 _warned: set[tuple[object, ...]] = set()

@@ -23,7 +23,6 @@ is asked again, token and all, by the endpoint's retries, within the same
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import re
@@ -173,8 +172,9 @@ def _basic(username: str, password: str) -> str:
     """The Basic header; a byte of the credentials that is not UTF-8 (a surrogate, as the
     command line's words are read: see ``spyglass.cli.common.argv_text``) is sent as it
     was given."""
-    raw = f"{username}:{password}".encode("utf-8", "surrogateescape")
-    return "Basic " + base64.b64encode(raw).decode("ascii")
+    from spyglass.core.credentials import basic_secret
+
+    return "Basic " + basic_secret(username, password)
 
 
 def _utf8(text: str) -> bool:
@@ -276,6 +276,18 @@ class RegistryAuth(httpx.Auth):
                         self._refresh_token = found.identity_token
                     self._looked_up = True
         return self._credentials
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret this registry's requests may have carried (the credentials'
+        secrets, the refresh token now held, the tokens cached), for
+        :func:`~spyglass.core.credentials.scrubbed`: what a server says back must not
+        repeat them. Does not look the credentials up."""
+        creds = self._credentials
+        with self._lock:
+            tokens = tuple(token.value for token in self._tokens.values())
+            refresh = self._refresh_token
+        return (*(creds.secrets() if creds is not None else ()),
+                *((refresh,) if refresh else ()), *tokens)
 
     @property
     def keyring_failed(self) -> str:

@@ -26,7 +26,7 @@ from typing import Final, cast
 import httpx
 
 from spyglass.core.cancel import CancelToken, check
-from spyglass.core.credentials import Credentials
+from spyglass.core.credentials import Credentials, authorization_secrets
 from spyglass.core.digest import Digest
 from spyglass.core.errors import (
     AccessDenied,
@@ -779,6 +779,9 @@ class RegistryEndpoint:
             keyring_locked=self.auth.keyring_locked if self.auth.anonymous else None,
             keyring_failed=self.auth.keyring_failed if self.auth.anonymous else "",
             held_back=self.auth.held_back,
+            secrets=(*self.auth.secrets(), *(  # what this request (and its redirects) carried
+                secret for sent in (*response.history, response)
+                for secret in authorization_secrets(sent.request.headers.get("authorization")))),
         )
         if response.extensions.get(TOKEN_RENEWED):  # a streamed body: not sent again here
             raise TokenRenewed(

@@ -19,7 +19,12 @@ from typing import Final
 import httpx
 
 from spyglass.core import gojson
-from spyglass.core.credentials import REGISTRY_TOKEN_SOURCE, TOKEN_USERNAME, Credentials
+from spyglass.core.credentials import (
+    REGISTRY_TOKEN_SOURCE,
+    TOKEN_USERNAME,
+    Credentials,
+    scrubbed,
+)
 from spyglass.core.errors import (
     AccessDenied,
     AuthenticationFailed,
@@ -205,12 +210,14 @@ _TAG: Final = re.compile(r"<[^>]*>")
 _MAX_PAGE_TEXT: Final = 160
 
 
-def _page_text(body: bytes) -> str | None:
+def _page_text(body: bytes, secrets: tuple[str, ...] = ()) -> str | None:
     """The words of a short non-JSON error page (``<html>Forbidden by policy</html>``),
-    without its markup; None for none, or for a page too long to be a reason."""
+    without its markup and with ``secrets`` scrubbed (before it is cut short, so no
+    part of one is left); None for none, or for a page too long to be a reason."""
     if not body or len(body) > 4096 or body.lstrip()[:1] in (b"{", b"["):
         return None
-    text = " ".join(_TAG.sub(" ", body.decode("utf-8", "replace")).split())
+    page = scrubbed(body.decode("utf-8", "replace"), secrets)
+    text = scrubbed(" ".join(_TAG.sub(" ", page).split()), secrets)
     if not text:
         return None
     return text if len(text) <= _MAX_PAGE_TEXT else text[: _MAX_PAGE_TEXT - 1] + "…"
@@ -230,6 +237,7 @@ def error_for(
     keyring_locked: str | None = None,
     keyring_failed: str = "",
     held_back: Credentials | None = None,
+    secrets: tuple[str, ...] = (),
 ) -> SpyglassError:
     """The exception for a registry's error answer.
 
@@ -250,12 +258,19 @@ def error_for(
     ``what`` says what was being done, as the start of a sentence
     (``Reading the manifest of docker://…``). ``attempts`` counts the requests made,
     retries included: an answer that retrying did not change says so.
+    ``secrets`` are those the request carried (its ``Authorization`` header's, the
+    tokens held: :meth:`RegistryAuth.secrets`): with the secrets of ``credentials``,
+    they are scrubbed (``***``) from what the registry says, which is quoted (a proxy's
+    or a registry's page may echo the header it refused).
     """
-    entries = error_entries(body)
+    hidden = (*secrets, *(credentials.secrets() if credentials is not None else ()),
+              *(held_back.secrets() if held_back is not None else ()))
+    entries = [(code, scrubbed(message, hidden), scrubbed(detail, hidden))
+               for code, message, detail in error_entries(body)]
     code = entries[0][0] if entries else None  # the kind of error: as the registry says first
     said = entries[0][1] if entries and entries[0][1] else None
     if said is None and not entries and status == 403:
-        said = _page_text(body)  # a proxy's or a policy's page: why access is denied
+        said = _page_text(body, hidden)  # a proxy's or a policy's page: why access is denied
     if said is not None and said.strip(" .").lower() in _SAYS_NOTHING_MORE:
         said = None  # the sentence says as much already
     detail = f" (the registry says: {said})" if said else ""

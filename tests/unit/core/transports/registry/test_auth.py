@@ -640,3 +640,60 @@ def test_a_token_refused_after_an_answer_was_lost_says_it_may_have_been_done(
         client.put_manifest("team/app", "1", b"{}", media.OCI_MANIFEST)
     assert tries == ["PUT"] and 400 <= info.value.status < 500
     assert info.value.answer_lost
+
+
+# ---------------------------------------------------------------- secrets said back
+
+
+def echoing(challenge: str, *, status: int = 401, page: bool = False) -> Routes:
+    """A registry (or a proxy before it) that refuses every request and quotes the
+    ``Authorization`` header it got, and the password it holds, in its error body."""
+    def refuse(request: httpx.Request) -> httpx.Response:
+        header = request.headers.get("authorization") or ""
+        said = f"bad login alice:{PASSWORD} header {header} token {header.split(' ')[-1]}"
+        if page:
+            return httpx.Response(status, text=f"<html><p>{said}</p></html>")
+        return registry_error(status, "UNAUTHORIZED" if status == 401 else "DENIED", said,
+                              {"WWW-Authenticate": challenge})
+
+    def ping(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, headers={"WWW-Authenticate": challenge})
+
+    return Routes({("GET", ALPINE): refuse, ("GET", "/v2/"): ping})
+
+
+@pytest.mark.parametrize("status, page", [(401, False), (403, False), (403, True)])
+def test_credentials_a_registry_echoes_are_not_said_back(make_client, status: int,
+                                                         page: bool) -> None:
+    client, seen = make_client(echoing('Basic realm="r"', status=status, page=page),
+                               credentials=Credentials("alice", PASSWORD))
+    with pytest.raises((AuthenticationFailed, AccessDenied)) as info:
+        client.tags_of("library/alpine")
+    assert basic("alice", PASSWORD) in authorizations(seen.to(ALPINE))  # it was sent
+    encoded = basic("alice", PASSWORD).removeprefix("Basic ")
+    for text in (str(info.value), info.value.on_command_line or ""):
+        assert "bad login *** header Basic ***" in text or not text
+        assert PASSWORD not in text and encoded not in text
+
+
+def test_a_token_or_refresh_token_a_registry_echoes_is_not_said_back(make_client) -> None:
+    registry = TokenRegistry(refresh_tokens={"rt-secret-0"}, always_401=True)
+
+    def quoting(request: httpx.Request) -> httpx.Response:
+        answer = registry(request)
+        if request.url.host == HOST and answer.status_code == 401:
+            header = request.headers.get("authorization") or ""
+            said = f"token {header.removeprefix('Bearer ')} refused; refresh rt-secret-0 unknown"
+            return registry_error(401, "UNAUTHORIZED", said, dict(answer.headers))
+        return answer
+
+    client, seen = make_client(quoting, credentials=Credentials(
+        "alice", "", identity_token="rt-secret-0", source="/home/u/auth.json",
+        entry=HOST))
+    with pytest.raises(AuthenticationFailed) as info:
+        client.tags_of("library/alpine")
+    sent = [h for h in authorizations(seen.to(ALPINE)) if h]
+    assert sent and all(h.startswith("Bearer tok-") for h in sent)
+    text = str(info.value)
+    assert "token *** refused; refresh *** unknown" in text
+    assert "tok-" not in text and "rt-secret-0" not in text
