@@ -835,3 +835,39 @@ def test_big_blobs_read_straight_from_the_socket(
         verified = VerifyingReader(stream, digest, len(data))
         assert verified.read(-1) == data
     assert client.blob_exists("it-client/direct", digest) == len(data)
+
+
+def test_credentials_never_go_to_a_plain_http_token_server_of_a_verified_tls_registry(
+    make_token_server: Callable[..., TokenServer],
+    make_registry: Callable[..., RegistryServer],
+) -> None:
+    """A registry reached over verified TLS whose challenge names a token server on plain
+    HTTP: the token server is asked anonymously (no Basic, no refresh token), which does
+    for public/*; where it does not, the sentence names both and says why. With
+    --tls-verify=false (insecure) the credentials go as before."""
+    tokens = make_token_server()
+    server = make_registry(tls=True, token_server=tokens)
+    assert server.cert_dir is not None and tokens.realm.startswith("http://")
+    seed_tags(server, "private/plain-realm", 1, creds=ALICE)
+    refresh = refresh_token_for(tokens)
+    tokens.clear_log()
+    for credentials in (Credentials(*ALICE, source="command line"),
+                        Credentials("", "", identity_token=refresh)):
+        client = RegistryClient(server.host, credentials=credentials, cert_dir=server.cert_dir)
+        with pytest.raises(RepositoryNotFound):  # asked for, anonymously: no such repository
+            client.tags_of("public/none-here")
+        with pytest.raises((AuthenticationFailed, AccessDenied)) as refused:
+            client.tags_of("private/plain-realm")
+        secret = "password" if credentials.password else "identity token"
+        assert (f"The {secret} for {server.host} was not sent over plain HTTP: {server.host} "
+                f"is reached over verified TLS, but names the token server {tokens.realm}, "
+                "which is not https, so it was asked without credentials; the registry's "
+                "administrator has to serve it over https.") in str(
+                    refused.value)
+        assert "refused the credentials" not in str(refused.value)
+    assert tokens.requests and all(r.method == "GET" and not r.basic_auth
+                                   and r.account == "" for r in tokens.requests)
+
+    insecure = RegistryClient(server.host, credentials=Credentials(*ALICE), insecure=True)
+    assert insecure.tags_of("private/plain-realm")
+    assert tokens.requests[-1].basic_auth and tokens.requests[-1].account == "alice"

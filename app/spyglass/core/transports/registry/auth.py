@@ -207,7 +207,10 @@ class RegistryAuth(httpx.Auth):
     ``token_client`` sends token requests (the registry's own client, so it shares
     TLS settings); ``proxy_for`` says which proxy, if any, a token request goes
     through (the pool's :meth:`~spyglass.core.transports.registry.connections.HTTPPool.proxy_for`),
-    for the sentences of a failure.
+    for the sentences of a failure. ``tls_verified`` says the registry's certificate is
+    verified (not ``--tls-verify=false``): a token server on plain HTTP that a registry
+    reached over https names is then asked without the credentials (no Basic header, no
+    refresh token), which would cross the network in clear text.
     """
 
     def __init__(
@@ -217,8 +220,13 @@ class RegistryAuth(httpx.Auth):
         token_client: httpx.Client,
         *,
         proxy_for: Callable[[httpx.URL], Proxy | None] | None = None,
+        tls_verified: bool = True,
     ) -> None:
         self.host = host
+        self._tls_verified = tls_verified
+        self._plain_realm: str | None = None
+        """The plain-HTTP token server (its realm) the credentials were held back from,
+        the registry being reached over verified TLS; None while none was."""
         self._proxy_for = proxy_for
         self._lookup = credentials if callable(credentials) else None
         self._credentials = None if callable(credentials) else credentials
@@ -317,12 +325,22 @@ class RegistryAuth(httpx.Auth):
     @property
     def held_back(self) -> Credentials | None:
         """The credentials a token server was asked without: a user name with an empty
-        password (skopeo asks so too; :attr:`anonymous` is True then), for the sentences of
-        a refusal; None otherwise. Does not look them up."""
+        password (skopeo asks so too; :attr:`anonymous` is True then), or credentials kept
+        from a token server on plain HTTP (:attr:`plain_realm`), for the sentences of a
+        refusal; None otherwise. Does not look them up."""
         creds = self._credentials
-        if creds is None or not self.anonymous or not creds.username or creds.password:
+        if creds is None or not self.anonymous:
             return None
-        return creds
+        if self._plain_realm is not None:
+            return creds
+        return creds if creds.username and not creds.password else None
+
+    @property
+    def plain_realm(self) -> str | None:
+        """The token server on plain HTTP (its realm) that the credentials were kept from,
+        the registry being reached over verified TLS (:attr:`held_back` are they); None
+        while none was."""
+        return self._plain_realm
 
     @property
     def anonymous(self) -> bool:
@@ -335,6 +353,8 @@ class RegistryAuth(httpx.Auth):
             return True
         if creds.registry_token:
             return False
+        if self._plain_realm is not None:
+            return True
         challenge = self._challenge
         return (challenge is not None and challenge.scheme == "bearer"
                 and not self._refresh_token and not (creds.username and creds.password))
@@ -389,7 +409,8 @@ class RegistryAuth(httpx.Auth):
         )
         header, token = self._header(scope)
         if header is None and self._challenge is not None and self._challenge.scheme == "bearer":
-            token = self._bearer(self._challenge, scope, timeout=_timeout_of(request))
+            token = self._bearer(self._challenge, scope, timeout=_timeout_of(request),
+                                 guarded=self._guarded(request))
             header = token.header
         if header:
             request.headers["Authorization"] = header
@@ -419,7 +440,8 @@ class RegistryAuth(httpx.Auth):
             wanted = scope if scope_only else challenge.params.get("scope") or scope
             self._forget(scope or "")
             renewed = self._bearer(
-                challenge, wanted, store_as=scope, timeout=_timeout_of(request)
+                challenge, wanted, store_as=scope, timeout=_timeout_of(request),
+                guarded=self._guarded(request),
             )
             new_header = renewed.header
         if not new_header or new_header == header:
@@ -435,6 +457,11 @@ class RegistryAuth(httpx.Auth):
         if renewed is not None and again.status_code != 401:
             renewed.taken = True
 
+    def _guarded(self, request: httpx.Request) -> bool:
+        """Whether ``request`` goes to the registry over verified TLS: its credentials
+        then never go to a token server over plain HTTP."""
+        return self._tls_verified and request.url.scheme == "https"
+
     def _forget(self, scope: str) -> None:
         with self._lock:
             self._tokens.pop(scope, None)
@@ -448,6 +475,7 @@ class RegistryAuth(httpx.Auth):
         *,
         store_as: str | None = None,
         timeout: httpx.Timeout | None = None,
+        guarded: bool = False,
     ) -> _Token:
         """A new token for ``scope`` (cached as ``store_as``, else as ``scope``)."""
         realm = challenge.params.get("realm")
@@ -458,7 +486,7 @@ class RegistryAuth(httpx.Auth):
                 status=401, host=self.host,
             )
         service = challenge.params.get("service")
-        value, lifetime = self._fetch_token(realm, service, scope, timeout)
+        value, lifetime = self._fetch_token(realm, service, scope, timeout, guarded=guarded)
         # renew RENEW_MARGIN before expiry, but use a short-lived token at least half its life
         usable = lifetime - min(RENEW_MARGIN, lifetime / 2)
         token = _Token(value, time.monotonic() + usable)
@@ -467,9 +495,12 @@ class RegistryAuth(httpx.Auth):
         return token
 
     def _fetch_token(
-        self, realm: str, service: str | None, scope: str | None, timeout: httpx.Timeout | None
+        self, realm: str, service: str | None, scope: str | None, timeout: httpx.Timeout | None,
+        *, guarded: bool = False,
     ) -> tuple[str, float]:
-        """A token for ``scope``, asked with the timeout of the request that needs it."""
+        """A token for ``scope``, asked with the timeout of the request that needs it;
+        ``guarded`` (the registry reached over verified TLS): a realm on plain HTTP is
+        asked without credentials (:attr:`plain_realm`)."""
         realm_url = httpx.URL(realm)
         if realm_url.scheme not in ("http", "https"):
             raise AuthenticationFailed(
@@ -478,7 +509,13 @@ class RegistryAuth(httpx.Auth):
                 status=401, host=self.host,
             )
         creds = self.credentials
-        if self._refresh_token:
+        plain = guarded and realm_url.scheme == "http"
+        with self._lock:  # (what a refusal says: kept from this realm, or sent)
+            self._plain_realm = realm if plain and (
+                self._refresh_token or (creds is not None and creds.password)) else None
+        if plain:
+            creds = None  # asked anonymously: neither the password nor the refresh token
+        elif self._refresh_token:
             form: dict[str, str | list[str]] = {
                 "grant_type": "refresh_token", "refresh_token": self._refresh_token,
                 "client_id": CLIENT_ID}
@@ -571,7 +608,7 @@ class RegistryAuth(httpx.Auth):
             said = (f"The token server {host} of {self.host} refused an anonymous token "
                     f"(HTTP {response.status})")
             if held is not None:  # not the user name and password: they were not sent
-                why, what_to_do = held_back_sentences(held, self.host)
+                why, what_to_do = held_back_why(held, self.host, self.plain_realm)
                 raise AuthenticationFailed(
                     f"{said}. {why}", status=response.status, host=self.host,
                     credentials_sent=True, refusal=f"{said}. {why}",
@@ -665,6 +702,23 @@ class RegistryAuth(httpx.Auth):
         seconds = _lifetime(data.get("expires_in"))
         self.tokens_fetched += 1
         return token, seconds or DEFAULT_TOKEN_LIFETIME
+
+
+def held_back_why(credentials: Credentials, host: str,
+                  plain_realm: str | None) -> tuple[str, str]:
+    """Why credentials were not sent (:attr:`RegistryAuth.held_back`), as
+    :func:`~spyglass.core.transports.registry.advice.held_back_sentences` says it (the
+    sentence, and the command line's): kept from ``plain_realm``, the token server on
+    plain HTTP of a registry reached over verified TLS, where it is given; else a user
+    name with an empty password."""
+    if plain_realm is None:
+        return held_back_sentences(credentials, host)
+    secret = "password" if credentials.password else "identity token"
+    said = (f"The {secret} for {host} was not sent over plain HTTP: {host} is reached over "
+            f"verified TLS, but names the token server {plain_realm}, which is not https, "
+            "so it was asked without credentials; the registry's administrator has to "
+            "serve it over https.")
+    return said, said
 
 
 def _lifetime(value: object) -> float | None:

@@ -166,7 +166,8 @@ class RegistryEndpoint:
         self._cert_dir = cert_dir
         self._http = pool.client(self._tls)
         # named by the host people know (docker.io): its messages and errors say it
-        self.auth = RegistryAuth(host, credentials, self._http, proxy_for=pool.proxy_for)
+        self.auth = RegistryAuth(host, credentials, self._http, proxy_for=pool.proxy_for,
+                                 tls_verified=not insecure)
         self._base: str | None = None
         self._lock = threading.Lock()
         self.rate_limit: RateLimit | None = None
@@ -778,7 +779,7 @@ class RegistryEndpoint:
             credentials=self.auth.sent,
             keyring_locked=self.auth.keyring_locked if self.auth.anonymous else None,
             keyring_failed=self.auth.keyring_failed if self.auth.anonymous else "",
-            held_back=self.auth.held_back,
+            held_back=self.auth.held_back, plain_realm=self.auth.plain_realm,
             secrets=(*self.auth.secrets(), *(  # what this request (and its redirects) carried
                 secret for sent in (*response.history, response)
                 for secret in authorization_secrets(sent.request.headers.get("authorization")))),

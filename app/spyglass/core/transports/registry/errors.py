@@ -38,8 +38,8 @@ from spyglass.core.errors import (
     Unsupported,
     locked_keyring_sentence,
 )
-from spyglass.core.transports.registry.advice import check_sentence, held_back_sentences
-from spyglass.core.transports.registry.auth import parse_challenges
+from spyglass.core.transports.registry.advice import check_sentence
+from spyglass.core.transports.registry.auth import held_back_why, parse_challenges
 
 MAX_ERROR_BODY: Final = 64 * 1024
 """Error bodies are read to at most this many bytes."""
@@ -237,6 +237,7 @@ def error_for(
     keyring_locked: str | None = None,
     keyring_failed: str = "",
     held_back: Credentials | None = None,
+    plain_realm: str | None = None,
     secrets: tuple[str, ...] = (),
 ) -> SpyglassError:
     """The exception for a registry's error answer.
@@ -254,7 +255,8 @@ def error_for(
     a demand for credentials says it.
     ``held_back`` are credentials a token server was asked without (a user name with an
     empty password, as skopeo asks): a demand for credentials says so, and to give the
-    password (not to pass ``--creds``, which was done).
+    password (not to pass ``--creds``, which was done); with ``plain_realm``, credentials
+    kept from that token server on plain HTTP (the registry reached over verified TLS).
     ``what`` says what was being done, as the start of a sentence
     (``Reading the manifest of docker://…``). ``attempts`` counts the requests made,
     retries included: an answer that retrying did not change says so.
@@ -297,7 +299,7 @@ def error_for(
         private = "its catalog is for signed-in users" if kind == "catalog" else \
             "the image is private"
         if held_back is not None:
-            why, what_to_do = held_back_sentences(held_back, host)
+            why, what_to_do = held_back_why(held_back, host, plain_realm)
             return AccessDenied(f"{said} {why}", status=status, code=code,
                                 on_command_line=f"{said} {what_to_do}")
         if keyring_locked is not None:
@@ -348,7 +350,7 @@ def error_for(
     if status == 401 or code == "UNAUTHORIZED":
         said = f"{what} failed: the registry {host} wants valid credentials{detail}."
         if held_back is not None:  # given, but not sent: the password is what is missing
-            why, what_to_do = held_back_sentences(held_back, host)
+            why, what_to_do = held_back_why(held_back, host, plain_realm)
             return AuthenticationFailed(
                 f"{said} {why}", status=status, code=code, host=host, credentials_sent=True,
                 refusal=f"{said} {why}", on_command_line=f"{said} {what_to_do}")
