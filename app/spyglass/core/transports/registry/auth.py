@@ -62,6 +62,9 @@ RENEW_MARGIN: Final = 10.0
 
 CLIENT_ID: Final = "spyglass"
 
+MAX_TOKEN_REDIRECTS: Final = 10
+"""A token request that carries credentials follows at most this many redirects."""
+
 # greedy name, anchored endpoint: a repository may have a path component such as "tags"
 _SCOPE_PATH = re.compile(
     r"^/v2/(?P<name>.+)/(?:manifests/[^/]+|blobs/(?:uploads/[^/]*|[^/]+)|tags/list"
@@ -549,21 +552,63 @@ class RegistryAuth(httpx.Auth):
         basic: tuple[str, str] | None = None,
         timeout: httpx.Timeout | None = None,
     ) -> _TokenResponse:
-        headers = {"Authorization": _basic(*basic)} if basic else {}
+        """A token request's answer. One that carries credentials (``basic``, or a
+        refresh token in ``data``) follows redirects only on its server (or from http to
+        https on its host): httpx would send a 307's or 308's body, the refresh token,
+        on to any server; a redirect elsewhere is refused, naming where it pointed."""
         if params is not None and not all(_utf8(value) for _key, value in params):
             url, params = _with_query(url, params), None  # (httpx takes UTF-8 text alone)
+        if basic is None and data is None:
+            return self._send_once(method, url, params=params, timeout=timeout, follow=True)
+        for _hop in range(MAX_TOKEN_REDIRECTS + 1):
+            answer = self._send_once(method, url, params=params, data=data, basic=basic,
+                                     timeout=timeout, follow=False)
+            if answer.location is None:
+                return answer
+            target = url.join(answer.location)
+            if not _same_origin(url, target):
+                server = f"{url.host}:{url.port}" if url.port else url.host
+                pointed = f"{target.scheme}://{target.netloc.decode('ascii')}{target.path}"
+                raise AuthenticationFailed(
+                    f"The token server {server} of {self.host} sent the request for a token "
+                    f"on to {pointed} (HTTP {answer.status}), another server; the request "
+                    "carried the credentials, so it was not sent there.",
+                    status=answer.status, host=self.host)
+            if answer.status in (301, 302, 303) and method == "POST":
+                method, data = "GET", None  # as httpx and browsers follow them: no body
+            url, params = target, None  # (the Location's query is the query now)
+        server = f"{url.host}:{url.port}" if url.port else url.host
+        raise RegistryError(f"The token server {server} of {self.host} redirected the request "
+                            f"for a token more than {MAX_TOKEN_REDIRECTS} times.")
+
+    def _send_once(
+        self,
+        method: str,
+        url: httpx.URL,
+        *,
+        params: tuple[tuple[str, str], ...] | None = None,
+        data: dict[str, str | list[str]] | None = None,
+        basic: tuple[str, str] | None = None,
+        timeout: httpx.Timeout | None = None,
+        follow: bool,
+    ) -> _TokenResponse:
+        """One token request (and the redirects httpx follows, with ``follow``); a
+        redirect not followed is answered with its ``location``."""
+        headers = {"Authorization": _basic(*basic)} if basic else {}
         try:
             with self._http.stream(
-                method, url, params=params, data=data, headers=headers, follow_redirects=True,
+                method, url, params=params, data=data, headers=headers, follow_redirects=follow,
                 timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
             ) as response:
                 if response.status_code == 407:  # from a proxy of plain-HTTP requests
                     raise self._proxy_refused(url)
-                body = read_capped(response, MAX_TOKEN_BODY + 1)
+                location = response.headers.get("location") \
+                    if response.is_redirect and not follow else None
+                body = read_capped(response, MAX_TOKEN_BODY + 1) if location is None else b""
                 from spyglass.core.transports.registry.errors import retry_after
 
                 return _TokenResponse(response.status_code, body,
-                                      retry_after(response.headers))
+                                      retry_after(response.headers), location)
         except httpx.InvalidURL as exc:  # a challenge's service or scope of 70,000 characters
             server = f"{url.host}:{url.port}" if url.port else url.host
             raise RegistryError(
@@ -740,6 +785,20 @@ class _TokenResponse:
     body: bytes = field(repr=False)
     retry_after: float | None = None
     """What a ``Retry-After`` asked for (seconds), if any."""
+    location: str | None = None
+    """Where a redirect that was not followed pointed."""
+
+
+def _same_origin(url: httpx.URL, target: httpx.URL) -> bool:
+    """Whether a redirect from ``url`` to ``target`` stays on its server: the same scheme,
+    host and port, or from http to https on the same host (at https's default port where
+    http was at its own)."""
+    if target.host != url.host:
+        return False
+    if target.scheme == url.scheme:
+        return target.port == url.port
+    return url.scheme == "http" and target.scheme == "https" and (
+        target.port == url.port or (url.port is None and target.port is None))
 
 
 def _oauth_error(body: bytes) -> str | None:

@@ -6,6 +6,7 @@ import base64
 import logging
 import re
 import traceback
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -697,3 +698,61 @@ def test_a_token_or_refresh_token_a_registry_echoes_is_not_said_back(make_client
     text = str(info.value)
     assert "token *** refused; refresh *** unknown" in text
     assert "tok-" not in text and "rt-secret-0" not in text
+
+
+# ---------------------------------------------------------------- token requests redirected
+
+
+def redirecting(registry: TokenRegistry, location: str, status: int = 307) -> Callable[
+        [httpx.Request], httpx.Response]:
+    """The registry, whose token server redirects each token request (but one that
+    already followed a redirect, ``moved`` in its query) to ``location``, its query kept."""
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.host == AUTH_HOST and "moved" not in request.url.params:
+            query = request.url.query.decode()
+            return httpx.Response(status, headers={
+                "Location": location + (f"&{query}" if query else "")})
+        if request.url.host == "elsewhere.test":
+            return httpx.Response(200, json={"token": "stolen"})
+        return registry(request)
+
+    return answer
+
+
+@pytest.mark.parametrize("credentials", [
+    Credentials("", "", identity_token="rt-0"), Credentials("alice", PASSWORD)])
+@pytest.mark.parametrize("status", [307, 308])
+def test_a_token_request_with_credentials_is_not_sent_on_to_another_server(
+    make_client, credentials: Credentials, status: int,
+) -> None:
+    registry = TokenRegistry(app=app(), refresh_tokens={"rt-0"}, users={"alice": PASSWORD})
+    client, seen = make_client(redirecting(registry, "https://elsewhere.test/token?moved=1",
+                                           status), credentials=credentials)
+    with pytest.raises(AuthenticationFailed) as refused:
+        client.tags_of("library/alpine")
+    assert seen.to(host="elsewhere.test") == []
+    assert str(refused.value) == (
+        f"The token server {AUTH_HOST} of {HOST} sent the request for a token on to "
+        f"https://elsewhere.test/token (HTTP {status}), another server; the request carried "
+        "the credentials, so it was not sent there.")
+
+
+@pytest.mark.parametrize("credentials", [
+    Credentials("", "", identity_token="rt-0"), Credentials("alice", PASSWORD)])
+def test_a_token_request_with_credentials_follows_a_redirect_on_its_server(
+    make_client, credentials: Credentials,
+) -> None:
+    registry = TokenRegistry(app=app(), refresh_tokens={"rt-0"}, users={"alice": PASSWORD})
+    client, seen = make_client(redirecting(registry, "/token?moved=1"),
+                               credentials=credentials)
+    assert client.tags_of("library/alpine") == ["3.19", "latest"]
+    [first, moved] = seen.to("/token", host=AUTH_HOST)
+    assert moved.method == first.method and moved.content == first.content
+    assert moved.headers.get("authorization") == first.headers.get("authorization")
+
+
+def test_an_anonymous_token_request_follows_a_redirect_anywhere(make_client) -> None:
+    registry = TokenRegistry(app=app())
+    client, seen = make_client(redirecting(registry, f"https://{AUTH_HOST}/token?moved=1"))
+    assert client.tags_of("library/alpine") == ["3.19", "latest"]
+    assert len(seen.to("/token", host=AUTH_HOST)) == 2
