@@ -159,6 +159,39 @@ def test_what_people_type_is_read_with_the_reference_grammar() -> None:
         parse_repository_input("quay.io", "  ")
 
 
+@pytest.mark.parametrize("text", [
+    "https://alice:PWLEAK@127.0.0.1:5000/team/app", "alice:PWLEAK@127.0.0.1:5000/team/app",
+    "docker://alice:PWLEAK@127.0.0.1:5000/team/app", "alice:PW/LEAK@127.0.0.1:5000/team/app",
+    "docker:alice:PW LEAK@127.0.0.1:5000/team/app"])
+def test_a_password_typed_into_open_repository_is_masked(text: str) -> None:
+    with pytest.raises(InvalidReference) as caught:
+        parse_repository_input("127.0.0.1:5000", text)
+    assert "LEAK" not in str(caught.value)
+    assert str(caught.value).startswith(f'"{text.split(":PW")[0]}:xxxxx@127.0.0.1:5000/team/app"'
+                                        " holds a user name and password; credentials do not "
+                                        "go in a repository name")
+
+
+@pytest.mark.parametrize("text", [
+    "https://alice:PW@LEAK@127.0.0.1:5000", "https://alice:PW/LEAK@127.0.0.1:5000",
+    "alice:PW LEAK@127.0.0.1:5000", "http://alice:PW/LEAK@127.0.0.1:5000/v2/"])
+def test_a_password_typed_into_the_host_field_is_masked(text: str) -> None:
+    with pytest.raises(InvalidReference) as caught:
+        parse_host_input(text)
+    assert "LEAK" not in str(caught.value) and "PW" not in str(caught.value)
+    assert f'"{text.split(":PW")[0]}:xxxxx@127.0.0.1:5000' in str(caught.value)
+    assert "credentials do not go in it" in str(caught.value)
+
+
+def test_a_password_in_a_name_typed_into_the_copy_dialog_is_masked() -> None:
+    from spyglass.gui.copy_names import describe_name
+
+    name, said = describe_name("https://alice:PWLEAK@127.0.0.1:5000/team/app:v1")
+    assert name is None and "PWLEAK" not in said
+    assert said.startswith('Invalid image name "https://alice:xxxxx@127.0.0.1:5000/team/app:v1"'
+                           ": it holds a user name and password")
+
+
 def test_the_session_banner_says_which_passwords_a_locked_keyring_did_not_take(
         tmp_path: Path) -> None:
     from spyglass.core.credentials import Credentials

@@ -456,14 +456,61 @@ def clause(exc: BaseException) -> str:
     return as_clause(str(exc))
 
 
-_USERINFO_PASSWORD: Final = re.compile(r"(?<=[/@:])([^/@:\s]*):([^/@\s]*)@")
-"""The ``user:password@`` of a URL or host (the password is what is hidden)."""
+_AUTHORITY_START: Final = re.compile(r"://|(?i:docker):(?!//)")
+"""Where an authority (``[user[:password]@]host``) may start inside a name or URL: after
+any ``SCHEME://`` (``docker://https://…`` holds two), and after ``docker:`` written
+without its ``//``; the start of the text is one too (a bare ``user:pw@host/…``)."""
+
+DIGEST_LIKE: Final = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{16,}")
+"""An ``ALGORITHM:HEX`` digest: what follows the ``@`` of ``NAME:TAG@sha256:…``, which
+is a tag and a digest, not a user name and password."""
+
+
+def _password_span(text: str, start: int) -> tuple[int, int] | None:
+    """Where the password of a ``user:password@`` at ``start`` of ``text`` is, if one is:
+    its userinfo runs to the last ``@`` that a host follows (RFC 3986: the password may
+    hold ``@``; and, as people paste it, ``/`` and spaces), not a digest's ``@``, and
+    holds no authority of its own (``https://`` in ``docker://https://u:pw@…``)."""
+    segment = text[start:]
+    at = len(segment)
+    while (at := segment.rfind("@", 0, at)) > 0:
+        host = segment[at + 1:].split("/", 1)[0]
+        userinfo = segment[:at]
+        user, colon, password = userinfo.partition(":")
+        if not host or DIGEST_LIKE.fullmatch(host) or "://" in userinfo or not colon \
+                or not user or not password or "/" in user:
+            continue
+        if "/" in password and not ("." in host or ":" in host or host == "localhost"):
+            continue  # (a path's "/": say "host:5000/app:v1@x" as it is, unless a registry
+            # follows, as in "u:pw/x@registry.example")
+        if start == 0 and password.startswith("/"):
+            return None  # a transport and its path (oci:/layout:ref@…), not credentials
+        return start + len(user) + 1, start + at
+    return None
+
+
+def password_spans(text: str) -> list[tuple[int, int]]:
+    """Where each password of a ``user:password@`` in ``text`` (a URL, a host or an image
+    name as typed) is, in order; none overlap."""
+    starts = [] if text[:7].lower() == "docker:" else [0]
+    starts += [match.end() for match in _AUTHORITY_START.finditer(text)]
+    spans: list[tuple[int, int]] = []
+    for start in sorted(starts, reverse=True):  # an inner authority's before the outer
+        span = _password_span(text, start)
+        if span is not None and not any(span[0] < end and begin < span[1]
+                                        for begin, end in spans):
+            spans.append(span)
+    return sorted(spans)
 
 
 def without_password(text: str) -> str:
-    """``text`` (a URL, a host as typed) with the password of a ``user:password@`` in it
-    shown as ``xxxxx``, as Go's ``url.Redacted`` shows it: never said back whole."""
-    return _USERINFO_PASSWORD.sub(lambda m: f"{m.group(1)}:xxxxx@", "/" + text)[1:]
+    """``text`` (a URL, a host or an image name as typed) with the password of each
+    ``user:password@`` in it shown as ``xxxxx``, as Go's ``url.Redacted`` shows it:
+    never said back whole. The one mask of every sentence that quotes such a text."""
+    shown = text
+    for begin, end in reversed(password_spans(text)):
+        shown = shown[:begin] + "xxxxx" + shown[end:]
+    return shown
 
 
 def body_cut_short(missing: int) -> str:

@@ -56,6 +56,8 @@ from spyglass.core.errors import (
     InvalidReference,
     UnknownTransport,
     as_clause,
+    password_spans,
+    without_password,
 )
 
 __all__ = [
@@ -145,34 +147,33 @@ def _sentence(subject: str, clause: str) -> str:
     return f"{subject}: {clause}" + ("" if clause.endswith((".", "…")) else ".")
 
 
-_DIGEST_LIKE_RE: Final = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{16,}")
+_CREDENTIALS_CLAUSE: Final = (
+    "it holds a user name and password; credentials do not go in an image name: log in "
+    "to the registry, or give them with the command's credentials option"
+)
 
 
-def _password_in(reference: str) -> str | None:
-    """The password of a ``user:password@`` typed before the registry of a Docker
-    reference (``docker://`` or bare), if any: no such part is ever valid there."""
-    authority = reference.removeprefix("docker://").split("/", 1)[0]
-    user, at, host = authority.rpartition("@")
-    if not at or ":" not in user or _DIGEST_LIKE_RE.fullmatch(host):
-        return None  # (NAME:TAG@sha256:… is a tag and a digest)
-    return user.partition(":")[2] or None
-
-
-def _hidden(text: str, secret: str | None) -> str:
-    return text.replace(secret, "…") if secret else text
+def _masked_error(subject: str, text: str, clause: str, *,
+                  error: type[InvalidReference] = InvalidReference) -> InvalidReference:
+    """``SUBJECT "text": clause.``, where ``text`` is what was typed. A ``user:password@``
+    in it (:func:`~spyglass.core.errors.password_spans`: any form, ``docker:u:pw@…``,
+    ``docker://https://u:pw@…``, a password holding ``/``, ``@`` or spaces) is shown
+    masked (:func:`~spyglass.core.errors.without_password`), and the clause says that,
+    rather than what a piece of it is not (which could quote the password)."""
+    if password_spans(text):
+        return error(_sentence(f'{subject} "{without_password(text)}"', _CREDENTIALS_CLAUSE))
+    return error(_sentence(f'{subject} "{text}"', clause))
 
 
 def _reference_error(text: str, clause: str) -> InvalidReference:
-    secret = _password_in(text)
-    return InvalidReference(_sentence(
-        f'Invalid image reference "{_hidden(text, secret)}"', _hidden(clause, secret)))
+    return _masked_error("Invalid image reference", text, clause)
 
 
 def _name_error(text: str, clause: str) -> InvalidReference:
     # only a docker: name can hold a registry (oci: refs may contain ":" and "@")
-    secret = _password_in(text) if text.startswith("docker://") else None
-    return InvalidReference(_sentence(
-        f'Invalid image name "{_hidden(text, secret)}"', _hidden(clause, secret)))
+    if text[:7].lower() == "docker:":
+        return _masked_error("Invalid image name", text, clause)
+    return InvalidReference(_sentence(f'Invalid image name "{text}"', clause))
 
 
 # --------------------------------------------------------------------------- Docker references
@@ -198,7 +199,7 @@ def _looks_like_domain(component: str) -> bool:
 def _domain_problem(domain: str) -> str | None:
     if "@" in domain:
         return (
-            f'the registry "{_hidden(domain, _password_in(domain))}" holds a user name (and '
+            f'the registry "{without_password(domain)}" holds a user name (and '
             "password); credentials "
             "do not go in an image name: log in to the registry, or give them with the "
             "command's credentials option"
@@ -762,17 +763,13 @@ def parse_image_name(text: str) -> ImageName:
     if parser is None:
         known = ", ".join(_PARSERS)
         hint = ""
-        if (transport not in _OTHER_TRANSPORTS and not _password_in(text)
-                and _is_docker_reference(text)):
+        if transport not in _OTHER_TRANSPORTS and _is_docker_reference(text):
             # "alpine:latest", as docker and podman take it
             hint = f" (an image on a registry is written docker://{text})"
-        raise UnknownTransport(
-            _sentence(
-                f'Invalid image name "{_hidden(text, _password_in(text))}"',
-                f'unknown transport "{_hidden(transport, _password_in(text))}"; expected one '
-                f"of {known}{hint}",
-            )
-        )
+        raise _masked_error(  # (a bare "user:pw@host/…" reads as the transport "user")
+            "Invalid image name", text,
+            f'unknown transport "{transport}"; expected one of {known}{hint}',
+            error=UnknownTransport)
     try:
         return parser(rest)
     except _Problem as problem:

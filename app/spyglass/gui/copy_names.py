@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from spyglass.core.errors import SpyglassError
+from spyglass.core.errors import SpyglassError, without_password
 from spyglass.core.fileurl import is_file_url, local_path, not_local
 from spyglass.core.reference import (
     DirName,
@@ -121,7 +121,8 @@ def describe_name(text: str, *, what: str = "destination",
     except Exception as exc:
         said = str(exc)
         if normalized != text:  # the docker:// added is not what was typed: say that
-            said = said.replace(f'"{normalized}"', f'"{text}"', 1)
+            said = said.replace(f'"{without_password(normalized)}"',
+                                f'"{without_password(text)}"', 1)
         transport = text.partition(":")[0]
         if hosts and normalized == text and not text.startswith(("/", ".", "~")) and \
                 ("/" in text or ":" in text) and transport not in _TRANSPORTS:

@@ -31,6 +31,8 @@ from spyglass.core.errors import (
     RateLimited,
     SpyglassError,
     TLSFailed,
+    password_spans,
+    without_password,
 )
 from spyglass.core.natural import natural_key
 from spyglass.core.reference import DockerReference, parse_docker_reference
@@ -105,7 +107,7 @@ def parse_host_input(text: str) -> HostInput:
         parse_docker_reference(f"{host}/probe", default_tag=False)
     except InvalidReference:
         raise InvalidReference(
-            f'"{stripped}" is not a registry host; expected a name such as '
+            f'"{without_password(stripped)}" is not a registry host; expected a name such as '
             '"registry.example.com" or "localhost:5000".'
         ) from None
     return HostInput(host, stripped.lower().startswith("http://"))
@@ -128,6 +130,10 @@ def parse_repository_input(host: str, text: str) -> RepositoryInput:
     stripped = text.strip().removeprefix("docker://")
     if not stripped:
         raise InvalidReference("Enter a repository name, such as team/app.")
+    if password_spans(text.strip()):  # (a clause about a piece of it could quote it)
+        raise InvalidReference(
+            f'"{without_password(text.strip())}" holds a user name and password; '
+            "credentials do not go in a repository name: sign in to the registry instead.")
     if stripped.startswith(f"{host}/"):
         stripped = stripped[len(host) + 1:]
     try:

@@ -501,7 +501,35 @@ def test_a_password_typed_into_a_name_is_never_repeated(text: str, secret: str) 
     with pytest.raises(InvalidReference) as caught:
         parse_image_name(text)
     assert secret not in str(caught.value)
-    assert "alice:…@" in str(caught.value)
+    assert "alice:xxxxx@" in str(caught.value)
+
+
+MASKED = ("credentials do not go in an image name: log in to the registry, or give them "
+          "with the command's credentials option.")
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("docker://https://alice:pw1@127.0.0.1:58547/team/app",
+     "docker://https://alice:xxxxx@127.0.0.1:58547/team/app"),
+    ("docker://http://alice:pw1@127.0.0.1:58547/team/app",
+     "docker://http://alice:xxxxx@127.0.0.1:58547/team/app"),
+    ("docker:alice:pw1@127.0.0.1:58547/team/app", "docker:alice:xxxxx@127.0.0.1:58547/team/app"),
+    ("docker://alice:pw/leak1@127.0.0.1:58547/team/app",
+     "docker://alice:xxxxx@127.0.0.1:58547/team/app"),
+    ("docker://alice:PW/LEAK1@127.0.0.1:58547/team/app",
+     "docker://alice:xxxxx@127.0.0.1:58547/team/app"),
+    ("docker://alice:pw@leak1@127.0.0.1:58547/team/app",
+     "docker://alice:xxxxx@127.0.0.1:58547/team/app"),
+    ("docker://alice:pw leak1@127.0.0.1:58547/team/app",
+     "docker://alice:xxxxx@127.0.0.1:58547/team/app"),
+    ("alice:pw/leak1@127.0.0.1:58547/team/app", "alice:xxxxx@127.0.0.1:58547/team/app"),
+])
+def test_a_password_in_any_form_of_a_name_is_masked(text: str, shown: str) -> None:
+    with pytest.raises(InvalidReference) as caught:
+        parse_image_name(text)
+    assert str(caught.value) == f'Invalid image name "{shown}": it holds a user name and ' \
+        f"password; {MASKED}"
+    assert "pw" not in str(caught.value).lower().replace("password", "")
 
 
 def test_a_password_typed_into_a_bare_reference_is_never_repeated() -> None:
