@@ -704,3 +704,20 @@ def test_a_dry_run_checks_the_credentials_and_writes_nothing(
         assert "refused the credentials" in refused.error_line()
     with auth_registry.client(ALICE) as client:
         assert client.get("/v2/_catalog").json() == before
+
+
+def test_a_same_host_copy_names_only_the_side_whose_credentials_were_refused(
+    token_registry: RegistryServer, layout: Path
+) -> None:
+    """Both sides on one registry, credentials given for the destination alone (the
+    source, public/*, is read anonymously): the refusal names --dest-creds, not
+    --src-creds, which was never given."""
+    push_image(token_registry, layout, "latest", "public/it-same-host:v1", creds=ALICE)
+    wrong = spyglass("copy", "-q", "--retry-times", "0", "--dest-creds",
+                     f"alice:{WRONG_PASSWORD}",
+                     f"docker://{token_registry.host}/public/it-same-host:v1",
+                     f"docker://{token_registry.host}/public/it-same-host:v2").error_line()
+    assert 'refused to log in as "alice"' in wrong, wrong
+    assert wrong.endswith(" Check the user name and password given with --dest-creds "
+                          "USER:PASSWORD."), wrong
+    assert "--src-creds" not in wrong, wrong

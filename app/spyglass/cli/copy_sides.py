@@ -89,7 +89,17 @@ def side_registry_options(
     check_credential_flags(args, side)
     if not isinstance(name, DockerName):
         return None
-    return registry_options(args, name.reference.domain, side)
+    options = registry_options(args, name.reference.domain, side)
+    credentials = options.credentials
+    if credentials is not None and credentials.source == "command line" \
+            and credentials.given_with is None:
+        # their refusal names this side's flag: with one registry on both sides, its
+        # sentence cannot tell the side (and the other side's flag may not be given)
+        from dataclasses import replace
+
+        options = replace(options, credentials=replace(
+            credentials, given_with=f"--{side}-creds USER:PASSWORD"))
+    return options
 
 
 def check_policy(args: argparse.Namespace, source_name: ImageName) -> None:
