@@ -25,7 +25,6 @@ from spyglass.gui.models.transfers import (
     STALLED_AFTER,
     STATE,
     TRANSFER,
-    stalled,
     state_text,
     turn_sentence,
 )
@@ -140,22 +139,20 @@ def test_a_copy_whose_other_transfers_wait_for_the_others_says_so(
     assert "other copies" not in _cell(window, second, TRANSFER, Qt.ItemDataRole.ToolTipRole)
 
 
-def test_a_copy_none_of_whose_transfers_runs_waits_and_is_not_stalled(
+def test_the_tooltip_counts_the_blobs_waiting_for_the_other_copies(
         window: MainWindow) -> None:
-    """Between two of its transfers a copy may find each waiting for the other copies':
-    "Waiting for other copies' transfers", not "Copying" and, with no byte moving for a
-    while, not "Stalled · … not answering" either (both ends answer well)."""
+    """A copy whose other blobs wait for the other copies' transfers says how many in its
+    tooltip; one whose own transfer moves nothing is stalled as any other (the shared
+    bound never keeps a copy from running one transfer of its own)."""
     transfer = Transfer(1, CopyRequest("oci:/s/s:1", "oci:/d/d:1", CopyOptions()))
     transfer.state = TransferState.COPYING
     transfer.snapshot = replace(transfer.snapshot, planned=True, total=6000, done=0,
                                 still=STALLED_AFTER + 5)
-    assert state_text(transfer) == "Stalled · 20 s"  # (none waits: stalled indeed)
     transfer.slots = window.copying.manager.blob_slots.for_copy()
-    transfer.slots_seen = (0, 3)
-    assert state_text(transfer) == "Waiting for other copies' transfers"
-    assert not stalled(transfer)
+    transfer.slots_seen = (1, 3)
     assert "3 blobs of this copy wait for the other copies' transfers" in turn_sentence(
         transfer)
-    transfer.slots_seen = (1, 2)  # one of its own moves, and does not: stalled
     assert state_text(transfer) == "Stalled · 20 s"
+    transfer.slots_seen = (1, 0)
+    assert turn_sentence(transfer) == ""
     transfer.slots.close()

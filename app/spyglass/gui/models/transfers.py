@@ -173,8 +173,6 @@ def state_text(transfer: Transfer, *, in_row: bool = False) -> str:
         return f"Waiting for {transfer.snapshot.waiting_for}"  # (the pipe a tar goes into)
     if transfer.finishing:
         return "Finishing…"
-    if only_waiting_for_turn(transfer):
-        return SLOTS_WAITING_TEXT
     if asked := waiting_as_asked(transfer):
         # the time left, counting down (the cell's other "· N s" is the time gone by)
         left = max(blob.wait_left for blob in asked)
@@ -204,15 +202,11 @@ stopped answering; the connection gives up after a minute, and the copy retries)
 
 
 def stalled(transfer: Transfer) -> bool:
-    """A copy under way that has not moved a byte for :data:`STALLED_AFTER` seconds (not
-    one whose every transfer waits for the other copies': :func:`only_waiting_for_turn`)."""
+    """A copy under way that has not moved a byte for :data:`STALLED_AFTER` seconds. (The
+    window's shared bound on blob transfers never stalls a copy: each may always run one
+    transfer of its own, see :mod:`~spyglass.core.blob_slots`.)"""
     return (transfer.state is TransferState.COPYING and not transfer.cancel_requested
-            and transfer.snapshot.still >= STALLED_AFTER
-            and not only_waiting_for_turn(transfer))
-
-
-SLOTS_WAITING_TEXT: Final = "Waiting for other copies' transfers"
-"""The State cell of a copy :func:`only_waiting_for_turn`."""
+            and transfer.snapshot.still >= STALLED_AFTER)
 
 
 def waiting_for_turn(transfer: Transfer) -> int:
@@ -221,13 +215,6 @@ def waiting_for_turn(transfer: Transfer) -> int:
     if transfer.state is not TransferState.COPYING or transfer.cancel_requested:
         return 0
     return transfer.slots_seen[1]
-
-
-def only_waiting_for_turn(transfer: Transfer) -> bool:
-    """A copy under way none of whose blob transfers runs, some waiting for the other
-    copies': neither copying nor stalled (the source and the destination may answer
-    well)."""
-    return waiting_for_turn(transfer) > 0 and transfer.slots_seen[0] == 0
 
 
 def turn_sentence(transfer: Transfer) -> str:
@@ -657,6 +644,6 @@ class TransferModel(QAbstractTableModel):
 __all__ = ["HELD_ATTACHED_WRITTEN", "HELD_NOTHING_WRITTEN", "ONTO_ITSELF", "PROGRESS_ROLE",
            "ROUTE_ROLE", "STATE_ROLE", "TITLES", "TRANSFER_ROLE", "TransferModel",
            "attached_line", "done_sentence", "held_written_around", "note_lines",
-           "nothing_copied", "only_waiting_for_turn", "onto_itself", "route_sides",
+           "nothing_copied", "onto_itself", "route_sides",
            "sort_value", "source_label", "speed_shown", "state_text", "time_left",
            "turn_sentence", "waiting_for_turn"]
