@@ -433,3 +433,34 @@ def test_ctrl_a_chooses_every_row(
     qtbot.keyClick(panel.table, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     assert panel.selected() == list(rows.values())
     assert panel.cancel_button.isEnabled() and panel.retry_button.isEnabled()
+
+
+def test_the_failure_line_follows_the_current_row_within_the_choice(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """Two failed copies chosen: the current row moved by Ctrl+Up or a right click on a
+    chosen row changes no selection, and the line above the rows kept the other row's
+    failure (Details and Copy Error acting on this one); its ✕ then dismissed the failure
+    of the current row, never shown, and the one shown came back."""
+    first = ended(qtbot, window, scripted, tmp_path / "first",
+                  SpyglassError("The first registry refused it."))
+    second = ended(qtbot, window, scripted, tmp_path / "second",
+                   SpyglassError("The second registry refused it."))
+    panel = shown_panel(qtbot, window)
+    choose(qtbot, panel, first, second)
+    assert panel.current() is second and "second registry" in panel.failure.text
+    qtbot.keyClick(panel.table, Qt.Key.Key_Up, Qt.KeyboardModifier.ControlModifier)
+    assert len(panel.selected()) == 2 and panel.current() is first
+    assert "first registry" in panel.failure.text
+    # the menu opened on the other chosen row: the line says that row's failure
+    shown = menu_opened_by(qtbot, partial(right_click, panel.table, shown_row(panel, second)))
+    assert shown["Copy Error"] and len(panel.selected()) == 2
+    assert panel.current() is second and "second registry" in panel.failure.text
+    # the line's ✕ dismisses the failure it shows: the other's comes back on its own
+    qtbot.keyClick(panel.table, Qt.Key.Key_Up, Qt.KeyboardModifier.ControlModifier)
+    assert panel.current() is first and "first registry" in panel.failure.text
+    qtbot.mouseClick(panel.failure.close_button, Qt.MouseButton.LeftButton)
+    assert panel.failure.isHidden()
+    choose(qtbot, panel, second)
+    assert "second registry" in panel.failure.text
+    choose(qtbot, panel, first)
+    assert panel.failure.isHidden()

@@ -239,7 +239,12 @@ class TransfersPanel(QWidget):
         self.table.installEventFilter(self)  # its font changed: the widths follow
         self.table.viewport().installEventFilter(self)  # resized: the route follows
         self.table.doubleClicked.connect(lambda index: self.show_details(self._at(index)))
-        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        # the current row moved within the selection (Ctrl+Up, a right click on a row
+        # chosen already) changes no selection: Details, Copy Error and the failure line
+        # follow it all the same
+        selection = self.table.selectionModel()
+        selection.selectionChanged.connect(lambda *_: self._update_buttons())
+        selection.currentChanged.connect(lambda *_: self._update_buttons())
         self.model.dataChanged.connect(self._rows_changed)
         self.model.rowsInserted.connect(self._inserted)
         # rows come and go (Clear Finished): the summary and the buttons follow
@@ -287,6 +292,9 @@ class TransfersPanel(QWidget):
         self._failure_room = 0  # the height the sentence takes, as last told by roomWanted
         self._dismissed: set[tuple[int, int]] = set()
         """(transfer, attempt) whose failure line was dismissed."""
+        self._failure_of: tuple[int, int] | None = None
+        """(transfer, attempt) whose failure the line above the rows says (its ✕
+        dismisses that one, whichever row is current when it is pressed)."""
         layout.addLayout(bar)
         layout.addWidget(self.failure)
         # the rows under the caption, as wide as the bar's buttons (not flush with the
@@ -603,10 +611,12 @@ class TransfersPanel(QWidget):
         failed = transfer is not None and transfer.state is TransferState.FAILED \
             and bool(transfer.error)
         if not failed or transfer is None or (transfer.id, transfer.attempts) in self._dismissed:
+            self._failure_of = None
             if not self.failure.isHidden():  # (hidden already: no height to fit again)
                 self.failure.hide()
                 self._tell_failure_room()
             return
+        self._failure_of = (transfer.id, transfer.attempts)
         text = failure_text(transfer)
         if self.failure.text != text:
             self.failure.show_text(text)
@@ -620,9 +630,11 @@ class TransfersPanel(QWidget):
                 self.table.scrollTo(self._shown_at(row))
 
     def _failure_dismissed(self) -> None:
-        transfer = self.current()
-        if transfer is not None:
-            self._dismissed.add((transfer.id, transfer.attempts))
+        """The line's ✕: the failure it said stays unsaid (not the current row's, should
+        that have changed without the line following)."""
+        if self._failure_of is not None:
+            self._dismissed.add(self._failure_of)
+            self._failure_of = None
         self._tell_failure_room()
 
     def _tell_failure_room(self) -> None:
