@@ -207,3 +207,55 @@ def test_browse_takes_a_folder_as_the_same_path_typed(
                     timeout=WAIT_MS)
     qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
     dialog.reject()
+
+
+@pytest.mark.parametrize("written", ["docker-archive", "oci-archive"])
+def test_copy_looks_at_the_path_again_and_says_what_changed(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
+        written: str) -> None:
+    """A new name, looked at while nothing was there, then an archive written there
+    before Copy: it was copied over unasked, as the OCI archive first taken (a
+    docker-archive holding old/app:1 became an OCI archive). Copy looks at the path
+    again: the field says what it is now, the copy waits for the replacement to be
+    confirmed and Copy to be pressed again, and then writes it as what it is."""
+    new = tmp_path / "new.tar"
+    dialog = _typed(qtbot, window, sample, str(new))
+    assert dialog.destination_name() == f"oci-archive:{new}:tools:2024.1"
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
+    core_copy(f"oci:{sample.layout}:spyglass-demo:1.0", f"{written}:{new}:old/app:1")
+    manager = window.copying.manager
+    count = len(manager.transfers)
+    dialog.copy_button.click()
+    taken = f"{written}:{new}:tools:2024.1"
+    qtbot.waitUntil(dialog.replace_box.isVisible, timeout=WAIT_MS)
+    assert dialog.error_text == (
+        f'"{new}" changed on disk since the dialog looked at it, and the copy did not '
+        "start: see what it is taken as now, then press Copy again.")
+    assert dialog.destination_note.text().startswith(f"Taken as {taken}:")
+    assert dialog.destination_name() == taken
+    assert dialog.copy_button.text() == "Replace" and not dialog.copy_button.isEnabled()
+    assert len(manager.transfers) == count and dialog.isVisible()
+    dialog.replace_box.setChecked(True)
+    with qtbot.waitSignal(manager.added, timeout=WAIT_MS):
+        dialog.copy_button.click()
+    transfer = manager.transfers[-1]
+    qtbot.waitUntil(lambda: transfer.state.finished, timeout=COPY_MS)
+    assert transfer.state is TransferState.DONE, transfer.error
+    assert transfer.request.destination == taken
+
+
+def test_a_file_written_at_the_path_before_copy_is_said_to_be_no_image(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    """A text file written where a new name was looked at: Copy says so (the copy's own
+    check refused it only as it was planned)."""
+    new = tmp_path / "new.tar"
+    dialog = _typed(qtbot, window, sample, str(new))
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
+    new.write_text("precious notes\n")
+    dialog.copy_button.click()
+    qtbot.waitUntil(lambda: dialog.destination_edit.accessibleDescription().startswith(
+        f'The file "{new}" is not an image archive'), timeout=WAIT_MS)
+    assert dialog.error_text.startswith(f'"{new}" changed on disk')
+    assert not dialog.copy_button.isEnabled()
+    assert new.read_text() == "precious notes\n"
+    dialog.reject()

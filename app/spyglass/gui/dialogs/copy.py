@@ -435,12 +435,18 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
                 box.isChecked() for _p, box in self.platform_boxes):
             self._refuse("Choose at least one platform to copy.")
             return
-        request = self.request()
         self.error_label.hide()
         self._planning = True
         self.copy_button.setEnabled(False)
         self.spinner.start()
         self.spinner.show()
+        # a bare path is looked at again first: planned once it is what it was
+        if not self.look_again():
+            self._plan()
+
+    def _plan(self) -> None:
+        """Plan the copy as the dialog stands, on a worker (see :meth:`start`)."""
+        request = self.request()
         # a schema 1 image is read whole while planning (to learn its diff IDs): say so
         self.planning_label.setVisible(self._schema1)
         # the end the plan asks now (written by the plan's thread): the wait names it alone
@@ -505,6 +511,7 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
 
     def _stop_planning(self) -> None:
         self._planning = False
+        self._path_again = ""  # (a look again under way no longer starts the plan)
         self.spinner.stop()
         self.spinner.hide()
         self.planning_label.hide()
@@ -533,15 +540,20 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         self._prepared = None
         self.accept()
 
-    def _refuse(self, sentence: str) -> None:
+    def _say_stopped(self, sentence: str) -> None:
+        """The copy was not started, for ``sentence``: said where a refusal is (Copy asks
+        again once the dialog is as wanted)."""
         self._stop_planning()
+        self.error_label.setText(sentence)
+        self.error_label.show()
+        announce(self.error_label, sentence, assertive=True)
+
+    def _refuse(self, sentence: str) -> None:
         if self._platforms_problem is not None and \
                 self._platforms_problem.rstrip(".") in sentence:
             # said once, where the buttons are: the note above only points to it
             note(self.platforms_label, "The platforms could not be listed.", wrong=True)
-        self.error_label.setText(sentence)
-        self.error_label.show()
-        announce(self.error_label, sentence, assertive=True)
+        self._say_stopped(sentence)
         self._validate()
         emit(self.refused, sentence)
 
@@ -552,7 +564,7 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
     def done(self, result: int) -> None:
         """Override QDialog::done: a plan still under way is dropped (and released), and so
         are the other jobs' answers; the runner forgets their keys."""
-        for job in ("plan", "platforms", "destination", "named"):
+        for job in ("plan", "platforms", "destination", "destination-path", "named"):
             self._runner.forget(f"{self._key}:{job}")
         self.plan_wait.stop()
         super().done(result)

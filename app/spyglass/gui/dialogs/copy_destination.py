@@ -9,6 +9,7 @@ attributes it reads are made by the dialog's ``__init__``.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Final, NamedTuple
@@ -71,10 +72,13 @@ COMPRESSED_SUFFIXES: Final = tuple(suffix for suffix in STORAGE_SUFFIXES
 
 class PathLook(NamedTuple):
     """What the disk says a bare destination path is: the kind of place a copy there
-    writes, or why a bare path there names no destination (``refusal``, a sentence)."""
+    writes, or why a bare path there names no destination (``refusal``, a sentence); and
+    what was there when it was looked at (``seen``, :func:`_seen_at`), so that two looks
+    alike saw the same thing (Copy looks again: :meth:`CopyDestinationMixin.look_again`)."""
 
     kind: PlaceKind = "folder"
     refusal: str = ""
+    seen: tuple[int, ...] = ()
 
 
 def look_at_path(path: str) -> PathLook:
@@ -84,7 +88,28 @@ def look_at_path(path: str) -> PathLook:
     :data:`NEW_ARCHIVE_SUFFIXES` has it; a file that is no image archive refused; any
     other folder as one for an OCI layout (an empty or new folder becomes one; a copy
     into any other says why not). An archive named as a compressed one (``out.tar.gz``),
-    there or not, is refused (:func:`_compressed_name`)."""
+    there or not, is refused (:func:`_compressed_name`). What is there is noted first: a
+    change while it is read shows in the next look."""
+    seen = _seen_at(path)
+    return _kind_at(path)._replace(seen=seen)
+
+
+def _seen_at(path: str) -> tuple[int, ...]:
+    """What is at ``path`` as far as a copy there cares, cheaply (``lstat``): () for
+    nothing; a folder's kind and which folder it is (what is in it changes as copies
+    add to a layout); a file's also its size and when it was written."""
+    try:
+        there = os.lstat(path)
+    except OSError:
+        return ()
+    kind = stat.S_IFMT(there.st_mode)
+    if kind == stat.S_IFDIR:
+        return (kind, there.st_dev, there.st_ino)
+    return (kind, there.st_dev, there.st_ino, there.st_size, there.st_mtime_ns)
+
+
+def _kind_at(path: str) -> PathLook:
+    """:func:`look_at_path` but for what was seen there."""
     compressed = Path(path).name.lower().endswith(COMPRESSED_SUFFIXES)
     if not os.path.lexists(path):
         if compressed:
@@ -170,10 +195,16 @@ class CopyDestinationMixin(QDialog):
     _path_chosen = ""
     """The path Browse… chose, until the disk says what it is ("" for none): the field
     then gets its whole name."""
+    _path_again = ""
+    """The bare destination path looked at again as Copy was pressed ("" for none, and
+    once the copy is no longer wanted): see :meth:`look_again`."""
 
     if TYPE_CHECKING:  # made by the dialog's other parts
         def _fit(self) -> None: ...
         def _validate(self) -> bool: ...
+        def _plan(self) -> None: ...
+        def _stop_planning(self) -> None: ...
+        def _say_stopped(self, sentence: str) -> None: ...
 
     def destination_name(self) -> str:
         """The destination typed, as the copy takes it: a bare registry reference as
@@ -234,6 +265,20 @@ class CopyDestinationMixin(QDialog):
         return said.refusal if looked and looked == _bare_path(self.destination_edit.text()) \
             else ""
 
+    def look_again(self) -> bool:
+        """Copy pressed with a bare path as the destination: the disk is looked at again
+        (on a worker, as it was first), since what is there may have changed after the
+        look (an archive written there since, to be replaced unasked, or as another kind
+        than what is taken). The copy is planned once the disk says what it said before;
+        otherwise the field says what is there now and Copy waits to be pressed again
+        (:meth:`_path_found`). Whether the copy waits for the look (False: no bare path)."""
+        path = _bare_path(self.destination_edit.text())
+        if not path or self._path_looked[0] != path:
+            return False
+        self._path_again = path
+        self._look_at_destination(path)
+        return True
+
     def _look_at_destination(self, path: str) -> None:
         """Ask the disk what ``path`` is (on a worker: an archive is looked into); once it
         says, the destination is taken as that, and checked."""
@@ -250,15 +295,24 @@ class CopyDestinationMixin(QDialog):
 
     def _path_found(self, path: str, look: PathLook) -> None:
         self._path_asked = ""
-        self._path_looked = (path, look)
+        before, self._path_looked = self._path_looked, (path, look)
         chosen, self._path_chosen = self._path_chosen == path, ""
+        again, self._path_again = self._path_again == path, ""
         if _bare_path(self.destination_edit.text()) != path:
             return  # (another destination typed since)
+        if before == (path, look):  # looked at again, and as it was: what was said holds
+            if again:
+                self._plan()
+            return
         self._checked_destination = None  # checked as what it is now
         if chosen and not look.refusal:
             # Browse… chose it: its whole name (checked as the text changes)
             self.destination_edit.setText(self.folder_destination())
             return
+        if again:  # (the field says what it is now, and what a copy there would replace)
+            self._say_stopped(
+                f'"{visible(path)}" changed on disk since the dialog looked at it, and the '
+                "copy did not start: see what it is taken as now, then press Copy again.")
         self._validate()
 
     def described_destination(self) -> tuple[ImageName | None, str]:
