@@ -124,3 +124,83 @@ def test_a_third_interrupt_gets_out_of_a_slow_tidying_and_still_tells_the_copy(
         f"spyglass: Copied oci:{source}:b to dir:{out} ({digest}): the image was in place "
         "when the interrupt came, so it stays there.", "spyglass: interrupted."]
     assert str(Digest.of(open_source(f"dir:{out}").get_manifest()[0])) == digest
+
+
+_HOOKED_CALLS = r"""
+import importlib, os, runpy, signal, sys
+hooks, signame, *argv = sys.argv[1:]
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
+signum = getattr(signal, "SIG" + signame)
+
+def hook(where, count):
+    module, qualname = where.split(":")
+    owner = importlib.import_module(module)
+    *path, name = qualname.split(".")
+    for part in path:
+        owner = getattr(owner, part)
+    real = getattr(owner, name)
+    sent = []
+
+    def call(*args, **kwargs):  # the signals just before the first call
+        if not sent:
+            sent.append(where)
+            for _ in range(count):
+                os.kill(os.getpid(), signum)
+        return real(*args, **kwargs)
+
+    setattr(owner, name, call)
+
+for one in hooks.split(","):
+    where, count = one.rsplit("=", 1)
+    hook(where, int(count))
+sys.argv = ["spyglass", *argv]
+runpy.run_module("spyglass", run_name="__main__", alter_sys=True)
+"""
+
+
+def _copy_signalled_at(hooks: str, signame: str, *args: str
+                       ) -> subprocess.CompletedProcess[str]:
+    """``copy ARGS``, sent signals just before the first call of each of ``hooks``
+    (``module:Class.method=N``, comma-separated: N signals)."""
+    env = dict(os.environ, PYTHONPATH=f"{REPO / 'app'}{os.pathsep}{REPO}")
+    return subprocess.run([sys.executable, "-c", _HOOKED_CALLS, hooks, signame, "copy",
+                           *args],
+                          env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+_LAYOUT_WRITE = "spyglass.core.transports.layout_write:OCILayoutDestination"
+
+
+@pytest.mark.parametrize(("transport", "hooks"), [
+    # once the image is in place, as the bars go
+    ("oci", "spyglass.cli.progress:Reporter.close=1"),
+    # as the destination closes
+    ("oci", f"{_LAYOUT_WRITE}.close=1"),
+    ("dir", "spyglass.core.transports.dirlayout:DirDestination.close=1"),
+    # as the source closes
+    ("oci", "spyglass.core.transports.layout:LayoutImageSource.close=1"),
+    # a first at the point of no return (held, said), a second as the bars go
+    ("oci", f"{_LAYOUT_WRITE}._update_index=1,spyglass.cli.progress:Reporter.close=1"),
+    # two as the bars go (one who saw nothing happen presses again)
+    ("dir", "spyglass.cli.progress:Reporter.close=2"),
+])
+@pytest.mark.parametrize(("signame", "said"), [("INT", "interrupted."),
+                                                ("TERM", "stopped by SIGTERM.")])
+def test_an_interrupt_as_the_copy_closes_keeps_the_copy_and_says_so(
+        source: Path, tmp_path: Path, transport: str, hooks: str, signame: str,
+        said: str) -> None:
+    """Between the copy's end and its telling (the bars, the destination and the source
+    closed): the copy is told whole, its digest written, and the program ends by it."""
+    out = tmp_path / "out"
+    name = f"{transport}:{out}" + ("" if transport == "dir" else ":b")
+    digestfile = tmp_path / "digest"
+    done = _copy_signalled_at(hooks, signame, "--digestfile", str(digestfile),
+                              f"oci:{source}:b", name)
+    assert done.returncode == -getattr(signal, f"SIG{signame}"), done.stderr
+    digest = digestfile.read_text()
+    assert done.stderr.splitlines()[-2:] == [
+        f"spyglass: Copied oci:{source}:b to {name} ({digest}): the image was in place "
+        "when the interrupt came, so it stays there.", f"spyglass: {said}"], done.stderr
+    assert "Traceback" not in done.stderr
+    assert str(Digest.of(open_source(name).get_manifest()[0])) == digest
+    assert leftovers(tmp_path) == []

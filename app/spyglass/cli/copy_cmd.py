@@ -298,77 +298,82 @@ def _copy(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName
           options: CopyOptions, given_fd: int | None) -> int:
     """The copy :func:`_run` set up; ``given_fd`` the ``--digestfile`` descriptor the
     caller gave (``/dev/fd/N``), held since before anything was opened."""
+    from spyglass.cli.progress import Reporter
+    from spyglass.core.cancel import final_stretch, held_interrupt, in_place_from_here
     from spyglass.core.copy import execute, format_plan, look_at_destination, plan_copy
     from spyglass.core.copy_room import check_room
     from spyglass.core.transports import open_destination, open_source
     from spyglass.core.transports.base import CheckedDestination
 
-    source = open_source(source_name, side_registry_options(args, "src", source_name))
-    try:
-        destination = open_destination(dest_name, side_registry_options(args, "dest", dest_name))
+    # once the image is in place, an interrupt (Ctrl+C, SIGTERM) is held to the end of
+    # the telling: the closes below too (see final_stretch: execute's joins this one)
+    with final_stretch():
+        reporter: Reporter | None = None
+        interrupted: KeyboardInterrupt | None = None
         try:
-            # what cannot be copied at all is said first (planning reads no layer, but
-            # for a Docker schema 1 source, whose layers it reads to convert it)
-            plan = plan_copy(source, destination, options)
-            if args.dry_run:
-                if isinstance(destination, CheckedDestination):  # (a refusal said here too)
-                    destination.check_writable(held=plan.check_blob)
-                plan = check_room(plan, destination)  # (and a disk too small)
-                # what the destination holds already (asked, nothing written): each blob
-                # says whether it would be copied, found there or mounted
-                looked = look_at_destination(plan, destination, options)
-                write_text(format_plan(plan, looked) + "\n")
-                destination.abort()
-                return 0
-            from spyglass.cli.progress import Reporter
-
-            reporter = Reporter(sys.stderr, quiet=args.quiet)
-            interrupted: KeyboardInterrupt | None = None
+            source = open_source(source_name, side_registry_options(args, "src", source_name))
             try:
-                # a registry that cannot be written (down, no push access) says so once,
-                # before the first blob, not as each blob's retries
+                destination = open_destination(dest_name,
+                                               side_registry_options(args, "dest", dest_name))
                 try:
-                    digest = execute(plan, source, destination, options, events=reporter,
-                                     check_writable=True).digest
-                except KeyboardInterrupt as exc:
-                    if reporter.finished is None:
-                        raise
-                    # (Ctrl+C, SIGTERM) once the image was in place: the copy is whole
-                    interrupted, digest = exc, reporter.finished.digest
-                finished = reporter.finished
+                    # what cannot be copied at all is said first (planning reads no layer,
+                    # but for a Docker schema 1 source, whose layers it reads to convert it)
+                    plan = plan_copy(source, destination, options)
+                    if args.dry_run:
+                        if isinstance(destination, CheckedDestination):  # (refusals too)
+                            destination.check_writable(held=plan.check_blob)
+                        plan = check_room(plan, destination)  # (and a disk too small)
+                        # what the destination holds already (asked, nothing written): each
+                        # blob says whether it would be copied, found there or mounted
+                        looked = look_at_destination(plan, destination, options)
+                        write_text(format_plan(plan, looked) + "\n")
+                        destination.abort()
+                        return 0
+                    reporter = Reporter(sys.stderr, quiet=args.quiet)
+                    try:
+                        # a registry that cannot be written (down, no push access) says so
+                        # once, before the first blob, not as each blob's retries
+                        execute(plan, source, destination, options, events=reporter,
+                                check_writable=True)
+                        in_place_from_here()  # (where the destination did not say it)
+                    finally:
+                        reporter.close()  # the bars go, however the copy ended (Ctrl+C too)
+                finally:
+                    destination.close()
             finally:
-                reporter.close()  # the bars go, however the copy ended (Ctrl+C too)
-        finally:
-            destination.close()
-    finally:
-        source.close()
-    return _copied(args, digest, finished, given_fd, interrupted)
+                source.close()
+        except KeyboardInterrupt as exc:
+            if reporter is None or reporter.finished is None:
+                raise
+            # (Ctrl+C, SIGTERM) once the image was in place: the copy is whole
+            in_place_from_here()  # (a further one held to the telling's end)
+            interrupted = exc
+        finished = reporter.finished
+        assert finished is not None  # (execute returned: Finished was told)
+        return _copied(args, finished.digest, finished, given_fd,
+                       interrupted or held_interrupt())
 
 
 def _copied(args: argparse.Namespace, digest: Digest, finished: Finished | None,
             given_fd: int | None, interrupted: KeyboardInterrupt | None) -> int:
-    """Tell a copy that is in place: the ``--digestfile``, the last line. An interrupt
-    that came once the image was in place (``interrupted``, or one now) does not take it
-    back: this is said, even with ``-q``, before the program ends by it as by any
-    interrupt, so that a script (a loop Ctrl+C stops) or a service manager reads it so."""
-    from spyglass.core.cancel import interrupts_deferred
+    """Tell a copy that is in place: the ``--digestfile``, the last line. Called within
+    the copy's final stretch (see :func:`_copy`), which holds an interrupt meanwhile to
+    its end. An interrupt that came once the image was in place (``interrupted``, or one
+    held since) does not take it back: this is said, even with ``-q``, before the program
+    ends by it as by any interrupt, so that a script (a loop Ctrl+C stops) or a service
+    manager reads it so."""
+    from spyglass.core.cancel import held_interrupt
 
     copied = f"Copied {args.source} to {args.destination} ({digest})"
-    said = False
-    try:
-        with interrupts_deferred():  # (a Ctrl+C now comes after the telling)
-            if args.digestfile is not None:
-                _write_digest(args, copied, digest, given_fd)
-            if interrupted is None and not args.quiet:
-                note(f"{copied}{_before(finished)}.")
-                said = True
-    except KeyboardInterrupt as exc:
-        interrupted = exc
+    if args.digestfile is not None:
+        _write_digest(args, copied, digest, given_fd)
+    interrupted = interrupted or held_interrupt()
     if interrupted is None:
+        if not args.quiet:  # (one that comes now ends the program after the telling)
+            note(f"{copied}{_before(finished)}.")
         return 0
-    if not said:
-        note(f"{copied}{_before(finished)}: the image was in place when the interrupt came, "
-             "so it stays there.")
+    note(f"{copied}{_before(finished)}: the image was in place when the interrupt came, "
+         "so it stays there.")
     raise interrupted
 
 

@@ -184,11 +184,15 @@ class _Holding:
         for signum, handler in held.items():
             signal.signal(signum, handler)
 
+    def asked(self) -> KeyboardInterrupt | None:
+        """The interrupt asked for since :meth:`start` (the first), or None."""
+        return _interrupted(self._asked[0]) if self._asked else None
+
     def end(self) -> None:
         """:meth:`stop`, then raise the interrupt asked for meanwhile, if one was."""
         self.stop()
-        if self._asked:
-            raise _interrupted(self._asked[0])
+        if (asked := self.asked()) is not None:
+            raise asked
 
 
 @contextmanager
@@ -239,7 +243,16 @@ def final_stretch() -> Iterator[None]:
     and a third too: the commit's last steps are renames and small writes); from there
     the third gets out at once, for housekeeping stuck on something outside, after the
     image was said to be in place. A block that fails lets the held interrupt go with its
-    error (the error is what the caller hears)."""
+    error (the error is what the caller hears).
+
+    A stretch within another joins it: the outer one holds on to its end. So a caller
+    that tells the copy itself (the command line: the bars, the destination and the
+    source closed, then the ``Copied`` line) wraps :func:`~spyglass.core.copy.execute` in
+    one, calls :func:`in_place_from_here` once the copy finished, and asks
+    :func:`held_interrupt` when it tells it."""
+    if _FINAL_STRETCH.get() is not None:
+        yield
+        return
     holding = _Holding(None, notice=FINAL_STRETCH_NOTICE)
     token = _FINAL_STRETCH.set(holding)
     try:
@@ -266,6 +279,13 @@ def past_commit() -> None:
     holding = _FINAL_STRETCH.get()
     if holding is not None:
         holding.escape_at = _FINAL_ESCAPE
+
+
+def held_interrupt() -> KeyboardInterrupt | None:
+    """The interrupt the current :func:`final_stretch` holds (raised at its end), or None
+    (none came, or outside a stretch): for telling a finished copy as interrupted."""
+    holding = _FINAL_STRETCH.get()
+    return holding.asked() if holding is not None else None
 
 
 def check(cancel: CancelToken | None) -> None:

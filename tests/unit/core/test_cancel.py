@@ -15,6 +15,7 @@ from spyglass.core.cancel import (
     CancelToken,
     Terminated,
     final_stretch,
+    held_interrupt,
     in_place_from_here,
     interrupts_deferred,
     linked,
@@ -182,6 +183,30 @@ def test_a_final_stretch_holds_ctrl_c_only_from_the_point_of_no_return() -> None
     in_place_from_here()  # outside a stretch: nothing held
     with pytest.raises(KeyboardInterrupt):
         signal.raise_signal(signal.SIGINT)
+
+
+@pytest.mark.skipif(signal.getsignal(signal.SIGINT) is not signal.default_int_handler,
+                    reason="Python's own Ctrl+C handler is not installed")
+def test_a_final_stretch_within_another_holds_to_the_outer_ones_end() -> None:
+    """The command line's stretch around the copy's: what is held once the copy is in
+    place is held on through the closes to the telling, which asks for it."""
+    reached: list[str] = []
+    with stop_like_ctrl_c_on_termination(), \
+            pytest.raises(KeyboardInterrupt) as stopped, final_stretch():
+        assert held_interrupt() is None
+        with final_stretch():
+            in_place_from_here()
+            past_commit()
+        reached.append("copied")
+        signal.raise_signal(signal.SIGTERM)  # as the destination closes
+        reached.append("closed")
+        held = held_interrupt()
+        assert isinstance(held, Terminated) and held.signum == signal.SIGTERM
+        reached.append("told")
+    assert reached == ["copied", "closed", "told"]
+    assert isinstance(stopped.value, Terminated)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert held_interrupt() is None  # outside a stretch
 
 
 @pytest.mark.skipif(signal.getsignal(signal.SIGINT) is not signal.default_int_handler,
