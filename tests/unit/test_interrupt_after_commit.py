@@ -124,6 +124,9 @@ def test_a_third_interrupt_gets_out_of_a_slow_tidying_and_still_tells_the_copy(
         f"spyglass: Copied oci:{source}:b to dir:{out} ({digest}): the image was in place "
         "when the interrupt came, so it stays there.", "spyglass: interrupted."]
     assert str(Digest.of(open_source(f"dir:{out}").get_manifest()[0])) == digest
+    [left] = leftovers(tmp_path)  # the old image, said to stay for a later copy
+    assert f'what is left of it is in {tmp_path / left}, which a later copy to "{out}" ' \
+        "removes." in done.stderr
 
 
 _HOOKED_CALLS = r"""

@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 OLD_KIND: Final = "old-"
 """What follows :data:`TEMP_PREFIX` in the name of a set-aside old image."""
 
+REPLACED_KIND: Final = "replaced-"
+"""What follows :data:`TEMP_PREFIX` in the name of an old image being removed once the new
+one is in place (a temporary the next copy sweeps, unlike :data:`OLD_KIND`)."""
+
 _AT_FDCWD: Final = -100
 _RENAME_EXCHANGE: Final = 1 << 1
 _CANNOT_EXCHANGE: Final = frozenset({errno.ENOSYS, errno.EINVAL, errno.ENOTSUP,
@@ -125,11 +129,41 @@ def swap_in(staging: Path, target: Path, shown: Path) -> Path | None:
 
 def remove_replaced(old: Path, shown: Path) -> None:
     """Remove the old image :func:`swap_in` took out of ``shown`` (best effort, said when
-    some of it stays)."""
-    shutil.rmtree(old, ignore_errors=True)
+    some of it stays). An interrupt that stops the removal (a third Ctrl+C, see
+    :func:`~spyglass.core.cancel.final_stretch`) leaves the rest under a name the next
+    copy to ``shown`` sweeps away (not a set-aside one: see :func:`_removable`), and
+    says so."""
+    gone = _removable(old)
+    try:
+        shutil.rmtree(gone, ignore_errors=True)
+    except KeyboardInterrupt:
+        for left in dict.fromkeys((gone, old)):  # (stopped before the rename was known)
+            if left.exists():
+                log.warning('The removal of the image "%s" held before was stopped; what is '
+                            'left of it is in %s, which a later copy to "%s" removes.',
+                            shown, left, shown)
+        raise
+    old = gone
     if old.exists():  # files in it this user may not remove
         log.warning("What %s held before could not all be removed; the rest is in "
                     "%s (remove it yourself).", shown, old)
+
+
+def _removable(old: Path) -> Path:
+    """Where :func:`remove_replaced` removes ``old`` from: a set-aside folder
+    (``…old-*``, which the next copy keeps unless it holds a whole image) is renamed first
+    to a temporary's name the next copy to the name sweeps (``…replaced-*``), so that
+    what an interrupted removal leaves goes too; ``old`` where it is not one, or cannot
+    be renamed."""
+    head, kind, tail = old.name.rpartition(f"{TEMP_PREFIX}{OLD_KIND}")
+    if not kind:
+        return old  # (the exchange's: the staging folder's name, swept already)
+    gone = old.with_name(f"{head}{TEMP_PREFIX}{REPLACED_KIND}{tail}")
+    try:
+        os.rename(old, gone)
+    except OSError:
+        return old
+    return gone
 
 
 def _swap_in_steps(staging: Path, target: Path, shown: Path) -> Path | None:

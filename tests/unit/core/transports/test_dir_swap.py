@@ -165,3 +165,37 @@ def test_exchange_swaps_two_folders_or_says_it_cannot(tmp_path: Path) -> None:
     assert os.listdir(second) == ["one"] and os.listdir(first) == []
     with pytest.raises(FileNotFoundError):
         dir_swap.exchange(first, tmp_path / "missing")
+
+
+@pytest.mark.parametrize("how", ["exchange", "steps"])
+def test_an_interrupted_removal_of_the_replaced_image_says_a_later_copy_removes_the_rest(
+        single_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture, how: str) -> None:
+    """A third Ctrl+C as the replaced dir: image is removed (see
+    test_interrupt_after_commit): the rest stays, said, and the next copy takes it."""
+    out = tmp_path / "image"
+    copy_image(open_source(f"oci:{single_source}:app"), DirDestination(out))
+    if how == "steps":  # as where the kernel cannot exchange
+        monkeypatch.setattr(dir_swap, "exchange", lambda first, second: False)
+    real_rmtree = shutil.rmtree
+
+    def rmtree(path: Path, *args: object, **kwargs: object) -> None:
+        os.unlink(Path(path) / "version")  # partway
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dir_swap.shutil, "rmtree", rmtree)
+    dest = DirDestination(out)
+    with pytest.raises(KeyboardInterrupt):
+        copy_image(open_source(f"oci:{single_source}:other"), dest)
+    dest.close()
+    monkeypatch.setattr(dir_swap.shutil, "rmtree", real_rmtree)
+    [left] = [tmp_path / name for name in siblings(out)] or [
+        tmp_path / name for name in _old_aside(out)]
+    assert f'what is left of it is in {left}, which a later copy to "{out}" removes' in \
+        caplog.text
+    for root, dirs, files in os.walk(left):  # (as a while later: an orphan's age)
+        for name in (*dirs, *files):
+            os.utime(os.path.join(root, name), (1, 1))
+    os.utime(left, (1, 1))
+    copy_image(open_source(f"oci:{single_source}:app"), DirDestination(out))
+    assert siblings(out) == [] and _old_aside(out) == []
