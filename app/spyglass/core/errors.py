@@ -470,7 +470,9 @@ def _password_span(text: str, start: int) -> tuple[int, int] | None:
     """Where the password of a ``user:password@`` at ``start`` of ``text`` is, if one is:
     its userinfo runs to the last ``@`` that a host follows (RFC 3986: the password may
     hold ``@``; and, as people paste it, ``/`` and spaces), not a digest's ``@``, and
-    holds no authority of its own (``https://`` in ``docker://https://u:pw@…``)."""
+    holds no authority of its own (``https://`` in ``docker://https://u:pw@…``). A
+    "password" that is a port and a path (``host:5000/app:v1@x``) is one only where a
+    registry's name follows (a ``.`` or ``:`` in it, or ``localhost``)."""
     segment = text[start:]
     at = len(segment)
     while (at := segment.rfind("@", 0, at)) > 0:
@@ -480,9 +482,12 @@ def _password_span(text: str, start: int) -> tuple[int, int] | None:
         if not host or DIGEST_LIKE.fullmatch(host) or "://" in userinfo or not colon \
                 or not user or not password or "/" in user:
             continue
-        if "/" in password and not ("." in host or ":" in host or host == "localhost"):
-            continue  # (a path's "/": say "host:5000/app:v1@x" as it is, unless a registry
-            # follows, as in "u:pw/x@registry.example")
+        port = password.split("/", 1)[0]
+        if "/" in password and port.isascii() and port.isdigit() \
+                and not ("." in host or ":" in host or host == "localhost"):
+            continue  # (a registry's port and a path: say "host:5000/app:v1@x" as it is,
+            # unless a registry follows, as in "u:5000/x@registry.example"; a password
+            # holding "/" is masked whatever the host: "u:p/w@myregistry/app")
         if start == 0 and password.startswith("/"):
             return None  # a transport and its path (oci:/layout:ref@…), not credentials
         return start + len(user) + 1, start + at

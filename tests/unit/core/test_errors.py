@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from spyglass.core.errors import as_clause, describe_connection_error, out_of_memory
+from spyglass.core.errors import (
+    as_clause,
+    describe_connection_error,
+    out_of_memory,
+    without_password,
+)
 
 
 @pytest.mark.parametrize(("sentence", "clause"), [
@@ -53,3 +58,27 @@ def test_memory_that_ran_out_is_said_as_such(exc: BaseException, why: str) -> No
                                  ValueError("x")])
 def test_other_errors_are_not_memory(exc: BaseException) -> None:
     assert out_of_memory(exc) is None
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    # a password holding "/", before a host of one label
+    ("docker://u:p/w@myregistry/app", "docker://u:xxxxx@myregistry/app"),
+    ("u:p/w@myregistry/app", "u:xxxxx@myregistry/app"),
+    ("docker://u:p/w@myregistry", "docker://u:xxxxx@myregistry"),
+    ("docker:u:p/w/x@myregistry/app", "docker:u:xxxxx@myregistry/app"),
+    # (as before: any host with "." or ":", or localhost)
+    ("alice:pw/leak1@127.0.0.1:58547/team/app", "alice:xxxxx@127.0.0.1:58547/team/app"),
+    ("docker://u:p/w@localhost/app", "docker://u:xxxxx@localhost/app"),
+])
+def test_a_password_holding_a_slash_is_masked_whatever_the_host(text: str, shown: str
+                                                                ) -> None:
+    assert without_password(text) == shown
+
+
+@pytest.mark.parametrize("text", [
+    # a registry's port, a path, a tag and something after "@": a name, no credentials
+    "host:5000/app:v1@x",
+    "myhost:5000/team/app:v1@build",
+])
+def test_a_registry_port_and_path_are_no_password(text: str) -> None:
+    assert without_password(text) == text

@@ -523,6 +523,8 @@ MASKED = ("credentials do not go in an image name: log in to the registry, or gi
     ("docker://alice:pw leak1@127.0.0.1:58547/team/app",
      "docker://alice:xxxxx@127.0.0.1:58547/team/app"),
     ("alice:pw/leak1@127.0.0.1:58547/team/app", "alice:xxxxx@127.0.0.1:58547/team/app"),
+    # a host of one label
+    ("docker://alice:pw/leak1@myregistry/team/app", "docker://alice:xxxxx@myregistry/team/app"),
 ])
 def test_a_password_in_any_form_of_a_name_is_masked(text: str, shown: str) -> None:
     with pytest.raises(InvalidReference) as caught:
