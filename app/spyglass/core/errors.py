@@ -466,32 +466,51 @@ DIGEST_LIKE: Final = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{16,}
 is a tag and a digest, not a user name and password."""
 
 
+_HOST: Final = re.compile(r"(?:\[[^\]]*\]|[^:\[\]]+)(?::[0-9]*)?")
+"""What may follow the ``@`` of a ``user:password@`` (up to a ``/``, ``?`` or ``#``): a
+host, a ``[v6 address]``, an optional ``:port`` of digits; not ``sha256:abc``."""
+
+_DIGEST_START: Final = re.compile(r"(?i:sha256|sha384|sha512|blake3):")
+"""How a digest after a name's ``@`` starts, however short or wrong the rest is."""
+
+
+def _is_host(host: str) -> bool:
+    """Whether ``host`` (what follows an ``@``, to a ``/``) can be a userinfo's host: not
+    a digest, whole or not (``NAME:TAG@sha256:abc`` is a tag and a digest)."""
+    host = re.split(r"[?#]", host, maxsplit=1)[0]
+    return bool(host) and _HOST.fullmatch(host) is not None \
+        and not DIGEST_LIKE.fullmatch(host) and not _DIGEST_START.match(host)
+
+
 def _password_span(text: str, start: int) -> tuple[int, int] | None:
     """Where the password of a ``user:password@`` at ``start`` of ``text`` is, if one is:
     its userinfo runs to the last ``@`` that a host follows (RFC 3986: the password may
-    hold ``@``; and, as people paste it, ``/`` and spaces), not a digest's ``@``, and
-    holds no authority of its own (``https://`` in ``docker://https://u:pw@…``). A
-    "password" that is a port and a path (``host:5000/app:v1@x``) is one only where a
-    registry's name follows (a ``.`` or ``:`` in it, or ``localhost``)."""
+    hold ``@``; and, as people paste it, ``/`` and spaces), not a digest's ``@`` (however
+    short: ``…:v1@sha256:abc``), and holds no authority of its own (``https://`` in
+    ``docker://https://u:pw@…``). A "password" holding ``/`` is one where a registry's
+    name follows (a ``.`` or ``:`` in it, or ``localhost``); else only where no earlier
+    ``@`` has one after it (``u:pw@reg.example/app@x``), and where it is no port and
+    path (``host:5000/app:v1@x``: ``u:p/w@myregistry/app`` is masked)."""
     segment = text[start:]
     at = len(segment)
+    fallback: tuple[int, int] | None = None
     while (at := segment.rfind("@", 0, at)) > 0:
         host = segment[at + 1:].split("/", 1)[0]
         userinfo = segment[:at]
         user, colon, password = userinfo.partition(":")
-        if not host or DIGEST_LIKE.fullmatch(host) or "://" in userinfo or not colon \
+        if not _is_host(host) or "://" in userinfo or not colon \
                 or not user or not password or "/" in user:
             continue
-        port = password.split("/", 1)[0]
-        if "/" in password and port.isascii() and port.isdigit() \
-                and not ("." in host or ":" in host or host == "localhost"):
-            continue  # (a registry's port and a path: say "host:5000/app:v1@x" as it is,
-            # unless a registry follows, as in "u:5000/x@registry.example"; a password
-            # holding "/" is masked whatever the host: "u:p/w@myregistry/app")
         if start == 0 and password.startswith("/"):
             return None  # a transport and its path (oci:/layout:ref@…), not credentials
-        return start + len(user) + 1, start + at
-    return None
+        span = start + len(user) + 1, start + at
+        if "/" in password and not ("." in host or ":" in host or host == "localhost"):
+            port = password.split("/", 1)[0]
+            if fallback is None and not (port.isascii() and port.isdigit()):
+                fallback = span
+            continue
+        return span
+    return fallback
 
 
 def password_spans(text: str) -> list[tuple[int, int]]:

@@ -82,3 +82,33 @@ def test_a_password_holding_a_slash_is_masked_whatever_the_host(text: str, shown
 ])
 def test_a_registry_port_and_path_are_no_password(text: str) -> None:
     assert without_password(text) == text
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    # a digest after the name, whole or not, is no host: the registry and repository stay
+    ("docker://u:sec@ret@reg.example/app:v1@sha256:abc",
+     "docker://u:xxxxx@reg.example/app:v1@sha256:abc"),
+    ("docker://u:secret@reg.example/app@sha256:abc", "docker://u:xxxxx@reg.example/app@sha256:abc"),
+    ("docker://u:secret@reg.example/app@sha512:", "docker://u:xxxxx@reg.example/app@sha512:"),
+    ("docker://u:secret@reg.example:5000/app:v1@sha256:0123",
+     "docker://u:xxxxx@reg.example:5000/app:v1@sha256:0123"),
+    # nor is what follows a repository's "@" (a password with "/" takes no host of one
+    # label where a registry follows an earlier "@")
+    ("docker://u:secret@reg.example/app@weird", "docker://u:xxxxx@reg.example/app@weird"),
+    # (as before)
+    ("https://u:pw@reg.example:5000?x=1", "https://u:xxxxx@reg.example:5000?x=1"),
+    ("docker://alice:pw@[::1]:5000/app", "docker://alice:xxxxx@[::1]:5000/app"),
+    ("docker://alice:p@ss@reg.example/app", "docker://alice:xxxxx@reg.example/app"),
+    ("docker://alice:pw@my registry/app", "docker://alice:xxxxx@my registry/app"),
+])
+def test_a_digest_after_the_name_is_not_taken_for_the_host(text: str, shown: str) -> None:
+    assert without_password(text) == shown
+
+
+@pytest.mark.parametrize("text", [
+    "reg.example:5000/app:v1@sha256:abc",
+    "localhost:5000/app:v1@sha256:" + "0" * 64,
+    "docker://reg.example/app@sha256:abc",
+])
+def test_a_name_with_a_short_digest_holds_no_password(text: str) -> None:
+    assert without_password(text) == text

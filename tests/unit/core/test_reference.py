@@ -525,6 +525,11 @@ MASKED = ("credentials do not go in an image name: log in to the registry, or gi
     ("alice:pw/leak1@127.0.0.1:58547/team/app", "alice:xxxxx@127.0.0.1:58547/team/app"),
     # a host of one label
     ("docker://alice:pw/leak1@myregistry/team/app", "docker://alice:xxxxx@myregistry/team/app"),
+    # a short digest after the name: the registry and repository stay
+    ("docker://alice:pw@leak1@reg.example/team/app:v1@sha256:abc",
+     "docker://alice:xxxxx@reg.example/team/app:v1@sha256:abc"),
+    ("docker://alice:pw1@reg.example/team/app@sha256:abc",
+     "docker://alice:xxxxx@reg.example/team/app@sha256:abc"),
 ])
 def test_a_password_in_any_form_of_a_name_is_masked(text: str, shown: str) -> None:
     with pytest.raises(InvalidReference) as caught:
