@@ -513,9 +513,19 @@ def _password_span(text: str, start: int) -> tuple[int, int] | None:
     return fallback
 
 
+PATH_TRANSPORTS: Final = ("oci:", "oci-archive:", "dir:", "docker-archive:",
+                          "containers-storage:", "ostree:", "sif:", "tarball:")
+"""The transports whose image names hold a path (or a store), where ``@`` and ``:`` are
+ordinary characters (``oci:my@dir:tag``, ``dir:backup@2024``): no ``user:password@``
+is looked for in such a name."""
+
+
 def password_spans(text: str) -> list[tuple[int, int]]:
     """Where each password of a ``user:password@`` in ``text`` (a URL, a host or an image
-    name as typed) is, in order; none overlap."""
+    name as typed) is, in order; none overlap. None in an image name of a transport that
+    names a path (:data:`PATH_TRANSPORTS`): what looks like one there is a path."""
+    if text.startswith(PATH_TRANSPORTS):
+        return []
     starts = [] if text[:7].lower() == "docker:" else [0]
     starts += [match.end() for match in _AUTHORITY_START.finditer(text)]
     spans: list[tuple[int, int]] = []
@@ -530,7 +540,9 @@ def password_spans(text: str) -> list[tuple[int, int]]:
 def without_password(text: str) -> str:
     """``text`` (a URL, a host or an image name as typed) with the password of each
     ``user:password@`` in it shown as ``xxxxx``, as Go's ``url.Redacted`` shows it:
-    never said back whole. The one mask of every sentence that quotes such a text."""
+    never said back whole. The one mask of every sentence that quotes such a text. An
+    image name of a transport that names a path (``oci:my@dir:tag``:
+    :data:`PATH_TRANSPORTS`) is returned as it is."""
     shown = text
     for begin, end in reversed(password_spans(text)):
         shown = shown[:begin] + "xxxxx" + shown[end:]

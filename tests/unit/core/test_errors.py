@@ -8,6 +8,7 @@ from spyglass.core.errors import (
     as_clause,
     describe_connection_error,
     out_of_memory,
+    password_spans,
     without_password,
 )
 
@@ -112,3 +113,19 @@ def test_a_digest_after_the_name_is_not_taken_for_the_host(text: str, shown: str
 ])
 def test_a_name_with_a_short_digest_holds_no_password(text: str) -> None:
     assert without_password(text) == text
+
+
+@pytest.mark.parametrize("text", [
+    # a transport whose path or ref may hold "@" (and ":"): said as typed
+    "oci:my@dir:tag",
+    "dir:backup@2024",
+    "docker-archive:img@v1.tar",
+    "oci:dir:my:tag@foo",
+    "oci-archive:a:b@c.tar",
+    "containers-storage:u:p@store",
+    "ostree:u:p@/srv/repo",
+    "sif:x:y@z.sif",
+    "tarball:x:y@z.tar",
+])
+def test_an_image_name_of_a_path_transport_is_never_masked(text: str) -> None:
+    assert password_spans(text) == [] and without_password(text) == text
