@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,19 @@ def test_credentials_a_registry_echoes_are_not_said_back() -> None:
     assert done.returncode == 1
     assert "(the registry says: bad login *** header Basic ***)" in done.stderr
     assert "YWxpY2U6" not in done.stderr  # (the base64 of "alice:…")
+
+
+def test_a_short_password_leaves_the_registrys_words_as_they_are(
+    make_registry: Callable[..., RegistryServer], registry: RegistryServer,
+) -> None:
+    """A password of a letter or two is scrubbed where it stands alone, and only when it
+    was sent: "manifest unknown" stays itself (and unsaid, as it says nothing more), and so
+    do the words of a registry that asked for no credentials."""
+    basic = make_registry(htpasswd={"u": "a"})
+    for creds, host in (("u:a", basic.host), ("u:e", basic.host), ("u:t", basic.host),
+                        ("u:e", registry.host)):
+        done = spyglass("inspect", "--retry-times", "0", "--tls-verify=false", "--creds",
+                        creds, f"docker://{host}/team/app:nope")
+        assert done.returncode == 1
+        assert "***" not in done.stderr, done.stderr
+        assert "has no such" in done.stderr or "refused the credentials given." in done.stderr

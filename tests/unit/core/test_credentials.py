@@ -34,10 +34,13 @@ from keyrings.alt.file import PlaintextKeyring
 
 from spyglass.core.credentials import (
     Credentials,
+    authorization_secrets,
+    basic_secret,
     canonical_host,
     helpers,
     keyring_store,
     parse_creds,
+    scrubbed,
 )
 from spyglass.core.credentials.keyring_store import KEYRING_SERVICE, KeyringUnavailable
 from spyglass.core.credentials.store import CredentialStore
@@ -1500,3 +1503,33 @@ def test_an_encrypted_file_keyring_is_asked_without_waiting_for_the_lock(
         worker.start()
         worker.join(timeout=5)
         assert not worker.is_alive() and answer == [None]
+
+
+# ----------------------------------------------------------------------------- scrubbed
+
+
+@pytest.mark.parametrize("password", ["a", "e", "t", "i", "known", "regis", "4"])
+def test_a_short_or_common_password_leaves_the_words_it_is_part_of(password: str) -> None:
+    secrets = Credentials("u", password).secrets()
+    for text in ("manifest unknown", "authentication required", "blob unknown to registry",
+                 "filesystem: write /var/lib/registry/x: no space left on device",
+                 "upload 2024-01-02T03:04:05Z invalid"):
+        assert scrubbed(text, secrets) == text
+
+
+def test_a_secret_echoed_as_itself_is_still_hidden() -> None:
+    encoded = basic_secret("alice", "PWX1")
+    secrets = (*authorization_secrets(f"Basic {encoded}"),
+               *authorization_secrets("Bearer tok-3f9a.b_c"))
+    said = (f"bad login alice:PWX1; password=PWX1&x=1; header Basic {encoded}; "
+            "token 'tok-3f9a.b_c' refused; PWX1")
+    assert scrubbed(said, secrets) == (
+        "bad login ***; password=***&x=1; header Basic ***; token '***' refused; ***")
+    # a password of one letter too, where it stands alone
+    one = authorization_secrets(f"Basic {basic_secret('u', 'a')}")
+    assert scrubbed("bad login u:a (password a)", one) == (
+        "bad login *** (password ***)")
+
+
+def test_a_secret_that_starts_or_ends_with_no_letter_is_hidden_next_to_one() -> None:
+    assert scrubbed("login failed for x!pw!y", ("!pw!",)) == "login failed for x***y"

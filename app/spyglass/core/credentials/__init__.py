@@ -205,11 +205,25 @@ def scrubbed(text: str, secrets: tuple[str, ...]) -> str:
     may quote it: as it is, as JSON writes it (the keyring is given a JSON object: ``"``,
     ``\\`` and, by default, every non-ASCII character escaped), as Python's ``repr`` and
     ``ascii`` write it, each of those quoted once more (``repr`` of the JSON), and
-    percent-encoded (a URL's or a form's)."""
+    percent-encoded (a URL's or a form's).
+
+    Only where a form stands alone: not where it would be part of a longer run of
+    letters and digits (a password ``a`` is no part of ``manifest``), so the words around
+    it stay as written and the stars tell nothing of which letters it has."""
     forms = {form for secret in secrets if secret for form in _quoted_forms(secret)}
-    for form in sorted(forms, key=len, reverse=True):  # (a longer form holds a shorter)
-        text = text.replace(form, "***")
-    return text
+    if not forms:
+        return text
+    # a longer form first: it holds a shorter (``alice:PWX1`` holds ``PWX1``)
+    alone = "|".join(_standing_alone(form) for form in sorted(forms, key=len, reverse=True))
+    return re.sub(alone, "***", text)
+
+
+def _standing_alone(form: str) -> str:
+    """A pattern for ``form`` where it does not go on a run of letters or digits it
+    starts or ends with (bounded by other characters or by the text's ends)."""
+    before = r"(?<![^\W_])" if form[0].isalnum() else ""
+    after = r"(?![^\W_])" if form[-1].isalnum() else ""
+    return f"{before}{re.escape(form)}{after}"
 
 
 def _quoted_forms(secret: str) -> set[str]:

@@ -248,6 +248,8 @@ class RegistryAuth(httpx.Auth):
         if self._credentials is not None:
             self._refresh_token = self._credentials.identity_token
         self.tokens_fetched = 0
+        self._refresh_sent: dict[str, None] = {}
+        """The refresh tokens sent to the token server (in the order sent)."""
 
     def __repr__(self) -> str:
         return f"RegistryAuth(host={self.host!r}, credentials={self._credentials!r})"
@@ -289,16 +291,12 @@ class RegistryAuth(httpx.Auth):
         return self._credentials
 
     def secrets(self) -> tuple[str, ...]:
-        """Every secret this registry's requests may have carried (the credentials'
-        secrets, the refresh token now held, the tokens cached), for
-        :func:`~spyglass.core.credentials.scrubbed`: what a server says back must not
-        repeat them. Does not look the credentials up."""
-        creds = self._credentials
+        """The secrets this registry's token server was sent that a request's own
+        ``Authorization`` header does not show: the identity (refresh) tokens its tokens
+        were got with, for :func:`~spyglass.core.credentials.scrubbed` (what the registry
+        says back must not repeat them). Credentials never sent are not among them."""
         with self._lock:
-            tokens = tuple(token.value for token in self._tokens.values())
-            refresh = self._refresh_token
-        return (*(creds.secrets() if creds is not None else ()),
-                *((refresh,) if refresh else ()), *tokens)
+            return tuple(self._refresh_sent)
 
     @property
     def keyring_failed(self) -> str:
@@ -526,6 +524,8 @@ class RegistryAuth(httpx.Auth):
                 form["service"] = service
             if scope:
                 form["scope"] = scope.split()  # one field per scope, as containers/image
+            with self._lock:
+                self._refresh_sent[self._refresh_token] = None
             response = self._send("POST", realm_url, data=form, timeout=timeout)
             if response.status not in (404, 405):
                 return self._token_from(response, realm)

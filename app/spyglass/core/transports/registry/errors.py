@@ -261,19 +261,23 @@ def error_for(
     (``Reading the manifest of docker://…``). ``attempts`` counts the requests made,
     retries included: an answer that retrying did not change says so.
     ``secrets`` are those the request carried (its ``Authorization`` header's, the
-    tokens held: :meth:`RegistryAuth.secrets`): with the secrets of ``credentials``,
-    they are scrubbed (``***``) from what the registry says, which is quoted (a proxy's
-    or a registry's page may echo the header it refused).
+    identity token its token was got with: :meth:`RegistryAuth.secrets`): they are
+    scrubbed (``***``) from what the registry says where it is quoted (a proxy's or a
+    registry's page may echo the header it refused), where each stands alone; what is
+    decided (the kind of error, a full disk, a message that says nothing more) is
+    decided on the registry's own words. Credentials that were not sent (``held_back``,
+    or given for a registry that never asked) are no secrets of the request.
     """
-    hidden = (*secrets, *(credentials.secrets() if credentials is not None else ()),
-              *(held_back.secrets() if held_back is not None else ()))
-    entries = [(code, scrubbed(message, hidden), scrubbed(detail, hidden))
-               for code, message, detail in error_entries(body)]
+    words = error_entries(body)  # as the registry said them: what is decided on
+    entries = [(code, scrubbed(message, secrets), scrubbed(detail, secrets))
+               for code, message, detail in words]  # what is quoted
     code = entries[0][0] if entries else None  # the kind of error: as the registry says first
     said = entries[0][1] if entries and entries[0][1] else None
+    raw = words[0][1] if words else ""
     if said is None and not entries and status == 403:
-        said = _page_text(body, hidden)  # a proxy's or a policy's page: why access is denied
-    if said is not None and said.strip(" .").lower() in _SAYS_NOTHING_MORE:
+        said = _page_text(body, secrets)  # a proxy's or a policy's page: why access is denied
+        raw = _page_text(body) or ""
+    if raw.strip(" .").lower() in _SAYS_NOTHING_MORE:
         said = None  # the sentence says as much already
     detail = f" (the registry says: {said})" if said else ""
     rate = RateLimit.from_headers(headers)
@@ -392,7 +396,7 @@ def error_for(
     notes = [f"HTTP {status}"] if code and status >= 500 else []  # not a refusal: a fault
     notes += [f"asked {attempts} times"] if attempts > 1 else []
     said = f" ({', '.join(notes)})" if notes else ""
-    if storage_full(entries):
+    if storage_full(words):
         # the cause first: what the registry said (codes, a storage path) can run to 200
         # characters, and the window's State cell shows only the start of a sentence
         return RegistryError(

@@ -410,3 +410,36 @@ def test_credentials_a_helper_gave_that_are_refused_name_the_helper() -> None:
         "the credentials the helper docker-credential-pass gives for registry.test (the "
         "credHelpers or credsStore of the auth file names it), or pass --creds "
         "USER:PASSWORD.")
+
+
+# ---------------------------------------------------------------- secrets said back
+
+
+def test_what_is_decided_is_decided_on_the_registrys_own_words() -> None:
+    """A full disk is a full disk, and "manifest unknown" says nothing more, whatever
+    the password sent: the secrets are scrubbed from what is quoted, not from what the
+    kind of error is read from."""
+    full = json.dumps({"errors": [{"code": "UNKNOWN", "message": "unknown error", "detail":
+                                   "filesystem: write /var/lib/registry/x: no space left "
+                                   "on device"}]}).encode()
+    for password in ("e", "space", "device"):
+        said = str(error_for(500, httpx.Headers(), full, what="Writing x", host=HOST,
+                             credentials=Credentials("u", password), secrets=(password,)))
+        assert "has no room left: its storage is full (no space left on device)" in said
+    for password in ("a", "manifest", "manifest unknown"):
+        said = str(error_for(404, httpx.Headers(), body("MANIFEST_UNKNOWN", "manifest unknown"),
+                             what="Reading x", host=HOST, secrets=(password,)))
+        assert said == f"Reading x failed: the registry {HOST} has no such image."
+
+
+def test_credentials_not_sent_are_not_scrubbed() -> None:
+    """Credentials held back, or given for a registry that never asked for them, were not
+    sent: what the registry says is quoted as it said it."""
+    raw = body("UNAUTHORIZED", "a login is required")
+    said = str(error_for(401, httpx.Headers(), raw, what="Reading x", host=HOST,
+                         anonymous=True, held_back=Credentials("u", "a"),
+                         plain_realm="http://auth.test/token"))
+    assert "(the registry says: a login is required)" in said
+    echoed = str(error_for(401, httpx.Headers(), raw, what="Reading x", host=HOST,
+                           credentials=Credentials("u", "a"), secrets=("a",)))
+    assert "(the registry says: *** login is required)" in echoed
