@@ -1576,3 +1576,32 @@ def test_a_keyring_that_failed_is_said_failed_not_missing(
     assert window.session_banner.text == (
         f"{failed}, so the password for {host} is kept only until Spyglass quits. Once "
         "the keyring works, start Spyglass again and type it in Edit Registry… to keep it.")
+
+
+def test_the_connection_check_of_a_tls_registry_with_a_plain_http_token_server_fails(
+        registry_binary: str) -> None:
+    """Add/Edit Registry's check: the password is kept from the token server on plain
+    HTTP, so /v2/ answering its anonymous token checks nothing; the check says why."""
+    import shutil
+
+    from spyglass.core.cancel import CancelToken
+    from spyglass.core.credentials import Credentials
+    from spyglass.gui.registry_jobs import check_connection
+    from tests.helpers.registry import ALICE, RegistryServer
+    from tests.helpers.tokenserver import TokenServer
+
+    with TokenServer(users=dict([ALICE])) as tokens, RegistryServer(
+            binary=registry_binary, tls=True, token_server=tokens) as tls:
+        assert tls.ca_path is not None and tokens.realm.startswith("http://")
+        trusted = Path.home() / ".config/containers/certs.d" / tls.host
+        trusted.mkdir(parents=True)
+        try:
+            shutil.copyfile(tls.ca_path, trusted / "ca.crt")
+            check = check_connection(tls.host, insecure=False, credentials=Credentials(*ALICE),
+                                     store=None, cancel=CancelToken())
+        finally:
+            shutil.rmtree(trusted)
+    assert check.problem == "auth"
+    assert check.sentence.startswith(f"The credentials for {tls.host} could not be checked. "
+                                     f"The password for {tls.host} was not sent over plain "
+                                     "HTTP:"), check.sentence

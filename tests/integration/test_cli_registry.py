@@ -920,6 +920,35 @@ def test_login_with_a_wrong_password_stores_nothing(
     assert not keyring_file.exists() or stored(keyring_file, host) is None
 
 
+@pytest.mark.parametrize("password", [WRONG_PASSWORD, ALICE[1]])
+def test_login_to_a_verified_tls_registry_with_a_plain_http_token_server_saves_nothing(
+    password: str,
+    make_token_server: Callable[..., TokenServer],
+    make_registry: Callable[..., RegistryServer],
+    keyring_env: tuple[dict[str, str], Path],
+) -> None:
+    """The password is kept from the token server on plain HTTP, so the anonymous token
+    that answers /v2/ says nothing of it: right or wrong, login fails and saves
+    nothing, saying why."""
+    env, keyring_file = keyring_env
+    tokens = make_token_server()
+    server = make_registry(tls=True, token_server=tokens)
+    assert server.cert_dir is not None and tokens.realm.startswith("http://")
+    tokens.clear_log()
+    refused = spyglass("login", "--cert-dir", str(server.cert_dir), "-u", "alice",
+                       "--password-stdin", server.host, env=env,
+                       stdin=password + "\n").error_line()
+    host = server.host
+    assert refused == (
+        f"spyglass: The credentials for {host} could not be checked. The password for "
+        f"{host} was not sent over plain HTTP: {host} is reached over verified TLS, but "
+        f"names the token server {tokens.realm}, which is not https, so it was asked "
+        "without credentials; the registry's administrator has to serve it over https. "
+        "Nothing was saved."), refused
+    assert not keyring_file.exists() or stored(keyring_file, host) is None
+    assert all(not r.basic_auth for r in tokens.requests)  # (still never sent)
+
+
 @pytest.mark.parametrize("kind", ["htpasswd", "token"])
 def test_wrong_credentials_from_an_auth_file_name_the_file(
     kind: str, auth_registry: RegistryServer, token_registry: RegistryServer,

@@ -30,6 +30,7 @@ from spyglass.core.credentials import Credentials, authorization_secrets
 from spyglass.core.digest import Digest
 from spyglass.core.errors import (
     AccessDenied,
+    AuthenticationFailed,
     Cancelled,
     ConnectionFailed,
     InvalidDigest,
@@ -74,6 +75,7 @@ from spyglass.core.transports.registry.auth import (
     SCOPE_ONLY_EXTENSION,
     TOKEN_RENEWED,
     RegistryAuth,
+    held_back_why,
     parse_challenges,
     read_capped,
     repository_of,
@@ -347,14 +349,34 @@ class RegistryEndpoint:
 
         Returns False when the registry asks for no credentials at all (its ``/v2/``
         answers anyone): then they were not checked. Raises
-        :class:`AuthenticationFailed` when they do not work.
+        :class:`AuthenticationFailed` when they do not work, and when they were kept from
+        a token server on plain HTTP (:attr:`RegistryAuth.plain_realm`): its anonymous
+        token answers ``/v2/``, but that says nothing of them.
         """
         self.ping(cancel=cancel)
         if self.auth.scheme is None:
             return False
-        response = self.send("GET", "/v2/", what=f"Logging in to {self.host}", cancel=cancel)
+        try:
+            response = self.send("GET", "/v2/", what=f"Logging in to {self.host}",
+                                 cancel=cancel)
+        except (AuthenticationFailed, AccessDenied):
+            if self.auth.plain_realm is None:
+                raise
+            raise self._held_back() from None
         close_reusing(response, cancel)
+        if self.auth.plain_realm is not None:
+            raise self._held_back()
         return True
+
+    def _held_back(self) -> AuthenticationFailed:
+        """The sentence of credentials :meth:`check_credentials` could not check: kept from
+        the token server on plain HTTP of a registry reached over verified TLS."""
+        held, realm = self.auth.held_back, self.auth.plain_realm
+        assert held is not None and realm is not None
+        why, _what_to_do = held_back_why(held, self.host, realm)
+        return AuthenticationFailed(
+            f"The credentials for {self.host} could not be checked. {why}", status=401,
+            host=self.host, credentials_sent=True)
 
     def _check_ping(self, response: httpx.Response, base: str) -> None:
         version = response.headers.get("docker-distribution-api-version", "")
