@@ -871,3 +871,51 @@ def test_credentials_never_go_to_a_plain_http_token_server_of_a_verified_tls_reg
     insecure = RegistryClient(server.host, credentials=Credentials(*ALICE), insecure=True)
     assert insecure.tags_of("private/plain-realm")
     assert tokens.requests[-1].basic_auth and tokens.requests[-1].account == "alice"
+
+
+def test_a_token_request_sent_on_to_another_server_goes_there_without_the_password(
+    make_token_server: Callable[..., TokenServer],
+    make_registry: Callable[..., RegistryServer],
+) -> None:
+    """A token server that redirects (307) to another server: the request goes on there
+    without its Basic header, as skopeo's does, so what anyone may pull is pulled; a
+    refusal says the password was not sent there."""
+    import http.server
+
+    from tests.helpers.loopback_http import LoopbackServer
+
+    tokens = make_token_server()
+    server = make_registry(token_server=tokens)
+    seed_tags(server, "public/redirected", 1, creds=ALICE)
+    seed_tags(server, "private/redirected", 1, creds=ALICE)
+
+    class Redirector(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(307)
+            self.send_header("Location", f"{tokens.realm}?{self.path.partition('?')[2]}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    with LoopbackServer() as redirector:
+        redirector.start(Redirector)
+        server.extra_config = {"auth": {"token": {"realm": f"http://{redirector.address}/t"}}}
+        server.restart()
+        tokens.clear_log()
+        client = RegistryClient(server.host, credentials=Credentials(*ALICE))
+        assert client.tags_of("public/redirected")
+        with pytest.raises((AuthenticationFailed, AccessDenied)) as refused:
+            client.tags_of("private/redirected")
+        with pytest.raises(AuthenticationFailed) as unchecked:  # login: nothing checked
+            RegistryClient(server.host, credentials=Credentials(*ALICE)).check_credentials()
+    assert str(unchecked.value).startswith(
+        f"The credentials for {server.host} could not be checked. The password for "
+        f"{server.host} was not sent there: the token server {redirector.address}")
+    assert (f"The password for {server.host} was not sent there: the token server "
+            f"{redirector.address} of {server.host} sent the request for a token on to "
+            f"{tokens.realm} (HTTP 307), another server, which was asked without "
+            "credentials, as credentials are never sent on to another server.") in str(
+                refused.value), refused.value
+    assert tokens.requests and not any(r.basic_auth for r in tokens.requests)

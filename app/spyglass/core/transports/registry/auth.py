@@ -228,6 +228,9 @@ class RegistryAuth(httpx.Auth):
         self.host = host
         self._tls_verified = tls_verified
         self._plain_realm: str | None = None
+        self._redirected: str | None = None
+        """Where a token server sent the request for a token on to, another server that
+        was asked without the credentials (a clause); None while none was."""
         """The plain-HTTP token server (its realm) the credentials were held back from,
         the registry being reached over verified TLS; None while none was."""
         self._proxy_for = proxy_for
@@ -327,12 +330,13 @@ class RegistryAuth(httpx.Auth):
     def held_back(self) -> Credentials | None:
         """The credentials a token server was asked without: a user name with an empty
         password (skopeo asks so too; :attr:`anonymous` is True then), or credentials kept
-        from a token server on plain HTTP (:attr:`plain_realm`), for the sentences of a
-        refusal; None otherwise. Does not look them up."""
+        from a token server on plain HTTP (:attr:`plain_realm`) or from the other server
+        a token server redirected to (:attr:`redirected`), for the sentences of a refusal;
+        None otherwise. Does not look them up."""
         creds = self._credentials
         if creds is None or not self.anonymous:
             return None
-        if self._plain_realm is not None:
+        if self._plain_realm is not None or self._redirected is not None:
             return creds
         return creds if creds.username and not creds.password else None
 
@@ -342,6 +346,14 @@ class RegistryAuth(httpx.Auth):
         the registry being reached over verified TLS (:attr:`held_back` are they); None
         while none was."""
         return self._plain_realm
+
+    @property
+    def redirected(self) -> str | None:
+        """Where the token server sent the request for a token on to, another server that
+        was asked without the credentials, as a clause (``the token server A of H sent
+        the request for a token on to B (HTTP 307), another server``); None while none
+        was."""
+        return self._redirected
 
     @property
     def anonymous(self) -> bool:
@@ -354,7 +366,7 @@ class RegistryAuth(httpx.Auth):
             return True
         if creds.registry_token:
             return False
-        if self._plain_realm is not None:
+        if self._plain_realm is not None or self._redirected is not None:
             return True
         challenge = self._challenge
         return (challenge is not None and challenge.scheme == "bearer"
@@ -514,6 +526,7 @@ class RegistryAuth(httpx.Auth):
         with self._lock:  # (what a refusal says: kept from this realm, or sent)
             self._plain_realm = realm if plain and (
                 self._refresh_token or (creds is not None and creds.password)) else None
+            self._redirected = None
         if plain:
             creds = None  # asked anonymously: neither the password nor the refresh token
         elif self._refresh_token:
@@ -553,9 +566,12 @@ class RegistryAuth(httpx.Auth):
         timeout: httpx.Timeout | None = None,
     ) -> _TokenResponse:
         """A token request's answer. One that carries credentials (``basic``, or a
-        refresh token in ``data``) follows redirects only on its server (or from http to
-        https on its host): httpx would send a 307's or 308's body, the refresh token,
-        on to any server; a redirect elsewhere is refused, naming where it pointed."""
+        refresh token in ``data``) follows redirects with them only on its server (or
+        from http to https on its host). A ``GET`` sent on to another server goes there
+        without its ``Authorization`` header (as Go's client and httpx do), for what an
+        anonymous token is good for; a ``POST`` of the refresh token is refused, naming
+        where it pointed: its form is the credential, and a 307 or 308 would send it
+        there again."""
         if params is not None and not all(_utf8(value) for _key, value in params):
             url, params = _with_query(url, params), None  # (httpx takes UTF-8 text alone)
         if basic is None and data is None:
@@ -566,14 +582,22 @@ class RegistryAuth(httpx.Auth):
             if answer.location is None:
                 return answer
             target = url.join(answer.location)
-            if not _same_origin(url, target):
+            if not _same_origin(url, target) and data is not None:
                 server = f"{url.host}:{url.port}" if url.port else url.host
                 pointed = f"{target.scheme}://{target.netloc.decode('ascii')}{target.path}"
                 raise AuthenticationFailed(
                     f"The token server {server} of {self.host} sent the request for a token "
                     f"on to {pointed} (HTTP {answer.status}), another server; the request "
-                    "carried the credentials, so it was not sent there.",
+                    "carried the identity token, so it was not sent there.",
                     status=answer.status, host=self.host)
+            if not _same_origin(url, target) and basic is not None:
+                server = f"{url.host}:{url.port}" if url.port else url.host
+                pointed = f"{target.scheme}://{target.netloc.decode('ascii')}{target.path}"
+                with self._lock:  # (what a refusal says: they were not sent there)
+                    self._redirected = (f"the token server {server} of {self.host} sent the "
+                                        f"request for a token on to {pointed} (HTTP "
+                                        f"{answer.status}), another server")
+                basic = None  # on without the credentials, as Go's client goes on
             if answer.status in (301, 302, 303) and method == "POST":
                 method, data = "GET", None  # as httpx and browsers follow them: no body
             url, params = target, None  # (the Location's query is the query now)
@@ -653,7 +677,8 @@ class RegistryAuth(httpx.Auth):
             said = (f"The token server {host} of {self.host} refused an anonymous token "
                     f"(HTTP {response.status})")
             if held is not None:  # not the user name and password: they were not sent
-                why, what_to_do = held_back_why(held, self.host, self.plain_realm)
+                why, what_to_do = held_back_why(held, self.host, self.plain_realm,
+                                                self.redirected)
                 raise AuthenticationFailed(
                     f"{said}. {why}", status=response.status, host=self.host,
                     credentials_sent=True, refusal=f"{said}. {why}",
@@ -750,12 +775,18 @@ class RegistryAuth(httpx.Auth):
 
 
 def held_back_why(credentials: Credentials, host: str,
-                  plain_realm: str | None) -> tuple[str, str]:
+                  plain_realm: str | None, redirected: str | None = None) -> tuple[str, str]:
     """Why credentials were not sent (:attr:`RegistryAuth.held_back`), as
     :func:`~spyglass.core.transports.registry.advice.held_back_sentences` says it (the
     sentence, and the command line's): kept from ``plain_realm``, the token server on
-    plain HTTP of a registry reached over verified TLS, where it is given; else a user
-    name with an empty password."""
+    plain HTTP of a registry reached over verified TLS, where it is given; kept from the
+    other server a token server sent the request for a token on to (``redirected``, a
+    clause); else a user name with an empty password."""
+    if plain_realm is None and redirected is not None:
+        said = (f"The password for {host} was not sent there: {redirected}, which was "
+                "asked without credentials, as credentials are never sent on to another "
+                "server.")
+        return said, said
     if plain_realm is None:
         return held_back_sentences(credentials, host)
     secret = "password" if credentials.password else "identity token"

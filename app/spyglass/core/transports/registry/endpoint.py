@@ -350,8 +350,9 @@ class RegistryEndpoint:
         Returns False when the registry asks for no credentials at all (its ``/v2/``
         answers anyone): then they were not checked. Raises
         :class:`AuthenticationFailed` when they do not work, and when they were kept from
-        a token server on plain HTTP (:attr:`RegistryAuth.plain_realm`): its anonymous
-        token answers ``/v2/``, but that says nothing of them.
+        a token server on plain HTTP (:attr:`RegistryAuth.plain_realm`) or from another
+        server the token server redirected to (:attr:`RegistryAuth.redirected`): an
+        anonymous token answers ``/v2/``, but that says nothing of them.
         """
         self.ping(cancel=cancel)
         if self.auth.scheme is None:
@@ -360,20 +361,22 @@ class RegistryEndpoint:
             response = self.send("GET", "/v2/", what=f"Logging in to {self.host}",
                                  cancel=cancel)
         except (AuthenticationFailed, AccessDenied):
-            if self.auth.plain_realm is None:
+            if self.auth.plain_realm is None and self.auth.redirected is None:
                 raise
             raise self._held_back() from None
         close_reusing(response, cancel)
-        if self.auth.plain_realm is not None:
+        if self.auth.plain_realm is not None or self.auth.redirected is not None:
             raise self._held_back()
         return True
 
     def _held_back(self) -> AuthenticationFailed:
         """The sentence of credentials :meth:`check_credentials` could not check: kept from
-        the token server on plain HTTP of a registry reached over verified TLS."""
-        held, realm = self.auth.held_back, self.auth.plain_realm
-        assert held is not None and realm is not None
-        why, _what_to_do = held_back_why(held, self.host, realm)
+        the token server on plain HTTP of a registry reached over verified TLS, or from the
+        other server its token server sent the request for a token on to."""
+        held = self.auth.held_back
+        assert held is not None
+        why, _what_to_do = held_back_why(held, self.host, self.auth.plain_realm,
+                                         self.auth.redirected)
         return AuthenticationFailed(
             f"The credentials for {self.host} could not be checked. {why}", status=401,
             host=self.host, credentials_sent=True)
@@ -802,6 +805,7 @@ class RegistryEndpoint:
             keyring_locked=self.auth.keyring_locked if self.auth.anonymous else None,
             keyring_failed=self.auth.keyring_failed if self.auth.anonymous else "",
             held_back=self.auth.held_back, plain_realm=self.auth.plain_realm,
+            redirected=self.auth.redirected,
             secrets=(*self.auth.secrets(), *(  # what this request (and its redirects) carried
                 secret for sent in (*response.history, response)
                 for secret in authorization_secrets(sent.request.headers.get("authorization")))),

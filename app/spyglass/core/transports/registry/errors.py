@@ -238,6 +238,7 @@ def error_for(
     keyring_failed: str = "",
     held_back: Credentials | None = None,
     plain_realm: str | None = None,
+    redirected: str | None = None,
     secrets: tuple[str, ...] = (),
 ) -> SpyglassError:
     """The exception for a registry's error answer.
@@ -256,7 +257,9 @@ def error_for(
     ``held_back`` are credentials a token server was asked without (a user name with an
     empty password, as skopeo asks): a demand for credentials says so, and to give the
     password (not to pass ``--creds``, which was done); with ``plain_realm``, credentials
-    kept from that token server on plain HTTP (the registry reached over verified TLS).
+    kept from that token server on plain HTTP (the registry reached over verified TLS);
+    with ``redirected``, kept from the other server its token server sent the request for
+    a token on to (:attr:`RegistryAuth.redirected`).
     ``what`` says what was being done, as the start of a sentence
     (``Reading the manifest of docker://…``). ``attempts`` counts the requests made,
     retries included: an answer that retrying did not change says so.
@@ -303,7 +306,7 @@ def error_for(
         private = "its catalog is for signed-in users" if kind == "catalog" else \
             "the image is private"
         if held_back is not None:
-            why, what_to_do = held_back_why(held_back, host, plain_realm)
+            why, what_to_do = held_back_why(held_back, host, plain_realm, redirected)
             return AccessDenied(f"{said} {why}", status=status, code=code,
                                 on_command_line=f"{said} {what_to_do}")
         if keyring_locked is not None:
@@ -354,7 +357,7 @@ def error_for(
     if status == 401 or code == "UNAUTHORIZED":
         said = f"{what} failed: the registry {host} wants valid credentials{detail}."
         if held_back is not None:  # given, but not sent: the password is what is missing
-            why, what_to_do = held_back_why(held_back, host, plain_realm)
+            why, what_to_do = held_back_why(held_back, host, plain_realm, redirected)
             return AuthenticationFailed(
                 f"{said} {why}", status=status, code=code, host=host, credentials_sent=True,
                 refusal=f"{said} {why}", on_command_line=f"{said} {what_to_do}")

@@ -719,22 +719,40 @@ def redirecting(registry: TokenRegistry, location: str, status: int = 307) -> Ca
     return answer
 
 
-@pytest.mark.parametrize("credentials", [
-    Credentials("", "", identity_token="rt-0"), Credentials("alice", PASSWORD)])
-@pytest.mark.parametrize("status", [307, 308])
-def test_a_token_request_with_credentials_is_not_sent_on_to_another_server(
-    make_client, credentials: Credentials, status: int,
-) -> None:
-    registry = TokenRegistry(app=app(), refresh_tokens={"rt-0"}, users={"alice": PASSWORD})
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_refresh_token_is_not_sent_on_to_another_server(make_client, status: int) -> None:
+    registry = TokenRegistry(app=app(), refresh_tokens={"rt-0"})
     client, seen = make_client(redirecting(registry, "https://elsewhere.test/token?moved=1",
-                                           status), credentials=credentials)
+                                           status),
+                               credentials=Credentials("", "", identity_token="rt-0"))
     with pytest.raises(AuthenticationFailed) as refused:
         client.tags_of("library/alpine")
     assert seen.to(host="elsewhere.test") == []
     assert str(refused.value) == (
         f"The token server {AUTH_HOST} of {HOST} sent the request for a token on to "
         f"https://elsewhere.test/token (HTTP {status}), another server; the request carried "
-        "the credentials, so it was not sent there.")
+        "the identity token, so it was not sent there.")
+
+
+@pytest.mark.parametrize("status", [302, 307, 308])
+def test_a_token_request_with_a_password_goes_on_to_another_server_without_it(
+    make_client, status: int,
+) -> None:
+    """As Go's client (and so skopeo) does: the Authorization header is dropped on a
+    redirect to another server, and the anonymous token that comes back is used."""
+    registry = TokenRegistry(app=app(), users={"alice": PASSWORD})
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "elsewhere.test":  # (an anonymous token, from elsewhere)
+            return registry(httpx.Request("GET", request.url.copy_with(host=AUTH_HOST)))
+        return redirecting(registry, "https://elsewhere.test/token?moved=1", status)(request)
+
+    client, seen = make_client(answer, credentials=Credentials("alice", PASSWORD))
+    assert client.tags_of("library/alpine") == ["3.19", "latest"]
+    [first] = seen.to("/token", host=AUTH_HOST)
+    [moved] = seen.to("/token", host="elsewhere.test")
+    assert first.headers.get("authorization") == basic("alice", PASSWORD)
+    assert "authorization" not in moved.headers
 
 
 @pytest.mark.parametrize("credentials", [
