@@ -7,15 +7,15 @@ Python's ``re`` reads most of that syntax alike, but not what is Go's own
 - ASCII classes inside brackets: ``[[:digit:]]``, ``[[:^alpha:]_]`` (Python
   read ``[[:digit:]]`` as the set ``[:digt`` followed by ``]``, and warned);
 - Unicode classes: ``\\pL``, ``\\p{Lu}``, ``\\PN``, ``\\p{^L}``, ``\\p{Latin}``;
-- ``\\z`` (the end of the text), ``\\Q…\\E`` (literal text), ``\\x{10FFFF}``,
-  and ``(?<name>…)`` (Python's ``(?P<name>…)``).
+- ``\\z`` (the end of the text), ``\\Q…\\E`` (literal text) and ``\\x{10FFFF}``.
 
 Go's ``U`` flag (``(?U)``, ``(?U:…)``: lazy repetitions greedy and greedy ones lazy)
 is written as each repetition the other way, and Go's flags in the middle of an
 expression (``a(?i)b|c``, to the end of its group) as Python's groups of flags.
 
 What Python reads and Go refuses is refused (as skopeo refuses the expression):
-lookarounds, ``(?#…)``, ``(?>…)``, ``(?P=name)``, flags but ``imsU``, a repetition
+lookarounds, ``(?#…)``, ``(?>…)``, ``(?P=name)``, ``(?<name>…)`` (Go reads it from
+1.22; skopeo 1.9 is built with Go 1.19), flags but ``imsU``, a repetition
 repeated (Python's possessive ``a++``), ``\\Z``, ``\\1`` and the escapes Go does not
 know (``\\u0041``, ``[\\b]``), and a count above 1000.
 
@@ -204,14 +204,16 @@ _GO_FLAGS: Final = "imsU"
 
 def _group(pattern: str, start: int, groups: list[_Group], out: list[str]) -> int:
     """The group or flags at ``start`` (``(?`` follows): Go's ``(?P<name>``,
-    ``(?<name>``, ``(?FLAGS)`` and ``(?FLAGS:`` in Python's syntax; where it ends. What
-    else Python reads after ``(?`` is refused."""
+    ``(?FLAGS)`` and ``(?FLAGS:`` in Python's syntax; where it ends. What else Python
+    reads after ``(?`` is refused, and ``(?<name>``, which Go reads only from 1.22."""
     group = groups[-1]
-    if pattern.startswith("(?P<", start) or (pattern.startswith("(?<", start) and not
-                                             pattern.startswith(("(?<=", "(?<!"), start)):
+    if pattern.startswith("(?P<", start):
         groups.append(_Group([], group.lazy))
         out.append("(?P<")  # (Go's named group, as Python writes it)
-        return start + (4 if pattern[start + 2] == "P" else 3)
+        return start + 4
+    if pattern.startswith("(?<", start) and not pattern.startswith(("(?<=", "(?<!"), start):
+        raise re.error("(?<name>…) is not Go's syntax as skopeo reads it: Go 1.19, which "
+                       "skopeo 1.9 uses, reads only (?P<name>…) (Go 1.22 reads both)")
     on: list[str] = []
     off: list[str] = []
     flags = on

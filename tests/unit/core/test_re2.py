@@ -28,11 +28,11 @@ TAGS = ("v0", "v1", "v10", "V2", "other", "1.10", "a.b", "axb", "x_y", "-", "&",
     (r"^[\pN.]+$", ["1.10"]),
     (r"^\p{Latin}+$", ["other", "axb"]),
     (r"^[\p{Zl}]", []),  # (no ASCII character is one: a set of none)
-    # \z, \Q…\E, \x{…}, (?<name>…)
+    # \z, \Q…\E, \x{…}, (?P<name>…)
     (r"v1\z", ["v1"]),
     (r"^\Qa.b\E$", ["a.b"]),
     (r"^\x{76}\d$", ["v0", "v1"]),
-    (r"^(?<letter>v)1", ["v1", "v10"]),
+    (r"^(?P<letter>v)1", ["v1", "v10"]),
     # what Go reads as the characters themselves inside brackets, which Python warns of
     (r"^[[]$", ["["]),
     (r"^[]a]$", ["]"]),
@@ -103,6 +103,9 @@ def test_a_set_python_would_read_otherwise_later_is_refused_not_warned_of() -> N
                    "flags are Python's"),
     ("lat(?!x)", "(?! is not Go's syntax"),
     ("(?<=l)atest", "(?<= is not Go's syntax"),
+    # Go 1.22's; skopeo 1.9 (Go 1.19) says "invalid or unsupported Perl syntax: `(?<`"
+    ("^(?<x>v)1$", "(?<name>…) is not Go's syntax as skopeo reads it: Go 1.19, which "
+                   "skopeo 1.9 uses, reads only (?P<name>…) (Go 1.22 reads both)"),
     ("(?<!x)latest", "(?<! is not Go's syntax"),
     ("(?a)l", "(?a is not Go's syntax"),
     ("(?x)l", "(?x is not Go's syntax"),
