@@ -791,6 +791,8 @@ def _entry_problem(entry: dict[Any, Any]) -> str | None:
             isinstance(credentials, dict) and set(credentials) <= {"username", "password"}
             and all(isinstance(value, str) for value in credentials.values())):
         return "credentials must be {username: USER, password: PASSWORD}"
+    if "tls-verify" in entry and entry["tls-verify"] is None:
+        del entry["tls-verify"]  # null (~, or nothing): not set, as skopeo reads it
     if "tls-verify" in entry:
         verify = _go_bool(entry["tls-verify"])
         if verify is None and entry["tls-verify"] in _GO_BOOLS:

@@ -552,6 +552,19 @@ def test_tls_verify_is_a_plain_or_tagged_boolean_as_skopeo_reads_it(
         "docker://r.example/signed:yes", "docker://r.example/signed:off"]
 
 
+@pytest.mark.parametrize("value", ["~", "", "null", "!!null ''"])
+def test_a_null_tls_verify_is_not_set_as_skopeo_reads_it(tmp_path: Path, value: str) -> None:
+    """skopeo reads null as not given: the flags (or the default, verify) count."""
+    path = tmp_path / "sync.yaml"
+    path.write_text(f"r.example:\n  tls-verify: {value}\n  images:\n    signed: [v1]\n")
+    for flags, verify in ((None, None), (RegistryOptions(tls_verify=False), False)):
+        request = SyncRequest("yaml", str(path), "dir", "out", **(
+            {"registry": flags} if flags is not None else {}))
+        (source,) = list_sources(request, tags)
+        assert [image.registry.tls_verify if image.registry is not None else None
+                for image in source.images] == [verify]
+
+
 @pytest.mark.parametrize(("value", "said"), [
     # quoted, a string: skopeo says "cannot unmarshal !!str `false` into bool"
     ('"false"', 'tls-verify must be true or false unquoted: "false" quoted (or tagged '
