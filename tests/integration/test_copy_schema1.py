@@ -335,6 +335,23 @@ def test_a_key_written_twice_is_refused_where_its_first_is_of_the_wrong_type(
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("only", [0, 2])
+def test_a_created_written_twice_is_refused_where_its_first_is_no_time(
+        schema1_dir: Path, tmp_path: Path, only: int) -> None:
+    """Go parses each ``created`` in turn, and refuses a first one that is no time though
+    the last is; Spyglass converted the last alone."""
+    source = _variant(schema1_dir, tmp_path / "variant", {}, only=only,
+                      first='"created":"nope"')
+    skopeo = require_tool("skopeo")
+    theirs = subprocess.run([skopeo, "--insecure-policy", "copy", "-q", f"dir:{source}",
+                             f"oci:{tmp_path / 'theirs'}:v1"], capture_output=True, check=False)
+    assert theirs.returncode == 1 and b"parsing time" in theirs.stderr
+    refused = spyglass("copy", f"dir:{source}", f"oci:{tmp_path / 'out'}:v1")
+    assert refused.returncode == 1, refused.stderr
+    assert "a created time that is not RFC 3339: 'nope'." in refused.stderr, refused.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_history_go_decodes_as_it_is_is_converted_as_skopeo_converts_it(
         schema1_dir: Path, tmp_path: Path) -> None:
     """What Go's decoder takes (null anywhere, a string Cmd, "Config" for config, members

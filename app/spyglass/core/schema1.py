@@ -131,6 +131,8 @@ def _steps(manifest: Schema1Manifest) -> list[_Step]:
                      f"history entry {index + 1} of {len(compats)} (the top one first)")
             raise InvalidManifest(f"{what} cannot be converted to schema 2: in its {entry}, "
                                   f"{fault} (skopeo cannot read it either).")
+        for created in _members_named(raw, "created"):  # each, as Go parses each in turn
+            _go_time(created)
     ids = [gojson.member(c, "id") for c in compats]  # top first
     for found in ids:
         if not isinstance(found, str) or not _V1_ID.fullmatch(found):
@@ -207,6 +209,13 @@ def _members(raw: str) -> list[tuple[str, str]]:
         if text[index] == "}":
             return list(members.items())
         index = _skip(text, index + 1)  # the comma
+
+
+def _members_named(raw: str, name: str) -> list[Any]:
+    """The values of every top member of the JSON object ``raw`` that Go's decoder puts
+    in the field ``name`` (whatever their case; a key written twice, each)."""
+    pairs = gojson.loads(raw, object_pairs_hook=lambda pairs: pairs)
+    return [value for key, value in pairs if gojson.names_field(key, name)]
 
 
 def _no_constant(name: str) -> Any:

@@ -10,7 +10,8 @@ than its field's fails either. As Go's decoder: keys are matched to fields whate
 their case (:func:`~spyglass.core.gojson.member`), members no field names are
 ignored, each member of a key written twice is checked in turn (a dict would keep the
 last alone), ``null`` fits any field, and a whole number is one written without a fraction
-or exponent. ``created`` (a time) is checked by the conversion itself.
+or exponent. ``created`` (a time) is checked by the conversion itself (each member
+of it, as Go parses each).
 """
 
 from __future__ import annotations
