@@ -151,13 +151,16 @@ class _Holding:
     :func:`past_commit`).
     """
 
-    def __init__(self, escape_at: int | None = 2, *, notice: str | None = None) -> None:
+    def __init__(self, escape_at: int | None = 2, *, notice: str | None = None,
+                 on_held: Callable[[], None] | None = None) -> None:
         self._held: dict[int, Any] = {}
         self._asked: list[int] = []
         self.escape_at = escape_at
         self._notice = notice
         """A warning logged when the first interrupt is held (so that nobody presses
         Ctrl+C again for want of an answer)."""
+        self._on_held = on_held
+        """Called (in the signal's handler) when the first interrupt is held."""
 
     def start(self) -> None:
         """Hold the signals from now on; a no-op when already holding."""
@@ -177,6 +180,8 @@ class _Holding:
             raise _interrupted(signum)
         if len(self._asked) == 1 and self._notice is not None:
             log.warning(self._notice)
+        if len(self._asked) == 1 and self._on_held is not None:
+            self._on_held()
 
     def stop(self) -> None:
         """Put the handlers back; what was asked meanwhile stays asked."""
@@ -229,7 +234,8 @@ _FINAL_ESCAPE: Final = 3
 
 
 @contextmanager
-def final_stretch() -> Iterator[None]:
+def final_stretch(*, notice: str | None = FINAL_STRETCH_NOTICE,
+                  on_held: Callable[[], None] | None = None) -> Iterator[None]:
     """The block in which a copy is put in place and said to be: from the moment code in it
     calls :func:`in_place_from_here` (a destination at its point of no return), Ctrl+C
     and SIGTERM are held off to the block's end (one held is said, as a warning:
@@ -249,11 +255,18 @@ def final_stretch() -> Iterator[None]:
     that tells the copy itself (the command line: the bars, the destination and the
     source closed, then the ``Copied`` line) wraps :func:`~spyglass.core.copy.execute` in
     one, calls :func:`in_place_from_here` once the copy finished, and asks
-    :func:`held_interrupt` when it tells it."""
+    :func:`held_interrupt` when it tells it.
+
+    ``notice`` is what the first interrupt held says (None: nothing), and ``on_held`` is
+    called as it is held (in the main thread, by the signal's handler: something quick,
+    such as waking a wait that asks :func:`held_interrupt`); both are the outer
+    stretch's where this one joins it. So a sync's waiting thread, which tells each
+    image its copies put in place, holds interrupts while it waits and tells, and is
+    woken to stop at once (see :func:`~spyglass.core.sync_run.run_sync`)."""
     if _FINAL_STRETCH.get() is not None:
         yield
         return
-    holding = _Holding(None, notice=FINAL_STRETCH_NOTICE)
+    holding = _Holding(None, notice=notice, on_held=on_held)
     token = _FINAL_STRETCH.set(holding)
     try:
         yield

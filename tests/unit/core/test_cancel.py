@@ -211,6 +211,26 @@ def test_a_final_stretch_within_another_holds_to_the_outer_ones_end() -> None:
 
 @pytest.mark.skipif(signal.getsignal(signal.SIGINT) is not signal.default_int_handler,
                     reason="Python's own Ctrl+C handler is not installed")
+def test_a_final_stretch_can_hold_unsaid_and_wake_whoever_waits_for_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A sync's waiting thread: the interrupt held says nothing (it stops at once), and
+    the first held calls ``on_held`` (which wakes the wait), once."""
+    woken: list[str] = []
+    with pytest.raises(KeyboardInterrupt), \
+            final_stretch(notice=None, on_held=lambda: woken.append("woken")):
+        in_place_from_here()
+        signal.raise_signal(signal.SIGINT)
+        assert woken == ["woken"]
+        signal.raise_signal(signal.SIGINT)
+        assert isinstance(held_interrupt(), KeyboardInterrupt)
+    assert woken == ["woken"]
+    assert caplog.records == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.skipif(signal.getsignal(signal.SIGINT) is not signal.default_int_handler,
+                    reason="Python's own Ctrl+C handler is not installed")
 def test_a_final_stretch_holds_every_interrupt_to_the_commit_then_lets_a_third_go(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
