@@ -252,11 +252,19 @@ def _run(args: argparse.Namespace) -> int:
             results += _copy(args, left_over, replace(options, multi_arch="all"),
                              destination, reporter, told, unreachable)
     except KeyboardInterrupt:  # (Ctrl+C, SIGTERM): what is in place is said, then that
-        reporter.close()
-        synced = sum(1 for result in told if result.error is None)
-        left = len(images) + len(left_over) - len(told)
-        _write(f"Synced {synced} images from {len(listed)} sources, then interrupted"
-               + (f"; {left} not copied" if left > 0 else ""))
+        from spyglass.core.sync_run import held_while_telling
+
+        try:
+            # each image in place has its line (see run_sync); a further interrupt (one
+            # who saw nothing happen presses again) does not cut this one short
+            with held_while_telling():
+                reporter.close()
+                synced = sum(1 for result in told if result.error is None)
+                left = len(images) + len(left_over) - len(told)
+                _write(f"Synced {synced} images from {len(listed)} sources, then "
+                       "interrupted" + (f"; {left} not copied" if left > 0 else ""))
+        except KeyboardInterrupt:
+            pass  # (the first is what ends the program)
         raise
     finally:
         reporter.close()

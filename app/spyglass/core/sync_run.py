@@ -12,12 +12,21 @@ an image mount the blobs an earlier one pushed to another repository.
 from __future__ import annotations
 
 import queue
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from spyglass.core.cancel import CancelToken, interrupts_deferred, linked
+from spyglass.core.cancel import (
+    CancelToken,
+    final_stretch,
+    held_interrupt,
+    in_place_from_here,
+    interrupts_deferred,
+    linked,
+    past_commit,
+)
 from spyglass.core.copy_events import Planned
 from spyglass.core.digest import Digest
 from spyglass.core.errors import (
@@ -56,8 +65,14 @@ class ImageResult:
 
 
 _WAKE_EVERY: Final = 0.2
-"""How often the waiting thread wakes while no copy ends, so that Ctrl+C lands there
-between waits (each lane's results, and its end, are told at once)."""
+"""How often the waiting thread wakes while no copy ends (each lane's results, and its
+end, are told at once; so is an interrupt, held meanwhile: see :func:`run_sync`)."""
+
+class _Woken:
+    """What wakes the waiting thread for an interrupt it holds (see :func:`run_sync`)."""
+
+
+_WAKE: Final = _Woken()
 
 
 @dataclass(frozen=True)
@@ -303,7 +318,9 @@ def run_sync(
     (their destinations as they were), those not begun are not begun, and the results
     end with that failure. Ctrl+C (or ``cancel``) stops every copy the same way and is
     raised, after ``on_result`` was told of each image that was whole by then (those
-    that ended while the others were stopped too). With ``keep_going``, once a copy could
+    that ended while the others were stopped too): in the main thread an interrupt
+    (Ctrl+C, SIGTERM, SIGHUP) is held while an image is taken and told, so none is cut
+    off from its telling (see :func:`held_while_telling`). With ``keep_going``, once a copy could
     not reach a registry at all (after its tries), the images left that would reach it
     fail at once with that sentence (see
     :class:`~spyglass.core.sync_unreachable.UnreachableHosts`: ``unreachable``, where the
@@ -312,7 +329,7 @@ def run_sync(
 
     cancel = cancel or CancelToken()
     results: list[ImageResult] = []
-    ended: queue.SimpleQueue[ImageResult | _LaneEnded] = queue.SimpleQueue()
+    ended: queue.SimpleQueue[ImageResult | _LaneEnded | _Woken] = queue.SimpleQueue()
     shared = SharedLookups()
     unreachable = unreachable or UnreachableHosts()
 
@@ -372,34 +389,64 @@ def run_sync(
     pool = ThreadPoolExecutor(max_workers=max(1, min(parallel_images, len(lanes))),
                               thread_name_prefix="spyglass-sync")
     pending: set[Future[None]] = set()
-    try:
-        with interrupts_deferred():
+    # An interrupt (Ctrl+C, SIGTERM: it lands in this thread, whichever copy it came
+    # during) is held while this thread waits and tells, and taken between waits (it
+    # wakes the wait), never between an image taken from its lane and its line: each
+    # image a lane put in place is told, those that end as the others stop too, and the
+    # copies under way are taken back (a second interrupt held meanwhile, a third gets
+    # out). Off the main thread nothing is held: the window stops a sync by ``cancel``.
+    with held_while_telling(on_held=lambda: ended.put(_WAKE)):
+        try:
+            _raise_held()
             pending.update(pool.submit(lane, queued) for queued in lanes.values())
-        lanes_left = len(pending)
-        while lanes_left:
-            try:
-                result = ended.get(timeout=_WAKE_EVERY)
-            except queue.Empty:
-                continue
-            if isinstance(result, _LaneEnded):
-                lanes_left -= 1
-                if result.error is not None and not (isinstance(result.error, Cancelled)
-                                                     and cancel.cancelled):
-                    raise result.error
-                continue
-            results.append(result)
-            on_result(result)
-            if result.error is not None and not keep_going:
-                _stop(cancel, pending, pool)
-                return results
-    except BaseException:
-        _stop(cancel, pending, pool)
-        with interrupts_deferred():  # (a second Ctrl+C does not cut the telling short)
+            lanes_left = len(pending)
+            while lanes_left:
+                _raise_held()
+                try:
+                    result = ended.get(timeout=_WAKE_EVERY)
+                except queue.Empty:
+                    continue
+                if isinstance(result, _Woken):
+                    continue  # (the interrupt held is raised above)
+                if isinstance(result, _LaneEnded):
+                    lanes_left -= 1
+                    if result.error is not None and not (isinstance(result.error, Cancelled)
+                                                         and cancel.cancelled):
+                        raise result.error
+                    continue
+                results.append(result)
+                on_result(result)
+                if result.error is not None and not keep_going:
+                    _stop(cancel, pending, pool)
+                    return results
+            _raise_held()  # (one that came as the last image was told)
+        except BaseException:
+            _stop(cancel, pending, pool)
             _tell_finished(ended, results, on_result)
-        raise
+            raise
     pool.shutdown()  # (each lane has ended: this waits for no copy)
     cancel.check()  # the caller's cancel: what ended was told
     return results
+
+
+@contextmanager
+def held_while_telling(on_held: Callable[[], None] | None = None) -> Iterator[None]:
+    """For a block that tells images in place (in the main thread): Ctrl+C, and a SIGTERM
+    or SIGHUP taken like it, held to its end and raised there, a second too; a third
+    gets out at once (a telling stuck on a stdout nobody reads). Said nothing of: the
+    block stops as soon as it can (``on_held`` is called as the first is held, to wake a
+    wait; see :func:`~spyglass.core.cancel.final_stretch`, whose holding this is)."""
+    with final_stretch(notice=None, on_held=on_held):
+        in_place_from_here()  # (holding from here)
+        past_commit()  # (a third gets out)
+        yield
+
+
+def _raise_held() -> None:
+    """Raise the interrupt :func:`run_sync`'s stretch holds, if one came."""
+    held = held_interrupt()
+    if held is not None:
+        raise held
 
 
 def _routes_of(image: SyncImage) -> list[tuple[str, ...]]:
@@ -426,7 +473,7 @@ def _routes_of(image: SyncImage) -> list[tuple[str, ...]]:
     return routes
 
 
-def _tell_finished(ended: queue.SimpleQueue[ImageResult | _LaneEnded],
+def _tell_finished(ended: queue.SimpleQueue[ImageResult | _LaneEnded | _Woken],
                    results: list[ImageResult], on_result: Callable[[ImageResult], None]
                    ) -> None:
     """After the copies were stopped (Ctrl+C): the images that were whole by then, not
@@ -466,5 +513,5 @@ def _stop(cancel: CancelToken, pending: set[Future[None]], pool: ThreadPoolExecu
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-__all__ = ["DEFAULT_PARALLEL_IMAGES", "ImageResult", "copy_one", "lane_of",
-           "run_sync", "unchanged_digest", "unchanged_digests"]
+__all__ = ["DEFAULT_PARALLEL_IMAGES", "ImageResult", "copy_one", "held_while_telling",
+           "lane_of", "run_sync", "unchanged_digest", "unchanged_digests"]
