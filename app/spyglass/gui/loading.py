@@ -44,7 +44,7 @@ from spyglass.core.manifest import (
     parse_manifest,
 )
 from spyglass.core.natural import natural_key
-from spyglass.core.platform import best_match, host_platform
+from spyglass.core.platform import host_platform
 from spyglass.core.reference import DockerName, DockerReference, parse_image_name
 from spyglass.core.signatures.attached import (
     AttachedPart,
@@ -254,19 +254,27 @@ def _image_size(manifest: AnyManifest) -> int:
     return len(manifest.raw)
 
 
-def default_instance(instances: tuple[InstanceSummary, ...]) -> InstanceSummary | None:
-    """The entry to show first: this machine's platform if offered, else the first image."""
+def default_instance(
+    top: ImageIndex, instances: tuple[InstanceSummary, ...]
+) -> InstanceSummary | None:
+    """The entry to show first: the image of ``top``'s entries (``instances``, a nested
+    list's where it stands) that the command line and skopeo take for this machine, by
+    the same rule (:meth:`~spyglass.core.manifest.ImageIndex.choose`: the best match of
+    those that name a platform, else an OCI index's first image without one), among
+    those that can be read; else the first of those."""
     images = [
         s for s in instances
         if isinstance(s.manifest, ImageManifest | Schema1Manifest) and not s.problem
-        and s.descriptor.platform is not None
         and not is_attestation(s.descriptor)
     ]
     if not images:
         return None
-    platforms = [s.descriptor.platform for s in images if s.descriptor.platform is not None]
-    found = best_match(host_platform(), platforms)
-    return images[found if found is not None else 0]
+    readable = dataclasses.replace(top, manifests=tuple(s.descriptor for s in images))
+    try:
+        chosen = readable.choose(host_platform())
+    except PlatformNotFound:
+        return images[0]
+    return next(s for s in images if s.descriptor is chosen)
 
 
 def _instance_image(
@@ -356,7 +364,7 @@ def _first_image(
     same, its Platforms and Raw JSON being what there is to see. With the entries, as
     marked."""
     marked = list(instances)
-    while (chosen := default_instance(tuple(marked))) is not None:
+    while (chosen := default_instance(top, tuple(marked))) is not None:
         try:
             return _instance_image(source, top, chosen, cancel), "", tuple(marked)
         except UNREADABLE as exc:  # (its config, say, is missing): the next one
