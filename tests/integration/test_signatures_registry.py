@@ -563,9 +563,8 @@ def test_a_layout_image_given_no_name_keeps_nothing_attached(
     said = refused.stderr.strip()
     assert said.startswith(f"spyglass: oci:{layout} cannot keep the signatures of this image: "
                            "cosign signature"), said
-    assert said.endswith(f"the image gets no name there, and beside the entries of what is "
-                         f"attached to it, oci:{layout} would hold several images and name "
-                         f"none; name it (oci:{layout}:NAME) to keep what is attached. Copy "
+    assert said.endswith(f"; an image written without a name keeps nothing attached to it; "
+                         f"name it, as oci:{layout}:NAME, to keep what is attached. Copy "
                          "with --remove-signatures to leave them behind."), said
     assert not layout.exists()
     done = _copy(f"docker://{registry.host}/{REPO}:v1", f"oci:{layout}", "--remove-signatures")

@@ -204,8 +204,8 @@ def plan_attachments(
     if left:
         what = ", ".join(_what(count, kind) for kind, count in left.items())
         them = "it" if sum(left.values()) == 1 else "them"
-        notes.append(f"{what} left behind: {destination.description} cannot keep {them}"
-                     + (f" ({withheld})" if withheld else ""))
+        notes.append(f"{what} left behind: "
+                     + (withheld or f"{destination.description} cannot keep {them}"))
     if indexes:
         what = ", ".join(_what(count, kind) for kind, count in indexes.items())
         notes.append(f"{what} not copied: {'it is' if sum(indexes.values()) == 1 else 'they are'}"

@@ -17,6 +17,7 @@ from spyglass.core.transports import open_destination, open_source
 from spyglass.core.units import human_size
 from tests.helpers import cosign
 from tests.helpers.cosign import signed_layout
+from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
 
 REF_NAME = "org.opencontainers.image.ref.name"
 
@@ -180,6 +181,24 @@ def test_notes_count_in_words(tmp_path: Path) -> None:
                      CopyOptions(compression="zstd"))
     assert (f"2 signatures or referrers of {digest} are not carried along: the copy changes that "
             "manifest's digest, so they would not match it") in plan.notes
+
+
+@pytest.mark.parametrize("transport", ["oci", "oci-archive"])
+def test_what_an_unnamed_layout_image_leaves_behind_is_said_in_one_plain_sentence(
+        tmp_path: Path, transport: str) -> None:
+    """The note named the destination twice, in a parenthesis holding another, with what
+    to do last."""
+    builder = LayoutBuilder(tmp_path / "src")
+    image = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a\n"})]))
+    builder.tag({k: v for k, v in image.items() if k != "platform"}, "app")
+    builder.tag(builder.add_referrer(image, "application/spdx+json"), None)
+    path = tmp_path / ("out.tar" if transport == "oci-archive" else "out")
+    destination = open_destination(f"{transport}:{path}")
+    plan = plan_copy(open_source(f"oci:{tmp_path / 'src'}:app"), destination)
+    destination.abort()
+    assert [note for note in plan.notes if "left behind" in note] == [
+        f"1 SBOM left behind: an image written without a name keeps nothing attached to it; "
+        f"name it, as {transport}:{path}:NAME, to keep what is attached"]
 
 
 def test_a_list_of_which_one_image_is_copied_says_so_of_its_attachments(

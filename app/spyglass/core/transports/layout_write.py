@@ -665,12 +665,13 @@ class OCILayoutDestination:
     def attachments_withheld(self) -> str | None:
         """Why nothing attached is kept here, or None: an image written without a name
         would sit among its attachments' entries, and the layout named without a ref
-        (as skopeo and Spyglass read it) would then hold several images, none chosen."""
+        (as skopeo and Spyglass read it) would then hold several images, none chosen.
+        A clause that stands after "left behind: " (the destination named once, in what
+        to do)."""
         if self.ref is not None:
             return None
-        return (f"the image gets no name there, and beside the entries of what is attached "
-                f"to it, {self._unnamed_name} would hold several images and name none; name "
-                f"it ({self._unnamed_name}:NAME) to keep what is attached")
+        return (f"an image written without a name keeps nothing attached to it; name it, "
+                f"as {self._unnamed_name}:NAME, to keep what is attached")
 
     def put_attachment(
         self,
