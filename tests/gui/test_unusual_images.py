@@ -230,6 +230,41 @@ def test_a_long_value_without_spaces_wraps_and_copies_whole(
         assert whole in copied and "\u200b" not in copied
 
 
+def test_a_long_key_is_cut_short_and_whole_in_the_tooltip(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """A key of 5,000 characters was cut as a value is, at 2,000: the column of keys,
+    120 px wide, ran hundreds of lines down the Overview. A key is cut at 100, whole in
+    the table's tooltip (to 2,000 characters, as a value is shown; beyond, the tab that
+    has it is named)."""
+    from PySide6.QtGui import QTextDocument
+
+    from spyglass.gui.views.overview import LONGEST_KEY
+
+    long, huge = "k" * 300, "h" * 5000
+    root = _image_with(tmp_path, ImageSpec(
+        annotations={long: "v", "short": "w"}, labels={huge: "z", "plain": "y"}))
+    window.open_location(root, select=False)
+    show_image(qtbot, window, "v1")
+    overview = window.image_view.overview
+
+    def plain(text: str) -> str:
+        rendered = QTextDocument()
+        rendered.setHtml(text)
+        return rendered.toPlainText().replace("\u200b", "")
+
+    annotations = plain(overview._values["Annotations"].text())
+    assert "k" * LONGEST_KEY + "… (300 characters; the tooltip has all of it)" in annotations
+    assert "k" * (LONGEST_KEY + 1) not in annotations
+    assert plain(overview._values["Annotations"].toolTip()).split() == [
+        "A", "key", "cut", "here,", "whole:", long]
+    labels = plain(overview._values["Labels"].text())
+    assert "h" * (LONGEST_KEY + 1) not in labels
+    assert "(5,000 characters; the Raw JSON tab has all of it)" in labels
+    tip = plain(overview._values["Labels"].toolTip())
+    assert "h" * 2000 + "… (5,000 characters; the Raw JSON tab has all of it)" in tip
+    assert len(labels) < 500 and len(annotations) < 500
+
+
 def test_a_value_selected_with_the_keys_is_x11s_selection_without_its_breaks(
         tmp_path: Path) -> None:
     """Qt put the keys' selection of a value in X11's selection (a middle click pastes

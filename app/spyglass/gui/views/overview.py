@@ -293,6 +293,13 @@ class OverviewPage(QScrollArea):
         section.form.setRowVisible(field, bool(text))
         self._shown[title] = bool(text)
 
+    def _set_table(self, title: str, pairs: Mapping[str, str], muted: str,
+                   where: str) -> None:
+        """Show ``pairs`` for ``title`` as a table (:func:`_table`; ``where`` has them all),
+        the keys cut there whole in its tooltip (:func:`cut_keys_tip`)."""
+        self._set(title, _table(pairs, muted, where, self._names_width), rich=True)
+        self._values[title].setToolTip(cut_keys_tip(pairs, muted))
+
     # -- public
 
     def field_text(self, title: str) -> str:
@@ -380,14 +387,13 @@ class OverviewPage(QScrollArea):
         self._set("Config type", artifact.config.media_type
                   if artifact and artifact.config.media_type != media.OCI_EMPTY else "")
         self._set_run(config, muted)
-        self._set("Annotations", _table(notes, muted, RAW_TAB, self._names_width), rich=True)
+        self._set_table("Annotations", notes, muted, RAW_TAB)
         self._annotations.setVisible(bool(notes))
         shown = (entry_label(current.descriptor) if state.of_entries
                  else instance_label(current.descriptor)) if current else ""
         self._shown_annotations.heading.setText(
             f"Annotations of {visible(shown)}" if shown else "Annotations of the shown image")
-        self._set("Shown annotations", _table(shown_notes, muted, RAW_TAB,
-                                              self._names_width), rich=True)
+        self._set_table("Shown annotations", shown_notes, muted, RAW_TAB)
         self._shown_annotations.setVisible(bool(shown_notes))
 
     # -- helpers
@@ -483,14 +489,18 @@ class OverviewPage(QScrollArea):
         # one line each (a variable's own line break is an escape)
         self._set("Environment", _listed(
             [visible(variable, keep=TABS) for variable in config.env], "\n", CONFIG_TAB))
-        self._set("Labels", _table(config.labels, muted, CONFIG_TAB, self._names_width),
-                  rich=True)
+        self._set_table("Labels", config.labels, muted, CONFIG_TAB)
         self._labels.setVisible(bool(config.labels))
 
 
 LONGEST_VALUE = 2000
 """Label and annotation values longer than this many characters are shown cut, with a
 note: Qt laid out a description of 3.5 MB for 17 s on the GUI thread."""
+
+LONGEST_KEY: Final = 100
+"""Label and annotation keys longer than this many characters are shown cut, with a note,
+and whole in the tooltip of their table (:func:`cut_keys_tip`): a key of 5,000
+characters, cut as a value is, made a column of the keys' width hundreds of lines tall."""
 
 LONGEST_KEY_RUN: Final = 100
 """As :data:`~spyglass.gui.formatting.LONGEST_RUN`, for the keys of labels and
@@ -521,15 +531,33 @@ def _listed(items: Sequence[str], separator: str, where: str) -> str:
     return separator.join([*items[:MOST_ITEMS], more_items(len(items) - MOST_ITEMS, where)])
 
 
-def _shortened(text: str, keep: str, muted: str, longest: int = LONGEST_RUN) -> str:
-    """``text`` as rich text, cut after :data:`LONGEST_VALUE` characters with a note; a
-    run of more than ``longest`` characters without a space may break anywhere
-    (:func:`~spyglass.gui.formatting.wrap_anywhere`)."""
-    if len(text) <= LONGEST_VALUE:
+def _shortened(text: str, keep: str, muted: str, longest: int = LONGEST_RUN,
+               most: int = LONGEST_VALUE, where: str = RAW_TAB) -> str:
+    """``text`` as rich text, cut after ``most`` characters (:data:`LONGEST_VALUE`) with
+    a note that ``where`` has all of it; a run of more than ``longest`` characters
+    without a space may break anywhere (:func:`~spyglass.gui.formatting.wrap_anywhere`)."""
+    if len(text) <= most:
         return html.escape(wrap_anywhere(visible(text, keep=keep), longest))
-    return (html.escape(wrap_anywhere(visible(text[:LONGEST_VALUE], keep=keep), longest))
-            + f"… <span style='color:{muted}'>({len(text):,} characters; the Raw JSON tab "
+    return (html.escape(wrap_anywhere(visible(text[:most], keep=keep), longest))
+            + f"… <span style='color:{muted}'>({len(text):,} characters; {where} "
             "has all of it)</span>")
+
+
+def _whole_key(key: str) -> str:
+    """Where a key cut in a table (:data:`LONGEST_KEY`) is whole."""
+    return "the tooltip" if len(key) <= LONGEST_VALUE else RAW_TAB
+
+
+def cut_keys_tip(pairs: Mapping[str, str], muted: str) -> str:
+    """The tooltip of a table of ``pairs`` (:func:`_table`) whose keys shown are cut
+    (:data:`LONGEST_KEY`): those keys whole (to :data:`LONGEST_VALUE` characters, as a
+    value is shown); "" when none is cut."""
+    cut = [k for k, _v in sorted(pairs.items())[:MOST_ITEMS] if len(k) > LONGEST_KEY]
+    if not cut:
+        return ""
+    said = "A key cut here, whole:" if len(cut) == 1 else "Keys cut here, whole:"
+    return "".join([f"<p>{said}</p>", *(f"<p dir='ltr'>{_shortened(k, TABS, muted)}</p>"
+                                         for k in cut)])
 
 
 def _table(pairs: Mapping[str, str], muted: str, where: str,
@@ -551,7 +579,8 @@ def _table(pairs: Mapping[str, str], muted: str, where: str,
     # (a cell's width holds its padding: the key's column ends where the names' does)
     cells = [(f"<td dir='ltr' align='{gap}' width='{names_width + NAMES_GAP}' "
               f"style='padding-{gap}:{NAMES_GAP}px; {rows_gap}; color:{muted}'>"
-              f"{_shortened(k, TABS, muted, LONGEST_KEY_RUN)}</td>",
+              f"{_shortened(k, TABS, muted, LONGEST_KEY_RUN, LONGEST_KEY, _whole_key(k))}"
+              "</td>",
               f"<td dir='ltr' align='{side}' style='{rows_gap}'>"
               f"{_shortened(v, LINES, muted)}</td>")
              for k, v in shown]
