@@ -508,6 +508,33 @@ def test_buildkit_attestations_are_not_counted_as_platforms_in_the_header(
     assert "4 platforms" not in subtitle
 
 
+def test_a_list_of_attestations_alone_says_it_holds_no_image_as_the_cli_does(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """An index of BuildKit's attestation of an image it does not hold (a list pushed in
+    part): its Platforms read " (and 1 attestation)", the banner that no entry names a
+    platform (it is unknown/unknown), and inspect "of no image it holds"."""
+    from spyglass.cli import main
+
+    builder = LayoutBuilder(tmp_path / "att")
+    images = [builder.add_image(ImageSpec(architecture=arch, layers=[LayerSpec({"/a": b"a"})]))
+              for arch in ("arm64", "s390x")]
+    attestations = [builder.add_attestation(image) for image in images]
+    builder.tag(builder.add_index(attestations[:1]), "one")
+    builder.tag(builder.add_index(attestations), "two")
+    window.open_location(builder.root, select=False)
+    for tag, held in (("one", "holds only an attestation, of an image it does not hold"),
+                      ("two", "holds only 2 attestations, of images it does not hold")):
+        show_image(qtbot, window, tag)
+        view = window.image_view
+        assert view.overview.field_text("Platforms") == f"none: the list {held}"
+        assert view.banner.text == f"This list {held}."
+        assert main(["inspect", "--platform", "linux/amd64",
+                     f"oci:{builder.root}:{tag}"]) == 1
+        assert capsys.readouterr().err.rstrip().endswith(
+            f"has no image for linux/amd64: it {held}.")
+
+
 # -- Docker schema 1
 
 

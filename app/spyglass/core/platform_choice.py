@@ -67,12 +67,19 @@ def _why_none(entries: Collection[Descriptor]) -> str:
     if not entries:
         return "it is empty"
     if attestations == len(entries):
-        return ("its entry is an attestation, of no image it holds" if attestations == 1
-                else f"its {attestations} entries are attestations, of no image it holds")
+        return f"it {holds_only_attestations(attestations)}"
     if attestations:
         return f"its {len(entries)} entries are attestations or name no platform"
     return ("its entry names no platform" if len(entries) == 1
             else f"none of its {len(entries)} entries names a platform")
+
+
+def holds_only_attestations(count: int) -> str:
+    """What a list whose ``count`` entries are all BuildKit attestations holds, after its
+    subject ("it", "this list"), in the words every front end says it in: no image,
+    since an attestation's image would be an entry of its own."""
+    return ("holds only an attestation, of an image it does not hold" if count == 1
+            else f"holds only {count} attestations, of images it does not hold")
 
 
 def choice_notes(index: ImageIndex, wanted: Platform, entry: Descriptor, verb: str) -> list[str]:

@@ -45,6 +45,7 @@ from spyglass.core.manifest import (
 )
 from spyglass.core.natural import natural_key
 from spyglass.core.platform import host_platform
+from spyglass.core.platform_choice import holds_only_attestations
 from spyglass.core.reference import DockerName, DockerReference, parse_image_name
 from spyglass.core.signatures.attached import (
     AttachedPart,
@@ -380,6 +381,8 @@ def _first_image(
                           f"{as_clause(instances[0].problem)}"), instances
         return load_image(source, cancel=cancel), "", instances
     except PlatformNotFound:
+        if all(is_attestation(s.descriptor) for s in instances):
+            return None, f"This list {holds_only_attestations(len(instances))}.", instances
         return None, ("No entry of this list names a platform to show first; select one "
                       "in Platforms."), instances
     except UNREADABLE as exc:

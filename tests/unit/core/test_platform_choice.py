@@ -31,9 +31,9 @@ UNKNOWN = Platform("unknown", "unknown")
     ((), "it is empty"),
     ((entry(1),), "its entry names no platform"),
     ((entry(1), entry(2)), "none of its 2 entries names a platform"),
-    ((entry(1, UNKNOWN, True),), "its entry is an attestation, of no image it holds"),
+    ((entry(1, UNKNOWN, True),), "it holds only an attestation, of an image it does not hold"),
     ((entry(1, UNKNOWN, True), entry(2, UNKNOWN, True)),
-     "its 2 entries are attestations, of no image it holds"),
+     "it holds only 2 attestations, of images it does not hold"),
     ((entry(1, UNKNOWN, True), entry(2)), "its 2 entries are attestations or name no platform"),
 ])
 def test_a_list_that_offers_nothing_says_why(entries: tuple[Descriptor, ...], why: str) -> None:

@@ -30,6 +30,7 @@ from spyglass.core.manifest import (
     Schema1Manifest,
     manifest_digest,
 )
+from spyglass.core.platform_choice import holds_only_attestations
 from spyglass.core.text import LINES, TABS, visible
 from spyglass.gui.colors import muted_color
 from spyglass.gui.formatting import (
@@ -357,7 +358,9 @@ class OverviewPage(QScrollArea):
             platforms = [p for p in offered if p != "attestation"]
             extra = len(offered) - len(platforms)
             text = _listed(platforms, ", ", PLATFORMS_TAB)
-            if extra:
+            if extra and not platforms:
+                text = f"none: the list {holds_only_attestations(extra)}"
+            elif extra:
                 text += f" (and {extra} attestation{'s' if extra > 1 else ''})"
             self._set("Platforms", text)
             self._set("Shown platform",
