@@ -424,6 +424,7 @@ def test_manifest_annotations_that_are_not_strings_stop_the_copy_before_any_blob
 
 @pytest.mark.parametrize(("name", "done"), [
     ("docker-archive:{}/out.tar:team/app:1", "written uncompressed"),
+    ("dir:{}/out", "written uncompressed"),  # (--dest-decompress)
     ("oci:{}/out:1", "recompressed to zstd"),
 ])
 def test_layers_without_diff_ids_are_refused_saying_what_would_be_done(
@@ -437,13 +438,20 @@ def test_layers_without_diff_ids_are_refused_saying_what_would_be_done(
     manifest["config"] = {**manifest["config"], **config}
     written = builder.add_blob(json.dumps(manifest).encode())
     builder.tag({"mediaType": media.OCI_MANIFEST, **written}, "v1")
-    options = CopyOptions(compression="zstd") if name.startswith("oci") else CopyOptions()
+    options = (CopyOptions(compression="zstd") if name.startswith("oci")
+               else CopyOptions(compression="none") if name.startswith("dir")
+               else CopyOptions())
     with pytest.raises(InvalidManifest) as refused:
         plan_copy(open_source(f"oci:{tmp_path / 'src'}:v1"),
                   open_destination(name.format(tmp_path)), options)
     assert str(refused.value).endswith(
         f"has 1 layer but its config lists 0 diff IDs; its layers cannot be {done} "
         "safely, as each is checked against its diff ID.")
+    # copied as stored, it goes as it is (README: as skopeo copies it)
+    copy_image(open_source(f"oci:{tmp_path / 'src'}:v1"),
+               open_destination(f"dir:{tmp_path / 'plain'}"))
+    kept = (tmp_path / "plain" / "manifest.json").read_bytes()
+    assert kept == builder.read_blob(written["digest"])
 
 
 def test_platforms_asked_of_a_single_image_are_noted(tmp_path: Path) -> None:
