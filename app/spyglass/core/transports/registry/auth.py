@@ -582,21 +582,18 @@ class RegistryAuth(httpx.Auth):
             if answer.location is None:
                 return answer
             target = url.join(answer.location)
-            if not _same_origin(url, target) and data is not None:
+            if not _same_origin(url, target) and (data is not None or basic is not None):
                 server = f"{url.host}:{url.port}" if url.port else url.host
                 pointed = f"{target.scheme}://{target.netloc.decode('ascii')}{target.path}"
-                raise AuthenticationFailed(
-                    f"The token server {server} of {self.host} sent the request for a token "
-                    f"on to {pointed} (HTTP {answer.status}), another server; the request "
-                    "carried the identity token, so it was not sent there.",
-                    status=answer.status, host=self.host)
-            if not _same_origin(url, target) and basic is not None:
-                server = f"{url.host}:{url.port}" if url.port else url.host
-                pointed = f"{target.scheme}://{target.netloc.decode('ascii')}{target.path}"
+                sent_on = (f"the token server {server} of {self.host} sent the request for "
+                           f"a token on to {pointed} (HTTP {answer.status}), another server")
+                if data is not None:
+                    raise AuthenticationFailed(
+                        f"{sent_on[0].upper()}{sent_on[1:]}; the request carried the "
+                        "identity token, so it was not sent there.",
+                        status=answer.status, host=self.host)
                 with self._lock:  # (what a refusal says: they were not sent there)
-                    self._redirected = (f"the token server {server} of {self.host} sent the "
-                                        f"request for a token on to {pointed} (HTTP "
-                                        f"{answer.status}), another server")
+                    self._redirected = sent_on
                 basic = None  # on without the credentials, as Go's client goes on
             if answer.status in (301, 302, 303) and method == "POST":
                 method, data = "GET", None  # as httpx and browsers follow them: no body
