@@ -1533,3 +1533,12 @@ def test_a_secret_echoed_as_itself_is_still_hidden() -> None:
 
 def test_a_secret_that_starts_or_ends_with_no_letter_is_hidden_next_to_one() -> None:
     assert scrubbed("login failed for x!pw!y", ("!pw!",)) == "login failed for x***y"
+
+
+def test_a_secret_whose_bytes_are_not_utf8_is_hidden_as_its_bytes_too() -> None:
+    """A password read from the command line with a byte that is not UTF-8 (Latin-1's
+    ``zoë``, a surrogate in Python's text) is scrubbed as it is and percent-encoded as
+    that byte: quoting it failed with an internal error."""
+    password = b"zo\xeb".decode("utf-8", "surrogateescape")
+    said = f"bad password {password}, in a form password=zo%EB"
+    assert scrubbed(said, (password,)) == "bad password ***, in a form password=***"

@@ -234,7 +234,9 @@ def _quoted_forms(secret: str) -> set[str]:
                 repr(text)[1:-1], ascii(text)[1:-1]}
 
     once = quotings(secret)
-    escaped = urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret, safe="")
+    # (a byte that is not UTF-8, read from the command line as a surrogate, as its byte)
+    escaped = (urllib.parse.quote(secret, safe="", errors="surrogateescape"),
+               urllib.parse.quote_plus(secret, safe="", errors="surrogateescape"))
     return {secret, *escaped, *once, *(twice for form in once for twice in quotings(form))}
 
 
