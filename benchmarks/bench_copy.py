@@ -23,7 +23,8 @@ alternating Spyglass and skopeo round by round after one untimed warm-up each:
 
 Spyglass runs as ``python -m spyglass copy`` with compiled bytecode cached
 (``PYTHONPYCACHEPREFIX``) and its blob-location cache in a fresh folder each
-round (``XDG_CACHE_HOME``), so it never mounts from an earlier round; skopeo's
+round (``XDG_CACHE_HOME``), so it never mounts from an earlier round (that folder
+holds only the dataclasses' compiled code an earlier round kept, as bytecode is); skopeo's
 blob-info cache (``/var/lib/containers/cache/blob-info-cache-v1.boltdb`` as
 root, ``~/.local/share/containers/cache/…`` otherwise) is removed before each of
 its rounds. Before timing, both tools' digests are checked to match the
@@ -72,6 +73,8 @@ from common import (  # common puts app/ and the repo root on sys.path
     Row,
     Timing,
     find_tool,
+    fresh_cache_home,
+    keep_compiled_code,
     print_table,
     run_command,
     subprocess_env,
@@ -348,8 +351,7 @@ class Bench:
 
     def spyglass_env(self) -> dict[str, str]:
         env = dict(self.env)
-        cache = Path(tempfile.mkdtemp(prefix="xdg-", dir=self.work))
-        env["XDG_CACHE_HOME"] = str(cache)
+        env["XDG_CACHE_HOME"] = str(fresh_cache_home(self.work))
         return env
 
     def run_round(
@@ -397,6 +399,8 @@ class Bench:
             source_cpu = process_cpu(source_pid) - source_cpu
             destination_cpu = process_cpu(destination_pid) - destination_cpu
             process.returncode = os.waitstatus_to_exitcode(status)
+            if env is not None:
+                keep_compiled_code(Path(env["XDG_CACHE_HOME"]))
             if process.returncode != 0:
                 raise RuntimeError(
                     f"{' '.join(command)} failed ({process.returncode}): "

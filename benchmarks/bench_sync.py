@@ -39,7 +39,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import CACHE_DIR, Row, Timing, find_tool, print_table, subprocess_env
+from common import (
+    CACHE_DIR,
+    Row,
+    Timing,
+    find_tool,
+    fresh_cache_home,
+    keep_compiled_code,
+    print_table,
+    subprocess_env,
+)
 
 from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder, multi_platform_layout
 from tests.helpers.registry import RegistryServer, find_registry_binary, push_image
@@ -226,11 +235,13 @@ def run_rows(args: argparse.Namespace, binary: str, skopeo: str, env: dict[str, 
         for label, command, script, tool in commands:
             round_env = dict(env)
             if tool == "spyglass":
-                round_env["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="xdg-", dir=work)
+                round_env["XDG_CACHE_HOME"] = str(fresh_cache_home(work))
             else:
                 for cache in SKOPEO_CACHES:
                     cache.unlink(missing_ok=True)
             elapsed, _server = time_round(binary, command, script, round_env, delay)
+            if tool == "spyglass":
+                keep_compiled_code(Path(round_env["XDG_CACHE_HOME"]))
             if round_number:
                 times[label].append(elapsed)
     skopeo_timing = Timing(tuple(times["skopeo sync"])) if "skopeo sync" in times else None

@@ -46,6 +46,35 @@ def subprocess_env() -> dict[str, str]:
     return env
 
 
+def fresh_cache_home(parent: Path) -> Path:
+    """A new, empty ``XDG_CACHE_HOME`` for one timed Spyglass command (no blob-location
+    cache: nothing mounted or skipped from an earlier round), holding only the compiled
+    code of the dataclasses' methods an earlier command kept (see
+    :mod:`spyglass.dataclass_code`), as an installed Spyglass has it after its first
+    start, the way its bytecode is kept in ``PYTHONPYCACHEPREFIX``.
+    :func:`keep_compiled_code` takes it back after the command."""
+    from spyglass.dataclass_code import FILE_NAME
+
+    home = Path(tempfile.mkdtemp(prefix="xdg-", dir=parent))
+    kept = CACHE_DIR / "dataclass-code" / FILE_NAME
+    if kept.is_file():
+        folder = home / "spyglass"
+        folder.mkdir(mode=0o700)
+        shutil.copy2(kept, folder / FILE_NAME)
+    return home
+
+
+def keep_compiled_code(home: Path) -> None:
+    """Keep what a command wrote to ``home`` (from :func:`fresh_cache_home`) of the
+    dataclasses' compiled code for the next rounds."""
+    from spyglass.dataclass_code import FILE_NAME
+
+    written = home / "spyglass" / FILE_NAME
+    if written.is_file():
+        (CACHE_DIR / "dataclass-code").mkdir(parents=True, exist_ok=True)
+        shutil.copy2(written, CACHE_DIR / "dataclass-code" / FILE_NAME)
+
+
 def gui_sandbox() -> None:
     """Point this process's settings, caches and credentials at a folder of the
     benchmarks' own (a window measured must not read or write the user's), with Qt

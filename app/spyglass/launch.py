@@ -3,6 +3,8 @@
 It imports nothing but the standard library's ``os``, ``signal`` and ``sys`` before it is
 ready for a Ctrl+C: importing the command line (:mod:`spyglass.cli`) takes a tenth of
 a second or more, and a Ctrl+C in it would otherwise end the program with a traceback.
+First of all it installs :mod:`spyglass.dataclass_code`, which keeps the compiled code of
+the dataclasses' methods from one start to the next.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ def main() -> NoReturn:
     with its own handling) says :data:`INTERRUPTED` and ends the program by SIGINT, as
     a Ctrl+C during a command does (130 in a shell)."""
     try:
+        from spyglass import dataclass_code
+
+        dataclass_code.install()  # before anything defines a dataclass
         from spyglass.cli import run
 
         run()

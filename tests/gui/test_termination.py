@@ -17,6 +17,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from spyglass import dataclass_code
 from spyglass.gui import app as app_module
 from spyglass.gui.main_window import MainWindow
 from tests.gui.scripted import FakeClock, ScriptedCopy, start_scripted
@@ -30,7 +31,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 def test_a_termination_closes_the_window_and_saves_the_settings(
     tmp_path: Path, signum: int
 ) -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "app"), "QT_QPA_PLATFORM": "offscreen",
+    env = {**{key: value for key, value in os.environ.items()
+              if key != "PYTHONDONTWRITEBYTECODE"},
+           "PYTHONPATH": str(REPO_ROOT / "app"), "QT_QPA_PLATFORM": "offscreen",
            "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_CACHE_HOME": str(tmp_path / "cache"),
            "XDG_DATA_HOME": str(tmp_path / "data")}
     # $XDG_CONFIG_HOME is there (Spyglass makes its own folder in it, never the base)
@@ -54,6 +57,8 @@ def test_a_termination_closes_the_window_and_saves_the_settings(
     saved = next((tmp_path / "config").rglob("*.json"))
     locations = json.loads(saved.read_text()).get("open_locations")
     assert locations and str(layout) in json.dumps(locations), saved.read_text()
+    # and the compiled code of its dataclasses kept for the next start
+    assert (tmp_path / "cache" / "spyglass" / dataclass_code.FILE_NAME).is_file()
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final, NoReturn
 
-from spyglass import __version__
+from spyglass import __version__, dataclass_code
 from spyglass.cli.common import (
     EXIT_BROKEN_PIPE,
     EXIT_ERROR,
@@ -562,6 +562,7 @@ def run() -> NoReturn:
     decompressed = sys.modules.get("spyglass.core.transports.decompressed")
     if decompressed is not None:
         decompressed.remove_parked()  # os._exit runs no finalizers
+    dataclass_code.save()  # (if installed)
     logging.shutdown()
     signum = code - 128
     if signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGPIPE):

@@ -16,7 +16,7 @@ from typing import Final
 from PySide6.QtCore import QCoreApplication, QObject, QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication, QDialog
 
-from spyglass import __version__
+from spyglass import __version__, dataclass_code
 from spyglass.core.settings import settings_path
 from spyglass.core.settings_file import read_settings
 from spyglass.gui import icons
@@ -163,6 +163,7 @@ def run(argv: list[str]) -> int:
         log.info("The event loop ended with the window open; closing it")
         end_session(window)
     restore_signals()
+    dataclass_code.save()  # (if installed)
     if threads_abandoned():
         # a job that ignored its cancel still runs: ending the interpreter would destroy
         # its running QThread, which Qt answers with an abort; leave at once instead
