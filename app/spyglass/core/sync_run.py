@@ -316,9 +316,11 @@ def run_sync(
     in this thread as each ends, and the results are returned in that order. Without
     ``keep_going`` the first failure stops the rest: copies under way are taken back
     (their destinations as they were), those not begun are not begun, and the results
-    end with that failure. Ctrl+C (or ``cancel``) stops every copy the same way and is
-    raised, after ``on_result`` was told of each image that was whole by then (those
-    that ended while the others were stopped too): in the main thread an interrupt
+    end with that failure, then the images that were whole by then (those in place
+    as the others were stopped), each told to ``on_result`` too. Ctrl+C (or ``cancel``)
+    stops every copy the same way and is raised, after ``on_result`` was told of each
+    image that was whole by then (those that ended while the others were stopped too,
+    by the same path: :func:`_tell_finished`): in the main thread an interrupt
     (Ctrl+C, SIGTERM, SIGHUP) is held while an image is taken and told, so none is cut
     off from its telling (see :func:`held_while_telling`). With ``keep_going``, once a copy could
     not reach a registry at all (after its tries), the images left that would reach it
@@ -389,6 +391,11 @@ def run_sync(
     pool = ThreadPoolExecutor(max_workers=max(1, min(parallel_images, len(lanes))),
                               thread_name_prefix="spyglass-sync")
     pending: set[Future[None]] = set()
+
+    def stop_and_tell() -> None:  # (a failure without keep_going, or an interrupt)
+        _stop(cancel, pending, pool)
+        _tell_finished(ended, results, on_result)
+
     # An interrupt (Ctrl+C, SIGTERM: it lands in this thread, whichever copy it came
     # during) is held while this thread waits and tells, and taken between waits (it
     # wakes the wait), never between an image taken from its lane and its line: each
@@ -417,12 +424,11 @@ def run_sync(
                 results.append(result)
                 on_result(result)
                 if result.error is not None and not keep_going:
-                    _stop(cancel, pending, pool)
+                    stop_and_tell()
                     return results
             _raise_held()  # (one that came as the last image was told)
         except BaseException:
-            _stop(cancel, pending, pool)
-            _tell_finished(ended, results, on_result)
+            stop_and_tell()
             raise
     pool.shutdown()  # (each lane has ended: this waits for no copy)
     cancel.check()  # the caller's cancel: what ended was told
@@ -476,8 +482,9 @@ def _routes_of(image: SyncImage) -> list[tuple[str, ...]]:
 def _tell_finished(ended: queue.SimpleQueue[ImageResult | _LaneEnded | _Woken],
                    results: list[ImageResult], on_result: Callable[[ImageResult], None]
                    ) -> None:
-    """After the copies were stopped (Ctrl+C): the images that were whole by then, not
-    yet told (those that ended as the others were stopped), told as the others were."""
+    """After the copies were stopped (Ctrl+C, or a failure without ``keep_going``): the
+    images that were whole by then, not yet told (those that ended as the others were
+    stopped), told as the others were."""
     while True:
         try:
             result = ended.get_nowait()
