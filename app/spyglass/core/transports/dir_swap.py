@@ -9,11 +9,14 @@ Ctrl+C and SIGTERM are held off between them, but a ``kill -9`` there leaves no 
 at the name. The next copy to the name puts the set-aside image back before it first
 writes (:func:`recover_set_aside`; a dry run does not), and removes set-aside folders no
 live copy claims once the name holds a whole image; reading the missing name says where
-the old image is (:func:`set_aside_hint`).
+the old image is (:func:`set_aside_hint`). The set-aside folder is made, empty, before
+the old image is moved over it: a ``kill -9`` between the two leaves it empty, and the
+next copy into that folder (to any name) removes it (:func:`remove_empty_set_aside`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import functools
@@ -32,6 +35,7 @@ from spyglass.core.transports.file_write import describe_write_error, fsync_dir
 from spyglass.core.transports.temporaries import (
     TEMP_PREFIX,
     claim_path,
+    claimed,
     release_claim,
     unclaimed,
 )
@@ -81,6 +85,12 @@ def exchange(first: Path, second: Path) -> bool:
 
 def _set_aside_prefix(target: Path) -> str:
     return f".{target.name}{TEMP_PREFIX}{OLD_KIND}"
+
+
+def _is_set_aside_name(name: str) -> bool:
+    """Whether ``name`` is a set-aside folder's (``.NAME.spyglass-tmp-old-*``), of any
+    ``NAME``."""
+    return name.startswith(".") and f"{TEMP_PREFIX}{OLD_KIND}" in name[1:]
 
 
 def set_aside(target: Path) -> list[Path]:
@@ -178,7 +188,8 @@ def _swap_in_steps(staging: Path, target: Path, shown: Path) -> Path | None:
         try:
             os.rename(target, old)  # over the empty placeholder folder
         except OSError:
-            old.rmdir()
+            with contextlib.suppress(OSError):  # (another copy may have removed it)
+                old.rmdir()
             raise
         try:
             os.rename(staging, target)
@@ -196,12 +207,46 @@ def _swap_in_steps(staging: Path, target: Path, shown: Path) -> Path | None:
     return old
 
 
+def remove_empty_set_aside(folder: Path) -> list[Path]:
+    """Remove the set-aside folders in ``folder`` (of any name's image) that hold nothing:
+    the place :func:`_swap_in_steps` makes for an old image before it moves the image
+    over it, left empty by a ``kill -9`` between the two. Only an empty folder goes
+    (``rmdir``, which removes nothing else whatever happens meanwhile), and none a live
+    copy claims: one that holds anything, possibly the only copy of an image, stays; one
+    a live swap is about to move its old image over is made again by that rename. (On a
+    filesystem without locks, where claims cannot be seen, an empty one goes all the
+    same.) Best effort; what was removed."""
+    try:
+        names = [name for name in os.listdir(folder) if _is_set_aside_name(name)]
+    except OSError:
+        return []
+    removed: list[Path] = []
+    for name in names:
+        path = folder / name
+        try:
+            if claimed(path):  # (a live copy's)
+                continue
+            os.rmdir(path)  # (ENOTEMPTY, ENOTDIR for a file or a link: left as it is)
+        except OSError:
+            continue
+        removed.append(path)
+    if removed:
+        log.info("Removed %d empty folders a stopped copy made for an old dir: image in %s.",
+                 len(removed), folder)
+    return removed
+
+
 def recover_set_aside(target: Path, shown: Path, whole: Callable[[Path], bool]) -> None:
     """Before a copy to ``target`` first writes: where a killed swap left no image at the
     name, put the newest old image it set aside back (saying so); where the name holds a
     whole image, remove the set-aside folders no live copy claims (saying so: one may hold
     the only copy of an image). Only set-aside folders that hold a whole image themselves
-    (``whole``) are touched. Best effort: what cannot be moved or removed stays, said."""
+    (``whole``) are touched, and empty ones, of any name in the folder, which a swap killed
+    before it set the old image aside left (:func:`remove_empty_set_aside`). One that is
+    removed is renamed to a temporary's name first (as :func:`remove_replaced` does), so
+    that what a removal killed midway leaves is swept by a later copy. Best effort: what
+    cannot be moved or removed stays, said."""
+    remove_empty_set_aside(target.parent)
     aside = [path for path in set_aside(target) if whole(path) and unclaimed(path)]
     if not aside:
         return
@@ -220,10 +265,11 @@ def recover_set_aside(target: Path, shown: Path, whole: Callable[[Path], bool]) 
     if not whole(target):
         return
     for path in aside:
-        shutil.rmtree(path, ignore_errors=True)
-        if path.exists():
+        gone = _removable(path)  # (killed midway, the rest is a temporary to sweep)
+        shutil.rmtree(gone, ignore_errors=True)
+        if gone.exists():
             log.warning("An old dir: image a stopped copy set aside could not all be "
-                        "removed; the rest is in %s (remove it yourself).", path)
+                        "removed; the rest is in %s (remove it yourself).", gone)
         else:
             log.warning('Removed the old dir: image a stopped copy had set aside in %s: '
                         '"%s" holds a whole image.', path, shown)
@@ -232,9 +278,18 @@ def recover_set_aside(target: Path, shown: Path, whole: Callable[[Path], bool]) 
 def set_aside_hint(target: Path) -> str:
     """For a missing ``dir:`` image: where a killed swap set the old one aside, if it did
     (a sentence to add, with its leading space), else ""."""
-    aside = set_aside(target)
+    aside = [path for path in set_aside(target) if _holds_something(path)]
     if not aside:
         return ""
     return (f' A copy stopped while it replaced the dir: image there left the old image in '
             f'"{aside[0]}": rename it back to "{target.name}", or copy to dir:{target} '
             "again, which puts it back first.")
+
+
+def _holds_something(folder: Path) -> bool:
+    """Whether ``folder`` has anything in it (True where that cannot be told)."""
+    try:
+        with os.scandir(folder) as entries:
+            return next(entries, None) is not None
+    except OSError:
+        return True

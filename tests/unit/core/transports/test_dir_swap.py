@@ -4,6 +4,7 @@ left set aside (spyglass.core.transports.dir_swap)."""
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import shutil
 import signal
@@ -27,11 +28,20 @@ __all__ = ["single_source"]  # (the fixture, used by name)
 REPO = Path(__file__).resolve().parents[4]
 
 _HOOKED = r"""
-import os, runpy, signal, sys
+import os, runpy, signal, sys, tempfile
 how, signame, *argv = sys.argv[1:]
 signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
 signum = getattr(signal, "SIG" + signame)
 real_rename = os.rename
+real_mkdtemp = tempfile.mkdtemp
+
+def mkdtemp(*args, **kwargs):
+    made = real_mkdtemp(*args, **kwargs)
+    if how == "placeholder" and ".spyglass-tmp-old-" in made:  # the old image's place, empty
+        os.kill(os.getpid(), signum)
+    return made
+
+tempfile.mkdtemp = mkdtemp
 
 def rename(src, dst, *args, **kwargs):
     real_rename(src, dst, *args, **kwargs)
@@ -47,7 +57,7 @@ if dir_swap is not None:
     real_exchange = dir_swap.exchange
 
     def exchange(first, second):
-        if how == "steps":  # as where the kernel cannot exchange
+        if how in ("steps", "placeholder"):  # as where the kernel cannot exchange
             return False
         done = real_exchange(first, second)
         os.kill(os.getpid(), signum)  # as if it came during the exchange
@@ -102,6 +112,78 @@ def test_a_kill_between_the_two_renames_is_put_back_by_the_next_copy(
     copy_image(open_source(f"oci:{single_source}:app"), dest)  # before its first write:
     assert "it was put back" in caplog.text
     assert files_of(out) == old_files and _old_aside(out) == []
+
+
+@pytest.mark.parametrize("next_name", ["image", "other"])
+def test_a_kill_before_the_old_image_is_set_aside_leaves_an_empty_folder_a_copy_removes(
+        single_source: Path, tmp_path: Path, next_name: str) -> None:
+    """A ``kill -9`` as the placeholder for the old image is made (empty, the old image
+    still at the name): the next copy to the name, or to another in that folder, removes
+    it; a set-aside folder that holds anything stays (it may be all that is left of an
+    image)."""
+    out = tmp_path / "image"
+    copy_image(open_source(f"oci:{single_source}:app"), DirDestination(out))
+    old_files = files_of(out)
+    done = _copy_signalled("placeholder", "KILL", f"oci:{single_source}:other", f"dir:{out}")
+    assert done.returncode == -signal.SIGKILL
+    [placeholder] = _old_aside(out)  # what kill -9 there leaves
+    assert os.listdir(tmp_path / placeholder) == [] and files_of(out) == old_files
+    part = tmp_path / f".{out.name}{TEMP_PREFIX}{dir_swap.OLD_KIND}part"  # no whole image
+    part.mkdir()
+    (part / "manifest.json").write_text("{}")
+    DirDestination(out).abort()  # opened, nothing written (a dry run): both stay
+    assert sorted(_old_aside(out)) == sorted([placeholder, part.name])
+    copy_image(open_source(f"oci:{single_source}:other"),
+               DirDestination(tmp_path / next_name))
+    assert _old_aside(out) == [part.name] and files_of(part) == {
+        "manifest.json": hashlib.sha256(b"{}").hexdigest()}
+    if next_name == "other":
+        assert files_of(out) == old_files
+    else:  # (the new image in place)
+        assert open_source(f"dir:{out}").get_manifest()[0] == open_source(
+            f"oci:{single_source}:other").get_manifest()[0]
+
+
+def test_reading_a_missing_name_names_no_empty_set_aside_folder(tmp_path: Path) -> None:
+    """An empty one (a swap killed before it set the old image aside) holds nothing to
+    rename back."""
+    out = tmp_path / "image"
+    (tmp_path / f".{out.name}{TEMP_PREFIX}{dir_swap.OLD_KIND}abc").mkdir()
+    with pytest.raises(InvalidLayout) as raised:
+        open_source(f"dir:{out}")
+    assert "rename it back" not in str(raised.value)
+
+
+def test_a_set_aside_image_killed_as_it_is_removed_leaves_a_temporary_a_later_copy_sweeps(
+        single_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next copy removes a whole set-aside image once the name holds one: renamed to a
+    temporary's name first, so a ``kill -9`` midway leaves no part of an image under a
+    set-aside name (kept for ever: it might be someone's only copy) but a temporary."""
+    out = tmp_path / "image"
+    copy_image(open_source(f"oci:{single_source}:app"), DirDestination(out))
+    aside = tmp_path / f".{out.name}{TEMP_PREFIX}{dir_swap.OLD_KIND}abc"
+    shutil.copytree(out, aside)  # a whole old image a killed swap left
+
+    class Killed(BaseException):
+        pass
+
+    def rmtree(path: Path, *args: object, **kwargs: object) -> None:
+        os.unlink(Path(path) / "version")  # partway: no whole image any more
+        raise Killed
+
+    monkeypatch.setattr(dir_swap.shutil, "rmtree", rmtree)
+    with pytest.raises(Killed):
+        copy_image(open_source(f"oci:{single_source}:app"), DirDestination(out))
+    monkeypatch.undo()
+    assert _old_aside(out) == []
+    [left] = [tmp_path / name for name in siblings(out)
+              if f"{TEMP_PREFIX}{dir_swap.REPLACED_KIND}" in name]
+    for root, dirs, files in os.walk(left):  # (as a while later: an orphan's age)
+        for name in (*dirs, *files):
+            os.utime(os.path.join(root, name), (1, 1))
+    os.utime(left, (1, 1))
+    copy_image(open_source(f"oci:{single_source}:app"), DirDestination(out))
+    assert not left.exists()
 
 
 def test_set_aside_folders_go_once_the_name_holds_a_whole_image(
