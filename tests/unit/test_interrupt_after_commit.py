@@ -135,17 +135,34 @@ hooks, signame, *argv = sys.argv[1:]
 signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
 signum = getattr(signal, "SIG" + signame)
 
-def hook(where, count):
+def resolve(where):
     module, qualname = where.split(":")
     owner = importlib.import_module(module)
     *path, name = qualname.split(".")
     for part in path:
         owner = getattr(owner, part)
+    return owner, name
+
+def hook(where, count):
+    outer, _, inner = where.rpartition(">")  # (OUTER>INNER: INNER's first call in OUTER)
+    owner, name = resolve(inner)
     real = getattr(owner, name)
-    sent = []
+    sent, within = [], []
+    if outer:
+        outer_owner, outer_name = resolve(outer)
+        real_outer = getattr(outer_owner, outer_name)
+
+        def around(*args, **kwargs):
+            within.append(outer)
+            try:
+                return real_outer(*args, **kwargs)
+            finally:
+                within.pop()
+
+        setattr(outer_owner, outer_name, around)
 
     def call(*args, **kwargs):  # the signals just before the first call
-        if not sent:
+        if not sent and (within or not outer):
             sent.append(where)
             for _ in range(count):
                 os.kill(os.getpid(), signum)
@@ -164,7 +181,8 @@ runpy.run_module("spyglass", run_name="__main__", alter_sys=True)
 def _copy_signalled_at(hooks: str, signame: str, *args: str
                        ) -> subprocess.CompletedProcess[str]:
     """``copy ARGS``, sent signals just before the first call of each of ``hooks``
-    (``module:Class.method=N``, comma-separated: N signals)."""
+    (``module:Class.method=N``, comma-separated: N signals; ``OUTER>INNER=N``: before
+    INNER's first call made during a call of OUTER)."""
     env = dict(os.environ, PYTHONPATH=f"{REPO / 'app'}{os.pathsep}{REPO}")
     return subprocess.run([sys.executable, "-c", _HOOKED_CALLS, hooks, signame, "copy",
                            *args],
@@ -207,3 +225,68 @@ def test_an_interrupt_as_the_copy_closes_keeps_the_copy_and_says_so(
     assert "Traceback" not in done.stderr
     assert str(Digest.of(open_source(name).get_manifest()[0])) == digest
     assert leftovers(tmp_path) == []
+
+
+_DIGEST_RENAMED_IN = ("spyglass.cli.copy_cmd:_write_digestfile"
+                      ">spyglass.core.transports.file_write:_keep_access")
+"""The ``--digestfile``'s temporary written, not yet renamed in."""
+
+
+@pytest.mark.parametrize("hooks", [
+    pytest.param(f"{_DIGEST_RENAMED_IN}=3", id="three-as-it-is-written"),
+    # one who saw nothing happen presses again and again: a first as the bars go
+    pytest.param(f"spyglass.cli.progress:Reporter.close=1,{_DIGEST_RENAMED_IN}=3",
+                 id="one-then-three-more"),
+])
+@pytest.mark.parametrize(("signame", "said"), [("INT", "interrupted."),
+                                                ("TERM", "stopped by SIGTERM.")])
+def test_interrupts_as_the_digestfile_is_written_are_held_and_the_copy_is_told(
+        source: Path, tmp_path: Path, hooks: str, signame: str, said: str) -> None:
+    """A third (or fourth) interrupt as the ``--digestfile`` is written no longer gets out:
+    the file is written whole, the copy told, and the program ends by the first."""
+    out = tmp_path / "out"
+    digestfile = tmp_path / "digest"
+    digestfile.write_text("sha256:" + "0" * 64)  # (one there before: replaced whole)
+    done = _copy_signalled_at(hooks, signame, "--digestfile", str(digestfile),
+                              f"oci:{source}:b", f"dir:{out}")
+    assert done.returncode == -getattr(signal, f"SIG{signame}"), done.stderr
+    digest = str(Digest.of(open_source(f"dir:{out}").get_manifest()[0]))
+    assert digestfile.read_text() == digest
+    assert done.stderr.splitlines()[-2:] == [
+        f"spyglass: Copied oci:{source}:b to dir:{out} ({digest}): the image was in place "
+        "when the interrupt came, so it stays there.", f"spyglass: {said}"], done.stderr
+    assert "Traceback" not in done.stderr
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("count", [2, 3])
+def test_a_third_interrupt_gets_out_of_a_digestfile_pipe_and_the_copy_is_still_told(
+        source: Path, tmp_path: Path, count: int) -> None:
+    """A pipe's reader may never come (a FIFO nobody opens): there a third interrupt gets
+    out of the writing, and the copy is told all the same, saying so."""
+    out = tmp_path / "out"
+    fifo = tmp_path / "digest"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # (a reader there: no waiting)
+    try:
+        done = _copy_signalled_at(f"spyglass.cli.copy_cmd:_write_digestfile={count}", "INT",
+                                  "--digestfile", str(fifo), f"oci:{source}:b", f"dir:{out}")
+        try:
+            written = os.read(reader, 200).decode()
+        except BlockingIOError:
+            written = ""
+    finally:
+        os.close(reader)
+    assert done.returncode == -signal.SIGINT, done.stderr
+    digest = str(Digest.of(open_source(f"dir:{out}").get_manifest()[0]))
+    copied = (f"spyglass: Copied oci:{source}:b to dir:{out} ({digest}): the image was in "
+              "place when the interrupt came, so it stays there")
+    if count == 2:  # (both held: written, told)
+        assert written == digest
+        assert done.stderr.splitlines()[-2:] == [f"{copied}.", "spyglass: interrupted."]
+    else:
+        assert written == ""
+        assert done.stderr.splitlines()[-2:] == [
+            f'{copied}; its digest may not have been written to "{fifo}": the interrupt '
+            "stopped that.", "spyglass: interrupted."], done.stderr
+    assert "Traceback" not in done.stderr

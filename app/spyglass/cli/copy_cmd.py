@@ -365,15 +365,23 @@ def _copied(args: argparse.Namespace, digest: Digest, finished: Finished | None,
     from spyglass.core.cancel import held_interrupt
 
     copied = f"Copied {args.source} to {args.destination} ({digest})"
+    stays = f"{copied}{_before(finished)}: the image was in place when the interrupt came, " \
+        "so it stays there"
     if args.digestfile is not None:
-        _write_digest(args, copied, digest, given_fd)
+        try:
+            _write_digest(args, copied, digest, given_fd)
+        except KeyboardInterrupt as exc:
+            # a third out of a write that waits on something outside (a pipe nobody reads;
+            # a file is written whole, every interrupt held): the copy is told all the same
+            note(f'{stays}; its digest may not have been written to "{args.digestfile}": '
+                 "the interrupt stopped that.")
+            raise (interrupted or held_interrupt() or exc) from None
     interrupted = interrupted or held_interrupt()
     if interrupted is None:
         if not args.quiet:  # (one that comes now ends the program after the telling)
             note(f"{copied}{_before(finished)}.")
         return 0
-    note(f"{copied}{_before(finished)}: the image was in place when the interrupt came, "
-         "so it stays there.")
+    note(f"{stays}.")
     raise interrupted
 
 
@@ -407,10 +415,14 @@ def _before(finished: Finished | None) -> str:
 def _write_digestfile(path: Path, text: str, given_fd: int | None = None) -> None:
     """Write the ``--digestfile``: a file (new, or one there) through a temporary file
     beside it, renamed into place, so that a full disk leaves nothing at its name, or the
-    file it had (never an empty digest); ``/dev/stdout``, a pipe or another file that is
-    no regular one is written straight (a rename would replace it). ``given_fd``: the
+    file it had (never an empty digest), with every interrupt held meanwhile (see
+    :func:`~spyglass.core.cancel.held_whole`: one who pressed Ctrl+C again and again does
+    not cut it, or the copy's telling, short); ``/dev/stdout``, a pipe or another file
+    that is no regular one is written straight (a rename would replace it), where a
+    third interrupt still gets out of a reader that never comes. ``given_fd``: the
     descriptor a ``/dev/stdout`` or ``/dev/fd/N`` named when the copy began (see
     :func:`_check_digestfile`), written through."""
+    from spyglass.core.cancel import held_whole
     from spyglass.core.transports.file_write import replace_file
 
     if given_fd is not None:
@@ -431,18 +443,19 @@ def _write_digestfile(path: Path, text: str, given_fd: int | None = None) -> Non
             out.write(text)
         return
     target = Path(os.path.realpath(path))  # a link to the file stays a link
-    try:
-        replace_file(target, text.encode("ascii"))
-    except TransportError as exc:
-        cause = exc.__cause__
-        if not (found is not None and isinstance(cause, OSError)
-                and cause.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
-                and os.access(target, os.W_OK)):
-            raise
-        # a folder that takes no new file, and a file there that may be written: written in
-        # place, as skopeo writes it
-        with open(target, "w", encoding="ascii") as out:
-            out.write(text)
+    with held_whole():
+        try:
+            replace_file(target, text.encode("ascii"))
+        except TransportError as exc:
+            cause = exc.__cause__
+            if not (found is not None and isinstance(cause, OSError)
+                    and cause.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+                    and os.access(target, os.W_OK)):
+                raise
+            # a folder that takes no new file, and a file there that may be written:
+            # written in place, as skopeo writes it
+            with open(target, "w", encoding="ascii") as out:
+                out.write(text)
 
 
 def _check_digestfile(path: Path, names: tuple[ImageName, ImageName]) -> int | None:

@@ -148,7 +148,7 @@ class _Holding:
     outside; None holds them all. :func:`interrupts_deferred` holds one and lets the next
     go (a clean-up after a first Ctrl+C: the second is held, a third gets out); the final
     stretch holds them all while the image goes in place, then lets the third go (see
-    :func:`past_commit`).
+    :func:`past_commit`), but in a block written whole (:func:`held_whole`).
     """
 
     def __init__(self, escape_at: int | None = 2, *, notice: str | None = None,
@@ -248,8 +248,9 @@ def final_stretch(*, notice: str | None = FINAL_STRETCH_NOTICE,
     stops what comes after. Up to :func:`past_commit` every interrupt is held (a second
     and a third too: the commit's last steps are renames and small writes); from there
     the third gets out at once, for housekeeping stuck on something outside, after the
-    image was said to be in place. A block that fails lets the held interrupt go with its
-    error (the error is what the caller hears).
+    image was said to be in place, but for a block in it written whole
+    (:func:`held_whole`: the ``--digestfile``). A block that fails lets the held
+    interrupt go with its error (the error is what the caller hears).
 
     A stretch within another joins it: the outer one holds on to its end. So a caller
     that tells the copy itself (the command line: the bars, the destination and the
@@ -292,6 +293,25 @@ def past_commit() -> None:
     holding = _FINAL_STRETCH.get()
     if holding is not None:
         holding.escape_at = _FINAL_ESCAPE
+
+
+@contextmanager
+def held_whole() -> Iterator[None]:
+    """Within a :func:`final_stretch` past its commit: a block that every interrupt is held
+    off from again, as up to :func:`past_commit` (a third no longer gets out), for a short
+    write that is part of telling the copy and must not be cut in two: the command line's
+    ``--digestfile``, a regular file, written whole or not at all. For nothing that can
+    wait on something outside (a pipe nobody reads): only ``kill -9`` would get out of
+    that. Outside a stretch the block runs as it is."""
+    holding = _FINAL_STRETCH.get()
+    if holding is None:
+        yield
+        return
+    escape, holding.escape_at = holding.escape_at, None
+    try:
+        yield
+    finally:
+        holding.escape_at = escape
 
 
 def held_interrupt() -> KeyboardInterrupt | None:

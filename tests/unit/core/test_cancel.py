@@ -16,6 +16,7 @@ from spyglass.core.cancel import (
     Terminated,
     final_stretch,
     held_interrupt,
+    held_whole,
     in_place_from_here,
     interrupts_deferred,
     linked,
@@ -226,6 +227,44 @@ def test_a_final_stretch_can_hold_unsaid_and_wake_whoever_waits_for_it(
         assert isinstance(held_interrupt(), KeyboardInterrupt)
     assert woken == ["woken"]
     assert caplog.records == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.skipif(signal.getsignal(signal.SIGINT) is not signal.default_int_handler,
+                    reason="Python's own Ctrl+C handler is not installed")
+def test_a_block_written_whole_past_the_commit_holds_every_interrupt_again() -> None:
+    """The command line's ``--digestfile``: a third (a fourth) interrupt waits for it to
+    be written, and once it is, the next gets out as before; the first is raised at the
+    stretch's end. Outside a stretch the block runs as it is."""
+    reached: list[str] = []
+    with stop_like_ctrl_c_on_termination(), \
+            pytest.raises(KeyboardInterrupt) as stopped, final_stretch():
+        in_place_from_here()
+        past_commit()
+        signal.raise_signal(signal.SIGTERM)
+        with held_whole():
+            for _ in range(3):
+                signal.raise_signal(signal.SIGINT)
+            reached.append("written")
+        reached.append("told")
+        signal.raise_signal(signal.SIGINT)  # past the block: at once
+        reached.append("not reached")
+    assert reached == ["written", "told"]
+    assert type(stopped.value) is KeyboardInterrupt  # (the one that got out)
+    reached.clear()
+    with stop_like_ctrl_c_on_termination(), pytest.raises(Terminated), final_stretch():
+        in_place_from_here()
+        past_commit()
+        with held_whole():
+            signal.raise_signal(signal.SIGTERM)
+            signal.raise_signal(signal.SIGINT)
+            signal.raise_signal(signal.SIGINT)
+            reached.append("written")
+        reached.append("told")
+    assert reached == ["written", "told"]  # the first raised at the end
+    with pytest.raises(KeyboardInterrupt), held_whole():  # outside a stretch
+        signal.raise_signal(signal.SIGINT)
+        reached.append("not reached")
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
