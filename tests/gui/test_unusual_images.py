@@ -508,6 +508,52 @@ def test_buildkit_attestations_are_not_counted_as_platforms_in_the_header(
     assert "4 platforms" not in subtitle
 
 
+def test_an_image_without_a_platform_is_counted_and_named_as_the_cli_names_it(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """An index of an arm64 image and an image without a platform: the header said "1
+    platform", the Overview listed the second by its digest as if it were a platform,
+    and its row of Platforms read "— —". They say "image without a platform", as inspect
+    does; so does a list of such images alone, and one beside attestations."""
+    from spyglass.cli import main
+    from spyglass.core.platform import Platform
+    from spyglass.gui.models.platforms import ARCH, OS
+    from tests.helpers.platform_lists import platform_lists
+
+    monkeypatch.setattr("spyglass.gui.loading.host_platform", lambda: Platform("linux", "amd64"))
+    lists = platform_lists(tmp_path / "lists")
+    builder = LayoutBuilder(lists.root)
+    builder.tag(builder.add_index([lists.images["noplat"],
+                                   builder.add_attestation(lists.images["amd64"])]),
+                "noplat_attested")
+    window.open_location(lists.root, select=False)
+    short = lists.images["noplat"]["digest"][:19]
+    view = window.image_view
+    for tag, counted, platforms in (
+            ("noplat_mixed", "1 platform (and 1 image without a platform)",
+             "linux/arm64/v8 (and 1 image without a platform)"),
+            ("docker_noplat", "1 image without a platform", ""),
+            ("noplat_attested", "1 image without a platform (and 1 attestation)",
+             "1 image without a platform and 1 attestation")):
+        show_image(qtbot, window, tag)
+        parts = view.subtitle.text().split("  ·  ")
+        assert parts[1] == counted, parts
+        assert view.overview.field_text("Platforms") == platforms
+    show_image(qtbot, window, "noplat_mixed")
+    model = view.platforms.model
+    row = next(r for r, s in enumerate(model.rows) if s.descriptor.platform is None)
+    assert [model.data(model.index(row, column)) for column in (OS, ARCH)] == [
+        "no platform", ""]
+    assert "image without a platform" in model.data(
+        model.index(row, OS), Qt.ItemDataRole.ToolTipRole)
+    # shown (as this system's image), it is called what inspect calls it
+    assert view.overview.field_text("Shown platform") == \
+        f"image without a platform, {short}"
+    assert main(["inspect", "--platform", "linux/s390x",
+                 f"oci:{lists.root}:noplat_mixed"]) == 0
+    assert "its image without a platform, " in capsys.readouterr().err
+
+
 def test_a_list_of_attestations_alone_says_it_holds_no_image_as_the_cli_does(
         qtbot: QtBot, window: MainWindow, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:

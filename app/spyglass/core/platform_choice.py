@@ -10,7 +10,9 @@ words it, in the front ends' shared words.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from typing import Final
 
+from spyglass.core import media
 from spyglass.core.errors import PlatformNotFound
 from spyglass.core.manifest import Descriptor, ImageIndex
 from spyglass.core.platform import Platform, best_matches
@@ -21,6 +23,31 @@ def is_attestation(entry: Descriptor) -> bool:
     """True for BuildKit's attestation entries of a list (``unknown/unknown``, annotated
     ``vnd.docker.reference.type: attestation-manifest``): no platform's image."""
     return entry.annotations.get(BUILDKIT_REFERENCE_TYPE) == BUILDKIT_ATTESTATION
+
+
+WITHOUT_PLATFORM: Final = "without a platform"
+"""What an image entry of a list that names no platform is, in the words every front end
+says it in: "its image without a platform", "1 image without a platform"."""
+
+
+def names_platform(entry: Descriptor) -> bool:
+    """True for an entry of a list that names the platform its image is for (an OS at
+    least; BuildKit's attestations, ``unknown/unknown``, name none)."""
+    return entry.platform is not None and bool(entry.platform.os) and \
+        not is_attestation(entry)
+
+
+def is_unplaced(entry: Descriptor) -> bool:
+    """True for an image entry of a list that names no platform (not an attestation, an
+    artifact, or a nested list): an OCI index's such image is taken for any system when
+    no other entry fits, as skopeo takes it."""
+    return not names_platform(entry) and not is_attestation(entry) \
+        and not entry.artifact_type and entry.media_type in media.SINGLE_IMAGE_TYPES
+
+
+def unplaced_text(count: int) -> str:
+    """``1 image without a platform``, ``2 images without a platform``."""
+    return f"{count} image{'' if count == 1 else 's'} {WITHOUT_PLATFORM}"
 
 
 def offered_text(platform: Platform, wanted: Platform) -> str:
@@ -89,7 +116,7 @@ def choice_notes(index: ImageIndex, wanted: Platform, entry: Descriptor, verb: s
     ``index`` that fit as well (those of a nested list are not counted)."""
     short = entry.digest.short
     if entry.platform is None:
-        return [f"the list names no image for {wanted}: its image without a platform, "
+        return [f"the list names no image for {wanted}: its image {WITHOUT_PLATFORM}, "
                 f"{short}, is {verb}, as skopeo takes it"]
     notes = []
     if not wanted.matches(entry.platform):

@@ -16,6 +16,12 @@ from spyglass.core.digest import Digest
 from spyglass.core.errors import as_clause
 from spyglass.core.manifest import Descriptor
 from spyglass.core.platform import Platform
+from spyglass.core.platform_choice import (
+    WITHOUT_PLATFORM,
+    is_unplaced,
+    names_platform,
+    unplaced_text,
+)
 from spyglass.core.platform_choice import is_attestation as is_attestation  # (shared)
 from spyglass.core.signatures import media as signed
 from spyglass.core.units import human_size as human_size  # (the window's sizes: shared)
@@ -208,14 +214,54 @@ def platform_text(platform: Platform | None) -> str:
 
 
 def instance_label(descriptor: Descriptor) -> str:
-    """What an entry of a list is called: its platform, or what it is."""
+    """What an entry of a list is called: its platform, or what it is (``image without a
+    platform, sha256:7cf297963bef``, as the command line says it)."""
     if is_attestation(descriptor):
         return "attestation"
     if descriptor.platform is not None and descriptor.platform.os:
         return str(descriptor.platform)
     if media.is_index(descriptor.media_type):
         return f"nested list {short_digest(descriptor.digest)}"
+    if is_unplaced(descriptor):
+        return f"image {WITHOUT_PLATFORM}, {short_digest(descriptor.digest)}"
     return short_digest(descriptor.digest)
+
+
+def and_joined(parts: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else "".join(parts)
+
+
+def besides_platforms(entries: Sequence[Descriptor]) -> list[str]:
+    """What the entries of a list hold besides images for a platform, counted in the
+    words the Platforms table and the command line use: ``1 image without a platform``,
+    ``2 artifacts``, ``2 attestations``, ``1 other entry``; empty for none."""
+    unplaced = sum(1 for e in entries if is_unplaced(e))
+    attestations = sum(1 for e in entries if is_attestation(e))
+    artifacts = sum(1 for e in entries if not names_platform(e) and not is_attestation(e)
+                    and e.artifact_type)
+    others = sum(1 for e in entries if not names_platform(e)) - unplaced - attestations \
+        - artifacts
+    said = [unplaced_text(unplaced)] if unplaced else []
+    said += [counted(artifacts, "artifact")] if artifacts else []
+    said += [counted(attestations, "attestation")] if attestations else []
+    if others:
+        said.append("1 other entry" if others == 1 else f"{others} other entries")
+    return said
+
+
+def list_count_text(entries: Sequence[Descriptor]) -> str:
+    """How many platforms a list offers, and what else it holds (:func:`besides_platforms`):
+    ``2 platforms``, ``1 platform (and 1 image without a platform)``, ``2 platforms (and 2
+    attestations)``; a list with no platform says what it holds (``1 image without a
+    platform``, ``2 attestations``)."""
+    placed = sum(1 for e in entries if names_platform(e))
+    besides = besides_platforms(entries)
+    if not placed and besides:
+        head, besides = besides[0], besides[1:]
+    else:
+        head = counted(placed, "platform")
+    return head + (f" (and {and_joined(besides)})" if besides else "")
 
 
 def unreadable_text(unreadable: Sequence[InstanceSummary]) -> str:

@@ -11,6 +11,7 @@ from spyglass.core import media
 from spyglass.core.digest import Digest
 from spyglass.core.image import InstanceSummary
 from spyglass.core.manifest import ImageIndex
+from spyglass.core.platform_choice import WITHOUT_PLATFORM, is_unplaced
 from spyglass.gui import icons
 from spyglass.gui.colors import error_color, muted_color
 from spyglass.gui.formatting import exact_size, human_size, is_attestation
@@ -18,6 +19,9 @@ from spyglass.gui.models.table import Column, RowTableModel
 from spyglass.gui.signals import emit
 
 OS, ARCH, VARIANT, OS_VERSION, SIZE, DIGEST = range(6)
+
+NO_PLATFORM = "no platform"
+"""What the OS column says of an image without a platform (its Architecture is empty)."""
 
 
 class PlatformsModel(RowTableModel[InstanceSummary]):
@@ -75,12 +79,16 @@ class PlatformsModel(RowTableModel[InstanceSummary]):
                 return "attestation"
             if artifact:
                 return "artifact"
+            if is_unplaced(descriptor):
+                return NO_PLATFORM
             if platform is None or not platform.os:
                 return "list" if media.is_index(descriptor.media_type) else "—"
             return platform.os
         if column == ARCH:
             if artifact:
                 return descriptor.artifact_type or ""
+            if is_unplaced(descriptor):
+                return ""  # (its OS says it names none)
             return platform.architecture if platform and platform.architecture else "—"
         if column == VARIANT:
             return platform.variant if platform and platform.variant else ""
@@ -107,6 +115,9 @@ class PlatformsModel(RowTableModel[InstanceSummary]):
             return "Build attestations (provenance, SBOM)" + (f" for {subject}" if subject else "")
         if isinstance(row.manifest, ImageIndex):
             return "A nested manifest list"
+        if is_unplaced(descriptor):
+            return (f"An image {WITHOUT_PLATFORM}: its entry in the list names none. Drag "
+                    "the row to copy it alone, by its digest.")
         if descriptor.platform is not None and column == OS and descriptor.platform.os_features:
             return "OS features: " + ", ".join(descriptor.platform.os_features)
         return None

@@ -29,6 +29,7 @@ from spyglass.core.digest import Digest
 from spyglass.core.errors import as_clause
 from spyglass.core.image import LoadedImage
 from spyglass.core.manifest import Descriptor, ImageManifest, Schema1Manifest
+from spyglass.core.platform_choice import is_unplaced
 from spyglass.core.retry import Wait
 from spyglass.core.text import visible
 from spyglass.core.transports.base import ImageEntry, Location
@@ -38,7 +39,7 @@ from spyglass.gui.formatting import (
     held_text,
     human_size,
     instance_label,
-    is_attestation,
+    list_count_text,
     short_digest,
     unreadable_text,
 )
@@ -501,17 +502,12 @@ class ImageView(QWidget):
                  else media.friendly(top.media_type)]
         if state.is_list:
             # a list of artifacts names no platform: its entries are counted as such;
-            # BuildKit's attestations (unknown/unknown) are no platforms, as the Overview
-            # says them apart
-            entries = len(state.instances)
-            count = sum(1 for s in state.instances if s.descriptor.platform is not None
-                        and not is_attestation(s.descriptor))
-            attestations = sum(1 for s in state.instances if is_attestation(s.descriptor))
-            parts.append(f"{entries} entr{'ies' if entries != 1 else 'y'}"
-                         if state.of_entries else
-                         f"{count} platform{'s' if count != 1 else ''}" + (
-                             f" (and {attestations} attestation"
-                             f"{'s' if attestations != 1 else ''})" if attestations else ""))
+            # BuildKit's attestations (unknown/unknown) and images without a platform are
+            # no platforms, as the Overview says them apart
+            entries = [s.descriptor for s in state.instances]
+            parts.append(f"{len(entries)} entr{'ies' if len(entries) != 1 else 'y'}"
+                         if state.of_entries and not any(map(is_unplaced, entries))
+                         else list_count_text(entries))
             current = state.current
             if current is not None:
                 parts.append(f"showing {instance_label(current.descriptor)}")

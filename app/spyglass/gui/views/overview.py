@@ -30,7 +30,7 @@ from spyglass.core.manifest import (
     Schema1Manifest,
     manifest_digest,
 )
-from spyglass.core.platform_choice import holds_only_attestations
+from spyglass.core.platform_choice import holds_only_attestations, names_platform
 from spyglass.core.text import LINES, TABS, visible
 from spyglass.gui.colors import muted_color
 from spyglass.gui.formatting import (
@@ -38,10 +38,13 @@ from spyglass.gui.formatting import (
     LONGEST_RUN,
     SCHEMA1_SIZES,
     UNKNOWN_SIZE,
+    and_joined,
+    besides_platforms,
     exact_size,
     format_timestamp,
     human_size,
     instance_label,
+    is_attestation,
     relative_age,
     unbroken,
     wrap_anywhere,
@@ -354,14 +357,16 @@ class OverviewPage(QScrollArea):
             self._set("Shown entry", entry_label(current.descriptor) if current else "—")
             self._set("Entry digest", str(manifest.digest) if manifest is not None else "")
         elif isinstance(top, ImageIndex):
-            offered = [instance_label(s.descriptor) for s in state.instances]
-            platforms = [p for p in offered if p != "attestation"]
-            extra = len(offered) - len(platforms)
-            text = _listed(platforms, ", ", PLATFORMS_TAB)
-            if extra and not platforms:
-                text = f"none: the list {holds_only_attestations(extra)}"
-            elif extra:
-                text += f" (and {extra} attestation{'s' if extra > 1 else ''})"
+            entries = [s.descriptor for s in state.instances]
+            platforms = [instance_label(e) for e in entries if names_platform(e)]
+            besides = besides_platforms(entries)  # (as the header counts them)
+            if entries and all(map(is_attestation, entries)):
+                text = f"none: the list {holds_only_attestations(len(entries))}"
+            elif platforms:
+                text = _listed(platforms, ", ", PLATFORMS_TAB) + (
+                    f" (and {and_joined(besides)})" if besides else "")
+            else:
+                text = and_joined(besides)
             self._set("Platforms", text)
             self._set("Shown platform",
                       instance_label(current.descriptor) if current else "—")
