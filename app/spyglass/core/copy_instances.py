@@ -6,7 +6,7 @@ to each, fetched ahead together (:class:`Ahead`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from spyglass.core import media
@@ -16,6 +16,7 @@ from spyglass.core.copy_plan import Format
 from spyglass.core.digest import Digest, read_verified
 from spyglass.core.errors import (
     UNREACHED,
+    ImageNotFound,
     InvalidManifest,
     SpyglassError,
     Unsupported,
@@ -39,6 +40,25 @@ from spyglass.core.signatures.discovery import Attachment, find_attachments
 from spyglass.core.transports.base import (
     ImageSource,
 )
+
+
+def entries_named(source: ImageSource, top: ImageIndex, wanted: Sequence[Digest],
+                  cancel: CancelToken | None) -> list[Descriptor]:
+    """The entry of each digest of ``wanted`` in ``top`` or the lists nested in it (the
+    first where it stands twice), in the order asked; a digest none of them names is
+    refused (:class:`~spyglass.core.errors.ImageNotFound`). A list without nested lists
+    is not read further."""
+    if not wanted:
+        return []
+    named: dict[Digest, Descriptor] = {}
+    for _holder, entry in nested_entries(source, top, cancel=cancel):
+        named.setdefault(entry.digest, entry)
+    missing = [str(digest) for digest in wanted if digest not in named]
+    if missing:
+        raise ImageNotFound(
+            f"The manifest list {top.digest} names no image {', '.join(missing)}: it may "
+            "have changed since it was read; choose its images again.")
+    return [named[digest] for digest in dict.fromkeys(wanted)]
 
 
 def chosen_entries(source: ImageSource, top: ImageIndex, wanted: list[Platform],

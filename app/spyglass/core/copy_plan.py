@@ -40,6 +40,12 @@ class CopyOptions:
 
     platforms: tuple[Platform, ...] = ()
     """Instances of a list to copy; several are written as a list of just them."""
+    instances: tuple[Digest, ...] = ()
+    """Instances of a list to copy by the digest of their manifest, beside ``platforms``
+    (as containers/image's ``Options.Instances``): an image without a platform, which
+    no platform chooses. A digest the list (or a list nested in it) does not name is
+    refused; with neither these nor ``platforms``, ``multi_arch`` chooses. A source that
+    is no list is copied as it is."""
     multi_arch: MultiArch = "system"
     """``system``: the instance for this machine (or ``platforms``); ``all``: the whole
     list; ``index-only``: the list manifest alone."""

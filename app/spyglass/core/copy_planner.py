@@ -46,6 +46,7 @@ from spyglass.core.copy_instances import (
     Ahead,
     chosen_entries,
     config_if_readable,
+    entries_named,
     load_config,
     nested_manifests,
     one_image_note,
@@ -284,7 +285,7 @@ def _plan_images(
         return CopyPlan(source.description, destination.description, top, (), top.media_type,
                         True, tuple(notes))
 
-    if options.multi_arch == "all" and not options.platforms:
+    if options.multi_arch == "all" and not options.platforms and not options.instances:
         chosen = entries
         if choose_format(top.media_type, destination, options) != "oci" and any(
                 buildkit_attestation_subject(e) is not None for e in entries):
@@ -292,8 +293,10 @@ def _plan_images(
             # copied, and the attestations stay behind with a note (as when named)
             chosen = [e for e in entries if buildkit_attestation_subject(e) is None]
     else:
-        chosen = chosen_entries(source, top, list(options.platforms) or [host_platform()],
-                                notes, cancel)
+        wanted = list(options.platforms) or ([] if options.instances else [host_platform()])
+        chosen = chosen_entries(source, top, wanted, notes, cancel)
+        chosen += [entry for entry in entries_named(source, top, options.instances, cancel)
+                   if entry not in chosen]
     images = [e for e in entries if buildkit_attestation_subject(e) is None]
     many = options.multi_arch == "all" or len(chosen) > 1
     attested: list[Descriptor] = []

@@ -1206,6 +1206,31 @@ def test_an_index_entry_without_a_platform_is_chosen_when_none_fits(tmp_path: Pa
     assert str(top.digest) == image["digest"]
 
 
+def test_an_image_without_a_platform_is_copied_alone_by_its_digest(tmp_path: Path) -> None:
+    """No platform chooses it: ``instances`` names it, alone (one image written, not a
+    list) or beside a platform (a list of the two); a digest the list does not name is
+    refused, saying so."""
+    from spyglass.core.errors import ImageNotFound
+    from tests.helpers.platform_lists import platform_lists
+
+    lists = platform_lists(tmp_path / "lists")
+    source = f"oci:{lists.root}:noplat_mixed"
+    noplat = Digest.parse(lists.images["noplat"]["digest"])
+    top = copy_image(open_source(source), open_destination(f"oci:{tmp_path / 'a'}:v1"),
+                     CopyOptions(instances=(noplat,)))
+    assert top.digest == noplat
+    top = copy_image(open_source(source), open_destination(f"oci:{tmp_path / 'b'}:v1"),
+                     CopyOptions(platforms=(Platform.parse("linux/arm64/v8"),),
+                                 instances=(noplat,)))
+    index = json.loads((tmp_path / "b" / "blobs" / "sha256" / top.digest.hex).read_bytes())
+    assert [entry["digest"] for entry in index["manifests"]] == [
+        lists.images["arm64v8"]["digest"], str(noplat)]
+    other = Digest.parse(lists.images["amd64"]["digest"])
+    with pytest.raises(ImageNotFound, match=f"names no image {other}"):
+        plan_copy(open_source(source), open_destination(f"oci:{tmp_path / 'c'}:v1"),
+                  CopyOptions(instances=(other,)))
+
+
 def test_zstd_for_docker_images_writes_oci(tmp_path: Path) -> None:
     """Docker schema 2 cannot hold zstd layers: asked for zstd with no format, a Docker
     list and its images are written as OCI (as containers/image converts them); asked
