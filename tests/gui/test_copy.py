@@ -279,6 +279,62 @@ def test_a_dropped_platform_row_copies_that_platform(
     dialog.reject()
 
 
+def test_a_platform_row_without_a_platform_is_dragged_and_copied_alone_by_its_digest(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its row (which read "— —") could not be dragged: no platform named it, and the
+    dialog's boxes offered only platforms (it went only with the list whole). Dragged
+    now, it is the one box ticked, named after its digest, and copied alone by it."""
+    from spyglass.gui.dragdrop import DragSource
+    from tests.gui.guitools import drop_on_row
+    from tests.gui.test_drag_sources import drag_with_the_mouse
+    from tests.helpers.platform_lists import platform_lists
+
+    lists = platform_lists(tmp_path / "lists")
+    target = second_layout(tmp_path, sample)
+    window.open_location(lists.root, select=False)
+    window.open_location(target, select=False)
+    wait_listed(qtbot, window, 1)
+    show_image(qtbot, window, "noplat_mixed")
+    started: list[DraggedImage] = []
+
+    def record(_self: DragSource, image: DraggedImage) -> Qt.DropAction:
+        started.append(image)  # (instead of Qt's modal drag loop)
+        return Qt.DropAction.CopyAction
+
+    monkeypatch.setattr(DragSource, "start_drag", record)
+    table = window.image_view.platforms.table
+    model = window.image_view.platforms.model
+    row = next(r for r, s in enumerate(model.rows) if s.descriptor.platform is None)
+    index = model.index(row, 0)
+    table.scrollTo(index)
+    drag_with_the_mouse(table.viewport(), table.visualRect(index).center())
+    noplat = lists.images["noplat"]["digest"]
+    label = f"noplat_mixed (image without a platform, {noplat[:19]})"
+    assert [(image.label, image.digest, image.platform) for image in started] == [
+        (label, noplat, "")]
+    dialog = drop_on_row(qtbot, window, window.tree, window.places.index(1, 0), started[0])
+    qtbot.waitUntil(lambda: bool(dialog.unplaced_boxes), timeout=WAIT_MS)
+    assert dialog.platforms_label.text() == (
+        "A list of 1 platform and 1 image without a platform; copy these:")
+    assert [box.isChecked() for box in dialog.choice_boxes()] == [False, True]
+    assert dialog.destination_edit.text() == f"oci:{target}:noplat_mixed-{noplat[7:19]}"
+    manager = window.copying.manager
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
+    with qtbot.waitSignal(manager.added, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
+    transfer = manager.transfers[-1]
+    assert transfer.request.label == label
+    assert [str(d) for d in transfer.request.options.instances] == [noplat]
+    wait_finished(qtbot, transfer)
+    assert transfer.state is TransferState.DONE, transfer.error
+    assert transfer.result is not None and str(transfer.result.digest) == noplat
+    model_ = window.copying.panel.model
+    assert model_.data(model_.index(len(manager.transfers) - 1, STATE)) == "Done"
+    qtbot.waitUntil(lambda: window.places.find_image(
+        f"noplat_mixed-{noplat[7:19]}", 1).isValid(), timeout=WAIT_MS)
+
+
 def test_cancelling_a_copy_leaves_the_layout_unchanged(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
     big = tmp_path / "big"

@@ -1331,16 +1331,29 @@ def test_this_system_is_off_where_no_image_of_the_list_runs_here(
     dialog.reject()
 
 
-def test_a_list_with_an_image_naming_no_platform_says_so(
+def test_a_list_with_an_image_naming_no_platform_offers_it_on_its_own(
         qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
-    # "A list of 1 platform": ticking it copied the list whole, its other image too
+    # "A list of 1 platform": ticking it copied the list whole, its other image too; then
+    # the image was said to go only with every platform ("naming none"): it has its own
+    # box, in the words the window and inspect call it, and goes by its digest
     from tests.helpers.platform_lists import platform_lists
 
     lists = platform_lists(tmp_path / "lists")
     dialog = _listed(qtbot, window, f"oci:{lists.root}:noplat_mixed")
     assert dialog.platforms_label.text() == (
-        "A list of 1 platform and 1 image naming none (copied when every platform is "
-        "ticked: the list whole); copy these:")
+        "A list of 1 platform and 1 image without a platform; copy these:")
+    noplat = lists.images["noplat"]["digest"]
+    assert [box.text() for box in dialog.choice_boxes()] == [
+        "linux/arm64/v8", f"image without a platform, {noplat[:19]}"]
+    assert all(box.isChecked() for box in dialog.choice_boxes())
+    assert dialog.options().multi_arch == "all"  # (both: the list whole)
+    dialog.unplaced_boxes[0][1].setChecked(False)
+    options = dialog.options()
+    assert ([str(p) for p in options.platforms], options.instances) == (["linux/arm64/v8"], ())
+    dialog.set_platforms([noplat])
+    options = dialog.options()
+    assert (options.platforms, [str(d) for d in options.instances]) == ((), [noplat])
+    assert dialog.copy_label().endswith(f"(image without a platform, {noplat[:19]})")
     dialog.reject()
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Final, Literal
 
 from spyglass.core.archive_names import STORAGE_SUFFIXES
+from spyglass.core.digest import Digest
 from spyglass.core.errors import SpyglassError
 from spyglass.core.reference import (
     DockerArchiveName,
@@ -42,7 +43,9 @@ class DraggedImage:
     label: str
     platform: str = ""
     digest: str = ""
-    """The manifest digest of ``platform``'s image (where it is known)."""
+    """The manifest digest of ``platform``'s image (where it is known); without a
+    ``platform``, that of the image of the list dragged that names none (copied alone,
+    by this digest)."""
     top_digest: str = ""
     """The digest of the top manifest (the image, or the list) the window showed under
     ``name``, where it showed one: the copy expects the name to name it still
@@ -54,7 +57,7 @@ class DraggedImage:
         """The name other programs get (a drag's plain text): one platform of a list in a
         registry by its own digest (``docker://HOST/REPO@sha256:…``), else ``name``. (An
         ``oci:`` layout has no name for an image by digest that skopeo takes.)"""
-        if self.platform and self.digest:
+        if self.digest:
             try:
                 parsed = parse_image_name(self.name)
             except SpyglassError:
@@ -63,6 +66,18 @@ class DraggedImage:
                 ref = parsed.reference
                 return f"docker://{ref.domain}/{ref.path}@{self.digest}"
         return self.name
+
+    @property
+    def part(self) -> str:
+        """What of a list is dragged, as a name suggested for its copy ends in it
+        (:func:`suggest_destination`): its platform (``linux/arm64``), the short digest of
+        an image without a platform (``7cf297963bef``), "" for the image or list whole."""
+        if self.platform or not self.digest:
+            return self.platform
+        try:
+            return Digest.parse(self.digest).short
+        except SpyglassError:
+            return ""
 
     def to_json(self) -> dict[str, str]:
         data = {"name": self.name, "label": self.label, "platform": self.platform}
@@ -169,7 +184,8 @@ def _safe_repository(text: str) -> str:
 def suggest_destination(source: str, place: DropPlace, label: str = "",
                         platform: str = "") -> str:
     """The destination name the copy dialog starts with for ``source`` (shown as
-    ``label``; ``platform``, one platform of it) dropped on ``place``.
+    ``label``; ``platform``, one platform of it, or the short digest of one image of it
+    without a platform: :attr:`DraggedImage.part`) dropped on ``place``.
 
     Registry: ``docker://HOST/REPO:TAG`` (REPO the repository dropped on, or the
     source's own); layout: ``oci:PATH:REPO:TAG``, or the source layout's own ref as

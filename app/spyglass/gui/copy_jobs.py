@@ -24,6 +24,7 @@ from spyglass.core.digest import Digest
 from spyglass.core.image import load_manifest, nested_entries
 from spyglass.core.manifest import Descriptor, ImageIndex, Schema1Manifest
 from spyglass.core.platform import Platform
+from spyglass.core.platform_choice import is_unplaced
 from spyglass.core.policy import check_copy_source
 from spyglass.core.reference import parse_image_name
 from spyglass.core.referrers import buildkit_attestation_subject
@@ -82,9 +83,13 @@ class SourcePlatforms:
     """A Docker schema 1 image: converted to schema 2 as it is copied."""
     instances: tuple[Digest, ...] = ()
     """The digest of each platform's image (the first of it in the list), as ``platforms``."""
-    unplaced: int = 0
-    """Images of the list that name no platform (not attestations): they go when every
-    platform is ticked (the list whole), not with some."""
+    unplaced: tuple[Descriptor, ...] = ()
+    """The images of the list that name no platform
+    (:func:`~spyglass.core.platform_choice.is_unplaced`): each is offered on its own,
+    copied by its digest (:attr:`~spyglass.core.copy.CopyOptions.instances`)."""
+    others: int = 0
+    """Other entries that name no platform (artifacts, say; not attestations): they go
+    only with the list whole."""
 
 
 def list_platforms(openers: Openers, source_name: str, cancel: CancelToken) -> SourcePlatforms:
@@ -99,11 +104,16 @@ def list_platforms(openers: Openers, source_name: str, cancel: CancelToken) -> S
         # the images of lists nested in the list too: a copy chooses among them as well,
         # preferring the list's own image of a platform, as it does
         own = {e.platform: e.digest for e in reversed(top.manifests) if e.platform}
-        unplaced = 0
+        unplaced: list[Descriptor] = []
+        others = 0
         for _holder, entry in nested_entries(source, top, cancel=cancel):
             platform = entry.platform
+            if is_unplaced(entry):
+                if entry not in unplaced:
+                    unplaced.append(entry)
+                continue
             if platform is None or not platform.os:
-                unplaced += buildkit_attestation_subject(entry) is None
+                others += buildkit_attestation_subject(entry) is None
                 continue
             if platform.os == "unknown":
                 continue
@@ -113,7 +123,7 @@ def list_platforms(openers: Openers, source_name: str, cancel: CancelToken) -> S
     finally:
         source.close()
     return SourcePlatforms(True, tuple(seen), top.digest, instances=tuple(digests),
-                           unplaced=unplaced)
+                           unplaced=tuple(unplaced), others=others)
 
 
 @dataclass(frozen=True)

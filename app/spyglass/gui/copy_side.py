@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QAbstractItemView, QApplication, QMenu, QTreeView
 
 from spyglass.core.cancel import CancelToken
 from spyglass.core.errors import SpyglassError
+from spyglass.core.platform_choice import is_unplaced
 from spyglass.core.reference import DockerName, parse_image_name
 from spyglass.core.settings import normalize_location
 from spyglass.core.text import visible
@@ -44,7 +45,7 @@ from spyglass.gui.dragdrop import (
     clipboard_image,
     copy_image,
 )
-from spyglass.gui.formatting import counted
+from spyglass.gui.formatting import counted, instance_label
 from spyglass.gui.models.places import ImageNode, LoadState, LocationNode
 from spyglass.gui.models.registry_rows import RegistryNode, RepositoryNode, TagNode
 from spyglass.gui.models.transfers import onto_itself
@@ -264,11 +265,18 @@ class CopyController(QObject):
         view = self._window.image_view
         state = view.state
         summary = view.platforms.model.row_at(index)
-        if state is None or summary is None or summary.descriptor.platform is None:
+        if state is None or summary is None:
             return None
-        platform = str(summary.descriptor.platform)
+        descriptor = summary.descriptor
+        if is_unplaced(descriptor):  # no platform names it: copied alone by its digest
+            return DraggedImage(state.entry.name,
+                                f"{state.entry.label} ({instance_label(descriptor)})",
+                                digest=str(descriptor.digest), top_digest=str(state.top.digest))
+        if descriptor.platform is None:
+            return None
+        platform = str(descriptor.platform)
         return DraggedImage(state.entry.name, f"{state.entry.label} ({platform})", platform,
-                            str(summary.descriptor.digest), str(state.top.digest))
+                            str(descriptor.digest), str(state.top.digest))
 
     # -- where it can be dropped
 
@@ -308,7 +316,7 @@ class CopyController(QObject):
         another repository's name, which the dialog offers to type)."""
         if place.kind == "registry":
             return True
-        suggested = suggest_destination(image.name, place, image.label, image.platform)
+        suggested = suggest_destination(image.name, place, image.label, image.part)
         return normalize_name(suggested) != normalize_name(image.name)
 
     # -- the dialog
@@ -372,7 +380,7 @@ class CopyController(QObject):
         remembered = place is None
         place = place or self._last_place
         if image is not None and place is not None and not destination:
-            destination = suggest_destination(image.name, place, image.label, image.platform)
+            destination = suggest_destination(image.name, place, image.label, image.part)
             if remembered and normalize_name(destination) == normalize_name(image.name):
                 destination = ""  # the last place is where the image is: not a copy at all
         last = self._last_place
@@ -381,6 +389,8 @@ class CopyController(QObject):
                             label=image.label if image is not None else "",
                             destination=destination,
                             platform=image.platform if image is not None else "",
+                            instance=image.digest if image is not None and not image.platform
+                            else "",
                             expected=image.top_digest if image is not None else "",
                             suggest=(lambda source: suggest_destination(source, last))
                             if last is not None else None,
@@ -657,7 +667,7 @@ def _new_layout_may_go(path: Path) -> bool:
 def _platform_suggester(image: DraggedImage | None, place: DropPlace | None,
                         ) -> Callable[[str], str] | None:
     """The destination to offer for ``image`` dropped on ``place`` as the platforms ticked
-    change (a platform, or "" for several)."""
+    change (a platform, the short digest of an image without one, or "" for several)."""
     if image is None or place is None:
         return None
     def suggest(platform: str) -> str:

@@ -223,8 +223,14 @@ def instance_label(descriptor: Descriptor) -> str:
     if media.is_index(descriptor.media_type):
         return f"nested list {short_digest(descriptor.digest)}"
     if is_unplaced(descriptor):
-        return f"image {WITHOUT_PLATFORM}, {short_digest(descriptor.digest)}"
+        return unplaced_label(descriptor.digest)
     return short_digest(descriptor.digest)
+
+
+def unplaced_label(digest: Digest) -> str:
+    """What the image ``digest`` of a list, which names no platform, is called:
+    ``image without a platform, sha256:7cf297963bef``."""
+    return f"image {WITHOUT_PLATFORM}, {short_digest(digest)}"
 
 
 def and_joined(parts: Sequence[str]) -> str:

@@ -99,7 +99,7 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
 
     def __init__(self, runner: Runner, openers: Openers, source: str, *,
                  label: str = "", destination: str = "", platform: str = "",
-                 expected: str = "",
+                 instance: str = "", expected: str = "",
                  suggest: Callable[[str], str] | None = None,
                  suggest_for_platform: Callable[[str], str] | None = None,
                  hosts: Callable[[], list[str]] | None = None,
@@ -117,10 +117,11 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         """For a typed source: the destination to offer for it ("" for none)."""
         self._suggested = ""
         """The destination last offered, while the field still holds it (not typed over)."""
-        self._suggest_for_platform = suggest_for_platform if platform else None
-        """For one platform of a list dragged: the destination to offer for the platform
-        ticked ("" for several, the list's own name)."""
-        self._platform_offer = destination if platform else ""
+        self._suggest_for_platform = suggest_for_platform if platform or instance else None
+        """For one platform of a list dragged (or one image of it without a platform): the
+        destination to offer for the platform ticked ("" for several, the list's own
+        name)."""
+        self._platform_offer = destination if platform or instance else ""
         """The destination offered for the platforms ticked, while the field holds it."""
         self._openers = openers
         self._source = normalize_name(source)
@@ -129,6 +130,8 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         which it is (then ``_source``)."""
         self._label = label
         self._wanted_platform = platform
+        self._wanted_instance = _digest_or_none(instance) if not platform else None
+        """The image of the list dragged that names no platform: it alone is ticked."""
         self._expected = _digest_or_none(expected) if source else None
         """The digest of the image the window showed under the source's name, which the
         copy expects it to name still (None: copied by name, as a typed source is)."""
@@ -136,7 +139,7 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         self._is_list = False
         self._schema1 = False
         """A Docker schema 1 source (read whole while planning, to convert it)."""
-        self._unplaced = 0  # images of the list naming no platform
+        self._others = 0  # entries of the list that go only with it whole (artifacts)
         self._platforms_known = False
         self._platforms_problem: str | None = None
         """Why the platforms could not be listed, while that is what the note says."""
@@ -160,6 +163,8 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         self.destination_refusal = ""
         """Why a copy to the destination would be refused, once known ("" for none)."""
         self.platform_boxes: list[tuple[Platform, QAbstractButton]] = []
+        self.unplaced_boxes: list[tuple[Digest, QAbstractButton]] = []
+        """A box for each image of the list without a platform, after the platforms'."""
         self._one_platform = False
         """Whether the boxes are one choice, drawn as radio buttons: the destination holds
         one image (a docker-archive). Kept by hand: a QButtonGroup would make them one Tab
@@ -431,8 +436,8 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         """Plan the copy on a worker; start it (and close) if the plan holds."""
         if not self._validate():
             return
-        if self._is_list and self.platform_boxes and not any(
-                box.isChecked() for _p, box in self.platform_boxes):
+        if self._is_list and self.choice_boxes() and not any(
+                box.isChecked() for box in self.choice_boxes()):
             self._refuse("Choose at least one platform to copy.")
             return
         self.error_label.hide()

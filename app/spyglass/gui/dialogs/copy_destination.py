@@ -164,6 +164,7 @@ class CopyDestinationMixin(QDialog):
     replaced: Replaced | None
     destination_refusal: str
     platform_boxes: list[tuple[Platform, QAbstractButton]]
+    unplaced_boxes: list[tuple[Digest, QAbstractButton]]
     named_note: QLabel
     destination_note: QLabel
     destination_edit: QLineEdit
@@ -175,6 +176,7 @@ class CopyDestinationMixin(QDialog):
     _runner: Runner
     _openers: Openers
     _wanted_platform: str
+    _wanted_instance: Digest | None
     _key: str
     _platforms_known: bool
     _checked_destination: str | None
@@ -474,11 +476,16 @@ class CopyDestinationMixin(QDialog):
         if self.format_combo.currentData() is not None or \
                 self.compression_combo.currentData() is not None:
             return None
-        chosen = [i for i, (_p, box) in enumerate(self.platform_boxes) if box.isChecked()]
-        if not self.platform_boxes or len(chosen) == len(self.platform_boxes):
-            return self._source_digest if not self._wanted_platform or self.platform_boxes \
+        boxes = [box for _p, box in self.platform_boxes]
+        chosen = [i for i, box in enumerate(boxes) if box.isChecked()]
+        picked = [digest for digest, box in self.unplaced_boxes if box.isChecked()]
+        if len(chosen) + len(picked) == len(boxes) + len(self.unplaced_boxes):  # (or none)
+            dragged = self._wanted_platform or self._wanted_instance is not None
+            return self._source_digest if not dragged or boxes or self.unplaced_boxes \
                 else None
-        if len(chosen) == 1 and chosen[0] < len(self._instance_digests):
+        if len(picked) == 1 and not chosen:
+            return picked[0]
+        if len(chosen) == 1 and not picked and chosen[0] < len(self._instance_digests):
             return self._instance_digests[chosen[0]]
         return None
 

@@ -49,6 +49,7 @@ class CopyOptionsMixin(QDialog):
     """The Copy dialog's options (see the module docstring)."""
 
     platform_boxes: list[tuple[Platform, QAbstractButton]]
+    unplaced_boxes: list[tuple[Digest, QAbstractButton]]
     destination_edit: QLineEdit
     format_combo: QComboBox
     compression_combo: QComboBox
@@ -57,6 +58,7 @@ class CopyOptionsMixin(QDialog):
     parallel_spin: QSpinBox
     _source: str
     _wanted_platform: str
+    _wanted_instance: Digest | None
     _expected: Digest | None
     _is_list: bool
 
@@ -81,16 +83,20 @@ class CopyOptionsMixin(QDialog):
 
     def options(self) -> CopyOptions:
         """The options as the dialog shows them (with no platforms listed, the dragged
-        platform is still the one copied)."""
+        platform, or image without a platform, is still the one copied)."""
         chosen = tuple(p for p, box in self.platform_boxes if box.isChecked())
+        picked = tuple(d for d, box in self.unplaced_boxes if box.isChecked())
+        boxes = len(self.platform_boxes) + len(self.unplaced_boxes)
         is_list, wanted = self._is_list, self._wanted()
-        if not self.platform_boxes and wanted is not None and not is_list:
+        if not boxes and wanted is not None and not is_list:
             chosen, is_list = (wanted,), True
+        elif not boxes and self._wanted_instance is not None and not is_list:
+            picked, is_list = (self._wanted_instance,), True
         # a list with no platform to choose from is copied whole
-        everything = len(chosen) == len(self.platform_boxes) and (
-            bool(self.platform_boxes) or is_list)
+        everything = len(chosen) + len(picked) == boxes and (bool(boxes) or is_list)
         return CopyOptions(
             platforms=() if everything else chosen,
+            instances=() if everything else picked,
             multi_arch="all" if everything or not is_list else "system",
             format=self.format_combo.currentData(),
             compression=self.compression_combo.currentData(),

@@ -1,6 +1,6 @@
 """The Copy dialog's platforms: listed from the source on a worker, a box for each (a radio
-button each where only one may be chosen), and the shortcuts that tick them (This System,
-All).
+button each where only one may be chosen), and one for each image of the list without a
+platform (copied by its digest), and the shortcuts that tick them (This System, All).
 
 :class:`CopyPlatformsMixin` is one part of :class:`~spyglass.gui.dialogs.copy.CopyDialog`; the
 attributes it reads are made by the dialog's ``__init__``.
@@ -30,12 +30,13 @@ from PySide6.QtWidgets import (
 from spyglass.core.digest import Digest
 from spyglass.core.errors import as_clause
 from spyglass.core.platform import Platform, best_match, host_platform
+from spyglass.core.platform_choice import unplaced_text
 from spyglass.core.reference import DockerArchiveName, ImageName
 from spyglass.core.units import duration_text
 from spyglass.gui.copy_jobs import Openers, SourcePlatforms, list_platforms
 from spyglass.gui.copy_names import image_label
 from spyglass.gui.dialogs.copy_fields import note
-from spyglass.gui.formatting import counted
+from spyglass.gui.formatting import counted, instance_label, unplaced_label
 from spyglass.gui.signals import emit
 from spyglass.gui.workers import Runner, lane_of
 
@@ -51,6 +52,7 @@ class CopyPlatformsMixin(QDialog):
     # bases, which this part is not on
     platformsListed: ClassVar[Signal]
     platform_boxes: list[tuple[Platform, QAbstractButton]]
+    unplaced_boxes: list[tuple[Digest, QAbstractButton]]
     source_edit: QLineEdit
     source_note: QLabel
     destination_edit: QLineEdit
@@ -68,10 +70,11 @@ class CopyPlatformsMixin(QDialog):
     _source: str
     _label: str
     _wanted_platform: str
+    _wanted_instance: Digest | None
     _key: str
     _is_list: bool
     _schema1: bool
-    _unplaced: int
+    _others: int
     _platforms_known: bool
     _platforms_problem: str | None
     _one_platform: bool
@@ -128,29 +131,34 @@ class CopyPlatformsMixin(QDialog):
                 "copied, as skopeo converts it (which changes its digest).")
         elif not listed.is_list:
             self.platforms_label.setText("A single image: copied as it is.")
-        elif not listed.platforms:
+        elif not listed.platforms and not listed.unplaced:
             self.platforms_label.setText(
                 "A list without images for a platform (artifacts, such as charts, "
                 "signatures or SBOMs): copied whole, as it is.")
         else:
-            self._unplaced = listed.unplaced
-            self.platforms_label.setText(f"{self._list_caption(len(listed.platforms))}; "
-                                         "copy these:")
-            wanted = self._wanted()
+            self._others = listed.others
+            wanted, instance = self._wanted(), self._wanted_instance
             named = [str(p) for p in listed.platforms]
-            for i, platform in enumerate(listed.platforms):
+            for platform in listed.platforms:
                 # two Windows images differ by os.version alone: each box says its own
                 twin = named.count(str(platform)) > 1 and platform.os_version
-                box = self._platform_box(f"{platform} ({platform.os_version})" if twin
-                                         else str(platform),
-                                         wanted is None or wanted.matches(platform))
+                box = self._platform_box(
+                    f"{platform} ({platform.os_version})" if twin else str(platform),
+                    wanted.matches(platform) if wanted is not None else instance is None)
                 if platform.os_version:
                     box.setToolTip(f"{platform}, os.version {platform.os_version}")
-                self.platform_grid.addWidget(box, i // 3, i % 3)
-                box.show()  # now, not queued: the dialog fits itself to them (_fit)
+                self._place_box(box)
                 self.platform_boxes.append((platform, box))
+            for entry in listed.unplaced:  # (no platform chooses it: its digest does)
+                box = self._platform_box(instance_label(entry), entry.digest == instance or (
+                    wanted is None and instance is None))
+                box.setToolTip(f"{entry.digest}: the list's entry names no platform; it is "
+                               "copied by its digest")
+                self._place_box(box)
+                self.unplaced_boxes.append((entry.digest, box))
+            self.platforms_label.setText(f"{self._list_caption()}; copy these:")
             for button in (self.system_button, self.all_button):
-                button.setEnabled(bool(listed.platforms))
+                button.setEnabled(True)
             host = host_platform()
             runs_here = best_match(host, list(listed.platforms)) is not None
             self.system_button.setEnabled(runs_here)  # (it would untick every box)
@@ -159,12 +167,24 @@ class CopyPlatformsMixin(QDialog):
                 f"No image of this list runs on this machine ({host})")
             self._order_platform_boxes()
             name, _sentence = self.described_destination()
-            if wanted is None and isinstance(name, DockerArchiveName):
+            if wanted is None and instance is None and isinstance(name, DockerArchiveName):
                 self.choose_system()  # it holds one image: offer the one for this machine
         self._platforms_known = True
         self._say_named()
         self._validate()
         emit(self.platformsListed)
+
+    def choice_boxes(self) -> list[QAbstractButton]:
+        """The boxes of every image that may be chosen: the platforms', then those of the
+        images without a platform."""
+        return [box for _p, box in self.platform_boxes] + \
+            [box for _d, box in self.unplaced_boxes]
+
+    def _place_box(self, box: QAbstractButton) -> None:
+        """Put ``box`` after the others, three to a row."""
+        i = len(self.platform_boxes) + len(self.unplaced_boxes)
+        self.platform_grid.addWidget(box, i // 3, i % 3)
+        box.show()  # now, not queued: the dialog fits itself to them (_fit)
 
     def _platform_box(self, text: str, checked: bool) -> QAbstractButton:
         """A platform's box: a check box, or a radio button while only one platform may be
@@ -185,24 +205,30 @@ class CopyPlatformsMixin(QDialog):
     def _redraw_boxes(self) -> None:
         """Draw the platforms as :meth:`_platform_box` makes them now (radio buttons for one
         choice, check boxes for several), each as it was ticked, in its place."""
-        focused = next((i for i, (_p, box) in enumerate(self.platform_boxes)
-                        if box.hasFocus()), None)
-        for i, (platform, old) in enumerate(self.platform_boxes):
-            box = self._platform_box(old.text(), old.isChecked())
-            box.setToolTip(old.toolTip())
-            self.platform_grid.replaceWidget(old, box)
-            old.hide()
-            old.deleteLater()
-            box.show()
-            self.platform_boxes[i] = (platform, box)
+        focused = next((i for i, box in enumerate(self.choice_boxes()) if box.hasFocus()),
+                       None)
+        self.platform_boxes[:] = [(platform, self._redrawn(old))
+                                  for platform, old in self.platform_boxes]
+        self.unplaced_boxes[:] = [(digest, self._redrawn(old))
+                                  for digest, old in self.unplaced_boxes]
         self._order_platform_boxes()
         if focused is not None:
-            self.platform_boxes[focused][1].setFocus(Qt.FocusReason.OtherFocusReason)
+            self.choice_boxes()[focused].setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _redrawn(self, old: QAbstractButton) -> QAbstractButton:
+        """``old`` drawn anew (see :meth:`_redraw_boxes`), in its place."""
+        box = self._platform_box(old.text(), old.isChecked())
+        box.setToolTip(old.toolTip())
+        self.platform_grid.replaceWidget(old, box)
+        old.hide()
+        old.deleteLater()
+        box.show()
+        return box
 
     def _order_platform_boxes(self) -> None:
         """Tab goes through the boxes where they show, between the destination and the
         shortcuts (added last, they would come after the dialog's buttons)."""
-        boxes = [box for _platform, box in self.platform_boxes]
+        boxes = self.choice_boxes()
         if not boxes:
             return
         chain = [self.replace_box, *boxes, self.system_button, self.all_button,
@@ -226,11 +252,12 @@ class CopyPlatformsMixin(QDialog):
         """A docker-archive holds one image, not a list: its platform is one choice (radio
         buttons, "All" is off). The boxes it unticks are ticked again once the destination
         is no archive, unless one was changed in between (:attr:`_ticks_replaced`)."""
-        if only and sum(box.isChecked() for _p, box in self.platform_boxes) > 1:
+        boxes = self.choice_boxes()
+        if only and sum(box.isChecked() for box in boxes) > 1:
             before = self._ticks() if not self._one_platform else None
             self.choose_system()
-            if self.platform_boxes and not any(b.isChecked() for _p, b in self.platform_boxes):
-                self.platform_boxes[0][1].setChecked(True)  # none for this machine: one
+            if boxes and not any(box.isChecked() for box in boxes):
+                boxes[0].setChecked(True)  # none for this machine: one
             if before is not None:  # (not the boxes listed for an archive at first)
                 self._ticks_replaced = (before, self._ticks())
         if not only and self._one_platform and self._ticks_replaced is not None:
@@ -238,30 +265,43 @@ class CopyPlatformsMixin(QDialog):
             self._ticks_replaced = None
             if self._ticks() == chosen:
                 self._one_platform = False  # (several boxes may be ticked again)
-                for (_platform, box), ticked in zip(self.platform_boxes, before, strict=True):
+                for box, ticked in zip(boxes, before, strict=True):
                     box.setChecked(ticked)
                 self._one_platform = True
         if only != self._one_platform:
             self._one_platform = only
             self._redraw_boxes()
-        self.all_button.setEnabled(bool(self.platform_boxes) and not only)
-        if self._is_list and self.platform_boxes:
-            caption = self._list_caption(len(self.platform_boxes))
+        self.all_button.setEnabled(bool(boxes) and not only)
+        if self._is_list and boxes:
+            caption = self._list_caption()
             self.platforms_label.setText(
                 f"{caption}; a docker-archive holds one image, so choose one:"
                 if only else f"{caption}; copy these:")
 
     def _ticks(self) -> tuple[bool, ...]:
-        return tuple(box.isChecked() for _platform, box in self.platform_boxes)
+        return tuple(box.isChecked() for box in self.choice_boxes())
 
-    def _list_caption(self, count: int) -> str:
-        """``A list of N platforms``, and the images that name none, which go along when
-        every platform is ticked (the list is then copied whole)."""
-        caption = f"A list of {counted(count, 'platform')}"
-        if self._unplaced:
-            caption += (f" and {counted(self._unplaced, 'image')} naming none (copied when "
-                        "every platform is ticked: the list whole)")
+    def _list_caption(self) -> str:
+        """``A list of N platforms``, and its images without a platform; and the other
+        entries that name none (artifacts), which go along when every box is ticked (the
+        list is then copied whole)."""
+        caption = f"A list of {counted(len(self.platform_boxes), 'platform')}"
+        if self.unplaced_boxes:
+            caption += f" and {unplaced_text(len(self.unplaced_boxes))}"
+        if self._others:
+            others = "1 other entry" if self._others == 1 else f"{self._others} other entries"
+            caption += f" ({others}, copied when every box is ticked: the list whole)"
         return caption
+
+    def _chosen(self) -> list[str]:
+        """What the boxes ticked are called (``linux/arm64``, ``image without a platform,
+        sha256:7cf297963bef``), in their order."""
+        return [box.text() if digest is not None else str(platform)
+                for platform, digest, box in self._choices() if box.isChecked()]
+
+    def _choices(self) -> list[tuple[Platform | None, Digest | None, QAbstractButton]]:
+        return [(platform, None, box) for platform, box in self.platform_boxes] + \
+            [(None, digest, box) for digest, box in self.unplaced_boxes]
 
     def _follow_platforms(self) -> None:
         """After one platform of a list was dragged, the name offered follows the boxes
@@ -271,12 +311,14 @@ class CopyPlatformsMixin(QDialog):
         if self._wanted_platform and self.source_edit.isReadOnly():
             # the caption under the source says which platforms go, as the copy's name does
             self.source_note.setText(self.copy_label())
-        if self._suggest_for_platform is None or not self.platform_boxes:
+        if self._suggest_for_platform is None or not self.choice_boxes():
             return
         if self.destination_edit.text().strip() != self._platform_offer:
             return
-        chosen = [p for p, box in self.platform_boxes if box.isChecked()]
-        offer = self._suggest_for_platform(str(chosen[0]) if len(chosen) == 1 else "")
+        # one image without a platform is named after its short digest, as dragged
+        chosen = [str(platform) if digest is None else digest.short
+                  for platform, digest, box in self._choices() if box.isChecked()]
+        offer = self._suggest_for_platform(chosen[0] if len(chosen) == 1 else "")
         self._platform_offer = offer
         if offer and offer != self.destination_edit.text().strip():
             self.destination_edit.setText(offer)
@@ -288,14 +330,18 @@ class CopyPlatformsMixin(QDialog):
         label = self._label or image_label(self._source)
         if self._wanted_platform:
             label = label.removesuffix(f" ({self._wanted_platform})")
-        chosen = [str(p) for p, box in self.platform_boxes if box.isChecked()]
-        if not self.platform_boxes:  # not listed yet: the one dragged, if any
+        elif self._wanted_instance is not None:
+            label = label.removesuffix(f" ({unplaced_label(self._wanted_instance)})")
+        chosen = self._chosen()
+        boxes = len(self.choice_boxes())
+        if not boxes:  # not listed yet: the one dragged, if any
             return self._label or image_label(self._source)
-        if len(chosen) == len(self.platform_boxes) or not chosen:
+        if len(chosen) == boxes or not chosen:
             return label
         if len(chosen) == 1:
             return f"{label} ({chosen[0]})"
-        return f"{label} ({len(chosen)} of {len(self.platform_boxes)} platforms)"
+        return (f"{label} ({len(chosen)} of {boxes} "
+                f"{'images' if self.unplaced_boxes else 'platforms'})")
 
     def _box_toggled(self, box: QAbstractButton, checked: bool) -> None:
         """One choice while :attr:`_one_platform`: ticking a box unticks the others, and
@@ -303,27 +349,28 @@ class CopyPlatformsMixin(QDialog):
         if not self._one_platform:
             return
         if checked:
-            for _platform, other in self.platform_boxes:
+            for other in self.choice_boxes():
                 if other is not box and other.isChecked():
                     other.setChecked(False)
-        elif not any(b.isChecked() for _p, b in self.platform_boxes):
+        elif not any(other.isChecked() for other in self.choice_boxes()):
             box.setChecked(True)
 
     def choose_system(self) -> None:
         """Check only the platform that fits this machine best."""
         platforms = [p for p, _box in self.platform_boxes]
         found = best_match(host_platform(), platforms)
-        for i, (_platform, box) in enumerate(self.platform_boxes):
+        for i, box in enumerate(self.choice_boxes()):
             box.setChecked(i == found)
 
     def choose_all(self) -> None:
-        for _platform, box in self.platform_boxes:
+        for box in self.choice_boxes():
             box.setChecked(True)
 
     def set_platforms(self, chosen: list[str]) -> None:
-        """Check exactly these platforms (``OS/ARCH[/VARIANT]``)."""
-        for platform, box in self.platform_boxes:
-            box.setChecked(str(platform) in chosen)
+        """Check exactly these platforms (``OS/ARCH[/VARIANT]``) and images without a
+        platform (their digests)."""
+        for platform, digest, box in self._choices():
+            box.setChecked(str(digest if digest is not None else platform) in chosen)
 
 
 __all__ = ["LISTING_SLOW_AFTER", "CopyPlatformsMixin"]

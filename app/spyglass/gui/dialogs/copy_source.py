@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QPushButton,
 )
 
+from spyglass.core.digest import Digest
 from spyglass.core.platform import Platform
 from spyglass.core.text import visible
 from spyglass.core.transports import resolve_name
@@ -33,6 +34,7 @@ class CopySourceMixin(QDialog):
     """The Copy dialog's typed source (see the module docstring)."""
 
     platform_boxes: list[tuple[Platform, QAbstractButton]]
+    unplaced_boxes: list[tuple[Digest, QAbstractButton]]
     source_edit: QLineEdit
     source_note: QLabel
     destination_edit: QLineEdit
@@ -49,7 +51,7 @@ class CopySourceMixin(QDialog):
     _label: str
     _key: str
     _is_list: bool
-    _unplaced: int
+    _others: int
     _platforms_known: bool
     _platforms_problem: str | None
     _source_timer: QTimer
@@ -59,6 +61,7 @@ class CopySourceMixin(QDialog):
         def _drop_plan(self) -> None: ...
         def _validate(self) -> bool: ...
         def _list_platforms(self) -> None: ...
+        def choice_boxes(self) -> list[QAbstractButton]: ...
 
     def _source_edited(self) -> None:
         """The typed source changed: nothing can be copied until its platforms are listed
@@ -147,11 +150,12 @@ class CopySourceMixin(QDialog):
         self._platforms_known = False
         self._platforms_problem = None
         self._is_list = False
-        self._unplaced = 0
-        for _platform, box in self.platform_boxes:
+        self._others = 0
+        for box in self.choice_boxes():
             self.platform_grid.removeWidget(box)
             box.deleteLater()
         self.platform_boxes.clear()
+        self.unplaced_boxes.clear()
         for button in (self.system_button, self.all_button):
             button.setEnabled(False)
         self.platforms_label.setText(text)
