@@ -209,6 +209,44 @@ def test_browse_takes_a_folder_as_the_same_path_typed(
     dialog.reject()
 
 
+def test_browse_starts_in_the_folder_of_the_path_typed_whatever_its_kind(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Browse… started in the home folder unless the field held an oci: name: a dir:
+    folder, an archive (with its kind or bare) or a new name there started it at home,
+    far from where the image was to go. It starts in the path's folder: the path where
+    it is a folder, else the folder it is in."""
+    from PySide6.QtWidgets import QFileDialog, QWidget
+
+    images = tmp_path / "srv" / "images"
+    (images / "x").mkdir(parents=True)
+    data = tmp_path / "data"
+    data.mkdir()
+    core_copy(f"oci:{sample.layout}:tools:2024.1", f"oci-archive:{data / 'a.tar'}:old")
+    started: list[str] = []
+
+    def chooser(_parent: QWidget, _title: str, start: str) -> str:
+        started.append(start)
+        return ""  # (cancelled: the field stays)
+
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", chooser)
+    image = DraggedImage(f"oci:{sample.layout}:tools:2024.1", "tools:2024.1")
+    dialog = window.copying.open_dialog(image, destination="")
+    for typed, folder in ((f"dir:{images / 'x'}", images / "x"),
+                          (f"dir:{images / 'new'}", images),
+                          (f"oci-archive:{data / 'a.tar'}", data),
+                          (f"docker-archive:{data / 'b.tar'}:app:1", data),
+                          (str(data / "a.tar"), data),
+                          (str(data / "gone" / "new.tar"), data),
+                          (f"oci:{images}:app:1", images),
+                          ("docker://registry.example/app:1", Path.home())):
+        dialog.destination_edit.setText(typed)
+        dialog.browse_button.click()
+        assert started[-1] == str(folder), typed
+        assert dialog.destination_edit.text() == typed
+    dialog.reject()
+
+
 @pytest.mark.parametrize("written", ["docker-archive", "oci-archive"])
 def test_copy_looks_at_the_path_again_and_says_what_changed(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,

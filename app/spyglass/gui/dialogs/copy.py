@@ -415,10 +415,8 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         """Browse…: choose a folder, taken as the same path typed is (an OCI layout, or
         the ``dir:`` image there), the image named as a drop on it names it
         (:meth:`take_chosen_path`). What the field was given ("" when cancelled)."""
-        typed = self.folder_destination() or self.destination_name()
-        start = typed.partition(":")[2].partition(":")[0] if typed.startswith("oci:") else ""
-        folder = QFileDialog.getExistingDirectory(
-            self, "Copy Into Folder", start or str(Path.home()))
+        folder = QFileDialog.getExistingDirectory(self, "Copy Into Folder",
+                                                  self.browse_start())
         if not folder:
             return ""
         taken = self.take_chosen_path(folder)  # (its whole name once the disk is seen)

@@ -35,6 +35,7 @@ from spyglass.core.reference import (
     ImageName,
     OCIArchiveName,
     OCIName,
+    parse_image_name,
 )
 from spyglass.core.text import visible
 from spyglass.core.transports import resolve_name
@@ -254,6 +255,12 @@ class CopyDestinationMixin(QDialog):
         self.destination_edit.setText(path)
         self._validate()  # (the same path as the field had changes no text: looked at now)
         return path
+
+    def browse_start(self) -> str:
+        """The folder Browse… starts in: that of the path the destination names, whatever
+        its kind (``dir:/srv/images/x``, ``oci-archive:/data/a.tar``, ``/data/a.tar``):
+        the path where it is a folder, else the folder it is in (:func:`folder_of`)."""
+        return folder_of(_local_path(self.destination_edit.text()))
 
     def looking_at_path(self) -> str:
         """The bare path the field names while the disk is looked at ("" otherwise)."""
@@ -514,6 +521,36 @@ class CopyDestinationMixin(QDialog):
         emit(self.destinationChecked)
 
 
+def _local_path(typed: str) -> str:
+    """The path on this machine the destination ``typed`` names: a bare path
+    (:func:`_bare_path`), or that of a name given with its kind (``oci:``,
+    ``oci-archive:``, ``docker-archive:``, ``dir:``); "" for a registry's name, or text
+    that is no name."""
+    bare = _bare_path(typed)
+    if bare:
+        return bare
+    try:
+        name = parse_image_name(typed.strip())
+    except SpyglassError:
+        return ""
+    if isinstance(name, OCIName | OCIArchiveName | DockerArchiveName | DirName):
+        return str(name.path)
+    return ""
+
+
+def folder_of(path: str) -> str:
+    """The folder a file chooser for ``path`` starts in: ``path`` where it is a folder,
+    else the nearest folder above it that is there (an archive's, a new name's); the
+    home folder for "" (or where none is there)."""
+    if not path:
+        return str(Path.home())
+    here = Path(os.path.abspath(os.path.expanduser(path)))
+    for folder in (here, *here.parents):
+        if folder.is_dir():
+            return str(folder)
+    return str(Path.home())
+
+
 def _bare_path(typed: str) -> str:
     """``typed`` as a bare path (``~`` expanded), "" for other text: a name with its
     transport, or a path with a ``:`` (where its path ends is not known)."""
@@ -537,4 +574,4 @@ def _busy_sentence(destination: str, other: Transfer) -> str:
             f"will run after it, then {after}.")
 
 
-__all__ = ["CopyDestinationMixin"]
+__all__ = ["CopyDestinationMixin", "folder_of"]
