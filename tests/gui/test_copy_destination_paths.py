@@ -297,3 +297,62 @@ def test_a_file_written_at_the_path_before_copy_is_said_to_be_no_image(
     assert not dialog.copy_button.isEnabled()
     assert new.read_text() == "precious notes\n"
     dialog.reject()
+
+
+@pytest.mark.parametrize(("typed", "put"), [
+    ("oci-archive:{path}.tar:app:1", "archive"),
+    ("oci-archive:{path}.tar", "file"),
+    ("docker-archive:{path}.tar:app:1", "archive"),
+    ("dir:{path}", "dir image"),
+    ("dir:{path}", "file in the folder"),
+])
+def test_a_destination_typed_with_its_kind_is_looked_at_again_at_copy(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
+        typed: str, put: str) -> None:
+    """Only a bare path was looked at again as Copy was pressed: typed with its kind, an
+    archive or dir: image written there since the dialog looked was replaced unasked, and
+    a file there (or in the empty folder) was refused only once the copy was planned.
+    Copy looks at it again through the same look, and says so in the same words."""
+    path = tmp_path / "new"
+    if put == "file in the folder":
+        path.mkdir()  # (empty: a dir: image may go there)
+    name = typed.format(path=path)
+    there = Path(name.split(":")[1])
+    image = DraggedImage(f"oci:{sample.layout}:tools:2024.1", "tools:2024.1")
+    dialog = window.copying.open_dialog(image, destination=name)
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
+    assert dialog.copy_button.text() == "Copy"
+    if put == "archive":
+        core_copy(f"oci:{sample.layout}:spyglass-demo:1.0",
+                  f"{name.split(':')[0]}:{there}:old/app:1")
+    elif put == "dir image":
+        core_copy(f"oci:{sample.layout}:spyglass-demo:1.0", f"dir:{there}")
+    elif put == "file":
+        there.write_text("precious notes\n")
+    else:
+        (there / "notes.txt").write_text("precious notes\n")
+    manager = window.copying.manager
+    count = len(manager.transfers)
+    dialog.copy_button.click()
+    qtbot.waitUntil(lambda: dialog.error_text != "", timeout=WAIT_MS)
+    assert dialog.error_text == (
+        f'"{there}" changed on disk since the dialog looked at it, and the copy did not '
+        "start: see what it is taken as now, then press Copy again.")
+    assert len(manager.transfers) == count and dialog.isVisible()
+    assert dialog.destination_name() == name  # (its kind, as typed)
+    if put in ("archive", "dir image"):  # to be replaced only once confirmed
+        qtbot.waitUntil(dialog.replace_box.isVisible, timeout=WAIT_MS)
+        assert dialog.copy_button.text() == "Replace" and not dialog.copy_button.isEnabled()
+        dialog.replace_box.setChecked(True)
+        with qtbot.waitSignal(manager.added, timeout=WAIT_MS):
+            dialog.copy_button.click()
+        transfer = manager.transfers[-1]
+        qtbot.waitUntil(lambda: transfer.state.finished, timeout=COPY_MS)
+        assert transfer.state is TransferState.DONE, transfer.error
+        assert transfer.request.destination == name
+    else:  # refused before any copy, in the words the copy would have used
+        qtbot.waitUntil(lambda: dialog.destination_refusal != "", timeout=WAIT_MS)
+        assert not dialog.copy_button.isEnabled()
+        notes = there if put == "file" else there / "notes.txt"
+        assert notes.read_text() == "precious notes\n"
+        dialog.reject()

@@ -443,7 +443,8 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         self.copy_button.setEnabled(False)
         self.spinner.start()
         self.spinner.show()
-        # a bare path is looked at again first: planned once it is what it was
+        # a bare path, or an archive's or dir: folder's with its kind, is looked at again
+        # first: planned once it is what it was
         if not self.look_again():
             self._plan()
 

@@ -1,6 +1,8 @@
 """What the Copy dialog finds at the destination already, on a worker: what a bare path
 typed is (an archive, a dir: image, a layout or a folder), what a copy there would
-replace, what its name names now, and the refusal a copy there would meet.
+replace, what its name names now, and the refusal a copy there would meet. What is at a
+bare path, or at an archive's or ``dir:`` folder's path given with its kind, is looked at
+again as Copy is pressed (:meth:`CopyDestinationMixin.look_again`).
 
 :class:`CopyDestinationMixin` is one part of :class:`~spyglass.gui.dialogs.copy.CopyDialog`; the
 attributes it reads are made by the dialog's ``__init__``.
@@ -72,10 +74,11 @@ COMPRESSED_SUFFIXES: Final = tuple(suffix for suffix in STORAGE_SUFFIXES
 
 
 class PathLook(NamedTuple):
-    """What the disk says a bare destination path is: the kind of place a copy there
-    writes, or why a bare path there names no destination (``refusal``, a sentence); and
-    what was there when it was looked at (``seen``, :func:`_seen_at`), so that two looks
-    alike saw the same thing (Copy looks again: :meth:`CopyDestinationMixin.look_again`)."""
+    """What the disk says a destination path is: the kind of place a copy there writes as
+    a bare path, or why a bare path there names no destination (``refusal``, a
+    sentence); and what was there when it was looked at (``seen``, :func:`_seen_at`), so
+    that two looks alike saw the same thing (Copy looks again:
+    :meth:`CopyDestinationMixin.look_again`)."""
 
     kind: PlaceKind = "folder"
     refusal: str = ""
@@ -97,16 +100,27 @@ def look_at_path(path: str) -> PathLook:
 
 def _seen_at(path: str) -> tuple[int, ...]:
     """What is at ``path`` as far as a copy there cares, cheaply (``lstat``): () for
-    nothing; a folder's kind and which folder it is (what is in it changes as copies
-    add to a layout); a file's also its size and when it was written."""
+    nothing; a folder's kind, which folder it is and whether it holds anything (not
+    what: that changes as copies add to a layout; an empty folder that no longer is may
+    now be refused, or hold an image a copy would replace); a file's also its size and
+    when it was written."""
     try:
         there = os.lstat(path)
     except OSError:
         return ()
     kind = stat.S_IFMT(there.st_mode)
     if kind == stat.S_IFDIR:
-        return (kind, there.st_dev, there.st_ino)
+        return (kind, there.st_dev, there.st_ino, _holds_anything(path))
     return (kind, there.st_dev, there.st_ino, there.st_size, there.st_mtime_ns)
+
+
+def _holds_anything(folder: str) -> int:
+    """1 when ``folder`` holds anything (or cannot be listed), 0 when it is empty."""
+    try:
+        with os.scandir(folder) as entries:
+            return int(next(entries, None) is not None)
+    except OSError:
+        return 1
 
 
 def _kind_at(path: str) -> PathLook:
@@ -263,8 +277,10 @@ class CopyDestinationMixin(QDialog):
         return folder_of(_local_path(self.destination_edit.text()))
 
     def looking_at_path(self) -> str:
-        """The bare path the field names while the disk is looked at ("" otherwise)."""
-        path = _bare_path(self.destination_edit.text())
+        """The path the field names that the disk is looked at for (:func:`_looked_path`:
+        a bare one, or an archive's or ``dir:`` folder's given with its kind) while it is
+        ("" otherwise)."""
+        path = _looked_path(self.destination_edit.text())
         return "" if self._path_looked[0] == path else path
 
     def path_refusal(self) -> str:
@@ -275,13 +291,17 @@ class CopyDestinationMixin(QDialog):
             else ""
 
     def look_again(self) -> bool:
-        """Copy pressed with a bare path as the destination: the disk is looked at again
-        (on a worker, as it was first), since what is there may have changed after the
-        look (an archive written there since, to be replaced unasked, or as another kind
-        than what is taken). The copy is planned once the disk says what it said before;
-        otherwise the field says what is there now and Copy waits to be pressed again
-        (:meth:`_path_found`). Whether the copy waits for the look (False: no bare path)."""
-        path = _bare_path(self.destination_edit.text())
+        """Copy pressed with a path as the destination, bare or with the kind of a place a
+        copy writes whole (``/srv/a.tar``, ``oci-archive:/srv/a.tar``, ``dir:/srv/img``:
+        :func:`_looked_path`): the disk is
+        looked at again (on a worker, as it was first), since what is there may have
+        changed after the look (an archive written there since, to be replaced unasked,
+        or as another kind than what is taken; a file where a new archive was to be
+        made; an empty folder that is no longer). The copy is planned once the disk says
+        what it said before; otherwise the field says what is there now and Copy waits
+        to be pressed again (:meth:`_path_found`). Whether the copy waits for the look
+        (False: no such path)."""
+        path = _looked_path(self.destination_edit.text())
         if not path or self._path_looked[0] != path:
             return False
         self._path_again = path
@@ -307,7 +327,7 @@ class CopyDestinationMixin(QDialog):
         before, self._path_looked = self._path_looked, (path, look)
         chosen, self._path_chosen = self._path_chosen == path, ""
         again, self._path_again = self._path_again == path, ""
-        if _bare_path(self.destination_edit.text()) != path:
+        if _looked_path(self.destination_edit.text()) != path:
             return  # (another destination typed since)
         if before == (path, look):  # looked at again, and as it was: what was said holds
             if again:
@@ -392,7 +412,9 @@ class CopyDestinationMixin(QDialog):
         """Find out (on a worker) what a copy to ``text`` would replace; a confirmation
         given for another destination does not carry over."""
         self._checked_destination = text
-        if self.looking_at_path():  # what the path is comes first: checked after that
+        looking = self.looking_at_path()
+        if looking:  # what the path is comes first (Copy looks again): checked after that
+            self._look_at_destination(looking)  # (a bare path's is asked already)
             self._forget_destination()
             self._checked_destination = text
             self._destination_known = False
@@ -534,6 +556,24 @@ def _local_path(typed: str) -> str:
     except SpyglassError:
         return ""
     if isinstance(name, OCIName | OCIArchiveName | DockerArchiveName | DirName):
+        return str(name.path)
+    return ""
+
+
+def _looked_path(typed: str) -> str:
+    """The path the dialog looks at on disk before a copy to ``typed``, and again as Copy
+    is pressed: a bare path (what is there says what it is taken as), or that of a name
+    given with the kind of a place a copy writes whole (an archive, ``dir:``: what is
+    there may be replaced); "" for other names (a registry's; an ``oci:`` layout, which
+    a copy adds to, and whose own check refuses what it cannot take)."""
+    bare = _bare_path(typed)
+    if bare:
+        return bare
+    try:
+        name = parse_image_name(typed.strip())
+    except SpyglassError:
+        return ""
+    if isinstance(name, OCIArchiveName | DockerArchiveName | DirName):  # (as may_replace)
         return str(name.path)
     return ""
 
