@@ -62,6 +62,7 @@ from spyglass.core.retry import (
     Wait,
     add_to_sentence,
     backoff,
+    name_unknown,
     pause,
     retry_notes,
     worth_retrying,
@@ -525,7 +526,7 @@ class RegistryEndpoint:
                 # no connection made at all (refused, no route, no such name)
                 never = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                 if _repeatable(method, content) and attempt < allowed and not (
-                        never and connect_once) and (
+                        never and connect_once) and not name_unknown(exc) and (
                         retry_timeouts or not answered_nothing(exc)):
                     attempt += 1
                     lost = lost or answer_may_be_lost(exc)

@@ -340,3 +340,87 @@ def test_a_huge_redirect_body_is_cut(make_client) -> None:
     with client.open_blob("app", digest) as stream:
         assert stream.read() == blob
     assert 0 < body.consumed <= MAX_ERROR_BODY + body.chunk
+
+
+def _resolving(monkeypatch: pytest.MonkeyPatch, code: int) -> list[str]:
+    """This process's resolver answering ``code`` for every name (no DNS asked); the names
+    it was asked for."""
+    import socket
+
+    asked: list[str] = []
+
+    def getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+        asked.append(str(host))
+        raise socket.gaierror(code, "Name or service not known"
+                              if code == socket.EAI_NONAME else
+                              "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return asked
+
+
+def test_a_name_that_does_not_resolve_is_not_asked_again(
+        monkeypatch: pytest.MonkeyPatch, sleeps, caplog: pytest.LogCaptureFixture) -> None:
+    """A mistyped registry host: the resolver says the name does not exist, which no wait
+    mends; it was asked again three times after a backoff (3.5 to 7 s before the sentence),
+    where skopeo says it at once. The real client, through httpx and httpcore."""
+    import socket
+
+    from spyglass.core.transports.registry import RegistryClient
+    from spyglass.core.transports.registry.connections import HTTPPool
+
+    asked = _resolving(monkeypatch, socket.EAI_NONAME)
+    pool = HTTPPool()
+    try:
+        with caplog.at_level(logging.WARNING, logger=RETRY_NOTES), \
+                pytest.raises(ConnectionFailed) as caught:
+            RegistryClient("regsitry.example.test", pool=pool, retry_times=3).tags_of("app")
+    finally:
+        pool.close()
+    assert sleeps == [] and not [r for r in caplog.records if r.name == RETRY_NOTES]
+    assert set(asked) == {"regsitry.example.test"}
+    assert "name or service not known" in str(caught.value).lower(), str(caught.value)
+    assert "asked" not in str(caught.value)  # (no "asked 4 times")
+
+
+def test_a_name_the_resolver_could_not_look_up_for_now_is_asked_again(
+        monkeypatch: pytest.MonkeyPatch, sleeps) -> None:
+    """EAI_AGAIN (the resolver could not ask, for now) is a failure a wait may mend."""
+    import socket
+
+    from spyglass.core.transports.registry import RegistryClient
+    from spyglass.core.transports.registry.connections import HTTPPool
+
+    _resolving(monkeypatch, socket.EAI_AGAIN)
+    pool = HTTPPool()
+    try:
+        with pytest.raises(ConnectionFailed):
+            RegistryClient("registry.example.test", pool=pool, retry_times=2).tags_of("app")
+    finally:
+        pool.close()
+    assert len(sleeps) == 2
+
+
+def test_a_blob_transfer_is_not_tried_again_for_a_name_that_does_not_resolve() -> None:
+    """The copy engine's own retries (a whole blob transfer) ask the same question."""
+    import socket
+
+    from spyglass.core.retry import name_unknown, worth_retrying
+
+    def failed(code: int) -> ConnectionFailed:
+        try:
+            try:
+                try:
+                    raise socket.gaierror(code, "lookup failed")
+                except socket.gaierror as exc:
+                    raise httpx.ConnectError(str(exc)) from exc
+            except httpx.ConnectError as exc:
+                raise ConnectionFailed("Cannot reach the registry r: lookup failed.") from exc
+        except ConnectionFailed as exc:
+            return exc
+
+    assert name_unknown(failed(socket.EAI_NONAME))
+    assert not worth_retrying(failed(socket.EAI_NONAME))
+    assert not name_unknown(failed(socket.EAI_AGAIN))
+    assert worth_retrying(failed(socket.EAI_AGAIN))
+    assert worth_retrying(ConnectionFailed("Cannot reach the registry r: connection refused."))
