@@ -46,6 +46,7 @@ from spyglass.core.transports.registry.errors import (
 from spyglass.core.transports.registry.hosts import (
     TLSSettings,
 )
+from spyglass.core.transports.registry.keepalive import DirectBody
 
 if TYPE_CHECKING:
     from spyglass.core.proxies import Proxy, ProxySettings
@@ -332,13 +333,17 @@ class ResponseStream:
     socket into the caller's buffer once httpx has handed over what it had
     already buffered: no bytes object per piece and one GIL hand-off per
     ``recv_into``, where going through httpx cost several per 64 KiB and was
-    the largest CPU cost of a blob copy on few cores. The connection is then
-    closed with the response instead of going back to the pool (httpx's
-    parser did not see the end of the body).
+    the largest CPU cost of a blob copy on few cores. Once exactly the rest of
+    the body has come that way, h11 (httpcore's parser, which did not see it) is
+    told so and the connection goes back to the pool at once, as one read
+    through httpx does (see :mod:`~spyglass.core.transports.registry.keepalive`);
+    when that cannot be done safely, or the body ends short, fails or is
+    cancelled, the connection is closed with the response.
 
     Until the body has ended, cancelling shuts its connection down, so a read
     blocked on a server that stopped sending ends at once (see
-    :mod:`~spyglass.core.transports.registry.abortable`).
+    :mod:`~spyglass.core.transports.registry.abortable`); a connection a cancel
+    may have shut down is never put back in the pool.
     """
 
     #: Bodies at least this long are read from the socket directly.
@@ -367,6 +372,8 @@ class ResponseStream:
         self.attempts: int = response.extensions.get(ATTEMPTS, 1)
         """The requests it took to get this answer (more than one after retries)."""
         self._remaining = 0
+        self._ending: DirectBody | None = None
+        """h11's reader of a body read from the socket, told of its end (if it can be)."""
         length = response.headers.get("content-length", "")
         self._length = int(length) if length.isdigit() else None
         self._try_direct = self._length is not None and self._length >= self.DIRECT_MIN
@@ -439,6 +446,7 @@ class ResponseStream:
         remaining = self._length - self._response.num_bytes_downloaded
         if remaining > 0 and not self._done:
             self._socket, self._remaining = sock, remaining
+            self._ending = DirectBody.find(self._response, remaining)
 
     def _recv(self, n: int) -> bytes:
         """Up to ``n`` bytes from the socket (fewer when fewer have arrived)."""
@@ -448,6 +456,8 @@ class ResponseStream:
             return b""
         data = self._direct(lambda sock: sock.recv(min(n, self._remaining)))
         self._remaining -= len(data)
+        if not self._remaining:
+            self._body_ended()
         return data
 
     def _recv_into(self, view: memoryview) -> int:
@@ -456,7 +466,22 @@ class ResponseStream:
             return 0
         count = self._direct(lambda sock: sock.recv_into(view[: self._remaining]))
         self._remaining -= count
+        if not self._remaining:
+            self._body_ended()
         return count
+
+    def _body_ended(self) -> None:
+        """The last byte of a body read from the socket has come: put its connection
+        back in the pool now, unless a cancel came (it may have shut the connection
+        down) or h11 cannot be told of the end (then it is closed with the response)."""
+        self._done = True  # first: from here no cancel shuts the connection down (_abort)
+        ending, self._ending = self._ending, None
+        # A cancel sets its token before it runs any abort, so one that sees _done unset
+        # (and may shut the connection down) is seen here; one that comes later sees it.
+        cancelled = self._cancel is not None and self._cancel.cancelled
+        aborted = self._slot is not None and self._slot.aborted
+        if ending is not None and not cancelled and not aborted and ending.ended():
+            self._response.close()  # h11 saw the end: httpcore keeps the connection
 
     def _direct(self, receive: Callable[[socket.socket], _T]) -> _T:
         """One receive on the body's socket; a broken or stalled connection is a
