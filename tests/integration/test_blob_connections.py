@@ -1,6 +1,6 @@
 """A copy from a real registry opens a connection per parallel transfer, not one per blob:
-blobs of a MiB and more are read straight from the socket, and their connection goes
-back to the pool as each ends (over TLS: no handshake per blob)."""
+blobs of a MiB and more are read straight from the socket (over TLS too), and their
+connection goes back to the pool as each ends (over TLS: no handshake per blob)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from spyglass.core.transports.registry.connections import ResponseStream
+from spyglass.core.transports.registry.keepalive import DirectBody
 from tests.helpers.connections import connections_opened
 from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
 from tests.helpers.registry import RegistryServer, push_image
@@ -43,6 +44,20 @@ def handshakes_with(port: int, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return made
 
 
+def direct_ends(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """What each :meth:`DirectBody.ended` answers from here on: one per body read from
+    its socket to its end."""
+    answers: list[bool] = []
+    real = DirectBody.ended
+
+    def recorded(self: DirectBody) -> bool:
+        answers.append(real(self))
+        return answers[-1]
+
+    monkeypatch.setattr(DirectBody, "ended", recorded)
+    return answers
+
+
 def layer_digests(layout: Path) -> list[str]:
     index = json.loads((layout / "index.json").read_bytes())
     digest = index["manifests"][0]["digest"]
@@ -50,7 +65,7 @@ def layer_digests(layout: Path) -> list[str]:
     return [layer["digest"] for layer in manifest["layers"]]
 
 
-@pytest.mark.parametrize("server_name", ["registry"])
+@pytest.mark.parametrize("server_name", ["registry", "tls_registry"])
 def test_a_copy_of_many_big_blobs_reuses_its_connections(
     server_name: str, request: pytest.FixtureRequest, repo_name: str, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -66,12 +81,14 @@ def test_a_copy_of_many_big_blobs_reuses_its_connections(
     opened = connections_opened(monkeypatch)
     assert server.port is not None
     handshakes = handshakes_with(server.port, monkeypatch)
+    ended = direct_ends(monkeypatch)
 
     trust = (["--src-cert-dir", str(server.cert_dir)] if server.tls
              else ["--src-tls-verify=false"])
     assert main(["copy", "-q", "--parallel", str(PARALLEL), *trust,
                  f"docker://{server.host}/{repo_name}:1", f"oci:{tmp_path / 'dest'}:app"]) == 0
 
+    assert ended == [True] * BLOBS  # each read from its socket, its connection kept
     to_registry = [host for host in opened if host == server.host]
     assert len(to_registry) <= PARALLEL + SPARE, to_registry
     if server.tls:

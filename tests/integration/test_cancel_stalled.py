@@ -73,7 +73,7 @@ class SocketCalls:
     """The socket calls the threads of this process are in, so a test can wait until a
     client is blocked on a stalled server rather than sleep and hope it is by then:
     ``recv``, ``recv_into``, ``send``, ``sendall`` and ``connect`` of plain sockets,
-    and the handshake of TLS ones (installed for every test here)."""
+    and the handshake and receives of TLS ones (installed for every test here)."""
 
     WRITES = ("send", "sendall")
 
@@ -85,8 +85,8 @@ class SocketCalls:
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         for name in ("recv", "recv_into", "send", "sendall", "connect"):
             monkeypatch.setattr(socket.socket, name, self._tracked(name, socket.socket))
-        monkeypatch.setattr(ssl.SSLSocket, "do_handshake",
-                            self._tracked("do_handshake", ssl.SSLSocket))
+        for name in ("do_handshake", "recv", "recv_into"):
+            monkeypatch.setattr(ssl.SSLSocket, name, self._tracked(name, ssl.SSLSocket))
 
     def _tracked(self, name: str, kind: type) -> Callable[..., object]:
         real = getattr(kind, name)
@@ -205,13 +205,15 @@ class ScriptedServer(_Listening):
     ``ping`` is false), and every other request by ``answer(conn, method, path)``,
     which may stall (see :meth:`stall`). Requests are logged; a TLS hello gets the
     connection closed. ``stalled`` is set once a connection stalls, ``stalled_conns``
-    holds every one that did."""
+    holds every one that did. With ``tls`` (a server context), HTTPS instead."""
 
     def __init__(
-        self, answer: Callable[[socket.socket, str, str], None], *, ping: bool = True
+        self, answer: Callable[[socket.socket, str, str], None], *, ping: bool = True,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self._answer = answer
         self._ping = ping
+        self._tls = tls
         self.seen: list[tuple[str, str]] = []
         self.head = ""  # the headers of the request being answered, lower case
         self.stalled = threading.Event()
@@ -219,6 +221,12 @@ class ScriptedServer(_Listening):
         super().__init__()
 
     def _serve(self, conn: socket.socket) -> None:
+        if self._tls is not None:
+            try:
+                conn = self._tls.wrap_socket(conn, server_side=True)
+            except OSError:
+                return
+            self._held.append(conn)
         with conn:
             data = b""
             while True:
@@ -227,7 +235,7 @@ class ScriptedServer(_Listening):
                         chunk = conn.recv(65536)
                     except OSError:
                         return
-                    if not chunk or chunk[:1] == b"\x16":
+                    if not chunk or (chunk[:1] == b"\x16" and self._tls is None):
                         return
                     data += chunk
                 head, _, data = data.partition(b"\r\n\r\n")
@@ -295,9 +303,9 @@ def answered_upload_step(conn: socket.socket, method: str) -> bool:
     return True
 
 
-def stalling_registry() -> ScriptedServer:
+def stalling_registry(tls: ssl.SSLContext | None = None) -> ScriptedServer:
     """For a blob it sends the headers and 1 MiB of a 64 MiB body, then nothing, until
-    the client goes away."""
+    the client goes away (over HTTPS with ``tls``, a server context)."""
 
     def answer(conn: socket.socket, method: str, path: str) -> None:
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
@@ -305,7 +313,7 @@ def stalling_registry() -> ScriptedServer:
         server.stall(conn, read=True)
         raise OSError("this connection is done")
 
-    server = ScriptedServer(answer)
+    server = ScriptedServer(answer, tls=tls)
     return server
 
 
@@ -365,6 +373,44 @@ def test_cancel_ends_a_read_blocked_on_a_stalled_registry(stalling: ScriptedServ
     assert not reader.is_alive()
     assert len(outcome) == 1, outcome
     assert_ended_by_the_cancel(outcome[0])  # not the 60 s read timeout
+
+
+def test_cancel_ends_a_tls_blob_read_blocked_on_a_stalled_registry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A blob over TLS is read straight from its TLS socket too, and a cancel shuts that
+    down as it does a plain one."""
+    from spyglass.core.transports.registry import connections
+    from spyglass.core.transports.registry.client import RegistryClient
+    from tests.helpers.registry import CertificateAuthority
+
+    ca = CertificateAuthority(tmp_path / "ca")
+    issued = ca.issue("registry", ip_addresses=["127.0.0.1"])
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(issued.cert_path, issued.key_path)
+    (tmp_path / "certs.d").mkdir()
+    (tmp_path / "certs.d" / "ca.crt").write_bytes(ca.cert_pem)
+    direct: list[socket.socket | None] = []
+    body_socket = connections._body_socket
+
+    def recorded(response: httpx.Response) -> socket.socket | None:
+        direct.append(body_socket(response))
+        return direct[-1]
+
+    monkeypatch.setattr(connections, "_body_socket", recorded)
+    server = stalling_registry(tls=context)
+    try:
+        client = RegistryClient(server.host, cert_dir=tmp_path / "certs.d", retry_times=0)
+
+        def read(token: CancelToken) -> None:
+            with client.open_blob("app", DIGEST, cancel=token) as stream:
+                while stream.read(1024 * 1024):
+                    pass
+
+        _cancel_ends(read, server.stalled, server.port)
+    finally:
+        server.close()
+    assert len(direct) == 1 and isinstance(direct[0], ssl.SSLSocket), direct
 
 
 def test_a_copy_cancelled_while_its_source_stalls_is_cancelled_not_failed(

@@ -306,7 +306,8 @@ def close_reusing(response: httpx.Response, cancel: CancelToken | None = None) -
 def _body_socket(response: httpx.Response) -> socket.socket | None:
     """The socket a plain HTTP/1.1 response body arrives on, when reading it directly
     is safe: a known length, no content coding, and no TLS layer between (a TLS
-    socket itself is fine; a tunnelled TLS stream is not)."""
+    socket itself is fine: its ``ssl_object`` is the socket's own, as httpcore gives
+    it; a TLS stream tunnelled through another, to an ``https://`` proxy, is not)."""
     if response.http_version != "HTTP/1.1":
         return None
     if response.headers.get("content-encoding", "identity").lower() != "identity":
@@ -321,7 +322,7 @@ def _body_socket(response: httpx.Response) -> socket.socket | None:
     if not isinstance(sock, socket.socket):
         return None
     ssl_object = get_extra_info("ssl_object")
-    if ssl_object is not None and ssl_object is not sock:
+    if ssl_object is not None and ssl_object is not getattr(sock, "_sslobj", None):
         return None
     return sock
 
