@@ -40,6 +40,7 @@ from spyglass.core.transports.file_write import (
     describe_write_error,
     fsync_dir,
     out_of_inodes,
+    refuse_missing_folder,
 )
 from spyglass.core.transports.files import resolved
 from spyglass.core.transports.given_descriptors import descriptor_named, held, not_given
@@ -268,15 +269,7 @@ class ArchiveOutput:
                         f'an archive written to "{path}" is made first, {what}; create it, or ')
                 raise InvalidLayout(f"{said}{restart_advice('that exists')}.",
                                     on_command_line=f"{said}{CHOOSE_TMPDIR} that does.")
-            if not parent.is_dir():
-                for ancestor in [parent, *parent.parents]:
-                    if ancestor.exists() and not ancestor.is_dir():
-                        raise InvalidLayout(
-                            f'Cannot write "{path}": "{ancestor}" is a file, not a folder.')
-                raise InvalidLayout(
-                    f'The folder "{parent}" that should hold {path} does not exist; create it '
-                    "first."
-                )
+            refuse_missing_folder(parent, path)
             self._parent = parent
             if stage:
                 # beside the target, hidden; in the big-files folder, visible and named

@@ -5,7 +5,8 @@ replaced atomically.
 :func:`replace_file` writes a small file (``index.json``, ``oci-layout``, a digest
 file) into a temporary beside it, syncs it and renames it over the old one, keeping
 the old one's mode and owner; :func:`check_replaceable` refuses a file or folder this
-user may not write, :func:`refuse_read_only_filesystem` one on a read-only mount;
+user may not write, :func:`refuse_read_only_filesystem` one on a read-only mount,
+:func:`refuse_missing_folder` a destination whose folder is not there;
 :func:`fsync_dir` makes renames into a folder last, :func:`fsync_file` a file's data.
 """
 
@@ -16,7 +17,7 @@ import os
 import stat
 from pathlib import Path
 
-from spyglass.core.errors import TransportError
+from spyglass.core.errors import InvalidLayout, TransportError
 from spyglass.core.transports.temporaries import TEMP_PREFIX, TempFiles
 
 
@@ -130,6 +131,22 @@ def check_replaceable(path: Path, existing: os.stat_result, shown: Path | str | 
     else:
         reason = "Permission denied"  # (a folder that cannot be searched, an ACL)
     raise TransportError(describe_write_error(PermissionError(errno.EACCES, reason), named))
+
+
+def refuse_missing_folder(folder: Path, path: Path | str) -> None:
+    """Refuse a destination ``path`` (an archive, an OCI layout, a ``dir:`` image) whose
+    ``folder``, the one that should hold it, is not there: a copy makes the destination
+    itself, never the folders above it, so a mistyped parent (``/srv/mirorr/app``) is
+    said rather than made (skopeo refuses it too, when it reads the name). Raises
+    :class:`InvalidLayout` naming the part of the path that is a file where one is, else
+    the folder to create; OSError where the folder cannot be looked at."""
+    if folder.is_dir():
+        return
+    for ancestor in [folder, *folder.parents]:
+        if ancestor.exists() and not ancestor.is_dir():
+            raise InvalidLayout(f'Cannot write "{path}": "{ancestor}" is a file, not a folder.')
+    raise InvalidLayout(
+        f'The folder "{folder}" that should hold {path} does not exist; create it first.')
 
 
 def refuse_read_only_filesystem(path: Path, shown: Path | str | None = None) -> None:
