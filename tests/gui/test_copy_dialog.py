@@ -111,13 +111,21 @@ def test_a_copy_that_replaces_an_archive_or_dir_asks_first(
 
 
 @pytest.mark.parametrize("kind", ["dir over a layout", "archive over a text file",
-                                  "layout over a text file", "layout over a folder of notes"])
+                                  "layout over a text file", "layout over a folder of notes",
+                                  "layout in a missing folder", "dir in a missing folder"])
 def test_a_destination_a_copy_would_refuse_is_refused_at_once(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
         kind: str) -> None:
     """Not a confirmation to replace what is there, then the refusal: the refusal, with
     Copy off, and nothing touched."""
-    if kind.startswith("dir"):
+    if kind.endswith("in a missing folder"):  # (a mistyped parent: said, not made)
+        target = tmp_path / "out"
+        target.mkdir()
+        typed = target / "mirorr" / "app"
+        destination = f"oci:{typed}:x" if kind.startswith("layout") else f"dir:{typed}"
+        said = (f'The folder "{typed.parent}" that should hold {typed} does not exist; '
+                "create it first.")
+    elif kind.startswith("dir"):
         target = tmp_path / "layout"
         core_copy(f"oci:{sample.layout}:tools:2024.1", f"oci:{target}:tools")
         destination, said = f"dir:{target}", "is not empty and is not a dir: image"
@@ -746,6 +754,7 @@ def test_a_bare_folder_path_is_taken_as_a_layout_there(
     dialog = window.copying.copy_current()
     assert dialog is not None
     folder = tmp_path / "copies" / "out-folder"
+    folder.parent.mkdir()  # (the layout's folder is made, not the one above it)
     dialog.destination_edit.setText(str(folder))
     taken = f"oci:{folder}:spyglass-demo:1.0"
     # (the disk is looked at first: an archive or a dir: image there is taken as that)

@@ -406,6 +406,7 @@ def test_a_path_with_a_quote_in_it_is_taken_as_it_is(
     """Typed as it is (a file manager's text), not as a shell writes it: the quote is the
     name's."""
     layout = tmp_path / "John's layouts" / "tools"
+    layout.parent.mkdir()
     core_copy(f"oci:{sample.layout}:tools:2024.1", f"oci:{layout}:tools:2024.1")
     dialog = typed_source(qtbot, window, str(layout))
     assert dialog.request().source.startswith(f"oci:{layout}"), dialog.source_note.text()

@@ -121,9 +121,12 @@ def copy_one(
             events(event)
 
     try:
+        # (a dir: image's folder, below the destination's, is made with those above it, as
+        # skopeo sync makes them: the destination folder itself too)
         destination = open_destination(
             image.destination,
-            destination_options if isinstance(image.destination, DockerName) else None)
+            destination_options if isinstance(image.destination, DockerName) else None,
+            make_parents=True)
         try:
             plan = plan_copy(source, destination, options, cancel=cancel)
             top = execute(plan, source, destination, options, events=tell, cancel=cancel,

@@ -227,6 +227,39 @@ def test_path_not_existing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert str(missing) in message
 
 
+@pytest.mark.parametrize("kind", ["oci", "dir", "docker-archive", "oci-archive"])
+@pytest.mark.parametrize("dry_run", [False, True], ids=["copy", "dry-run"])
+def test_a_copy_into_a_missing_folder_is_refused_and_makes_nothing(
+    layout: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    kind: str, dry_run: bool,
+) -> None:
+    """A mistyped parent folder (``/srv/mirorr/app``) is refused as skopeo refuses it, with
+    one sentence for every local destination, rather than made, whoever runs the copy:
+    only the layout's or image's own folder is made."""
+    root, _index = layout
+    out = tmp_path / "out"
+    out.mkdir()
+    target = out / "mirorr" / "sub" / "app"
+    name = f"{kind}:{target}" + (":1" if kind == "oci" else "")
+    flags = ["--dry-run"] if dry_run else ["-q"]
+    message = run_error(capsys, "copy", *flags, "--all", f"oci:{root}:latest", name)
+    assert message == (f'The folder "{out / "mirorr" / "sub"}" that should hold {target} does '
+                       "not exist; create it first.")
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["oci", "dir"])
+def test_a_copy_makes_the_missing_folder_of_its_layout_or_image(
+    layout: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    kind: str,
+) -> None:
+    root, _index = layout
+    target = tmp_path / "new"
+    name = f"oci:{target}:1" if kind == "oci" else f"dir:{target}"
+    run_ok(capsys, "copy", "-q", "--all", f"oci:{root}:latest", name)
+    assert (target / ("index.json" if kind == "oci" else "manifest.json")).is_file()
+
+
 def test_folder_not_a_layout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = tmp_path / "photos"
     folder.mkdir()

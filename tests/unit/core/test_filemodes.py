@@ -65,10 +65,10 @@ def expected(root: Path, umask: int) -> dict[str, int]:
 @pytest.mark.parametrize("kind", ["oci", "dir"])
 def test_a_folder_image_follows_the_umask(source: str, tmp_path: Path, umask: int,
                                           kind: str) -> None:
-    made = tmp_path / "made"  # a missing folder above it is made too, as skopeo makes it
+    made = tmp_path / "made"  # a missing folder above it is made too, as a sync makes it
     target = made / "image"
     name = f"oci:{target}:app" if kind == "oci" else f"dir:{target}"
-    copy_image(open_source(source), open_destination(name))
+    copy_image(open_source(source), open_destination(name, make_parents=True))
     found = modes(made)
     assert found == expected(made, umask)
     if kind == "oci":

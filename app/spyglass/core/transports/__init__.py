@@ -124,7 +124,8 @@ def _split_at_a_folders_colon(name: ImageName) -> InvalidLayout | None:
 
 
 def _write_docker(
-    name: DockerName, options: RegistryOptions | None, cancel: CancelToken | None
+    name: DockerName, options: RegistryOptions | None, cancel: CancelToken | None,
+    make_parents: bool,
 ) -> ImageDestination:
     from spyglass.core.transports.registry.destination import open_registry_destination
 
@@ -132,23 +133,27 @@ def _write_docker(
 
 
 def _write_oci(
-    name: OCIName, options: RegistryOptions | None, cancel: CancelToken | None
+    name: OCIName, options: RegistryOptions | None, cancel: CancelToken | None,
+    make_parents: bool,
 ) -> ImageDestination:
     from spyglass.core.transports.layout_write import open_layout_destination
 
-    return open_layout_destination(name.path, name.ref, name.index, cancel=cancel)
+    return open_layout_destination(name.path, name.ref, name.index, make_parents=make_parents,
+                                   cancel=cancel)
 
 
 def _write_dir(
-    name: DirName, options: RegistryOptions | None, cancel: CancelToken | None
+    name: DirName, options: RegistryOptions | None, cancel: CancelToken | None,
+    make_parents: bool,
 ) -> ImageDestination:
     from spyglass.core.transports.dirlayout import open_dir_destination
 
-    return open_dir_destination(name.path)
+    return open_dir_destination(name.path, make_parents=make_parents)
 
 
 def _write_docker_archive(
-    name: DockerArchiveName, options: RegistryOptions | None, cancel: CancelToken | None
+    name: DockerArchiveName, options: RegistryOptions | None, cancel: CancelToken | None,
+    make_parents: bool,
 ) -> ImageDestination:
     from spyglass.core.transports.docker_archive_write import open_docker_archive_destination
 
@@ -157,7 +162,8 @@ def _write_docker_archive(
 
 
 def _write_oci_archive(
-    name: OCIArchiveName, options: RegistryOptions | None, cancel: CancelToken | None
+    name: OCIArchiveName, options: RegistryOptions | None, cancel: CancelToken | None,
+    make_parents: bool,
 ) -> ImageDestination:
     from spyglass.core.transports.archive_write import open_oci_archive_destination
 
@@ -175,12 +181,16 @@ _DESTINATIONS: dict[type, Callable[..., ImageDestination]] = {
 
 def open_destination(
     name: ImageName | str, options: RegistryOptions | None = None, *,
-    cancel: CancelToken | None = None,
+    make_parents: bool = False, cancel: CancelToken | None = None,
 ) -> ImageDestination:
     """Open the place an image name points at, for writing one image there.
 
     Nothing is visible under the name until the destination's ``commit``.
     ``options`` say how to reach a registry; local transports ignore them.
+    A local destination's own file or folder is made, never the folders above it,
+    unless ``make_parents``: then an ``oci:`` or ``dir:`` destination makes every
+    missing folder above it too (``spyglass sync``'s, below its destination folder, as
+    ``skopeo sync`` makes them); an archive's folder must be there all the same.
     ``cancel`` stops what opening may wait for: another program's lock on a layout.
     Raises :class:`~spyglass.core.errors.InvalidReference` for names that
     only make sense for reading (``oci:PATH:@N``), and the transport's own
@@ -188,7 +198,7 @@ def open_destination(
     parent folder, no permission).
     """
     parsed = parse_image_name(name) if isinstance(name, str) else name
-    return _DESTINATIONS[type(parsed)](parsed, options, cancel)
+    return _DESTINATIONS[type(parsed)](parsed, options, cancel, make_parents)
 
 
 def detect_location_kind(path: Path, *, cancel: CancelToken | None = None) -> str:

@@ -69,6 +69,7 @@ from spyglass.core.transports.dir_swap import (
 from spyglass.core.transports.file_write import (
     check_replaceable,
     describe_write_error,
+    refuse_missing_folder,
     replace_file,
 )
 from spyglass.core.transports.files import (
@@ -440,15 +441,18 @@ def _is_dir_image_folder(path: Path) -> bool:
 
 
 
-def check_dir_destination(path: Path) -> bool:
+def check_dir_destination(path: Path, *, make_parents: bool = False) -> bool:
     """Raise the refusal a ``dir:`` copy to ``path`` would meet (a file there, a folder
-    that holds something else than a dir: image, or other files beside one), writing
-    nothing; whether an image is there, which the copy replaces."""
+    that holds something else than a dir: image, or other files beside one, no folder
+    to hold a new one unless ``make_parents``), writing nothing; whether an image is
+    there, which the copy replaces."""
     target = Path(os.path.abspath(path))
     if target.is_symlink():
         target = resolved(target)
     try:
         if not target.exists():
+            if not make_parents:
+                refuse_missing_folder(target.parent, path)  # (a mistyped parent is not made)
             return False
         if not target.is_dir():
             raise InvalidLayout(
@@ -506,7 +510,10 @@ class DirDestination:
     is a symbolic link is followed: the link stays and the folder it points
     to is replaced.
 
-    Missing parent folders are created, as skopeo creates them. Refused with
+    The folder that holds ``PATH`` must be there (a missing one is refused, as the
+    archives refuse it and skopeo does), unless ``make_parents``: ``spyglass sync``
+    names folders below its destination and makes what is missing, as ``skopeo sync``
+    does (``MkdirAll``). Refused with
     :class:`InvalidLayout`: a ``PATH`` that is a file, and a
     non-empty folder without a ``version`` file of dir: layout 1.x (which
     containers/image refuses too: "not a containers image directory, don't
@@ -517,8 +524,9 @@ class DirDestination:
     hard-linked into the new folder (copied where links are impossible).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, make_parents: bool = False) -> None:
         self.path = path
+        self._make_parents = make_parents
         self._name = f"{TRANSPORT}:{path}"
         target = Path(os.path.abspath(path))
         if target.is_symlink():
@@ -526,7 +534,8 @@ class DirDestination:
         self._target = target
         self._replaces_image = False
         self._made_folders: list[Path] = []
-        """The missing folders above the target this copy made (taken back with it)."""
+        """The missing folders above the target this copy made, with ``make_parents``
+        (taken back with it)."""
         self._recovered = False  # (see _recover: not here, where a dry run opens it too)
         self._check_target()
         self._folder = self._make_staging()
@@ -555,12 +564,14 @@ class DirDestination:
                 self._replaces_image = os.path.lexists(self._target)
 
     def _check_target(self) -> None:
-        self._replaces_image = check_dir_destination(self.path)
+        self._replaces_image = check_dir_destination(self.path,
+                                                     make_parents=self._make_parents)
 
     def _make_staging(self) -> TempFolder:
         parent = self._target.parent
         try:
-            self._made_folders = make_folders(parent)  # as containers/image's MkdirAll
+            if self._make_parents:  # (a sync's, as skopeo sync's MkdirAll)
+                self._made_folders = make_folders(parent)
             staging = TempFolder(parent, self._target.name)
         except OSError as exc:
             remove_made_folders(self._made_folders)
@@ -784,6 +795,7 @@ class DirDestination:
         self.tidy()
 
 
-def open_dir_destination(path: Path) -> DirDestination:
-    """Open ``dir:PATH`` for writing."""
-    return DirDestination(path)
+def open_dir_destination(path: Path, *, make_parents: bool = False) -> DirDestination:
+    """Open ``dir:PATH`` for writing; ``make_parents`` makes the missing folders above
+    ``PATH`` too (see :class:`DirDestination`)."""
+    return DirDestination(path, make_parents=make_parents)

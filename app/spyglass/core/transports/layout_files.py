@@ -2,7 +2,7 @@
 lock its writers hold) and what a writer checks of them before it writes:
 ``index.json`` read for an update (:func:`read_index_file`, which waits a moment
 for one another program is writing), and a folder that is neither empty nor a
-layout refused (:func:`check_layout_destination`).
+layout, or a new layout's missing parent folder, refused (:func:`check_layout_destination`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,10 @@ from spyglass.core.manifest import (
     ImageManifest,
     parse_manifest,
 )
-from spyglass.core.transports.file_write import refuse_read_only_filesystem
+from spyglass.core.transports.file_write import (
+    refuse_missing_folder,
+    refuse_read_only_filesystem,
+)
 from spyglass.core.transports.files import (
     NotRegularFile,
     blob_path,
@@ -209,14 +212,17 @@ def referenced_blobs(path: Path, what: str) -> set[Digest] | None:
     return used
 
 
-def check_layout_destination(path: Path) -> None:
+def check_layout_destination(path: Path, *, make_parents: bool = False) -> None:
     """Raise the refusal an ``oci:`` copy to ``path`` would meet (a file there, a folder
-    of other things, an unreadable index, a read-only filesystem), writing nothing (the
-    Copy dialog says it before the copy starts)."""
+    of other things, an unreadable index, no folder to hold a new layout unless
+    ``make_parents``, a read-only filesystem), writing nothing (the Copy dialog says it
+    before the copy starts)."""
     try:
         if path.exists() or path.is_symlink():
             refuse_other_than_folder(path)
             check_existing(path)
+        elif not make_parents:
+            refuse_missing_folder(Path(os.path.abspath(path)).parent, path)
     except OSError as exc:
         raise TransportError(describe_os_error(exc, path)) from exc
     refuse_read_only_filesystem(path)

@@ -48,6 +48,7 @@ from spyglass.core.transports.file_write import (
     describe_write_error,
     fsync_dir,
     fsync_file,
+    refuse_missing_folder,
     replace_file,
 )
 from spyglass.core.transports.files import DirTree, blob_path, read_small_blob
@@ -107,7 +108,10 @@ class OCILayoutDestination:
     ``index.json``); an existing layout is checked (its ``oci-layout`` and
     ``index.json`` must be readable); anything else is refused with
     :class:`InvalidLayout`, so nothing is ever written into a folder of other
-    files.
+    files. The layout's own folder is made where it is missing, not the folders
+    above it (a missing one is refused, as the archives refuse it and skopeo does),
+    unless ``make_parents``: ``spyglass sync`` names layouts below its destination
+    folder and makes what is missing, as ``skopeo sync`` does.
 
     Blobs and manifests land through
     :func:`~spyglass.core.transports.blob_write.write_blob`: a temporary file in
@@ -175,6 +179,7 @@ class OCILayoutDestination:
         transport: str = "oci",
         name_path: Path | None = None,
         private: bool = False,
+        make_parents: bool = False,
         cancel: CancelToken | None = None,
     ) -> None:
         self.path = path
@@ -183,6 +188,7 @@ class OCILayoutDestination:
         self._name = f"{transport}:{shown}" + (f":{ref}" if ref else "")
         self._unnamed_name = f"{transport}:{shown}"
         self._private = private
+        self._make_parents = make_parents
         self._temps = TempFiles(path)
         self._known = KnownBlobs()
         self._media_types: dict[Digest, str] = {}
@@ -193,7 +199,8 @@ class OCILayoutDestination:
         self._synced_dirs: set[Path] = set()
         self._state = "open"
         self._made_folders: list[Path] = []
-        """The folders this destination made: the layout's and those above it."""
+        """The folders this destination made: the layout's (and, with ``make_parents``,
+        those above it)."""
         self._made_layout = False
         self._created: list[str] = []
         """What setting the layout up wrote in it (oci-layout, index.json, blobs), taken
@@ -222,6 +229,9 @@ class OCILayoutDestination:
                 refuse_other_than_folder(path)
                 if not self._private:
                     check_existing(path)  # refuse before creating anything in it
+            elif not self._make_parents:
+                # (a mistyped parent is said, not made)
+                refuse_missing_folder(Path(os.path.abspath(path)).parent, path)
             self._made_folders = make_folders(path)
         except OSError as exc:
             raise TransportError(describe_write_error(exc, path)) from exc
@@ -968,13 +978,15 @@ def _add_entry(entries: list[dict[str, Any]], new: dict[str, Any], *, keep_named
 
 def open_layout_destination(
     path: Path, ref: str | None, index: int | None = None, *,
-    cancel: CancelToken | None = None,
+    make_parents: bool = False, cancel: CancelToken | None = None,
 ) -> OCILayoutDestination:
     """Open ``oci:PATH[:REF]`` for writing (``@N`` picks an image to read, never to write);
-    ``cancel`` stops the wait for another program's lock on the layout."""
+    ``make_parents`` makes the missing folders above ``PATH`` too (see
+    :class:`OCILayoutDestination`); ``cancel`` stops the wait for another program's lock
+    on the layout."""
     if index is not None:
         raise InvalidReference(
             f'"oci:{path}:@{index}" names an image by its position, which only works for '
             f"reading; write to oci:{path}:REF or oci:{path}."
         )
-    return OCILayoutDestination(path, ref, cancel=cancel)
+    return OCILayoutDestination(path, ref, make_parents=make_parents, cancel=cancel)

@@ -365,9 +365,9 @@ def test_a_file_is_refused(tmp_path: Path) -> None:
         DirDestination(target)
 
 
-def test_missing_parents_are_created(single_source: Path, tmp_path: Path) -> None:
+def test_missing_parents_are_created_for_a_sync(single_source: Path, tmp_path: Path) -> None:
     out = tmp_path / "missing" / "parents" / "image"
-    copy_image(open_source(f"oci:{single_source}:app"), DirDestination(out))
+    copy_image(open_source(f"oci:{single_source}:app"), DirDestination(out, make_parents=True))
     assert (out / "manifest.json").is_file() and siblings(out) == []
 
 

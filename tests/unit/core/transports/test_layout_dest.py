@@ -204,7 +204,7 @@ def index_entries(layout: Path) -> list[tuple[str | None, str]]:
 def test_a_new_folder_becomes_a_layout_holding_the_image(
     multi_source: Path, tmp_path: Path
 ) -> None:
-    out = tmp_path / "new" / "layout"
+    out = tmp_path / "layout"
     source = open_source(f"oci:{multi_source}:latest")
     dest = open_destination(f"oci:{out}:v1")
     assert isinstance(dest, OCILayoutDestination)
@@ -1081,7 +1081,7 @@ def test_an_aborted_copy_into_a_new_folder_leaves_nothing(tmp_path: Path) -> Non
     from spyglass.core.transports.layout_write import OCILayoutDestination
 
     target = tmp_path / "new" / "layout"
-    destination = OCILayoutDestination(target, "x")
+    destination = OCILayoutDestination(target, "x", make_parents=True)  # (as a sync's)
     destination.put_blob(io.BytesIO(b"a blob"), media_type="application/octet-stream",
                          digest=None, size=None)
     assert (target / "oci-layout").is_file()

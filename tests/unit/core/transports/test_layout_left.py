@@ -239,7 +239,8 @@ def test_copies_in_two_processes_stopped_together_leave_a_new_layout_gone(
     first, the layout this process made is gone once both did."""
     dst = tmp_path / "new" / "dst"
     mine = b"this process's blob\n"
-    dest = OCILayoutDestination(dst, "mine")  # makes the layout (and the folder above)
+    # makes the layout and the folder above (as a sync's)
+    dest = OCILayoutDestination(dst, "mine", make_parents=True)
     dest.put_blob(io.BytesIO(mine), media_type="application/octet-stream",
                   digest=Digest.of(mine), size=len(mine))
     env = {**os.environ, "PYTHONPATH": str(repo_root / "app")}
@@ -296,7 +297,7 @@ def test_a_new_layout_two_copies_each_made_part_of_goes_whole(
     monkeypatch.setattr(layout_write, "make_folders", make_then_wait)
     opened: dict[str, OCILayoutDestination] = {}
     maker = threading.Thread(target=lambda: opened.setdefault(
-        "folders", OCILayoutDestination(dst, "folders")))
+        "folders", OCILayoutDestination(dst, "folders", make_parents=True)))
     maker.start()
     assert folder_made.wait(HOLD_LIMIT)
     opened["files"] = OCILayoutDestination(dst, "files")
@@ -396,7 +397,7 @@ def test_a_layout_that_held_an_image_is_no_longer_the_new_one_a_stopped_copy_mad
     two commits while skopeo writes there (nothing taken back, the journal stays): once
     the image is removed again, a stopped copy does not remove the layout as new."""
     dst = tmp_path / "new" / "dst"
-    first = OCILayoutDestination(dst, "one")  # makes the layout
+    first = OCILayoutDestination(dst, "one", make_parents=True)  # makes the layout
     second = OCILayoutDestination(dst, "two")
     _put(first, b"first's blob\n")
     _put(second, b"second's blob\n")
@@ -420,7 +421,8 @@ def test_a_layout_found_naming_an_image_is_no_longer_the_new_one_a_stopped_copy_
     did was killed): the next copy to open the layout finds index.json naming an image,
     and takes the journal's claim back."""
     dst = tmp_path / "new" / "dst"
-    copy_image(open_source(f"oci:{single_source}:app"), OCILayoutDestination(dst, "a"))
+    copy_image(open_source(f"oci:{single_source}:app"),
+               OCILayoutDestination(dst, "a", make_parents=True))
     (dst / LEFT_FILE).write_text(json.dumps({"blobs": [], "made_layout": True, "folders": 2,
                                              "layout": layout_identity(dst)}))
     OCILayoutDestination(dst, "looked").abort()  # a copy opens it, and stops at once

@@ -137,6 +137,7 @@ def test_an_archive_with_a_colon_in_its_path_is_refused_before_it_is_decompresse
 def test_a_dir_image_may_have_a_colon_in_its_path(layout: Path, tmp_path: Path) -> None:
     """``dir:`` takes the whole rest of the name as its path: its names reopen."""
     target = tmp_path / "a:b" / "image"
+    target.parent.mkdir()
     copy_image(open_source(f"oci:{layout}:latest"), open_destination(f"dir:{target}"))
     assert names_reopen(target) == [f"dir:{target}"]
 

@@ -1,6 +1,7 @@
 """A failed copy into a new OCI layout or ``dir:`` folder takes back the folders it made:
-the layout's own and the missing ones above it, each only while empty, and never one that
-was there before."""
+the layout's own and (a sync's, ``make_parents``) the missing ones above it, each only
+while empty, and never one that was there before. A copy makes no folder above: a
+missing one is refused."""
 
 from __future__ import annotations
 
@@ -9,19 +10,25 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from spyglass.core.copy import copy_image
 from spyglass.core.digest import Digest
-from spyglass.core.errors import TransportError
+from spyglass.core.errors import InvalidLayout, TransportError
 from spyglass.core.filemodes import make_folders, remove_made_folders
 from spyglass.core.transports import dirlayout, open_destination, open_source
 from spyglass.core.transports import layout_write as layout_write_module
-from spyglass.core.transports.dirlayout import DirDestination
+from spyglass.core.transports.dirlayout import DirDestination, check_dir_destination
 from spyglass.core.transports.file_lock import exclusive_lock
-from spyglass.core.transports.layout_files import INDEX_FILE, INDEX_LOCK, LAYOUT_FILE
+from spyglass.core.transports.layout_files import (
+    INDEX_FILE,
+    INDEX_LOCK,
+    LAYOUT_FILE,
+    check_layout_destination,
+)
 from spyglass.core.transports.layout_write import OCILayoutDestination
 from tests.unit.core.transports.test_layout_dest import ChunkStream, single_image_layout
 
@@ -35,7 +42,7 @@ def test_a_new_layout_on_a_full_disk_leaves_no_folder(
     # the disk has room for folders (inodes), not for the oci-layout file's bytes
     monkeypatch.setattr(layout_write_module, "replace_file", no_space)
     with pytest.raises(TransportError, match="No space left on device"):
-        OCILayoutDestination(tmp_path / "x" / "y" / "newlay", "tiny")
+        OCILayoutDestination(tmp_path / "x" / "y" / "newlay", "tiny", make_parents=True)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -61,7 +68,7 @@ def test_a_new_layout_whose_index_finds_no_room_leaves_no_folder(
 
     monkeypatch.setattr(layout_write_module, "replace_file", replacing)
     with pytest.raises(TransportError, match="No space left on device"):
-        OCILayoutDestination(tmp_path / "x" / "newlay", "tiny")
+        OCILayoutDestination(tmp_path / "x" / "newlay", "tiny", make_parents=True)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -122,7 +129,8 @@ def test_a_copy_interrupted_waiting_for_the_lock_keeps_the_layout_another_copy_s
 def test_a_copy_into_a_new_layout_that_fails_midway_removes_the_folders_it_made(
         tmp_path: Path) -> None:
     (tmp_path / "x").mkdir()
-    destination = OCILayoutDestination(tmp_path / "x" / "y" / "z" / "newlay", "big")
+    destination = OCILayoutDestination(tmp_path / "x" / "y" / "z" / "newlay", "big",
+                                       make_parents=True)
     destination.put_blob(ChunkStream([b"layer"]), media_type="x", digest=Digest.of(b"layer"),
                          size=5)
     destination.abort()  # as the engine does when a later blob fails
@@ -131,14 +139,14 @@ def test_a_copy_into_a_new_layout_that_fails_midway_removes_the_folders_it_made(
 
 
 def test_a_folder_someone_else_wrote_in_meanwhile_stays(tmp_path: Path) -> None:
-    destination = OCILayoutDestination(tmp_path / "x" / "newlay", "big")
+    destination = OCILayoutDestination(tmp_path / "x" / "newlay", "big", make_parents=True)
     (tmp_path / "x" / "theirs.txt").write_text("mine")
     destination.abort()
     assert sorted(p.name for p in (tmp_path / "x").iterdir()) == ["theirs.txt"]
 
 
 def test_a_failed_dir_copy_removes_the_folders_above_it_that_it_made(tmp_path: Path) -> None:
-    destination = DirDestination(tmp_path / "a" / "b" / "img")
+    destination = DirDestination(tmp_path / "a" / "b" / "img", make_parents=True)
     destination.put_blob(ChunkStream([b"layer"]), media_type="x", digest=Digest.of(b"layer"),
                          size=5)
     destination.abort()
@@ -149,8 +157,44 @@ def test_a_dir_copy_that_cannot_stage_removes_the_folders_it_made(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(dirlayout, "TempFolder", no_space)
     with pytest.raises(TransportError, match="No space left on device"):
-        DirDestination(tmp_path / "a" / "b" / "img")
+        DirDestination(tmp_path / "a" / "b" / "img", make_parents=True)
     assert list(tmp_path.iterdir()) == []
+
+
+def _open_oci(path: Path) -> object:
+    return OCILayoutDestination(path, "x")
+
+
+OPENERS = {"oci": _open_oci, "dir": DirDestination, "oci check": check_layout_destination,
+           "dir check": check_dir_destination}
+
+
+@pytest.mark.parametrize("opener", OPENERS.values(), ids=OPENERS.keys())
+def test_a_missing_folder_above_is_refused_and_nothing_is_made(
+        tmp_path: Path, opener: Callable[[Path], object]) -> None:
+    """A copy makes its layout's or dir: image's own folder, never the folders above it: a
+    mistyped parent is said, as the archives say it (and skopeo refuses it), not made. The
+    checks the Copy dialog makes before Copy is pressed say the same."""
+    target = tmp_path / "mirorr" / "app"
+    with pytest.raises(InvalidLayout) as refused:
+        opener(target)
+    assert str(refused.value) == (f'The folder "{tmp_path / "mirorr"}" that should hold '
+                                  f"{target} does not exist; create it first.")
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InvalidLayout, match=r'"[^"]*/file" is a file, not a folder\.$'):
+        opener(tmp_path / "file" / "below" / "app")
+
+
+@pytest.mark.parametrize("kind", ["oci", "dir"])
+def test_a_missing_folder_above_a_relative_path_is_named_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    """Named as the archives name it: the folder's whole path, the destination as given."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InvalidLayout) as refused:
+        open_destination(f"{kind}:no/app")
+    assert str(refused.value) == (f'The folder "{tmp_path / "no"}" that should hold no/app '
+                                  "does not exist; create it first.")
 
 
 def test_make_folders_names_only_the_folders_it_made(tmp_path: Path) -> None:
