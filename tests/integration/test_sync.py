@@ -164,6 +164,27 @@ def test_dir_paths_are_skopeo_s_and_skopeo_reads_them_back(
             f"docker://{source}/sync/tools:{tag}")
 
 
+@pytest.mark.parametrize("root_there", [True, False], ids=["root-there", "root-missing"])
+def test_a_sync_into_folders_makes_the_folders_below_and_a_missing_root_as_skopeo_does(
+    source: str, tmp_path: Path, root_there: bool
+) -> None:
+    """A copy makes no folder above its dir: image, but a sync names each image's folder
+    below its destination (``HOST:PORT/sync/tools:v0`` with --scoped) and makes those
+    folders; a destination that is not there is made with the folders above it, as
+    skopeo sync 1.9 makes it (``MkdirAll``), not refused as a copy's parent is."""
+    mine, theirs = tmp_path / "mine" / "mirror", tmp_path / "theirs" / "mirror"
+    if root_there:
+        mine.mkdir(parents=True)
+        theirs.mkdir(parents=True)
+    done = spyglass("sync", "-q", "--scoped", "--src", "docker", "--dest", "dir",
+                    f"{source}/sync/tools:v0", str(mine))
+    assert done.returncode == 0, done.stderr
+    skopeo("sync", "--scoped", "--src", "docker", "--dest", "dir", "--src-tls-verify=false",
+           f"{source}/sync/tools:v0", str(theirs))
+    assert tree(tmp_path / "mine") == tree(tmp_path / "theirs")
+    assert (mine / source / "sync" / "tools:v0" / "manifest.json").is_file()
+
+
 def test_a_yaml_source_with_two_repositories_and_a_tag_expression(
     source: str, fresh_registry: RegistryServer, tmp_path: Path
 ) -> None:
