@@ -697,6 +697,16 @@ def test_destination_names_are_suggested_and_described() -> None:
     assert "For a registry" not in describe_name("team/app:1")[1]
     assert "For a registry" not in describe_name("/no/such:x", hosts=["h:1"])[1]
     assert "For a registry" not in describe_name("layout-folder", hosts=["h:1"])[1]
+    # a registry is HOST:PORT with a port of digits, an [IPv6 address], localhost or a
+    # name with a dot; "oci-arcive:" is a transport mistyped, named as the parser names it
+    assert normalize_name("h:5000/a") == "docker://h:5000/a"
+    assert normalize_name("[::1]/a") == "docker://[::1]/a"
+    assert normalize_name("[::1]:5000/a") == "docker://[::1]:5000/a"
+    for typed in ("oci-arcive:/tmp/x.tar", "ocu:/tmp/x", "h:x/a", "h:/a"):
+        assert normalize_name(typed) == typed
+    name, sentence = describe_name("oci-arcive:/tmp/x.tar", hosts=["h:1"])
+    assert name is None and 'unknown transport "oci-arcive"' in sentence
+    assert "registry" not in sentence  # nor pointed to h:1/oci-arcive:/tmp/x.tar
     # a layout destination without a ref stores the image without a name: said before
     assert describe_name("oci:/srv/mirror")[1] == (
         "The OCI image layout in /srv/mirror (a new one if there is none yet), the image "

@@ -505,6 +505,41 @@ def test_a_name_that_cannot_be_used_is_said_in_the_error_colour(
     dialog.reject()
 
 
+TRANSPORT_TYPOS = ("ocu:/tmp/x", "oci-arcive:/tmp/x.tar", "dri:/tmp/d")
+
+
+def test_a_mistyped_transport_is_said_to_be_one_not_taken_as_a_registry(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
+        demo_registry: RegistryFacts) -> None:
+    """``oci-arcive:/tmp/x.tar`` is a transport mistyped: said as the command line says
+    it, in the destination and in Copy Image by Name…'s source, not read as the registry
+    "oci-arcive:" (what follows its colon is no port); nor pointed to the window's
+    registries (HOST/oci-arcive:/tmp/x.tar is no name either)."""
+    add_registry(qtbot, window, demo_registry.host)
+    dialog = demo_dialog(qtbot, window, sample, tmp_path)
+    for typed in TRANSPORT_TYPOS:
+        dialog.destination_edit.clear()
+        qtbot.keyClicks(dialog.destination_edit, typed)
+        said = dialog.destination_note.text()
+        assert f'unknown transport "{typed.partition(":")[0]}"' in said, said
+        assert "registry" not in said, said
+        assert text_color(dialog.destination_note) == error_color()
+        assert not dialog.copy_button.isEnabled()
+    # a registry with its port is still taken as one
+    dialog.destination_edit.setText(f"{demo_registry.host}/mirror/app:1")
+    assert dialog.destination_note.text().startswith(
+        f"Taken as docker://{demo_registry.host}/mirror/app:1")
+    dialog.reject()
+    source = window.copying.open_dialog(None)
+    for typed in TRANSPORT_TYPOS:
+        source.source_edit.clear()
+        qtbot.keyClicks(source.source_edit, typed)
+        said = source.source_note.text()
+        assert f'unknown transport "{typed.partition(":")[0]}"' in said, said
+        assert "registry" not in said, said
+    source.reject()
+
+
 # -- 2. Copy waits for the platforms
 
 

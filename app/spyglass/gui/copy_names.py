@@ -13,6 +13,7 @@ from typing import Final
 from spyglass.core.errors import SpyglassError, without_password
 from spyglass.core.fileurl import is_file_url, local_path, not_local
 from spyglass.core.reference import (
+    LOCALHOST,
     DirName,
     DockerArchiveName,
     DockerName,
@@ -34,9 +35,10 @@ def normalize_name(text: str) -> str:
     becomes ``docker://…``; anything else is left as it is.
 
     A reference is bare when it starts with no known transport and its first
-    component names a registry: ``localhost``, or something with a ``.`` or a
-    ``:`` (so ``alpine`` or ``team/app`` stay errors: which registry is not said), and
-    does not start with ``.`` (``./layout``, ``../layout`` are paths, not hosts).
+    component names a registry (:func:`_names_registry`): ``localhost``, something
+    with a ``.``, a ``HOST:PORT`` or an ``[IPv6 address]`` (so ``alpine`` or
+    ``team/app`` stay errors: which registry is not said; ``ocu:/tmp/x`` is a mistyped
+    transport, which the parser names). ``./layout``, ``../layout`` are paths, not hosts.
     A path after a local transport that starts with ``~/`` is taken from the home folder,
     as a shell would (the window has no shell to do it).
     """
@@ -50,10 +52,27 @@ def normalize_name(text: str) -> str:
             return f"{transport}:{os.path.expanduser(path)}{sep}{after}"
         return text
     first, slash, _path = text.partition("/")
-    if slash and not first.startswith(".") and (
-            first == "localhost" or "." in first or ":" in first):
+    if slash and _names_registry(first):
         return f"docker://{text}"
     return text
+
+
+def _names_registry(first: str) -> bool:
+    """Whether ``first``, the first component of a name typed without its transport, is
+    a registry (the ``domain`` of :mod:`spyglass.core.reference`'s grammar): an
+    ``[IPv6 address]``, a ``HOST:PORT`` whose port is digits, or, without a ``:``,
+    ``localhost`` or a name with a ``.`` that does not start with one (``./layout``).
+
+    ``oci-arcive:`` (of ``oci-arcive:/tmp/x.tar``) is none: what follows its colon is no
+    port, so it is a transport mistyped, which :func:`parse_image_name` names."""
+    if first.startswith("."):
+        return False  # a path
+    if first.startswith("["):
+        return True  # (the parser says what is wrong with a malformed one)
+    host, colon, port = first.partition(":")
+    if colon:
+        return port.isascii() and port.isdigit()
+    return host == LOCALHOST or "." in host
 
 
 def pasted_name(text: str) -> tuple[str, str]:
@@ -125,7 +144,9 @@ def describe_name(text: str, *, what: str = "destination",
                                 f'"{without_password(text)}"', 1)
         transport = text.partition(":")[0]
         if hosts and normalized == text and not text.startswith(("/", ".", "~")) and \
-                ("/" in text or ":" in text) and transport not in _TRANSPORTS:
+                ("/" in text or ":" in text) and transport not in _TRANSPORTS and \
+                _parses(f"docker://{hosts[0]}/{text}"):
+            # (not for a mistyped transport: "h:1/oci-arcive:/x.tar" is no name either)
             said += (f" For a registry of the list, write its host first, for example "
                      f"{hosts[0]}/{text}.")
         return None, said
@@ -157,6 +178,15 @@ def describe_name(text: str, *, what: str = "destination",
     named = (f"named {name.reference}" if name.reference is not None
              else "the image without a name (add :NAME:TAG to give it one)")
     return name, f"A docker save tarball at {_where(name.path)}, {named}."
+
+
+def _parses(name: str) -> bool:
+    """Whether ``name`` is an image name :func:`parse_image_name` takes."""
+    try:
+        parse_image_name(name)
+    except SpyglassError:
+        return False
+    return True
 
 
 def _where(path: Path | str) -> str:
