@@ -96,6 +96,16 @@ def test_a_password_gone_from_the_keyring_is_said_missing_not_anonymous(
             f"(it has no entry for {host}). Sign in with Edit Registry.") in said
     assert "log in to" not in said
     assert page.header.subtitle.text().startswith("User alice, no password saved")
+    # Edit Registry's test sends no password, as there is none: it asks for one (it said
+    # the token server "refused to log in anonymously…; check the user name and password")
+    dialog = window.registries.edit_registry(host)
+    assert dialog is not None and dialog.user_edit.text() == "alice"
+    assert test_connection(qtbot, dialog) == (
+        f"The registry wants a password\n{host} wants the password of alice: type it "
+        "above, then Test Connection again.")
+    fill_registry_dialog(qtbot, dialog, host, "alice", "alicepw")
+    assert test_connection(qtbot, dialog).startswith("Connected.")
+    dialog.close()
 
 
 def test_edit_registry_names_the_user_an_auth_file_signs_in_and_saving_keeps_it(

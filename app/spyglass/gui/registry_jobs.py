@@ -298,6 +298,9 @@ class ConnectionCheck:
     username: str
     untrusted: bool = False
     """The registry's TLS certificate could not be verified: a CA certificate would do."""
+    unsigned: bool = False
+    """The registry wants credentials (``problem`` is ``"auth"``) and none were sent: none
+    were given, and none are kept for it; its sentence speaks of a login never tried."""
 
     @property
     def ok(self) -> bool:
@@ -320,7 +323,7 @@ def check_connection(
     says where they came from when Spyglass does not keep them.
     """
     problem: ConnectionProblem = ""
-    untrusted = False
+    untrusted = unsigned = False
     try:
         if credentials is None and store is not None:
             credentials = store.lookup(host)
@@ -337,6 +340,10 @@ def check_connection(
         problem, sentence = "connection", str(exc)
     except AuthenticationFailed as exc:
         problem, sentence = "auth", str(exc)
+        # (a locked or failing keyring, whose sentence says so, is not "none kept")
+        unsigned = credentials is None and not exc.credentials_sent \
+            and exc.keyring_locked is None \
+            and (store is None or store.keyring_failure is None)
     except AccessDenied as exc:
         problem, sentence = "denied", str(exc)
     except SpyglassError as exc:
@@ -356,7 +363,7 @@ def check_connection(
             said = f"{host} answers as a registry{over}, {who}."
         return ConnectionCheck(host, "", said, username)
     return ConnectionCheck(host, problem, sentence,
-                           credentials.username if credentials else "", untrusted)
+                           credentials.username if credentials else "", untrusted, unsigned)
 
 
 @dataclass(frozen=True)

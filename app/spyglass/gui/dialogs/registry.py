@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -61,6 +61,17 @@ HEADLINES = {
     "trust": "The CA certificate could not be added",
 }
 """What failed, by :attr:`ConnectionCheck.problem`."""
+
+
+def _wants_sign_in(host: str, username: str) -> str:
+    """What a test that sent no credentials says when the registry ``host`` wants some
+    (:attr:`ConnectionCheck.unsigned`): none was tried, so not that a login failed, but
+    what to type; ``username``, the one typed, if any."""
+    if username:
+        return f"{host} wants the password of {username}: type it above, then Test " \
+               "Connection again."
+    return f"{host} wants a user name and password: type them above, then Test " \
+           "Connection again."
 
 
 @dataclass(frozen=True)
@@ -493,6 +504,8 @@ class RegistryDialog(QDialog):
         announce(self.result_label, self.result_text, assertive=not ok)
 
     def _checked(self, check: ConnectionCheck, snapshot: tuple[object, ...]) -> None:
+        if check.unsigned:  # no login was tried ("Logging in … failed"): ask for one
+            check = replace(check, sentence=_wants_sign_in(check.host, str(snapshot[1])))
         self.last_check = check
         self._result_for = snapshot
         if check.ok:
@@ -501,7 +514,9 @@ class RegistryDialog(QDialog):
         else:
             self._tested = None
             headline = HEADLINES.get(check.problem, HEADLINES["other"])
-            if check.problem == "auth" and not check.username:
+            if check.unsigned and snapshot[1]:
+                headline = "The registry wants a password"
+            elif check.problem == "auth" and not check.username:
                 # a token alone was refused: it wants a user name with it
                 headline = ("The registry wants a user name with the password or token"
                             if snapshot[2] else "The registry wants a user name and password")
