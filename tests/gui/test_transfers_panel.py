@@ -23,7 +23,12 @@ import httpx
 import pytest
 from PySide6.QtCore import QModelIndex, QObject, QPoint, QRect, Qt
 from PySide6.QtGui import QDrag
-from PySide6.QtWidgets import QAbstractItemView, QApplication, QStyleOptionViewItem
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QDialogButtonBox,
+    QStyleOptionViewItem,
+)
 from pytestqt.qtbot import QtBot
 
 from spyglass.core import media
@@ -395,6 +400,45 @@ def test_details_list_mounted_and_recompressed_blobs_and_a_failure_sentence(
     assert row_texts(window, transfer)["eta"] == ""
     details.close()
     qtbot.waitUntil(lambda: not panel.details, timeout=WAIT_MS)
+
+
+def test_details_without_blobs_show_no_empty_list(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """A copy that failed before it began showed a tall empty Blob/Size/Type/Outcome
+    table under "Nothing was copied…": the list is hidden while it has no row, the
+    dialog as tall as its sentences, and grows to show the rows once they come."""
+    transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path / "a")
+    details = window.copying.panel.show_details(transfer)
+    assert details is not None
+    assert "The blobs are listed once the copy is planned." in details.heading.text()
+    assert details.blobs.isHidden()
+    sentence = "The registry registry.example refused the connection."
+    finish(qtbot, window, scripted, SpyglassError(sentence))
+    assert transfer.state is TransferState.FAILED
+    assert "Nothing was copied: the copy failed before it began." in details.heading.text()
+    assert details.error_label.text() == sentence
+    assert details.blobs.isHidden()
+
+    def compact() -> None:  # the Close button right under the sentence
+        buttons = details.findChild(QDialogButtonBox)
+        assert buttons is not None
+        gap = buttons.geometry().top() - details.error_label.geometry().bottom()
+        assert 0 <= gap < 40, gap
+        assert details.height() < 300, details.height()
+
+    qtbot.waitUntil(compact, timeout=WAIT_MS)
+    details.close()
+    # planning, then planned: the list is shown, with the room it had
+    scripted.events = None
+    transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path / "b")
+    details = window.copying.panel.show_details(transfer)
+    assert details is not None and details.blobs.isHidden()
+    config = blob("config", 1500, media.OCI_CONFIG)
+    feed(qtbot, window, scripted, Planned(plan_of(config, blob("layer", MiB))))
+    assert not details.blobs.isHidden() and len(details.outcomes()) == 2
+    qtbot.waitUntil(lambda: details.height() >= 440, timeout=WAIT_MS)
+    window.copying.manager.cancel(transfer)
+    details.close()
 
 
 def test_details_say_a_plain_layer_was_compressed_not_recompressed(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import html
+from typing import Final
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QDialog,
@@ -54,6 +55,9 @@ OUTCOME_TEXT = {
 }
 
 
+ROOMY: Final = QSize(860, 440)
+"""The dialog's size with the list of blobs shown."""
+
 DIGEST_ROLE = Qt.ItemDataRole.UserRole + 1
 """The blob's whole digest (str), on the Blob column (which shows it short)."""
 
@@ -84,10 +88,13 @@ class TransferDetailsDialog(QDialog):
     """Lists the blobs of a transfer and their outcomes; follows the transfer while open.
 
     Rows are updated in place (a copy changes them a few times a second): the
-    scroll position and the selection stay where the user put them.
+    scroll position and the selection stay where the user put them. Without a row (a
+    copy waiting, planning, or that ended before it began) the list is hidden and the
+    dialog as tall as its sentences; it grows to show the rows once they come.
 
     Attributes:
-        blobs: the list, one row per blob (short digest, size, type, outcome).
+        blobs: the list, one row per blob (short digest, size, type, outcome); hidden
+            while there is none.
         error_label: the failure sentence (hidden unless the copy failed).
         notes_label: what the copy did on the user's behalf (hidden when nothing):
             what went along with the images, and the plan's notes, one sentence a line.
@@ -100,7 +107,7 @@ class TransferDetailsDialog(QDialog):
         self.transfer = transfer
         label = transfer.request.label or transfer.request.source
         self.setWindowTitle(f"Transfer Details — {label}")
-        self.resize(860, 440)
+        self.resize(ROOMY)
         self.heading = QLabel()
         self.heading.setWordWrap(True)
         self.heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -133,11 +140,12 @@ class TransferDetailsDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         plain_buttons(buttons)
         buttons.rejected.connect(self.close)
-        layout = QVBoxLayout(self)
+        self._layout = layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
         layout.addWidget(self.error_label)
         layout.addWidget(self.notes_label)
         layout.addWidget(self.blobs, 1)
+        layout.addStretch()  # (the room the list takes, while it is hidden: none is kept)
         layout.addWidget(buttons)
         manager.changed.connect(self._changed)
         self.refresh()
@@ -249,6 +257,22 @@ class TransferDetailsDialog(QDialog):
                 if blob.attachment else ""))
             item.setToolTip(3, outcome if not blob.last_error
                             else f"{outcome}\nStarted again after: {blob.last_error}")
+        self._show_list(bool(blobs))
+
+    def _show_list(self, shown: bool) -> None:
+        """Show the list where it has rows, the dialog grown to hold it; hide it where it
+        has none (an empty table under "Nothing was copied…"), the dialog as tall as what
+        is left."""
+        if shown == self.blobs.isVisibleTo(self):
+            return
+        self.blobs.setVisible(shown)
+        layout = self._layout
+        layout.activate()
+        if shown:
+            self.resize(self.width(), max(self.height(), ROOMY.height()))
+        else:
+            self.resize(self.width(), max(layout.totalMinimumSize().height(),
+                                          layout.totalHeightForWidth(self.width())))
 
 
 __all__ = ["DIGEST_ROLE", "TransferDetailsDialog"]
