@@ -32,6 +32,7 @@ from spyglass.gui.models.places import ImageNode, LoadState, MessageNode
 from spyglass.gui.signals import emit
 from spyglass.gui.views.image_view import HISTORY, LAYERS, PLATFORMS, RAW
 from spyglass.gui.window_locations import sample_layout_path
+from tests.gui.conftest import RegistryFacts
 from tests.gui.guitools import WAIT_MS, SampleFacts, select_platform, show_image, wait_listed
 from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder, multi_platform_layout
 
@@ -1396,6 +1397,48 @@ def test_many_layouts_take_the_room_the_registries_leave(
         qtbot.waitUntil(local_fits, timeout=WAIT_MS)
         registries, local = window.sidebar.sizes()
         assert local > 0.45 * (registries + local)
+
+
+def test_local_gets_its_room_back_when_a_registry_browsed_is_closed(
+    qtbot: QtBot, window: MainWindow, sample: SampleFacts, demo_registry: RegistryFacts,
+    tmp_path: Path,
+) -> None:
+    """A registry opened (its repositories and tags listed) takes the sidebar, LOCAL held
+    to 45 %; closed again, LOCAL stayed squeezed, scrolling, beside an empty REGISTRIES:
+    the split did not follow the registries' rows."""
+    from tests.gui.guitools import add_registry, wait_repositories
+
+    host = demo_registry.host
+    add_registry(qtbot, window, host)
+    window.resize(1000, 560)
+    for n in range(5):
+        copy = tmp_path / f"layout-{n}"
+        shutil.copytree(sample.layout, copy)
+        window.open_location(copy, select=False)
+        wait_listed(qtbot, window, n)
+    window.tree.expandAll()
+    needed = window.places.rowCount() * 3 * window.tree.sizeHintForRow(0)
+
+    def local_fits() -> bool:
+        return window.tree.viewport().height() >= needed
+
+    qtbot.waitUntil(local_fits, timeout=WAIT_MS)
+    # browsed: every repository's tags listed
+    model, tree = window.registries.model, window.registries.tree
+    tree.expand(model.registry_index(host))
+    assert wait_repositories(qtbot, window, host) == ["demo/app", "other/tools"]
+    for row in range(model.rowCount(model.registry_index(host))):
+        repository = model.index(row, 0, model.registry_index(host))
+        tree.expand(repository)
+        qtbot.waitUntil(lambda r=repository: model.rowCount(r) > 0  # type: ignore[misc]
+                        and not model.canFetchMore(r), timeout=WAIT_MS)
+    window.resize(1000, 550)  # (as the Transfers panel opening does: fitted again)
+    qtbot.waitUntil(lambda: not local_fits(), timeout=WAIT_MS)  # REGISTRIES took room
+    registries, local = window.sidebar.sizes()
+    assert local >= 0.4 * (registries + local)
+    # closed again: LOCAL shows its rows, as before
+    tree.collapseAll()
+    qtbot.waitUntil(local_fits, timeout=WAIT_MS)
 
 
 def test_a_long_image_name_does_not_widen_the_window(

@@ -84,8 +84,13 @@ class Sidebar(QSplitter):
         model = registries.model
         model.rowsInserted.connect(self._registry_rows_changed)
         model.rowsRemoved.connect(self._registry_rows_changed)
+        # either section's rows, listed, opened or closed: what REGISTRIES leaves
+        # LOCAL changes as much as what LOCAL needs (a registry browsed, then closed,
+        # left LOCAL squeezed to 45 % beside an empty REGISTRIES)
         for signal in (places.rowsInserted, places.rowsRemoved,
-                       tree.expanded, tree.collapsed):
+                       tree.expanded, tree.collapsed,
+                       model.rowsInserted, model.rowsRemoved,
+                       registry_tree.expanded, registry_tree.collapsed):
             signal.connect(lambda *_: self._fit_timer.start())
         # the sidebar's height changes with the window and the Transfers panel: the
         # splitter would share the change out, squeezing LOCAL below its rows
@@ -121,7 +126,9 @@ class Sidebar(QSplitter):
         """LOCAL gets the room its rows need, at most 45 % or what REGISTRIES does not
         need of the sidebar (whichever is more), REGISTRIES the rest.
 
-        Until the user moves the divider: from then on it stays where they put it.
+        Fitted again (on a short timer) whenever the rows of either section are listed,
+        opened or closed, and when the sidebar's height changes; until the user moves
+        the divider: from then on it stays where they put it.
         """
         if self._moved or self._registries.model.rowCount() == 0:
             return
