@@ -707,6 +707,16 @@ def test_destination_names_are_suggested_and_described() -> None:
     name, sentence = describe_name("oci-arcive:/tmp/x.tar", hosts=["h:1"])
     assert name is None and 'unknown transport "oci-arcive"' in sentence
     assert "registry" not in sentence  # nor pointed to h:1/oci-arcive:/tmp/x.tar
+    # a URL, or a transport of skopeo's that Spyglass lacks: said what to write instead,
+    # as the command line says it (no registry is put before it)
+    for typed, advice in (
+            ("https://h:1/team/app:1", "(an image on a registry is written "
+                                       "docker://h:1/team/app:1, not as a URL)."),
+            ("docker-daemon:alpine:3", "then name docker-archive:app.tar).")):
+        name, sentence = describe_name(typed, hosts=["127.0.0.1:5000"])
+        assert name is None and sentence.startswith(f'Invalid image name "{typed}": unknown '
+                                                    "transport") and \
+            sentence.endswith(advice), sentence
     # a layout destination without a ref stores the image without a name: said before
     assert describe_name("oci:/srv/mirror")[1] == (
         "The OCI image layout in /srv/mirror (a new one if there is none yet), the image "

@@ -73,6 +73,7 @@ __all__ = [
     "OCIName",
     "Transport",
     "is_valid_oci_ref",
+    "names_another_transport",
     "parse_docker_reference",
     "parse_image_name",
     "registry_alone",
@@ -719,6 +720,55 @@ _OTHER_TRANSPORTS: Final = frozenset({
 """containers/image's transports that Spyglass does not have: their names are never
 taken for an image name missing its ``docker://``."""
 
+_SAVED_FIRST: Final = {
+    "docker-daemon": ("the Docker daemon's images", "docker save"),
+    "containers-storage": ("podman's containers-storage", "podman save"),
+}
+"""The transports of :data:`_OTHER_TRANSPORTS` whose images a command saves to an archive
+Spyglass reads: what they hold, and that command (its ``docker-archive`` is the default
+of both)."""
+
+_URL_SCHEMES: Final = frozenset({"http", "https"})
+"""What starts a URL pasted for an image (``https://HOST/REPO:TAG``): a registry image is
+written ``docker://HOST/REPO:TAG``."""
+
+
+def names_another_transport(text: str) -> bool:
+    """Whether ``text`` starts with a transport of containers/image that Spyglass lacks
+    (``docker-daemon:``) or is a URL (``https://…``): its refusal says what to write
+    instead, and it is not a registry's repository missing its host."""
+    transport = text.partition(":")[0]
+    return transport in _OTHER_TRANSPORTS or (
+        transport.lower() in _URL_SCHEMES and text[len(transport):].startswith("://"))
+
+
+def _unknown_transport_hint(transport: str, rest: str, text: str) -> str:
+    """What to write instead of ``text`` (``transport:rest``), whose transport is none of
+    Spyglass's, as `` (…)`` to follow the refusal; "" where nothing is known to help.
+    The one place these sentences live: the command line and the window's name fields
+    both parse names with :func:`parse_image_name`."""
+    saved = _SAVED_FIRST.get(transport)
+    if saved is not None:
+        what, command = saved
+        image = rest.split("]", 1)[1] if rest.startswith("[") and "]" in rest else rest
+        if not image or not _is_docker_reference(image):
+            image = "IMAGE"
+        return (f" (Spyglass does not read {what}: save the image with {command} {image} "
+                "-o app.tar, then name docker-archive:app.tar)")
+    if transport.lower() in _URL_SCHEMES:
+        host_and_path = rest.removeprefix("//").rstrip("/")
+        if (registry := registry_alone(host_and_path)) is not None:
+            written = f"docker://{registry}/REPOSITORY:TAG"
+        elif host_and_path and "/" in host_and_path and _is_docker_reference(host_and_path):
+            written = f"docker://{host_and_path}"
+        else:
+            written = "docker://HOST/REPOSITORY:TAG"
+        return f" (an image on a registry is written {written}, not as a URL)"
+    if transport not in _OTHER_TRANSPORTS and _is_docker_reference(text):
+        # "alpine:latest", as docker and podman take it
+        return f" (an image on a registry is written docker://{text})"
+    return ""
+
 
 def _is_docker_reference(text: str) -> bool:
     """Whether ``text`` reads as a registry reference (``alpine:latest``)."""
@@ -762,10 +812,7 @@ def parse_image_name(text: str) -> ImageName:
     parser = _PARSERS.get(transport)
     if parser is None:
         known = ", ".join(_PARSERS)
-        hint = ""
-        if transport not in _OTHER_TRANSPORTS and _is_docker_reference(text):
-            # "alpine:latest", as docker and podman take it
-            hint = f" (an image on a registry is written docker://{text})"
+        hint = _unknown_transport_hint(transport, rest, text)
         raise _masked_error(  # (a bare "user:pw@host/…" reads as the transport "user")
             "Invalid image name", text,
             f'unknown transport "{transport}"; expected one of {known}{hint}',

@@ -21,6 +21,7 @@ from spyglass.core.reference import (
     OCIArchiveName,
     OCIName,
     Transport,
+    names_another_transport,
     parse_image_name,
 )
 from spyglass.core.text import NotOneWord, shell_unquoted, unexpanded_variable
@@ -38,7 +39,9 @@ def normalize_name(text: str) -> str:
     component names a registry (:func:`_names_registry`): ``localhost``, something
     with a ``.``, a ``HOST:PORT`` or an ``[IPv6 address]`` (so ``alpine`` or
     ``team/app`` stay errors: which registry is not said; ``ocu:/tmp/x`` is a mistyped
-    transport, which the parser names). ``./layout``, ``../layout`` are paths, not hosts.
+    transport, which the parser names; ``https://…``, a URL, is
+    none either: :func:`~spyglass.core.reference.parse_image_name` says how to write it).
+    ``./layout``, ``../layout`` are paths, not hosts.
     A path after a local transport that starts with ``~/`` is taken from the home folder,
     as a shell would (the window has no shell to do it).
     """
@@ -145,7 +148,7 @@ def describe_name(text: str, *, what: str = "destination",
         transport = text.partition(":")[0]
         if hosts and normalized == text and not text.startswith(("/", ".", "~")) and \
                 ("/" in text or ":" in text) and transport not in _TRANSPORTS and \
-                _parses(f"docker://{hosts[0]}/{text}"):
+                not names_another_transport(text) and _parses(f"docker://{hosts[0]}/{text}"):
             # (not for a mistyped transport: "h:1/oci-arcive:/x.tar" is no name either)
             said += (f" For a registry of the list, write its host first, for example "
                      f"{hosts[0]}/{text}.")

@@ -214,6 +214,24 @@ def test_unknown_transport(capsys: pytest.CaptureFixture[str]) -> None:
     )
 
 
+@pytest.mark.parametrize(("name", "advice"), [
+    ("docker-daemon:alpine:latest", "save the image with docker save alpine:latest -o "
+                                    "app.tar, then name docker-archive:app.tar)."),
+    ("containers-storage:alpine", "save the image with podman save alpine -o app.tar, "
+                                  "then name docker-archive:app.tar)."),
+    ("http://127.0.0.1:5000/team/app:1.0", "(an image on a registry is written "
+                                           "docker://127.0.0.1:5000/team/app:1.0, not as "
+                                           "a URL)."),
+])
+def test_unknown_transport_says_what_to_write_instead(
+        capsys: pytest.CaptureFixture[str], name: str, advice: str) -> None:
+    """skopeo's docker-daemon: and containers-storage:, and a URL, are refused with what
+    Spyglass reads instead, not only the list of its transports."""
+    message = run_error(capsys, "inspect", name)
+    assert message.startswith(f'Invalid image name "{name}": unknown transport') and \
+        message.endswith(advice), message
+
+
 def test_malformed_reference(capsys: pytest.CaptureFixture[str]) -> None:
     message = run_error(capsys, "inspect", "docker://Alpine:Latest:x")
     assert 'Invalid image name "docker://Alpine:Latest:x"' in message

@@ -424,8 +424,28 @@ def test_no_colon_message_in_full() -> None:
     ("foo:bar", " (an image on a registry is written docker://foo:bar)"),
     ("alpine:latest", " (an image on a registry is written docker://alpine:latest)"),
     ("Docker://alpine", ""),
-    ("containers-storage:alpine", ""),  # skopeo's transport, not a registry image
     (":x", ""),
+    ("ostree:x", ""),  # skopeo's transport, not a registry image
+    # skopeo's transports of local engines: what to save the image with, to read it
+    ("docker-daemon:alpine:latest", " (Spyglass does not read the Docker daemon's images: "
+     "save the image with docker save alpine:latest -o app.tar, then name "
+     "docker-archive:app.tar)"),
+    ("containers-storage:alpine", " (Spyglass does not read podman's containers-storage: "
+     "save the image with podman save alpine -o app.tar, then name docker-archive:app.tar)"),
+    ("containers-storage:[overlay@/var/lib/c]busybox:1", " (Spyglass does not read "
+     "podman's containers-storage: save the image with podman save busybox:1 -o app.tar, "
+     "then name docker-archive:app.tar)"),
+    ("docker-daemon:", " (Spyglass does not read the Docker daemon's images: save the "
+     "image with docker save IMAGE -o app.tar, then name docker-archive:app.tar)"),
+    # a URL: the registry's name as a docker:// one
+    ("http://127.0.0.1:5000/team/app:1.0", " (an image on a registry is written "
+     "docker://127.0.0.1:5000/team/app:1.0, not as a URL)"),
+    ("https://quay.io/team/app@sha256:" + "a" * 64, " (an image on a registry is written "
+     "docker://quay.io/team/app@sha256:" + "a" * 64 + ", not as a URL)"),
+    ("https://localhost:5000/", " (an image on a registry is written "
+     "docker://localhost:5000/REPOSITORY:TAG, not as a URL)"),
+    ("https://quay.io/_/x", " (an image on a registry is written "
+     "docker://HOST/REPOSITORY:TAG, not as a URL)"),
 ])
 def test_unknown_transport(text: str, hint: str) -> None:
     transport = text.partition(":")[0]
