@@ -53,5 +53,17 @@ def resolve_name(text: str) -> ImageName:
 
 
 def parse_destination(text: str) -> ImageName:
-    """A destination's name: as a source's, but a bare path is never guessed at."""
-    return refuse_unexpanded_home(parse_image_name(text), text)
+    """A destination's name: as a source's, but a bare path is never guessed at (as
+    skopeo takes none: a script gets no guess); its refusal names what to write, from
+    what is on disk there, as the window's Copy dialog takes the same path
+    (:func:`~spyglass.core.transports.bare_paths.bare_destination_error`)."""
+    try:
+        name = parse_image_name(text)
+    except InvalidReference:
+        from spyglass.core.transports.bare_paths import bare_destination_error
+
+        said = bare_destination_error(text)
+        if said is not None:
+            raise said from None
+        raise
+    return refuse_unexpanded_home(name, text)

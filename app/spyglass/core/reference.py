@@ -76,6 +76,7 @@ __all__ = [
     "names_another_transport",
     "parse_docker_reference",
     "parse_image_name",
+    "path_without_transport",
     "registry_alone",
     "registry_alone_error",
     "registry_problem",
@@ -784,11 +785,22 @@ _PATH_STARTS: Final = ("/", ".", "~")
 ``~/layout``)."""
 
 
-def _path_clause(text: str) -> str:
-    """What to write for ``text``, a path without its transport (``~`` as a shell would
-    read it: a quoted one reaches Spyglass as it is, and no image name expands it)."""
-    path = os.path.expanduser(text) if text.startswith("~") else text
-    return f"a path is written after its transport, for example oci:{path} or dir:{path}"
+def _path_clause(text: str, advice: str | None = None) -> str:
+    """What to write for ``text``, a path without its transport: ``advice`` (what follows
+    "a path is written after its transport", from what is on disk there), else
+    ``oci:PATH`` or ``dir:PATH`` (``~`` as a shell would read it: a quoted one reaches
+    Spyglass as it is, and no image name expands it)."""
+    if advice is None:
+        path = os.path.expanduser(text) if text.startswith("~") else text
+        advice = f", for example oci:{path} or dir:{path}"
+    return f"a path is written after its transport{advice}"
+
+
+def path_without_transport(text: str, advice: str | None = None) -> InvalidReference:
+    """The refusal of ``text``, a path given without its transport where an image name is
+    wanted, with ``advice`` on what to write (see :func:`_path_clause`: it follows "a
+    path is written after its transport", starting with its own ``,`` or ``;``)."""
+    return _name_error(text, _path_clause(text, advice))
 
 
 def parse_image_name(text: str) -> ImageName:

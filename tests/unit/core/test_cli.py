@@ -1635,3 +1635,68 @@ def test_an_image_not_there_exits_as_the_help_says_unlike_newer_skopeo(
     assert ("A usage error exits with status 2; any other error, an image that is not there "
             "included, with 1 (skopeo 1.15 and later exit 2 for an image that is not there, "
             "and 1 for a usage error).") in said
+
+
+def test_a_bare_destination_is_refused_with_the_name_what_is_there_takes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """copy takes no destination without its transport, as skopeo takes none; but its
+    refusal names what to write from what is there, as the Copy dialog takes the path: a
+    hint of oci:/dir: for ./new.tar made a folder named new.tar, and for an existing
+    archive both forms it gave were refused."""
+    from tests.helpers.imagebuild import ImageSpec, LayerSpec
+
+    monkeypatch.chdir(tmp_path)
+    builder = LayoutBuilder(tmp_path / "src")
+    builder.tag(builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a"})])), "1")
+    source = "oci:src:1"
+    for made in ("docker-archive:app.tar", "oci-archive:o.tar", "oci:lay:1", "dir:d"):
+        assert main(["copy", "-q", source, made]) == 0
+    capsys.readouterr()  # (the notes of conversions)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "notes.txt").write_text("hi\n")
+    said = {name: run_error(capsys, "copy", source, name) for name in (
+        "./new.tar", "./new.docker", "./app.tar", "o.tar", "./lay", "./lay:2", "./d",
+        "./empty", "./newdir", "./out.tar.gz", "./notes.txt", "app.tar:x:1")}
+    assert said == {
+        "./new.tar": 'Invalid image name "./new.tar": a path is written after its '
+                     "transport, for example oci-archive:./new.tar (an OCI archive) or "
+                     "docker-archive:./new.tar (a Docker archive).",
+        "./new.docker": 'Invalid image name "./new.docker": a path is written after its '
+                        "transport, here docker-archive:./new.docker.",
+        "./app.tar": 'Invalid image name "./app.tar": a path is written after its '
+                     'transport; "./app.tar" is a Docker archive: docker-archive:./app.tar.',
+        "o.tar": 'Invalid image name "o.tar": a path is written after its transport; '
+                 '"o.tar" is an OCI archive: oci-archive:o.tar.',
+        "./lay": 'Invalid image name "./lay": a path is written after its transport; '
+                 '"./lay" is an OCI layout: oci:./lay.',
+        "./lay:2": 'Invalid image name "./lay:2": a path is written after its transport; '
+                   '"./lay" is an OCI layout: oci:./lay:2.',
+        "./d": 'Invalid image name "./d": a path is written after its transport; "./d" is '
+               "a dir: image: dir:./d.",
+        "./empty": 'Invalid image name "./empty": a path is written after its transport, '
+                   "for example oci:./empty or dir:./empty.",
+        "./newdir": 'Invalid image name "./newdir": a path is written after its '
+                    "transport, for example oci:./newdir or dir:./newdir.",
+        "./out.tar.gz": '"./out.tar.gz" is named as a compressed archive, and Spyglass '
+                        "writes archives uncompressed, as skopeo does: name it "
+                        "oci-archive:./out.tar, or give its kind to write a plain tar "
+                        "under this name (oci-archive:./out.tar.gz).",
+        "./notes.txt": 'The file "./notes.txt" is not an image archive, and a copy writes '
+                       "over no other file: expected an image archive, a folder, or a new "
+                       "name.",
+        "app.tar:x:1": 'Invalid image name "app.tar:x:1": a path is written after its '
+                       'transport; "app.tar" is a Docker archive: '
+                       "docker-archive:app.tar:x:1.",
+    }
+    assert not (tmp_path / "new.tar").exists() and not (tmp_path / "newdir").exists()
+    # what each says to write is taken
+    for name in ("oci-archive:./new.tar", "docker-archive:./app.tar", "oci:./lay:2",
+                 "dir:./d"):
+        assert main(["copy", "-q", source, name]) == 0, name
+    capsys.readouterr()
+    assert (tmp_path / "new.tar").is_file()
+    # not a path: the sentence of a name without its transport, as before
+    assert run_error(capsys, "copy", source, "team/app") == (
+        'Invalid image name "team/app": expected TRANSPORT:REFERENCE, for example '
+        "docker://alpine or oci:/path/to/layout:tag.")

@@ -1,8 +1,10 @@
 """What the Copy dialog finds at the destination already, on a worker: what a bare path
-typed is (an archive, a dir: image, a layout or a folder), what a copy there would
-replace, what its name names now, and the refusal a copy there would meet. What is at a
-bare path, or at an archive's or ``dir:`` folder's path given with its kind, is looked at
-again as Copy is pressed (:meth:`CopyDestinationMixin.look_again`).
+typed is (an archive, a dir: image, a layout or a folder:
+:func:`~spyglass.core.transports.bare_paths.look_at_path`, which the command line's hint
+for a bare destination follows too), what a copy there would replace, what its name
+names now, and the refusal a copy there would meet. What is at a bare path, or at an
+archive's or ``dir:`` folder's path given with its kind, is looked at again as Copy is
+pressed (:meth:`CopyDestinationMixin.look_again`).
 
 :class:`CopyDestinationMixin` is one part of :class:`~spyglass.gui.dialogs.copy.CopyDialog`; the
 attributes it reads are made by the dialog's ``__init__``.
@@ -11,10 +13,9 @@ attributes it reads are made by the dialog's ``__init__``.
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Final, NamedTuple
+from typing import TYPE_CHECKING, ClassVar
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -26,9 +27,8 @@ from PySide6.QtWidgets import (
     QLineEdit,
 )
 
-from spyglass.core.archive_names import STORAGE_SUFFIXES
 from spyglass.core.digest import Digest
-from spyglass.core.errors import InvalidLayout, SpyglassError
+from spyglass.core.errors import SpyglassError
 from spyglass.core.platform import Platform
 from spyglass.core.reference import (
     DirName,
@@ -40,7 +40,7 @@ from spyglass.core.reference import (
     parse_image_name,
 )
 from spyglass.core.text import visible
-from spyglass.core.transports import resolve_name
+from spyglass.core.transports.bare_paths import PathLook, look_at_path
 from spyglass.gui.announce import announce
 from spyglass.gui.copy_destinations import (
     Replaced,
@@ -59,116 +59,6 @@ from spyglass.gui.workers import Runner, lane_of
 
 if TYPE_CHECKING:
     from spyglass.gui.transfers import Transfer
-
-NEW_ARCHIVE_SUFFIXES: Final[dict[str, PlaceKind]] = {
-    ".tar": "oci-archive", ".oci": "oci-archive", ".docker": "docker-archive"}
-"""What a bare path not there yet is written as, by how its name ends (a folder, an OCI
-layout, otherwise): a user typing ``out.tar`` means an archive, not a folder of that
-name; ``.oci`` and ``.docker`` are the names Spyglass gives the two kinds."""
-
-COMPRESSED_SUFFIXES: Final = tuple(suffix for suffix in STORAGE_SUFFIXES
-                                   if suffix not in NEW_ARCHIVE_SUFFIXES)
-"""What the name of a compressed archive ends with (``.tar.gz``, ``.tgz``, ``.tar.zst``,
-``.gz``…; longer ones first): a bare path so named is refused rather than taken (see
-:func:`_compressed_name`)."""
-
-
-class PathLook(NamedTuple):
-    """What the disk says a destination path is: the kind of place a copy there writes as
-    a bare path, or why a bare path there names no destination (``refusal``, a
-    sentence); and what was there when it was looked at (``seen``, :func:`_seen_at`), so
-    that two looks alike saw the same thing (Copy looks again:
-    :meth:`CopyDestinationMixin.look_again`)."""
-
-    kind: PlaceKind = "folder"
-    refusal: str = ""
-    seen: tuple[int, ...] = ()
-
-
-def look_at_path(path: str) -> PathLook:
-    """What the disk says a bare destination path is (on a worker: an archive is looked
-    into, as :func:`~spyglass.core.transports.resolve_name` takes a bare source path): an
-    existing archive or ``dir:`` image as what it is; a new name as
-    :data:`NEW_ARCHIVE_SUFFIXES` has it; a file that is no image archive refused; any
-    other folder as one for an OCI layout (an empty or new folder becomes one; a copy
-    into any other says why not). An archive named as a compressed one (``out.tar.gz``),
-    there or not, is refused (:func:`_compressed_name`). What is there is noted first: a
-    change while it is read shows in the next look."""
-    seen = _seen_at(path)
-    return _kind_at(path)._replace(seen=seen)
-
-
-def _seen_at(path: str) -> tuple[int, ...]:
-    """What is at ``path`` as far as a copy there cares, cheaply (``lstat``): () for
-    nothing; a folder's kind, which folder it is and whether it holds anything (not
-    what: that changes as copies add to a layout; an empty folder that no longer is may
-    now be refused, or hold an image a copy would replace); a file's also its size and
-    when it was written."""
-    try:
-        there = os.lstat(path)
-    except OSError:
-        return ()
-    kind = stat.S_IFMT(there.st_mode)
-    if kind == stat.S_IFDIR:
-        return (kind, there.st_dev, there.st_ino, _holds_anything(path))
-    return (kind, there.st_dev, there.st_ino, there.st_size, there.st_mtime_ns)
-
-
-def _holds_anything(folder: str) -> int:
-    """1 when ``folder`` holds anything (or cannot be listed), 0 when it is empty."""
-    try:
-        with os.scandir(folder) as entries:
-            return int(next(entries, None) is not None)
-    except OSError:
-        return 1
-
-
-def _kind_at(path: str) -> PathLook:
-    """:func:`look_at_path` but for what was seen there."""
-    compressed = Path(path).name.lower().endswith(COMPRESSED_SUFFIXES)
-    if not os.path.lexists(path):
-        if compressed:
-            return PathLook(refusal=_compressed_name(path, "oci-archive"))
-        return PathLook(NEW_ARCHIVE_SUFFIXES.get(Path(path).suffix.lower(), "folder"))
-    try:
-        name = resolve_name(path)
-    except InvalidLayout:
-        return PathLook() if os.path.isdir(path) or not os.path.exists(path) \
-            else PathLook(refusal=_not_an_archive(path))
-    except SpyglassError as error:  # (a file that cannot be read: said as it is)
-        return PathLook() if os.path.isdir(path) else PathLook(refusal=str(error))
-    if isinstance(name, OCIArchiveName | DockerArchiveName):
-        kind: PlaceKind = "oci-archive" if isinstance(name, OCIArchiveName) \
-            else "docker-archive"
-        return PathLook(refusal=_compressed_name(path, kind)) if compressed \
-            else PathLook(kind)
-    return PathLook("dir" if isinstance(name, DirName) else "folder")
-
-
-def _compressed_name(path: str, kind: str) -> str:
-    """Why a bare ``path`` named as a compressed archive is refused: Spyglass writes
-    archives uncompressed, as skopeo does, so what the name says would not hold; with
-    the name to give instead (``.tar``), or the archive's ``kind`` to give it with to
-    have a plain tar under that name all the same (as the command line writes one)."""
-    name = Path(path).name
-    ending = next(suffix for suffix in COMPRESSED_SUFFIXES if name.lower().endswith(suffix))
-    plain = os.path.join(os.path.dirname(path), f"{name[:-len(ending)]}.tar")
-    return (f'"{visible(path)}" is named as a compressed archive, and Spyglass writes '
-            f'archives uncompressed, as skopeo does: name it "{visible(plain)}", or give '
-            f"its kind to write a plain tar under this name ({kind}:{visible(path)}).")
-
-
-def _not_an_archive(path: str) -> str:
-    """Why the file at ``path``, which is no image archive, is no destination as a bare
-    path: a copy replaces a file only where it is an image archive (a device or a pipe
-    is written into, when the archive's kind is given)."""
-    said = f'The file "{visible(path)}" is not an image archive'
-    if not os.path.isfile(path):
-        return (f"{said}: it is a device or a pipe, which a copy writes an archive into "
-                f"when its kind is given (oci-archive:{visible(path)}).")
-    return (f"{said}, and a copy writes over no other file: expected an image archive, a "
-            "folder, or a new name.")
-
 
 class CopyDestinationMixin(QDialog):
     """What the Copy dialog finds at the destination (see the module docstring)."""
