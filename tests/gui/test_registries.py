@@ -190,7 +190,7 @@ def test_add_a_registry_browse_it_and_open_a_tag(qtbot: QtBot, window: MainWindo
 def test_a_registry_on_this_machine_is_said_to_be_reached_over_plain_http(
         qtbot: QtBot, window: MainWindow, demo_registry: RegistryFacts) -> None:
     """Reached over plain HTTP though insecure connections were not allowed for it (as
-    Docker and skopeo reach one on this machine): said by Test Connection and the page,
+    Docker reaches one on this machine): said by Test Connection and the page,
     where they said only "answers as a registry" and "Anonymous"."""
     host = demo_registry.host
     dialog = window.registries.add_registry()

@@ -282,8 +282,8 @@ def credentials_origin(credentials: Credentials) -> str:
 
 PLAIN_LOOPBACK: Final = "plain HTTP (allowed for this machine)"
 """How a registry on this machine is reached without TLS, though insecure connections are
-not allowed for it (as Docker and skopeo reach one): said wherever the window says how it
-talks to the registry."""
+not allowed for it (as Docker reaches one; skopeo needs --tls-verify=false): said
+wherever the window says how it talks to the registry."""
 
 ConnectionProblem = Literal["", "connection", "tls", "auth", "denied", "registry", "other"]
 
