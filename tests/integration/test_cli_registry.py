@@ -492,7 +492,39 @@ def test_delete_by_digest_then_inspect_is_not_found(
     gone = spyglass("inspect", name).error_line()
     assert "no such image" in gone and digest in gone
     tag_gone = spyglass("inspect", f"docker://{registry.host}/{repo_name}:tag-00000")
-    assert "no such image" in tag_gone.error_line()
+    # its only tag went with it: the repository lists none
+    assert tag_gone.error_line().endswith(
+        f"failed: the registry {registry.host} has no repository {repo_name}, or it has no "
+        "tags (some registries answer the same for both).")
+
+
+def test_a_mistyped_tag_or_repository_is_said_to_be_which(
+    registry: RegistryServer, repo_name: str, tmp_path: Path
+) -> None:
+    """distribution answers MANIFEST_UNKNOWN to a mistyped tag and a mistyped repository
+    alike ("has no such image"): inspect, copy and sync each say which, and the tags
+    there are, from one listing of them; by digest the registry's sentence stands."""
+    seed_tags(registry, repo_name, 3, names=["1.0", "multi", "old"])
+    host = registry.host
+    wrong_tag = (f"spyglass: Reading the manifest {host}/{repo_name}:2.0 failed: the "
+                 f'repository {host}/{repo_name} has no tag "2.0"; its tags are 1.0, multi and '
+                 "old.")
+    assert spyglass("inspect", f"docker://{host}/{repo_name}:2.0").error_line() == wrong_tag
+    assert spyglass("copy", f"docker://{host}/{repo_name}:2.0",
+                    f"oci:{tmp_path / 'out'}").error_line() == wrong_tag
+    synced = spyglass("sync", "--src", "docker", "--dest", "dir", f"{host}/{repo_name}:2.0",
+                      str(tmp_path / "sync"))
+    assert synced.returncode == 1
+    assert synced.stderr.splitlines()[-1].endswith(wrong_tag.removeprefix("spyglass: ")), \
+        synced.stderr
+    assert spyglass("inspect", f"docker://{host}/{repo_name}x:1.0").error_line() == (
+        f"spyglass: Reading the manifest {host}/{repo_name}x:1.0 failed: the registry {host} "
+        f"has no repository {repo_name}x, or it has no tags (some registries answer the same "
+        "for both).")
+    digest = "sha256:" + "0" * 64
+    assert spyglass("inspect", f"docker://{host}/{repo_name}@{digest}").error_line() == (
+        f"spyglass: Reading the manifest {host}/{repo_name}@{digest} failed: the registry "
+        f"{host} has no such image.")
 
 
 @pytest.mark.parametrize(("name", "said"), [

@@ -315,6 +315,27 @@ def test_token_bob_may_not_push_or_delete_or_read_private(
     assert str(alice.head_manifest(public.repository, public.tag).digest) == public.digest
 
 
+def test_a_tag_not_found_names_the_tags_with_the_same_token(
+    pushed_token: dict[str, Pushed], token_registry: RegistryServer
+) -> None:
+    """What the window loads (``load_registry_tag``) of a mistyped tag of a private
+    repository: the tags are listed with the credentials and the pull scope the
+    manifest was asked with, and named; anonymously, the refusal stays what it was."""
+    from spyglass.gui.loading import load_registry_tag
+
+    private = pushed_token["private"]
+    alice = RegistryClient(token_registry.host, credentials=ALICE_CREDS)
+    with pytest.raises(ImageNotFound) as missing:
+        load_registry_tag(alice, private.repository, "v2", CancelToken())
+    assert str(missing.value) == (
+        f"Reading the manifest {token_registry.host}/{private.repository}:v2 failed: the "
+        f'repository {token_registry.host}/{private.repository} has no tag "v2"; its only '
+        "tag is v1.")
+    with pytest.raises(AuthenticationFailed):
+        load_registry_tag(RegistryClient(token_registry.host), private.repository, "v2",
+                          CancelToken())
+
+
 def test_token_reuse_one_token_for_many_reads(
     pushed_token: dict[str, Pushed], token_server: TokenServer, token_registry: RegistryServer
 ) -> None:

@@ -144,4 +144,5 @@ def test_a_short_password_leaves_the_registrys_words_as_they_are(
                         creds, f"docker://{host}/team/app:nope")
         assert done.returncode == 1
         assert "***" not in done.stderr, done.stderr
-        assert "has no such" in done.stderr or "refused the credentials given." in done.stderr
+        assert "has no repository team/app" in done.stderr or \
+            "refused the credentials given." in done.stderr, done.stderr

@@ -25,12 +25,14 @@ from spyglass.core import gojson, media
 from spyglass.core.cancel import CancelToken, linked
 from spyglass.core.digest import Digest
 from spyglass.core.errors import (
+    Cancelled,
     DigestMismatch,
     ImageNotFound,
     InvalidDigest,
     InvalidManifest,
     NotFound,
     RegistryError,
+    RepositoryNotFound,
     SpyglassError,
     TooLarge,
     Unsupported,
@@ -46,6 +48,7 @@ from spyglass.core.manifest import (
 from spyglass.core.referrers import attachment_tag_subject, referrers_tag
 from spyglass.core.transports.registry.connections import HTTPPool, ResponseStream
 from spyglass.core.transports.registry.endpoint import digest_or_none, ref_suffix
+from spyglass.core.transports.registry.errors import missing_tag_sentence
 from spyglass.core.transports.registry.links import NextPage, next_page
 from spyglass.core.transports.registry.push import (
     ABANDON_TIMEOUT,
@@ -278,22 +281,52 @@ class RegistryClient(RegistryPusher):
 
     def first_tag_page(
         self, repository: str, *, page_size: int = DEFAULT_PAGE_SIZE,
-        cancel: CancelToken | None = None,
+        cancel: CancelToken | None = None, retries: int | None = None,
     ) -> tuple[list[str], bool]:
         """The first page of a repository's tags, and whether it is the whole list
-        (no ``Link`` to a next page); the next page is not asked for."""
+        (no ``Link`` to a next page); the next page is not asked for. ``retries`` (None:
+        the client's ``retry_times``) caps each request's retries."""
         what = f"Listing the tags of {self.host}/{repository}"
         response = self.send(
             "GET", f"/v2/{repository}/tags/list", what=what, cancel=cancel,
-            params={"n": page_size}, ok=(200, 400),
+            params={"n": page_size}, ok=(200, 400), retries=retries,
         )
         if response.status_code == 400:  # that page size refused: see pages()
             response.close()
             response = self.send("GET", f"/v2/{repository}/tags/list", what=what,
-                                 cancel=cancel)
+                                 cancel=cancel, retries=retries)
         whole = not _links_on(response)
         body = self.read_body(response, limit=MAX_LIST_BODY, what=what, cancel=cancel)
         return _names(body, "tags", what=what, host=self.host), whole
+
+    def say_missing_tag(self, repository: str, tag: str, error: ImageNotFound, *,
+                        cancel: CancelToken | None = None) -> None:
+        """Make ``error``, the registry's "no such image" for the manifest
+        ``repository:tag`` (:meth:`get_manifest`), say which part is wrong: one request
+        for the first page of the repository's tags (as ``spyglass tags`` lists them,
+        with the same credentials; not asked again on failure), then either that the
+        repository has no such tag and some of those it has, or that there is no such
+        repository (:func:`~.errors.missing_tag_sentence`). A failure of that request
+        leaves ``error`` as it was (a cancel is raised); so does a list that holds the
+        tag (its manifest not served all the same: the registry's word stands)."""
+        listed: list[str] | None
+        try:
+            listed, whole = self.first_tag_page(repository, cancel=cancel, retries=0)
+        except RepositoryNotFound:
+            listed, whole = None, True
+        except Cancelled:
+            raise
+        except SpyglassError as exc:
+            log.info("%s: %s/%s's tags could not be listed to say what it has (%s)",
+                     error, self.host, repository, exc)
+            return
+        if listed is not None and tag in listed:
+            return
+        said = missing_tag_sentence(self._reading_manifest(repository, tag), self.host,
+                                    repository, tag, listed, whole=whole)
+        if error.on_command_line in (None, error.message):
+            error.on_command_line = None
+        error.message = said
 
     def tags_of(self, repository: str, *, cancel: CancelToken | None = None) -> list[str]:
         """Every tag of a repository."""
@@ -449,7 +482,7 @@ class RegistryClient(RegistryPusher):
     ) -> ManifestResponse:
         """GET a manifest by tag or digest, verified against the digest asked for (or the
         ``Docker-Content-Digest`` the registry states, for a tag)."""
-        what = f"Reading the manifest {self.host}/{repository}{ref_suffix(reference)}"
+        what = self._reading_manifest(repository, reference)
         response = self.send(
             "GET", f"/v2/{repository}/manifests/{reference}", what=what,
             cancel=cancel, kind="manifest",
@@ -470,6 +503,10 @@ class RegistryClient(RegistryPusher):
                 "it is not trusted."
             )
         return ManifestResponse(raw, media_type, actual)
+
+    def _reading_manifest(self, repository: str, reference: str) -> str:
+        """What :meth:`get_manifest` says it does, to start its failures' sentences."""
+        return f"Reading the manifest {self.host}/{repository}{ref_suffix(reference)}"
 
     def head_manifest(
         self, repository: str, reference: str, *, cancel: CancelToken | None = None,

@@ -38,6 +38,8 @@ from spyglass.core.errors import (
     Unsupported,
     locked_keyring_sentence,
 )
+from spyglass.core.natural import naturally_sorted
+from spyglass.core.text import visible
 from spyglass.core.transports.registry.advice import check_sentence
 from spyglass.core.transports.registry.auth import held_back_why, parse_challenges
 
@@ -432,6 +434,38 @@ def account_of(credentials: Credentials | None) -> str:
                  "command line": "given on the command line", "": ""}.get(source,
                                                                          f"from {source}")
     return f"{who} ({where})" if where else who
+
+
+TAGS_NAMED: Final = 10
+"""The most tags a manifest not found by its tag names of its repository's."""
+
+
+def missing_tag_sentence(what: str, host: str, repository: str, tag: str,
+                         tags: list[str] | None, *, whole: bool) -> str:
+    """The sentence of a manifest that ``what`` (``Reading the manifest HOST/REPO:TAG``)
+    did not find by its ``tag``, once the repository's tags were asked for (the
+    registry's "no such image" says neither which part was wrong nor what exists):
+    ``tags``, the first page of them (``whole``: all of them), or None where the
+    registry has no such repository (``NAME_UNKNOWN``). That, or an empty list, is said
+    as no repository, or one without tags: some registries answer the same for both
+    (distribution answers ``NAME_UNKNOWN`` for a repository of untagged images, as
+    ``spyglass tags`` says). The tags named are the first :data:`TAGS_NAMED` in natural
+    order, then how many more."""
+    if not tags:
+        return (f"{what} failed: the registry {host} has no repository {repository}, or "
+                "it has no tags (some registries answer the same for both).")
+    named = [visible(name) for name in naturally_sorted(tags)[:TAGS_NAMED]]
+    more = len(tags) - len(named)
+    if not whole:
+        its = f"its tags include {', '.join(named)} and more"
+    elif more:
+        its = f"its tags are {', '.join(named)} and {more} more"
+    elif len(named) == 1:
+        its = f"its only tag is {named[0]}"
+    else:
+        its = f"its tags are {', '.join(named[:-1])} and {named[-1]}"
+    return (f'{what} failed: the repository {host}/{repository} has no tag "{visible(tag)}"; '
+            f"{its}.")
 
 
 DERIVED_TAG_ABSENT: Final = (ImageNotFound, AccessDenied)

@@ -16,6 +16,7 @@ from spyglass.core.digest import Digest, VerifyingReader
 from spyglass.core.errors import (
     UNREACHED,
     ConnectionFailed,
+    ImageNotFound,
     InvalidDigest,
     InvalidManifest,
     RegistryError,
@@ -30,7 +31,7 @@ from spyglass.core.manifest import (
     parse_manifest,
 )
 from spyglass.core.referrers import referrers_tag
-from spyglass.core.retry import TRIES_LEFT, add_to_sentence, say_last_try
+from spyglass.core.retry import CONNECT_ONCE, TRIES_LEFT, add_to_sentence, say_last_try
 from spyglass.core.transports.registry.client import ManifestResponse, RegistryClient
 from spyglass.core.transports.registry.connections import ResponseStream
 from spyglass.core.transports.registry.errors import DERIVED_TAG_ABSENT
@@ -148,11 +149,22 @@ class RegistryImageSource:
             return None
 
     def top_manifest(self, *, cancel: CancelToken | None = None) -> ManifestResponse:
-        """The manifest the name points at (fetched once)."""
+        """The manifest the name points at (fetched once). One not found by its tag says
+        whether the repository lacks the tag (naming some it has) or is not there at all
+        (:meth:`RegistryClient.say_missing_tag`: what every command reading an image by
+        its tag, and the window's image view, say); by its digest, the registry's "no
+        such image". A mirror asked before the registry itself (registries.conf) is not
+        asked for its tags: its failure is summed up, and the registry asked next."""
         with self._lock:
             if self._top is not None:
                 return self._top
-        top = self.client.get_manifest(self.repository, self.reference, cancel=cancel)
+        try:
+            top = self.client.get_manifest(self.repository, self.reference, cancel=cancel)
+        except ImageNotFound as missing:
+            if ":" not in self.reference and not CONNECT_ONCE.get():  # a tag, no mirror
+                self.client.say_missing_tag(self.repository, self.reference, missing,
+                                            cancel=cancel)
+            raise
         self._record_blobs(top)
         with self._lock:
             self._top = top

@@ -165,3 +165,85 @@ def test_a_schema1_image_from_a_registry_is_planned_as_schema2(make_client) -> N
     assert config["config"] == {"Cmd": ["sh"]} and "id" not in config
     assert list(config) == sorted(config)
     assert any("schema 1" in note for note in plan.notes)
+
+
+# --------------------------------------------------------------------------- a tag not found
+
+NOT_FOUND = f"Reading the manifest {HOST}/team/app:2.0 failed: "
+
+
+def _missing(make_client, tags_answer, reference: str = "2.0"):
+    """What reading ``team/app:REFERENCE`` (which the registry has not) raises, and the
+    requests for the repository's tags it made."""
+    from spyglass.core.errors import ImageNotFound
+    from tests.unit.core.transports.registry.fakes import registry_error
+
+    routes = {("GET", f"{M}/{reference}"): lambda r: registry_error(
+        404, "MANIFEST_UNKNOWN", "manifest unknown")}
+    if tags_answer is not None:
+        routes[("GET", "/v2/team/app/tags/list")] = tags_answer
+    client, seen = make_client(Routes(routes))
+    with pytest.raises(ImageNotFound) as info:
+        RegistryImageSource(client, "team/app", reference).get_manifest()
+    return str(info.value), seen.to("/v2/team/app/tags/list")
+
+
+def test_a_tag_not_found_names_the_tags_the_repository_has(make_client) -> None:
+    """The registry answers MANIFEST_UNKNOWN for a mistyped tag and a mistyped repository
+    alike: one request for the tags says which, and what there is (natural order)."""
+    from tests.unit.core.transports.registry.fakes import tags_page
+
+    said, asked = _missing(make_client, tags_page("team/app", ["old", "1.10", "1.9", "1.0"]))
+    assert said == (NOT_FOUND + f'the repository {HOST}/team/app has no tag "2.0"; its tags '
+                    "are 1.0, 1.9, 1.10 and old.")
+    assert len(asked) == 1 and asked[0].url.params["n"] == "1000"  # the first page only
+    said, _ = _missing(make_client, tags_page("team/app", ["1.0"]))
+    assert said.endswith('has no tag "2.0"; its only tag is 1.0.')
+    many = [f"v{n}" for n in range(14, 0, -1)]
+    said, _ = _missing(make_client, tags_page("team/app", many))
+    assert said.endswith("its tags are v1, v2, v3, v4, v5, v6, v7, v8, v9, v10 and 4 more.")
+    said, asked = _missing(make_client, tags_page(
+        "team/app", many, link='</v2/team/app/tags/list?n=1000&last=v1>; rel="next"'))
+    assert said.endswith("its tags include v1, v2, v3, v4, v5, v6, v7, v8, v9, v10 and more.")
+    assert len(asked) == 1  # the next page is not asked for
+
+
+@pytest.mark.parametrize("answer", ["NAME_UNKNOWN", "empty"])
+def test_a_repository_not_found_is_said_to_be_missing(make_client, answer: str) -> None:
+    from tests.unit.core.transports.registry.fakes import registry_error, tags_page
+
+    said, _ = _missing(make_client, tags_page("team/app", []) if answer == "empty" else (
+        lambda r: registry_error(404, "NAME_UNKNOWN", "repository name not known")))
+    assert said == (NOT_FOUND + f"the registry {HOST} has no repository team/app, or it has "
+                    "no tags (some registries answer the same for both).")
+
+
+def test_what_the_tags_cannot_tell_leaves_the_registrys_sentence(make_client) -> None:
+    """A tag listing that fails is asked once (no retries) and changes nothing; nor does
+    one that lists the tag; a digest is not a tag, and no tags are asked for."""
+    from tests.unit.core.transports.registry.fakes import tags_page
+
+    plain = NOT_FOUND + f"the registry {HOST} has no such image."
+    said, asked = _missing(make_client, lambda r: httpx.Response(500))
+    assert said == plain and len(asked) == 1
+    said, asked = _missing(make_client, lambda r: httpx.Response(401))  # (no challenge)
+    assert said == plain
+    said, _ = _missing(make_client, tags_page("team/app", ["1.0", "2.0"]))
+    assert said == plain
+    digest = str(Digest.of(b"gone"))
+    said, asked = _missing(make_client, None, reference=digest)
+    assert said == (f"Reading the manifest {HOST}/team/app@{digest} failed: the registry "
+                    f"{HOST} has no such image.") and asked == []
+
+
+def test_a_mirror_tried_first_is_not_asked_for_its_tags(make_client) -> None:
+    """registries.conf's mirrors are asked before the registry itself: one that lacks
+    the image is summed up and the next asked, not asked for its tags too."""
+    from spyglass.core.retry import CONNECT_ONCE
+
+    token = CONNECT_ONCE.set(True)
+    try:
+        said, asked = _missing(make_client, None)
+    finally:
+        CONNECT_ONCE.reset(token)
+    assert said == NOT_FOUND + f"the registry {HOST} has no such image." and asked == []
