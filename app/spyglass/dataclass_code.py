@@ -8,17 +8,22 @@ compilations, a third of the time its imports take (40 to 50 ms of 140 to 190 ms
 machine), before a single request is made. The compiled code depends on nothing but that
 source, so it is kept, marshalled, in the user's cache folder and used again:
 
-- :func:`install` reads the file (only one the user owns, that no one else may write,
-  made by this very Python), and puts an ``exec`` into the ``dataclasses`` module's
+- :func:`install` reads the file (only a regular file the user owns, that no one else
+  may write, made by this very Python, whose checksum holds: a damaged one is passed
+  by, never a reason for a start to fail), and puts an ``exec`` into the ``dataclasses`` module's
   namespace, ahead of the builtin for that module alone, that looks each source up
   before compiling it (as ``exec`` would: ``"<string>"``, no inherited ``__future__``
   flags). Anything it does not recognise is compiled as before.
 - :func:`save` writes the file again (temporary file, then a rename) when a class
   compiled something not in it; not when Python writes no bytecode
   (``PYTHONDONTWRITEBYTECODE``, ``-B``). A file grown past :data:`MOST_SOURCES` (old
-  sources, from earlier versions of the code) keeps only what this run used.
+  sources, from earlier versions of the code) keeps only what this run used; temporary
+  files an interrupted save left (a ``kill -9``) are removed by the next.
 
-It imports only the standard library's ``builtins``, ``marshal``, ``os`` and ``sys``:
+Nothing here may stop Spyglass: whatever goes wrong in reading or writing the file, the
+classes are compiled as they were without it. It imports only the standard library's
+``builtins``, ``marshal``, ``os``, ``sys`` and ``zlib`` (its CRC-32, against a damaged
+file):
 :mod:`spyglass.launch` installs it before anything defines a dataclass. The window and
 the command line save at their ends.
 """
@@ -27,6 +32,7 @@ import builtins
 import marshal
 import os
 import sys
+import zlib
 from types import CodeType
 from typing import Any, Final
 
@@ -38,6 +44,9 @@ MOST_SOURCES: Final = 4000
 
 LARGEST: Final = 16 * 1024 * 1024
 """Bytes: a bigger file is not read (it is not one :func:`save` wrote)."""
+
+STALE_TEMPORARY: Final = 600.0
+"""Seconds after which a temporary file of an interrupted save is removed by a save."""
 
 _FILENAME: Final = "<string>"
 """The file name ``exec`` gives the code it compiles from a string."""
@@ -93,24 +102,30 @@ def cache_path() -> str | None:
 
 def install() -> None:
     """Read the cache (if there is one to trust) and have ``dataclasses`` use it. Does
-    nothing a second time."""
+    nothing a second time, and nothing at all where anything goes wrong."""
     if _state.installed:
         return
-    import dataclasses
+    try:
+        import dataclasses
 
+        path = cache_path()
+        codes = _read(path) if path is not None else {}
+        dataclasses.exec = cached_exec  # type: ignore[attr-defined]
+    except Exception:  # (a start goes on without the cache)
+        return
     _state.installed = True
-    _state.path = cache_path()
-    if _state.path is not None:
-        _state.codes = _read(_state.path)
-    dataclasses.exec = cached_exec  # type: ignore[attr-defined]
+    _state.path = path
+    _state.codes = codes
 
 
 def _read(path: str) -> dict[str, CodeType]:
-    """The sources and code in ``path``; none when it is missing, not the user's own, open
-    to others' writes, or not what :func:`save` writes for this Python."""
+    """The sources and code in ``path``; none when it is missing, not a regular file the
+    user owns and no one else may write, damaged, or not what :func:`save` writes for
+    this Python."""
     try:
+        # non-blocking: a FIFO put there is not waited on (fstat then refuses it)
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
-                     | getattr(os, "O_CLOEXEC", 0))
+                     | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return {}
     try:
@@ -126,14 +141,29 @@ def _read(path: str) -> dict[str, CodeType]:
         return {}
     finally:
         os.close(fd)
+    return _unpacked(data)
+
+
+def _packed(codes: dict[str, CodeType]) -> bytes:
+    """What :func:`save` writes: this Python's version, then the marshalled sources and
+    code with their CRC-32 (a damaged file is found before marshal reads it: a flipped
+    byte there made ``marshal.loads`` raise ``SystemError`` or ask for gigabytes)."""
+    payload = marshal.dumps(codes)
+    return marshal.dumps((sys.version, zlib.crc32(payload), payload))
+
+
+def _unpacked(data: bytes) -> dict[str, CodeType]:
+    """The sources and code :func:`_packed` wrote in ``data``; none for anything else."""
     try:
-        loaded = marshal.loads(data)
-    except (EOFError, ValueError, TypeError):
+        outer = marshal.loads(data)
+        if (type(outer) is not tuple or len(outer) != 3 or outer[0] != sys.version
+                or type(outer[2]) is not bytes or outer[1] != zlib.crc32(outer[2])):
+            return {}
+        codes = marshal.loads(outer[2])
+    except Exception:  # (marshal's errors on a damaged file, whatever they are)
         return {}
-    if (type(loaded) is not tuple or len(loaded) != 2 or loaded[0] != sys.version
-            or type(loaded[1]) is not dict):
+    if type(codes) is not dict:
         return {}
-    codes: dict[str, CodeType] = loaded[1]
     for source, code in codes.items():
         if type(source) is not str or type(code) is not CodeType:
             return {}
@@ -159,20 +189,31 @@ def save() -> None:
         return
     if sys.dont_write_bytecode:
         return
+    try:
+        _save(_state.path)
+    except Exception:  # (a command's end is not where the cache may fail it)
+        return
+
+
+def _save(path: str) -> None:
     from pathlib import Path
 
     from spyglass.core.cachedir import make_cache_folder, user_cache_folder
 
     folder = user_cache_folder()
-    if os.path.join(folder, FILE_NAME) != _state.path:
+    if os.path.join(folder, FILE_NAME) != path:
         return  # read from elsewhere than platformdirs says: not written over there
     codes = _state.codes
     if len(codes) > MOST_SOURCES:
         codes = {source: code for source, code in codes.items() if source in _state.used}
-    data = marshal.dumps((sys.version, codes))
-    temporary = Path(folder, f".{FILE_NAME}.{os.getpid()}.tmp")
+    data = _packed(codes)
     try:
         make_cache_folder(folder)
+    except OSError:
+        return
+    _remove_stale_temporaries(folder)
+    temporary = Path(folder, f".{FILE_NAME}.{os.urandom(6).hex()}.tmp")
+    try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL
                      | getattr(os, "O_CLOEXEC", 0), 0o600)
         try:
@@ -181,7 +222,7 @@ def save() -> None:
                 view = view[os.write(fd, view):]
         finally:
             os.close(fd)
-        os.replace(temporary, _state.path)
+        os.replace(temporary, path)
     except OSError:
         try:
             os.unlink(temporary)
@@ -189,6 +230,26 @@ def save() -> None:
             pass
         return
     _state.added = 0
+
+
+def _remove_stale_temporaries(folder: "os.PathLike[str]") -> None:
+    """Remove what saves cut off by a ``kill -9`` left (temporaries older than
+    :data:`STALE_TEMPORARY`: a save under way takes milliseconds)."""
+    import time
+
+    prefix = f".{FILE_NAME}."
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.startswith(prefix) and entry.name.endswith(".tmp"):
+                    try:
+                        if time.time() - entry.stat(follow_symlinks=False).st_mtime > \
+                                STALE_TEMPORARY:
+                            os.unlink(entry.path)
+                    except OSError:
+                        pass
+    except OSError:
+        pass
 
 
 __all__ = ["FILE_NAME", "MOST_SOURCES", "cache_path", "cached_exec", "install", "save"]

@@ -7,8 +7,11 @@ from __future__ import annotations
 import json
 import marshal
 import os
+import re
 import subprocess
 import sys
+import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -69,6 +72,7 @@ def _env(cache: Path, **extra: str) -> dict[str, str]:
 def _classes(cache: Path, mode: str, **extra: str) -> dict[str, object]:
     done = subprocess.run([sys.executable, "-c", _CLASSES, mode], env=_env(cache, **extra),
                           capture_output=True, text=True, timeout=60, check=True)
+    assert not done.stderr, done.stderr
     result: dict[str, object] = json.loads(done.stdout)
     return result
 
@@ -100,7 +104,21 @@ def test_the_file_is_the_users_alone(tmp_path: Path) -> None:
     assert [path.name for path in (cache / "spyglass").iterdir()] == [_file(cache).name]
 
 
-@pytest.mark.parametrize("spoil", ["group-writable", "symlink", "garbage", "truncated",
+def _contents(path: Path) -> tuple[str, dict[str, object]]:
+    """The Python version and the sources and code a cache file holds."""
+    version, _crc, payload = marshal.loads(path.read_bytes())
+    return version, marshal.loads(payload)
+
+
+def _write(path: Path, version: str, codes: dict[str, object]) -> None:
+    """A cache file as a save writes it (checksum and all), holding what is given."""
+    payload = marshal.dumps(codes)
+    path.write_bytes(marshal.dumps((version, zlib.crc32(payload), payload)))
+    path.chmod(0o600)
+
+
+@pytest.mark.parametrize("spoil", ["group-writable", "symlink", "fifo", "garbage",
+                                   "truncated", "flipped-byte", "still-marshal",
                                    "another-python", "not-code"])
 def test_a_file_that_cannot_be_trusted_is_not_read_and_is_written_anew(
         tmp_path: Path, spoil: str) -> None:
@@ -116,16 +134,29 @@ def test_a_file_that_cannot_be_trusted_is_not_read_and_is_written_anew(
         elsewhere.chmod(0o600)
         path.unlink()
         path.symlink_to(elsewhere)
+    elif spoil == "fifo":  # (opened to be read, it waited for a writer for ever)
+        path.unlink()
+        os.mkfifo(path, 0o600)
     elif spoil == "garbage":
         path.write_bytes(b"\x00not marshal at all")
     elif spoil == "truncated":
         path.write_bytes(good[: len(good) // 2])
+    elif spoil == "flipped-byte":
+        # inside the marshalled code: marshal raised SystemError, or asked for gigabytes
+        damaged = bytearray(good)
+        damaged[len(good) // 3] ^= 0x41
+        path.write_bytes(bytes(damaged))
+    elif spoil == "still-marshal":
+        # damaged where marshal does not notice: a name in the code (the function the
+        # generated code makes is no longer there to be called)
+        at = next(found.start() for found in re.finditer(b"__create_fn__", good)
+                  if good[found.start() - 4:found.start()] != b"def ")  # (not in a source)
+        path.write_bytes(good[:at] + b"__create_fX__" + good[at + 13:])
     elif spoil == "another-python":
-        version, codes = marshal.loads(good)
-        path.write_bytes(marshal.dumps(("2.7.18 (default)", codes)))
+        _write(path, "2.7.18 (default)", _contents(path)[1])
     else:
-        version, codes = marshal.loads(good)
-        path.write_bytes(marshal.dumps((version, dict.fromkeys(codes, "print('hi')"))))
+        version, codes = _contents(path)
+        _write(path, version, dict.fromkeys(codes, "print('hi')"))
     result = _classes(cache, "cached")
     assert result["added"], "nothing was compiled: the file was trusted"
     assert result["repr"] == "Point(x=1, y='b', tags=[])"
@@ -133,6 +164,24 @@ def test_a_file_that_cannot_be_trusted_is_not_read_and_is_written_anew(
         assert not path.is_symlink()  # replaced by a file of its own; the target untouched
         assert (tmp_path / "elsewhere").read_bytes() == good
     assert _classes(cache, "cached")["added"] == 0  # the file written anew is read
+
+
+def test_a_save_cut_off_leaves_what_the_next_removes(tmp_path: Path) -> None:
+    """A ``kill -9`` as the file was written leaves its temporary: the next save removes
+    it once it is old (a save under way takes milliseconds), never a new one."""
+    cache = tmp_path / "cache"
+    _classes(cache, "cached")
+    folder = cache / "spyglass"
+    old = folder / f".{_file(cache).name}.1234.tmp"
+    recent = folder / f".{_file(cache).name}.5678.tmp"
+    for leftover in (old, recent):
+        leftover.write_bytes(b"half a file")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    _file(cache).unlink()  # (something to compile anew: a save)
+    _classes(cache, "cached")
+    assert not old.exists() and recent.exists()
+    assert sorted(path.name for path in folder.iterdir()) == sorted(
+        [_file(cache).name, recent.name])
 
 
 def test_nothing_is_written_where_python_writes_no_bytecode(tmp_path: Path) -> None:
@@ -146,17 +195,16 @@ def test_a_file_grown_too_big_keeps_what_this_run_used(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     _classes(cache, "cached")
     path = _file(cache)
-    version, codes = marshal.loads(path.read_bytes())
+    version, codes = _contents(path)
     # sources of classes long gone (an earlier version of the code): past the limit
     old = {f"def __create_fn__():\n def f{i}(self):\n  return {i}\n return f{i}":
            compile(f"x = {i}", "<string>", "exec") for i in range(4001)}
-    path.write_bytes(marshal.dumps((version, {**codes, **old})))
-    path.chmod(0o600)
+    _write(path, version, {**codes, **old})
     # a field of another name: something new to compile, so a save
     script = _CLASSES.replace("n: int = 0", "m: int = 0").replace("plain.n = 5", "plain.m = 5")
     subprocess.run([sys.executable, "-c", script, "cached"], env=_env(cache),
                    capture_output=True, text=True, timeout=60, check=True)
-    _version, kept = marshal.loads(path.read_bytes())
+    _version, kept = _contents(path)
     assert not set(kept) & set(old)
     assert set(codes) - set(kept)  # Plain's own, not used this time
     assert len(kept) >= len(codes) - 3
