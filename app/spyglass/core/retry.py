@@ -154,14 +154,24 @@ def worth_retrying(error: BaseException) -> bool:
     connection, 429 (whatever wait it asks for: :func:`wait_after` caps it) and
     502/503/504, from a registry or its token server, and a token the registry stopped
     taking partway (:class:`TokenRenewed`: a new one is at hand). Never for another
-    401, 403 or 404, digest errors, disk errors, TLS failures, a proxy's refusal
-    (:class:`ProxyRefused`: its credentials or its rules, the same next time) or a host
-    name the resolver says does not exist (:func:`name_unknown`)."""
+    401, 403 or 404, digest errors, disk errors, TLS failures or a proxy's refusal
+    (:class:`ProxyRefused`: its credentials or its rules, the same next time). (A name
+    the resolver does not know is retried here too: a blob's transfer begins after the
+    registry answered, so its name resolved a moment ago; the first request to a host is
+    given fewer tries for it, see :data:`NAME_UNKNOWN_RETRIES`.)"""
     if isinstance(error, ProxyRefused):
         return False
     if isinstance(error, ConnectionFailed | TokenRenewed):
-        return not name_unknown(error)
+        return True
     return isinstance(error, RegistryError) and error.status in RETRY_STATUSES
+
+
+NAME_UNKNOWN_RETRIES: Final = 1
+"""Retries of a request to a host that has not answered yet whose name the resolver does
+not know (:func:`name_unknown`): a typo, mostly, which three retries after a backoff made
+cost 3.5 to 7 s before its sentence (skopeo says it at once); but one, since a resolver
+may say so of a failure upstream for now (systemd-resolved's nss-resolve answers a
+SERVFAIL so), which a second try after the first pause (0.5 to 1 s) gets past."""
 
 
 _NAME_UNKNOWN: Final = frozenset(
@@ -174,9 +184,7 @@ good: not what a moment's wait mends (``EAI_AGAIN``, a temporary failure, is).""
 
 def name_unknown(error: BaseException) -> bool:
     """Whether ``error`` came of a host name that does not resolve (a typo, a host gone:
-    the resolver said so, not that it could not ask): asking again after a backoff only
-    made a mistyped name cost seconds (3.5 to 7 with three retries) before its sentence,
-    where skopeo says it at once."""
+    the resolver said so, not that it could not ask; see :data:`NAME_UNKNOWN_RETRIES`)."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:

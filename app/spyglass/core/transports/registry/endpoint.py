@@ -56,6 +56,7 @@ from spyglass.core.registries_conf import check_not_blocked
 from spyglass.core.retry import (
     CONNECT_ONCE,
     MAX_RETRY_AFTER,
+    NAME_UNKNOWN_RETRIES,
     NOTED_WAIT,
     RETRY_STATUSES,
     WAIT_LISTENER,
@@ -525,8 +526,11 @@ class RegistryEndpoint:
                 via = f" through {proxy.describe()}" if proxy is not None else ""
                 # no connection made at all (refused, no route, no such name)
                 never = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                if _repeatable(method, content) and attempt < allowed and not (
-                        never and connect_once) and not name_unknown(exc) and (
+                with self._lock:  # (a host that never answered: a name unknown, a typo)
+                    most = min(allowed, NAME_UNKNOWN_RETRIES) \
+                        if self._base is None and name_unknown(exc) else allowed
+                if _repeatable(method, content) and attempt < most and not (
+                        never and connect_once) and (
                         retry_timeouts or not answered_nothing(exc)):
                     attempt += 1
                     lost = lost or answer_may_be_lost(exc)
@@ -536,7 +540,7 @@ class RegistryEndpoint:
                             _waited(exc, request, f"the registry {self.host}{via}"),
                             attempt + 1, allowed + 1)
                     self._wait_before(
-                        attempt, allowed, None, what, cancel,
+                        attempt, most, None, what, cancel,
                         who=f"the registry {self.host}{via}",
                         unreached=describe_connection_error(exc)
                         if isinstance(exc, httpx.ConnectError) else "")

@@ -359,11 +359,13 @@ def _resolving(monkeypatch: pytest.MonkeyPatch, code: int) -> list[str]:
     return asked
 
 
-def test_a_name_that_does_not_resolve_is_not_asked_again(
+def test_a_name_that_does_not_resolve_is_asked_again_once(
         monkeypatch: pytest.MonkeyPatch, sleeps, caplog: pytest.LogCaptureFixture) -> None:
-    """A mistyped registry host: the resolver says the name does not exist, which no wait
-    mends; it was asked again three times after a backoff (3.5 to 7 s before the sentence),
-    where skopeo says it at once. The real client, through httpx and httpcore."""
+    """A registry host the resolver says does not exist, which has not answered yet: a
+    typo, mostly, which three retries after a backoff made cost 3.5 to 7 s before its
+    sentence (skopeo says it at once); asked once more after the first pause, since a
+    resolver may say so of a failure upstream for now (nss-resolve, of a SERVFAIL). The
+    real client, through httpx and httpcore."""
     import socket
 
     from spyglass.core.transports.registry import RegistryClient
@@ -377,12 +379,32 @@ def test_a_name_that_does_not_resolve_is_not_asked_again(
             RegistryClient("regsitry.example.test", pool=pool, retry_times=3).tags_of("app")
     finally:
         pool.close()
-    assert sleeps == [] and not [r for r in caplog.records if r.name == RETRY_NOTES]
-    assert set(asked) == {"regsitry.example.test"}
+    assert len(sleeps) == 1 and sleeps[0] <= 1.0
+    assert len(asked) == 2 and set(asked) == {"regsitry.example.test"}
+    notes = [r.getMessage() for r in caplog.records if r.name == RETRY_NOTES]
+    assert len(notes) == 1 and notes[0].endswith("asking again (attempt 2 of 2)…"), notes
     assert "name or service not known" in str(caught.value).lower(), str(caught.value)
-    assert "asked" not in str(caught.value)  # (no "asked 4 times")
 
 
+def test_a_name_unknown_after_the_host_answered_gets_every_retry(
+        monkeypatch: pytest.MonkeyPatch, sleeps) -> None:
+    """Once the registry answered, its name resolved a moment ago: a lookup that fails now
+    is a failure for now, given the retries any connection error gets."""
+    import socket
+
+    from spyglass.core.transports.registry import RegistryClient
+    from spyglass.core.transports.registry.connections import HTTPPool
+
+    _resolving(monkeypatch, socket.EAI_NONAME)
+    pool = HTTPPool()
+    try:
+        client = RegistryClient("registry.example.test", pool=pool, retry_times=3)
+        client._base = "https://registry.example.test"  # (as after its ping answered)
+        with pytest.raises(ConnectionFailed):
+            client.tags_of("app")
+    finally:
+        pool.close()
+    assert len(sleeps) == 3
 def test_a_name_the_resolver_could_not_look_up_for_now_is_asked_again(
         monkeypatch: pytest.MonkeyPatch, sleeps) -> None:
     """EAI_AGAIN (the resolver could not ask, for now) is a failure a wait may mend."""
@@ -401,8 +423,9 @@ def test_a_name_the_resolver_could_not_look_up_for_now_is_asked_again(
     assert len(sleeps) == 2
 
 
-def test_a_blob_transfer_is_not_tried_again_for_a_name_that_does_not_resolve() -> None:
-    """The copy engine's own retries (a whole blob transfer) ask the same question."""
+def test_a_blob_transfer_is_tried_again_for_a_name_that_does_not_resolve_now() -> None:
+    """The copy engine's own retries (a whole blob transfer) come after the registry
+    answered: a name that does not resolve then is a failure for now."""
     import socket
 
     from spyglass.core.retry import name_unknown, worth_retrying
@@ -420,7 +443,7 @@ def test_a_blob_transfer_is_not_tried_again_for_a_name_that_does_not_resolve() -
             return exc
 
     assert name_unknown(failed(socket.EAI_NONAME))
-    assert not worth_retrying(failed(socket.EAI_NONAME))
     assert not name_unknown(failed(socket.EAI_AGAIN))
+    assert not name_unknown(ConnectionFailed("Cannot reach the registry r: refused."))
+    assert worth_retrying(failed(socket.EAI_NONAME))
     assert worth_retrying(failed(socket.EAI_AGAIN))
-    assert worth_retrying(ConnectionFailed("Cannot reach the registry r: connection refused."))
