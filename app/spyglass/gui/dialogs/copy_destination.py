@@ -438,16 +438,7 @@ def _local_path(typed: str) -> str:
     (:func:`_bare_path`), or that of a name given with its kind (``oci:``,
     ``oci-archive:``, ``docker-archive:``, ``dir:``); "" for a registry's name, or text
     that is no name."""
-    bare = _bare_path(typed)
-    if bare:
-        return bare
-    try:
-        name = parse_image_name(typed.strip())
-    except SpyglassError:
-        return ""
-    if isinstance(name, OCIName | OCIArchiveName | DockerArchiveName | DirName):
-        return str(name.path)
-    return ""
+    return _path_of(typed, (OCIName, OCIArchiveName, DockerArchiveName, DirName))
 
 
 def _looked_path(typed: str) -> str:
@@ -456,6 +447,12 @@ def _looked_path(typed: str) -> str:
     given with the kind of a place a copy writes whole (an archive, ``dir:``: what is
     there may be replaced); "" for other names (a registry's; an ``oci:`` layout, which
     a copy adds to, and whose own check refuses what it cannot take)."""
+    return _path_of(typed, (OCIArchiveName, DockerArchiveName, DirName))  # (as may_replace)
+
+
+def _path_of(typed: str, kinds: tuple[type[ImageName], ...]) -> str:
+    """A bare path ``typed``, or the path of a name of one of ``kinds`` given with its
+    kind; "" for anything else."""
     bare = _bare_path(typed)
     if bare:
         return bare
@@ -463,9 +460,7 @@ def _looked_path(typed: str) -> str:
         name = parse_image_name(typed.strip())
     except SpyglassError:
         return ""
-    if isinstance(name, OCIArchiveName | DockerArchiveName | DirName):  # (as may_replace)
-        return str(name.path)
-    return ""
+    return str(getattr(name, "path", "")) if isinstance(name, kinds) else ""
 
 
 def folder_of(path: str) -> str:
