@@ -23,8 +23,9 @@ def nowhere(lists: PlatformLists) -> str:
     """A destination whose folder is not there (nor made, by a dry run or a refused copy),
     under the test's own temporary folder: its parent may be written to, so the check
     that it can be made passes for any user, not only for root (who could make
-    ``/nonexistent``), and the sentence a test waits for is the one said."""
-    return f"oci:{lists.root.parent / 'never-made' / 'x'}:y"
+    ``/nonexistent``), and the sentence a test waits for is the one said. Only its last
+    folder is missing: a missing one above it is refused, as skopeo refuses it."""
+    return f"oci:{lists.root.parent / 'never-made'}:y"
 
 
 def picked(capsys: pytest.CaptureFixture[str], lists: PlatformLists, tag: str,
