@@ -936,6 +936,38 @@ def test_a_signed_list_synced_one_image_of_it_has_its_signature_copied_whole(
         f"docker://{source.host}/signed/list:{sig}")
 
 
+def test_a_signature_copied_on_its_own_that_fails_is_counted_once(
+    fresh_registry: RegistryServer, make_registry: Callable[..., RegistryServer],
+    tmp_path: Path
+) -> None:
+    """The signature copied whole after the images (as above) fails, without --keep-going:
+    the summary counts it failed, and no image as not copied (it said "-1 not copied":
+    the images' count, less every result, the signature's included)."""
+    from tests.helpers.cosign import add_cosign_signature, cosign_tag
+    from tests.helpers.imagebuild import LayoutBuilder, multi_platform_layout
+
+    root = tmp_path / "layout"
+    listed = multi_platform_layout(root, ref="v1")
+    add_cosign_signature(LayoutBuilder(root), listed["digest"])
+    source = make_registry()
+    tls = ("--src-tls-verify=false", "--dest-tls-verify=false")
+    pushed = spyglass("copy", "-q", "--all", *tls, f"oci:{root}:v1",
+                      f"docker://{source.host}/signed/list:v1")
+    assert pushed.returncode == 0, pushed.stderr
+    sig = cosign_tag(listed["digest"], "sig")
+    signature = json.loads(spyglass("inspect", "--raw", "--tls-verify=false",
+                                    f"docker://{source.host}/signed/list:{sig}").stdout)
+    blob = source.blob_path(signature["layers"][0]["digest"])
+    damaged = bytearray(blob.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF  # the same size, other bytes
+    blob.write_bytes(bytes(damaged))
+    done = spyglass("sync", "-q", *tls, "--src", "docker", "--dest", "docker",
+                    f"{source.host}/signed/list", f"{fresh_registry.host}/m")
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.splitlines()[-1] == "Synced 1 images from 1 sources, 1 failed", \
+        done.stdout
+
+
 def test_piped_progress_of_images_copied_at_once_names_each_line_s_image(
     source: str, tmp_path: Path
 ) -> None:

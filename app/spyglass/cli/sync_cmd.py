@@ -279,8 +279,9 @@ def _run(args: argparse.Namespace) -> int:
     if carried:
         summary += f"; {_tags(carried)} of what is attached to them carried along"
     if failed and not args.keep_going:
-        left = len(images) - len(results)
-        _write(summary + (f"; {left} not copied" if left else ""))
+        # (what is attached and copied on its own has its results too, as at an interrupt)
+        left = len(images) + len(left_over) - len(results)
+        _write(summary + (f"; {left} not copied" if left > 0 else ""))
         stopped = failed[0]
         assert stopped.error is not None
         error = stopped.error
