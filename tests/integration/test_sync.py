@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -901,6 +902,22 @@ def test_the_images_of_a_sync_share_what_they_learn_of_their_repository(
     assert asked.count("referrers") == 1, asked
 
 
+def _signed_list(source: RegistryServer, tmp_path: Path
+                 ) -> tuple[RegistryServer, dict[str, Any], str]:
+    """A 3-platform list with a cosign signature pushed to ``source`` as signed/list:v1:
+    the registry, the list's descriptor and the signature's tag."""
+    from tests.helpers.cosign import add_cosign_signature, cosign_tag
+    from tests.helpers.imagebuild import LayoutBuilder, multi_platform_layout
+
+    root = tmp_path / "layout"
+    listed = multi_platform_layout(root, ref="v1")
+    add_cosign_signature(LayoutBuilder(root), listed["digest"])
+    pushed = spyglass("copy", "-q", "--all", "--dest-tls-verify=false", f"oci:{root}:v1",
+                      f"docker://{source.host}/signed/list:v1")
+    assert pushed.returncode == 0, pushed.stderr
+    return source, listed, cosign_tag(listed["digest"], "sig")
+
+
 def test_a_signed_list_synced_one_image_of_it_has_its_signature_copied_whole(
     fresh_registry: RegistryServer, make_registry: Callable[..., RegistryServer],
     tmp_path: Path
@@ -908,22 +925,12 @@ def test_a_signed_list_synced_one_image_of_it_has_its_signature_copied_whole(
     """Without --all, one image of a signed list is copied: the list's signature comes
     along with nothing (its subject is not written), so it is copied whole after the
     others, and the summary counts it as such, not as carried (it said 1 carried)."""
-    from tests.helpers.cosign import add_cosign_signature, cosign_tag
-    from tests.helpers.imagebuild import LayoutBuilder, multi_platform_layout
-
-    root = tmp_path / "layout"
-    listed = multi_platform_layout(root, ref="v1")
-    add_cosign_signature(LayoutBuilder(root), listed["digest"])
-    source = make_registry()
+    source, listed, sig = _signed_list(make_registry(), tmp_path)
     tls = ("--src-tls-verify=false", "--dest-tls-verify=false")
-    pushed = spyglass("copy", "-q", "--all", *tls, f"oci:{root}:v1",
-                      f"docker://{source.host}/signed/list:v1")
-    assert pushed.returncode == 0, pushed.stderr
     done = spyglass("sync", "-q", *tls, "--src", "docker", "--dest", "docker",
                     f"{source.host}/signed/list", f"{fresh_registry.host}/m")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "Synced 2 images from 1 sources"
-    sig = cosign_tag(listed["digest"], "sig")
     # what it says agrees with what it does: not carried along by the copy of the list's
     # image (where it said "not copied"), then copied on its own
     assert done.stderr.splitlines() == [
@@ -943,18 +950,8 @@ def test_a_signature_copied_on_its_own_that_fails_is_counted_once(
     """The signature copied whole after the images (as above) fails, without --keep-going:
     the summary counts it failed, and no image as not copied (it said "-1 not copied":
     the images' count, less every result, the signature's included)."""
-    from tests.helpers.cosign import add_cosign_signature, cosign_tag
-    from tests.helpers.imagebuild import LayoutBuilder, multi_platform_layout
-
-    root = tmp_path / "layout"
-    listed = multi_platform_layout(root, ref="v1")
-    add_cosign_signature(LayoutBuilder(root), listed["digest"])
-    source = make_registry()
+    source, _listed, sig = _signed_list(make_registry(), tmp_path)
     tls = ("--src-tls-verify=false", "--dest-tls-verify=false")
-    pushed = spyglass("copy", "-q", "--all", *tls, f"oci:{root}:v1",
-                      f"docker://{source.host}/signed/list:v1")
-    assert pushed.returncode == 0, pushed.stderr
-    sig = cosign_tag(listed["digest"], "sig")
     signature = json.loads(spyglass("inspect", "--raw", "--tls-verify=false",
                                     f"docker://{source.host}/signed/list:{sig}").stdout)
     blob = source.blob_path(signature["layers"][0]["digest"])
