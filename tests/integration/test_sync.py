@@ -1477,3 +1477,37 @@ def test_a_rerun_into_folders_notes_no_replaced_image_under_quiet(
     assert sorted(notes) == [
         f'Note: the dir: image in "{tmp_path / "out" / f"tools:{tag}"}" already there will '
         "be replaced whole once the copy is complete" for tag in TOOLS_TAGS], told.stderr
+
+
+def test_an_image_of_a_shared_name_that_cannot_be_read_fails_and_the_other_is_synced(
+    private_source: str, make_registry: Callable[..., RegistryServer], tmp_path: Path
+) -> None:
+    """A primary and a fallback registry listing one ``repo:tag``, the primary's password
+    wrong: not "two images would be synced to the same name" (nothing says they differ),
+    but the primary's image failed with its registry's own sentence, as a yaml entry that
+    cannot be listed fails; with ``--keep-going`` the fallback's image is synced."""
+    fallback, target = make_registry(), make_registry()
+    push_image(fallback, single_images(tmp_path / "layout", ("a",)), "a", "priv/app:a")
+    listing = tmp_path / "fallback.yaml"
+    listing.write_text(f"{private_source}:\n  tls-verify: false\n  credentials: {{username: "
+                       "alice, password: bad}\n  images:\n    priv/app: [a]\n"
+                       f"{fallback.host}:\n  tls-verify: false\n  images:\n    priv/app: [a]\n")
+    args = ("--src", "yaml", "--dest", "docker", str(listing), f"{target.host}/m")
+    said = (f"Not syncing docker://{private_source}/priv/app:a, as it could not be compared "
+            f"with docker://{fallback.host}/priv/app:a, which would be synced to the same "
+            f"name docker://{target.host}/m/app:a: Looking up the manifest {private_source}/"
+            f"priv/app:a failed: the registry {private_source} refused the credentials given. "
+            f'Check the entry "{private_source}" in "{listing}".')
+    stopped = spyglass("sync", "-q", *args)
+    assert (stopped.returncode, stopped.stdout) == (1, ""), stopped
+    assert stopped.stderr == (f"spyglass: {said} Stopped there: --keep-going goes on with "
+                              "the other images.\n")
+    assert catalog(target) == []
+    dry = spyglass("sync", "--dry-run", "--keep-going", *args)
+    assert (dry.returncode, dry.stderr) == (1, f"spyglass: {said}\n"), dry
+    assert dry.stdout.splitlines()[-1] == "Would sync 1 images from 2 sources, 1 not read"
+    went_on = spyglass("sync", "-q", "--keep-going", *args)
+    assert went_on.returncode == 1, went_on
+    assert went_on.stderr == f"spyglass: {said}\n"
+    assert went_on.stdout.splitlines()[-1] == "Synced 1 images from 2 sources, 1 failed"
+    assert tags_of(target, "m/app") == ["a"]

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from spyglass.core.copy import CopyOptions
     from spyglass.core.copy_events import CopyEvent
     from spyglass.core.digest import Digest
-    from spyglass.core.sync import SyncImage, SyncRequest, SyncSource
+    from spyglass.core.sync import SyncImage, SyncRequest, SyncSource, UnreadImage
     from spyglass.core.sync_run import ImageResult
     from spyglass.core.sync_unreachable import UnreachableHosts
     from spyglass.core.transports.registry import RegistryOptions
@@ -210,6 +210,14 @@ def _run(args: argparse.Namespace) -> int:
                 args.closing = " Stopped there: --keep-going goes on with the other sources."
             raise _listing_failed(source)
         note(with_side_flags(_said(_listing_failed(source)), ["src"]))
+    # (an image sharing its name with another that could not be read to tell them apart:
+    # not copied, failed as a source that cannot be listed fails, before any copy)
+    unread = [each for source in sources for each in source.unread]
+    for each in unread:
+        if not args.keep_going:
+            args.closing = " Stopped there: --keep-going goes on with the other images."
+            raise _reading_failed(each)
+        note(with_side_flags(_said(_reading_failed(each)), ["src"]))
     if args.dry_run:
         unchanged = _unchanged(args, images, options, destination)
         for image, digest in zip(images, unchanged, strict=True):
@@ -224,10 +232,11 @@ def _run(args: argparse.Namespace) -> int:
         held = sum(digest is not None for digest in unchanged)
         _write(f"Would sync {len(images)} images from {len(listed)} sources"
                + (f", {len(unlisted)} not listed" if unlisted else "")
+               + (f", {len(unread)} not read" if unread else "")
                + (f", {held} of them unchanged" if held else "")
                + (f", with {_tags(len(attached))} of what is attached to them" if attached
                   else ""))
-        return 1 if unlisted else 0
+        return 1 if unlisted or unread else 0
     from spyglass.cli.progress import Reporter
 
     reporter = Reporter(sys.stderr, quiet=args.quiet, several=True)
@@ -273,8 +282,8 @@ def _run(args: argparse.Namespace) -> int:
     summary = f"Synced {len(copied)} images from {len(listed)} sources"
     if (held := sum(1 for result in copied if result.unchanged)):
         summary += f", {held} of them unchanged"  # (as the dry run's summary counts them)
-    if failed or unlisted:
-        summary += f", {len(failed) + len(unlisted)} failed"
+    if failed or unlisted or unread:
+        summary += f", {len(failed) + len(unlisted) + len(unread)} failed"
     carried = len(attached) - len(left_over) if weighed else 0
     if carried:
         summary += f"; {_tags(carried)} of what is attached to them carried along"
@@ -295,7 +304,7 @@ def _run(args: argparse.Namespace) -> int:
             args.closing = " Stopped there: --keep-going goes on with the other images."
         raise _about(error, _copying(stopped.image) + " failed")
     _write(summary)
-    return 1 if failed or unlisted else 0
+    return 1 if failed or unlisted or unread else 0
 
 
 def _unchanged(args: argparse.Namespace, images: list[SyncImage], options: CopyOptions,
@@ -426,6 +435,19 @@ def _listing_failed(source: SyncSource) -> SpyglassError:
     if source.label in _said(error):
         return error
     return _about(error, f"Listing the images of {source.label} failed")
+
+
+def _reading_failed(unread: UnreadImage) -> SpyglassError:
+    """The error of an image that could not be read to tell it from another given the same
+    name, as one sentence naming both, after the lookup's own (which names the image it
+    looked up and why it failed)."""
+    error, image = unread.error, unread.image
+    keyed = with_entry_keys(_said(error), ["src"], image.entry)
+    if keyed != _said(error):
+        error.on_command_line = keyed
+    return _about(error, f"Not syncing {image.source}, as it could not be compared with "
+                  f"{unread.other}, which would be synced to the same name "
+                  f"{image.destination}")
 
 
 def _said(error: SpyglassError) -> str:

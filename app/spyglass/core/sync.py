@@ -22,6 +22,7 @@ folder; without ``--scoped`` only its last part (``repo:tag``) is kept.
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import posixpath
 import re
@@ -59,9 +60,10 @@ if TYPE_CHECKING:
 TagLister = Callable[[DockerReference, "RegistryOptions | None"], list[str]]
 """Lists the tags of a repository (a reference without tag) with these registry options."""
 
-DigestLookup = Callable[["SyncImage"], "Digest | None"]
-"""The digest of the manifest a source image's name names now; None where that cannot
-be told (see :func:`source_digests`)."""
+DigestLookup = Callable[["SyncImage"], "Digest | SpyglassError | None"]
+"""The digest of the manifest a source image's name names now; the error that asking
+met (the registry down, the credentials refused, the tag missing), why it could not be
+read; None where it cannot be told (see :func:`source_digests`)."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,23 @@ class SyncSource:
     on."""
     entry: str | None = None
     """The yaml file's entry it is (see :attr:`SyncImage.entry`); None for others."""
+    unread: tuple[UnreadImage, ...] = ()
+    """Its images given a name another image of the sync is given too that could not be
+    read to tell whether both are one image (:func:`check_destinations`): taken out of
+    ``images``, not copied; the sync says why each failed and, with ``--keep-going``,
+    goes on with the others."""
+
+
+@dataclass(frozen=True)
+class UnreadImage:
+    """An image that would share its destination name with ``other`` and could not be
+    read to tell whether both are the same image: not copied, failed with ``error``."""
+
+    image: SyncImage
+    other: ImageName
+    """The image whose name it would share."""
+    error: SpyglassError
+    """Why it could not be read (the lookup's own error)."""
 
 
 @dataclass(frozen=True)
@@ -157,15 +176,14 @@ def list_sources(request: SyncRequest, list_tags: TagLister,
         sources = [_dir_source(request)]
     else:
         sources = _yaml_sources(request, list_tags)
-    check_destinations(request, sources, digest_of)
-    return sources
+    return check_destinations(request, sources, digest_of)
 
 
 def check_destinations(request: SyncRequest, sources: list[SyncSource],
-                       digest_of: DigestLookup | None = None) -> None:
-    """Refuse, before anything is copied, a sync that would give two different images one
-    name at the destination (the last part of ``registry-a/app:9`` and of
-    ``registry-b/app:9``, or of the folders ``a/app`` and ``b/app``, without
+                       digest_of: DigestLookup | None = None) -> list[SyncSource]:
+    """``sources``, refused before anything is copied where the sync would give two
+    different images one name at the destination (the last part of ``registry-a/app:9``
+    and of ``registry-b/app:9``, or of the folders ``a/app`` and ``b/app``, without
     ``--scoped``): the second would replace the first, and the mirror lose an image
     without a word (skopeo's sync does so in a registry, and fails halfway into ``dir:``).
     An image listed twice is no conflict: it is copied once (:func:`once`); nor is
@@ -173,12 +191,19 @@ def check_destinations(request: SyncRequest, sources: list[SyncSource],
     mirror and its origin), nor, where ``digest_of`` tells, two names naming the same
     manifest now (a tag of a mirror and of its origin): the same image either way.
 
+    An image of such a name that ``digest_of`` could not read (its registry down, its
+    credentials refused, its tag missing) is no proof of a clash, nor of none: it is
+    taken out of its source's images into its ``unread``, with the lookup's error, and
+    not copied (a lookup that failed once could succeed at its copy, and replace the
+    other); the others are checked without it. Where ``digest_of`` tells nothing (None,
+    or no ``digest_of``), the names are refused.
+
     Into ``dir:``, two names from different repositories clash even where they name the
     same image: each copy writes the ``signature-N`` files of its own repository's
     signatures into the folder, and the second replaces the folder whole, the first's
     signatures with it (skopeo 1.9 refuses to write into the folder again)."""
     first: dict[str, SyncImage] = {}
-    clashes: list[tuple[SyncImage, SyncImage]] = []
+    clashes: dict[str, list[SyncImage]] = {}  # (a name → its images, each image once)
     into_dir = request.destination_kind == "dir"
     for source in sources:
         # (into dir:, each tag of what is attached is a folder of its own too)
@@ -192,17 +217,45 @@ def check_destinations(request: SyncRequest, sources: list[SyncSource],
                     "for it with it, even where both are the same image); "
                     f"{_apart(request, named.source, image.source)}.")
             if not _same_image(named.source, image.source):
-                clashes.append((named, image))
+                group = clashes.setdefault(str(image.destination), [named])
+                if not any(_same_image(other.source, image.source) for other in group):
+                    group.append(image)
     if not clashes:
-        return
-    digests = _digests([image for pair in clashes for image in pair], digest_of)
-    for one, other in clashes:
-        digest = digests.get(str(one.source))
-        if digest is None or digest != digests.get(str(other.source)):
-            raise SpyglassError(
-                f'Two images would be synced to the same name "{other.destination}": '
-                f"{one.source} and {other.source} (the second would replace the first); "
-                f"{_apart(request, one.source, other.source)}.")
+        return sources
+    digests = _digests([image for group in clashes.values() for image in group], digest_of)
+    unread: list[UnreadImage] = []
+    for group in clashes.values():
+        known = []
+        for image in group:
+            found = digests.get(str(image.source))
+            if isinstance(found, SpyglassError):
+                other = next(each for each in group if each is not image)
+                unread.append(UnreadImage(image, other.source, found))
+            else:
+                known.append((image, found))
+        for (one, digest), (other, other_digest) in itertools.pairwise(known):
+            if digest is None or digest != other_digest:
+                raise SpyglassError(
+                    f'Two images would be synced to the same name "{other.destination}": '
+                    f"{one.source} and {other.source} (the second would replace the first); "
+                    f"{_apart(request, one.source, other.source)}.")
+    return [_without(source, unread) for source in sources] if unread else sources
+
+
+def _without(source: SyncSource, unread: list[UnreadImage]) -> SyncSource:
+    """``source`` without the images of ``unread`` (under any name the same image has),
+    those of its own in its ``unread``."""
+
+    def left_out(image: SyncImage) -> bool:
+        return any(str(image.destination) == str(each.image.destination)
+                   and _same_image(image.source, each.image.source) for each in unread)
+
+    own = tuple(each for each in unread if each.image in source.images + source.attached)
+    if not own and not any(map(left_out, source.images + source.attached)):
+        return source
+    return replace(source, images=tuple(i for i in source.images if not left_out(i)),
+                   attached=tuple(i for i in source.attached if not left_out(i)),
+                   unread=source.unread + own)
 
 
 def _apart(request: SyncRequest, one: ImageName, other: ImageName) -> str:
@@ -224,7 +277,7 @@ _LOOKUPS_AT_ONCE: Final = 8
 
 
 def _digests(images: list[SyncImage], digest_of: DigestLookup | None
-             ) -> dict[str, Digest | None]:
+             ) -> dict[str, Digest | SpyglassError | None]:
     """``digest_of`` each of ``images`` (by source name, each asked once, several at a
     time); none without it."""
     if digest_of is None:
@@ -835,11 +888,11 @@ def _entry_options(
 
 def source_digests(cancel: CancelToken | None = None) -> DigestLookup:
     """A :data:`DigestLookup`: a registry image's by one ``HEAD`` (through the process's
-    shared clients), a ``dir:`` image's from its ``manifest.json``; None where asking
-    fails (the copy would say why)."""
+    shared clients), a ``dir:`` image's from its ``manifest.json``; the error where asking
+    fails (what the copy would say)."""
     from spyglass.core.digest import Digest
 
-    def digest_of(image: SyncImage) -> Digest | None:
+    def digest_of(image: SyncImage) -> Digest | SpyglassError | None:
         name = image.source
         try:
             if isinstance(name, DockerName):
@@ -865,9 +918,12 @@ def source_digests(cancel: CancelToken | None = None) -> DigestLookup:
                     head)
             if isinstance(name, DirName):
                 return Digest.of((name.path / "manifest.json").read_bytes())
-        except (SpyglassError, OSError):
+        except SpyglassError as exc:
             if cancel is not None:
                 cancel.check()
+            return exc
+        except OSError as exc:
+            return SpyglassError(f"Cannot read {name}: {exc.strerror or exc}.")
         return None
 
     return digest_of
@@ -914,6 +970,7 @@ __all__ = [
     "SyncRequest",
     "SyncSource",
     "TagLister",
+    "UnreadImage",
     "attachment_subject",
     "check_destinations",
     "check_kinds",

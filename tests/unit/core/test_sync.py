@@ -381,7 +381,7 @@ def test_scoped_is_advised_only_where_it_can_name_the_two_apart(
 @pytest.mark.parametrize(("digests", "refused"), [
     ({"a": "1", "b": "1"}, False),  # the same manifest under both names
     ({"a": "1", "b": "2"}, True),
-    ({"a": "1", "b": None}, True),  # (one that cannot be asked is no proof)
+    ({"a": "1", "b": None}, True),  # (one that cannot be told is no proof)
 ])
 def test_two_names_of_one_manifest_are_no_conflict(
     tmp_path: Path, digests: dict[str, str | None], refused: bool
@@ -395,7 +395,7 @@ def test_two_names_of_one_manifest_are_no_conflict(
                     "b.example:\n  images:\n    app: ['1']\n")
     asked: list[str] = []
 
-    def digest_of(image: SyncImage) -> Digest | None:
+    def digest_of(image: SyncImage) -> Digest | SpyglassError | None:
         asked.append(str(image.source))
         assert isinstance(image.source, DockerName)
         found = digests[image.source.reference.domain[0]]
@@ -410,6 +410,59 @@ def test_two_names_of_one_manifest_are_no_conflict(
                     for image in source.images]) == 3
     # only the two names of one destination name are asked about
     assert sorted(asked) == ["docker://a.example/app:1", "docker://b.example/app:1"]
+
+
+@pytest.mark.parametrize(("digests", "synced", "unread"), [
+    # the one that could not be read is not copied, failed with why; the other is synced
+    ({"a": "1", "b": "fail"}, ["a.example/app:1", "a.example/app:2"], ["b.example/app:1"]),
+    ({"a": "fail", "b": "1"}, ["a.example/app:2", "b.example/app:1"], ["a.example/app:1"]),
+    ({"a": "fail", "b": "fail"}, ["a.example/app:2"], ["a.example/app:1", "b.example/app:1"]),
+    # the others are compared without it: two known and different are refused
+    ({"a": "fail", "b": "1", "c": "2"}, None, []),
+    ({"a": "fail", "b": "1", "c": "1"},
+     ["a.example/app:2", "b.example/app:1", "c.example/app:1"], ["a.example/app:1"]),
+    ({"a": "fail", "b": None}, ["a.example/app:2", "b.example/app:1"], ["a.example/app:1"]),
+])
+def test_an_image_of_a_shared_name_that_cannot_be_read_is_unread_not_a_conflict(
+    tmp_path: Path, digests: dict[str, str | None], synced: list[str] | None,
+    unread: list[str]
+) -> None:
+    """A primary and a fallback registry listing one tag, one of them down (or refusing
+    the credentials, or without the tag): nothing tells the two apart, nor the same."""
+    from spyglass.core.digest import Digest
+    from spyglass.core.sync import SyncImage
+
+    path = tmp_path / "sync.yaml"
+    path.write_text("a.example:\n  images:\n    app: ['1', '2']\n"
+                    "b.example:\n  images:\n    app: ['1']\n"
+                    + ("c.example:\n  images:\n    app: ['1']\n" if "c" in digests else ""))
+
+    def digest_of(image: SyncImage) -> Digest | SpyglassError | None:
+        assert isinstance(image.source, DockerName)
+        host = image.source.reference.domain
+        found = digests[host[0]]
+        if found == "fail":
+            return SpyglassError(f"The registry {host} is down.")
+        return None if found is None else Digest.parse("sha256:" + found * 64)
+
+    request = SyncRequest("yaml", str(path), "docker", "m.example")
+    if synced is None:
+        with pytest.raises(SpyglassError, match=(
+                r'^Two images would be synced to the same name "docker://m.example/app:1": '
+                r"docker://b.example/app:1 and docker://c.example/app:1 ")):
+            list_sources(request, tags, digest_of)
+        return
+    sources = list_sources(request, tags, digest_of)
+    assert [str(image.source).removeprefix("docker://") for source in sources
+            for image in source.images] == synced
+    said = [(str(each.image.source).removeprefix("docker://"), str(each.error))
+            for source in sources for each in source.unread]
+    assert said == [(name, f"The registry {name.split('/')[0]} is down.") for name in unread]
+    for source in sources:  # (each in its own entry's source, naming the other image)
+        for each in source.unread:
+            assert str(each.image.source).startswith(f"docker://{source.label}:")
+            assert str(each.other) != str(each.image.source)
+            assert str(each.other).endswith("/app:1")
 
 
 def test_into_folders_two_repositories_tags_of_what_is_attached_clash_too(
