@@ -83,7 +83,10 @@ def add_parser(commands: Commands) -> None:
                         help="no progress on stderr (the lines of what was copied stay)")
     add_side_flags(parser)
     add_skopeo_only(parser, *SIGNING_FLAGS)
-    add_skopeo_only(parser, ("--append-suffix", "--digestfile"), _NEWER)
+    from spyglass.cli.common import RefusedFlag
+
+    for flag in ("--append-suffix", "--digestfile"):  # (not skopeo 1.9's: no "it does")
+        parser.add_argument(flag, action=RefusedFlag, said=_NEWER)
     from spyglass.cli.common import add_override_flags
 
     add_override_flags(parser.add_argument_group("skopeo's global flags"), here=True,
@@ -113,8 +116,8 @@ def _sides_of(args: argparse.Namespace, sentence: str) -> list[str]:
     return ["src"] if failed is None else failed
 
 
-_NEWER: Final = ("is a newer skopeo's sync flag, which Spyglass's sync does not take yet: "
-                 "leave it out")
+_NEWER: Final = ("{flag} is a newer skopeo's sync flag, which Spyglass's sync does not "
+                 "take yet; leave it out")
 
 
 def _request(args: argparse.Namespace) -> SyncRequest:

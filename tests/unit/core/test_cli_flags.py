@@ -209,6 +209,16 @@ def test_sign_by_sigstore_is_refused_under_its_own_name(
             said
 
 
+@pytest.mark.parametrize("flag", ["--digestfile", "--append-suffix"])
+def test_newer_skopeo_s_sync_flags_are_refused_in_a_sentence(
+        capsys: pytest.CaptureFixture[str], flag: str) -> None:
+    """Not "FLAG is skopeo's: it is a newer skopeo's sync flag": one sentence."""
+    said = _refusal(capsys, ["sync", flag, "x", "--src", "yaml", "--dest", "dir", "s.yaml",
+                             "out"])
+    assert said == (f"spyglass: {flag} is a newer skopeo's sync flag, which Spyglass's sync "
+                    "does not take yet; leave it out."), said
+
+
 @pytest.mark.parametrize("command, name", [("delete", "docker://127.0.0.1:9/r:1"),
                                            ("inspect", "docker://127.0.0.1:9/r:1")])
 @pytest.mark.parametrize("given", [["--daemon-host", "unix:///x"], ["--daemon-host=unix:///x"],
