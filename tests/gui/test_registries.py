@@ -348,6 +348,23 @@ def test_digests_and_types_of_a_registry_that_answers_head_otherwise(
         window.close()
 
 
+def test_copy_to_copies_the_tag_chosen_in_the_repository_table(
+        qtbot: QtBot, window: MainWindow, demo_registry: RegistryFacts) -> None:
+    """Copy To… with a row chosen in the repository page's tag table copies that tag: it
+    copied the image shown instead (the table's index was mapped through its proxy
+    twice, so no tag was found), which wrote the wrong image under every name chosen."""
+    host = demo_registry.host
+    add_registry(qtbot, window, host, insecure=True)
+    open_repository_page(qtbot, window, host, "demo/app")
+    select_table_tag(qtbot, window, "1.2")
+    focus(qtbot, window.registries.repository_page.table)
+    with qtbot.waitSignal(window.copying.dialogOpened, timeout=WAIT_MS) as opened:
+        window.copying.copy_action.trigger()
+    dialog = opened.args[0]
+    assert dialog.source_edit.text() == f"docker://{host}/demo/app:1.2"
+    dialog.reject()
+
+
 @pytest.mark.parametrize("insecure", [True, False])
 def test_copy_actions_put_references_on_the_clipboard(
         qtbot: QtBot, window: MainWindow, demo_registry: RegistryFacts, insecure: bool) -> None:

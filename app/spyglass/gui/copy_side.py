@@ -428,7 +428,9 @@ class CopyController(QObject):
         if tag is not None:
             return tag
         if window.content.currentWidget() is registries.repository_page:
-            tag = self._table_image(registries.repository_page.current_tag())
+            # (current_tag is an index of the model already: not the table's proxy's)
+            tag = self._tag_image(registries.model.node(
+                registries.repository_page.current_tag()))
             if tag is not None:
                 return tag
         image = self._place_image(window.chosen_place())
