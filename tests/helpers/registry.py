@@ -794,7 +794,10 @@ class RegistryAuth(httpx.Auth):
         yield request
 
     def _fetch_token(self, params: Mapping[str, str]) -> str:
-        query = {key: params[key] for key in ("service", "scope") if key in params}
+        # several scopes (a mount's: the target's push, the source's pull) come in the
+        # challenge separated by spaces, and go to the token server one parameter each
+        query = [("service", params["service"])] if "service" in params else []
+        query += [("scope", scope) for scope in params.get("scope", "").split()]
         headers = {"Authorization": self._basic()} if self.creds else {}
         response = httpx.get(
             params["realm"], params=query, headers=headers, verify=self.verify, timeout=30.0,

@@ -1115,3 +1115,17 @@ def test_an_auth_files_refused_identity_token_points_at_that_file(
     assert "no longer accepts the stored identity token (invalid_grant)" in line
     assert f'Log in again with the tool that wrote the entry "{host}" in {authfile}' in line
     assert "spyglass login" not in line
+
+
+def test_the_test_helper_seeds_a_token_registry_by_mounts(
+        token_registry: RegistryServer, repo_name: str) -> None:
+    """seed_repos mounts the seed image's blobs into each repository after the first: the
+    challenge for a mount names two scopes, which the helper sent as one scope= value
+    (the token server answered 400)."""
+    from tests.helpers.registry import seed_repos
+
+    repos = seed_repos(token_registry, 3, prefix=f"private/{repo_name}-", creds=ALICE)
+    assert len(repos) == 3
+    done = spyglass("tags", "--creds", "alice:wonderland",
+                    f"docker://{token_registry.host}/{repos[2]}")
+    assert done.returncode == 0 and b"latest" in done.stdout, done.stderr
