@@ -4,7 +4,9 @@ request comes: a real registry behind a fault-injecting proxy (tests/helpers/fau
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -198,3 +200,27 @@ def test_a_registry_that_refuses_every_new_token_is_refused_by_after_one_more_tr
     assert "refused the token its token server gave" in last
     assert "token signed by an untrusted key" in last
     assert "expired" not in last
+
+
+def test_a_blob_retried_after_a_broken_upload_is_tried_retry_times_in_all(
+        proxy: FaultProxy, tmp_path: Path, repo_name: str) -> None:
+    """The layer's upload is reset, then each look-up of it answers 503: the requests of
+    the blob's next attempt count against the same --retry-times as the first did (the
+    look-up was asked 3 times more, so the blob was tried 4 times for --retry-times 2)."""
+    source = layout(tmp_path, b"an upload that breaks, then a registry that is busy\n")
+    manifest = json.loads((source / "index.json").read_text())["manifests"][0]
+    blobs = source / "blobs" / "sha256"
+    layer = json.loads((blobs / manifest["digest"].removeprefix("sha256:")).read_text()
+                       )["layers"][0]["digest"].removeprefix("sha256:")
+    proxy.add(Fault("HEAD", f"/blobs/sha256:{layer}$", "status", status=404))
+    proxy.add(Fault("PUT", layer, "reset"))
+    proxy.add(Fault("HEAD", f"/blobs/sha256:{layer}$", "status", status=503, count=20))
+    done = spyglass("copy", "--retry-times", "2", f"oci:{source}:latest",
+                    f"docker://{proxy.address}/{repo_name}:v1")
+    assert done.returncode == 1, done.stderr
+    tries = [(seen.method, seen.outcome) for seen in proxy.seen
+             if layer in seen.target and seen.method in ("HEAD", "PUT")]
+    assert tries == [("HEAD", "status"), ("PUT", "reset"), ("HEAD", "status"),
+                     ("HEAD", "status")], done.stderr
+    assert re.findall(r"attempt (\d) of (\d)", done.stderr) == [("2", "3")], done.stderr
+    assert "answered HTTP 503 (asked 2 times)" in done.stderr, done.stderr

@@ -100,6 +100,7 @@ from spyglass.core.referrers import (
 from spyglass.core.retry import (
     TRIES_LEFT,
     WAIT_LISTENER,
+    Tries,
     Wait,
     pause,
     wait_after,
@@ -917,7 +918,8 @@ def _transfer_blob(
     try:
         attempt = 1
         while True:
-            budget = TRIES_LEFT.set(attempts - attempt + 1)  # a resume inside counts too
+            # every request of the attempt counts: a resume, a look-up, an upload's
+            budget = TRIES_LEFT.set(Tries(attempts - attempt + 1, attempts))
             try:
                 return _transfer_blob_once(task, source, destination, options, emit, cancel)
             except SpyglassError as error:

@@ -54,10 +54,47 @@ UNREACHED_SAID_FOR: Final = 1.0
 """Seconds past the end of a backoff after a refused connection that the wait is still
 said (:attr:`Wait.holds`): the request asked again is refused within it."""
 
-TRIES_LEFT: ContextVar[int | None] = ContextVar("spyglass_tries_left", default=None)
-"""The requests the blob transfer under way on this thread may still make, this attempt's
-first included (the copy engine sets it around each attempt): a download that resumes
-within the attempt counts against the same ``--retry-times``, not a budget of its own."""
+@dataclass(frozen=True)
+class Tries:
+    """What a blob transfer has left of ``--retry-times`` as a request begins."""
+
+    left: int
+    """The requests it may still make, the next one included (1 at least)."""
+    of: int
+    """Its tries in all: 1 + ``--retry-times``."""
+
+    @property
+    def spent(self) -> int:
+        """The tries already taken and failed."""
+        return self.of - self.left
+
+    def after(self, tries: int) -> Tries:
+        """What is left once ``tries`` more have failed."""
+        return Tries(self.left - tries, self.of)
+
+
+TRIES_LEFT: ContextVar[Tries | None] = ContextVar("spyglass_tries_left", default=None)
+"""What the blob transfer under way on this thread has left (the copy engine sets it
+around each attempt): every request it makes, a download that resumes or a look-up in
+the destination, counts against the same ``--retry-times``, not a budget of its own,
+and its notes count the blob's tries ("attempt 3 of 4"), not the request's."""
+
+def request_tries(allowed: int) -> int:
+    """The retries a request may make, ``allowed`` at most: fewer when a blob transfer
+    makes it and has fewer left (:data:`TRIES_LEFT`)."""
+    budget = TRIES_LEFT.get()
+    return allowed if budget is None else max(0, min(allowed, budget.left - 1))
+
+
+def numbered(attempt: int, allowed: int) -> tuple[int, int]:
+    """Try ``attempt + 1`` of a request allowed ``allowed`` retries, as it is said
+    ("attempt 2 of 4"): among the tries of the blob transfer that makes it, if one does
+    (:data:`TRIES_LEFT`)."""
+    budget = TRIES_LEFT.get()
+    if budget is None:
+        return attempt + 1, allowed + 1
+    return budget.spent + attempt + 1, budget.of
+
 
 CONNECT_ONCE: ContextVar[bool] = ContextVar("spyglass_connect_once", default=False)
 """Set on this thread while a pull source that is not the last (a registries.conf mirror)

@@ -960,18 +960,19 @@ def test_each_attempt_tells_the_source_what_is_left_of_retry_times(
     options = CopyOptions(multi_arch="all", retry_times=3)
     victim = _biggest_layer(layout, options)
     source = _FlakySource(open_source(f"oci:{layout}:latest"), victim.digest, failures=9)
-    left: list[int | None] = []
+    left: list[tuple[int, int] | None] = []
     opening = source.open_blob
 
     def open_blob(descriptor: Descriptor, *, cancel: Any = None) -> Any:
         if descriptor.digest == victim.digest:
-            left.append(TRIES_LEFT.get())
+            tries = TRIES_LEFT.get()
+            left.append(None if tries is None else (tries.left, tries.of))
         return opening(descriptor, cancel=cancel)
 
     monkeypatch.setattr(source, "open_blob", open_blob)
     with pytest.raises(ConnectionFailed):
         copy_image(source, MemoryDestination(), options)
-    assert left == [4, 3, 2, 1]
+    assert left == [(4, 4), (3, 4), (2, 4), (1, 4)]
     assert TRIES_LEFT.get() is None  # nothing left behind on this thread
 
 

@@ -64,7 +64,9 @@ from spyglass.core.retry import (
     add_to_sentence,
     backoff,
     name_unknown,
+    numbered,
     pause,
+    request_tries,
     retry_notes,
     worth_retrying,
 )
@@ -452,7 +454,8 @@ class RegistryEndpoint:
             extensions[SCOPE_ONLY_EXTENSION] = True
         attempt = 0
         lost = False  # an earlier try's answer may have been lost (see ANSWER_LOST)
-        allowed = self.retry_times if retries is None else retries
+        # (a blob transfer's request: what the blob has left of them at most)
+        allowed = request_tries(self.retry_times if retries is None else retries)
         if content is not None and not isinstance(content, bytes):
             allowed = 0
         # a mirror asked first that has not answered yet: no connection, no second try
@@ -538,7 +541,7 @@ class RegistryEndpoint:
                         retry_notes.warning(
                             "%s: %s; asking again (attempt %d of %d)…", what,
                             _waited(exc, request, f"the registry {self.host}{via}"),
-                            attempt + 1, allowed + 1)
+                            *numbered(attempt, allowed))
                     self._wait_before(
                         attempt, most, None, what, cancel,
                         who=f"the registry {self.host}{via}",
@@ -613,15 +616,16 @@ class RegistryEndpoint:
     def _wait_before(self, attempt: int, allowed: int, asked: float | None, what: str,
                      cancel: CancelToken | None, *, who: str = "", unreached: str = ""
                      ) -> None:
-        """Wait before try ``attempt + 1`` of ``allowed + 1``: what a ``Retry-After``
-        asked (``asked``, at most :data:`MAX_RETRY_AFTER`; a long wait is said, ``who``
-        asked for it: the registry unless told), else the backoff; one after ``who``
-        could not be reached at all (``unreached``: why, ``connection refused``) is said
-        as it begins, so that the seconds of retries are not taken for a hung registry.
+        """Wait before try ``attempt + 1`` of ``allowed + 1`` (as said: :func:`numbered`):
+        what a ``Retry-After`` asked (``asked``, at most :data:`MAX_RETRY_AFTER`; a long
+        wait is said, ``who`` asked for it: the registry unless told), else the backoff;
+        one after ``who`` could not be reached at all (``unreached``: why, ``connection
+        refused``) is said as it begins, so that the seconds of retries are not taken for
+        a hung registry.
         Either is told to :data:`~spyglass.core.retry.WAIT_LISTENER`."""
         who = who or f"the registry {self.host}"
         wait = self._backoff(attempt) if asked is None else min(asked, MAX_RETRY_AFTER)
-        told = Wait(who, wait, attempt + 1, allowed + 1, asked=asked, unreached=unreached)
+        told = Wait(who, wait, *numbered(attempt, allowed), asked=asked, unreached=unreached)
         worth_telling = bool(unreached) if asked is None else wait > 0
         if worth_telling and (unreached or wait >= NOTED_WAIT):
             retry_notes.warning("%s: %s…", what, told.said)

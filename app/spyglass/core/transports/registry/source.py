@@ -334,10 +334,8 @@ class ResumingBlobStream:
         self._repository = repository
         self._digest = digest
         self._cancel = cancel
-        budget = TRIES_LEFT.get()  # what the copy's attempt has left of --retry-times
-        retries = None if budget is None else max(0, min(client.retry_times, budget - 1))
-        self._stream: ResponseStream = client.open_blob(repository, digest, cancel=cancel,
-                                                        retries=retries)
+        # (its retries come out of what the copy's attempt has left: TRIES_LEFT)
+        self._stream: ResponseStream = client.open_blob(repository, digest, cancel=cancel)
         self._offset = 0
         self._tries = self._stream.attempts
         """Requests made for the blob so far, the first one's retries and each resume's
@@ -375,12 +373,14 @@ class ResumingBlobStream:
         left = self._client.retry_times - (self._tries - 1)
         budget = TRIES_LEFT.get()  # what the copy's attempt has left of --retry-times
         if budget is not None:
-            left = min(left, budget - self._tries)
+            left = min(left, budget.left - self._tries)
         if left <= 0:
             raise broken
         # said as a retry is (a failure later counts the tries: they were seen coming)
         log.warning("Resuming the blob %s at byte %d: %s", self._digest.short, self._offset,
                     as_clause(str(broken)).rstrip("."))
+        # (its notes count on from the tries the blob has had)
+        resuming = None if budget is None else TRIES_LEFT.set(budget.after(self._tries))
         try:
             self._stream = self._client.open_blob(
                 self._repository, self._digest, start=self._offset, retries=left - 1,
@@ -397,6 +397,9 @@ class ResumingBlobStream:
                 add_to_sentence(broken, f"; resuming it at byte {self._offset} was refused "
                                         f"({as_clause(refusal)})")
             raise broken from None
+        finally:
+            if resuming is not None:
+                TRIES_LEFT.reset(resuming)
         self._tries += self._stream.attempts
 
     def close(self) -> None:

@@ -165,11 +165,11 @@ def test_a_resume_answered_after_a_retry_counts_both_requests(make_client) -> No
 def test_a_resume_counts_against_what_the_copy_has_left(make_client) -> None:
     """In the copy's last attempt (one request left) a broken download is not resumed:
     the copy's --retry-times is spent (it made one request more than asked)."""
-    from spyglass.core.retry import TRIES_LEFT
+    from spyglass.core.retry import TRIES_LEFT, Tries
 
     for left, requests in ((1, 1), (2, 2)):
         server = Server(honour_range=True)
-        budget = TRIES_LEFT.set(left)
+        budget = TRIES_LEFT.set(Tries(left, 4))
         try:
             if requests == 1:
                 with pytest.raises(ConnectionFailed, match="broke off"):
@@ -186,7 +186,7 @@ def test_the_first_request_of_an_attempt_counts_against_what_is_left(make_client
     (the copy's own retry decides; with the client's own retries, --retry-times was
     exceeded after a failure on the destination's side)."""
     from spyglass.core.errors import RegistryError
-    from spyglass.core.retry import TRIES_LEFT
+    from spyglass.core.retry import TRIES_LEFT, Tries
 
     asked: list[str] = []
 
@@ -196,7 +196,7 @@ def test_the_first_request_of_an_attempt_counts_against_what_is_left(make_client
         asked.append(request.url.path)
         return httpx.Response(503)
 
-    budget = TRIES_LEFT.set(1)
+    budget = TRIES_LEFT.set(Tries(1, 4))
     try:
         with pytest.raises(RegistryError):
             read_all(make_client, busy)  # type: ignore[arg-type]

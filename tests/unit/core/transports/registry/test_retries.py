@@ -447,3 +447,38 @@ def test_a_blob_transfer_is_tried_again_for_a_name_that_does_not_resolve_now() -
     assert not name_unknown(ConnectionFailed("Cannot reach the registry r: refused."))
     assert worth_retrying(failed(socket.EAI_NONAME))
     assert worth_retrying(failed(socket.EAI_AGAIN))
+
+
+def test_a_request_of_a_blob_transfer_spends_what_the_blob_has_left(
+        make_client, sleeps, caplog: pytest.LogCaptureFixture) -> None:
+    """A look-up made in a blob's third try of four may be tried twice, not four times,
+    and its notes count the blob's tries: after an upload broke and a look-up failed,
+    a refused connection said "attempt 2 of 4" (and then "attempt 4 of 4" before the
+    blob said it was "tried 5 times")."""
+    from spyglass.core.retry import TRIES_LEFT, Tries
+
+    def refused(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v2/":
+            return httpx.Response(200)
+        raise httpx.ConnectError("[Errno 111] Connection refused")
+
+    client, seen = make_client(refused, retry_times=3)
+    digest = Digest.of(b"a layer")
+    budget = TRIES_LEFT.set(Tries(2, 4))
+    try:
+        with caplog.at_level(logging.WARNING, logger=RETRY_NOTES), \
+                pytest.raises(ConnectionFailed) as caught:
+            client.blob_exists("app", digest)
+    finally:
+        TRIES_LEFT.reset(budget)
+    assert len(seen.to(f"/v2/app/blobs/{digest}")) == 2
+    assert caught.value.attempts == 2
+    notes = [r.getMessage() for r in caplog.records if r.name == RETRY_NOTES]
+    assert len(notes) == 1 and notes[0].endswith("asking again (attempt 4 of 4)…"), notes
+    # outside a blob's transfer, the request's own count
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger=RETRY_NOTES), pytest.raises(ConnectionFailed):
+        client.blob_exists("app", digest)
+    notes = [r.getMessage() for r in caplog.records if r.name == RETRY_NOTES]
+    assert [note[-len("(attempt 2 of 4)…"):] for note in notes] == [
+        "(attempt 2 of 4)…", "(attempt 3 of 4)…", "(attempt 4 of 4)…"], notes
