@@ -83,6 +83,27 @@ def test_inspect_a_bare_path(
     assert (out["Architecture"], out["Variant"]) == ("arm", "v7")
 
 
+def test_inspect_a_bare_path_of_an_archive_that_cannot_be_read_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It said the file "is not an image archive" (permissions are not enforced for
+    root: the refusal is simulated at the open), where docker-archive:PATH said why."""
+    import errno
+
+    from spyglass.core.transports import tartree
+
+    path = tmp_path / "perm.tar"
+    path.write_bytes(b"\0" * 1024)  # (never read)
+
+    def refused(_path: Path) -> Any:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(tartree, "open_without_waiting", refused)
+    for name in (str(path), f"docker-archive:{path}"):
+        assert run_error(capsys, "inspect", name) == (
+            f'Cannot read "{path}": Permission denied.'), name
+
+
 def test_inspect_raw_hashes_to_the_digest(
     layout: tuple[Path, dict[str, Any]], capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:

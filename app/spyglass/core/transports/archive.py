@@ -738,12 +738,13 @@ def sniff_archive(path: Path, *, cancel: CancelToken | None = None) -> str | Non
     Returns None for a path that is no tar file (compressed or not) or a tar of
     something else. Raises :class:`DamagedArchive` for a tar cut short or
     corrupt past its start (an archive all the same, whose sentence says so),
-    :class:`UnsafeArchive` for one with members leading outside it, and
+    :class:`UnsafeArchive` for one with members leading outside it,
     :class:`~spyglass.core.errors.TemporarySpaceFailed` when there is no room
-    to decompress one, and :class:`InvalidLayout` for a tar of neither that ends
-    without its end-of-archive marker (it may be cut short before its
-    ``manifest.json`` or ``index.json``: :func:`not_an_image_archive` says so),
-    since those deserve their own sentence.
+    to decompress one, :class:`TransportError` for a file that cannot be read
+    (``Cannot read "PATH": Permission denied.``), and :class:`InvalidLayout` for a
+    tar of neither that ends without its end-of-archive marker (it may be cut short
+    before its ``manifest.json`` or ``index.json``: :func:`not_an_image_archive` says
+    so), since those deserve their own sentence.
     """
     tree = _tree_or_none(path, cancel, park=True)
     if tree is None:
@@ -760,12 +761,16 @@ def sniff_archive(path: Path, *, cancel: CancelToken | None = None) -> str | Non
 def _tree_or_none(
     path: Path, cancel: CancelToken | None, *, park: bool = False
 ) -> TarTree | None:
-    """The archive at ``path``, or None when it is no tar (see :func:`sniff_archive`)."""
+    """The archive at ``path``, or None when it is no tar (see :func:`sniff_archive`).
+
+    A file that cannot be read (permission denied, an I/O error: :class:`TransportError`)
+    is no answer either way, and is said as such, as ``docker-archive:PATH`` says it: never
+    "not an image archive", which would have a good archive deleted or saved again."""
     try:
         return TarTree(path, cancel=cancel, park=park)
     except (DamagedArchive, TemporarySpaceFailed):
         raise  # an archive all the same, or this machine's trouble: say so
-    except (InvalidLayout, TransportError):
+    except InvalidLayout:
         return None
 
 

@@ -987,6 +987,63 @@ def test_a_folder_is_not_an_archive(tmp_path: Path) -> None:
     assert str(tmp_path) in str(caught.value)
 
 
+def test_an_archive_that_cannot_be_read_says_so_by_its_bare_path_too(
+        unprivileged_dir: Path) -> None:
+    """Opened by its bare path (``spyglass inspect PATH``) or in the window, an archive
+    that may not be read was said to be "not an image archive" (the tree's
+    TransportError was taken for "no tar"), which would have a good archive deleted or
+    saved again: every way of opening it says why, as ``docker-archive:PATH`` did."""
+    images = [(["example.com/single:1"], image_spec("amd64", ["alpha"]))]
+    path = write_tar(unprivileged_dir / "perm.tar", docker_save_entries(images))
+    path.chmod(0o000)
+    for opened in (
+        detect_location_kind,  # a bare path's
+        open_location,  # the window's
+        sniff_archive,
+        open_archive_location,
+        lambda p: open_docker_archive_image(p, None, None),
+        lambda p: open_oci_archive_location(p),
+    ):
+        with pytest.raises(TransportError) as caught:
+            opened(path)
+        assert str(caught.value) == f'Cannot read "{path}": Permission denied.'
+
+
+@pytest.mark.parametrize("failing", ["open", "read"])
+def test_an_archive_on_a_failing_disk_says_so_by_its_bare_path_too(
+        single_image: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        failing: str) -> None:
+    """An I/O error, at the open or while the headers are read, as permission denied:
+    not "not an image archive"; compressed or not."""
+    import errno
+
+    from spyglass.core.transports import tartree
+
+    packed = tmp_path / "single.tar.gz"
+    packed.write_bytes(gzip.compress(single_image.read_bytes()))
+    opened = tartree.open_without_waiting
+
+    class Failing(io.FileIO):
+        def read(self, size: int | None = -1, /) -> bytes:
+            raise OSError(errno.EIO, "Input/output error")
+
+        readinto = read  # type: ignore[assignment]
+        readall = read
+
+    def failing_open(path: Path) -> Any:
+        if failing == "open":
+            raise OSError(errno.EIO, "Input/output error")
+        opened(path).close()
+        return Failing(path, "r")
+
+    monkeypatch.setattr(tartree, "open_without_waiting", failing_open)
+    for path in (single_image, packed):
+        for opened_as in (detect_location_kind, open_location):
+            with pytest.raises(TransportError) as caught:
+                opened_as(path)
+            assert str(caught.value) == f'Cannot read "{path}": Input/output error.'
+
+
 @pytest.mark.parametrize(("suffix", "packer"), [("gz", gzip.compress)])
 def test_compressed_tarballs_are_read_as_the_tar_inside(
     single_image: Path, tmp_path: Path, suffix: str, packer: Any,
