@@ -91,6 +91,25 @@ class NotUTF8(json.JSONDecodeError):
         return self.sentence
 
 
+_CUT_TOKEN: Final = re.compile(
+    r"t(r(ue?)?)?|f(a(l(se?)?)?)?|n(u(ll?)?)?|-|[.eE][-+]?|u[0-9a-fA-F]{0,4}")
+"""What is left at a decoding error where a literal (``tru``), a number (``-``, ``1.``,
+``1e``) or a ``\\u`` escape inside a string (``\\u00``) was cut off before its end."""
+
+
+def cut_short(error: json.JSONDecodeError) -> bool:
+    """Whether JSON that did not decode may be whole JSON cut off before its end: nothing
+    at all, or nothing but whitespace from where decoding stopped; a string with no
+    closing quote before the end (the decoder's "Unterminated string", said where the
+    string starts); a literal, a number or an escape cut off. False for anything else
+    (a stray character, a missing comma, with more after it): such JSON is not cut short
+    but wrong, and no more of it would mend it."""
+    rest = error.doc[error.pos:].rstrip()
+    if not rest or error.msg.startswith("Unterminated string"):
+        return True
+    return _CUT_TOKEN.fullmatch(rest) is not None
+
+
 _FOLDED: Final = {"\u017f": "s", "\u212a": "k"}
 """The two runes besides ASCII letters that Go's decoder folds onto an ASCII one when it
 matches a key to a field (the long s and the Kelvin sign)."""

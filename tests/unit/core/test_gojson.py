@@ -94,3 +94,22 @@ def test_a_hooks_own_value_error_is_left_alone() -> None:
     with pytest.raises(ValueError, match="NaN is not allowed") as info:
         gojson.loads(b"[NaN]", parse_constant=refuse)
     assert not isinstance(info.value, json.JSONDecodeError)
+
+
+def test_json_cut_off_anywhere_is_cut_short_and_json_wrong_before_its_end_is_not() -> None:
+    """What a layout's index.json read while skopeo writes it in place looks like (its
+    start), told from JSON that is wrong (see OCILayoutReader's index)."""
+    whole = gojson.dumps({
+        "schemaVersion": 2, "manifests": [{
+            "digest": "sha256:" + "a" * 64, "size": -1234, "f": 0.0015, "g": -1e20,
+            "annotations": {"org.opencontainers.image.ref.name": 'v1 <&> \\ "q" é ☃',
+                            "t": True, "f": False, "n": None}}]}).encode()
+    for end in range(len(whole)):
+        with pytest.raises(json.JSONDecodeError) as caught:
+            gojson.loads(whole[:end])
+        assert gojson.cut_short(caught.value), whole[:end]
+    for wrong in (b"{x", b'{"a":1 "b":2}', b'{"a":tru}', b'{"a":[1,,2]}', b'{"a":1}}',
+                  b'{"a":"\\u00zz"}', b'{"a":-}', b"\xff\xfe{}"):
+        with pytest.raises(json.JSONDecodeError) as caught:
+            gojson.loads(wrong)
+        assert not gojson.cut_short(caught.value), wrong

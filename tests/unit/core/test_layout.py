@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -260,13 +262,139 @@ def test_missing_index_json(tmp_layout: Path) -> None:
         list(open_layout(tmp_layout).list_images())
 
 
-@pytest.mark.parametrize("content", [b"{not json", b"\xff\xfe", b""])
+@pytest.mark.parametrize("content", [b"{not json", b"\xff\xfe"])
 def test_index_json_not_json(tmp_layout: Path, content: bytes) -> None:
     (tmp_layout / "index.json").write_bytes(content)
     with pytest.raises(InvalidLayout) as info:
         open_layout_image(tmp_layout, "latest")
     expected = f"{layout_text(tmp_layout)} has an index.json that is not JSON"
     assert str(info.value).startswith(expected)
+
+
+def pauses_taken(monkeypatch: pytest.MonkeyPatch,
+                 during: Callable[[], None] = lambda: None) -> list[float]:
+    """The pauses the layout reader takes (each recorded, then taken); ``during`` runs in
+    each, before it ends."""
+    import time
+
+    taken: list[float] = []
+    sleep = time.sleep
+
+    def pause(seconds: float) -> None:
+        taken.append(seconds)
+        during()
+        sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", pause)
+    return taken
+
+
+@pytest.mark.parametrize(("name", "cut"), [
+    ("index.json", "empty"), ("index.json", "half"), ("index.json", "in a string"),
+    ("oci-layout", "empty"), ("oci-layout", "half")])
+def test_a_layout_file_another_program_is_writing_is_read_again_after_a_pause(
+        tmp_layout: Path, monkeypatch: pytest.MonkeyPatch, name: str, cut: str) -> None:
+    """skopeo rewrites index.json and oci-layout in place at each copy (emptied, then
+    written), without a lock: F5 while a skopeo copy wrote the layout found one empty or
+    cut short, and the place was refused as one whose index.json "is not JSON" (the
+    explorer's finding), or whose oci-layout file is not. It is read again after a
+    pause, and opens: here another thread writes it whole meanwhile."""
+    file = tmp_layout / name
+    whole = file.read_bytes()
+    found = {"empty": b"", "half": whole[:len(whole) // 2],
+             "in a string": whole[:whole.find(b"sha256:") + 20]}[cut]
+    file.write_bytes(found)
+    written = threading.Event()
+
+    def write_whole() -> None:
+        file.write_bytes(whole)
+        written.set()
+
+    def other_program() -> None:  # writes it while the reader pauses
+        if not written.is_set():
+            writer = threading.Thread(target=write_whole)
+            writer.start()
+            writer.join()
+
+    taken = pauses_taken(monkeypatch, other_program)
+    location = open_layout(tmp_layout)  # the window's (F5 too)
+    assert [entry.label for entry in location.list_images()] == ["latest"]
+    assert len(taken) == 1 and written.is_set()
+
+
+@pytest.mark.parametrize(("name", "cut"), [
+    ("index.json", "empty"), ("index.json", "half"), ("oci-layout", "empty"),
+    ("oci-layout", "half")])
+def test_a_layout_file_that_stays_cut_short_says_another_program_may_be_writing_it(
+        tmp_layout: Path, monkeypatch: pytest.MonkeyPatch, name: str, cut: str) -> None:
+    """Read again twice, 150 ms in all, then refused: its sentence says why it may be so
+    and to try again, where "not JSON" alone said the layout was broken."""
+    import time
+
+    from spyglass.core.transports.layout import REREAD_PAUSES
+
+    file = tmp_layout / name
+    whole = file.read_bytes()
+    file.write_bytes(b"" if cut == "empty" else whole[:len(whole) // 2])
+    shown = "oci-layout file" if name == "oci-layout" else name
+    writing = ("another program may be writing it (skopeo writes it in place, without a "
+               "lock); try again once it is done.")
+    for opened in (lambda: list(open_layout(tmp_layout).list_images()),  # the window's
+                   lambda: open_source(f"oci:{tmp_layout}:latest")):  # the command line's
+        taken = pauses_taken(monkeypatch)
+        started = time.monotonic()
+        with pytest.raises(InvalidLayout) as info:
+            opened()
+        assert time.monotonic() - started < 1.0
+        assert taken == list(REREAD_PAUSES) and sum(taken) <= 0.2
+        if cut == "empty":
+            assert str(info.value) == f"{layout_text(tmp_layout)} has an empty {shown}: {writing}"
+        else:
+            assert str(info.value).startswith(
+                f"{layout_text(tmp_layout)} has an {shown} cut off before its end (")
+            assert str(info.value).endswith(f"): {writing}")
+
+
+def test_an_oci_archive_whose_index_json_is_empty_is_refused_at_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tar's member is read as it was scanned: nothing would change it meanwhile."""
+    from spyglass.core.transports.archive import open_oci_archive_location
+    from tests.unit.core.transports.test_archive import write_tar
+
+    path = write_tar(tmp_path / "empty-index.tar", [
+        ("file", "oci-layout", b'{"imageLayoutVersion":"1.0.0"}'), ("file", "index.json", b"")])
+    taken = pauses_taken(monkeypatch)
+    with pytest.raises(InvalidLayout) as info:
+        list(open_oci_archive_location(path).list_images())
+    assert taken == []
+    assert str(info.value) == (f'The OCI archive "{path}" has an index.json that is not JSON: '
+                               "Expecting value: line 1 column 1 (char 0).")
+
+
+@pytest.mark.parametrize("garbage", [b"x", b"}", b",,", b"\x00"])
+def test_a_layout_file_wrong_before_its_end_is_refused_at_once(
+        tmp_layout: Path, monkeypatch: pytest.MonkeyPatch, garbage: bytes) -> None:
+    """Not JSON in its middle is no file being written: refused without a pause, as not
+    JSON (no more of it would mend it)."""
+    import time
+
+    index = tmp_layout / "index.json"
+    whole = index.read_bytes()
+    middle = whole.index(b'"manifests"')
+    index.write_bytes(whole[:middle] + garbage + whole[middle:])
+    taken = pauses_taken(monkeypatch)
+    started = time.monotonic()
+    with pytest.raises(InvalidLayout) as info:
+        list(open_layout(tmp_layout).list_images())
+    assert time.monotonic() - started < 0.05
+    assert taken == []
+    assert str(info.value).startswith(
+        f"{layout_text(tmp_layout)} has an index.json that is not JSON: ")
+    assert "another program" not in str(info.value)
+    (tmp_layout / "oci-layout").write_bytes(b'{"imageLayoutVersion" "1.0.0"}')
+    with pytest.raises(InvalidLayout, match="has an oci-layout file that is not JSON with"):
+        open_layout(tmp_layout)
+    assert taken == []
 
 
 @pytest.mark.parametrize(

@@ -14,10 +14,11 @@ from __future__ import annotations
 import errno
 import json
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from spyglass.core import compression, gojson, media
 from spyglass.core.cancel import CancelToken, check
@@ -76,6 +77,11 @@ from spyglass.core.transports.layout_files import (
     dump_index,
     null_manifests,
 )
+
+REREAD_PAUSES: Final = (0.05, 0.1)
+"""The pauses before a layout's ``index.json`` or ``oci-layout`` found empty or cut short
+is read again (see :meth:`OCILayoutReader._read_json`): 150 ms in all, at most, on the
+way to a refusal; a file another program writes in place is whole well before."""
 
 _TAR_MAGIC_AT: Final = 257
 _TAR_MAGIC_END: Final = 263
@@ -144,9 +150,8 @@ class OCILayoutReader:
             # read as containers/image reads it: BuildKit wrote layouts without the file
             # (before moby/buildkit#3729); the index.json is checked all the same
             return
-        raw = self._read_small("oci-layout")
         try:
-            data = gojson.loads(raw)
+            _raw, data = self._read_json(LAYOUT_FILE, "oci-layout file", MAX_MANIFEST_SIZE)
             version = data["imageLayoutVersion"]
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise InvalidLayout(
@@ -161,9 +166,8 @@ class OCILayoutReader:
     def index(self) -> ImageIndex:
         """The parsed ``index.json`` (read once)."""
         if self._index is None:
-            raw = self._read_small(INDEX_FILE, MAX_INDEX_FILE_SIZE)
             try:
-                data = gojson.loads(raw)  # (as Go reads it: U+FFFD for bad text)
+                raw, data = self._read_json(INDEX_FILE, "index.json", MAX_INDEX_FILE_SIZE)
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise InvalidLayout(
                     f"{self.what} has an index.json that is not JSON: {json_problem(exc)}."
@@ -184,6 +188,45 @@ class OCILayoutReader:
             assert isinstance(parsed, ImageIndex)
             self._index = parsed
         return self._index
+
+    def _read_json(self, name: str, shown: str, limit: int) -> tuple[bytes, Any]:
+        """The bytes of the layout's file ``name`` (``shown`` so in sentences) and what
+        they decode to, as Go reads them (U+FFFD for bad text).
+
+        A layout folder's ``oci-layout`` or ``index.json`` found empty or JSON cut off
+        before its end (:func:`~spyglass.core.gojson.cut_short`) is read again after each
+        pause of :data:`REREAD_PAUSES`: skopeo takes no lock and rewrites both in place
+        at each copy (emptied, then written), so a read while it is at it may find them
+        so for a moment. Still so, it is refused with a sentence that says another
+        program may be writing it. Other bytes that are not JSON raise the decoder's
+        error at once, for the caller's sentence, as does an archive's file, which is
+        read as the tar was scanned. No Spyglass copy leaves either so, even for a
+        moment: it replaces them whole (reading ``index.json`` under the layout's lock
+        through :func:`~spyglass.core.transports.layout_files.read_index_file`, not this).
+        """
+        pauses = iter(REREAD_PAUSES)
+        while True:
+            raw = self._read_small(name, limit)
+            try:
+                return raw, gojson.loads(raw)
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                if self.transport != "oci" or not (
+                        isinstance(exc, json.JSONDecodeError) and gojson.cut_short(exc)):
+                    raise
+                pause = next(pauses, None)
+                if pause is None:
+                    raise self._being_written(shown, raw, exc) from exc
+            time.sleep(pause)
+
+    def _being_written(self, shown: str, raw: bytes, exc: ValueError) -> InvalidLayout:
+        """The refusal of the file ``shown`` found empty or cut short (``raw``, which did
+        not decode: ``exc``) each time :meth:`_read_json` read it."""
+        found = (f"an empty {shown}" if not raw.strip() else
+                 f"{'an' if shown[0] in 'aeiou' else 'a'} {shown} cut off before its end "
+                 f"({json_problem(exc)})")
+        return InvalidLayout(
+            f"{self.what} has {found}: another program may be writing it (skopeo writes it "
+            "in place, without a lock); try again once it is done.")
 
     def names_now(self, digest: Digest) -> bool:
         """Whether ``index.json`` as it is on disk now (read again, not the one read
