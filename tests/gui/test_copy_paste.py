@@ -174,6 +174,52 @@ def test_copy_to_from_a_platforms_row_copies_that_platform_alone(
     assert clipboard_image() == window.copying._platform_image(table.currentIndex())
 
 
+def test_ctrl_c_on_a_platforms_row_says_which_platform_was_copied(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts,
+        demo_registry: RegistryFacts) -> None:
+    """Ctrl+C on a layout list's platform said "Copied oci:…:spyglass-demo:1.0", naming
+    the whole list, and so was the text a terminal got: the platform is said, and that
+    other programs get the list's name (a layout has none for one platform), as a
+    registry's platform is said beside its own name by digest."""
+    window.open_location(sample.layout)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    select_platform(qtbot, window, "linux/arm64/v8")
+    view = window.image_view
+    view.tabs.setCurrentWidget(view.platforms)
+    table = view.platforms.table
+    window.activateWindow()
+    table.setFocus(Qt.FocusReason.OtherFocusReason)
+    qtbot.waitUntil(table.hasFocus, timeout=WAIT_MS)
+    qtbot.keyClick(table, Qt.Key.Key_C, CTRL)
+    listed = f"oci:{sample.layout}:spyglass-demo:1.0"
+    assert QGuiApplication.clipboard().text() == listed
+    assert window.status_text == (f"Copied {listed} (linux/arm64/v8); as text, other "
+                                  "programs get the whole list's name")
+    image = clipboard_image()
+    assert image is not None and image.platform == "linux/arm64/v8"  # (pasted: that one)
+
+    host = demo_registry.host
+    add_registry(qtbot, window, host, insecure=True)
+    model = window.registries.model
+    qtbot.waitUntil(lambda: model.repository_index(host, "demo/app").isValid(),
+                    timeout=WAIT_MS)
+    repo = model.repository_index(host, "demo/app")
+    window.registries.tree.expand(repo)
+    model.fetchMore(repo)
+    wait_tags(qtbot, window, host, "demo/app")
+    with qtbot.waitSignal(window.image_view.imageShown, timeout=WAIT_MS):
+        window.registries.tree.setCurrentIndex(model.tag_index(host, "demo/app", "1.10"))
+    select_platform(qtbot, window, "linux/arm64/v8")
+    view.tabs.setCurrentWidget(view.platforms)
+    window.activateWindow()
+    table.setFocus(Qt.FocusReason.OtherFocusReason)
+    qtbot.waitUntil(table.hasFocus, timeout=WAIT_MS)
+    qtbot.keyClick(table, Qt.Key.Key_C, CTRL)
+    own = f"docker://{host}/demo/app@{sample.images['linux/arm64/v8'].manifest_digest}"
+    assert QGuiApplication.clipboard().text() == own
+    assert window.status_text == f"Copied {own} (linux/arm64/v8)"
+
+
 def test_the_edit_menu_has_copy_image_beside_paste_and_file_names_its_copies_apart(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts) -> None:
     """The Ctrl+C that Paste Image Here pastes was in no menu, and File had "Copy To…"

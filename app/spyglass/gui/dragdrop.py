@@ -71,7 +71,25 @@ def copy_image(image: DraggedImage, text: str = "") -> str:
     if text:
         mime.setText(text)
     QGuiApplication.clipboard().setMimeData(mime)
-    return f"Copied {visible(text or image.text)}"
+    return copied_sentence(image, text)
+
+
+def copied_sentence(image: DraggedImage, text: str = "") -> str:
+    """What the status bar says of ``image`` put on the clipboard (:func:`copy_image`),
+    ``text`` (or its name) being what other programs get: "Copied NAME", and of one
+    platform of a list (:attr:`~spyglass.gui.copy_drops.DraggedImage.part`) which one.
+    A registry's platform is named by its own digest
+    (``Copied docker://HOST/REPO@sha256:… (linux/arm64)``); a layout's or an
+    archive's has no name of its own, so its text is the list's name, and the sentence
+    says so: pasted on a place in the window it is that platform, in a terminal
+    (``skopeo copy``) it would be the whole list."""
+    shown = visible(text or image.text)
+    part = image.part
+    if not part:
+        return f"Copied {shown}"
+    if (text or image.text) != image.name:  # (a name of that image alone)
+        return f"Copied {shown} ({part})"
+    return f"Copied {shown} ({part}); as text, other programs get the whole list's name"
 
 
 def clipboard_image() -> DraggedImage | None:
@@ -236,4 +254,5 @@ class PlaceDropTarget(QObject):
 
 
 __all__ = ["ImageCopySource", "ImageDragSource", "PlaceDropTarget", "clipboard_image",
-           "copy_image", "dropped_paths", "image_from_mime", "image_mime", "url_path"]
+           "copied_sentence", "copy_image", "dropped_paths", "image_from_mime", "image_mime",
+           "url_path"]
