@@ -266,3 +266,62 @@ def test_a_registry_tag_pushed_over_since_it_was_shown_is_not_copied(
     assert refused(qtbot, dialog) == moved_sentence(f"docker://{host}/demo/app:1.9", now,
                                                     shown)
     assert not out.exists()
+
+
+def test_reload_keeps_the_image_chosen_while_it_is_still_there(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """F5 on a layout went to its first image, whatever image was chosen (the user
+    reloads to see what ``skopeo copy`` did to the one looked at): the image is chosen
+    again by its name, with the tab it was on, what it names now shown; the first image
+    only once it is gone. The context menu's Reload does the same."""
+    root = tmp_path / "lay"
+    images = three_tags(root)
+    window.open_location(root, select=False)
+    show_image(qtbot, window, "t2")
+    view, tree, places = window.image_view, window.tree, window.places
+    view.tabs.setCurrentWidget(view.layers)
+    # another program moves t2 onto t1's image
+    index = json.loads((root / "index.json").read_bytes())
+    for entry in index["manifests"]:
+        if entry["annotations"]["org.opencontainers.image.ref.name"] == "t2":
+            entry.update({k: images["t1"][k] for k in ("digest", "size")})
+    (root / "index.json").write_bytes(dump_json(index))
+
+    def reloaded_by_key() -> None:
+        window.activateWindow()
+        tree.setFocus(Qt.FocusReason.OtherFocusReason)
+        qtbot.waitUntil(tree.hasFocus, timeout=WAIT_MS)
+        with qtbot.waitSignal(view.imageShown, timeout=WAIT_MS):
+            qtbot.keyClick(tree, Qt.Key.Key_F5)
+        wait_listed(qtbot, window)
+
+    reloaded_by_key()
+    assert tree.currentIndex() == places.find_image("t2")
+    assert view.state is not None and view.state.entry.label == "t2"
+    assert str(view.state.entry.descriptor.digest) == images["t1"]["digest"]
+    assert view.tabs.currentWidget() is view.layers
+
+    tree.setCurrentIndex(places.find_image("t1"))
+    qtbot.waitUntil(lambda: view.state is not None and view.state.entry.label == "t1",
+                    timeout=WAIT_MS)
+    menu = window.context_menu(places.find_image("t1"))
+    assert menu is not None
+    reload = next(a for a in menu.actions() if a.text() == "Reload")
+    with qtbot.waitSignal(view.imageShown, timeout=WAIT_MS):
+        reload.trigger()
+    wait_listed(qtbot, window)
+    assert tree.currentIndex() == places.find_image("t1")
+    assert view.state is not None and view.state.entry.label == "t1"
+
+    remove_and_collect(root, images["t0"])  # (t1 first now)
+    tree.setCurrentIndex(places.find_image("t2"))
+    qtbot.waitUntil(lambda: view.state is not None and view.state.entry.label == "t2",
+                    timeout=WAIT_MS)
+    index = json.loads((root / "index.json").read_bytes())
+    index["manifests"] = [m for m in index["manifests"]
+                          if m["annotations"]["org.opencontainers.image.ref.name"] != "t2"]
+    (root / "index.json").write_bytes(dump_json(index))
+    reloaded_by_key()  # t2 gone: the first image
+    assert tree.currentIndex() == places.find_image("t1")
+    assert view.state is not None and view.state.entry.label == "t1"
+    assert places.find_image("t2").isValid() is False

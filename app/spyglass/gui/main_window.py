@@ -172,6 +172,10 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         close now keeps them as the settings have them."""
         self._closed = False
         self._select_first: set[str] = set()
+        self._reselect: dict[str, str] = {}
+        """The label of the image chosen in a place as it was reloaded (by its path):
+        chosen again once the place is listed, where it is still there (see
+        :meth:`reload_current_location`)."""
         self._restored: list[str] = []
         """The places of the last session, in order, as they were opened again."""
         self._clearing_places = False

@@ -51,6 +51,7 @@ class LocationsMixin(QMainWindow):
     _not_recent: set[str]
     _reopening: bool
     _select_first: set[str]
+    _reselect: dict[str, str]
     _restored: list[str]
     _reopened: set[str]
 
@@ -184,15 +185,29 @@ class LocationsMixin(QMainWindow):
             self._current_changed(self._chosen_place.chosen(), QModelIndex())
 
     def reload_current_location(self) -> None:
+        """Reload Location (F5): the chosen registry or repository, or the place of the
+        chosen row (:meth:`_reload_chosen`)."""
         if self.registries.reload_current():
             return
         node = self.places.location_node(self._chosen_place.chosen())
         if node is not None:
-            self._select_first.add(str(node.path))
-            index = self.places.index(self.places.paths.index(str(node.path)), 0)
-            self.tree.setCurrentIndex(index)
-            self.places.reload(index)
-            self.tree.expand(index)
+            self._reload_chosen(str(node.path))
+
+    def _reload_chosen(self, path: str) -> None:
+        """List the place at ``path``, the chosen row's, again. Once it is listed, the image
+        chosen in it is chosen again where its label is still there (a ref that
+        ``skopeo copy`` moved shows what it names now), else its first image: a reload
+        went to the first image whatever was chosen."""
+        chosen = self.places.node(self._chosen_place.chosen())
+        if isinstance(chosen, ImageNode):
+            self._reselect[path] = chosen.entry.label
+        else:
+            self._reselect.pop(path, None)
+        self._select_first.add(path)
+        index = self._location_index(path)
+        self.tree.setCurrentIndex(index)
+        self.places.reload(index)
+        self.tree.expand(index)
 
     def _location_loaded(self, where: Path) -> None:
         path = str(where)
@@ -205,16 +220,23 @@ class LocationsMixin(QMainWindow):
             self.settings.add_recent(path)
             self.save_settings_later()
         index = self._location_index(path)
+        label = self._reselect.pop(path, None)
         if path in self._select_first:
             self._select_first.discard(path)
             if self._chosen_place.chosen() == index:
-                self._select_first_image(index)
+                again = self.places.find_image(label, index.row()) if label is not None \
+                    else QModelIndex()
+                if again.isValid():
+                    self.tree.setCurrentIndex(again)
+                else:
+                    self._select_first_image(index)
                 return
         if index.isValid() and self._chosen_place.chosen() == index:
             self._current_changed(index, QModelIndex())
 
     def _location_failed(self, where: Path, message: str) -> None:
         path = str(where)
+        self._reselect.pop(path, None)
         self._not_recent.discard(normalize_location(path))
         restoring = path in self._select_first and path in self._restored
         self._select_first.discard(path)
@@ -327,8 +349,15 @@ class LocationsMixin(QMainWindow):
         self.show_status(clipboard.copy_as_given(text, url=url))
 
     def _reload_path(self, path: str) -> None:
+        """The context menu's Reload: the place at ``path``; where an image of it is
+        chosen, that image is chosen again once it is listed (as by F5)."""
         index = self._location_index(path)
-        if index.isValid():
+        if not index.isValid():
+            return
+        chosen = self.places.node(self._chosen_place.chosen())
+        if isinstance(chosen, ImageNode) and str(chosen.parent.path) == path:
+            self._reload_chosen(path)
+        else:
             self.places.reload(index)
 
     def _close_path(self, path: str) -> None:
