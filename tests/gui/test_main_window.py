@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QEvent, QMimeData, QModelIndex, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QGuiApplication
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
 import spyglass
@@ -454,7 +454,9 @@ def test_a_layouts_misnamed_layer_is_shown_as_stored_looked_at_off_this_thread(
 def test_a_docker_archives_layers_are_plain_tars_and_list_their_files(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
     """docker save's layers are plain tars under the manifest's gzip name: the table says
-    how they are stored, and their files are listed (they were called corrupt)."""
+    how they are stored, and their files are listed (they were called corrupt). The
+    Files dialog says how it is stored as the table does (it said "Docker layer (gzip)"
+    beside the table's "none")."""
     from tests.gui.guitools import core_copy
 
     archive = tmp_path / "app.tar"
@@ -468,11 +470,29 @@ def test_a_docker_archives_layers_are_plain_tars_and_list_their_files(
     tip = cell(model, 0, layer_columns.COMPRESSION, Qt.ItemDataRole.ToolTipRole)
     assert tip.startswith("Stored none, though its media type says gzip")
     assert " uncompressed · " in view.layers.summary.text()
-    view.open_layer_files(model.rows[0].descriptor, number=1)
+    view.tabs.setCurrentIndex(LAYERS)
+    table = view.layers.table
+    rect = table.visualRect(model.index(0, layer_columns.DIGEST))
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     [dialog] = view.file_dialogs
     with qtbot.waitSignal(dialog.loaded, timeout=WAIT_MS) as loaded:
         pass
     assert loaded.args[0] > 0, dialog.windowTitle()
+    kind = next(label for label in dialog.findChildren(QLabel)
+                if label.text().startswith("· "))  # (the line under the heading)
+    assert kind.text().startswith("· Docker layer, stored uncompressed · ")
+    assert kind.toolTip() == tip
+    dialog.close()
+    # a layer stored as its media type says is named by it, as before
+    window.open_location(sample.layout, select=False)
+    show_image(qtbot, window, "tools:2024.1", row=1)
+    view.open_layer_files(view.layers.model.rows[0].descriptor, number=1)
+    [dialog] = view.file_dialogs
+    kind = next(label for label in dialog.findChildren(QLabel)
+                if label.text().startswith("· "))
+    assert kind.text().startswith("· Docker layer (gzip) · ")
+    assert kind.toolTip() == ""
     dialog.close()
 
 

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spyglass.core import media
 from spyglass.core.errors import NotATarArchive, TooLarge
 from spyglass.core.layerfiles import holds_files
 from spyglass.core.manifest import Descriptor
@@ -29,6 +28,7 @@ from spyglass.gui import clipboard, icons
 from spyglass.gui.formatting import human_size
 from spyglass.gui.loading import list_files
 from spyglass.gui.models.layer_files import PATH, LayerFilesModel
+from spyglass.gui.models.layers import misnamed_compression, stored_kind
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.on_screen import fitted_size
 from spyglass.gui.signals import emit
@@ -92,8 +92,10 @@ class LayerFilesDialog(QDialog):
 
     def __init__(
         self, runner: Runner, source: ImageSource, layer: Descriptor, heading: str,
-        parent: QWidget | None = None, *, lane: str = LOCAL,
+        parent: QWidget | None = None, *, lane: str = LOCAL, compression: str | None = None,
     ) -> None:
+        """``compression`` is how the source serves the layer's bytes, as the Layers tab
+        has it (None: as its media type says): the dialog says the same."""
         super().__init__(parent)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setWindowTitle(f"Files — {heading}")
@@ -119,8 +121,10 @@ class LayerFilesDialog(QDialog):
         details.setSpacing(4)
         details.addWidget(self.digest)
         details.addWidget(copy)
-        kind = QLabel(f"· {media.friendly(layer.media_type)} · {human_size(layer.size)}")
+        kind = QLabel(f"· {stored_kind(layer.media_type, compression)} · "
+                      f"{human_size(layer.size)}")
         kind.setTextFormat(Qt.TextFormat.PlainText)
+        kind.setToolTip(misnamed_compression(layer.media_type, compression) or "")
         details.addWidget(kind)
         details.addStretch(1)
         self.filter = filter_field("Filter by path")

@@ -83,6 +83,30 @@ def layer_kind(media_type: str) -> str:
     return friendly
 
 
+def stored_kind(media_type: str, compression: str | None) -> str:
+    """What a layer is and how its bytes are stored (``compression``, as its source
+    serves them; None: as its media type says), where one line names it (the Files
+    dialog): its media type's name (``OCI layer (gzip)``) where that says how, else
+    the kind and how it is stored (``Docker layer, stored uncompressed``: a
+    docker-archive's plain tars under a gzip name, as the Compression column has it)."""
+    if compression is None or compression == media.layer_compression(media_type):
+        return media.friendly(media_type)
+    stored = "uncompressed" if compression == "none" else compression
+    return f"{layer_kind(media_type)}, stored {stored}"
+
+
+def misnamed_compression(media_type: str, compression: str | None) -> str | None:
+    """Why a layer stored ``compression`` is not as its media type says (the tooltip of
+    the Compression column, and of the Files dialog's line that says it); None where
+    it is as said (or nothing is known of its bytes)."""
+    declared = media.layer_compression(media_type)
+    if compression is None or compression == declared:
+        return None
+    return (f"Stored {compression}, though its media type says {declared or 'nothing'}: "
+            "it is read as its bytes say (a docker-archive's manifest names every layer "
+            "gzip, as containers/image builds it; some tools misname layers too).")
+
+
 class LayersModel(RowTableModel[LayerRow]):
     """An image's layers: number, digest, type, compression, size, share, build step."""
 
@@ -137,12 +161,8 @@ class LayersModel(RowTableModel[LayerRow]):
                        else "it is known only by reading the layer."))
         if column == TYPE:
             return descriptor.media_type
-        if column == COMPRESSION and row.compression != media.layer_compression(
-                descriptor.media_type):
-            return (f"Stored {row.compression}, though its media type says "
-                    f"{media.layer_compression(descriptor.media_type) or 'nothing'}: it is "
-                    "read as its bytes say (a docker-archive's manifest names every layer "
-                    "gzip, as containers/image builds it; some tools misname layers too).")
+        if column == COMPRESSION:
+            return misnamed_compression(descriptor.media_type, row.compression)
         if column == SIZE:
             return exact_size(descriptor.size)
         if column == CREATED_BY and row.step is not None:

@@ -606,8 +606,13 @@ class ImageView(QWidget):
                 shown.raise_()
                 shown.activateWindow()
                 return
+        # stored as the Layers tab says (learned as the image was read), where it is the
+        # shown image's layer: a docker-archive's plain tars are no gzip layers here either
+        served = state.image.served if state.image is not None and other is None else ()
+        compression = next((served[i] for i, d in enumerate(layers)
+                            if d.digest == descriptor.digest and i < len(served)), None)
         dialog = LayerFilesDialog(self._runner, state.source, descriptor, heading, self,
-                                  lane=lane_of(state.entry.name))
+                                  lane=lane_of(state.entry.name), compression=compression)
         self.file_dialogs.append(dialog)
         dialog.copied.connect(self.statusMessage)  # (said, as the window's copies are)
         dialog.destroyed.connect(lambda *_: self._dialog_gone(dialog))
