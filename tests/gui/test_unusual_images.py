@@ -265,6 +265,59 @@ def test_a_long_key_is_cut_short_and_whole_in_the_tooltip(
     assert len(labels) < 500 and len(annotations) < 500
 
 
+REALISTIC_KEY = "io.buildpacks.lifecycle.metadata.launcher.process.web.command.args"
+
+
+def _value_column_x(label: Any) -> float:
+    """Where the values of the table ``label`` shows start, laid out at its width."""
+    from PySide6.QtGui import QTextDocument, QTextOption, QTextTable
+
+    document = QTextDocument()
+    document.setDefaultFont(label.font())
+    option = document.defaultTextOption()
+    option.setWrapMode(QTextOption.WrapMode.WordWrap)  # (as a label wraps: not anywhere)
+    document.setDefaultTextOption(option)
+    document.setDocumentMargin(0)
+    document.setHtml(label.text())
+    document.setTextWidth(label.contentsRect().width())
+    [table] = [f for f in document.rootFrame().childFrames() if isinstance(f, QTextTable)]
+    block = table.cellAt(0, 1).firstCursorPosition().block()
+    return float(document.documentLayout().blockBoundingRect(block).x())
+
+
+@pytest.mark.parametrize("long_key", [REALISTIC_KEY, "com.example." + "k" * 150])
+def test_a_long_key_breaks_in_a_column_that_leaves_the_values_their_room(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path, long_key: str) -> None:
+    """A key of 100 characters without a break made its column 700 px wide: every value
+    of its table wrapped at 14 characters (a description became 330 lines), and at
+    800 px the values were off to the right. A key wider than the column's
+    :data:`KEYS_ALIGNED_CHARS` breaks after its dots (a realistic 66-character key on
+    two lines), or anywhere in a long run; the keys that fit are whole; copied, every
+    key is as it is."""
+    from spyglass.gui.formatting import BREAK
+    from spyglass.gui.views.overview import KEYS_ALIGNED_CHARS, NAMES_GAP
+
+    description = "A small web service that answers health checks. " * 12
+    root = _image_with(tmp_path, ImageSpec(annotations={
+        long_key: "bundle exec rails server -b 0.0.0.0 -p 8080 --environment production",
+        "org.opencontainers.image.description": description,
+        "org.opencontainers.image.version": "1.0"}))
+    window.resize(1024, 640)
+    window.open_location(root, select=False)
+    show_image(qtbot, window, "v1")
+    overview = window.image_view.overview
+    label = overview._values["Annotations"]
+    qtbot.waitUntil(lambda: label.width() > 300, timeout=WAIT_MS)
+    most = KEYS_ALIGNED_CHARS * label.fontMetrics().averageCharWidth() + NAMES_GAP
+    assert _value_column_x(label) <= most + 2
+    assert overview.horizontalScrollBar().maximum() == 0
+    text = label.text()
+    assert "org.opencontainers.image.description" in text  # (no break in it)
+    if long_key == REALISTIC_KEY:
+        assert f"launcher.{BREAK}process" in text
+    assert long_key[:100] in overview.field_text("Annotations")
+
+
 def test_a_value_selected_with_the_keys_is_x11s_selection_without_its_breaks(
         tmp_path: Path) -> None:
     """Qt put the keys' selection of a value in X11's selection (a middle click pastes

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from typing import Final
 
 from PySide6.QtCore import Qt, Signal
@@ -88,7 +88,8 @@ KEYS_ALIGNED_CHARS: Final = 44
 """Label and annotation keys up to about this many characters wide (of the font's
 average) widen the names of every section to theirs, so that their values line up with
 the others (``org.opencontainers.image.description`` is 36); a wider key keeps its own
-column, the others theirs."""
+column, the others theirs, and that column is no wider than this either: the key
+breaks in it (:func:`key_breaks`), and the values keep their room."""
 
 
 class _Section(QWidget):
@@ -300,8 +301,16 @@ class OverviewPage(QScrollArea):
     def _set_table(self, title: str, pairs: Mapping[str, str], muted: str,
                    where: str) -> None:
         """Show ``pairs`` for ``title`` as a table (:func:`_table`; ``where`` has them all),
-        the keys cut there whole in its tooltip (:func:`cut_keys_tip`)."""
-        self._set(title, _table(pairs, muted, where, self._names_width), rich=True)
+        the keys cut there whole in its tooltip (:func:`cut_keys_tip`). Its column of keys
+        is that of the names (:meth:`_align_names`), or as wide as its widest key, up to
+        :data:`KEYS_ALIGNED_CHARS` characters: a key wider than that breaks in it."""
+        metrics = self._values[title].fontMetrics()
+        widths = {key: metrics.horizontalAdvance(visible(key[:LONGEST_KEY], keep=TABS))
+                  for key, _value in sorted(pairs.items())[:MOST_ITEMS]}
+        most = KEYS_ALIGNED_CHARS * metrics.averageCharWidth()
+        column = max(self._names_width, min(max(widths.values(), default=0), most))
+        too_wide = {key for key, width in widths.items() if width > column}
+        self._set(title, _table(pairs, muted, where, column, too_wide), rich=True)
         self._values[title].setToolTip(cut_keys_tip(pairs, muted))
 
     # -- public
@@ -510,9 +519,21 @@ LONGEST_KEY: Final = 100
 and whole in the tooltip of their table (:func:`cut_keys_tip`): a key of 5,000
 characters, cut as a value is, made a column of the keys' width hundreds of lines tall."""
 
-LONGEST_KEY_RUN: Final = 100
-"""As :data:`~spyglass.gui.formatting.LONGEST_RUN`, for the keys of labels and
-annotations: a key such as ``org.opencontainers.image.description`` is kept whole."""
+LONGEST_KEY_RUN: Final = LONGEST_RUN
+"""A key too wide for its column (:data:`KEYS_ALIGNED_CHARS`) breaks after its dots, and
+anywhere in a run of more than this many characters between them (as a value does past
+:data:`~spyglass.gui.formatting.LONGEST_RUN`): a key of 100 characters without a break
+made its column 700 px wide, and every value of its table wrapped at 14 characters."""
+
+
+def key_breaks(key: str) -> str:
+    """``key`` (as it is shown: :func:`~spyglass.core.text.visible`) with a
+    :data:`~spyglass.gui.formatting.BREAK` after each dot, where a key of reverse-DNS
+    words (``io.buildpacks.lifecycle.metadata.launcher.process.web.command.args``) wraps,
+    and between the characters of a run of more than :data:`LONGEST_KEY_RUN` between
+    them (:func:`~spyglass.gui.formatting.wrap_anywhere`). Copied, the key has none of
+    them (:func:`~spyglass.gui.formatting.unbroken`)."""
+    return ("." + BREAK).join(wrap_anywhere(part, LONGEST_KEY_RUN) for part in key.split("."))
 
 MOST_ITEMS: Final = 100
 """The most labels, annotations, environment variables, ports, volumes or platforms shown
@@ -539,16 +560,24 @@ def _listed(items: Sequence[str], separator: str, where: str) -> str:
     return separator.join([*items[:MOST_ITEMS], more_items(len(items) - MOST_ITEMS, where)])
 
 
-def _shortened(text: str, keep: str, muted: str, longest: int = LONGEST_RUN,
-               most: int = LONGEST_VALUE, where: str = RAW_TAB) -> str:
+def _shortened(text: str, keep: str, muted: str,
+               breaks: Callable[[str], str] = wrap_anywhere, most: int = LONGEST_VALUE,
+               where: str = RAW_TAB) -> str:
     """``text`` as rich text, cut after ``most`` characters (:data:`LONGEST_VALUE`) with
-    a note that ``where`` has all of it; a run of more than ``longest`` characters
-    without a space may break anywhere (:func:`~spyglass.gui.formatting.wrap_anywhere`)."""
+    a note that ``where`` has all of it; where it may break besides its spaces, as
+    ``breaks`` says (by default, anywhere in a run of more than
+    :data:`~spyglass.gui.formatting.LONGEST_RUN` characters without a space:
+    :func:`~spyglass.gui.formatting.wrap_anywhere`)."""
     if len(text) <= most:
-        return html.escape(wrap_anywhere(visible(text, keep=keep), longest))
-    return (html.escape(wrap_anywhere(visible(text[:most], keep=keep), longest))
+        return html.escape(breaks(visible(text, keep=keep)))
+    return (html.escape(breaks(visible(text[:most], keep=keep)))
             + f"… <span style='color:{muted}'>({len(text):,} characters; {where} "
             "has all of it)</span>")
+
+
+def _whole(text: str) -> str:
+    """``text`` with no break put in (a key that fits its column)."""
+    return text
 
 
 def _whole_key(key: str) -> str:
@@ -569,7 +598,7 @@ def cut_keys_tip(pairs: Mapping[str, str], muted: str) -> str:
 
 
 def _table(pairs: Mapping[str, str], muted: str, where: str,
-           names_width: int = NAMES_LEAST) -> str:
+           names_width: int = NAMES_LEAST, too_wide: Container[str] = ()) -> str:
     """Keys and values as a two-column table (rich text), in key order; "" for none.
 
     Each as it is written (see :meth:`OverviewPage._set`), read left to right from the
@@ -577,18 +606,23 @@ def _table(pairs: Mapping[str, str], muted: str, where: str,
     (see :data:`LONGEST_VALUE`); the first :data:`MOST_ITEMS` of them, and a row that
     counts the others and says they are all in ``where``. The keys sit in a column
     ``names_width`` wide, against their values, as the sections' names do: the values
-    start where theirs do (a wider key widens its column)."""
+    start where theirs do. A key of ``too_wide`` (wider than the column) breaks in it
+    (:func:`key_breaks`); any other is kept whole (it widens its column)."""
     if not pairs:
         return ""
     side = names_side()  # the keys on that side, as the names of the form are
     gap = "left" if side == "right" else "right"  # (between key and value)
     shown = sorted(pairs.items())[:MOST_ITEMS]
     rows_gap = "padding-top:2px; padding-bottom:2px"
+
+    def shown_key(k: str) -> str:
+        breaks = key_breaks if k in too_wide else _whole
+        return _shortened(k, TABS, muted, breaks, LONGEST_KEY, _whole_key(k))
+
     # (a cell's width holds its padding: the key's column ends where the names' does)
     cells = [(f"<td dir='ltr' align='{gap}' width='{names_width + NAMES_GAP}' "
               f"style='padding-{gap}:{NAMES_GAP}px; {rows_gap}; color:{muted}'>"
-              f"{_shortened(k, TABS, muted, LONGEST_KEY_RUN, LONGEST_KEY, _whole_key(k))}"
-              "</td>",
+              f"{shown_key(k)}</td>",
               f"<td dir='ltr' align='{side}' style='{rows_gap}'>"
               f"{_shortened(v, LINES, muted)}</td>")
              for k, v in shown]
