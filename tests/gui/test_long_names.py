@@ -134,6 +134,31 @@ def test_a_cut_label_keeps_the_tooltip_its_owner_gave_it(qtbot: QtBot) -> None:
     assert label.toolTip() == ""
 
 
+def test_a_cut_label_ends_its_painter_when_it_has_painted(
+        qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its painter was left to the garbage collector: where a reference to it outlived
+    the paint (a debugger's frame, a profiler), it was still active as the paint ended,
+    and Qt said "QBackingStore::endPaint() called with active painter"."""
+    from PySide6.QtGui import QPainter
+
+    from spyglass.gui.views import widgets
+
+    painters: list[QPainter] = []
+
+    class Kept(QPainter):
+        def __init__(self, *args: object) -> None:
+            super().__init__(*args)
+            painters.append(self)  # (a reference that outlives the paint)
+
+    monkeypatch.setattr(widgets, "QPainter", Kept)
+    label = ElidedLabel(LONG_REPOSITORY, mode=Qt.TextElideMode.ElideMiddle)
+    qtbot.addWidget(label)
+    label.resize(120, 30)
+    label.grab()
+    assert painters
+    assert not any(painter.isActive() for painter in painters)
+
+
 def test_the_image_header_subtitle_keeps_the_image_name_in_its_tooltip(
         qtbot: QtBot, demo: MainWindow) -> None:
     """The subtitle says the layout's folder only; its tooltip names the image in full

@@ -673,12 +673,16 @@ class ElidedLabel(QLabel):
         self._update_tooltip()
 
     def paintEvent(self, _event: QPaintEvent) -> None:
-        """Override QLabel::paintEvent: the text, cut to the width."""
+        """Override QLabel::paintEvent: the text, cut to the width. The painter is ended
+        here, as every painter of the window's is: left to the garbage collector, it
+        was still active at the end of the paint wherever a reference to it outlived
+        the call (Qt: "QBackingStore::endPaint() called with active painter")."""
         painter = QPainter(self)
         self.style().drawItemText(painter, self.contentsRect(),
                                   int(self.alignment() | Qt.AlignmentFlag.AlignVCenter),
                                   self.palette(), self.isEnabled(), self.shown_text(),
                                   self.foregroundRole())
+        painter.end()
 
 
 class Banner(QFrame):
