@@ -323,6 +323,38 @@ def test_copying_into_an_oci_layout_adds_a_tag_without_asking(
     dialog.reject()
 
 
+def test_a_layout_there_already_is_said_to_be_one_once_looked_at(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    """Dropped on a layout, the dialog said "The OCI image layout in … (a new one if there
+    is none yet)" although it had looked, and it was one: once looked at, it says an
+    existing layout; an empty folder, typed or dropped on, may still become one."""
+    layout, empty = tmp_path / "layout", tmp_path / "empty"
+    core_copy(f"oci:{sample.layout}:tools:2024.1", f"oci:{layout}:tools:2024.1")
+    empty.mkdir()
+    open_places(qtbot, window, sample.layout, layout, empty)
+    dialog = drop_sample_on_place(qtbot, window, 1)
+    wait_ready(qtbot, dialog)
+    said = f"The existing OCI image layout in {layout}, named spyglass-demo:1.0."
+    assert dialog.destination_note.text() == said
+    assert dialog.destination_note.isVisible()
+    assert dialog.destination_edit.accessibleDescription() == said
+    # a bare path to it says so too, once the disk is looked at
+    dialog.destination_edit.setText(str(layout))
+    qtbot.waitUntil(lambda: dialog.destination_note.text() == (
+        f"Taken as oci:{layout}:spyglass-demo:1.0: the existing OCI image layout in "
+        f"{layout}, named spyglass-demo:1.0."), timeout=WAIT_MS)
+    # an empty folder becomes one: said as before
+    dialog.destination_edit.setText(f"oci:{empty}:x")
+    qtbot.waitUntil(lambda: dialog._destination_known, timeout=WAIT_MS)
+    assert dialog.destination_note.text() == (
+        f"The OCI image layout in {empty} (a new one if there is none yet), named x.")
+    dialog.reject()
+    dialog = drop_sample_on_place(qtbot, window, 2)
+    wait_ready(qtbot, dialog)
+    assert "(a new one if there is none yet)" in dialog.destination_note.text()
+    dialog.reject()
+
+
 def demo_dialog(qtbot: QtBot, window: MainWindow, sample: SampleFacts,
                 tmp_path: Path) -> CopyDialog:
     """The Copy dialog for the sample's list, into a new layout."""

@@ -1,8 +1,9 @@
 """What is at a copy's destination already, looked at before the copy starts: what a copy
-there would replace (:func:`find_replaced`) and what its name names now
-(:func:`named_now`), both jobs for the :class:`~spyglass.gui.workers.Runner` (they take the
-job's cancel token); which destinations are written whole (:func:`written_whole`), and
-what no two copies may write at once (:func:`written_alone`).
+there would replace and whether a layout is there (:func:`look_at_destination`,
+:func:`find_replaced`) and what its name names now (:func:`named_now`), jobs for the
+:class:`~spyglass.gui.workers.Runner` (they take the job's cancel token); which
+destinations are written whole (:func:`written_whole`), and what no two copies may
+write at once (:func:`written_alone`).
 Nothing here imports Qt.
 """
 
@@ -110,6 +111,29 @@ def looked_at_first(name: ImageName) -> bool:
     """Whether the dialog looks at a local destination (:func:`find_replaced`) before the
     copy may start: what it would replace, or the refusal it would meet."""
     return isinstance(name, OCIName) or may_replace(name)
+
+
+@dataclass(frozen=True)
+class DestinationLook:
+    """What the Copy dialog found at a local destination before the copy
+    (:func:`look_at_destination`)."""
+
+    replaced: Replaced | None = None
+    """What a copy there would replace (:func:`find_replaced`)."""
+    layout_there: bool = False
+    """Of an ``oci:`` destination: an OCI image layout is there already (the copy adds to
+    it), rather than a new or empty folder (the copy makes one)."""
+
+
+def look_at_destination(name: ImageName, cancel: CancelToken) -> DestinationLook:
+    """What is at the local destination ``name`` (a job): what a copy would replace there
+    (:func:`find_replaced`), and of an ``oci:`` one whether a layout is there already.
+    Raises the refusal a copy there would meet."""
+    from spyglass.core.transports.layout_files import check_layout_destination
+
+    if isinstance(name, OCIName):
+        return DestinationLook(layout_there=check_layout_destination(Path(name.path)))
+    return DestinationLook(find_replaced(name, cancel))
 
 
 def find_replaced(name: ImageName, cancel: CancelToken) -> Replaced | None:
@@ -221,8 +245,10 @@ def _compressed(path: Path) -> bool:
 
 
 __all__ = [
+    "DestinationLook",
     "Replaced",
     "find_replaced",
+    "look_at_destination",
     "looked_at_first",
     "may_replace",
     "named_now",

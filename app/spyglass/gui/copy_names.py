@@ -124,12 +124,14 @@ def names_a_path(name: str) -> bool:
     return name.startswith(("/", "./", "../", "~")) or name in (".", "..")
 
 
-def describe_name(text: str, *, what: str = "destination",
-                  hosts: Sequence[str] = ()) -> tuple[ImageName | None, str]:
+def describe_name(text: str, *, what: str = "destination", hosts: Sequence[str] = (),
+                  layout_there: bool = False) -> tuple[ImageName | None, str]:
     """Parse a typed name (see :func:`normalize_name`): ``(name, sentence)`` — the
     sentence says what it is or what is wrong. ``what`` is ``"destination"`` or
     ``"source"``; ``hosts``, the registries of the window's list, which a name without
-    its registry is pointed to (rather than to Docker Hub)."""
+    its registry is pointed to (rather than to Docker Hub); ``layout_there``, that an
+    ``oci:`` destination was looked at and is an OCI image layout already (otherwise
+    it may be one, or become one)."""
     text = text.strip()
     if not text:
         if what == "source":
@@ -168,6 +170,8 @@ def describe_name(text: str, *, what: str = "destination",
     if isinstance(name, OCIName):
         named = (f"named {name.ref}" if name.ref
                  else "the image without a name (add :NAME to give it one)")
+        if layout_there:
+            return name, f"The existing OCI image layout in {_where(name.path)}, {named}."
         return name, f"The OCI image layout in {_where(name.path)} (a new one if there is " \
                      f"none yet), {named}."
     if isinstance(name, DirName):

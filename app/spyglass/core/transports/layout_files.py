@@ -212,20 +212,23 @@ def referenced_blobs(path: Path, what: str) -> set[Digest] | None:
     return used
 
 
-def check_layout_destination(path: Path, *, make_parents: bool = False) -> None:
+def check_layout_destination(path: Path, *, make_parents: bool = False) -> bool:
     """Raise the refusal an ``oci:`` copy to ``path`` would meet (a file there, a folder
     of other things, an unreadable index, no folder to hold a new layout unless
     ``make_parents``, a read-only filesystem), writing nothing (the Copy dialog says it
-    before the copy starts)."""
+    before the copy starts). Answer whether an OCI image layout is there already (the
+    copy adds to it; see :func:`check_existing`), rather than one the copy makes."""
+    there = False
     try:
         if path.exists() or path.is_symlink():
             refuse_other_than_folder(path)
-            check_existing(path)
+            there = check_existing(path)
         elif not make_parents:
             refuse_missing_folder(Path(os.path.abspath(path)).parent, path)
     except OSError as exc:
         raise TransportError(describe_os_error(exc, path)) from exc
     refuse_read_only_filesystem(path)
+    return there
 
 
 def refuse_other_than_folder(path: Path) -> None:
@@ -262,9 +265,10 @@ def _check_blobs_folder(path: Path) -> None:
     raise InvalidLayout(f'"{blobs}" is not a folder; {keeps}.')
 
 
-def check_existing(path: Path) -> None:
+def check_existing(path: Path) -> bool:
     """Refuse a folder that is neither empty nor a layout (nor what containers/image leaves
-    of one it was writing)."""
+    of one it was writing). Answer whether it is a layout (False: an empty folder, or
+    what is left of one being written, which a copy makes a layout of)."""
     try:
         entries = [
             entry
@@ -274,20 +278,20 @@ def check_existing(path: Path) -> None:
     except OSError as exc:
         raise TransportError(describe_os_error(exc, path)) from exc
     if not entries:
-        return
+        return False
     if LAYOUT_FILE in entries or (INDEX_FILE in entries and "blobs" in entries):
         # a layout without its oci-layout file gets one, as containers/image writes it
         if INDEX_FILE in entries:
             read_index_file(index_file(path), f'The OCI image layout "{path}"')
         if "blobs" in entries:
             _check_blobs_folder(path)
-        return
+        return True
     if "blobs" in entries and (path / "blobs").is_dir() and all(
             entry == "blobs" or entry.startswith(_CONTAINERS_TEMP_PREFIX)
             for entry in entries):
         # what containers/image leaves of a layout it was writing when it stopped (its
         # blobs, unfinished blobs beside them): a copy goes on into it, as skopeo does
-        return
+        return False
     hint = ""
     if "version" in entries and "manifest.json" in entries:
         hint = f" It holds a dir: image; write to it as dir:{path}."

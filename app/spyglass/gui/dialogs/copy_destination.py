@@ -43,8 +43,9 @@ from spyglass.core.text import visible
 from spyglass.core.transports.bare_paths import PathLook, look_at_path
 from spyglass.gui.announce import announce
 from spyglass.gui.copy_destinations import (
+    DestinationLook,
     Replaced,
-    find_replaced,
+    look_at_destination,
     looked_at_first,
     named_now,
     written_alone,
@@ -105,6 +106,9 @@ class CopyDestinationMixin(QDialog):
     _path_again = ""
     """The bare destination path looked at again as Copy was pressed ("" for none, and
     once the copy is no longer wanted): see :meth:`look_again`."""
+    _layout_there = ""
+    """The destination checked last (see :meth:`_check_destination`) where it is an OCI
+    image layout already, said so under it ("" for none)."""
 
     if TYPE_CHECKING:  # made by the dialog's other parts
         def _fit(self) -> None: ...
@@ -242,9 +246,13 @@ class CopyDestinationMixin(QDialog):
         if refusal:
             return None, refusal
         taken = self.folder_destination()
+        # (looked at: an existing layout is said to be one)
+        there = bool(self._layout_there) and self._layout_there == self._checked_destination \
+            == self.destination_name()
         if not taken:
-            return describe_name(self.destination_edit.text(), hosts=self._hosts())
-        name, sentence = describe_name(taken)
+            return describe_name(self.destination_edit.text(), hosts=self._hosts(),
+                                 layout_there=there)
+        name, sentence = describe_name(taken, layout_there=there)
         if name is None:
             return name, sentence
         looking = self.looking_at_path()
@@ -293,6 +301,7 @@ class CopyDestinationMixin(QDialog):
         self._checked_destination = None
         self.replaced = None
         self.destination_refusal = ""
+        self._layout_there = ""
         self._named = None
         for widget in (self.replace_note, self.replace_box, self.named_note):
             widget.hide()
@@ -312,6 +321,7 @@ class CopyDestinationMixin(QDialog):
         self._check_named(text, name)
         self.replaced = None
         self.destination_refusal = ""
+        self._layout_there = ""
         self.replace_box.setChecked(False)
         self.replace_note.hide()
         self.replace_box.hide()
@@ -319,8 +329,8 @@ class CopyDestinationMixin(QDialog):
         if self._destination_known:
             return
         self._runner.submit(
-            lambda cancel: find_replaced(name, cancel),
-            on_done=lambda replaced: self._destination_found(text, replaced),
+            lambda cancel: look_at_destination(name, cancel),
+            on_done=lambda look: self._destination_found(text, look),
             on_error=lambda message: self._destination_refused(text, message),
             key=f"{self._key}:destination",
             what=f"looking at {text}",
@@ -420,11 +430,12 @@ class CopyDestinationMixin(QDialog):
         self._validate()
         emit(self.destinationChecked)
 
-    def _destination_found(self, text: str, replaced: Replaced | None) -> None:
+    def _destination_found(self, text: str, look: DestinationLook) -> None:
         if text != self._checked_destination:
             return
         self._destination_known = True
-        self.replaced = replaced
+        self.replaced = replaced = look.replaced
+        self._layout_there = text if look.layout_there else ""
         if replaced is not None:
             self.replace_note.setText(replaced.sentence())
             self.replace_note.show()

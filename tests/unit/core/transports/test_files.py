@@ -316,3 +316,23 @@ def test_a_long_wait_for_the_index_lock_is_said_once(
     assert [r.getMessage() for r in caplog.records if r.name == RETRY_NOTES] == [
         f'The layout /srv/app is being written by another program, which holds "{lock}"; '
         "waiting for it to finish…"]
+
+
+def test_the_layout_destination_check_says_whether_a_layout_is_there(tmp_path: Path) -> None:
+    """What the Copy dialog says of an oci: destination it has looked at: an existing
+    layout (one without its oci-layout file too, as older BuildKit writes them) is one;
+    an empty folder, a new one, or what containers/image leaves of a layout it was
+    writing are made one by the copy."""
+    layout = tmp_path / "layout"
+    builder = LayoutBuilder(layout)
+    builder.tag(builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a\n"})])), "app")
+    assert check_layout_destination(layout) is True
+    (layout / "oci-layout").unlink()
+    assert check_layout_destination(layout) is True
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert check_layout_destination(empty) is False
+    assert check_layout_destination(tmp_path / "new") is False
+    left = tmp_path / "left"
+    (left / "blobs").mkdir(parents=True)
+    assert check_layout_destination(left) is False
