@@ -29,6 +29,7 @@ from tests.gui.guitools import (
     press_menu_key,
     select_platform,
     show_image,
+    wait_listed,
 )
 
 pytestmark = pytest.mark.gui
@@ -110,6 +111,32 @@ def test_a_long_tag_is_cut_in_raw_json_and_in_the_status_bar(
     assert "…" in name.shown_text() and name.toolTip() == name.text()
     assert name.width() <= window.width() // 2
 
+
+
+def test_the_window_title_cuts_a_long_name_in_its_middle(
+        qtbot: QtBot, window: MainWindow, long_tagged: Path) -> None:
+    """The window title (the taskbar's, the window switcher's) was the image's name whole,
+    hundreds of characters for a long reference, where the title in the window and the
+    status bar cut it: cut in its middle too, a short one whole; so is a place's."""
+    most = 80  # (main_window.TITLE_CHARS)
+    window.open_location(long_tagged, select=False)
+    label = f"spyglass-demo:{LONG_TAG}"
+    show_image(qtbot, window, label)
+    title = window.windowTitle()
+    name = title.removesuffix(" — Spyglass")
+    assert name != title and len(name) == most
+    assert name.startswith("spyglass-demo:nightly-build") and "…" in name
+    assert name.endswith("0123456789abcdef")
+    show_image(qtbot, window, "tools:2024.1")
+    assert window.windowTitle() == "tools:2024.1 — Spyglass"
+    deep = long_tagged.parent / ("a-folder-of-layouts-" * 8 + "layout")
+    long_tagged.rename(deep)
+    window.open_location(deep, select=False)
+    wait_listed(qtbot, window, 1)
+    window.tree.setCurrentIndex(window.places.index(1, 0))  # the place's own page
+    name = window.windowTitle().removesuffix(" — Spyglass")
+    assert len(name) == most
+    assert name.startswith("a-folder-of-layouts-") and name.endswith("-layout")
 
 
 def test_a_cut_label_keeps_the_tooltip_its_owner_gave_it(qtbot: QtBot) -> None:

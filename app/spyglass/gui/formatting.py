@@ -92,19 +92,21 @@ LONGEST_QUOTED: Final = 60
 _QUOTED = re.compile(r'"([^"\n]*)"')
 
 
+def cut_middle(text: str, longest: int) -> str:
+    """``text``, or where it is longer than ``longest`` characters, its start and end
+    around an ellipsis, ``longest`` characters in all (as Qt elides in the middle)."""
+    if len(text) <= longest:
+        return text
+    head = (longest - 1) // 2
+    return f"{text[:head]}\u2026{text[len(text) - (longest - 1 - head):]}"
+
+
 def shorten_quoted(sentence: str, longest: int = LONGEST_QUOTED) -> str:
     """``sentence`` with each name it quotes longer than ``longest`` characters cut in its
     middle: a name pasted by mistake (a paragraph, a thousand characters without a space)
     cannot be wrapped, and set the width of the dialog quoting it. For sentences shown
     beside the field that holds the name whole."""
-    def cut(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if len(name) <= longest:
-            return match.group(0)
-        head = (longest - 1) // 2
-        return f'"{name[:head]}\u2026{name[len(name) - (longest - 1 - head):]}"'
-
-    return _QUOTED.sub(cut, sentence)
+    return _QUOTED.sub(lambda match: f'"{cut_middle(match.group(1), longest)}"', sentence)
 
 
 BREAK: Final = "\u200b"

@@ -55,6 +55,7 @@ from spyglass.gui.announce import announce
 from spyglass.gui.colors import muted_color
 from spyglass.gui.copy_side import CopyController
 from spyglass.gui.dragdrop import dropped_paths
+from spyglass.gui.formatting import cut_middle
 from spyglass.gui.loading import ImageState
 from spyglass.gui.models.places import (
     ImageNode,
@@ -90,6 +91,19 @@ NAME_SHARE = 0.45
 """The most of the status bar's width the reference shown takes."""
 SETTINGS_SAVE_MS = 4000  # past settings_file.LOCK_WAIT: a save waiting for the lock ends
 """What closing leaves the settings to be saved in, however long the copies took to stop."""
+TITLE_CHARS = 80
+"""The most characters of what the window title names (an image, a place, a registry's
+repository), cut in its middle past that as the title in the window is: the title is
+also the taskbar's and the window switcher's, and a long reference took hundreds."""
+
+
+def window_title(subject: str) -> str:
+    """The window's title for ``subject`` (what it shows; "" for nothing):
+    ``SUBJECT — Spyglass``, the subject as it shows (:func:`visible`: a control character
+    in a folder's name is its escape) and cut in its middle past :data:`TITLE_CHARS`."""
+    if not subject:
+        return "Spyglass"
+    return f"{cut_middle(visible(subject), TITLE_CHARS)} — Spyglass"
 
 
 def _copy_target(path: str) -> bool:
@@ -276,7 +290,7 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         self.registries.savedInKeyring.connect(self._not_session_only)
         self.registries.selected.connect(self._registry_selected)
         self.registries.titleChanged.connect(
-            lambda title: self.setWindowTitle(f"{title} — Spyglass" if title else "Spyglass"))
+            lambda title: self.setWindowTitle(window_title(title)))
         self.registries.tree.selectionModel().currentChanged.connect(
             lambda *_: self._update_actions())
         self.runner.message.connect(self.show_status)
@@ -494,7 +508,7 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
             self.image_view.show_entry(node.parent.location, node.entry, node.parent.title)
         elif isinstance(node, LocationNode):
             self.image_view.show_location(self._summary(node))
-            self.setWindowTitle(f"{node.title} — Spyglass")
+            self.setWindowTitle(window_title(node.title))
         elif isinstance(node, MessageNode) and node.detail:
             self.image_view.show_problem(node.text[:1].upper() + node.text[1:], node.detail)
         else:
@@ -517,7 +531,7 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         )
 
     def _image_shown(self, state: ImageState) -> None:
-        self.setWindowTitle(f"{visible(state.entry.label)} — Spyglass")
+        self.setWindowTitle(window_title(state.entry.label))
         self.name_label.setText(visible(state.entry.name))
 
     def _update_actions(self) -> None:
