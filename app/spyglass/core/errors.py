@@ -558,6 +558,23 @@ def body_cut_short(missing: int) -> str:
     return f"the connection was closed before the whole answer came ({human_size(missing)} short)"
 
 
+URL_REFUSAL_MOST: Final = 120
+"""The most characters of httpx's reason for refusing a URL said in a sentence."""
+
+
+def url_refusal(exc: BaseException) -> str:
+    """Why httpx does not take a URL (its ``InvalidURL``), in words to follow a colon or
+    stand in parentheses: ``invalid non-printable ASCII character in URL, '\\x01' at
+    position 0``. Escaped and cut short: it quotes the part it refused (a port, a host),
+    and that came from outside."""
+    from spyglass.core.text import visible
+
+    reason = as_clause(str(exc).rstrip(".")) or type(exc).__name__
+    if len(reason) > URL_REFUSAL_MOST:
+        reason = reason[:URL_REFUSAL_MOST - 1] + "…"
+    return visible(reason)
+
+
 def describe_connection_error(exc: BaseException) -> str:
     """Why a connection failed, in words to follow a colon: ``connection refused``, not
     ``[Errno 111] Connection refused``."""

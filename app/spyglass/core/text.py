@@ -60,6 +60,20 @@ def visible(text: str, *, keep: str = "") -> str:
                    for at, char in enumerate(text))
 
 
+QUOTED_MOST: Final = 100
+"""The most characters of a value from outside that :func:`quoted_value` shows."""
+
+
+def quoted_value(text: str, *, most: int = QUOTED_MOST) -> str:
+    """``text``, a value from outside that may be long and hold anything (a URL a
+    manifest or a registry's challenge names), for a sentence: in double quotes, as
+    :func:`visible` shows it, cut after ``most`` characters with ``…`` (before it is
+    escaped, so no escape is cut in two) and its length said."""
+    if len(text) <= most:
+        return f'"{visible(text)}"'
+    return f'"{visible(text[:most])}…" ({len(text):,} characters)'
+
+
 TABS: Final = "\t"
 """For :func:`visible`'s ``keep``: text on one line, whose tabs show as spacing (a build
 step's ``set -eux; \\tapt-get …``)."""

@@ -321,6 +321,31 @@ def test_a_foreign_layer_missing_from_the_source_is_read_from_its_urls(
         with pytest.raises(BlobNotFound, match=r"its urls did not serve it.*HTTP 404"):
             list_layer_files(source, gone)
 
+
+def test_a_foreign_layers_url_that_is_no_url_is_named_escaped(tmp_path: Path) -> None:
+    """A url httpx cannot take (an escape sequence in it) was "an unexpected internal
+    error" (httpx.InvalidURL); now it is one of the urls that did not serve the layer,
+    shown escaped, and the next url is tried."""
+    import dataclasses
+
+    source, layer, builder = built_image(tmp_path / "layout", "gzip")
+    path = builder.blob_path(str(layer.digest))
+    body = path.read_bytes()
+    path.unlink()
+    with ServedFile("/base.tar.gz", body) as served:
+        foreign = dataclasses.replace(layer, media_type=media.OCI_LAYER_NONDIST_GZIP,
+                                      urls=("http://x\x1b[31m/y", served.url))
+        assert list_layer_files(source, foreign).files == EXPECTED
+        bad = dataclasses.replace(foreign, urls=("http://x\x1b[31m/y",
+                                                 "http://x/" + "y" * 70_000))
+        with pytest.raises(BlobNotFound) as missing:
+            list_layer_files(source, bad)
+    said = str(missing.value)
+    assert '"http://x\\x1b[31m/y" is not a valid URL (invalid non-printable ASCII ' \
+        "character in URL, '\\x1b' at position 8)" in said, said
+    assert "(70,009 characters) is not a valid URL (URL too long)" in said, said
+    assert "\x1b" not in said and len(said) < 600
+
 @pytest.mark.parametrize(
     ("blob", "media_type"),
     [

@@ -203,3 +203,14 @@ def test_every_name_as_shell_quoted_writes_it_reads_back_as_itself() -> None:
             assert shell_unquoted(name) is None and name == name.strip(), repr(name)
         else:
             assert shell_unquoted(quoted) == name, (name, quoted)
+
+
+def test_a_value_from_outside_is_quoted_escaped_and_cut() -> None:
+    """A URL a manifest names (or a registry's token server) goes into a sentence in
+    quotes, its escapes shown, a long one cut with its length said."""
+    from spyglass.core.text import quoted_value
+
+    assert quoted_value("http://x\x1b[31m/y") == '"http://x\\x1b[31m/y"'
+    assert quoted_value("a" * 100) == '"' + "a" * 100 + '"'
+    assert quoted_value("\x01" * 5 + "a" * 100_000, most=8) == \
+        '"\\x01\\x01\\x01\\x01\\x01aaa…" (100,005 characters)'

@@ -16,8 +16,14 @@ from typing import TYPE_CHECKING, Final
 
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.digest import VerifyingReader
-from spyglass.core.errors import BlobNotFound, ConnectionFailed, describe_connection_error
+from spyglass.core.errors import (
+    BlobNotFound,
+    ConnectionFailed,
+    describe_connection_error,
+    url_refusal,
+)
 from spyglass.core.manifest import Descriptor
+from spyglass.core.text import quoted_value
 
 if TYPE_CHECKING:
     import httpx
@@ -97,26 +103,32 @@ def open_external_blob(
     problems: list[str] = []
     for url in descriptor.urls:
         check(cancel)
+        shown = quoted_value(url)  # the manifest's words: escapes shown, a long one cut
         scheme = url.partition("://")[0].lower()
         if scheme not in ("http", "https"):
-            problems.append(f"{url} is not an http(s) URL")
+            problems.append(f"{shown} is not an http(s) URL")
+            continue
+        try:
+            target = httpx.URL(url)
+        except httpx.InvalidURL as exc:  # control characters, a bad port, too long
+            problems.append(f"{shown} is not a valid URL ({url_refusal(exc)})")
             continue
         client = environment_client(follow_redirects=True, timeout=_TIMEOUT,
                                     track=track_connections)
         try:
             with abortable(cancel):  # a cancel ends a connect or an answer that stalls
-                response = client.send(client.build_request("GET", url), stream=True)
+                response = client.send(client.build_request("GET", target), stream=True)
         except httpx.RequestError as exc:
             client.close()
             raise_if_cancelled(cancel, exc)
-            problems.append(f"{url} could not be reached ({describe_connection_error(exc)})")
+            problems.append(f"{shown} could not be reached ({describe_connection_error(exc)})")
             continue
         if response.status_code != 200:
             response.close()
             client.close()
-            problems.append(f"{url} answered HTTP {response.status_code}")
+            problems.append(f"{shown} answered HTTP {response.status_code}")
             continue
-        what = f"The foreign layer {descriptor.digest} from {url}"
+        what = f"The foreign layer {descriptor.digest} from {shown}"
         return VerifyingReader(_Body(response, client, what, cancel), descriptor.digest,
                                descriptor.size, what=what, cancel=cancel)
     raise BlobNotFound(

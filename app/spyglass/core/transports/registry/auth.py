@@ -44,8 +44,10 @@ from spyglass.core.errors import (
     RegistryError,
     describe_connection_error,
     locked_keyring_sentence,
+    url_refusal,
 )
 from spyglass.core.proxies import Proxy, bypass_advice, connect_status
+from spyglass.core.text import quoted_value
 from spyglass.core.transports.registry.advice import check_sentence, held_back_sentences
 
 if TYPE_CHECKING:
@@ -514,11 +516,18 @@ class RegistryAuth(httpx.Auth):
         """A token for ``scope``, asked with the timeout of the request that needs it;
         ``guarded`` (the registry reached over verified TLS): a realm on plain HTTP is
         asked without credentials (:attr:`plain_realm`)."""
-        realm_url = httpx.URL(realm)
+        try:
+            realm_url = httpx.URL(realm)
+        except httpx.InvalidURL as exc:  # control characters, 100,000 characters long
+            raise AuthenticationFailed(
+                f"The registry {self.host} names a token server (realm) "
+                f"{quoted_value(realm)} that is not a valid URL ({url_refusal(exc)}).",
+                status=401, host=self.host,
+            ) from exc
         if realm_url.scheme not in ("http", "https"):
             raise AuthenticationFailed(
-                f'The registry {self.host} names a token server "{realm}" that is not an '
-                "http(s) URL.",
+                f"The registry {self.host} names a token server {quoted_value(realm)} that "
+                "is not an http(s) URL.",
                 status=401, host=self.host,
             )
         creds = self.credentials
@@ -541,7 +550,7 @@ class RegistryAuth(httpx.Auth):
                 self._refresh_sent[self._refresh_token] = None
             response = self._send("POST", realm_url, data=form, timeout=timeout)
             if response.status not in (404, 405):
-                return self._token_from(response, realm)
+                return self._token_from(response, realm_url)
         params: list[tuple[str, str]] = []
         if service:
             params.append(("service", service))
@@ -553,7 +562,7 @@ class RegistryAuth(httpx.Auth):
             params.append(("account", creds.username))
             auth = (creds.username, creds.password)
         response = self._send("GET", realm_url, params=tuple(params), basic=auth, timeout=timeout)
-        return self._token_from(response, realm)
+        return self._token_from(response, realm_url)
 
     def _send(
         self,
@@ -666,8 +675,7 @@ class RegistryAuth(httpx.Auth):
             f"Cannot reach the token server {server} of {self.host} through "
             f"{proxy.describe()}: {proxy.credentials_refused()}.")
 
-    def _token_from(self, response: _TokenResponse, realm: str) -> tuple[str, float]:
-        url = httpx.URL(realm)
+    def _token_from(self, response: _TokenResponse, url: httpx.URL) -> tuple[str, float]:
         host = f"{url.host}:{url.port}" if url.port else url.host
         held = self.held_back if response.status in (401, 403) else None
         if response.status in (401, 403) and (self.credentials is None or held is not None):

@@ -454,6 +454,29 @@ def test_a_realm_that_is_not_http_is_refused(make_client) -> None:
 
 
 @pytest.mark.parametrize(
+    ("realm", "shown", "why"),
+    [
+        ("\x01\x02", '"\\x01\\x02"', "invalid non-printable ASCII character in URL"),
+        ("https://auth.test/" + "t" * 100_000, '"https://auth.test/ttt',
+         "URL too long"),
+    ],
+)
+def test_a_realm_that_is_no_url_is_refused_in_a_sentence(
+        make_client, realm: str, shown: str, why: str) -> None:
+    """A realm httpx cannot take (control characters, 100,000 characters long) was "an
+    unexpected internal error" (httpx.InvalidURL); now the registry is said to name a
+    token server that is no URL, the realm quoted escaped and cut short."""
+    client, seen = make_client(_challenging(realm), credentials=Credentials("u", "p"))
+    with pytest.raises(AuthenticationFailed) as refused:
+        client.tags_of("library/alpine")
+    said = str(refused.value)
+    assert said.startswith(f"The registry {HOST} names a token server (realm) {shown}"), said
+    assert f"that is not a valid URL ({why}" in said
+    assert "\x01" not in said and len(said) < 400
+    assert seen.to(host=AUTH_HOST) == []
+
+
+@pytest.mark.parametrize(
     ("answer", "phrase"),
     [
         (httpx.Response(500), "answered HTTP 500 instead of a token"),
