@@ -80,6 +80,8 @@ class Challenge:
 
     scheme: str
     params: dict[str, str] = field(default_factory=dict)
+    written: str = field(default="", compare=False, repr=False)
+    """The scheme as the server wrote it (``Negotiate``, ``NTLM``), for a sentence."""
 
 
 _TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
@@ -107,7 +109,8 @@ def parse_challenges(headers: list[str]) -> list[Challenge]:
                     value = re.sub(r"\\(.)", r"\1", value[1:-1])
                 params[param.group(1).lower()] = value
                 pos = param.end()
-            out.append(Challenge(scheme_match.group(1).lower(), params))
+            out.append(Challenge(scheme_match.group(1).lower(), params,
+                                 written=scheme_match.group(1)))
     return out
 
 
@@ -360,19 +363,29 @@ class RegistryAuth(httpx.Auth):
     @property
     def anonymous(self) -> bool:
         """True while no credentials were sent: none exist, the registry never asked for
-        them (so they were never looked up), or a token server was asked without them
+        them (so they were never looked up), or not in a scheme Spyglass speaks (a 401 that
+        asks for Negotiate, or names none), or a token server was asked without them
         (a user name with an empty password, as skopeo asks too). Asking does not look
         them up."""
         creds = self._credentials
         if not self._looked_up or creds is None:
             return True
+        challenge = self._challenge
+        if challenge is None:  # never asked for Basic or Bearer: nothing was sent
+            return True
         if creds.registry_token:
             return False
         if self._plain_realm is not None or self._redirected is not None:
             return True
-        challenge = self._challenge
-        return (challenge is not None and challenge.scheme == "bearer"
+        return (challenge.scheme == "bearer"
                 and not self._refresh_token and not (creds.username and creds.password))
+
+    @property
+    def unasked(self) -> Credentials | None:
+        """Credentials given that were not sent because the registry has not asked for
+        them in a scheme Spyglass speaks (Basic, Bearer): none, or Negotiate, say; None
+        otherwise, or while they have not been looked up. Does not look them up."""
+        return self._credentials if self._looked_up and self._challenge is None else None
 
     # ---------------------------------------------------------------- state
 

@@ -352,7 +352,8 @@ class RegistryEndpoint:
         """Ask the registry whether the credentials work (``GET /v2/``, authenticated).
 
         Returns False when the registry asks for no credentials at all (its ``/v2/``
-        answers anyone): then they were not checked. Raises
+        answers anyone): then they were not checked. One that asks for them in a scheme
+        Spyglass does not speak (Negotiate) raises :class:`RegistryError` saying so. Raises
         :class:`AuthenticationFailed` when they do not work, and when they were kept from
         a token server on plain HTTP (:attr:`RegistryAuth.plain_realm`) or from another
         server the token server redirected to (:attr:`RegistryAuth.redirected`): an
@@ -360,7 +361,13 @@ class RegistryEndpoint:
         """
         self.ping(cancel=cancel)
         if self.auth.scheme is None:
-            return False
+            # asked of /v2/ itself: one that answers anyone asks for none; a 401 asking
+            # for a scheme Spyglass does not speak (Negotiate) is said, its credentials
+            # not sent (error_for)
+            response = self.send("GET", "/v2/", what=f"Logging in to {self.host}",
+                                 cancel=cancel)
+            close_reusing(response, cancel)
+            return self.auth.scheme is not None  # (a challenge now: they were sent)
         try:
             response = self.send("GET", "/v2/", what=f"Logging in to {self.host}",
                                  cancel=cancel)
@@ -814,6 +821,7 @@ class RegistryEndpoint:
             keyring_locked=self.auth.keyring_locked if self.auth.anonymous else None,
             keyring_failed=self.auth.keyring_failed if self.auth.anonymous else "",
             held_back=self.auth.held_back, plain_realm=self.auth.plain_realm,
+            unasked=self.auth.scheme is None, unsent=self.auth.unasked,
             redirected=self.auth.redirected,
             secrets=(*self.auth.secrets(), *(  # what this request (and its redirects) carried
                 secret for sent in (*response.history, response)

@@ -41,7 +41,11 @@ from spyglass.core.errors import (
 from spyglass.core.natural import naturally_sorted
 from spyglass.core.text import visible
 from spyglass.core.transports.registry.advice import check_sentence
-from spyglass.core.transports.registry.auth import held_back_why, parse_challenges
+from spyglass.core.transports.registry.auth import (
+    Challenge,
+    held_back_why,
+    parse_challenges,
+)
 
 MAX_ERROR_BODY: Final = 64 * 1024
 """Error bodies are read to at most this many bytes."""
@@ -241,6 +245,8 @@ def error_for(
     held_back: Credentials | None = None,
     plain_realm: str | None = None,
     redirected: str | None = None,
+    unasked: bool = False,
+    unsent: Credentials | None = None,
     secrets: tuple[str, ...] = (),
 ) -> SpyglassError:
     """The exception for a registry's error answer.
@@ -262,6 +268,10 @@ def error_for(
     kept from that token server on plain HTTP (the registry reached over verified TLS);
     with ``redirected``, kept from the other server its token server sent the request for
     a token on to (:attr:`RegistryAuth.redirected`).
+    ``unasked`` says the registry has not asked for credentials in a scheme Spyglass
+    speaks (Basic, Bearer), so none were sent: a 401 that asks for another (Negotiate)
+    says so, as does one that names none where ``unsent``, credentials given, were not
+    sent (not that they were refused, nor to log in: neither would send them).
     ``what`` says what was being done, as the start of a sentence
     (``Reading the manifest of docker://…``). ``attempts`` counts the requests made,
     retries included: an answer that retrying did not change says so.
@@ -327,6 +337,9 @@ def error_for(
             f"{account_of(credentials)} is not allowed to do this.",
             status=status, code=code,
         )
+    if status == 401 and unasked and (challenges or unsent is not None) \
+            and not any(c.scheme in _SPOKEN for c in challenges):
+        return _unspoken(challenges, what=what, host=host, detail=detail, given=unsent)
     credentials_from = credentials.source if credentials is not None else None
     if (status == 401 or code == "UNAUTHORIZED") and credentials_from == REGISTRY_TOKEN_SOURCE:
         said = f"{what} failed: the registry {host} refused the Bearer token given{detail}."
@@ -414,6 +427,35 @@ def error_for(
         f"{what} failed: the registry {host} answered {summary}{said}{fault}.", status=status,
         code=code,
     )
+
+
+_SPOKEN: Final = ("basic", "bearer")
+"""The authentication schemes Spyglass answers a challenge of."""
+
+_SCHEMES_NAMED: Final = 3
+"""The most schemes of a 401's challenges a sentence names."""
+
+
+def _unspoken(challenges: list[Challenge], *, what: str, host: str, detail: str,
+              given: Credentials | None) -> RegistryError:
+    """The sentence of a 401 whose challenges ask for no scheme Spyglass speaks
+    (Negotiate, NTLM), or that has none: no credentials were sent, so none were refused,
+    and logging in would not send them either."""
+    names = list(dict.fromkeys(
+        name if len(name := c.written or c.scheme) <= 40 else f"{name[:39]}…"
+        for c in challenges))
+    sent = "; the credentials given were not sent" if given is not None else ""
+    if names:
+        asked = " or ".join(names[:_SCHEMES_NAMED]) + (
+            f" (and {len(names) - _SCHEMES_NAMED} more)" if len(names) > _SCHEMES_NAMED
+            else "")
+        said = (f"{what} failed: the registry {host} asks for {asked} authentication, which "
+                f"Spyglass does not support (only Basic and Bearer){detail}{sent}.")
+    else:
+        said = (f"{what} failed: the registry {host} answered 401 Unauthorized without "
+                f"saying how to authenticate (no Basic or Bearer challenge in "
+                f"WWW-Authenticate){detail}{sent}.")
+    return RegistryError(said, status=401)
 
 
 def account_of(credentials: Credentials | None) -> str:

@@ -233,6 +233,23 @@ def test_check_credentials(make_client) -> None:
         client.check_credentials()
 
 
+def test_logging_in_where_the_registry_asks_for_negotiate_says_so(make_client) -> None:
+    """Not "asks for no credentials, so they were not checked": the ping's 401 asks for
+    a scheme Spyglass does not speak; a registry that answers anyone still asks none."""
+    negotiate = httpx.Response(401, headers={"WWW-Authenticate": "Negotiate"})
+    client, seen = make_client(Routes({("GET", "/v2/"): lambda request: negotiate}),
+                               credentials=Credentials("alice", PASSWORD))
+    with pytest.raises(RegistryError) as refused:
+        client.check_credentials()
+    assert str(refused.value) == (
+        f"Logging in to {HOST} failed: the registry {HOST} asks for Negotiate "
+        "authentication, which Spyglass does not support (only Basic and Bearer); the "
+        "credentials given were not sent.")
+    assert authorizations(seen.to("/v2/")) == [None, None]
+    client, _ = make_client(app(), credentials=Credentials("alice", PASSWORD))
+    assert client.check_credentials() is False
+
+
 def test_an_anonymous_token_refused_advises_logging_in(make_client) -> None:
     """GHCR's token server answers 403 to an anonymous request for a private package:
     there is no user name or password to check."""
@@ -422,12 +439,47 @@ def test_an_anonymous_token_refused_names_a_locked_keyring(
 
 
 def test_401_without_any_challenge_is_not_retried(make_client) -> None:
+    """Nor said to refuse the credentials given: with no challenge, none were sent."""
     client, seen = make_client(Routes({
         ("GET", ALPINE): lambda request: registry_error(401, "UNAUTHORIZED", "go away"),
     }), credentials=Credentials("alice", PASSWORD))
-    with pytest.raises(AuthenticationFailed, match="go away"):
+    with pytest.raises(RegistryError) as refused:
         client.tags_of("library/alpine")
+    assert str(refused.value) == (
+        f"Listing the tags of {HOST}/library/alpine failed: the registry {HOST} answered "
+        "401 Unauthorized without saying how to authenticate (no Basic or Bearer challenge "
+        "in WWW-Authenticate) (the registry says: go away); the credentials given were not "
+        "sent.")
+    assert not isinstance(refused.value, AuthenticationFailed)
     assert len(seen.to(ALPINE)) == 1
+    assert authorizations(seen.to(ALPINE)) == [None]
+
+
+@pytest.mark.parametrize("given", [True, False])
+@pytest.mark.parametrize(
+    ("challenge", "asked"),
+    [("Negotiate", "Negotiate"), ('NTLM, Negotiate abc=="', "NTLM or Negotiate")],
+)
+def test_a_401_asking_for_a_scheme_spyglass_does_not_speak_says_so(
+        make_client, challenge: str, asked: str, given: bool) -> None:
+    """A registry that asks for Negotiate (Kerberos) was said to refuse "the credentials
+    given", and to check the password, which was never sent; now the sentence says what
+    it asks for, that Spyglass does not support it, and that the credentials were not
+    sent. Without credentials, not to log in (that would not send them either)."""
+    client, seen = make_client(Routes({
+        ("GET", ALPINE): lambda request: httpx.Response(
+            401, json={"errors": [{"code": "UNAUTHORIZED", "message": "no"}]},
+            headers={"WWW-Authenticate": challenge}),
+    }), credentials=Credentials("alice", PASSWORD) if given else None)
+    with pytest.raises(RegistryError) as refused:
+        client.tags_of("library/alpine")
+    sent = "; the credentials given were not sent" if given else ""
+    assert str(refused.value) == (
+        f"Listing the tags of {HOST}/library/alpine failed: the registry {HOST} asks for "
+        f"{asked} authentication, which Spyglass does not support (only Basic and Bearer) "
+        f"(the registry says: no){sent}.")
+    assert not isinstance(refused.value, AuthenticationFailed)
+    assert authorizations(seen.to(ALPINE)) == [None]
 
 
 # ---------------------------------------------------------------- broken token servers
