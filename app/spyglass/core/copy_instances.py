@@ -17,12 +17,17 @@ from spyglass.core.digest import Digest, read_verified
 from spyglass.core.errors import (
     UNREACHED,
     ImageNotFound,
-    InvalidManifest,
     SpyglassError,
     Unsupported,
     clause,
 )
-from spyglass.core.image import choose_entry, load_manifest, nested_entries
+from spyglass.core.image import (
+    MAX_INDEX_DEPTH,
+    choose_entry,
+    load_manifest,
+    nested_entries,
+    nested_too_deep,
+)
 from spyglass.core.manifest import (
     MAX_MANIFEST_SIZE,
     AnyManifest,
@@ -163,8 +168,8 @@ def nested_manifests(
     """Every manifest below ``index``, children before their parents, each once (lists
     may name an entry again, at every level: ``seen`` holds the digests yielded, so the
     work grows with the number of manifests, not of paths through them)."""
-    if depth > 8:
-        raise InvalidManifest("Manifest lists are nested more than 8 deep.")
+    if depth > MAX_INDEX_DEPTH:
+        raise nested_too_deep(source, index)
     if seen is None:
         seen = set()
     for entry in index.manifests:

@@ -152,7 +152,7 @@ def _choose(
     if searched is None:
         searched = {}
     if depth > MAX_INDEX_DEPTH:
-        raise InvalidManifest(f"Manifest lists are nested more than {MAX_INDEX_DEPTH} deep.")
+        raise nested_too_deep(source, index)
     try:
         entry = index.choose(wanted, unplaced=False)  # nested lists are searched first
     except PlatformNotFound as not_here:
@@ -184,6 +184,15 @@ def _choose(
         chain, image = _choose(source, child, wanted, depth + 1, cancel, searched)
         return [entry, *chain], image
     return [entry], child
+
+
+def nested_too_deep(source: ImageSource, index: ImageIndex) -> InvalidManifest:
+    """The sentence of ``index``, a list of ``source``'s image nested below more than
+    :data:`MAX_INDEX_DEPTH` others: the image and the list named."""
+    return InvalidManifest(
+        f"The image {source.description} nests manifest lists more than {MAX_INDEX_DEPTH} "
+        f"deep (the list {index.digest.short} is one level too many); Spyglass reads them "
+        "no deeper.")
 
 
 def nested_entries(
@@ -379,9 +388,7 @@ def _summarize(
             if entry.digest in seen:
                 continue
             if depth >= MAX_INDEX_DEPTH:
-                out.append(InstanceSummary(
-                    entry, child, 0,
-                    f"Manifest lists are nested more than {MAX_INDEX_DEPTH} deep."))
+                out.append(InstanceSummary(entry, child, 0, str(nested_too_deep(source, child))))
                 continue
             seen[entry.digest] = entry.size
             _summarize(source, child, depth + 1, out, seen, cancel)

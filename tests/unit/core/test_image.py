@@ -287,21 +287,52 @@ def test_summarize_index_stops_at_lists_nested_too_deep(tmp_path: Path) -> None:
     without end)."""
     builder = LayoutBuilder(tmp_path / "deep")
     current = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a"})]))
+    current_at: list[str] = []  # the lists' digests, the deepest first
     for _level in range(image_module.MAX_INDEX_DEPTH + 2):  # (the top one at depth 0)
         current = builder.add_index([current])
+        current_at.append(current["digest"])
     builder.tag(current, "deep")
     source = open_layout_image(builder.root, "deep")
     top = load_manifest(source)
     assert isinstance(top, ImageIndex)
     summaries, _total = summarize_index(source, top)
     assert [s.problem for s in summaries] == [
-        f"Manifest lists are nested more than {image_module.MAX_INDEX_DEPTH} deep."]
+        f"The image {source.description} nests manifest lists more than "
+        f"{image_module.MAX_INDEX_DEPTH} deep (the list {Digest.parse(current_at[0]).short} "
+        "is one level too many); Spyglass reads them no deeper."]
     # one level less: the image is reached
     source = open_layout_image(builder.root, "deep")
     inner = load_manifest(source, top.manifests[0].digest)
     assert isinstance(inner, ImageIndex)
     summaries, _total = summarize_index(source, inner)
     assert [type(s.manifest) for s in summaries] == [ImageManifest]
+
+def test_an_image_whose_lists_are_nested_too_deep_is_named(tmp_path: Path) -> None:
+    """Its image read (inspect), or its manifests gathered for a copy of the whole list,
+    the sentence names the image and the list too deep; it was "Manifest lists are
+    nested more than 8 deep.", naming neither."""
+    from spyglass.core.copy_instances import nested_manifests
+
+    builder = LayoutBuilder(tmp_path / "deep10")
+    current = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a"})]))
+    digests = []
+    for _level in range(image_module.MAX_INDEX_DEPTH + 2):
+        current = builder.add_index([current])
+        digests.append(Digest.parse(current["digest"]))
+    builder.tag(current, "v1")
+    source = open_layout_image(builder.root, "v1")
+    said = (f"The image oci:{builder.root}:v1 nests manifest lists more than "
+            f"{image_module.MAX_INDEX_DEPTH} deep (the list {digests[0].short} is one level "
+            "too many); Spyglass reads them no deeper.")
+    with pytest.raises(InvalidManifest) as refused:
+        load_image(source)
+    assert str(refused.value) == said
+    top = load_manifest(source)
+    assert isinstance(top, ImageIndex)
+    with pytest.raises(InvalidManifest) as refused:
+        list(nested_manifests(source, top, None))
+    assert str(refused.value) == said
+
 
 def _repeating_dag(root: Path, arch: str, width: int = 6, levels: int = 6) -> str:
     """Lists that name the list below them ``width`` times, ``levels`` deep, over one
