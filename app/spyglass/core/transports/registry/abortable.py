@@ -16,8 +16,16 @@ socket's descriptor, since the handshake takes the socket over. (An idle
 connection that was shut down is harmless: the pool finds it closed and opens a
 new one.) A TCP connect to a host that does not answer is interrupted the
 same way: the backend connects the socket itself (as httpcore's does) once it
-has noted it in the request's slot. A block given a deadline (``within``) bounds its
-reads the same way: each waits only for what is left of it.
+has noted it in the request's slot.
+
+A block given a :class:`Budget` (``within``, or ``budget``) bounds how long its reads
+wait in all: each waits only for what is left of it. The 60 s read timeout is each
+read's, and a server that sends a byte a second never meets it; a body read under
+:func:`body_budget` must come at :data:`BODY_RATE` on average once its first
+:data:`BODY_WAIT` seconds of waiting are spent, so a manifest dripped out a byte at a
+time ends after about a minute, not days. Only the time spent waiting counts, not the
+time between reads: a reader that takes its time (a copy whose destination is slow)
+is not the server's slowness.
 """
 
 from __future__ import annotations
@@ -40,18 +48,82 @@ _ACTIVE = threading.local()
 """``slot``: the :class:`Slot` of the request this thread is sending, if any."""
 
 
+BODY_WAIT: Final = 60.0
+"""Seconds the reads of a body under :func:`body_budget` may wait in all before it has
+to come at :data:`BODY_RATE`: as long as one read may wait (the read timeout), so a
+small body is held to no less than before, however slowly its one read comes."""
+
+BODY_RATE: Final = 8 * 1024
+"""Bytes a second, on average, a body under :func:`body_budget` must come at once its
+:data:`BODY_WAIT` is spent: each that comes gives its reads ``1 / BODY_RATE`` s more.
+Far below a link that can pull images at all (a 30 MiB layer takes an hour at this
+rate); a 4 MiB manifest dripped out at exactly this rate takes 9.5 minutes, not days."""
+
+
+class Budget:
+    """How long reads may wait in all: ``within`` seconds, and with ``rate``, one more for
+    every ``rate`` bytes that came. Reads count the time they wait (:meth:`count`), not
+    the time between them."""
+
+    __slots__ = ("rate", "received", "waited", "within")
+
+    def __init__(self, within: float, rate: float | None = None) -> None:
+        self.within = within
+        self.rate = rate
+        self.waited = 0.0
+        """Seconds the reads have waited so far."""
+        self.received = 0
+        """Bytes they have brought."""
+
+    def left(self) -> float:
+        """Seconds the reads may still wait (0 or less: spent)."""
+        earned = self.received / self.rate if self.rate else 0.0
+        return self.within + earned - self.waited
+
+    @property
+    def spent(self) -> bool:
+        return self.left() <= 0
+
+    def clip(self, timeout: float | None) -> float | None:
+        """A read's ``timeout`` cut to what is left: past it, the read times out at once
+        (httpx's ReadTimeout), what has arrived still taken."""
+        left = max(self.left(), _SHORTEST_WAIT)
+        return left if timeout is None else min(timeout, left)
+
+    def count(self, seconds: float, received: int) -> None:
+        """A read waited ``seconds`` for ``received`` bytes."""
+        self.waited += seconds
+        self.received += received
+
+    def too_slow(self) -> str:
+        """How slowly the body came, to follow "sent it too slowly": ``(61 B in 61 s,
+        where at least 8 KiB/s is needed once 60 s have passed)``."""
+        from spyglass.core.units import exact_size, human_size
+
+        needed = (f"at least {exact_size(round(self.rate))}/s is needed once {self.within:g} s "
+                  "have passed") if self.rate else f"{self.within:g} s in all is allowed"
+        return f"({human_size(self.received)} in {self.waited:.0f} s, where {needed})"
+
+
+def body_budget() -> Budget:
+    """The :class:`Budget` of a body whose size is bounded (a manifest, a config, a page
+    of a list, a token server's answer, an error's body) or a blob's:
+    :data:`BODY_WAIT`, then :data:`BODY_RATE`."""
+    return Budget(BODY_WAIT, BODY_RATE)
+
+
 class Slot:
     """The connection one request is using, as far as a cancel needs to know."""
 
-    __slots__ = ("aborted", "connecting", "deadline", "stream", "thread")
+    __slots__ = ("aborted", "budget", "connecting", "stream", "thread")
 
     def __init__(self, stream: TrackedStream | None = None) -> None:
         self.stream = stream
         self.connecting: socket.socket | None = None
         self.thread = threading.get_ident()
         self.aborted = False
-        self.deadline: float | None = None
-        """The :func:`time.monotonic` time past which no read of the request waits."""
+        self.budget: Budget | None = None
+        """How long the request's reads may wait in all (None: each its timeout)."""
 
     def abort(self) -> None:
         """Shut the request's connection down (called from the cancelling thread)."""
@@ -90,7 +162,17 @@ class TrackedStream(httpcore.NetworkStream):
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         self._claim()
-        return self._inner.read(max_bytes, _until_deadline(timeout))
+        slot: Slot | None = getattr(_ACTIVE, "slot", None)
+        budget = slot.budget if slot is not None else None
+        if budget is None:
+            return self._inner.read(max_bytes, timeout)
+        started = time.monotonic()
+        data = b""
+        try:
+            data = self._inner.read(max_bytes, budget.clip(timeout))
+        finally:
+            budget.count(time.monotonic() - started, len(data))
+        return data
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._claim()
@@ -144,16 +226,6 @@ class TrackedStream(httpcore.NetworkStream):
         connection now (the pool may hand it to another request next)."""
         with self._lock:
             self.owner = 0
-
-
-def _until_deadline(timeout: float | None) -> float | None:
-    """A read's ``timeout``, cut to what is left before the deadline of this thread's
-    request (:func:`abortable`'s ``within``): past it, the read times out at once."""
-    slot: Slot | None = getattr(_ACTIVE, "slot", None)
-    if slot is None or slot.deadline is None:
-        return timeout
-    left = max(slot.deadline - time.monotonic(), _SHORTEST_WAIT)
-    return left if timeout is None else min(timeout, left)
 
 
 _SHORTEST_WAIT: Final = 0.001
@@ -219,22 +291,35 @@ def track_connections(transport: httpx.BaseTransport) -> bool:
 
 
 @contextmanager
-def abortable(cancel: CancelToken | None, *, within: float | None = None
-              ) -> Iterator[Slot | None]:
+def abortable(cancel: CancelToken | None, *, within: float | None = None,
+              budget: Budget | None = None) -> Iterator[Slot | None]:
     """Within the block, cancelling ``cancel`` shuts down the connection this thread's
-    request uses; the slot (None without a token or ``within``) names that connection
-    after. With ``within`` (seconds), the block's reads wait no longer than that in all:
-    one past it times out (httpx's ReadTimeout), as if the server had stopped sending."""
-    if cancel is None and within is None:
+    request uses; the slot (None without a token or a budget) names that connection
+    after. With ``within`` (seconds), the block's reads wait no longer than that in all;
+    with ``budget``, no longer than it allows (:class:`Budget`): one past it times out
+    (httpx's ReadTimeout), as if the server had stopped sending.
+
+    A block without a token inside another's (a token server's answer read within the
+    request that needed it) bounds the reads of that one's slot for the while, so a
+    cancel of the outer block still reaches the connection they use."""
+    if budget is None and within is not None:
+        budget = Budget(within)
+    if cancel is None and budget is None:
         yield None
         return
+    outer: Slot | None = getattr(_ACTIVE, "slot", None)
+    if cancel is None and outer is not None:
+        lent, outer.budget = outer.budget, budget
+        try:
+            yield outer
+        finally:
+            outer.budget = lent
+        return
     slot = Slot()
-    if within is not None:
-        slot.deadline = time.monotonic() + within
+    slot.budget = budget
     key = cancel.add_abort(slot.abort) if cancel is not None else None
     if cancel is not None and key is None:
         slot.aborted = True  # cancelled already: the first read or write shuts it down
-    outer = getattr(_ACTIVE, "slot", None)
     _ACTIVE.slot = slot
     try:
         yield slot

@@ -48,6 +48,7 @@ from spyglass.core.errors import (
 )
 from spyglass.core.proxies import Proxy, bypass_advice, connect_status
 from spyglass.core.text import quoted_value
+from spyglass.core.transports.registry.abortable import abortable, body_budget
 from spyglass.core.transports.registry.advice import check_sentence, held_back_sentences
 
 if TYPE_CHECKING:
@@ -638,6 +639,7 @@ class RegistryAuth(httpx.Auth):
         """One token request (and the redirects httpx follows, with ``follow``); a
         redirect not followed is answered with its ``location``."""
         headers = {"Authorization": _basic(*basic)} if basic else {}
+        budget = body_budget()  # a token's answer dripped out holds the request for no days
         try:
             with self._http.stream(
                 method, url, params=params, data=data, headers=headers, follow_redirects=follow,
@@ -647,7 +649,9 @@ class RegistryAuth(httpx.Auth):
                     raise self._proxy_refused(url)
                 location = response.headers.get("location") \
                     if response.is_redirect and not follow else None
-                body = read_capped(response, MAX_TOKEN_BODY + 1) if location is None else b""
+                with abortable(None, budget=budget):
+                    body = read_capped(response, MAX_TOKEN_BODY + 1) if location is None \
+                        else b""
                 from spyglass.core.transports.registry.errors import retry_after
 
                 return _TokenResponse(response.status_code, body,
@@ -662,6 +666,10 @@ class RegistryAuth(httpx.Auth):
             if connect_status(exc) == 407:
                 raise self._proxy_refused(url) from exc
             via = self._via(url)
+            if isinstance(exc, httpx.ReadTimeout) and budget.spent:
+                raise ConnectionFailed(
+                    f"The token server {server} of {self.host}{via} sent its answer too "
+                    f"slowly {budget.too_slow()}.") from exc
             if isinstance(exc, httpx.ReadTimeout):  # reached, then silent: not unreachable
                 raise ConnectionFailed(
                     f"The token server {server} of {self.host}{via} stopped answering (no "

@@ -17,6 +17,7 @@ import os
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Final, TypeVar
 
@@ -35,6 +36,7 @@ from spyglass.core.errors import (
 from spyglass.core.transports.registry.abortable import (
     Slot,
     abortable,
+    body_budget,
     raise_if_cancelled,
     release_on_close,
     response_stream,
@@ -345,6 +347,12 @@ class ResponseStream:
     blocked on a server that stopped sending ends at once (see
     :mod:`~spyglass.core.transports.registry.abortable`); a connection a cancel
     may have shut down is never put back in the pool.
+
+    The reads wait under :func:`~spyglass.core.transports.registry.abortable.body_budget`
+    (a config is such a body, and a small blob): one that comes too slowly, a byte a
+    second, is a :class:`ConnectionFailed` saying so, at most one read's timeout after
+    the budget is spent. Only the time spent waiting counts: a reader that takes its
+    time between reads (a copy into a slow destination) is not the registry's slowness.
     """
 
     #: Bodies at least this long are read from the socket directly.
@@ -378,6 +386,7 @@ class ResponseStream:
         length = response.headers.get("content-length", "")
         self._length = int(length) if length.isdigit() else None
         self._try_direct = self._length is not None and self._length >= self.DIRECT_MIN
+        self._budget = body_budget()
 
     @property
     def response(self) -> httpx.Response:
@@ -488,6 +497,7 @@ class ResponseStream:
         """One receive on the body's socket; a broken or stalled connection is a
         :class:`ConnectionFailed`, as is an end before the promised length."""
         assert self._socket is not None
+        started = time.monotonic()
         try:
             received = receive(self._socket)
         except TimeoutError as exc:
@@ -503,13 +513,27 @@ class ResponseStream:
             self._check_cancelled(None)
             raise ConnectionFailed(
                 f"{self._what} broke off: {body_cut_short(self._remaining)}.")
+        self._paced(time.monotonic() - started,
+                    received if isinstance(received, int) else len(received))
         return received
+
+    def _paced(self, waited: float, received: int) -> None:
+        """Count a read against the body's budget; raise once it is spent."""
+        budget = self._budget
+        budget.count(waited, received)
+        if budget.spent:
+            raise ConnectionFailed(
+                f"{self._what} broke off: the registry sent it too slowly "
+                f"{budget.too_slow()}.")
 
     def _next(self) -> bytes:
         if self._done:
             return b""
+        started = time.monotonic()
         try:
-            return next(self._chunks)
+            chunk = next(self._chunks)
+            self._paced(time.monotonic() - started, len(chunk))
+            return chunk
         except StopIteration:
             self._done = True
             return b""

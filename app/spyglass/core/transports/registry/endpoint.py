@@ -72,6 +72,7 @@ from spyglass.core.retry import (
 )
 from spyglass.core.transports.registry.abortable import (
     abortable,
+    body_budget,
     raise_if_cancelled,
 )
 from spyglass.core.transports.registry.auth import (
@@ -800,10 +801,10 @@ class RegistryEndpoint:
         if redirected and response.status_code in ok_elsewhere:
             return response
         try:
-            with abortable(cancel):
+            with abortable(cancel, budget=body_budget()):
                 body = read_capped(response, MAX_ERROR_BODY) if method != "HEAD" else b""
         except httpx.RequestError:
-            body = b""  # the status says enough; a broken error body adds nothing
+            body = b""  # the status says enough; a broken (or dripped) error body adds nothing
         finally:
             response.close()
         check(cancel)  # an error body cut short by a cancel: the cancel is the news
@@ -871,7 +872,9 @@ class RegistryEndpoint:
         cancel: CancelToken | None = None,
     ) -> bytes:
         """Read a small response whole, refusing more than ``limit`` bytes; cancelling
-        ``cancel`` ends a read the registry stalls (:class:`Cancelled`)."""
+        ``cancel`` ends a read the registry stalls (:class:`Cancelled`); one it sends too
+        slowly ends under :func:`~.abortable.body_budget` (:class:`ConnectionFailed`)."""
+        budget = body_budget()
         try:
             length = response.headers.get("content-length")
             if length and length.isdigit() and int(length) > limit:
@@ -879,10 +882,15 @@ class RegistryEndpoint:
                     f"{what}: the registry {self.host} sends {int(length)} bytes, more than "
                     f"the {limit // 1024} KiB accepted."
                 )
-            with abortable(cancel):
+            # a manifest, a page, a list of referrers: no server drips it out for days
+            with abortable(cancel, budget=budget):
                 body = read_capped(response, limit + 1)
         except httpx.RequestError as exc:  # a Content-Encoding that does not decode too
             raise_if_cancelled(cancel, exc)
+            if budget.spent:
+                raise ConnectionFailed(
+                    f"{what} broke off: the registry {self.host} sent it too slowly "
+                    f"{budget.too_slow()}.") from exc
             raise ConnectionFailed(
                 f"{what} broke off: {describe_connection_error(exc)}."
             ) from exc
