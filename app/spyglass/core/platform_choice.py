@@ -9,13 +9,14 @@ words it, in the front ends' shared words.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from typing import Final
 
 from spyglass.core import media
+from spyglass.core.digest import Digest
 from spyglass.core.errors import PlatformNotFound
 from spyglass.core.manifest import Descriptor, ImageIndex
-from spyglass.core.platform import Platform, best_matches
+from spyglass.core.platform import Platform, best_match, best_matches
 from spyglass.core.referrers import BUILDKIT_ATTESTATION, BUILDKIT_REFERENCE_TYPE
 
 
@@ -43,6 +44,34 @@ def is_unplaced(entry: Descriptor) -> bool:
     no other entry fits, as skopeo takes it."""
     return not names_platform(entry) and not is_attestation(entry) \
         and not entry.artifact_type and entry.media_type in media.SINGLE_IMAGE_TYPES
+
+
+def platform_twins(listed: Sequence[Descriptor],
+                   images: Sequence[Descriptor]) -> dict[Digest, Descriptor]:
+    """The images of a list that name a platform, but that their platform does not choose:
+    another image is chosen for it (the same platform twice, in a list made by hand or
+    built wrongly), each mapped to that other image. Such an image is chosen only by its
+    digest, as one that names no platform is (:func:`is_unplaced`).
+
+    ``listed``: the list's own entries; ``images``: its images and those of the lists
+    nested in it, as :func:`~spyglass.core.image.nested_entries` gives them. The choice is
+    :func:`~spyglass.core.image.choose_entry`'s: the list's own images before those of
+    nested lists, of equals the first (:func:`~spyglass.core.platform.best_match`)."""
+    own = [entry for entry in listed
+           if names_platform(entry) and not media.is_index(entry.media_type)]
+    placed = [entry for entry in images if names_platform(entry)]
+    twins: dict[Digest, Descriptor] = {}
+    for entry in placed:
+        assert entry.platform is not None  # (names_platform)
+        for scope in (own, placed):
+            found = best_match(entry.platform,
+                               [e.platform for e in scope if e.platform is not None])
+            if found is not None:
+                chosen = scope[found]
+                if chosen.digest != entry.digest:
+                    twins[entry.digest] = chosen
+                break
+    return twins
 
 
 def unplaced_text(count: int) -> str:

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from spyglass.core.digest import Digest
 from spyglass.core.manifest import Descriptor, ImageIndex
 from spyglass.core.platform import Platform
-from spyglass.core.platform_choice import offered_text, platform_not_found, same_image_note
+from spyglass.core.platform_choice import (
+    offered_text,
+    platform_not_found,
+    platform_twins,
+    same_image_note,
+)
 
 ATTESTATION = {"vnd.docker.reference.type": "attestation-manifest"}
 
@@ -70,3 +76,59 @@ def test_three_platforms_of_one_image_are_listed() -> None:
                             Platform("Linux", "AMD64")], chosen, False)
     assert note == (f"linux/amd64, linux/x86_64 and Linux/AMD64 name the same image of the "
                     f"list, {chosen.digest.short}, for linux/amd64: it is copied once")
+
+
+AMD64 = Platform("linux", "amd64")
+WINDOWS = Platform("windows", "amd64", os_version="10.0.17763.1234")
+
+
+@pytest.mark.parametrize(("platforms", "twins"), [
+    ((AMD64, AMD64, Platform("linux", "arm64")), {1: 0}),
+    # told apart by the platform they name: a variant, an os.version
+    ((Platform("linux", "arm64"), Platform("linux", "arm64", "v8")), {}),
+    ((WINDOWS, Platform("windows", "amd64", os_version="10.0.20348.500")), {}),
+    # the same but for case, or for an os.version the second leaves out: chosen alike
+    ((Platform("linux", "AMD64"), AMD64), {1: 0}),
+    ((WINDOWS, Platform("windows", "amd64")), {1: 0}),
+    ((AMD64, None, AMD64, AMD64), {2: 0, 3: 0}),
+])
+def test_images_their_platform_does_not_choose_are_twins_of_the_one_it_does(
+        platforms: tuple[Platform | None, ...], twins: dict[int, int]) -> None:
+    entries = [entry(n, platform) for n, platform in enumerate(platforms)]
+    assert platform_twins(entries, entries) == {
+        entries[twin].digest: entries[chosen] for twin, chosen in twins.items()}
+
+
+def test_an_image_listed_twice_is_no_twin_and_attestations_are_none() -> None:
+    image = entry(1, AMD64)
+    entries = [image, entry(2, UNKNOWN, True), image, entry(3, UNKNOWN, True)]
+    assert platform_twins(entries, entries) == {}
+
+
+def test_the_list_s_own_image_of_a_platform_is_chosen_before_a_nested_list_s() -> None:
+    nested_image, own = entry(1, AMD64), entry(2, AMD64)
+    nested = Descriptor("application/vnd.oci.image.index.v1+json", Digest.of(b"nested"), 1)
+    assert platform_twins([nested, own], [nested_image, own]) == {nested_image.digest: own}
+
+
+def test_twins_are_the_images_choose_entry_does_not_choose(tmp_path: Path) -> None:
+    """Of every list of awkward platforms, an image is a twin exactly when choosing its
+    own platform (as a copy and inspect choose) takes another image: the one named."""
+    from spyglass.core.image import choose_entry, load_manifest
+    from spyglass.core.transports import open_source
+    from tests.helpers.platform_lists import LISTS, platform_lists
+
+    lists = platform_lists(tmp_path)
+    seen_twins = 0
+    for tag in LISTS:
+        source = open_source(f"oci:{lists.root}:{tag}")
+        top = load_manifest(source)
+        assert isinstance(top, ImageIndex)
+        twins = platform_twins(top.manifests, top.manifests)
+        seen_twins += len(twins)
+        for image in top.manifests:
+            if image.platform is None or image.platform.os == "unknown":
+                continue
+            chosen = choose_entry(source, top, image.platform)
+            assert twins.get(image.digest, image) == chosen, (tag, image.platform)
+    assert seen_twins == 1  # (dup's dupB)
