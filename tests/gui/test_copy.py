@@ -314,7 +314,7 @@ def test_a_platform_row_without_a_platform_is_dragged_and_copied_alone_by_its_di
     assert [(image.label, image.digest, image.platform) for image in started] == [
         (label, noplat, "")]
     dialog = drop_on_row(qtbot, window, window.tree, window.places.index(1, 0), started[0])
-    qtbot.waitUntil(lambda: bool(dialog.unplaced_boxes), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: bool(dialog.digest_boxes), timeout=WAIT_MS)
     assert dialog.platforms_label.text() == (
         "A list of 1 platform and 1 image without a platform; copy these:")
     assert [box.isChecked() for box in dialog.choice_boxes()] == [False, True]
@@ -333,6 +333,83 @@ def test_a_platform_row_without_a_platform_is_dragged_and_copied_alone_by_its_di
     assert model_.data(model_.index(len(manager.transfers) - 1, STATE)) == "Done"
     qtbot.waitUntil(lambda: window.places.find_image(
         f"noplat_mixed-{noplat[7:19]}", 1).isValid(), timeout=WAIT_MS)
+
+
+def test_the_second_image_of_a_platform_dragged_is_the_one_copied(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A list with two linux/amd64 images (made by hand, or built wrongly): dragging the
+    second one's row offered one linux/amd64 box, and the copy, choosing by platform,
+    was of the first image, under the name offered for the second. Now the second is a
+    box of its own, each twin said with its digest, the dragged one alone ticked, and it
+    is copied by its digest."""
+    from spyglass.gui.dragdrop import DragSource
+    from tests.gui.guitools import drop_on_row
+    from tests.gui.test_drag_sources import drag_with_the_mouse
+    from tests.helpers.platform_lists import platform_lists
+
+    lists = platform_lists(tmp_path / "lists")  # "dup": dupA, dupB (both linux/amd64), arm64
+    first, second = (lists.images[name]["digest"] for name in ("dupA", "dupB"))
+    target = second_layout(tmp_path, sample)
+    window.open_location(lists.root, select=False)
+    window.open_location(target, select=False)
+    wait_listed(qtbot, window, 1)
+    show_image(qtbot, window, "dup")
+    started: list[DraggedImage] = []
+
+    def record(_self: DragSource, image: DraggedImage) -> Qt.DropAction:
+        started.append(image)  # (instead of Qt's modal drag loop)
+        return Qt.DropAction.CopyAction
+
+    monkeypatch.setattr(DragSource, "start_drag", record)
+    table = window.image_view.platforms.table
+    model = window.image_view.platforms.model
+    assert [str(s.descriptor.digest) for s in model.rows][:2] == [first, second]
+    # the table says which of the two a platform chooses
+    assert "which that platform chooses" in str(model.index(1, 0).data(
+        Qt.ItemDataRole.ToolTipRole))
+    assert "this one is the one that platform chooses" in str(model.index(0, 0).data(
+        Qt.ItemDataRole.ToolTipRole))
+    index = model.index(1, 0)
+    table.scrollTo(index)
+    drag_with_the_mouse(table.viewport(), table.visualRect(index).center())
+    label = f"dup (linux/amd64, {second[:19]})"
+    assert [(image.label, image.digest, image.platform) for image in started] == [
+        (label, second, "")]
+    dialog = drop_on_row(qtbot, window, window.tree, window.places.index(1, 0), started[0])
+    qtbot.waitUntil(lambda: bool(dialog.digest_boxes), timeout=WAIT_MS)
+    assert dialog.platforms_label.text() == "A list of 3 images for 2 platforms; copy these:"
+    assert [box.text() for box in dialog.choice_boxes()] == [
+        f"linux/amd64, {first[:19]}", "linux/arm64/v8", f"linux/amd64, {second[:19]}"]
+    assert [box.isChecked() for box in dialog.choice_boxes()] == [False, False, True]
+    assert dialog.destination_edit.text() == f"oci:{target}:dup-{second[7:19]}"
+    manager = window.copying.manager
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
+    with qtbot.waitSignal(manager.added, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
+    transfer = manager.transfers[-1]
+    assert transfer.request.label == label
+    assert (transfer.request.options.platforms,
+            [str(d) for d in transfer.request.options.instances]) == ((), [second])
+    wait_finished(qtbot, transfer)
+    assert transfer.state is TransferState.DONE, transfer.error
+    assert transfer.result is not None and str(transfer.result.digest) == second
+    written = {entry["annotations"]["org.opencontainers.image.ref.name"]: entry["digest"]
+               for entry in json.loads((target / "index.json").read_bytes())["manifests"]}
+    assert written[f"dup-{second[7:19]}"] == second
+
+    # the first one's row is that platform's, ticked alone (not its twin)
+    payload = window.copying._platform_image(model.index(0, 0))
+    assert payload is not None
+    assert (payload.label, payload.platform, payload.digest) == (
+        f"dup (linux/amd64, {first[:19]})", "linux/amd64", first)
+    dialog = window.copying.open_dialog(payload, DropPlace("oci", path=str(target)))
+    qtbot.waitUntil(lambda: bool(dialog.digest_boxes), timeout=WAIT_MS)
+    assert [box.isChecked() for box in dialog.choice_boxes()] == [True, False, False]
+    options = dialog.options()
+    assert ([str(p) for p in options.platforms], options.instances) == (["linux/amd64"], ())
+    assert dialog.copy_label() == f"dup (linux/amd64, {first[:19]})"
+    dialog.reject()
 
 
 def test_cancelling_a_copy_leaves_the_layout_unchanged(

@@ -1423,13 +1423,50 @@ def test_a_list_with_an_image_naming_no_platform_offers_it_on_its_own(
         "linux/arm64/v8", f"image without a platform, {noplat[:19]}"]
     assert all(box.isChecked() for box in dialog.choice_boxes())
     assert dialog.options().multi_arch == "all"  # (both: the list whole)
-    dialog.unplaced_boxes[0][1].setChecked(False)
+    dialog.digest_boxes[0][1].setChecked(False)
     options = dialog.options()
     assert ([str(p) for p in options.platforms], options.instances) == (["linux/arm64/v8"], ())
     dialog.set_platforms([noplat])
     options = dialog.options()
     assert (options.platforms, [str(d) for d in options.instances]) == ((), [noplat])
     assert dialog.copy_label().endswith(f"(image without a platform, {noplat[:19]})")
+    dialog.reject()
+
+
+def test_a_list_with_two_images_of_one_platform_offers_each_by_its_digest(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # one linux/amd64 box stood for both: ticked, it copied the first image only, and the
+    # second went only with the list whole. Each is a box now, said with its digest; the
+    # second is copied by its digest, as an image without a platform is
+    from spyglass.gui.dialogs import copy_platforms
+    from tests.helpers.platform_lists import platform_lists
+
+    lists = platform_lists(tmp_path / "lists")
+    first, second = (lists.images[name]["digest"] for name in ("dupA", "dupB"))
+    monkeypatch.setattr(copy_platforms, "host_platform", lambda: Platform("linux", "amd64"))
+    dialog = _listed(qtbot, window, f"oci:{lists.root}:dup")
+    assert dialog.platforms_label.text() == "A list of 3 images for 2 platforms; copy these:"
+    assert [box.text() for box in dialog.choice_boxes()] == [
+        f"linux/amd64, {first[:19]}", "linux/arm64/v8", f"linux/amd64, {second[:19]}"]
+    assert "copied by its digest" in dialog.digest_boxes[0][1].toolTip()
+    assert all(box.isChecked() for box in dialog.choice_boxes())
+    assert dialog.options().multi_arch == "all"  # (every box: the list whole)
+    # This System takes the one linux/amd64 chooses, as skopeo does
+    qtbot.mouseClick(dialog.system_button, Qt.MouseButton.LeftButton)
+    assert [box.isChecked() for box in dialog.choice_boxes()] == [True, False, False]
+    options = dialog.options()
+    assert ([str(p) for p in options.platforms], options.instances) == (["linux/amd64"], ())
+    assert dialog.copy_label().endswith(f" (linux/amd64, {first[:19]})")
+    dialog.set_platforms([second])
+    options = dialog.options()
+    assert (options.platforms, [str(d) for d in options.instances]) == ((), [second])
+    assert dialog.copy_label().endswith(f" (linux/amd64, {second[:19]})")
+    dialog.set_platforms(["linux/amd64", second])
+    options = dialog.options()
+    assert ([str(p) for p in options.platforms], [str(d) for d in options.instances]) == (
+        ["linux/amd64"], [second])
+    assert dialog.copy_label().endswith(" (2 of 3 images)")
     dialog.reject()
 
 

@@ -5,6 +5,7 @@ there opens; Copy To… from a platform's row copies that platform alone."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -172,6 +173,49 @@ def test_copy_to_from_a_platforms_row_copies_that_platform_alone(
     dialog.reject()
     qtbot.keyClick(table, Qt.Key.Key_C, CTRL)  # the platform, as its drag carries it
     assert clipboard_image() == window.copying._platform_image(table.currentIndex())
+
+
+def test_ctrl_c_on_a_list_s_second_image_of_a_platform_pastes_that_image(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """Ctrl+C on the row of a list's second linux/amd64 image, then Ctrl+V on a folder:
+    the copy chose by platform and wrote the first image. It is copied by its digest."""
+    from tests.helpers.platform_lists import platform_lists
+
+    lists = platform_lists(tmp_path / "lists")  # "dup": dupA, dupB (both linux/amd64), arm64
+    second = lists.images["dupB"]["digest"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    window.open_location(lists.root, select=False)
+    window.open_location(empty, select=False)
+    wait_listed(qtbot, window, 1)
+    show_image(qtbot, window, "dup")
+    view = window.image_view
+    view.tabs.setCurrentWidget(view.platforms)
+    table = view.platforms.table
+    assert str(view.platforms.model.rows[1].descriptor.digest) == second
+    with qtbot.waitSignal(view.instanceShown, timeout=WAIT_MS):
+        table.selectRow(1)
+    # the table's caption tells the image shown from its twin
+    assert f"show <b>linux/amd64, {second[:19]}</b>" in view.platforms.caption.text()
+    window.activateWindow()
+    table.setFocus(Qt.FocusReason.OtherFocusReason)
+    qtbot.waitUntil(table.hasFocus, timeout=WAIT_MS)
+    qtbot.keyClick(table, Qt.Key.Key_C, CTRL)
+    image = clipboard_image()
+    assert image is not None and (image.platform, image.digest) == ("", second)
+    window.tree.setCurrentIndex(window.places.index(1, 0))
+    dialog = paste(qtbot, window, window.tree)
+    qtbot.waitUntil(lambda: bool(dialog.digest_boxes), timeout=WAIT_MS)
+    assert [box.isChecked() for box in dialog.choice_boxes()] == [False, False, True]
+    manager = window.copying.manager
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
+    with qtbot.waitSignal(manager.added, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
+    transfer = manager.transfers[-1]
+    qtbot.waitUntil(lambda: transfer.state.finished, timeout=WAIT_MS)
+    assert transfer.result is not None and str(transfer.result.digest) == second
+    index = json.loads((empty / "index.json").read_bytes())
+    assert [entry["digest"] for entry in index["manifests"]] == [second]
 
 
 def test_ctrl_c_on_a_platforms_row_says_which_platform_was_copied(

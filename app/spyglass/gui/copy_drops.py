@@ -44,8 +44,9 @@ class DraggedImage:
     platform: str = ""
     digest: str = ""
     """The manifest digest of ``platform``'s image (where it is known); without a
-    ``platform``, that of the image of the list dragged that names none (copied alone,
-    by this digest)."""
+    ``platform``, that of the image of the list dragged that no platform chooses (it names
+    none, or the list has another image for the platform it names, which that platform
+    chooses): copied alone, by this digest."""
     top_digest: str = ""
     """The digest of the top manifest (the image, or the list) the window showed under
     ``name``, where it showed one: the copy expects the name to name it still
@@ -71,7 +72,8 @@ class DraggedImage:
     def part(self) -> str:
         """What of a list is dragged, as a name suggested for its copy ends in it
         (:func:`suggest_destination`): its platform (``linux/arm64``), the short digest of
-        an image without a platform (``7cf297963bef``), "" for the image or list whole."""
+        an image that no platform chooses (``7cf297963bef``), "" for the image or list
+        whole."""
         if self.platform or not self.digest:
             return self.platform
         try:

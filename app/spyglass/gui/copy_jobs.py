@@ -24,7 +24,7 @@ from spyglass.core.digest import Digest
 from spyglass.core.image import load_manifest, nested_entries
 from spyglass.core.manifest import Descriptor, ImageIndex, Schema1Manifest
 from spyglass.core.platform import Platform
-from spyglass.core.platform_choice import is_unplaced
+from spyglass.core.platform_choice import is_unplaced, platform_twins
 from spyglass.core.policy import check_copy_source
 from spyglass.core.reference import parse_image_name
 from spyglass.core.referrers import buildkit_attestation_subject
@@ -82,11 +82,14 @@ class SourcePlatforms:
     schema1: bool = False
     """A Docker schema 1 image: converted to schema 2 as it is copied."""
     instances: tuple[Digest, ...] = ()
-    """The digest of each platform's image (the first of it in the list), as ``platforms``."""
-    unplaced: tuple[Descriptor, ...] = ()
-    """The images of the list that name no platform
-    (:func:`~spyglass.core.platform_choice.is_unplaced`): each is offered on its own,
-    copied by its digest (:attr:`~spyglass.core.copy.CopyOptions.instances`)."""
+    """The digest of each platform's image (the one its platform chooses), as
+    ``platforms``."""
+    by_digest: tuple[Descriptor, ...] = ()
+    """The images of the list that no platform chooses: those that name none
+    (:func:`~spyglass.core.platform_choice.is_unplaced`), and those whose platform
+    chooses another image of the list (:func:`~spyglass.core.platform_choice.platform_twins`:
+    the same platform twice). Each is offered on its own, copied by its digest
+    (:attr:`~spyglass.core.copy.CopyOptions.instances`)."""
     others: int = 0
     """Other entries that name no platform (artifacts, say; not attestations): they go
     only with the list whole."""
@@ -103,27 +106,32 @@ def list_platforms(openers: Openers, source_name: str, cancel: CancelToken) -> S
         digests: list[Digest] = []
         # the images of lists nested in the list too: a copy chooses among them as well,
         # preferring the list's own image of a platform, as it does
-        own = {e.platform: e.digest for e in reversed(top.manifests) if e.platform}
-        unplaced: list[Descriptor] = []
+        images = [entry for _holder, entry in nested_entries(source, top, cancel=cancel)]
+        twins = platform_twins(top.manifests, images)
+        by_digest: list[Descriptor] = []
         others = 0
-        for _holder, entry in nested_entries(source, top, cancel=cancel):
+        for entry in images:
             platform = entry.platform
             if is_unplaced(entry):
-                if entry not in unplaced:
-                    unplaced.append(entry)
+                if entry not in by_digest:
+                    by_digest.append(entry)
                 continue
             if platform is None or not platform.os:
                 others += buildkit_attestation_subject(entry) is None
                 continue
             if platform.os == "unknown":
                 continue
+            if entry.digest in twins:  # (its platform chooses another image)
+                if entry not in by_digest:
+                    by_digest.append(entry)
+                continue
             if platform not in seen:
                 seen.append(platform)
-                digests.append(own.get(platform, entry.digest))
+                digests.append(entry.digest)
     finally:
         source.close()
     return SourcePlatforms(True, tuple(seen), top.digest, instances=tuple(digests),
-                           unplaced=tuple(unplaced), others=others)
+                           by_digest=tuple(by_digest), others=others)
 
 
 @dataclass(frozen=True)

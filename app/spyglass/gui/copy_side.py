@@ -268,14 +268,18 @@ class CopyController(QObject):
         if state is None or summary is None:
             return None
         descriptor = summary.descriptor
-        if is_unplaced(descriptor):  # no platform names it: copied alone by its digest
-            return DraggedImage(state.entry.name,
-                                f"{state.entry.label} ({instance_label(descriptor)})",
-                                digest=str(descriptor.digest), top_digest=str(state.top.digest))
+        twins = state.twins
+        # another image of the list for its platform: both are said with their digests
+        twinned = descriptor.digest in twins or descriptor in twins.values()
+        label = f"{state.entry.label} ({instance_label(descriptor, twinned=twinned)})"
+        if is_unplaced(descriptor) or descriptor.digest in twins:
+            # no platform chooses it (it names none, or another image is chosen for the
+            # one it names): copied alone by its digest
+            return DraggedImage(state.entry.name, label, digest=str(descriptor.digest),
+                                top_digest=str(state.top.digest))
         if descriptor.platform is None:
             return None
-        platform = str(descriptor.platform)
-        return DraggedImage(state.entry.name, f"{state.entry.label} ({platform})", platform,
+        return DraggedImage(state.entry.name, label, str(descriptor.platform),
                             str(descriptor.digest), str(state.top.digest))
 
     # -- where it can be dropped
@@ -389,8 +393,7 @@ class CopyController(QObject):
                             label=image.label if image is not None else "",
                             destination=destination,
                             platform=image.platform if image is not None else "",
-                            instance=image.digest if image is not None and not image.platform
-                            else "",
+                            instance=image.digest if image is not None else "",
                             expected=image.top_digest if image is not None else "",
                             suggest=(lambda source: suggest_destination(source, last))
                             if last is not None else None,

@@ -215,18 +215,28 @@ def platform_text(platform: Platform | None) -> str:
     return f"{text} ({platform.os_version})" if platform.os_version else text
 
 
-def instance_label(descriptor: Descriptor) -> str:
+def instance_label(descriptor: Descriptor, *, twinned: bool = False) -> str:
     """What an entry of a list is called: its platform, or what it is (``image without a
-    platform, sha256:7cf297963bef``, as the command line says it)."""
+    platform, sha256:7cf297963bef``, as the command line says it). ``twinned``: another
+    image of the list has its platform too, so its digest is said (:func:`twin_label`)."""
     if is_attestation(descriptor):
         return "attestation"
     if descriptor.platform is not None and descriptor.platform.os:
-        return str(descriptor.platform)
+        platform = str(descriptor.platform)
+        return twin_label(platform, descriptor.digest) if twinned else platform
     if media.is_index(descriptor.media_type):
         return f"nested list {short_digest(descriptor.digest)}"
     if is_unplaced(descriptor):
         return unplaced_label(descriptor.digest)
     return short_digest(descriptor.digest)
+
+
+def twin_label(platform: str, digest: Digest) -> str:
+    """What an image of a list is called where another image of the list has its
+    platform too (:func:`~spyglass.core.platform_choice.platform_twins`): the platform
+    and the digest, ``linux/amd64, sha256:7cf297963bef``, as :func:`unplaced_label` says
+    an image without one."""
+    return f"{platform}, {short_digest(digest)}"
 
 
 def unplaced_label(digest: Digest) -> str:

@@ -45,7 +45,7 @@ from spyglass.core.manifest import (
 )
 from spyglass.core.natural import natural_key
 from spyglass.core.platform import host_platform
-from spyglass.core.platform_choice import holds_only_attestations
+from spyglass.core.platform_choice import holds_only_attestations, platform_twins
 from spyglass.core.reference import DockerName, DockerReference, parse_image_name
 from spyglass.core.signatures.attached import (
     AttachedPart,
@@ -63,7 +63,7 @@ from spyglass.core.transports.registry import (
     clients_beside,
     open_registry_image,
 )
-from spyglass.gui.formatting import is_attestation
+from spyglass.gui.formatting import instance_label, is_attestation
 
 if TYPE_CHECKING:
     from spyglass.core.layerfiles import LayerListing
@@ -233,6 +233,22 @@ class ImageState:
         artifacts): what it holds are entries, not platforms."""
         return self.is_list and not any(s.descriptor.platform is not None
                                         for s in self.instances)
+
+    @property
+    def twins(self) -> dict[Digest, Descriptor]:
+        """The list's images that their platform does not choose, for another image of the
+        list has it too (:func:`~spyglass.core.platform_choice.platform_twins`), each with
+        that other image: copied alone, such an image goes by its digest."""
+        if not isinstance(self.top, ImageIndex):
+            return {}
+        return platform_twins(self.top.manifests, [s.descriptor for s in self.instances])
+
+    def label(self, descriptor: Descriptor) -> str:
+        """What the list's entry ``descriptor`` is called (:func:`instance_label`): with
+        its digest where the list has another image for its platform (:attr:`twins`)."""
+        twins = self.twins
+        return instance_label(descriptor, twinned=descriptor.digest in twins
+                              or descriptor in twins.values())
 
     @property
     def unreadable(self) -> tuple[InstanceSummary, ...]:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest
 from spyglass.core.errors import SpyglassError
+from spyglass.core.manifest import Descriptor
 from spyglass.core.platform import Platform
 from spyglass.core.reference import DockerArchiveName
 from spyglass.core.retry import Wait
@@ -118,7 +119,7 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         self._suggested = ""
         """The destination last offered, while the field still holds it (not typed over)."""
         self._suggest_for_platform = suggest_for_platform if platform or instance else None
-        """For one platform of a list dragged (or one image of it without a platform): the
+        """For one platform of a list dragged (or one image of it that no platform chooses): the
         destination to offer for the platform ticked ("" for several, the list's own
         name)."""
         self._platform_offer = destination if platform or instance else ""
@@ -130,8 +131,9 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         which it is (then ``_source``)."""
         self._label = label
         self._wanted_platform = platform
-        self._wanted_instance = _digest_or_none(instance) if not platform else None
-        """The image of the list dragged that names no platform: it alone is ticked."""
+        self._wanted_instance = _digest_or_none(instance)
+        """The digest of the image of the list dragged (one platform's, or one that no
+        platform chooses): its box alone is ticked."""
         self._expected = _digest_or_none(expected) if source else None
         """The digest of the image the window showed under the source's name, which the
         copy expects it to name still (None: copied by name, as a typed source is)."""
@@ -163,8 +165,9 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         self.destination_refusal = ""
         """Why a copy to the destination would be refused, once known ("" for none)."""
         self.platform_boxes: list[tuple[Platform, QAbstractButton]] = []
-        self.unplaced_boxes: list[tuple[Digest, QAbstractButton]] = []
-        """A box for each image of the list without a platform, after the platforms'."""
+        self.digest_boxes: list[tuple[Descriptor, QAbstractButton]] = []
+        """A box for each image of the list that no platform chooses, after the platforms'
+        (:attr:`~spyglass.gui.copy_jobs.SourcePlatforms.by_digest`): copied by its digest."""
         self._one_platform = False
         """Whether the boxes are one choice, drawn as radio buttons: the destination holds
         one image (a docker-archive). Kept by hand: a QButtonGroup would make them one Tab

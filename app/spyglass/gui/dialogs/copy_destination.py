@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from spyglass.core.digest import Digest
 from spyglass.core.errors import SpyglassError
+from spyglass.core.manifest import Descriptor
 from spyglass.core.platform import Platform
 from spyglass.core.reference import (
     DirName,
@@ -70,7 +71,7 @@ class CopyDestinationMixin(QDialog):
     replaced: Replaced | None
     destination_refusal: str
     platform_boxes: list[tuple[Platform, QAbstractButton]]
-    unplaced_boxes: list[tuple[Digest, QAbstractButton]]
+    digest_boxes: list[tuple[Descriptor, QAbstractButton]]
     named_note: QLabel
     destination_note: QLabel
     destination_edit: QLineEdit
@@ -407,10 +408,10 @@ class CopyDestinationMixin(QDialog):
             return None
         boxes = [box for _p, box in self.platform_boxes]
         chosen = [i for i, box in enumerate(boxes) if box.isChecked()]
-        picked = [digest for digest, box in self.unplaced_boxes if box.isChecked()]
-        if len(chosen) + len(picked) == len(boxes) + len(self.unplaced_boxes):  # (or none)
+        picked = [entry.digest for entry, box in self.digest_boxes if box.isChecked()]
+        if len(chosen) + len(picked) == len(boxes) + len(self.digest_boxes):  # (or none)
             dragged = self._wanted_platform or self._wanted_instance is not None
-            return self._source_digest if not dragged or boxes or self.unplaced_boxes \
+            return self._source_digest if not dragged or boxes or self.digest_boxes \
                 else None
         if len(picked) == 1 and not chosen:
             return picked[0]

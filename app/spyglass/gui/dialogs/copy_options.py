@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QAbstractButton, QCheckBox, QComboBox, QDialog, QL
 
 from spyglass.core.copy import Compression, CopyOptions, Format
 from spyglass.core.digest import Digest
+from spyglass.core.manifest import Descriptor
 from spyglass.core.platform import Platform
 from spyglass.core.reference import DockerArchiveName, ImageName, OCIArchiveName, OCIName
 from spyglass.gui.copy_jobs import CopyRequest
@@ -49,7 +50,7 @@ class CopyOptionsMixin(QDialog):
     """The Copy dialog's options (see the module docstring)."""
 
     platform_boxes: list[tuple[Platform, QAbstractButton]]
-    unplaced_boxes: list[tuple[Digest, QAbstractButton]]
+    digest_boxes: list[tuple[Descriptor, QAbstractButton]]
     destination_edit: QLineEdit
     format_combo: QComboBox
     compression_combo: QComboBox
@@ -83,10 +84,10 @@ class CopyOptionsMixin(QDialog):
 
     def options(self) -> CopyOptions:
         """The options as the dialog shows them (with no platforms listed, the dragged
-        platform, or image without a platform, is still the one copied)."""
+        platform, or image that no platform chooses, is still the one copied)."""
         chosen = tuple(p for p, box in self.platform_boxes if box.isChecked())
-        picked = tuple(d for d, box in self.unplaced_boxes if box.isChecked())
-        boxes = len(self.platform_boxes) + len(self.unplaced_boxes)
+        picked = tuple(entry.digest for entry, box in self.digest_boxes if box.isChecked())
+        boxes = len(self.platform_boxes) + len(self.digest_boxes)
         is_list, wanted = self._is_list, self._wanted()
         if not boxes and wanted is not None and not is_list:
             chosen, is_list = (wanted,), True

@@ -1,6 +1,7 @@
 """The Copy dialog's platforms: listed from the source on a worker, a box for each (a radio
-button each where only one may be chosen), and one for each image of the list without a
-platform (copied by its digest), and the shortcuts that tick them (This System, All).
+button each where only one may be chosen), and one for each image of the list that no
+platform chooses (copied by its digest: it names none, or the list has another image for
+its platform), and the shortcuts that tick them (This System, All).
 
 :class:`CopyPlatformsMixin` is one part of :class:`~spyglass.gui.dialogs.copy.CopyDialog`; the
 attributes it reads are made by the dialog's ``__init__``.
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from spyglass.core.digest import Digest
 from spyglass.core.errors import as_clause
+from spyglass.core.manifest import Descriptor
 from spyglass.core.platform import Platform, best_match, host_platform
 from spyglass.core.platform_choice import unplaced_text
 from spyglass.core.reference import DockerArchiveName, ImageName
@@ -36,7 +38,7 @@ from spyglass.core.units import duration_text
 from spyglass.gui.copy_jobs import Openers, SourcePlatforms, list_platforms
 from spyglass.gui.copy_names import image_label
 from spyglass.gui.dialogs.copy_fields import note
-from spyglass.gui.formatting import counted, instance_label, unplaced_label
+from spyglass.gui.formatting import counted, instance_label, twin_label, unplaced_label
 from spyglass.gui.signals import emit
 from spyglass.gui.workers import Runner, lane_of
 
@@ -52,7 +54,7 @@ class CopyPlatformsMixin(QDialog):
     # bases, which this part is not on
     platformsListed: ClassVar[Signal]
     platform_boxes: list[tuple[Platform, QAbstractButton]]
-    unplaced_boxes: list[tuple[Digest, QAbstractButton]]
+    digest_boxes: list[tuple[Descriptor, QAbstractButton]]
     source_edit: QLineEdit
     source_note: QLabel
     destination_edit: QLineEdit
@@ -131,31 +133,53 @@ class CopyPlatformsMixin(QDialog):
                 "copied, as skopeo converts it (which changes its digest).")
         elif not listed.is_list:
             self.platforms_label.setText("A single image: copied as it is.")
-        elif not listed.platforms and not listed.unplaced:
+        elif not listed.platforms and not listed.by_digest:
             self.platforms_label.setText(
                 "A list without images for a platform (artifacts, such as charts, "
                 "signatures or SBOMs): copied whole, as it is.")
         else:
             self._others = listed.others
             wanted, instance = self._wanted(), self._wanted_instance
+            # the dragged image's box alone, where it is one of them (of two images of
+            # one platform, the one dragged: not the first)
+            offered = {*listed.instances, *(entry.digest for entry in listed.by_digest)}
+            dragged = instance if instance in offered else None
             named = [str(p) for p in listed.platforms]
-            for platform in listed.platforms:
+            # platforms the list has more than one image for: each box says its digest
+            twinned = [entry.platform for entry in listed.by_digest
+                       if entry.platform is not None]
+            for platform, digest in zip(listed.platforms, listed.instances, strict=True):
                 # two Windows images differ by os.version alone: each box says its own
-                twin = named.count(str(platform)) > 1 and platform.os_version
-                box = self._platform_box(
-                    f"{platform} ({platform.os_version})" if twin else str(platform),
-                    wanted.matches(platform) if wanted is not None else instance is None)
-                if platform.os_version:
+                versioned = named.count(str(platform)) > 1 and platform.os_version
+                text = f"{platform} ({platform.os_version})" if versioned else str(platform)
+                if dragged is not None:
+                    checked = digest == dragged
+                else:
+                    checked = wanted.matches(platform) if wanted is not None else \
+                        instance is None
+                has_twin = any(platform.matches(other) for other in twinned)
+                box = self._platform_box(twin_label(text, digest) if has_twin else text,
+                                         checked)
+                if has_twin:
+                    box.setToolTip(f"{digest}: the image {platform} chooses in this list, "
+                                   "which has another image for it")
+                elif platform.os_version:
                     box.setToolTip(f"{platform}, os.version {platform.os_version}")
                 self._place_box(box)
                 self.platform_boxes.append((platform, box))
-            for entry in listed.unplaced:  # (no platform chooses it: its digest does)
-                box = self._platform_box(instance_label(entry), entry.digest == instance or (
-                    wanted is None and instance is None))
-                box.setToolTip(f"{entry.digest}: the list's entry names no platform; it is "
-                               "copied by its digest")
+            for entry in listed.by_digest:  # (no platform chooses it: its digest does)
+                box = self._platform_box(
+                    instance_label(entry, twinned=True), entry.digest == dragged or (
+                        dragged is None and wanted is None and instance is None))
+                if entry.platform is None:
+                    box.setToolTip(f"{entry.digest}: the list's entry names no platform; it "
+                                   "is copied by its digest")
+                else:
+                    box.setToolTip(f"{entry.digest}: the list has another image for "
+                                   f"{entry.platform}, which that platform "
+                                   "chooses; this one is copied by its digest")
                 self._place_box(box)
-                self.unplaced_boxes.append((entry.digest, box))
+                self.digest_boxes.append((entry, box))
             self.platforms_label.setText(f"{self._list_caption()}; copy these:")
             for button in (self.system_button, self.all_button):
                 button.setEnabled(True)
@@ -176,13 +200,13 @@ class CopyPlatformsMixin(QDialog):
 
     def choice_boxes(self) -> list[QAbstractButton]:
         """The boxes of every image that may be chosen: the platforms', then those of the
-        images without a platform."""
+        images that no platform chooses."""
         return [box for _p, box in self.platform_boxes] + \
-            [box for _d, box in self.unplaced_boxes]
+            [box for _entry, box in self.digest_boxes]
 
     def _place_box(self, box: QAbstractButton) -> None:
         """Put ``box`` after the others, three to a row."""
-        i = len(self.platform_boxes) + len(self.unplaced_boxes)
+        i = len(self.platform_boxes) + len(self.digest_boxes)
         self.platform_grid.addWidget(box, i // 3, i % 3)
         box.show()  # now, not queued: the dialog fits itself to them (_fit)
 
@@ -209,8 +233,8 @@ class CopyPlatformsMixin(QDialog):
                        None)
         self.platform_boxes[:] = [(platform, self._redrawn(old))
                                   for platform, old in self.platform_boxes]
-        self.unplaced_boxes[:] = [(digest, self._redrawn(old))
-                                  for digest, old in self.unplaced_boxes]
+        self.digest_boxes[:] = [(entry, self._redrawn(old))
+                                for entry, old in self.digest_boxes]
         self._order_platform_boxes()
         if focused is not None:
             self.choice_boxes()[focused].setFocus(Qt.FocusReason.OtherFocusReason)
@@ -282,12 +306,19 @@ class CopyPlatformsMixin(QDialog):
         return tuple(box.isChecked() for box in self.choice_boxes())
 
     def _list_caption(self) -> str:
-        """``A list of N platforms``, and its images without a platform; and the other
-        entries that name none (artifacts), which go along when every box is ticked (the
-        list is then copied whole)."""
-        caption = f"A list of {counted(len(self.platform_boxes), 'platform')}"
-        if self.unplaced_boxes:
-            caption += f" and {unplaced_text(len(self.unplaced_boxes))}"
+        """``A list of N platforms`` (``of M images for N platforms`` where some platform
+        has more than one), and its images without a platform; and the other entries that
+        name none (artifacts), which go along when every box is ticked (the list is then
+        copied whole)."""
+        platforms = len(self.platform_boxes)
+        twins = sum(1 for entry, _box in self.digest_boxes if entry.platform is not None)
+        unplaced = len(self.digest_boxes) - twins
+        caption = f"A list of {counted(platforms, 'platform')}"
+        if twins:
+            caption = (f"A list of {counted(platforms + twins, 'image')} for "
+                       f"{counted(platforms, 'platform')}")
+        if unplaced:
+            caption += f" and {unplaced_text(unplaced)}"
         if self._others:
             others = "1 other entry" if self._others == 1 else f"{self._others} other entries"
             caption += f" ({others}, copied when every box is ticked: the list whole)"
@@ -295,13 +326,20 @@ class CopyPlatformsMixin(QDialog):
 
     def _chosen(self) -> list[str]:
         """What the boxes ticked are called (``linux/arm64``, ``image without a platform,
-        sha256:7cf297963bef``), in their order."""
-        return [box.text() if digest is not None else str(platform)
-                for platform, digest, box in self._choices() if box.isChecked()]
+        sha256:7cf297963bef``; ``linux/amd64, sha256:7cf297963bef`` where the list has
+        another image for it), in their order."""
+        twinned = [entry.platform for entry, _box in self.digest_boxes
+                   if entry.platform is not None]
+        said = [twin_label(str(platform), digest)
+                if any(platform.matches(other) for other in twinned) else str(platform)
+                for (platform, box), digest in zip(self.platform_boxes,
+                                                   self._instance_digests, strict=False)
+                if box.isChecked()]
+        return said + [box.text() for _entry, box in self.digest_boxes if box.isChecked()]
 
     def _choices(self) -> list[tuple[Platform | None, Digest | None, QAbstractButton]]:
         return [(platform, None, box) for platform, box in self.platform_boxes] + \
-            [(None, digest, box) for digest, box in self.unplaced_boxes]
+            [(entry.platform, entry.digest, box) for entry, box in self.digest_boxes]
 
     def _follow_platforms(self) -> None:
         """After one platform of a list was dragged, the name offered follows the boxes
@@ -315,7 +353,7 @@ class CopyPlatformsMixin(QDialog):
             return
         if self.destination_edit.text().strip() != self._platform_offer:
             return
-        # one image without a platform is named after its short digest, as dragged
+        # one image that no platform chooses is named after its short digest, as dragged
         chosen = [str(platform) if digest is None else digest.short
                   for platform, digest, box in self._choices() if box.isChecked()]
         offer = self._suggest_for_platform(chosen[0] if len(chosen) == 1 else "")
@@ -328,10 +366,18 @@ class CopyPlatformsMixin(QDialog):
         the platforms ticked where they are not all of them."""
         # a typed source is called as a dragged one is: its image, without its place
         label = self._label or image_label(self._source)
+        dragged = self._wanted_instance
         if self._wanted_platform:
-            label = label.removesuffix(f" ({self._wanted_platform})")
-        elif self._wanted_instance is not None:
-            label = label.removesuffix(f" ({unplaced_label(self._wanted_instance)})")
+            said = [self._wanted_platform]
+            if dragged is not None:  # (where the list has another image for it)
+                said.append(twin_label(self._wanted_platform, dragged))
+        else:
+            said = [instance_label(entry, twinned=True) for entry, _box in self.digest_boxes
+                    if entry.digest == dragged]
+            said += [unplaced_label(dragged)] if dragged is not None else []
+        # the part of the list dragged, as the Platforms table names it
+        label = next((label.removesuffix(f" ({part})") for part in said
+                      if label.endswith(f" ({part})")), label)
         chosen = self._chosen()
         boxes = len(self.choice_boxes())
         if not boxes:  # not listed yet: the one dragged, if any
@@ -341,7 +387,7 @@ class CopyPlatformsMixin(QDialog):
         if len(chosen) == 1:
             return f"{label} ({chosen[0]})"
         return (f"{label} ({len(chosen)} of {boxes} "
-                f"{'images' if self.unplaced_boxes else 'platforms'})")
+                f"{'images' if self.digest_boxes else 'platforms'})")
 
     def _box_toggled(self, box: QAbstractButton, checked: bool) -> None:
         """One choice while :attr:`_one_platform`: ticking a box unticks the others, and
@@ -367,8 +413,8 @@ class CopyPlatformsMixin(QDialog):
             box.setChecked(True)
 
     def set_platforms(self, chosen: list[str]) -> None:
-        """Check exactly these platforms (``OS/ARCH[/VARIANT]``) and images without a
-        platform (their digests)."""
+        """Check exactly these platforms (``OS/ARCH[/VARIANT]``) and images that no
+        platform chooses (their digests)."""
         for platform, digest, box in self._choices():
             box.setChecked(str(digest if digest is not None else platform) in chosen)
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QPushButton,
 )
 
-from spyglass.core.digest import Digest
+from spyglass.core.manifest import Descriptor
 from spyglass.core.platform import Platform
 from spyglass.core.text import visible
 from spyglass.core.transports import resolve_name
@@ -34,7 +34,7 @@ class CopySourceMixin(QDialog):
     """The Copy dialog's typed source (see the module docstring)."""
 
     platform_boxes: list[tuple[Platform, QAbstractButton]]
-    unplaced_boxes: list[tuple[Digest, QAbstractButton]]
+    digest_boxes: list[tuple[Descriptor, QAbstractButton]]
     source_edit: QLineEdit
     source_note: QLabel
     destination_edit: QLineEdit
@@ -155,7 +155,7 @@ class CopySourceMixin(QDialog):
             self.platform_grid.removeWidget(box)
             box.deleteLater()
         self.platform_boxes.clear()
-        self.unplaced_boxes.clear()
+        self.digest_boxes.clear()
         for button in (self.system_button, self.all_button):
             button.setEnabled(False)
         self.platforms_label.setText(text)

@@ -10,11 +10,17 @@ from PySide6.QtGui import QFont
 from spyglass.core import media
 from spyglass.core.digest import Digest
 from spyglass.core.image import InstanceSummary
-from spyglass.core.manifest import ImageIndex
+from spyglass.core.manifest import Descriptor, ImageIndex
 from spyglass.core.platform_choice import WITHOUT_PLATFORM, is_unplaced
 from spyglass.gui import icons
 from spyglass.gui.colors import error_color, muted_color
-from spyglass.gui.formatting import exact_size, human_size, is_attestation
+from spyglass.gui.formatting import (
+    exact_size,
+    human_size,
+    instance_label,
+    is_attestation,
+    short_digest,
+)
 from spyglass.gui.models.table import Column, RowTableModel
 from spyglass.gui.signals import emit
 
@@ -43,6 +49,15 @@ class PlatformsModel(RowTableModel[InstanceSummary]):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._current: Digest | None = None
+        self.twins: dict[Digest, Descriptor] = {}
+        """The images of the list that their platform does not choose, each with the one
+        it chooses (:attr:`~spyglass.gui.loading.ImageState.twins`): set with the rows."""
+
+    def label(self, descriptor: Descriptor) -> str:
+        """What the entry ``descriptor`` is called (:func:`instance_label`), with its
+        digest where the list has another image for its platform."""
+        twinned = descriptor.digest in self.twins or descriptor in self.twins.values()
+        return instance_label(descriptor, twinned=twinned)
 
     @property
     def current(self) -> Digest | None:
@@ -118,6 +133,14 @@ class PlatformsModel(RowTableModel[InstanceSummary]):
         if is_unplaced(descriptor):
             return (f"An image {WITHOUT_PLATFORM}: its entry in the list names none. Drag "
                     "the row to copy it alone, by its digest.")
+        chosen = self.twins.get(descriptor.digest)
+        if chosen is not None:
+            return (f"The list has another image for {descriptor.platform}, "
+                    f"{short_digest(chosen.digest)}, which that platform chooses (as skopeo "
+                    "does). Drag the row to copy this one alone, by its digest.")
+        if descriptor in self.twins.values():
+            return (f"The list has another image for {descriptor.platform}: this one is "
+                    "the one that platform chooses (as skopeo does).")
         if descriptor.platform is not None and column == OS and descriptor.platform.os_features:
             return "OS features: " + ", ".join(descriptor.platform.os_features)
         return None

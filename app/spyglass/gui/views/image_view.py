@@ -38,7 +38,6 @@ from spyglass.gui.dialogs.layer_files import LayerFilesDialog
 from spyglass.gui.formatting import (
     held_text,
     human_size,
-    instance_label,
     list_count_text,
     short_digest,
     unreadable_text,
@@ -391,7 +390,7 @@ class ImageView(QWidget):
         # (an image of a nested list too: the list's own entries do not name it)
         entry = next((s.descriptor for s in state.instances if s.descriptor.digest == digest),
                      None)
-        label = instance_label(entry) if entry is not None else str(digest)
+        label = state.label(entry) if entry is not None else str(digest)
         self._runner.submit(
             lambda cancel: load_instance(state, digest, cancel),
             on_done=self._instance_shown,
@@ -469,7 +468,7 @@ class ImageView(QWidget):
             current = state.current
             documents.append(manifest_document(
                 image.manifest,
-                instance_label(current.descriptor) if current else short_digest(
+                state.label(current.descriptor) if current else short_digest(
                     image.manifest.digest)))
         self.raw.reset(documents)
         emit(self.instanceShown, image)
@@ -510,7 +509,7 @@ class ImageView(QWidget):
                          else list_count_text(entries))
             current = state.current
             if current is not None:
-                parts.append(f"showing {instance_label(current.descriptor)}")
+                parts.append(f"showing {state.label(current.descriptor)}")
         # (a list's size is the whole list's, not the shown image's: where it leaves out
         # the layers of its schema 1 images, it says both)
         parts.append("size not recorded" if isinstance(top, Schema1Manifest)
@@ -598,7 +597,7 @@ class ImageView(QWidget):
         if other is not None and isinstance(owner, RawDocument):
             where += f" ({owner.title})"
         elif current is not None:
-            where += f" ({instance_label(current.descriptor)})"
+            where += f" ({state.label(current.descriptor)})"
         heading = f"Layer {number} of {where}" if number else \
             f"Layer {short_digest(descriptor.digest)} of {where}"
         for shown in self.file_dialogs:  # that layer's files are open already: to the front

@@ -378,7 +378,7 @@ class OverviewPage(QScrollArea):
                 text = and_joined(besides)
             self._set("Platforms", text)
             self._set("Shown platform",
-                      instance_label(current.descriptor) if current else "—")
+                      state.label(current.descriptor) if current else "—")
             self._set("Image digest", str(manifest.digest) if manifest is not None else "")
         else:  # (an artifact runs on no platform: none is said)
             self._set("Platforms", "" if isinstance(manifest, ImageManifest)
@@ -407,7 +407,7 @@ class OverviewPage(QScrollArea):
         self._set_table("Annotations", notes, muted, RAW_TAB)
         self._annotations.setVisible(bool(notes))
         shown = (entry_label(current.descriptor) if state.of_entries
-                 else instance_label(current.descriptor)) if current else ""
+                 else state.label(current.descriptor)) if current else ""
         self._shown_annotations.heading.setText(
             f"Annotations of {visible(shown)}" if shown else "Annotations of the shown image")
         self._set_table("Shown annotations", shown_notes, muted, RAW_TAB)
@@ -472,7 +472,7 @@ class OverviewPage(QScrollArea):
             return f"{human_size(state.total_size)} for {every}"
         own = current.image_size if current else (
             shown.total_size if isinstance(shown, ImageManifest) else 0)
-        label = instance_label(current.descriptor) if current else \
+        label = state.label(current.descriptor) if current else \
             f"the shown {'entry' if state.of_entries else 'platform'}"
         unsized = state.unsized
         without = (f", without the layers of {'its' if unsized > 1 else 'the'} Docker "

@@ -6,7 +6,6 @@ from PySide6.QtCore import QItemSelection, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from spyglass.core.digest import Digest
-from spyglass.gui.formatting import instance_label
 from spyglass.gui.loading import ImageState
 from spyglass.gui.models.platforms import OS_VERSION, VARIANT, PlatformsModel
 from spyglass.gui.signals import emit
@@ -41,6 +40,7 @@ class PlatformsPage(QWidget):
     def set_state(self, state: ImageState) -> None:
         self._syncing = True
         try:
+            self.model.twins = state.twins
             self.model.set_rows(state.instances)
             current = state.current
             self.model.set_current(current.descriptor.digest if current else None)
@@ -54,7 +54,7 @@ class PlatformsPage(QWidget):
 
     def set_pending(self, digest: Digest) -> None:
         row = self.model.row_of(digest)
-        label = instance_label(self.model.rows[row].descriptor) if row is not None else digest
+        label = self.model.label(self.model.rows[row].descriptor) if row is not None else digest
         self.caption.setText(f"Loading {label}…")
 
     def _caption(self, state: ImageState) -> None:
@@ -69,7 +69,7 @@ class PlatformsPage(QWidget):
             text += ". No image of it is shown" + ("; select a row to show that one."
                                                   if unreadable < count else ".")
         else:
-            shown = instance_label(current.descriptor) if current else "no platform"
+            shown = self.model.label(current.descriptor) if current else "no platform"
             text += (f". The other tabs show <b>{shown}</b>; select another row to show "
                      "that one.")
         self.caption.setText(text)
