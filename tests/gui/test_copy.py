@@ -335,6 +335,26 @@ def test_a_platform_row_without_a_platform_is_dragged_and_copied_alone_by_its_di
         f"noplat_mixed-{noplat[7:19]}", 1).isValid(), timeout=WAIT_MS)
 
 
+def test_a_windows_row_told_apart_by_os_version_ticks_its_own_box_alone(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """Two Windows images differ by os.version alone: dragging the second one's row
+    ticked both boxes (the platform dragged matched each). Its digest ticks its own."""
+    from tests.helpers.platform_lists import platform_lists
+
+    lists = platform_lists(tmp_path / "lists")  # "win": win1809, win2022, amd64
+    window.open_location(lists.root, select=False)
+    show_image(qtbot, window, "win")
+    model = window.image_view.platforms.model
+    assert str(model.rows[1].descriptor.digest) == lists.images["win2022"]["digest"]
+    payload = window.copying._platform_image(model.index(1, 0))
+    assert payload is not None and payload.platform == "windows/amd64"
+    dialog = window.copying.open_dialog(payload, DropPlace("oci", path=str(tmp_path / "x")))
+    qtbot.waitUntil(lambda: bool(dialog.platform_boxes), timeout=WAIT_MS)
+    assert [box.isChecked() for box in dialog.choice_boxes()] == [False, True, False]
+    assert [p.os_version for p in dialog.options().platforms] == ["10.0.20348.500"]
+    dialog.reject()
+
+
 def test_the_second_image_of_a_platform_dragged_is_the_one_copied(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
