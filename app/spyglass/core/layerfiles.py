@@ -25,45 +25,16 @@ from spyglass.core.compression import open_decompressed
 from spyglass.core.digest import CHUNK_SIZE, VerifyingReader
 from spyglass.core.errors import NotATarArchive, TooLarge, TransportError, VerificationError
 from spyglass.core.manifest import Descriptor
+from spyglass.core.tarheaders import BoundedTarInfo, HugeHeader
 from spyglass.core.transports.base import ImageSource, served_compression
 from spyglass.core.transports.external import open_layer_blob
 
 DEFAULT_LIMIT: Final = 100_000
 """The most entries :func:`list_layer_files` lists; the rest are read, checked and counted."""
 
-MAX_HEADER_RECORD: Final = 1024 * 1024
-"""The longest extended header (a pax record, or a GNU long name or link) read: Python's
-tarfile reads one whole, at about four bytes of memory a byte, before it hands the entry
-over, and a layer of a megabyte can declare one of a gigabyte. Longer ones are refused
-from the size their 512-byte header declares, before any of it is read."""
+def _huge_header(what: str, huge: HugeHeader) -> TooLarge:
+    return TooLarge(f"{what} has {huge.said}; its files are not listed.")
 
-_EXTENDED_TYPES: Final = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK,
-                          tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE)
-
-
-class _HugeHeader(Exception):
-    """An extended header longer than :data:`MAX_HEADER_RECORD` (its declared size)."""
-
-    def __init__(self, size: int) -> None:
-        super().__init__(size)
-        self.size = size
-
-
-class _BoundedTarInfo(tarfile.TarInfo):
-    """A TarInfo that refuses an extended header longer than :data:`MAX_HEADER_RECORD`
-    before tarfile reads it (``_proc_member`` is where tarfile goes on to read it)."""
-
-    def _proc_member(self, tarfile: tarfile.TarFile) -> tarfile.TarInfo:
-        if self.type in _EXTENDED_TYPES and self.size > MAX_HEADER_RECORD:
-            raise _HugeHeader(self.size)
-        return super()._proc_member(tarfile)  # type: ignore[misc, no-any-return]
-
-
-def _huge_header(what: str, size: int) -> TooLarge:
-    return TooLarge(
-        f"{what} has a file-name header (a tar pax record or GNU long name) of {size:,} "
-        f"bytes, more than the {MAX_HEADER_RECORD:,} Spyglass reads; its files are not "
-        "listed.")
 
 WHITEOUT_PREFIX: Final = ".wh."
 OPAQUE_WHITEOUT: Final = ".wh..wh..opq"
@@ -243,8 +214,8 @@ def list_layer_files(
 
     Raises :class:`TransportError` for a blob that cannot be decompressed or
     is no tar, :class:`~spyglass.core.errors.TooLarge` for an extended header longer
-    than :data:`MAX_HEADER_RECORD`, and what ``source.open_blob`` raises
-    (:class:`~spyglass.core.errors.BlobNotFound`, …).
+    than :data:`~spyglass.core.tarheaders.MAX_HEADER_RECORD`, and what
+    ``source.open_blob`` raises (:class:`~spyglass.core.errors.BlobNotFound`, …).
     """
     what = f"The layer {layer.digest}"
     declared = served_compression(source, layer)  # a docker-archive's are plain tars
@@ -282,9 +253,9 @@ def _open_tar(stream: IO[bytes], what: str) -> tarfile.TarFile:
     UTF-8 is kept, as a surrogate (see :mod:`spyglass.core.text`)."""
     try:
         return tarfile.open(fileobj=stream, mode="r|", encoding="utf-8",
-                            errors="surrogateescape", tarinfo=_BoundedTarInfo)
-    except _HugeHeader as exc:
-        raise _huge_header(what, exc.size) from None
+                            errors="surrogateescape", tarinfo=BoundedTarInfo)
+    except HugeHeader as exc:
+        raise _huge_header(what, exc) from None
     except (tarfile.TarError, EOFError) as exc:
         raise TransportError(f"{what} is not a tar archive ({exc}); it cannot be listed.") from exc
 
@@ -302,8 +273,8 @@ def _read_tar(
             check(cancel)
             try:
                 info = tar.next()
-            except _HugeHeader as exc:
-                raise _huge_header(what, exc.size) from None
+            except HugeHeader as exc:
+                raise _huge_header(what, exc) from None
             except (tarfile.TarError, EOFError) as exc:
                 raise TransportError(
                     f"{what} is not a valid tar archive after its first {count} entries "

@@ -480,9 +480,9 @@ def test_a_huge_file_name_header_is_refused_before_it_is_read(
     """A pax record (or GNU long name) of a gigabyte fits in a megabyte of gzip, and
     tarfile read it whole, at four bytes of memory a byte: a header longer than the
     bound (scaled down here) is refused from its declared size, with a sentence."""
-    import spyglass.core.layerfiles as layerfiles
+    import spyglass.core.tarheaders as tarheaders
 
-    monkeypatch.setattr(layerfiles, "MAX_HEADER_RECORD", 4096, raising=False)
+    monkeypatch.setattr(tarheaders, "MAX_HEADER_RECORD", 4096)
     ok = tar_of((member("a" * 3000), b""), (member("b"), b""), fmt=fmt)
     source, layer, _ = image_with_blob(tmp_path / "ok", ok, media.OCI_LAYER)
     assert [f.path for f in list_layer_files(source, layer).files] == ["a" * 3000, "b"]

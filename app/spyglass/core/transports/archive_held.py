@@ -28,6 +28,7 @@ from spyglass.core.manifest import (
     REF_NAME_ANNOTATION,
     Descriptor,
 )
+from spyglass.core.tarheaders import BoundedTarInfo, HugeHeader
 from spyglass.core.transports.archive import go_field
 from spyglass.core.transports.tartree import TarTree
 
@@ -44,7 +45,7 @@ def images_held(path: Path) -> list[str] | None:
     if compression.detect(header) == compression.ZSTD:
         return _images_held_in_tree(path)  # tarfile reads gzip, bzip2 and xz, not zstd
     try:
-        with tarfile.open(path) as tar:
+        with tarfile.open(path, tarinfo=BoundedTarInfo) as tar:
             members = {PurePosixPath(info.name.lstrip("/")).as_posix(): info for info in tar}
 
             def small(*names: str) -> dict[str, bytes]:
@@ -60,7 +61,7 @@ def images_held(path: Path) -> list[str] | None:
                 return read
 
             return _images_named(small, members.__contains__)
-    except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError):
+    except (tarfile.TarError, HugeHeader, EOFError, OSError, zlib.error, lzma.LZMAError):
         return None
 
 

@@ -36,6 +36,7 @@ from spyglass.core.errors import (
 from spyglass.core.manifest import (
     MAX_MANIFEST_SIZE,
 )
+from spyglass.core.tarheaders import BoundedTarInfo, HugeHeader
 from spyglass.core.transports.decompressed import PIPED, DecompressedArchive, not_a_tar
 from spyglass.core.transports.decompressed import acquire as acquire_decompressed
 from spyglass.core.transports.decompressed import release as release_decompressed
@@ -233,7 +234,8 @@ class TarTree:
     :data:`MAX_LINK_HOPS` in a row, only while they stay inside the archive.
 
     Raises, when made: :class:`InvalidLayout` (no such file, not a tar, a
-    truncated or damaged tar — :class:`DamagedArchive` —, compressed or not),
+    truncated or damaged tar, or one with an extended header too long to read —
+    :class:`DamagedArchive` —, compressed or not),
     :class:`UnsafeArchive` (a member named absolutely or with ``..``),
     :class:`TransportError` (the file cannot be read),
     :class:`~spyglass.core.errors.TemporarySpaceFailed` (no room to decompress
@@ -291,7 +293,7 @@ class TarTree:
                         "(a tar file)."
                     )
                 try:
-                    tar = tarfile.open(fileobj=file, mode="r:")  # noqa: SIM115 (_read_headers closes it)
+                    tar = self._open_tar(file)
                 except tarfile.TarError as exc:
                     # a plain tar is tried first: a tar whose first member is named
                     # "BZh…" is not bzip2
@@ -319,7 +321,7 @@ class TarTree:
             with decompressed.path.open("rb") as data:
                 st = os.fstat(data.fileno())
                 try:
-                    tar = tarfile.open(fileobj=data, mode="r:")  # noqa: SIM115 (_read_headers closes it)
+                    tar = self._open_tar(data)
                 except tarfile.TarError as exc:
                     raise not_a_tar(self.path, kind, str(exc)) from exc
                 self._read_headers(tar, data, st.st_size)
@@ -334,6 +336,18 @@ class TarTree:
         self.compression = None if kind == PIPED else kind
         return _identity(st)
 
+    def _open_tar(self, file: IO[bytes]) -> tarfile.TarFile:
+        """``file`` opened as a plain tar, its first header read (:class:`tarfile.TarError`
+        where it is no tar); an extended header too long to read is refused (see
+        :mod:`spyglass.core.tarheaders`), there and in :meth:`_read_headers`."""
+        try:
+            return tarfile.open(fileobj=file, mode="r:", tarinfo=BoundedTarInfo)
+        except HugeHeader as exc:
+            raise self._huge_header(exc) from None
+
+    def _huge_header(self, huge: HugeHeader) -> DamagedArchive:
+        return DamagedArchive(f'The archive "{self.path}" has {huge.said}; it cannot be read.')
+
     def _read_headers(self, tar: tarfile.TarFile, file: IO[bytes], file_size: int) -> None:
         try:
             with tar:
@@ -345,6 +359,8 @@ class TarTree:
                         else:
                             self._members[name] = info
                 end = tar.offset
+        except HugeHeader as exc:
+            raise self._huge_header(exc) from None
         except tarfile.TarError as exc:
             raise DamagedArchive(
                 f'The archive "{self.path}" is truncated or damaged ({exc}); it cannot be read.'

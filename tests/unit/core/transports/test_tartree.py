@@ -1,0 +1,87 @@
+"""TarTree against tars made to exhaust memory (more in test_archive and test_decompressed)."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+from pathlib import Path
+
+import pytest
+
+import spyglass.core.tarheaders as tarheaders
+from spyglass.core.errors import DamagedArchive
+from spyglass.core.transports import detect_location_kind, open_location
+from spyglass.core.transports.archive import open_docker_archive_image
+from spyglass.core.transports.archive_held import images_held
+from spyglass.core.transports.tartree import TarTree
+
+
+def _tar(*names: str, fmt: int) -> bytes:
+    """A tar of empty files ``names``, then a ``manifest.json``: a long name is written as
+    a pax record or a GNU long name, after the format."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=fmt) as tar:
+        for name in (*names, "manifest.json"):
+            data = b"[]" if name == "manifest.json" else b""
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def _declaring(size: int, kind: bytes) -> bytes:
+    """A tar whose first member is an extended header (``kind``) declaring ``size`` bytes
+    (base-256 in its size field), of which it holds only a block, then its end."""
+    info = tarfile.TarInfo("././@LongLink" if kind == tarfile.GNUTYPE_LONGNAME
+                           else "././@PaxHeader")
+    info.type, info.size = kind, size
+    return info.tobuf(format=tarfile.GNU_FORMAT) + b"\0" * 3 * tarfile.BLOCKSIZE
+
+
+@pytest.mark.parametrize("fmt", [tarfile.PAX_FORMAT, tarfile.GNU_FORMAT])
+def test_an_extended_header_longer_than_the_bound_is_refused_naming_the_archive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: int,
+) -> None:
+    """tarfile read a pax header (or a GNU long name) whole, whatever size it declared: a
+    3 KB tar declaring 20 GiB ran out of memory, and a 97 KB .tar.zst declaring 3 GiB took
+    3 GB of it. One longer than the bound (scaled down here) is refused as Go's
+    archive/tar refuses one over 1 MiB, first member or later, compressed or not."""
+    monkeypatch.setattr(tarheaders, "MAX_HEADER_RECORD", 4096)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    ok = tmp_path / "ok.tar"
+    ok.write_bytes(_tar("a" * 3000, "b", fmt=fmt))
+    assert TarTree(ok).names() == ["a" * 3000, "b", "manifest.json"]
+
+    for name, data in (
+        ("first.tar", _tar("a" * 10_000, fmt=fmt)),
+        ("later.tar", _tar("b", "a" * 10_000, fmt=fmt)),
+        ("later.tar.gz", gzip.compress(_tar("b", "a" * 10_000, fmt=fmt))),
+    ):
+        path = tmp_path / name
+        path.write_bytes(data)
+        sentence = (rf'The archive "{path}" has a file-name header \(a tar pax record or GNU '
+                    r"long name\) of 10,\d\d\d bytes, more than the 4,096 Spyglass reads; it "
+                    r"cannot be read\.")
+        for opened in (TarTree, detect_location_kind, open_location,
+                       lambda p: open_docker_archive_image(p, None, None)):
+            with pytest.raises(DamagedArchive, match=f"^{sentence}$"):
+                opened(path)
+        assert images_held(path) is None  # an archive a copy would replace: not an image's
+    assert list(tmp_path.glob("spyglass-decompressed-*")) == []
+
+
+@pytest.mark.parametrize("kind", [tarfile.XHDTYPE, tarfile.GNUTYPE_LONGNAME])
+def test_a_header_declaring_a_terabyte_is_refused_before_it_is_read(
+    tmp_path: Path, kind: bytes,
+) -> None:
+    """What the explorer saw: a tar of 2 KB whose header declares more than memory holds
+    got "Spyglass ran out of memory"; it is refused from the size declared."""
+    path = tmp_path / "bomb.tar"
+    path.write_bytes(_declaring(2**40, kind))
+    with pytest.raises(DamagedArchive) as caught:
+        TarTree(path)
+    assert str(caught.value) == (
+        f'The archive "{path}" has a file-name header (a tar pax record or GNU long name) '
+        "of 1,099,511,627,776 bytes, more than the 1,048,576 Spyglass reads; it cannot be "
+        "read.")
