@@ -30,6 +30,7 @@ from spyglass.core.manifest import Descriptor
 from spyglass.core.transports.base import ImageSource
 from spyglass.core.transports.layout import open_layout_image
 from tests.helpers.fileserver import ServedFile
+from tests.helpers.hostiletars import after_a_member, old_gnu_sparse, pax_member
 from tests.helpers.imagebuild import TAR_MTIME, ImageSpec, LayerSpec, LayoutBuilder
 
 FILES = {
@@ -496,4 +497,28 @@ def test_a_huge_file_name_header_is_refused_before_it_is_read(
     first = tar_of((member("a" * 10_000), b""), fmt=fmt)  # when tarfile opens the stream
     source, layer, _ = image_with_blob(tmp_path / "first", first, media.OCI_LAYER)
     with pytest.raises(TooLarge, match="file-name header"):
+        list_layer_files(source, layer)
+
+
+def test_a_sparse_map_that_goes_on_or_a_malformed_sparse_record_is_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A GNU sparse file's map is read up to the bound (scaled down here), as an extended
+    header is; a sparse record tarfile cannot parse went out as a ValueError (an internal
+    error), and is a layer that is not a valid tar."""
+    import spyglass.core.tarheaders as tarheaders
+
+    monkeypatch.setattr(tarheaders, "MAX_HEADER_RECORD", 4096)
+    source, layer, _ = image_with_blob(
+        tmp_path / "long", after_a_member(old_gnu_sparse(9)), media.OCI_LAYER)
+    with pytest.raises(TooLarge) as caught:
+        list_layer_files(source, layer)
+    assert str(caught.value) == (
+        f"The layer {layer.digest} has a sparse file's map (where its data lies) longer than "
+        "the 4,096 bytes Spyglass reads; its files are not listed.")
+    source, layer, _ = image_with_blob(
+        tmp_path / "junk", after_a_member(pax_member({"GNU.sparse.size": "abc"})),
+        media.OCI_LAYER)
+    with pytest.raises(TransportError, match=r"is not a valid tar archive after its first 1 "
+                       r"entries \(a sparse file's record in it is malformed or cut short\)"):
         list_layer_files(source, layer)

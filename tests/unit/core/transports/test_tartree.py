@@ -15,6 +15,7 @@ from spyglass.core.transports import detect_location_kind, open_location
 from spyglass.core.transports.archive import open_docker_archive_image
 from spyglass.core.transports.archive_held import images_held
 from spyglass.core.transports.tartree import TarTree
+from tests.helpers.hostiletars import after_a_member, declaring, old_gnu_sparse, pax_member
 
 
 def _tar(*names: str, fmt: int) -> bytes:
@@ -28,15 +29,6 @@ def _tar(*names: str, fmt: int) -> bytes:
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     return out.getvalue()
-
-
-def _declaring(size: int, kind: bytes) -> bytes:
-    """A tar whose first member is an extended header (``kind``) declaring ``size`` bytes
-    (base-256 in its size field), of which it holds only a block, then its end."""
-    info = tarfile.TarInfo("././@LongLink" if kind == tarfile.GNUTYPE_LONGNAME
-                           else "././@PaxHeader")
-    info.type, info.size = kind, size
-    return info.tobuf(format=tarfile.GNU_FORMAT) + b"\0" * 3 * tarfile.BLOCKSIZE
 
 
 @pytest.mark.parametrize("fmt", [tarfile.PAX_FORMAT, tarfile.GNU_FORMAT])
@@ -78,10 +70,62 @@ def test_a_header_declaring_a_terabyte_is_refused_before_it_is_read(
     """What the explorer saw: a tar of 2 KB whose header declares more than memory holds
     got "Spyglass ran out of memory"; it is refused from the size declared."""
     path = tmp_path / "bomb.tar"
-    path.write_bytes(_declaring(2**40, kind))
+    path.write_bytes(declaring(2**40, kind))
     with pytest.raises(DamagedArchive) as caught:
         TarTree(path)
     assert str(caught.value) == (
         f'The archive "{path}" has a file-name header (a tar pax record or GNU long name) '
         "of 1,099,511,627,776 bytes, more than the 1,048,576 Spyglass reads; it cannot be "
         "read.")
+
+
+def test_a_sparse_map_longer_than_the_bound_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A GNU sparse file's map goes on for as many blocks as each says another follows:
+    100 MB of them took 430 MB of memory (and a .tar.zst of repeated blocks holds
+    gigabytes). It is read up to the bound (scaled down here), as Go reads a GNU 1.0 map."""
+    monkeypatch.setattr(tarheaders, "MAX_HEADER_RECORD", 4096)  # 8 blocks
+    ok = tmp_path / "ok.tar"
+    ok.write_bytes(after_a_member(old_gnu_sparse(8)))
+    assert TarTree(ok).names() == ["manifest.json", "sparse"]
+
+    for name, data in (
+        ("old.tar", after_a_member(old_gnu_sparse(9))),
+        ("gnu10.tar", after_a_member(pax_member(
+            {"GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.name": "s",
+             "GNU.sparse.realsize": "1"}, b"100000\n" + b"1\n" * 5000))),
+    ):
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(DamagedArchive) as caught:
+            TarTree(path)
+        assert str(caught.value) == (
+            f'The archive "{path}" has a sparse file\'s map (where its data lies) longer than '
+            "the 4,096 bytes Spyglass reads; it cannot be read.")
+
+
+@pytest.mark.parametrize(("member", "reason"), [
+    (old_gnu_sparse(3, end=False), "a sparse file's map in it is cut short"),
+    (pax_member({"GNU.sparse.size": "abc"}), "a sparse file's record in it is malformed"),
+    (pax_member({"GNU.sparse.realsize": "q"}), "a sparse file's record in it is malformed"),
+    (pax_member({"GNU.sparse.map": "x,y"}), "a sparse file's record in it is malformed"),
+    (pax_member({"GNU.sparse.major": "1", "GNU.sparse.minor": "0"}, b"zz\n1\n"),
+     "a sparse file's record in it is malformed"),
+    (pax_member({"GNU.sparse.major": "1", "GNU.sparse.minor": "0"}, b"7" * 600),
+     "a sparse file's record in it is malformed"),
+    (pax_member({"GNU.sparse.major": "1", "GNU.sparse.minor": "0"}, b"9\n1\n2\n"),
+     "a sparse file's map in it is cut short"),
+])
+def test_a_malformed_sparse_record_is_a_damaged_archive_not_an_internal_error(
+    tmp_path: Path, member: bytes, reason: str,
+) -> None:
+    """tarfile parses what a sparse file's records say with int() and unpacking, and read
+    past the end of a map cut short: ValueError and IndexError went out as "unexpected
+    internal error"."""
+    path = tmp_path / "damaged.tar"
+    path.write_bytes(after_a_member(member))
+    with pytest.raises(DamagedArchive) as caught:
+        TarTree(path)
+    assert str(caught.value).startswith(
+        f'The archive "{path}" is truncated or damaged ({reason}')
