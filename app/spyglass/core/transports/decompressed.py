@@ -20,6 +20,11 @@ process claims while it lives (see
 left is removed by the next archive decompressed). The folder goes when the
 archive is closed, when decompressing fails or is cancelled, and — should a
 caller forget to close — when the object is collected or the program ends.
+
+What a compressed file holds has no bound its size sets: zstd stores 32 GB of zeros in
+1 MB. So the copy grows only while its disk keeps :func:`kept_free` free for the other
+programs on it: one that would eat into that is stopped, and removed, with a sentence
+saying how far it grew (containers/image writes until the disk is full).
 """
 
 from __future__ import annotations
@@ -41,17 +46,48 @@ from spyglass.core.errors import (
     TemporarySpaceFailed,
     TransportError,
 )
+from spyglass.core.transports.archive_room import free_bytes
 from spyglass.core.transports.big_files import (  # (here too, for its callers)
     big_files_folder as big_files_folder,
 )
 from spyglass.core.transports.big_files import other_folder_advice, restart_advice
 from spyglass.core.transports.temporaries import TempFolder
+from spyglass.core.units import human_size
 
 FOLDER_PREFIX: Final = "spyglass-decompressed-"
 """The name prefix of the folder a decompressed archive lives in."""
 
 _FILE_NAME: Final = "archive.tar"
 _NO_ROOM: Final = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+# How much of the temporary folder's disk a decompressed copy leaves to others: 5 % of
+# the filesystem, at most 1 GiB. A disk filled to its last block breaks every program
+# writing there (logs, a database, an editor saving, the desktop session), for as long
+# as the copy lives; ext2/3/4 keep 5 % back from users for that reason. 5 % still lets
+# a small folder work (a tmpfs of 200 MB keeps 10 MB), where a fixed 1 GiB would refuse
+# every archive there; the 1 GiB cap keeps a big disk usable to the last gigabyte (5 %
+# of 2 TB, 100 GB, would refuse archives that fit with room to spare).
+KEEP_FREE_SHARE: Final = 20
+"""The part of the filesystem kept free, as a divisor (1/20: 5 %)."""
+KEEP_FREE_MOST: Final = 1024**3
+"""The most kept free, whatever the filesystem's size."""
+ROOM_LOOK_EVERY: Final = 64 * 1024 * 1024
+"""How much is written between two looks at the room left (``statvfs``), at most: less
+once near the room kept free, so that it is never written into. A look costs
+microseconds, 64 MiB a fraction of a second of decompressing."""
+
+
+def kept_free(folder: Path) -> int | None:
+    """The bytes a decompressed copy in ``folder`` leaves free on its filesystem (see
+    :data:`KEEP_FREE_SHARE`); None where the filesystem gives no sizes (nothing is kept
+    then: the copy grows until a write fails, as before)."""
+    try:
+        info = os.statvfs(folder)
+    except OSError:
+        return None
+    if not info.f_blocks:
+        return None
+    return min(KEEP_FREE_MOST, info.f_blocks * info.f_frsize // KEEP_FREE_SHARE)
 
 
 def space_failed(said: str, wanted: str) -> TemporarySpaceFailed:
@@ -111,7 +147,8 @@ class DecompressedArchive:
     is the tar. Raises, with every trace removed: :class:`DamagedArchive` (the
     compressed data is corrupt or cut short), :class:`InvalidLayout` (it does not
     hold a tar), :class:`TemporarySpaceFailed` (the temporary folder cannot be
-    made or has no room), :class:`TransportError` (the archive cannot be read),
+    made or has no room, or would be left less than :func:`kept_free`),
+    :class:`TransportError` (the archive cannot be read),
     :class:`~spyglass.core.errors.Cancelled` (``cancel`` was set; it is checked
     before every chunk).
     """
@@ -153,6 +190,9 @@ class DecompressedArchive:
             out = self.path.open("xb", buffering=0)
         except OSError as exc:
             raise self._space_error(exc) from exc
+        keep = kept_free(self.parent)
+        allowed = 0  # what may be written before the room left is looked at again
+        written = 0
         with out, reader:
             head = b""  # the first tar block, checked before the rest is written
             while True:
@@ -164,7 +204,15 @@ class DecompressedArchive:
                         self._check_tar_header(head)
                 if not chunk:
                     break
+                if keep is not None and len(chunk) > allowed:
+                    free = free_bytes(self.parent)
+                    if free is not None:
+                        if free - keep < len(chunk):
+                            raise self._kept_free(written, free)
+                        allowed = min(free - keep, ROOM_LOOK_EVERY)
                 self._write_all(out, chunk)
+                allowed -= len(chunk)
+                written += len(chunk)
 
     def _write_all(self, out: IO[bytes], chunk: bytes) -> None:
         """Write all of ``chunk``: near a full disk (or a file size limit) a write can
@@ -198,13 +246,26 @@ class DecompressedArchive:
         except tarfile.HeaderError as exc:
             raise not_a_tar(self.archive, self.algorithm, str(exc)) from exc
 
+    def _archive(self) -> tuple[str, str]:
+        """What the archive is called in a sentence, and what is done to it."""
+        if self.algorithm == PIPED:
+            return "archive read from the pipe", "kept"
+        return f"{self.algorithm}-compressed archive", "decompressed"
+
+    def _kept_free(self, written: int, free: int) -> TemporarySpaceFailed:
+        """The refusal of a copy that would eat into the room :func:`kept_free` keeps."""
+        archive, done = self._archive()
+        grown = human_size(written) + ("" if self.algorithm == PIPED else f" {done}")
+        return space_failed(
+            f'There is no room for the {archive} "{self.archive}" in the temporary folder '
+            f'"{self.parent}": it was stopped at {grown}, with {human_size(free)} left on '
+            "that disk, which is kept free for other programs; free some space there, or ",
+            "with more room")
+
     def _space_error(self, exc: OSError) -> TemporarySpaceFailed:
         folder = self.parent
         reason = (exc.strerror or str(exc) or type(exc).__name__).rstrip(".")
-        if self.algorithm == PIPED:
-            archive, done = "archive read from the pipe", "kept"
-        else:
-            archive, done = f"{self.algorithm}-compressed archive", "decompressed"
+        archive, done = self._archive()
         if exc.errno in _NO_ROOM:
             return space_failed(
                 f'There is no room for the {archive} "{self.archive}" in the temporary '

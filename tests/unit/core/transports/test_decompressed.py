@@ -12,9 +12,11 @@ from __future__ import annotations
 import bz2
 import errno
 import gzip
+import io
 import json
 import lzma
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -45,7 +47,7 @@ from spyglass.core.transports.archive import (
     sniff_archive,
 )
 from spyglass.core.transports.base import ImageSource
-from spyglass.core.transports.decompressed import FOLDER_PREFIX, big_files_folder
+from spyglass.core.transports.decompressed import FOLDER_PREFIX, PIPED, big_files_folder
 from spyglass.core.transports.tartree import TarTree
 from spyglass.core.transports.temporaries import ORPHAN_AGE
 from tests.helpers.imagebuild import ImageSpec, LayerSpec
@@ -500,6 +502,140 @@ def test_a_full_temporary_folder_tells_the_window_to_start_spyglass_again(
         f"{said}quit Spyglass and start it again with TMPDIR set to a folder with more room.")
     assert caught.value.on_command_line == f"{said}set TMPDIR to a folder with more room."
     assert leftovers(temporary_folder) == []
+
+
+def _zstd_zeros(size: int) -> bytes:
+    """A zstd frame of ``size`` zeros in RLE blocks of 128 KiB: 4 bytes a block, so that a
+    megabyte holds 32 GB (what the explorer's bomb was made of)."""
+    block = 128 * 1024
+    count = -(-size // block)
+    frame = bytearray(b"\x28\xb5\x2f\xfd\x00\x38")  # magic; no size, no checksum
+    for number in range(count):
+        last = number == count - 1
+        frame += ((block << 3) | 2 | last).to_bytes(3, "little") + b"\0"
+    return bytes(frame)
+
+
+def _zstd_bomb(path: Path, size: int) -> Path:
+    """A .tar.zst whose one member claims a terabyte, then ``size`` zeros: it decompresses
+    until the disk is full, or until its end (and is then a tar cut short)."""
+    info = tarfile.TarInfo("big")
+    info.size = 10**12
+    header = info.tobuf(format=tarfile.GNU_FORMAT)
+    raw = b"\x28\xb5\x2f\xfd\x00\x38" + ((len(header) << 3) | 1).to_bytes(3, "little")
+    path.write_bytes(raw + header + _zstd_zeros(size))
+    return path
+
+
+class _FakeDisk:
+    """A disk of ``size`` bytes for ``free_bytes`` and ``os.statvfs``, on which only the
+    decompressed copies take room, and which remembers the least room ever left."""
+
+    def __init__(self, folder: Path, size: int) -> None:
+        self.folder = folder
+        self.size = size
+        self.least = size
+
+    def used(self) -> int:
+        return sum(file.stat().st_size for file in self.folder.rglob("*") if file.is_file())
+
+    def free_bytes(self, _folder: Path) -> int:
+        free = self.size - self.used()
+        self.least = min(self.least, free)
+        return free
+
+
+def test_a_copy_stops_while_room_is_kept_free_on_its_disk(
+    tmp_path: Path, temporary_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A compressed archive was decompressed until its disk was full: 1 MB of zstd holds
+    32 GB, and /var/tmp is on the root filesystem. The copy grows only while 5 % of its
+    disk (at most 1 GiB) stays free, looked at every 64 MiB (scaled down here), never
+    eaten into; then it is stopped, removed, and said, with how far it grew."""
+    disk = _FakeDisk(temporary_folder, 40 * 1024 * 1024)
+    monkeypatch.setattr(decompressed_module, "free_bytes", disk.free_bytes)
+    monkeypatch.setattr(decompressed_module, "kept_free", lambda _folder: 4 * 1024 * 1024)
+    monkeypatch.setattr(decompressed_module, "ROOM_LOOK_EVERY", 8 * 1024 * 1024)
+    bomb = _zstd_bomb(tmp_path / "bomb.tar.zst", 10**9)
+    from spyglass.core.errors import TemporarySpaceFailed
+
+    for attempt in (lambda: open_docker_archive_image(bomb), lambda: sniff_archive(bomb)):
+        with pytest.raises(TemporarySpaceFailed) as caught:
+            attempt()
+        said = (f'There is no room for the zstd-compressed archive "{bomb}" in the temporary '
+                f'folder "{temporary_folder}": it was stopped at 36.0 MiB decompressed, with '
+                "4.0 MiB left on that disk, which is kept free for other programs; free some "
+                "space there, or ")
+        assert caught.value.on_command_line == f"{said}set TMPDIR to a folder with more room."
+        assert str(caught.value) == (f"{said}quit Spyglass and start it again with TMPDIR "
+                                     "set to a folder with more room.")
+        assert disk.least >= 4 * 1024 * 1024
+        assert leftovers(temporary_folder) == []
+    piped = io.BytesIO(_zstd_bomb(tmp_path / "piped.tar.zst", 10**8).read_bytes())
+    with pytest.raises(TemporarySpaceFailed) as caught:
+        decompressed_module.DecompressedArchive(Path("/dev/stdin"), piped, PIPED)
+    assert caught.value.on_command_line == (
+        'There is no room for the archive read from the pipe "/dev/stdin" in the temporary '
+        f'folder "{temporary_folder}": it was stopped at 36.0 MiB, with 4.0 MiB left on that '
+        "disk, which is kept free for other programs; free some space there, or set TMPDIR "
+        "to a folder with more room.")
+    assert leftovers(temporary_folder) == []
+
+    # an archive that fits beside the room kept is read, however near it comes
+    images = [(["example.com/big:1"], ImageSpec(layers=[LayerSpec(
+        {"/big": os.urandom(30 * 1024 * 1024)}, compression="none")]))]
+    fits = pack(write_tar(tmp_path / "fits.tar", docker_save_entries(images)), "zstd")
+    source = open_docker_archive_image(fits)
+    try:
+        assert image_manifest(source).layers[0].size > 30 * 1024 * 1024
+    finally:
+        source.close()
+    assert 4 * 1024 * 1024 <= disk.least < 10 * 1024 * 1024
+
+
+def test_the_room_kept_free_is_5_percent_of_the_disk_at_most_a_gibibyte(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """5 %: a small folder (a tmpfs of 200 MB) can still be used, where a fixed gigabyte
+    would refuse every archive; at most 1 GiB: 5 % of 2 TB would refuse archives that fit
+    with room to spare. A filesystem that gives no sizes keeps nothing (as before)."""
+    def disk(blocks: int) -> os.statvfs_result:
+        return os.statvfs_result((4096, 4096, blocks, blocks, blocks, 0, 0, 0, 0, 255))
+
+    for blocks, kept in ((51_200, 10 * 1024 * 1024),  # 200 MiB
+                         (10 * 1024 * 1024, 1024**3),  # 40 GiB: 2 GiB, capped
+                         (5 * 1024 * 1024, 1024**3),  # 20 GiB: exactly 1 GiB
+                         (0, None)):
+        monkeypatch.setattr(os, "statvfs", lambda _path, blocks=blocks: disk(blocks))
+        assert decompressed_module.kept_free(tmp_path) == kept
+    monkeypatch.undo()
+    assert decompressed_module.kept_free(tmp_path / "nowhere") is None
+
+
+def test_a_bomb_on_a_small_disk_is_stopped_before_the_disk_is_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """For real, on a tmpfs of 32 MiB (root only): a 1 GB zstd bomb is stopped with 5 %
+    of it still free, where it got "No space left on device" once the disk was full, and
+    an archive that fits is read there."""
+    from spyglass.core.errors import TemporarySpaceFailed
+    from tests.helpers.mounts import small_filesystem
+
+    with small_filesystem(tmp_path / "mnt", "32m") as disk:
+        monkeypatch.setenv("TMPDIR", str(disk))
+        bomb = _zstd_bomb(tmp_path / "bomb.tar.zst", 10**9)
+        with pytest.raises(TemporarySpaceFailed) as caught:
+            open_docker_archive_image(bomb)
+        said = str(caught.value.on_command_line)
+        assert re.search(r"it was stopped at 3\d\.\d MiB decompressed, with 1\.\d MiB left on "
+                         r"that disk, which is kept free for other programs; free some space "
+                         r"there, or set TMPDIR to a folder with more room\.$", said), said
+        assert leftovers(disk) == []
+        images = [(["example.com/fits:1"], image_spec("amd64", ["alpha"]))]
+        fits = pack(write_tar(tmp_path / "fits.tar", docker_save_entries(images)), "gzip")
+        source = open_docker_archive_image(fits)
+        source.close()
+        assert leftovers(disk) == []
 
 
 def test_a_folder_a_killed_spyglass_left_is_swept(
