@@ -29,7 +29,7 @@ from spyglass.core.errors import (
     TransportError,
 )
 from spyglass.core.image import load_image
-from spyglass.core.manifest import MAX_MANIFEST_SIZE, Descriptor
+from spyglass.core.manifest import IMAGE_NAME_ANNOTATION, MAX_MANIFEST_SIZE, Descriptor
 from spyglass.core.transports import open_source
 from spyglass.core.transports.base import ImageSource, Location
 from spyglass.core.transports.files import DirTree
@@ -142,6 +142,39 @@ def test_unknown_ref(many: tuple[Path, dict[str, dict[str, Any]]]) -> None:
     assert str(info.value) == (
         f'{layout_text(root)} has no image with the ref "3.0"; it has: 1.0, 2.0, tools.'
     )
+
+
+def test_sentences_name_ten_refs_and_count_the_rest(tmp_path: Path) -> None:
+    """An index.json of 30,000 refs made a 229 KB error line (every ref, every name):
+    each list a sentence names holds the first ten, then how many more, as the
+    registry's sentence of a tag not found names ten of its repository's tags."""
+    root = tmp_path / "wide"
+    builder = LayoutBuilder(root)
+    images = [small_image(builder, f"image {n}") for n in range(13)]
+    manifests = [{**images[n % 13], "annotations": {REF_NAME_ANNOTATION: f"r{n:03}",
+                                                     IMAGE_NAME_ANNOTATION: f"x.io/a:{n:03}"}}
+                 for n in range(25)]
+    manifests += [{**image, "annotations": {REF_NAME_ANNOTATION: "same"}} for image in images]
+    (root / "index.json").write_bytes(dump_json(
+        {"schemaVersion": 2, "mediaType": media.OCI_INDEX, "manifests": manifests}))
+    first = ", ".join(f"r{n:03}" for n in range(10))
+    with pytest.raises(ImageNotFound) as info:
+        open_layout_image(root, "nope")
+    names = ", ".join(f"x.io/a:{n:03}" for n in range(10))
+    assert str(info.value) == (
+        f'{layout_text(root)} has no image with the ref "nope"; it has: {first} and 16 '
+        f"more (or by name: {names} and 15 more).")
+    with pytest.raises(ImageNotFound) as info:
+        open_layout_image(root, None)
+    positions = ", ".join(f"@{n}" for n in range(25, 35))
+    assert str(info.value).endswith(
+        f"(refs: {first} and 15 more; by position: {positions} and 3 more).")
+    with pytest.raises(ImageNotFound) as info:
+        open_layout_image(root, "same")
+    ways = ", ".join(f"oci:{root}:@{n}" for n in range(25, 35))
+    assert str(info.value) == (
+        f'{layout_text(root)} has 13 different images with the ref "same"; name one by its '
+        f"position: {ways} and 3 more.")
 
 
 def test_empty_layout(tmp_path: Path) -> None:

@@ -83,6 +83,7 @@ from spyglass.core.errors import (
     clause,
     json_problem,
 )
+from spyglass.core.listed import some_names
 from spyglass.core.manifest import (
     Descriptor,
 )
@@ -280,9 +281,9 @@ class DockerArchiveReader:
         return None
 
     def _listing(self) -> str:
-        return "; ".join(
-            f"@{item.index} {', '.join(item.repo_tags) or '(no tags)'}" for item in self.items
-        )
+        """The images held and their tags, for a sentence (the first few of each)."""
+        return some_names([f"@{item.index} {some_names(item.repo_tags) or '(no tags)'}"
+                           for item in self.items], joined_by="; ", more_of="image")
 
     def choose(self, reference: str | None, index: int | None) -> DockerArchiveItem:
         """The image named by ``reference`` (``NAME:TAG``, normalized) or ``index`` (``@N``).

@@ -39,6 +39,7 @@ from spyglass.core.errors import (
     clause,
     json_problem,
 )
+from spyglass.core.listed import some_names
 from spyglass.core.manifest import (
     IMAGE_NAME_ANNOTATION,
     MAX_MANIFEST_SIZE,
@@ -334,10 +335,10 @@ class OCILayoutReader:
                     own.add(name)
                 else:
                     (shared if d.ref_name else unnamed).append(f"@{n}")
-            known = ([f"refs: {', '.join(sorted(single))}"] if single else []) + (
-                [f"names: {', '.join(sorted(own))}"] if own else []) + (
-                [f"by position: {_some(shared)}"] if shared else []) + (
-                [f"without a name: {_some(unnamed)}"] if (single or own or shared)
+            known = ([f"refs: {some_names(sorted(single))}"] if single else []) + (
+                [f"names: {some_names(sorted(own))}"] if own else []) + (
+                [f"by position: {some_names(shared)}"] if shared else []) + (
+                [f"without a name: {some_names(unnamed)}"] if (single or own or shared)
                 and unnamed else [])
             attached = len(manifests) - len(images)
             raise ImageNotFound(
@@ -360,8 +361,8 @@ class OCILayoutReader:
                             if (name := d.annotations.get(IMAGE_NAME_ANNOTATION))})
             raise ImageNotFound(
                 f'{self.what} has no image with the ref "{ref}"; '
-                + (f"it has: {', '.join(refs)}" if refs else "it has no named images")
-                + (f" (or by name: {', '.join(names)})." if names else ".")
+                + (f"it has: {some_names(refs)}" if refs else "it has no named images")
+                + (f" (or by name: {some_names(names)})." if names else ".")
             )
         if len(matches) > 1 and len({d.digest for d in matches}) > 1:
             by_ref, by_name = _digests_named(manifests)
@@ -375,7 +376,7 @@ class OCILayoutReader:
                    else "its own name or position")
             raise ImageNotFound(
                 f'{self.what} has {len(matches)} different images with the ref "{ref}"; '
-                f"name one by {how}: {', '.join(ways)}."
+                f"name one by {how}: {some_names(ways)}."
             )
         return matches[0]
 
@@ -658,9 +659,3 @@ def _own_name(descriptor: Descriptor, by_ref: dict[str, set[Digest]],
     if name is None or name in by_ref or by_name[name] != {descriptor.digest}:
         return None
     return name
-
-
-def _some(items: list[str], shown: int = 8) -> str:
-    """``items`` joined, the first ``shown`` of them and how many more."""
-    more = len(items) - shown
-    return ", ".join(items[:shown]) + (f" and {more} more" if more > 0 else "")

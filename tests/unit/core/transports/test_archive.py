@@ -327,6 +327,27 @@ def test_several_images_without_a_selector_are_listed(two_images: Path) -> None:
     assert "@0" in message and "@1" in message
 
 
+def test_the_images_listed_are_ten_with_ten_tags_each_and_counted_beyond(
+        tmp_path: Path) -> None:
+    """A manifest.json of thousands of images or tags made an error line of megabytes:
+    as the registry's sentence names ten tags, ten images are named, each by ten of its
+    tags, then how many more."""
+    items = [{"Config": "c.json", "Layers": [],
+              "RepoTags": [f"x.io/a:{n:02}" for n in range(25)] if not number else
+              [f"x.io/i{number:02}:1"] if number < 13 else []} for number in range(14)]
+    path = write_tar(tmp_path / "wide.tar", [("file", "manifest.json", dump_json(items))])
+    tags = ", ".join(f"x.io/a:{n:02}" for n in range(10))
+    images = "; ".join([f"@0 {tags} and 15 more",
+                        *(f"@{n} x.io/i{n:02}:1" for n in range(1, 10))])
+    with pytest.raises(ImageNotFound) as caught:
+        open_docker_archive_image(path, "x.io/b:1", None)
+    assert str(caught.value).endswith(
+        f'has no image tagged "x.io/b:1"; it holds: {images} and 4 more images.')
+    with pytest.raises(ImageNotFound) as caught:
+        open_docker_archive_image(path, None, None)
+    assert str(caught.value).endswith(f"It holds: {images} and 4 more images.")
+
+
 def test_unknown_tag_and_index_are_refused(two_images: Path) -> None:
     with pytest.raises(ImageNotFound, match="no image tagged") as caught:
         open_docker_archive_image(two_images, "example.com/a:2", None)
