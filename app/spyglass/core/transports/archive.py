@@ -374,9 +374,7 @@ class DockerArchiveReader:
                 self.tree, item.config, f'{where} has a config "{item.config}" that'
             )
         except FileNotFoundError:
-            raise InvalidLayout(
-                f'{where} names the config "{item.config}", but the archive has no such file.'
-            ) from None
+            raise self._not_a_file(where, "config", item.config) from None
         diff_ids = self._diff_ids(config, f'{where} has a config "{item.config}"')
         if len(diff_ids) != len(item.layers):
             raise InvalidLayout(
@@ -410,6 +408,14 @@ class DockerArchiveReader:
             manifest_digest=Digest.of(manifest),
         )
 
+    def _not_a_file(self, where: str, what: str, name: str) -> InvalidLayout:
+        """The refusal of the file ``name`` manifest.json names as an image's ``what``
+        (``config``, ``layer``) where the archive holds no such file: in a tar that ends
+        without its end-of-archive marker, that the archive may be cut short
+        (:func:`truncation_hint`), as a missing manifest.json is."""
+        return InvalidLayout(f'{where} names the {what} "{name}", but the archive has no '
+                             f"such file.{truncation_hint(self.tree)}")
+
     @staticmethod
     def _diff_ids(config: bytes, what: str) -> tuple[Digest, ...]:
         try:
@@ -435,9 +441,7 @@ class DockerArchiveReader:
         try:
             stream, kind = open_decompressed(self.tree, layer_path, what)
         except FileNotFoundError:
-            raise InvalidLayout(
-                f'{where} names the layer "{layer_path}", but the archive has no such file.'
-            ) from None
+            raise self._not_a_file(where, "layer", layer_path) from None
         with stream:
             if kind is None:
                 return self.tree.size(layer_path)

@@ -1130,6 +1130,44 @@ def test_layer_count_mismatch_and_missing_layer(tmp_path: Path) -> None:
         assert str(path) in str(caught.value)
 
 
+def test_an_archive_cut_before_a_layer_or_config_may_be_truncated(tmp_path: Path) -> None:
+    """Cut between two members after its manifest.json, a docker-archive said only that
+    it "has no such file" as the layer or config manifest.json names: the truncation
+    hint a missing manifest.json gets is added there too (and only where the tar ends
+    without its end-of-archive marker)."""
+    images = [(["example.com/cut:1"], image_spec("amd64", ["alpha"]))]
+    entries = docker_save_entries(images)
+    entries.insert(0, entries.pop())  # manifest.json first, as docker save writes it
+    entries.insert(1, entries.pop())  # then the config: a cut before the layer leaves it
+    whole = write_tar(tmp_path / "whole.tar", entries)
+    with tarfile.open(whole) as tar:
+        members = {info.name: info.offset for info in tar}
+    layer = next(name for name in members if name.endswith("/layer.tar"))
+    config = next(name for name in members if name.endswith(".json") and "/" not in name
+                  and name != "manifest.json")
+    hint = (" It ends without the end-of-archive marker a tar is written with, so it may be "
+            "truncated (copied or downloaded only in part).")
+    for member, what in ((layer, "layer"), (config, "config")):
+        path = tmp_path / f"cut-{what}.tar"
+        path.write_bytes(whole.read_bytes()[: members[member]])
+        source = open_docker_archive_image(path, None, None)
+        with pytest.raises(InvalidLayout) as caught:
+            source.get_manifest()
+        assert str(caught.value) == (
+            f'The docker-archive "{path}": image @0 names the {what} "{member}", but the '
+            f"archive has no such file.{hint}")
+        source.close()
+    missing = {"Config": "c.json", "RepoTags": [], "Layers": ["gone.tar"]}
+    path = write_tar(tmp_path / "missing.tar", [("file", "c.json", b'{"rootfs":{"type":'
+                                                 b'"layers","diff_ids":["%s"]}}'
+                                                 % sha256_digest(b"").encode()),
+                                                ("file", "manifest.json", dump_json([missing]))])
+    with pytest.raises(InvalidLayout) as caught:
+        open_docker_archive_image(path, None, None).get_manifest()
+    assert str(caught.value).endswith('names the layer "gone.tar", but the archive has no '
+                                      "such file.")  # a whole tar: no hint
+
+
 def test_tar_tree_basics(tmp_path: Path) -> None:
     path = write_tar(
         tmp_path / "t.tar",
