@@ -410,9 +410,14 @@ class DockerArchiveReader:
 
     def _not_a_file(self, where: str, what: str, name: str) -> InvalidLayout:
         """The refusal of the file ``name`` manifest.json names as an image's ``what``
-        (``config``, ``layer``) where the archive holds no such file: in a tar that ends
-        without its end-of-archive marker, that the archive may be cut short
-        (:func:`truncation_hint`), as a missing manifest.json is."""
+        (``config``, ``layer``) where the archive holds no such file: a folder is said to
+        be one; a missing file, in a tar that ends without its end-of-archive marker,
+        that the archive may be cut short (:func:`truncation_hint`), as a missing
+        manifest.json is."""
+        if self.tree.is_folder(name):
+            return InvalidLayout(
+                f'{where} names the {what} "{name}", but that is a folder in the archive, '
+                "not a file.")
         return InvalidLayout(f'{where} names the {what} "{name}", but the archive has no '
                              f"such file.{truncation_hint(self.tree)}")
 

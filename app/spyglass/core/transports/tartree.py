@@ -452,6 +452,16 @@ class TarTree:
     def size(self, path: str) -> int:
         return self._regular(path).size
 
+    def is_folder(self, path: str) -> bool:
+        """Whether ``path`` (after links) is a folder in the archive: a directory member,
+        or the folder of members stored without one (what :meth:`exists` says is no file
+        may be that, which a sentence says rather than "no such file")."""
+        info = self._lookup(path)
+        if info is not None:
+            return info.isdir()
+        inside = self._request(path) + "/"
+        return any(name.startswith(inside) for name in self._members)
+
     def open(self, path: str, *, cancel: CancelToken | None = None,
              size: int | None = None) -> io.BufferedReader:
         """Open a member (after links) for reading; seekable within the member (``size``

@@ -1168,6 +1168,30 @@ def test_an_archive_cut_before_a_layer_or_config_may_be_truncated(tmp_path: Path
                                       "such file.")  # a whole tar: no hint
 
 
+def test_a_layer_or_config_that_is_a_folder_is_said_to_be_one(tmp_path: Path) -> None:
+    """A layer that is a folder in the archive (a directory member, or the folder of
+    members stored without one) was said to be "no such file"."""
+    config = b'{"rootfs":{"type":"layers","diff_ids":["%s"]}}' % sha256_digest(b"").encode()
+    for name, entries, item in (
+        ("layer-dir.tar", [("dir", "L", None), ("dir", "L/layer.tar", None),
+                           ("file", "c.json", config)],
+         {"Config": "c.json", "RepoTags": [], "Layers": ["L/layer.tar"]}),
+        ("layer-implied.tar", [("file", "L/layer.tar/x", b"x"), ("file", "c.json", config)],
+         {"Config": "c.json", "RepoTags": [], "Layers": ["./L/layer.tar"]}),
+        ("config-dir.tar", [("dir", "c.json", None)],
+         {"Config": "c.json", "RepoTags": [], "Layers": []}),
+    ):
+        path = write_tar(tmp_path / name,
+                         [*entries, ("file", "manifest.json", dump_json([item]))])
+        what, member = (("config", "c.json") if name.startswith("config")
+                        else ("layer", item["Layers"][0].removeprefix("./")))
+        with pytest.raises(InvalidLayout) as caught:
+            open_docker_archive_image(path, None, None).get_manifest()
+        assert str(caught.value) == (
+            f'The docker-archive "{path}": image @0 names the {what} "{member}", but that '
+            "is a folder in the archive, not a file.")
+
+
 def test_tar_tree_basics(tmp_path: Path) -> None:
     path = write_tar(
         tmp_path / "t.tar",
