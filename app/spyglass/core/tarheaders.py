@@ -99,6 +99,8 @@ class BoundedTarInfo(tarfile.TarInfo):
     :class:`tarfile.ReadError` for a sparse file's record tarfile cannot parse. Pass it
     as ``tarfile.open(…, tarinfo=BoundedTarInfo)``."""
 
+    __slots__ = ()  # as TarInfo's: no __dict__ a member (a tar may have a million)
+
     def _proc_member(self, archive: tarfile.TarFile) -> tarfile.TarInfo:
         if self.type in EXTENDED_TYPES and self.size > MAX_HEADER_RECORD:
             raise HugeHeader(self.size)

@@ -85,7 +85,7 @@ def _images_held_in_tree(path: Path) -> list[str] | None:
     (which decompresses it once, and removes that copy when closed)."""
     try:
         tree = TarTree(path)
-    except (InvalidLayout, DamagedArchive, UnsafeArchive):
+    except (InvalidLayout, DamagedArchive, UnsafeArchive, TooLarge):
         return None  # no tar of an image inside; what stops it from being looked at, says so
     try:
         def small(*names: str) -> dict[str, bytes]:

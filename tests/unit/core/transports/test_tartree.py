@@ -5,12 +5,13 @@ from __future__ import annotations
 import gzip
 import io
 import tarfile
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
 import spyglass.core.tarheaders as tarheaders
-from spyglass.core.errors import DamagedArchive
+from spyglass.core.errors import DamagedArchive, TooLarge
 from spyglass.core.transports import detect_location_kind, open_location
 from spyglass.core.transports.archive import open_docker_archive_image
 from spyglass.core.transports.archive_held import images_held
@@ -129,3 +130,50 @@ def test_a_malformed_sparse_record_is_a_damaged_archive_not_an_internal_error(
         TarTree(path)
     assert str(caught.value).startswith(
         f'The archive "{path}" is truncated or damaged ({reason}')
+
+
+def _many_members(path: Path, count: int) -> Path:
+    """A plain tar of ``count`` empty files and its end (written block by block: tarfile
+    takes a second for 20,000)."""
+    with path.open("wb") as out:
+        for number in range(count):
+            info = tarfile.TarInfo(f"member-{number:07}")
+            out.write(info.tobuf(format=tarfile.USTAR_FORMAT))
+        out.write(b"\0" * 2 * tarfile.BLOCKSIZE)
+    return path
+
+
+def test_a_member_kept_costs_a_few_hundred_bytes_not_a_tarinfo(tmp_path: Path) -> None:
+    """A tar of a million empty members (6 MB gzipped) took 517 MB: the tree kept each
+    member's whole TarInfo, and tarfile a list of them all. It keeps where each member's
+    data lies and what it is (about 200 bytes a member with its name, counted here
+    without the interpreter's own)."""
+    path = _many_members(tmp_path / "many.tar", 10_000)
+    tracemalloc.start()
+    try:
+        tree = TarTree(path)
+        kept, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(tree.names()) == 10_000 and tree.size("member-0001234") == 0
+    assert kept < 300 * 10_000, kept
+    assert peak < 300 * 10_000 + 1024 * 1024, peak
+
+
+def test_more_members_than_the_bound_are_refused_naming_the_archive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past a million members (scaled down here) a tar is refused, as a registry's
+    listing stops at a million names: no image archive holds that many."""
+    import spyglass.core.transports.tartree as tartree
+
+    monkeypatch.setattr(tartree, "MAX_MEMBERS", 5)
+    assert len(TarTree(_many_members(tmp_path / "five.tar", 5)).names()) == 5
+    path = _many_members(tmp_path / "six.tar", 6)
+    for opened in (TarTree, detect_location_kind, open_location,
+                   lambda p: open_docker_archive_image(p, None, None)):
+        with pytest.raises(TooLarge) as caught:
+            opened(path)
+        assert str(caught.value) == (
+            f'The archive "{path}" has more than 5 members, more than Spyglass reads; an '
+            "image archive holds a few for each image.")
