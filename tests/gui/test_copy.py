@@ -6,6 +6,7 @@ import json
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QPersistentModelIndex, QPointF, Qt
@@ -279,32 +280,42 @@ def test_a_dropped_platform_row_copies_that_platform(
     dialog.reject()
 
 
+def _platform_rows_dragged(qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch,
+                           lists: Path, target: Path, shown: str
+                           ) -> tuple[list[DraggedImage], Any, Any]:
+    """Open the layout ``lists`` (showing its image ``shown``) and ``target``; the images
+    a drag from the Platforms table starts are kept in the list returned (instead of
+    Qt's modal drag loop), with that table and its model."""
+    from spyglass.gui.dragdrop import DragSource
+
+    window.open_location(lists, select=False)
+    window.open_location(target, select=False)
+    wait_listed(qtbot, window, 1)
+    show_image(qtbot, window, shown)
+    started: list[DraggedImage] = []
+
+    def record(_self: DragSource, image: DraggedImage) -> Qt.DropAction:
+        started.append(image)
+        return Qt.DropAction.CopyAction
+
+    monkeypatch.setattr(DragSource, "start_drag", record)
+    return started, window.image_view.platforms.table, window.image_view.platforms.model
+
+
 def test_a_platform_row_without_a_platform_is_dragged_and_copied_alone_by_its_digest(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Its row (which read "— —") could not be dragged: no platform named it, and the
     dialog's boxes offered only platforms (it went only with the list whole). Dragged
     now, it is the one box ticked, named after its digest, and copied alone by it."""
-    from spyglass.gui.dragdrop import DragSource
     from tests.gui.guitools import drop_on_row
     from tests.gui.test_drag_sources import drag_with_the_mouse
     from tests.helpers.platform_lists import platform_lists
 
     lists = platform_lists(tmp_path / "lists")
     target = second_layout(tmp_path, sample)
-    window.open_location(lists.root, select=False)
-    window.open_location(target, select=False)
-    wait_listed(qtbot, window, 1)
-    show_image(qtbot, window, "noplat_mixed")
-    started: list[DraggedImage] = []
-
-    def record(_self: DragSource, image: DraggedImage) -> Qt.DropAction:
-        started.append(image)  # (instead of Qt's modal drag loop)
-        return Qt.DropAction.CopyAction
-
-    monkeypatch.setattr(DragSource, "start_drag", record)
-    table = window.image_view.platforms.table
-    model = window.image_view.platforms.model
+    started, table, model = _platform_rows_dragged(qtbot, window, monkeypatch, lists.root,
+                                                   target, "noplat_mixed")
     row = next(r for r, s in enumerate(model.rows) if s.descriptor.platform is None)
     index = model.index(row, 0)
     table.scrollTo(index)
@@ -363,7 +374,6 @@ def test_the_second_image_of_a_platform_dragged_is_the_one_copied(
     was of the first image, under the name offered for the second. Now the second is a
     box of its own, each twin said with its digest, the dragged one alone ticked, and it
     is copied by its digest."""
-    from spyglass.gui.dragdrop import DragSource
     from tests.gui.guitools import drop_on_row
     from tests.gui.test_drag_sources import drag_with_the_mouse
     from tests.helpers.platform_lists import platform_lists
@@ -371,19 +381,8 @@ def test_the_second_image_of_a_platform_dragged_is_the_one_copied(
     lists = platform_lists(tmp_path / "lists")  # "dup": dupA, dupB (both linux/amd64), arm64
     first, second = (lists.images[name]["digest"] for name in ("dupA", "dupB"))
     target = second_layout(tmp_path, sample)
-    window.open_location(lists.root, select=False)
-    window.open_location(target, select=False)
-    wait_listed(qtbot, window, 1)
-    show_image(qtbot, window, "dup")
-    started: list[DraggedImage] = []
-
-    def record(_self: DragSource, image: DraggedImage) -> Qt.DropAction:
-        started.append(image)  # (instead of Qt's modal drag loop)
-        return Qt.DropAction.CopyAction
-
-    monkeypatch.setattr(DragSource, "start_drag", record)
-    table = window.image_view.platforms.table
-    model = window.image_view.platforms.model
+    started, table, model = _platform_rows_dragged(qtbot, window, monkeypatch, lists.root,
+                                                   target, "dup")
     assert [str(s.descriptor.digest) for s in model.rows][:2] == [first, second]
     # the table says which of the two a platform chooses
     assert "which that platform chooses" in str(model.index(1, 0).data(
