@@ -125,6 +125,12 @@ class _Member:
         return self.type == tarfile.GNUTYPE_SPARSE
 
 
+def _stored(info: tarfile.TarInfo) -> int:
+    """The bytes of a sparse member's data the tar holds: its map's regions, not the
+    file's size (``info.size``), which holes make larger."""
+    return sum(length for _offset, length in info.sparse or ())
+
+
 def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
@@ -387,6 +393,7 @@ class TarTree:
         return DamagedArchive(f'The archive "{self.path}" has {huge.said}; it cannot be read.')
 
     def _read_headers(self, tar: tarfile.TarFile, file: IO[bytes], file_size: int) -> None:
+        cut_short = False  # a sparse member's data (what of it is stored) past the end
         try:
             with tar:
                 count = 0
@@ -400,6 +407,8 @@ class TarTree:
                             f'The archive "{self.path}" has more than {MAX_MEMBERS:,} '
                             "members, more than Spyglass reads; an image archive holds a "
                             "few for each image.")
+                    if info.issparse() and info.offset_data + _stored(info) > file_size:
+                        cut_short = True
                     name = _member_name(info.name, self.path)
                     if name is not None:
                         if name in self._members:
@@ -419,10 +428,11 @@ class TarTree:
         block = file.read(_BLOCK)
         damaged = bool(block) and (len(block) < _BLOCK or block.count(0) != _BLOCK)
         self.unmarked_end = not block
-        if damaged or any(
+        if damaged or cut_short or any(
             info.offset_data + info.size > file_size
             for info in (*self._members.values(), *self._later.values())
-            if info.isreg()
+            # (a sparse member's size is the file's, not what of it is stored)
+            if info.isreg() and not info.issparse()
         ):
             raise DamagedArchive(
                 f'The archive "{self.path}" is truncated or damaged after {end} bytes; it '

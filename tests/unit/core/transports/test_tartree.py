@@ -177,3 +177,39 @@ def test_more_members_than_the_bound_are_refused_naming_the_archive(
         assert str(caught.value) == (
             f'The archive "{path}" has more than 5 members, more than Spyglass reads; an '
             "image archive holds a few for each image.")
+
+
+@pytest.mark.parametrize("fmt", ["gnu", "posix"])
+def test_a_sparse_member_is_read_as_stored_and_said_to_be_sparse(tmp_path: Path, fmt: str) -> None:
+    """A sparse file of 100 MB holding 4 bytes (GNU tar -S): its size is the file's, what
+    the tar stores a block; the archive was refused as "truncated or damaged" (its size
+    ran past the tar's end), so the sentence for a sparse member never came. A tar cut
+    inside the stored data is damaged still."""
+    import shutil
+    import subprocess
+
+    if shutil.which("tar") is None:
+        pytest.skip("GNU tar makes the sparse file")
+    folder = tmp_path / "files"
+    folder.mkdir()
+    (folder / "manifest.json").write_text("[]")
+    with open(folder / "big", "wb") as big:
+        big.truncate(100 * 1024 * 1024)
+        big.seek(50_000_000)
+        big.write(b"data")
+    archive = tmp_path / "sparse.tar"
+    subprocess.run(["tar", f"--format={fmt}", "-S", "-cf", str(archive), "-C", str(folder),
+                    "manifest.json", "big"], check=True)
+    assert archive.stat().st_size < 64 * 1024
+    tree = TarTree(archive)
+    assert tree.names() == ["manifest.json", "big"]
+    with pytest.raises(Exception, match=r'The member "big" .* is a sparse file, which Spyglass '
+                                        r"cannot read in place\."):
+        tree.open("big")
+    data = archive.read_bytes()
+    with tarfile.open(archive) as tar:
+        stored = tar.getmember("big").offset_data
+    cut = tmp_path / "cut.tar"
+    cut.write_bytes(data[:stored + 2])
+    with pytest.raises(DamagedArchive, match="truncated or damaged"):
+        TarTree(cut)
