@@ -21,7 +21,7 @@ import os
 import stat
 import tarfile
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Final
+from typing import IO, TYPE_CHECKING, Final, cast
 
 from spyglass.core import compression
 from spyglass.core.cancel import CancelToken, check
@@ -128,7 +128,8 @@ class _Member:
 def _stored(info: tarfile.TarInfo) -> int:
     """The bytes of a sparse member's data the tar holds: its map's regions, not the
     file's size (``info.size``), which holes make larger."""
-    return sum(length for _offset, length in info.sparse or ())
+    regions = cast("list[tuple[int, int]] | None", info.sparse)  # (typeshed: bytes)
+    return sum(length for _offset, length in regions or ())
 
 
 def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
