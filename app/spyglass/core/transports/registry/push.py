@@ -47,6 +47,7 @@ from spyglass.core.manifest import (
     manifest_digest,
     parse_manifest,
 )
+from spyglass.core.text import quoted_value
 from spyglass.core.transports.registry.auth import pull_scope, push_scope
 from spyglass.core.transports.registry.endpoint import (
     RegistryEndpoint,
@@ -653,18 +654,18 @@ class RegistryPusher(RegistryEndpoint):
                 "without the Location to upload to.",
                 status=response.status_code,
             )
-        shown = location if len(location) <= 100 else location[:100] + "…"
+        shown = quoted_value(location)
         try:
             url = response.request.url.join(location)
         except httpx.InvalidURL as exc:
             raise RegistryError(
-                f'{what}: the registry {self.host} named "{shown}" as the place to upload to, '
+                f"{what}: the registry {self.host} named {shown} as the place to upload to, "
                 "which is not a URL.",
                 status=response.status_code,
             ) from exc
         if url.scheme not in ("http", "https"):
             raise RegistryError(
-                f'{what}: the registry {self.host} named "{shown}" as the place to upload to, '
+                f"{what}: the registry {self.host} named {shown} as the place to upload to, "
                 "which is not an http(s) URL; refusing to follow it.",
                 status=response.status_code,
             )

@@ -511,6 +511,19 @@ def test_an_upload_location_that_is_not_http_is_refused(make_client, where: str)
     assert [r.method for r in seen.to(host=None) if r.url.path != "/v2/"] == ["POST"]
 
 
+def test_an_upload_location_refused_is_quoted_escaped_and_cut(make_client) -> None:
+    """A registry's Location is quoted as every value from outside is: an escape in it
+    written as one (not a command to the terminal), a long one cut with its length."""
+    where = "ftp://registry.test/\x1b[2J" + "u" * 300
+    fake = FakeUploads(location=lambda repo, uuid, state: where)
+    client, _seen = make_client(fake)
+    with pytest.raises(RegistryError) as raised:
+        client.upload_blob(REPO, io.BytesIO(BLOB), None, None)
+    text = str(raised.value)
+    assert "\x1b" not in text and r'named "ftp://registry.test/\x1b[2J' in text, text
+    assert "(324 characters)" in text, text
+
+
 def test_a_location_elsewhere_mid_upload_is_refused_and_the_session_cancelled(
     make_client,
 ) -> None:
