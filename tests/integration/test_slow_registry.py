@@ -35,6 +35,7 @@ TOO_SLOW = (r"sent (it|its answer) too slowly \(\d+ B in \d+ s, where at least 1
 def pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[HTTPPool]:
     monkeypatch.setattr(abortable_module, "BODY_WAIT", GRACE)
     monkeypatch.setattr(abortable_module, "BODY_RATE", RATE)
+    monkeypatch.setattr(abortable_module, "BLOB_RATE", RATE)
     pool = HTTPPool()
     yield pool
     pool.close()
@@ -112,7 +113,7 @@ def test_a_reader_that_takes_its_time_is_not_the_registry_being_slow(
         monkeypatch: pytest.MonkeyPatch, pool: HTTPPool) -> None:
     """Only the time spent waiting for the registry counts: a blob sent at once, read
     slowly (a copy into a slow destination), is read whole however long that takes."""
-    monkeypatch.setattr(abortable_module, "BODY_RATE", 10**12)  # (no time earned by bytes)
+    monkeypatch.setattr(abortable_module, "BLOB_RATE", 10**12)  # (no time earned by bytes)
     body = bytes(range(256)) * 8 * 1024  # 2 MiB: read off the socket
     with DrippingRegistry(body=body, every=0) as server:
         client = _client(server, pool)
@@ -124,3 +125,37 @@ def test_a_reader_that_takes_its_time_is_not_the_registry_being_slow(
                 time.sleep(0.1)
         assert time.monotonic() - started > 4 * GRACE
     assert bytes(got) == body
+
+
+def test_a_blob_may_come_more_slowly_than_a_document(
+        monkeypatch: pytest.MonkeyPatch, pool: HTTPPool) -> None:
+    """A copy reads eight blobs of a registry at once over one link: a blob's rate is a
+    fraction of a document's, so a slow link's share is read whole (a steady 4 KiB/s
+    blob was cut after 120 s), where a manifest at that rate is given up."""
+    monkeypatch.setattr(abortable_module, "BLOB_RATE", 10)
+    body = bytes(range(100))  # at 50 B/s: under the rate of documents, over a blob's
+    with DrippingRegistry(body=body, every=0.02) as server:
+        client = _client(server, pool)
+        started = time.monotonic()
+        with client.open_blob("drip", Digest.of(body)) as stream:
+            assert stream.read() == body
+        assert time.monotonic() - started > 4 * GRACE
+        with pytest.raises(ConnectionFailed, match=TOO_SLOW):
+            client.get_manifest("drip", "v1")
+
+
+@pytest.mark.parametrize("what", ["manifest", "token"])
+def test_an_answer_of_which_nothing_comes_stopped_answering(pool: HTTPPool, what: str) -> None:
+    """Headers, then not a byte of the body in the whole wait: a registry (or token
+    server) that stopped answering, said as before, not "too slowly (0 B in 60 s…)"."""
+    with DrippingRegistry(length=100, every=1000, token=what == "token") as server:
+        client = _client(server, pool)
+        with pytest.raises(ConnectionFailed) as failed:
+            if what == "manifest":
+                client.get_manifest("drip", "v1")
+            else:
+                client.tags_of("drip")
+    text = str(failed.value)
+    assert "too slowly" not in text, text
+    assert ("broke off: timed out" in text if what == "manifest"
+            else "stopped answering" in text), text

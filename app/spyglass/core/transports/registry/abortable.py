@@ -84,6 +84,13 @@ class Budget:
     def spent(self) -> bool:
         return self.left() <= 0
 
+    @property
+    def dripped(self) -> bool:
+        """Spent, with some bytes come: the body came too slowly. (Spent with none, its
+        one read waited the whole timeout: a server that stopped answering, said as
+        such, not as slowness.)"""
+        return self.spent and self.received > 0
+
     def clip(self, timeout: float | None) -> float | None:
         """A read's ``timeout`` cut to what is left: past it, the read times out at once
         (httpx's ReadTimeout), what has arrived still taken."""
@@ -105,11 +112,19 @@ class Budget:
         return f"({human_size(self.received)} in {self.waited:.0f} s, where {needed})"
 
 
-def body_budget() -> Budget:
-    """The :class:`Budget` of a body whose size is bounded (a manifest, a config, a page
-    of a list, a token server's answer, an error's body) or a blob's:
-    :data:`BODY_WAIT`, then :data:`BODY_RATE`."""
-    return Budget(BODY_WAIT, BODY_RATE)
+BLOB_RATE: Final = 512
+"""Bytes a second, on average, a blob (a config too: :class:`~.connections.ResponseStream`)
+must come at once its :data:`BODY_WAIT` is spent: far below :data:`BODY_RATE`, since a
+copy reads eight blobs of a registry at once over one link, and a link of 64 KiB/s (a
+phone's after its data cap, a satellite's) gives each 8 KiB/s at best, yet still a
+drip of a byte a second (which earns 1/512 s a second) ends in about a minute."""
+
+
+def body_budget(*, blob: bool = False) -> Budget:
+    """The :class:`Budget` of a body whose size is bounded (a manifest, a page of a list,
+    a token server's answer, an error's body): :data:`BODY_WAIT`, then
+    :data:`BODY_RATE`; a ``blob``'s, then :data:`BLOB_RATE`."""
+    return Budget(BODY_WAIT, BLOB_RATE if blob else BODY_RATE)
 
 
 class Slot:

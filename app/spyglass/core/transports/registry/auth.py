@@ -666,7 +666,7 @@ class RegistryAuth(httpx.Auth):
             if connect_status(exc) == 407:
                 raise self._proxy_refused(url) from exc
             via = self._via(url)
-            if isinstance(exc, httpx.ReadTimeout) and budget.spent:
+            if isinstance(exc, httpx.ReadTimeout) and budget.dripped:
                 raise ConnectionFailed(
                     f"The token server {server} of {self.host}{via} sent its answer too "
                     f"slowly {budget.too_slow()}.") from exc

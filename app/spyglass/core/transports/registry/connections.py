@@ -349,10 +349,11 @@ class ResponseStream:
     may have shut down is never put back in the pool.
 
     The reads wait under :func:`~spyglass.core.transports.registry.abortable.body_budget`
-    (a config is such a body, and a small blob): one that comes too slowly, a byte a
-    second, is a :class:`ConnectionFailed` saying so, at most one read's timeout after
-    the budget is spent. Only the time spent waiting counts: a reader that takes its
-    time between reads (a copy into a slow destination) is not the registry's slowness.
+    at :data:`~spyglass.core.transports.registry.abortable.BLOB_RATE`: one that comes
+    too slowly, a byte a second, is a :class:`ConnectionFailed` saying so, at most one
+    read's timeout after the budget is spent. Only the time spent waiting counts: a
+    reader that takes its time between reads (a copy into a slow destination) is not
+    the registry's slowness.
     """
 
     #: Bodies at least this long are read from the socket directly.
@@ -386,7 +387,7 @@ class ResponseStream:
         length = response.headers.get("content-length", "")
         self._length = int(length) if length.isdigit() else None
         self._try_direct = self._length is not None and self._length >= self.DIRECT_MIN
-        self._budget = body_budget()
+        self._budget = body_budget(blob=True)
 
     @property
     def response(self) -> httpx.Response:

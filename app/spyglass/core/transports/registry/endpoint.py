@@ -887,7 +887,7 @@ class RegistryEndpoint:
                 body = read_capped(response, limit + 1)
         except httpx.RequestError as exc:  # a Content-Encoding that does not decode too
             raise_if_cancelled(cancel, exc)
-            if budget.spent:
+            if budget.dripped:  # (none at all in a whole timeout: it stopped answering)
                 raise ConnectionFailed(
                     f"{what} broke off: the registry {self.host} sent it too slowly "
                     f"{budget.too_slow()}.") from exc
