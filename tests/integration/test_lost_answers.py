@@ -224,3 +224,26 @@ def test_a_blob_retried_after_a_broken_upload_is_tried_retry_times_in_all(
                      ("HEAD", "status")], done.stderr
     assert re.findall(r"attempt (\d) of (\d)", done.stderr) == [("2", "3")], done.stderr
     assert "answered HTTP 503 (asked 2 times)" in done.stderr, done.stderr
+
+
+def test_the_retries_of_a_look_up_that_was_answered_count_against_the_blob(
+        proxy: FaultProxy, tmp_path: Path, repo_name: str) -> None:
+    """A look-up of the layer answered 503 twice, then answered: its two retries spent
+    two of the blob's three tries (--retry-times 2), so the upload that breaks next ends
+    the copy; it was started twice more, five failed requests said as "tried 3 times"
+    (the review's finding)."""
+    source = layout(tmp_path, b"a look-up asked again, then an upload that breaks\n")
+    manifest = json.loads((source / "index.json").read_text())["manifests"][0]
+    blobs = source / "blobs" / "sha256"
+    layer = json.loads((blobs / manifest["digest"].removeprefix("sha256:")).read_text()
+                       )["layers"][0]["digest"].removeprefix("sha256:")
+    proxy.add(Fault("HEAD", f"/blobs/sha256:{layer}$", "status", status=503, count=2))
+    proxy.add(Fault("PUT", layer, "reset", count=20))
+    done = spyglass("copy", "--retry-times", "2", f"oci:{source}:latest",
+                    f"docker://{proxy.address}/{repo_name}:v1")
+    assert done.returncode == 1, done.stderr
+    tries = [(seen.method, seen.outcome) for seen in proxy.seen
+             if layer in seen.target and seen.method in ("HEAD", "PUT")]
+    assert tries == [("HEAD", "status"), ("HEAD", "status"), ("HEAD", "forwarded"),
+                     ("PUT", "reset")], done.stderr
+    assert "Retrying blob" not in done.stderr and "(tried 3 times)" in done.stderr, done.stderr

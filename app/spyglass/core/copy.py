@@ -919,7 +919,8 @@ def _transfer_blob(
         attempt = 1
         while True:
             # every request of the attempt counts: a resume, a look-up, an upload's
-            budget = TRIES_LEFT.set(Tries(attempts - attempt + 1, attempts))
+            tries = Tries(attempts - attempt + 1, attempts)
+            budget = TRIES_LEFT.set(tries)
             try:
                 return _transfer_blob_once(task, source, destination, options, emit, cancel)
             except SpyglassError as error:
@@ -939,7 +940,8 @@ def _transfer_blob(
                     renewed = True
                 # tries the failure already stands for (a request asked again, a download
                 # resumed) come out of the same --retry-times: N in all, not N of each
-                attempt += max(0, error.attempts - 1)
+                # (and those of requests asked again and then answered: tries.recovered)
+                attempt += max(0, error.attempts - 1) + tries.recovered
                 if attempt >= attempts or not worth_retrying(error):
                     if attempt > 1 and isinstance(error, ConnectionFailed | TokenRenewed):
                         _say_tries(error, attempt)

@@ -54,23 +54,33 @@ UNREACHED_SAID_FOR: Final = 1.0
 """Seconds past the end of a backoff after a refused connection that the wait is still
 said (:attr:`Wait.holds`): the request asked again is refused within it."""
 
-@dataclass(frozen=True)
+@dataclass
 class Tries:
-    """What a blob transfer has left of ``--retry-times`` as a request begins."""
+    """What a blob transfer's attempt has of ``--retry-times``: what was left as it began,
+    and what its requests asked again since (one thread's, see :data:`TRIES_LEFT`)."""
 
     left: int
-    """The requests it may still make, the next one included (1 at least)."""
+    """The requests the attempt could make as it began, its first included (1 at least)."""
     of: int
-    """Its tries in all: 1 + ``--retry-times``."""
+    """The blob's tries in all: 1 + ``--retry-times``."""
+    recovered: int = 0
+    """Tries of the attempt's requests that failed, each asked again and then answered
+    (a look-up asked again after a 503): spent as much as those of a request that
+    failed for good, which its error counts (``attempts``)."""
 
     @property
     def spent(self) -> int:
-        """The tries already taken and failed."""
-        return self.of - self.left
+        """The blob's tries taken and failed so far."""
+        return self.of - self.left + self.recovered
+
+    @property
+    def remaining(self) -> int:
+        """The requests the attempt may still make, the next one included."""
+        return self.left - self.recovered
 
     def after(self, tries: int) -> Tries:
-        """What is left once ``tries`` more have failed."""
-        return Tries(self.left - tries, self.of)
+        """What is left for a request once ``tries`` more have failed (its own count)."""
+        return Tries(self.remaining - tries, self.of)
 
 
 TRIES_LEFT: ContextVar[Tries | None] = ContextVar("spyglass_tries_left", default=None)
@@ -79,11 +89,20 @@ around each attempt): every request it makes, a download that resumes or a look-
 the destination, counts against the same ``--retry-times``, not a budget of its own,
 and its notes count the blob's tries ("attempt 3 of 4"), not the request's."""
 
+
 def request_tries(allowed: int) -> int:
     """The retries a request may make, ``allowed`` at most: fewer when a blob transfer
     makes it and has fewer left (:data:`TRIES_LEFT`)."""
     budget = TRIES_LEFT.get()
-    return allowed if budget is None else max(0, min(allowed, budget.left - 1))
+    return allowed if budget is None else max(0, min(allowed, budget.remaining - 1))
+
+
+def answered_after(retries: int) -> None:
+    """A request was answered after ``retries`` tries failed: a blob transfer making it
+    (:data:`TRIES_LEFT`) has spent them."""
+    budget = TRIES_LEFT.get()
+    if budget is not None and retries > 0:
+        budget.recovered += retries
 
 
 def numbered(attempt: int, allowed: int) -> tuple[int, int]:

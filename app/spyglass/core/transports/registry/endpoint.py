@@ -62,6 +62,7 @@ from spyglass.core.retry import (
     WAIT_LISTENER,
     Wait,
     add_to_sentence,
+    answered_after,
     backoff,
     name_unknown,
     numbered,
@@ -617,6 +618,7 @@ class RegistryEndpoint:
                 continue
             if attempt:
                 response.extensions[ATTEMPTS] = attempt + 1  # for the sentence of a failure
+                answered_after(attempt)  # (a blob transfer's tries, spent all the same)
             if lost:
                 response.extensions[ANSWER_LOST] = True
             return response

@@ -337,9 +337,11 @@ class ResumingBlobStream:
         # (its retries come out of what the copy's attempt has left: TRIES_LEFT)
         self._stream: ResponseStream = client.open_blob(repository, digest, cancel=cancel)
         self._offset = 0
-        self._tries = self._stream.attempts
+        # (those of a copy's attempt are counted there: answered_after)
+        self._tries = 1 if TRIES_LEFT.get() is not None else self._stream.attempts
         """Requests made for the blob so far, the first one's retries and each resume's
-        counted."""
+        counted; in a copy's attempt, those since the attempt last heard of them (its
+        :class:`~spyglass.core.retry.Tries` holds the rest)."""
 
     def read(self, n: int = -1, /) -> bytes:
         while True:
@@ -373,7 +375,7 @@ class ResumingBlobStream:
         left = self._client.retry_times - (self._tries - 1)
         budget = TRIES_LEFT.get()  # what the copy's attempt has left of --retry-times
         if budget is not None:
-            left = min(left, budget.left - self._tries)
+            left = min(left, budget.remaining - self._tries)
         if left <= 0:
             raise broken
         # said as a retry is (a failure later counts the tries: they were seen coming)
@@ -400,7 +402,11 @@ class ResumingBlobStream:
         finally:
             if resuming is not None:
                 TRIES_LEFT.reset(resuming)
-        self._tries += self._stream.attempts
+        if budget is None:
+            self._tries += self._stream.attempts
+        else:  # the copy's attempt holds the tries that failed: the read, the resume's
+            budget.recovered += self._tries + self._stream.attempts - 1
+            self._tries = 1
 
     def close(self) -> None:
         self._stream.close()

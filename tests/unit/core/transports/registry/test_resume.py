@@ -203,3 +203,18 @@ def test_the_first_request_of_an_attempt_counts_against_what_is_left(make_client
     finally:
         TRIES_LEFT.reset(budget)
     assert asked == [PATH]
+
+
+def test_a_resume_that_worked_is_counted_in_the_copys_attempt(make_client) -> None:
+    """A copy's attempt hears of the tries a download spent although it then went on (the
+    broken read, and a resume's own retries): a request of the attempt that fails later
+    leaves the blob the tries that are really left, not all of them again."""
+    from spyglass.core.retry import TRIES_LEFT, Tries
+
+    tries = Tries(4, 4)
+    budget = TRIES_LEFT.set(tries)
+    try:
+        assert read_all(make_client, Server(honour_range=True)) == BLOB
+    finally:
+        TRIES_LEFT.reset(budget)
+    assert tries.recovered == 1 and tries.spent == 1 and tries.remaining == 3
