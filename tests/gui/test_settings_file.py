@@ -142,7 +142,9 @@ def test_saves_made_while_the_disk_is_slow_are_written_as_one(
     window.close()
     saved = load_settings(settings_file)
     assert sorted(saved.recent_locations) == sorted(saved.open_locations) == sorted(places)
-    assert len(written) == 2 and sorted(written[-1]) == sorted(places)
+    # the slow one, then one for the five places (not one each); the close's own save may
+    # come after it, where the machine is slow enough that the close finds it done
+    assert len(written) in (2, 3) and sorted(written[-1]) == sorted(places), written
 
 
 def test_a_file_that_cannot_be_read_is_said_in_the_window(

@@ -706,9 +706,15 @@ def test_a_digestfile_that_is_a_pipe_is_written_into_not_replaced(
         assert main(["copy", "-q", "--digestfile", str(fifo), f"oci:{root}:latest",
                      f"oci:{tmp_path / 'out'}:v1"]) == 0
     finally:
+        # the reader may still be on its way out after the copy wrote: give it a while,
+        # then let it go if it still waits for a writer (a blocking open would wait for
+        # ever once it went: no reader any more, as happened under load)
+        reader.join(timeout=10)
         if reader.is_alive():
-            with open(fifo, "w"):  # let the reader go, whatever happened
-                pass
+            try:
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:
+                pass  # (no reader at all any more)
         reader.join()
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
     assert read and read[0].startswith("sha256:")
