@@ -328,10 +328,19 @@ def make_certificate(
     ca: bool = False,
     not_before: dt.datetime | None = None,
     lifetime: dt.timedelta = dt.timedelta(minutes=10),
+    path_length: int | None = None,
+    key_usage: x509.KeyUsage | None = None,
+    extended_key_usage: Sequence[x509.ObjectIdentifier] | None = None,
+    without: Sequence[type[x509.ExtensionType]] = (),
 ) -> x509.Certificate:
     """A certificate for ``subject_key``: self-signed, or issued by ``issuer_key`` and
     ``issuer_certificate``. ``oidc_issuer`` adds the Fulcio extensions (.1.8 as a DER
-    UTF8String, and .1.1 as the raw string unless ``oidc_issuer_v1=False``)."""
+    UTF8String, and .1.1 as the raw string unless ``oidc_issuer_v1=False``).
+
+    By default a CA (``ca``) may sign certificates and CRLs with no path length limit
+    (``path_length`` sets one), and an end-entity certificate is for digital signatures
+    and code signing; ``key_usage`` and ``extended_key_usage`` replace those,
+    ``without`` leaves out extensions (``x509.BasicConstraints``, say)."""
     attributes = []
     if organization:
         attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
@@ -348,20 +357,23 @@ def make_certificate(
         .serial_number(x509.random_serial_number())
         .not_valid_before(start)
         .not_valid_after(start + lifetime)
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
+    )
+    if x509.BasicConstraints not in without:
+        builder = builder.add_extension(
+            x509.BasicConstraints(ca=ca, path_length=path_length), critical=True)
+    if x509.KeyUsage not in without:
+        builder = builder.add_extension(
+            key_usage or x509.KeyUsage(
                 digital_signature=not ca, content_commitment=False, key_encipherment=False,
                 data_encipherment=False, key_agreement=False, key_cert_sign=ca,
                 crl_sign=ca, encipher_only=False, decipher_only=False,
             ),
             critical=True,
         )
-    )
-    if not ca:
-        builder = builder.add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False
-        )
+    purposes = extended_key_usage if extended_key_usage is not None else (
+        [] if ca else [ExtendedKeyUsageOID.CODE_SIGNING])
+    if purposes and x509.ExtendedKeyUsage not in without:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(purposes), critical=False)
     names: list[x509.GeneralName] = [x509.RFC822Name(e) for e in emails]
     names += [x509.UniformResourceIdentifier(u) for u in uris]
     if names:

@@ -25,9 +25,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from spyglass.core.digest import Digest
@@ -45,6 +43,7 @@ from spyglass.core.signatures.certificates import (
     parse_certificate,
     parse_certificate_chain,
 )
+from spyglass.core.signatures.certpath import find_path
 from spyglass.core.signatures.crypto import signature_matches
 from spyglass.core.signatures.model import (
     Decoded,
@@ -146,10 +145,11 @@ def verify_notation(
 
     ``trusted_certificate_pem`` holds one or more PEM certificates: the
     signing certificate itself or a CA in its chain. The signature must
-    verify with the leaf certificate's key, and each certificate of the
-    envelope's chain must be issued by the next up to a trusted one (or a
-    trusted one must have issued the last). Expiry and revocation are not
-    checked. Without certificates the result is NOT_CHECKED; unreadable
+    verify with the leaf certificate's key, and the envelope's chain must lead
+    to a trusted certificate as :func:`~spyglass.core.signatures.certpath.find_path`
+    validates it: each certificate issued by the next (or by a trusted one) and
+    that one a CA allowed to issue it, the leaf a signing certificate. Expiry
+    and revocation are not checked. Without certificates the result is NOT_CHECKED; unreadable
     certificates raise :class:`InvalidKey`.
     """
     if trusted_certificate_pem is None:
@@ -185,12 +185,9 @@ def verify_notation(
             f"The signature does not match the envelope for the {key_description(leaf_key)} key "
             "of its signing certificate: the envelope was changed.",
         )
-    if not _chains_to(envelope.chain, trusted):
-        return Verification(
-            Status.BAD_SIGNATURE,
-            f"The signature is intact, but its certificate ({describe_certificate(leaf).subject}) "
-            "is not one of the trusted certificates given, nor issued by one.",
-        )
+    path = find_path(envelope.chain, trusted)
+    if isinstance(path, str):
+        return Verification(Status.BAD_SIGNATURE, f"The signature is intact, but {path}.")
     signer = describe_certificate(leaf).subject
     if envelope.target_digest != image_digest:
         return Verification(
@@ -408,27 +405,3 @@ def _common_name(certificate: x509.Certificate) -> str | None:
     if names and isinstance(names[0].value, str):
         return names[0].value
     return None
-
-
-def _issued_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bool:
-    try:
-        certificate.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, CryptoInvalidSignature, UnsupportedAlgorithm):
-        return False
-    return True
-
-
-def _chains_to(
-    chain: tuple[x509.Certificate, ...], trusted: tuple[x509.Certificate, ...]
-) -> bool:
-    """True when the chain, leaf first, reaches a trusted certificate link by link."""
-    anchors = {cert.fingerprint(hashes.SHA256()) for cert in trusted}
-    for index, cert in enumerate(chain):
-        if cert.fingerprint(hashes.SHA256()) in anchors:
-            return True
-        if any(_issued_by(cert, anchor) for anchor in trusted):
-            return True
-        if index + 1 < len(chain) and not _issued_by(cert, chain[index + 1]):
-            return False
-    return False
-

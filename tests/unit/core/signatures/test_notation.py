@@ -312,6 +312,143 @@ def test_verify_broken_chain_is_bad(intermediate_pki: dict[str, Any]) -> None:
         Status.BAD_SIGNATURE
 
 
+# --------------------------------------------------------------------------- path validation
+
+
+@pytest.fixture(scope="module")
+def end_entities() -> dict[str, Any]:
+    """A CA and two end-entity signing certificates it issued, Alice and Bob."""
+    ca_key = generate_key()
+    ca = make_certificate(ca_key, common_name="Test CA", ca=True)
+    alice_key, bob_key = generate_key(), generate_key()
+    alice = make_certificate(alice_key, common_name="Alice", issuer_key=ca_key,
+                             issuer_certificate=ca)
+    bob = make_certificate(bob_key, common_name="Bob", issuer_key=ca_key,
+                           issuer_certificate=ca)
+    return {"ca_key": ca_key, "ca": ca, "alice_key": alice_key, "alice": alice,
+            "bob_key": bob_key, "bob": bob}
+
+
+@pytest.mark.parametrize("kind", ["jws", "cose"])
+@pytest.mark.parametrize("include_ca", [True, False])
+def test_a_leaf_issued_by_an_end_entity_certificate_is_not_trusted(
+    end_entities: dict[str, Any], kind: str, include_ca: bool
+) -> None:
+    """Bob, who holds only a signing certificate from the trusted CA, cannot vouch for a
+    certificate of his own making that says it is Alice's."""
+    p = end_entities
+    forged_key = generate_key()
+    forged = make_certificate(forged_key, common_name="Alice", issuer_key=p["bob_key"],
+                              issuer_certificate=p["bob"])
+    build, media_type = BUILDERS[kind]
+    chain = [forged, p["bob"], p["ca"]] if include_ca else [forged, p["bob"]]
+    result = verify_notation(build(forged_key, chain), media_type, certificate_pem(p["ca"]),
+                             DIGEST)
+    assert result.status is Status.BAD_SIGNATURE
+    assert result.signer is None
+    assert result.detail == (
+        "The signature is intact, but certificate 2 of the chain (CN=Bob), which issued "
+        "the signing certificate (CN=Alice), is not a CA certificate (no basicConstraints "
+        "cA: true), so the certificates it signs are not vouched for."
+    )
+    # trusting Bob's certificate itself does not make him a CA either
+    result = verify_notation(build(forged_key, [forged, p["bob"]]), media_type,
+                             certificate_pem(p["bob"]), DIGEST)
+    assert result.status is Status.BAD_SIGNATURE
+    assert "(CN=Bob), which issued the signing certificate" in result.detail
+    # while Alice's own signature still verifies through the CA
+    assert verify_notation(build(p["alice_key"], [p["alice"], p["ca"]]), media_type,
+                           certificate_pem(p["ca"]), DIGEST).ok
+
+
+def test_an_issuer_without_key_cert_sign_or_basic_constraints_is_refused() -> None:
+    root_key = generate_key()
+    root = make_certificate(root_key, common_name="Root", ca=True)
+    signing_only = x509.KeyUsage(
+        digital_signature=True, content_commitment=False, key_encipherment=False,
+        data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=True,
+        encipher_only=False, decipher_only=False)
+    for middle_options, words in (
+        ({"ca": True, "key_usage": signing_only}, "has a keyUsage without keyCertSign"),
+        ({"without": [x509.BasicConstraints]}, "is not a CA certificate"),
+    ):
+        middle_key = generate_key()
+        middle = make_certificate(middle_key, common_name="Middle", issuer_key=root_key,
+                                  issuer_certificate=root, **middle_options)
+        leaf_key = generate_key()
+        leaf = make_certificate(leaf_key, common_name="Leaf", issuer_key=middle_key,
+                                issuer_certificate=middle)
+        result = verify_notation(jws_envelope(leaf_key, [leaf, middle, root]), JWS,
+                                 certificate_pem(root), DIGEST)
+        assert result.status is Status.BAD_SIGNATURE, middle_options
+        assert f"certificate 2 of the chain (CN=Middle), which issued the signing " \
+            f"certificate (CN=Leaf), {words}" in result.detail
+
+
+@pytest.mark.parametrize(("path_length", "ok"), [(0, False), (1, True), (None, True)])
+def test_the_path_length_constraint_counts_the_ca_certificates_below(
+    path_length: int | None, ok: bool
+) -> None:
+    root_key = generate_key()
+    root = make_certificate(root_key, common_name="Root", ca=True, path_length=path_length)
+    middle_key = generate_key()
+    middle = make_certificate(middle_key, common_name="Middle", ca=True, path_length=0,
+                              issuer_key=root_key, issuer_certificate=root)
+    leaf_key = generate_key()
+    leaf = make_certificate(leaf_key, common_name="Leaf", issuer_key=middle_key,
+                            issuer_certificate=middle)
+    data = jws_envelope(leaf_key, [leaf, middle, root])
+    result = verify_notation(data, JWS, certificate_pem(root), DIGEST)
+    assert result.ok is ok, result.detail
+    if not ok:
+        assert "(CN=Root), which issued certificate 2 of the chain (CN=Middle), allows 0 CA " \
+            "certificates below it (pathLenConstraint), and the chain has 1" in result.detail
+
+
+NOT_FOR_SIGNING = x509.KeyUsage(
+    digital_signature=False, content_commitment=True, key_encipherment=False,
+    data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+    encipher_only=False, decipher_only=False)
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        ({"ca": True}, "is a CA certificate (basicConstraints cA: true)"),
+        ({"key_usage": NOT_FOR_SIGNING}, "has a keyUsage without digitalSignature"),
+        ({"without": [x509.KeyUsage]}, "has no keyUsage extension"),
+        ({"extended_key_usage": [x509.oid.ExtendedKeyUsageOID.SERVER_AUTH,
+                                 x509.oid.ExtendedKeyUsageOID.CODE_SIGNING]},
+         "is for TLS servers (its extendedKeyUsage), not for code signing"),
+    ],
+)
+def test_a_signing_certificate_must_be_one_for_signing(
+    end_entities: dict[str, Any], options: dict[str, Any], words: str
+) -> None:
+    p = end_entities
+    key = generate_key()
+    leaf = make_certificate(key, common_name="Carol", issuer_key=p["ca_key"],
+                            issuer_certificate=p["ca"], **options)
+    result = verify_notation(jws_envelope(key, [leaf, p["ca"]]), JWS,
+                             certificate_pem(p["ca"]), DIGEST)
+    assert result.status is Status.BAD_SIGNATURE
+    assert result.detail.startswith(
+        f"The signature is intact, but the signing certificate (CN=Carol) {words}")
+
+
+def test_a_signing_certificate_for_another_purpose_besides_is_fine(
+    end_entities: dict[str, Any]
+) -> None:
+    """The Notary Project forbids some extended key usages, and asks for none."""
+    p = end_entities
+    key = generate_key()
+    leaf = make_certificate(key, common_name="Dave", issuer_key=p["ca_key"],
+                            issuer_certificate=p["ca"],
+                            extended_key_usage=[x509.ObjectIdentifier("1.3.6.1.4.1.99999.1")])
+    assert verify_notation(jws_envelope(key, [leaf, p["ca"]]), JWS, certificate_pem(p["ca"]),
+                           DIGEST).ok
+
+
 def test_verify_rsa_ps256_jws() -> None:
     key = generate_key("rsa")
     cert = make_certificate(key, common_name="RSA Signer")
