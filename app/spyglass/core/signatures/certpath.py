@@ -14,6 +14,9 @@ trusted certificates needs, with the Notary Project's certificate requirements
   forbids (``anyExtendedKeyUsage``, ``serverAuth``, ``clientAuth``,
   ``emailProtection``, ``timeStamping``, ``OCSPSigning``).
 
+:meth:`TrustPath.invalid_at` then says whether every certificate of the path is
+valid at a time: which time is the caller's to choose.
+
 A certificate signed with SHA-1, which the Notary Project refuses, is issued by
 nothing here: ``cryptography`` verifies no such signature.
 
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final, TypeVar
 
 from cryptography import x509
@@ -55,6 +59,19 @@ class TrustPath:
     each issuer, ending with the trusted certificate (which may be the signing one)."""
 
     certificates: tuple[x509.Certificate, ...]
+    from_chain: int
+    """How many of :attr:`certificates` come from the chain (the rest, one at most, is
+    the trusted certificate that issued the last of them)."""
+
+    def invalid_at(self, moment: datetime) -> tuple[str, x509.Certificate] | None:
+        """The first certificate of the path not valid at ``moment`` (timezone-aware), with
+        how a sentence names it (``"the signing certificate (CN=Alice)"``), or None."""
+        for index, cert in enumerate(self.certificates):
+            if not cert.not_valid_before_utc <= moment <= cert.not_valid_after_utc:
+                who = _which(index, cert) if index < self.from_chain \
+                    else f"the trusted certificate ({_name(cert)})"
+                return who, cert
+        return None
 
 
 class _Refused(Exception):
@@ -79,7 +96,7 @@ def find_path(
         anchors = {cert.fingerprint(hashes.SHA256()) for cert in trusted}
         for index, cert in enumerate(chain):
             if cert.fingerprint(hashes.SHA256()) in anchors:
-                return TrustPath(tuple(chain[: index + 1]))
+                return TrustPath(tuple(chain[: index + 1]), index + 1)
             refusal: _Refused | None = None
             for anchor in trusted:
                 if not _issued_by(cert, anchor):
@@ -89,7 +106,7 @@ def find_path(
                 except _Refused as exc:
                     refusal = refusal or exc
                     continue
-                return TrustPath((*chain[: index + 1], anchor))
+                return TrustPath((*chain[: index + 1], anchor), index + 1)
             if index + 1 == len(chain):
                 if refusal is not None:
                     raise refusal

@@ -88,6 +88,9 @@ class NotaryEnvelope:
     target_media_type: str
     target_digest: Digest
     target_size: int | None
+    protected: tuple[tuple[str | int, object], ...] = ()
+    """The protected (signed) header's entries as parsed: JSON values for JWS; CBOR
+    values, keyed by label or name, for COSE (``crit`` is label 2 there)."""
 
 
 def parse_notation(data: bytes, media_type: str) -> NotaryEnvelope:
@@ -145,12 +148,16 @@ def verify_notation(
 
     ``trusted_certificate_pem`` holds one or more PEM certificates: the
     signing certificate itself or a CA in its chain. The signature must
-    verify with the leaf certificate's key, and the envelope's chain must lead
-    to a trusted certificate as :func:`~spyglass.core.signatures.certpath.find_path`
-    validates it: each certificate issued by the next (or by a trusted one) and
-    that one a CA allowed to issue it, the leaf a signing certificate. Expiry
-    and revocation are not checked. Without certificates the result is NOT_CHECKED; unreadable
-    certificates raise :class:`InvalidKey`.
+    verify with the leaf certificate's key; the signed headers marked
+    critical must all be ones understood here (the Notary Project has a
+    verifier refuse others: UNSUPPORTED); the envelope's chain must lead to a trusted certificate
+    as :func:`~spyglass.core.signatures.certpath.find_path` validates it, each
+    certificate of that path valid now (and, for the
+    ``notary.x509.signingAuthority`` scheme, at the authentic signing time
+    too); and the signature's own expiry (``io.cncf.notary.expiry``) must not
+    have passed. Revocation is not checked, nor timestamp countersignatures.
+    Without certificates the result is NOT_CHECKED; unreadable certificates
+    raise :class:`InvalidKey`.
     """
     if trusted_certificate_pem is None:
         return Verification(Status.NOT_CHECKED, NO_TRUST_DETAIL)
@@ -185,10 +192,64 @@ def verify_notation(
             f"The signature does not match the envelope for the {key_description(leaf_key)} key "
             "of its signing certificate: the envelope was changed.",
         )
+    try:
+        attributes = _signed_attributes(envelope)
+    except InvalidSignature as exc:
+        return Verification(Status.BAD_SIGNATURE, f"The signature cannot be checked: {exc}")
+    refusal = _not_understood(attributes, envelope)
+    if refusal is not None:
+        return Verification(Status.UNSUPPORTED, refusal)
     path = find_path(envelope.chain, trusted)
     if isinstance(path, str):
         return Verification(Status.BAD_SIGNATURE, f"The signature is intact, but {path}.")
+    now = datetime.now(UTC)
+    # The chain must be valid now. The signing time (io.cncf.notary.signingTime) is the
+    # signer's own word, unauthenticated: checked at it, a key whose certificate expired
+    # (or was taken after it did) could sign with any date it likes. notation checks the
+    # chain at the time of an RFC 3161 timestamp countersignature it verifies with a TSA
+    # trust store, else at the time of verification; Spyglass verifies no timestamp, so
+    # it is always now. notation's "permissive" level only logs this failure (its
+    # "authentic timestamp" check) and the expiry below; both are enforced here, as
+    # "strict" enforces them: there is no policy here to relax them, and "verified" must
+    # not mean less than notation's strictest level.
+    outside = path.invalid_at(now)
+    if outside is not None:
+        who, cert = outside
+        if now > cert.not_valid_after_utc:
+            return Verification(
+                Status.BAD_SIGNATURE,
+                f"The signature is intact, but {who} expired on "
+                f"{format_time(cert.not_valid_after_utc)}: without a timestamp that Spyglass "
+                "checks, a Notary v2 signature is good only while its whole certificate chain "
+                "is valid.",
+            )
+        return Verification(
+            Status.BAD_SIGNATURE,
+            f"The signature is intact, but {who} is not valid until "
+            f"{format_time(cert.not_valid_before_utc)}.",
+        )
+    # A signing authority vouches for the time it signed at: the chain must have been valid
+    # then too. (Now as well: notation takes that time only from a signing authority
+    # trusted as one, in a trust store of its own, and the certificates given here are
+    # not told apart.)
+    signed_at = attributes.authentic_signing_time
+    outside = path.invalid_at(signed_at) if signed_at is not None else None
+    if signed_at is not None and outside is not None:
+        who, cert = outside
+        return Verification(
+            Status.BAD_SIGNATURE,
+            f"The signature is intact, but {who} was not valid at its authentic signing time "
+            f"({format_time(signed_at)}): it is valid from "
+            f"{format_time(cert.not_valid_before_utc)} to {format_time(cert.not_valid_after_utc)}.",
+        )
     signer = describe_certificate(leaf).subject
+    if attributes.expiry is not None and attributes.expiry <= now:
+        return Verification(
+            Status.BAD_SIGNATURE,
+            f"The signature by {signer} is intact and trusted, but it expired on "
+            f"{format_time(attributes.expiry)} (its {_NOTARY}expiry): its signer said it is not "
+            "to be used after then.",
+        )
     if envelope.target_digest != image_digest:
         return Verification(
             Status.WRONG_IMAGE,
@@ -201,6 +262,104 @@ def verify_notation(
         f"Verified: signed by {signer}, which the given certificates trust, and names this image.",
         signer,
     )
+
+
+SIGNING_SCHEMES: Final = ("notary.x509", "notary.x509.signingAuthority")
+UNDERSTOOD_CRITICAL: Final = frozenset(
+    _NOTARY + name for name in ("signingScheme", "expiry", "authenticSigningTime")
+)
+"""The signed headers a signature may mark critical (``crit``) and still be verified here:
+the Notary Project's own. A verification plugin's are not: Spyglass runs no plugins."""
+
+
+@dataclass(frozen=True)
+class _SignedAttributes:
+    critical: tuple[str | int, ...]
+    scheme: str
+    expiry: datetime | None
+    authentic_signing_time: datetime | None
+
+
+def _signed_attributes(envelope: NotaryEnvelope) -> _SignedAttributes:
+    """What verifying needs of the protected header; InvalidSignature when it is malformed."""
+    protected = dict(envelope.protected)
+    jws = envelope.encoding == "JWS"
+    critical = protected.get("crit" if jws else 2, [])
+    if not isinstance(critical, list) or not all(
+        isinstance(name, str) or (not jws and isinstance(name, int) and not isinstance(name, bool))
+        for name in critical
+    ):
+        raise InvalidSignature("its protected header's crit is not a list of header names.")
+    scheme = protected.get(_NOTARY + "signingScheme")
+    if not isinstance(scheme, str):
+        raise InvalidSignature(
+            f"its protected header has no {_NOTARY}signingScheme, which the Notary Project "
+            "requires."
+        )
+    signed_at = _signed_time(protected, "authenticSigningTime", jws)
+    if scheme == SIGNING_SCHEMES[1] and signed_at is None:
+        raise InvalidSignature(
+            f"it uses the {scheme} scheme but has no {_NOTARY}authenticSigningTime, which "
+            "that scheme requires."
+        )
+    return _SignedAttributes(
+        critical=tuple(critical),
+        scheme=scheme,
+        expiry=_signed_time(protected, "expiry", jws),
+        authentic_signing_time=signed_at,
+    )
+
+
+def _signed_time(protected: dict[str | int, object], name: str, jws: bool) -> datetime | None:
+    """An RFC 3339 time (JWS) or ``1(epoch)`` (COSE) of the protected header, or None."""
+    value = protected.get(_NOTARY + name)
+    if value is None:
+        return None
+    moment: datetime | None = None
+    if jws and isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            moment = None
+        if moment is not None and moment.tzinfo is None:
+            moment = None
+    elif not jws and isinstance(value, cbor.Tagged) and value.tag == 1 \
+            and isinstance(value.value, int | float) and not isinstance(value.value, bool):
+        try:
+            moment = datetime.fromtimestamp(value.value, UTC)
+        except (OverflowError, OSError, ValueError):
+            moment = None
+    if moment is None:
+        shape = "an RFC 3339 time" if jws else "an epoch time (CBOR tag 1)"
+        text = _jws_text(value) if jws else _cose_text(value)
+        raise InvalidSignature(f"its {_NOTARY}{name} is not {shape}: {text}.")
+    return moment
+
+
+def _not_understood(attributes: _SignedAttributes, envelope: NotaryEnvelope) -> str | None:
+    """Why the signature asks for more than is checked here, as a sentence; or None."""
+    unknown = [name for name in attributes.critical if name not in UNDERSTOOD_CRITICAL]
+    plugin = dict(envelope.protected).get(_NOTARY + "verificationPlugin")
+    if _NOTARY + "verificationPlugin" in unknown:
+        named = f' "{plugin}"' if isinstance(plugin, str) else ""
+        return (
+            f"Not verified: the signature asks to be checked by the notation verification "
+            f"plugin{named} (its {_NOTARY}verificationPlugin header is critical), and Spyglass "
+            "runs no plugins."
+        )
+    if unknown:
+        names = ", ".join(f'"{name}"' for name in unknown)
+        return (
+            f"Not verified: the signature marks {names} critical (crit), which Spyglass does "
+            "not know; the Notary Project has a verifier refuse a signature with a critical "
+            "header it does not understand."
+        )
+    if attributes.scheme not in SIGNING_SCHEMES:
+        return (
+            f'Not verified: the signature uses the signing scheme "{attributes.scheme}", which '
+            f"Spyglass does not know ({' or '.join(SIGNING_SCHEMES)})."
+        )
+    return None
 
 
 # --------------------------------------------------------------------------- JWS
@@ -250,6 +409,7 @@ def _parse_jws(data: bytes) -> NotaryEnvelope:
         f"{protected_b64}.{payload_b64}".encode("ascii", "replace"),
         b64decode(signature_b64, f"the signature of {what}"),
         chain,
+        protected,
     )
 
 
@@ -323,6 +483,7 @@ def _parse_cose(data: bytes) -> NotaryEnvelope:
         sig_structure,
         signature,
         chain,
+        protected,
     )
 
 
@@ -351,6 +512,7 @@ def _finish(
     signed_bytes: bytes,
     signature: bytes,
     chain: tuple[x509.Certificate, ...],
+    protected: dict[Any, Any],
 ) -> NotaryEnvelope:
     if content_type and content_type != media.NOTARY_PAYLOAD:
         raise InvalidSignature(
@@ -379,6 +541,8 @@ def _finish(
         target_media_type=target_type,
         target_digest=digest,
         target_size=size,
+        protected=tuple((key, value) for key, value in protected.items()
+                        if isinstance(key, str | int) and not isinstance(key, bool)),
     )
 
 

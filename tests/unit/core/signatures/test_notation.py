@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import struct
 from collections.abc import Callable
@@ -127,13 +128,15 @@ def jws_envelope(key: PrivateKey, chain: list[x509.Certificate], digest: Digest 
 
 
 def cose_envelope(key: PrivateKey, chain: list[x509.Certificate], digest: Digest = DIGEST,
-                  *, alg: int = -7, tag: int = 18, payload: bytes | None = None) -> bytes:
+                  *, alg: int = -7, tag: int = 18, payload: bytes | None = None,
+                  protected_extra: dict[Any, Any] | None = None) -> bytes:
     protected = cbor({
         1: alg,
         2: ["io.cncf.notary.signingScheme"],
         3: PAYLOAD_TYPE,
         "io.cncf.notary.signingScheme": "notary.x509",
         "io.cncf.notary.signingTime": Tag(1, SIGNING_TIME),
+        **(protected_extra or {}),
     })
     body = payload if payload is not None else target(digest)
     signature = jose_sign(key, cbor(["Signature1", protected, b"", body]))
@@ -447,6 +450,179 @@ def test_a_signing_certificate_for_another_purpose_besides_is_fine(
                             extended_key_usage=[x509.ObjectIdentifier("1.3.6.1.4.1.99999.1")])
     assert verify_notation(jws_envelope(key, [leaf, p["ca"]]), JWS, certificate_pem(p["ca"]),
                            DIGEST).ok
+
+
+# --------------------------------------------------------------------------- time and crit
+
+EXPIRY = "io.cncf.notary.expiry"
+SCHEME = "io.cncf.notary.signingScheme"
+
+
+def _expiry(kind: str, moment: dt.datetime) -> dict[Any, Any]:
+    """The protected header entries of a signature that expires at ``moment``."""
+    if kind == "jws":
+        return {EXPIRY: moment.strftime("%Y-%m-%dT%H:%M:%SZ"), "crit": [SCHEME, EXPIRY]}
+    return {EXPIRY: Tag(1, int(moment.timestamp())), 2: [SCHEME, EXPIRY]}
+
+
+@pytest.mark.parametrize("kind", ["jws", "cose"])
+def test_an_expired_signature_is_not_verified(end_entities: dict[str, Any], kind: str) -> None:
+    p = end_entities
+    build, media_type = BUILDERS[kind]
+    past = dt.datetime(2021, 1, 1, tzinfo=dt.UTC)
+    data = build(p["alice_key"], [p["alice"], p["ca"]], protected_extra=_expiry(kind, past))
+    result = verify_notation(data, media_type, certificate_pem(p["ca"]), DIGEST)
+    assert result.status is Status.BAD_SIGNATURE
+    assert result.detail == (
+        "The signature by CN=Alice is intact and trusted, but it expired on 2021-01-01 "
+        "00:00:00 UTC (its io.cncf.notary.expiry): its signer said it is not to be used "
+        "after then."
+    )
+    # one that expires tomorrow is good today
+    tomorrow = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    data = build(p["alice_key"], [p["alice"], p["ca"]], protected_extra=_expiry(kind, tomorrow))
+    assert verify_notation(data, media_type, certificate_pem(p["ca"]), DIGEST).ok
+
+
+@pytest.mark.parametrize("kind", ["jws", "cose"])
+def test_an_expired_signing_certificate_is_not_verified(
+    end_entities: dict[str, Any], kind: str
+) -> None:
+    """The signing time in the envelope is the signer's own word: the chain must be valid
+    now, even when the signature says it was made while the certificate was."""
+    p = end_entities
+    key = generate_key()
+    expired = make_certificate(key, common_name="Expired", issuer_key=p["ca_key"],
+                               issuer_certificate=p["ca"],
+                               not_before=dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
+                               lifetime=dt.timedelta(days=1))
+    build, media_type = BUILDERS[kind]
+    backdated: dict[Any, Any] = (
+        {"io.cncf.notary.signingTime": "2020-01-01T12:00:00Z"} if kind == "jws"
+        else {"io.cncf.notary.signingTime": Tag(1, 1577880000)})
+    data = build(key, [expired, p["ca"]], protected_extra=backdated)
+    result = verify_notation(data, media_type, certificate_pem(p["ca"]), DIGEST)
+    assert result.status is Status.BAD_SIGNATURE
+    assert result.detail == (
+        "The signature is intact, but the signing certificate (CN=Expired) expired on "
+        "2020-01-02 00:00:00 UTC: without a timestamp that Spyglass checks, a Notary v2 "
+        "signature is good only while its whole certificate chain is valid."
+    )
+
+
+def test_every_certificate_of_the_path_must_be_valid_now() -> None:
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    root_key = generate_key()
+    old_root = make_certificate(root_key, common_name="Old Root", ca=True,
+                                not_before=dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
+                                lifetime=dt.timedelta(days=30))
+    leaf_key = generate_key()
+    leaf = make_certificate(leaf_key, common_name="Leaf", issuer_key=root_key,
+                            issuer_certificate=old_root)
+    # the trusted root itself, in the chain or not
+    for chain in ([leaf, old_root], [leaf]):
+        result = verify_notation(jws_envelope(leaf_key, chain), JWS, certificate_pem(old_root),
+                                 DIGEST)
+        assert result.status is Status.BAD_SIGNATURE
+        assert "but the trusted certificate (CN=Old Root) expired on 2020-01-31 00:00:00 UTC" \
+            in result.detail
+    # an intermediate
+    new_root = make_certificate(root_key, common_name="New Root", ca=True)
+    middle_key = generate_key()
+    old_middle = make_certificate(middle_key, common_name="Old Middle", ca=True,
+                                  issuer_key=root_key, issuer_certificate=new_root,
+                                  not_before=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+    leaf = make_certificate(leaf_key, common_name="Leaf", issuer_key=middle_key,
+                            issuer_certificate=old_middle)
+    result = verify_notation(jws_envelope(leaf_key, [leaf, old_middle, new_root]), JWS,
+                             certificate_pem(new_root), DIGEST)
+    assert result.status is Status.BAD_SIGNATURE
+    assert "but certificate 2 of the chain (CN=Old Middle) expired on 2020-01-01 00:10:00 UTC" \
+        in result.detail
+    # a certificate not valid yet
+    early = make_certificate(leaf_key, common_name="Early", issuer_key=root_key,
+                             issuer_certificate=old_root, not_before=later.replace(microsecond=0))
+    result = verify_notation(jws_envelope(leaf_key, [early]), JWS, certificate_pem(early),
+                             DIGEST)
+    assert result.status is Status.BAD_SIGNATURE
+    assert "but the signing certificate (CN=Early) is not valid until " in result.detail
+
+
+@pytest.mark.parametrize("kind", ["jws", "cose"])
+def test_an_unknown_critical_header_is_not_verified(
+    end_entities: dict[str, Any], kind: str
+) -> None:
+    p = end_entities
+    build, media_type = BUILDERS[kind]
+    name = "com.example.mustunderstand"
+    extra: dict[Any, Any] = {name: "x", ("crit" if kind == "jws" else 2): [SCHEME, name]}
+    data = build(p["alice_key"], [p["alice"], p["ca"]], protected_extra=extra)
+    result = verify_notation(data, media_type, certificate_pem(p["ca"]), DIGEST)
+    assert result.status is Status.UNSUPPORTED
+    assert result.detail == (
+        'Not verified: the signature marks "com.example.mustunderstand" critical (crit), which '
+        "Spyglass does not know; the Notary Project has a verifier refuse a signature with a "
+        "critical header it does not understand."
+    )
+    plugin = {"io.cncf.notary.verificationPlugin": "com.example.nv2plugin",
+              ("crit" if kind == "jws" else 2): [SCHEME, "io.cncf.notary.verificationPlugin"]}
+    data = build(p["alice_key"], [p["alice"], p["ca"]], protected_extra=plugin)
+    result = verify_notation(data, media_type, certificate_pem(p["ca"]), DIGEST)
+    assert result.status is Status.UNSUPPORTED
+    assert 'verification plugin "com.example.nv2plugin"' in result.detail
+    assert "Spyglass runs no plugins" in result.detail
+
+
+def test_a_critical_cose_label_is_not_understood(end_entities: dict[str, Any]) -> None:
+    p = end_entities
+    data = cose_envelope(p["alice_key"], [p["alice"], p["ca"]],
+                         protected_extra={2: [SCHEME, 258], 258: -16})
+    result = verify_notation(data, COSE, certificate_pem(p["ca"]), DIGEST)
+    assert result.status is Status.UNSUPPORTED
+    assert '"258" critical' in result.detail
+
+
+@pytest.mark.parametrize(
+    ("extra", "status", "words"),
+    [
+        ({EXPIRY: "next tuesday"}, Status.BAD_SIGNATURE,
+         "cannot be checked: its io.cncf.notary.expiry is not an RFC 3339 time: next tuesday."),
+        ({EXPIRY: "2030-01-01T00:00:00"}, Status.BAD_SIGNATURE, "not an RFC 3339 time"),
+        ({"crit": "io.cncf.notary.signingScheme"}, Status.BAD_SIGNATURE,
+         "crit is not a list of header names"),
+        ({SCHEME: None}, Status.BAD_SIGNATURE, "has no io.cncf.notary.signingScheme"),
+        ({SCHEME: "notary.pgp"}, Status.UNSUPPORTED,
+         'uses the signing scheme "notary.pgp", which Spyglass does not know'),
+        ({SCHEME: "notary.x509.signingAuthority"}, Status.BAD_SIGNATURE,
+         "has no io.cncf.notary.authenticSigningTime"),
+    ],
+)
+def test_signed_headers_that_cannot_be_used_are_not_verified(
+    end_entities: dict[str, Any], extra: dict[str, Any], status: Status, words: str
+) -> None:
+    p = end_entities
+    data = jws_envelope(p["alice_key"], [p["alice"], p["ca"]], protected_extra=extra)
+    result = verify_notation(data, JWS, certificate_pem(p["ca"]), DIGEST)
+    assert result.status is status
+    assert words in result.detail
+
+
+def test_a_signing_authority_signature_is_checked_at_its_authentic_time(
+    end_entities: dict[str, Any]
+) -> None:
+    p = end_entities
+    scheme = {SCHEME: "notary.x509.signingAuthority",
+              "crit": [SCHEME, "io.cncf.notary.authenticSigningTime"]}
+    within = p["alice"].not_valid_before_utc + dt.timedelta(seconds=30)
+    data = jws_envelope(p["alice_key"], [p["alice"], p["ca"]], protected_extra={
+        **scheme, "io.cncf.notary.authenticSigningTime": within.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    assert verify_notation(data, JWS, certificate_pem(p["ca"]), DIGEST).ok
+    data = jws_envelope(p["alice_key"], [p["alice"], p["ca"]], protected_extra={
+        **scheme, "io.cncf.notary.authenticSigningTime": "2020-06-01T00:00:00Z"})
+    result = verify_notation(data, JWS, certificate_pem(p["ca"]), DIGEST)
+    assert result.status is Status.BAD_SIGNATURE
+    assert "but the signing certificate (CN=Alice) was not valid at its authentic signing " \
+        "time (2020-06-01 00:00:00 UTC)" in result.detail
 
 
 def test_verify_rsa_ps256_jws() -> None:
