@@ -41,7 +41,7 @@ from tests.gui.guitools import (
     wait_listed,
     wait_tags,
 )
-from tests.helpers import cosign
+from tests.helpers import cosign, notary
 from tests.helpers.imagebuild import (
     OCI_MANIFEST,
     ImageSpec,
@@ -636,3 +636,41 @@ def test_a_signature_replayed_from_another_repository_is_the_wrong_image(
     assert f'it names "{host}/{SIGNED_REPO}", and this image is "{host}/replayed/app:1.0"' \
         in said
     assert "another repository" in said
+
+
+def test_a_notary_signature_checked_with_a_ca_names_who_signed(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path,
+    choose_file: Callable[[Path], list[str]],
+) -> None:
+    """A Notary v2 signature verified through the CA certificate given: the CA did not make
+    it, so the verdict names the signer the CA vouches for, not "the key ca.crt"."""
+    builder = LayoutBuilder(tmp_path / "notary-layout")
+    image = builder.add_image(ImageSpec(layers=[LayerSpec({"/hello": b"hello\n"})]))
+    builder.tag(image, "app:1")
+    ca_key = cosign.generate_key()
+    ca = cosign.make_certificate(ca_key, common_name="Test CA", ca=True)
+    alice_key = cosign.generate_key()
+    alice = cosign.make_certificate(alice_key, common_name="Alice", issuer_key=ca_key,
+                                    issuer_certificate=ca)
+    envelope = notary.jws_envelope(alice_key, [alice, ca],
+                                   notary.notary_payload(image["digest"], image["size"]))
+    empty = builder.add_blob(b"{}")
+    referrer = dump_json({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": notary.SIGNATURE_TYPE,
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", **empty},
+        "layers": [{"mediaType": notary.JWS, **builder.add_blob(envelope)}],
+        "subject": {"mediaType": OCI_MANIFEST, "digest": image["digest"],
+                    "size": image["size"]},
+    })
+    builder.tag({"mediaType": OCI_MANIFEST, **builder.add_blob(referrer),
+                 "artifactType": notary.SIGNATURE_TYPE}, None)
+    window.open_location(builder.root, select=False)
+    show_image(qtbot, window, "app:1")
+    page = open_signatures(qtbot, window)
+    page.select(attachment(page, Kind.NOTARY_SIGNATURE))
+    ca_file = tmp_path / "ca.crt"
+    ca_file.write_bytes(cosign.certificate_pem(ca))
+    verify_with(qtbot, page, choose_file, ca_file)
+    assert page.badge.status is Status.VERIFIED
+    assert page.verdict.text() == \
+        "Signature valid — signed by CN=Alice, whom ca.crt trusts, for this image."

@@ -74,6 +74,9 @@ class Verification:
     signed_reference: str | None = None
     """For a good simple signing signature (GPG or cosign), the image reference it names
     (``critical.identity.docker-reference``), for :func:`verify_part` to compare."""
+    vouched: bool = False
+    """True when the key given did not make the signature but vouches for ``signer``, who
+    did: a CA (or other trusted) certificate that a Notary v2 signing certificate chains to."""
 
     @property
     def ok(self) -> bool:

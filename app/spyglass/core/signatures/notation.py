@@ -256,11 +256,13 @@ def verify_notation(
             f"The signature is good, but it signs {envelope.target_digest}, not this image "
             f"({image_digest}).",
             signer,
+            vouched=True,
         )
     return Verification(
         Status.VERIFIED,
         f"Verified: signed by {signer}, which the given certificates trust, and names this image.",
         signer,
+        vouched=True,
     )
 
 

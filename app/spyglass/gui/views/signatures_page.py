@@ -105,6 +105,9 @@ class Outcome:
     failed_since: str = ""
     """Why a later check could not be made (the key file given was unusable): said
     above this result, which stands."""
+    vouched_signer: str | None = None
+    """Who signed, when the file given is a certificate vouching for them (a CA's, for a
+    Notary v2 signature) rather than the key that made the signature."""
 
 
 def combine(results: tuple[Verification, ...], titles: list[str], key_file: Path) -> Outcome:
@@ -119,7 +122,8 @@ def combine(results: tuple[Verification, ...], titles: list[str], key_file: Path
         detail = f"{titles[best]} (part {best + 1} of {len(results)}): {detail}"
     if result.signer:
         detail += f" Signed by {result.signer}."
-    return Outcome(result.status, detail, key_file)
+    vouched = result.signer if result.vouched else None
+    return Outcome(result.status, detail, key_file, vouched_signer=vouched)
 
 
 VERDICTS: Final = {
@@ -132,8 +136,18 @@ VERDICTS: Final = {
 """The verdict's first sentence, in plain words: the check's own sentence (policy terms
 such as matchRepoDigestOrExact) follows it, or is its tooltip when it is valid."""
 
+VOUCHED_VERDICTS: Final = {
+    Status.VERIFIED: "Signature valid — signed by {signer}, whom {key} trusts, for this image.",
+    Status.WRONG_IMAGE: "Signature by {signer}, whom {key} trusts, valid but not accepted for "
+                        "this image.",
+}
+"""The verdicts that name the signer when the file given only vouches for them (a CA
+certificate for a Notary v2 signature): it did not make the signature."""
 
-def verdict_sentence(status: Status, key: str) -> str:
+
+def verdict_sentence(status: Status, key: str, vouched_signer: str | None = None) -> str:
+    if vouched_signer is not None and status in VOUCHED_VERDICTS:
+        return VOUCHED_VERDICTS[status].format(signer=vouched_signer, key=key)
     return VERDICTS[status].format(key=key)
 
 
@@ -595,7 +609,8 @@ class SignaturesPage(QWidget):
             self.badge.set_status(outcome.status)
             # a plain sentence first; the check's own (a skopeo policy's rule, say) below
             # it where it says why not, in the tooltip where it says only more
-            lead = verdict_sentence(outcome.status, outcome.key_file.name)
+            lead = verdict_sentence(outcome.status, outcome.key_file.name,
+                                    outcome.vouched_signer)
             said = lead if outcome.status is Status.VERIFIED else f"{lead}\n{outcome.detail}"
             if outcome.failed_since:
                 said = f"{outcome.failed_since} The check before stands: {said}"

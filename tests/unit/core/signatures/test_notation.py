@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 import struct
@@ -11,9 +10,6 @@ from typing import Any
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from spyglass.core.digest import Digest
 from spyglass.core.signatures import (
@@ -25,6 +21,7 @@ from spyglass.core.signatures import (
     decode_notation,
     verify_notation,
 )
+from tests.helpers import notary
 from tests.helpers.cosign import (
     PrivateKey,
     certificate_der,
@@ -32,6 +29,7 @@ from tests.helpers.cosign import (
     generate_key,
     make_certificate,
 )
+from tests.helpers.notary import b64url, jose_sign, notary_payload
 
 JWS = "application/jose+json"
 COSE = "application/cose"
@@ -82,49 +80,15 @@ def cbor(value: Any) -> bytes:
     raise TypeError(value)
 
 
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def jose_sign(key: PrivateKey, data: bytes) -> bytes:
-    """ES256/ES384 as raw r||s, PS256 for RSA."""
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        size = (key.curve.key_size + 7) // 8
-        algo = hashes.SHA256() if size == 32 else hashes.SHA384()
-        r, s = decode_dss_signature(key.sign(data, ec.ECDSA(algo)))
-        return r.to_bytes(size, "big") + s.to_bytes(size, "big")
-    assert isinstance(key, rsa.RSAPrivateKey)
-    return key.sign(data, padding.PSS(padding.MGF1(hashes.SHA256()), 32), hashes.SHA256())
-
-
 def target(digest: Digest = DIGEST) -> bytes:
-    return json.dumps({"targetArtifact": {"mediaType": OCI_MANIFEST, "digest": str(digest),
-                                          "size": 1234}}).encode()
+    return notary_payload(str(digest), 1234)
 
 
 def jws_envelope(key: PrivateKey, chain: list[x509.Certificate], digest: Digest = DIGEST,
                  *, alg: str = "ES256", payload: bytes | None = None,
                  protected_extra: dict[str, Any] | None = None) -> bytes:
-    protected = {
-        "alg": alg,
-        "cty": PAYLOAD_TYPE,
-        "crit": ["io.cncf.notary.signingScheme"],
-        "io.cncf.notary.signingScheme": "notary.x509",
-        "io.cncf.notary.signingTime": "2024-05-01T12:00:00Z",
-        **(protected_extra or {}),
-    }
-    p64 = b64url(json.dumps(protected).encode())
-    body64 = b64url(payload if payload is not None else target(digest))
-    signature = jose_sign(key, f"{p64}.{body64}".encode())
-    return json.dumps({
-        "payload": body64,
-        "protected": p64,
-        "header": {
-            "x5c": [base64.b64encode(certificate_der(c)).decode() for c in chain],
-            "io.cncf.notary.signingAgent": "notation/1.0.0",
-        },
-        "signature": b64url(signature),
-    }).encode()
+    return notary.jws_envelope(key, chain, payload if payload is not None else target(digest),
+                               alg=alg, protected_extra=protected_extra)
 
 
 def cose_envelope(key: PrivateKey, chain: list[x509.Certificate], digest: Digest = DIGEST,
