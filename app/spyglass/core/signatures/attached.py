@@ -12,7 +12,8 @@ and small layers, each verified against its digest) and decodes every part;
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final
@@ -68,6 +69,15 @@ __all__ = [
 
 MAX_PART_SIZE: Final = 4 * 1024 * 1024
 """Parts (layers) larger than this are described by type and size, not read."""
+
+_DECODER_SLIPS: Final = (ValueError, TypeError, OverflowError, LookupError)
+"""What a decoder may raise on content of a shape it did not foresee (a number too large
+for a date, a number where a list belongs), instead of its own
+:class:`~spyglass.core.signatures.model.InvalidSignature`: made that part's error, so
+one odd attachment does not hide the others."""
+
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class AttachedPart:
@@ -154,11 +164,7 @@ def read_attachment(
 
 
 def _stored_part(blob: bytes) -> AttachedPart:
-    try:
-        decoded: Decoded | None = decode_stored_signature(blob)
-        error = None
-    except SpyglassError as exc:
-        decoded, error = None, str(exc)
+    decoded, error = _decode(lambda: decode_stored_signature(blob), "The signature file")
     media_type = decoded.media_type if decoded is not None else ""
     return AttachedPart(media_type, len(blob), {}, blob, decoded, error, stored=True)
 
@@ -191,12 +197,30 @@ def _layer_part(
         raise
     except SpyglassError as exc:
         return AttachedPart(layer.media_type, layer.size, layer.annotations, b"", None, str(exc))
+    decoded, error = _decode(
+        lambda: decode_layer(data, layer.media_type, layer.annotations,
+                             artifact_type=artifact_type),
+        f"The part {layer.digest}",
+    )
+    return AttachedPart(layer.media_type, layer.size, layer.annotations, data, decoded, error)
+
+
+def _decode(decode: Callable[[], Decoded], what: str) -> tuple[Decoded | None, str | None]:
+    """What ``decode`` made of a part, or why it could not: the decoders' own sentence
+    (:class:`~spyglass.core.signatures.model.InvalidSignature`), or, for an error of
+    :data:`_DECODER_SLIPS` that a decoder let through on odd content, a sentence saying
+    ``what`` could not be decoded and why, the traceback logged (at INFO: a command
+    line shows the sentence, not a traceback). Either way that part alone is
+    undecodable, not the listing of everything attached."""
     try:
-        decoded = decode_layer(data, layer.media_type, layer.annotations,
-                               artifact_type=artifact_type)
+        return decode(), None
     except SpyglassError as exc:
-        return AttachedPart(layer.media_type, layer.size, layer.annotations, data, None, str(exc))
-    return AttachedPart(layer.media_type, layer.size, layer.annotations, data, decoded)
+        return None, str(exc)
+    except _DECODER_SLIPS as exc:
+        log.info("%s could not be decoded: its decoder failed", what, exc_info=True)
+        reason = str(exc).rstrip(".") or "no reason given"
+        return None, (f"{what} could not be decoded: its decoder failed with "
+                      f"{type(exc).__name__}: {reason} (a bug in Spyglass; please report it).")
 
 
 def verify_part(

@@ -85,9 +85,13 @@ def _tlog_text(material: Mapping[str, Any]) -> str:
     if "logIndex" in first:
         parts.append(f"log index {first['logIndex']}")
     integrated = first.get("integratedTime")
-    if isinstance(integrated, str | int) and str(integrated).isdigit():
-        when = datetime.fromtimestamp(int(integrated), UTC)
-        parts.append(f"integrated {format_time(when)}")
+    if isinstance(integrated, str | int) and not isinstance(integrated, bool):
+        try:  # (a string in the bundle's JSON: any number of digits, or none)
+            when = datetime.fromtimestamp(int(integrated), UTC)
+        except (OverflowError, OSError, ValueError):
+            parts.append(f"integrated at {str(integrated)[:40]!r}, not a time")
+        else:
+            parts.append(f"integrated {format_time(when)}")
     count = f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}"
     return f"{count} ({', '.join(parts)})" if parts else count
 
@@ -135,7 +139,9 @@ def decode_bundle(data: bytes, annotations: Mapping[str, str] | None = None) -> 
     rows.append(("Transparency log", _tlog_text(material)))
     timestamps = material.get("timestampVerificationData")
     if isinstance(timestamps, Mapping) and timestamps.get("rfc3161Timestamps"):
-        rows.append(("RFC 3161 timestamps", str(len(timestamps["rfc3161Timestamps"]))))
+        listed = timestamps["rfc3161Timestamps"]
+        rows.append(("RFC 3161 timestamps", str(len(listed)) if isinstance(listed, list)
+                     else "not a list"))
     kind = Kind.COSIGN_SIGNATURE
     title = "Sigstore bundle signature"
     claimed: Digest | None = None

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -13,10 +14,16 @@ from cryptography.hazmat.primitives import serialization
 
 from spyglass.core.digest import Digest
 from spyglass.core.signatures import Kind, Status, decode_bundle, verify_bundle
-from spyglass.core.signatures.attached import find_attachments, read_attachment, verify_part
+from spyglass.core.signatures.attached import (
+    find_attachments,
+    image_attachments,
+    read_attachment,
+    verify_part,
+)
 from spyglass.core.signatures.model import InvalidSignature
 from spyglass.core.transports import open_source
 from tests.helpers import cosign
+from tests.helpers.cosign import PrivateKey
 from tests.helpers.imagebuild import (
     OCI_MANIFEST,
     ImageSpec,
@@ -143,3 +150,107 @@ def test_a_bundle_cannot_become_a_signature_file(tmp_path: Path) -> None:
     copy_image(open_source(name), open_destination(f"dir:{tmp_path / 'dir'}"),
                CopyOptions(remove_signatures=True))
     assert not (tmp_path / "dir" / "signature-1").exists()
+
+
+# --------------------------------------------------------------------------- odd bundles
+
+
+def _odd(change: str) -> bytes:
+    """A key-signed bundle of IMAGE with one odd field, as the explorer's report found."""
+    bundle = json.loads(cosign.sigstore_bundle(cosign.generate_key(), image_digest=IMAGE))
+    material = bundle["verificationMaterial"]
+    if change == "huge-time":
+        material["tlogEntries"][0]["integratedTime"] = "99999999999999999999"
+    elif change == "odd-digits":
+        material["tlogEntries"][0]["integratedTime"] = "²"
+    else:
+        material["timestampVerificationData"] = {"rfc3161Timestamps": 5}
+    return json.dumps(bundle).encode()
+
+
+def test_an_integrated_time_no_date_holds_is_shown_as_it_is() -> None:
+    """A time past what a date holds made decoding crash (OverflowError), and the whole
+    listing with it; ``²`` is a digit that int() refuses (ValueError)."""
+    log = decode_bundle(_odd("huge-time")).field("Transparency log") or ""
+    assert "'99999999999999999999', not a time" in log and "log index 4242" in log
+    assert "'²', not a time" in (decode_bundle(_odd("odd-digits")).field("Transparency log")
+                                 or "")
+
+
+def test_rfc3161_timestamps_that_are_no_list_are_said_so() -> None:
+    """``len(5)`` made decoding crash with a TypeError."""
+    assert decode_bundle(_odd("timestamps")).field("RFC 3161 timestamps") == "not a list"
+
+
+def _layout_with(tmp_path: Path, bundles: list[bytes]) -> tuple[str, Digest, PrivateKey]:
+    """A layout image ``app`` with each of ``bundles`` attached as a referrer, and a
+    cosign signature under its ``.sig`` ref; the name, the image digest and the key."""
+    builder = LayoutBuilder(tmp_path / "layout")
+    image = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a\n"})]))
+    builder.tag({k: v for k, v in image.items() if k != "platform"}, "app")
+    empty = builder.add_blob(b"{}")
+    for bundle in bundles:
+        layer = builder.add_blob(bundle)
+        written = builder.add_blob(dump_json({
+            "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "artifactType": cosign.BUNDLE_MEDIA_TYPE,
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", **empty},
+            "layers": [{"mediaType": cosign.BUNDLE_MEDIA_TYPE, **layer}],
+            "subject": {"mediaType": OCI_MANIFEST, "digest": image["digest"],
+                        "size": image["size"]},
+        }))
+        builder.tag({"mediaType": OCI_MANIFEST, **written,
+                     "artifactType": cosign.BUNDLE_MEDIA_TYPE}, None)
+    key = cosign.add_cosign_signature(builder, image["digest"])
+    return f"oci:{tmp_path / 'layout'}:app", Digest.parse(image["digest"]), key
+
+
+@pytest.mark.parametrize("change", ["huge-time", "timestamps"])
+def test_odd_bundles_leave_everything_else_listed(tmp_path: Path, change: str) -> None:
+    """The explorer's bundles (found as referrers) are listed, decoded, beside the image's
+    cosign signature; the listing used to stop at them."""
+    name, digest, key = _layout_with(tmp_path, [_odd(change)])
+    (subject,) = image_attachments(open_source(name))
+    kinds = sorted(str(content.kind) for content in subject.attachments)
+    assert kinds == ["cosign signature", "cosign signature"]
+    assert all(part.decoded is not None for content in subject.attachments
+               for part in content.parts)
+    signature = next(c for c in subject.attachments if c.attachment.tag is not None)
+    assert verify_part(signature.parts[0], digest,
+                       key=cosign.public_key_pem(key)).status is Status.VERIFIED
+
+
+@pytest.mark.parametrize("slip", [ValueError("bad"), TypeError("odd"), OverflowError("big")])
+def test_a_decoder_that_fails_unexpectedly_spoils_only_its_part(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slip: Exception
+) -> None:
+    """A decoder that lets an error of its own through (as the bundle decoder did) makes
+    that part undecodable, saying so and why; the other attachments are still read. An
+    error of another kind is not taken for odd content (a programming error stays one)."""
+    from spyglass.core.signatures import attached
+
+    real = attached.decode_layer
+
+    def decode_layer(data: bytes, media_type: str, *args: Any, **kwargs: Any) -> Any:
+        if media_type == cosign.BUNDLE_MEDIA_TYPE:
+            raise slip
+        return real(data, media_type, *args, **kwargs)
+
+    monkeypatch.setattr(attached, "decode_layer", decode_layer)
+    name, digest, key = _layout_with(tmp_path, [cosign.sigstore_bundle(None, image_digest=IMAGE)])
+    (subject,) = image_attachments(open_source(name))
+    bundle = next(c for c in subject.attachments if c.attachment.tag is None)
+    (part,) = bundle.parts
+    assert part.decoded is None and part.error is not None
+    assert part.error.startswith(f"The part {sha256_digest(part.data)} could not be decoded: "
+                                 f"its decoder failed with {type(slip).__name__}: {slip} ")
+    signature = next(c for c in subject.attachments if c.attachment.tag is not None)
+    assert signature.parts[0].decoded is not None
+    assert verify_part(part, digest, key=cosign.public_key_pem(key)).status is Status.UNSUPPORTED
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise AttributeError("a programming error")
+
+    monkeypatch.setattr(attached, "decode_layer", broken)
+    with pytest.raises(AttributeError):
+        image_attachments(open_source(name))
