@@ -216,6 +216,13 @@ def verify_bundle(data: bytes, public_key_pem: bytes | None, image_digest: Diges
             Status.UNSUPPORTED, f'The bundle signs a "{algorithm}" digest, which is not checked.'
         )
     name, hash_type = _HASHES[algorithm]
+    size = hash_type().digest_size
+    if len(digest) != size:  # (the key's verify would raise ValueError)
+        return Verification(
+            Status.BAD_SIGNATURE,
+            f"The bundle's message digest is {len(digest)} bytes, not the {size} bytes of "
+            f"a {algorithm} digest, so no signature can be over it.",
+        )
     prehashed = utils.Prehashed(hash_type())
     try:
         if isinstance(key, ec.EllipticCurvePublicKey):

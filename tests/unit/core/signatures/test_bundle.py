@@ -254,3 +254,17 @@ def test_a_decoder_that_fails_unexpectedly_spoils_only_its_part(
     monkeypatch.setattr(attached, "decode_layer", broken)
     with pytest.raises(AttributeError):
         image_attachments(open_source(name))
+
+
+@pytest.mark.parametrize("kind", ["ecdsa-p256", "rsa"])
+def test_a_message_digest_of_the_wrong_length_is_a_bad_signature(kind: str) -> None:
+    """A 5-byte SHA2_256 digest made the key's verify raise ValueError: an 'unexpected
+    internal error' on the command line, with no JSON printed."""
+    key = cosign.generate_key(kind)
+    bundle = json.loads(cosign.sigstore_bundle(key, image_digest=IMAGE, message=b"hello"))
+    bundle["messageSignature"]["messageDigest"]["digest"] = base64.b64encode(b"short").decode()
+    result = verify_bundle(json.dumps(bundle).encode(), cosign.public_key_pem(key),
+                           Digest.parse(IMAGE))
+    assert result.status is Status.BAD_SIGNATURE
+    assert result.detail == ("The bundle's message digest is 5 bytes, not the 32 bytes of a "
+                             "SHA2_256 digest, so no signature can be over it.")
