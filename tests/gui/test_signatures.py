@@ -674,3 +674,73 @@ def test_a_notary_signature_checked_with_a_ca_names_who_signed(
     assert page.badge.status is Status.VERIFIED
     assert page.verdict.text() == \
         "Signature valid — signed by CN=Alice, whom ca.crt trusts, for this image."
+
+
+def _open_registry_image(qtbot: QtBot, window: MainWindow, host: str, repository: str,
+                         tag: str) -> SignaturesPage:
+    """Show ``repository:tag`` of the registry ``host`` (added already) and its
+    Signatures tab."""
+    model = window.registries.model
+    repo = model.open_repository(model.registry_index(host), repository)
+    window.registries.tree.expand(repo)
+    wait_tags(qtbot, window, host, repository)
+    with qtbot.waitSignal(window.image_view.imageShown, timeout=WAIT_MS * 2):
+        window.registries.tree.setCurrentIndex(model.tag_index(host, repository, tag))
+    return open_signatures(qtbot, window)
+
+
+def test_a_referrers_index_entry_that_is_no_referrer_of_the_image_is_not_shown(
+    qtbot: QtBot, window: MainWindow, signed_registry: SignedRegistry, sample_layout: Path,
+) -> None:
+    """The image's referrers index (the registry has no referrers API) lists an SBOM whose
+    own subject is another manifest beside the image's own SBOM; another image's index
+    lists that image itself. The tab showed each as attached ('1 thing attached: 1
+    SBOM' for an image with nothing attached); it leaves them out and says why."""
+    server = signed_registry.facts.server
+    host = server.host
+    pushed = {repository: push_image(server, sample_layout, "spyglass-demo:1.0",
+                                     f"{repository}:1.0")
+              for repository in ("misplaced/app", "itself/app")}
+    image = pushed["misplaced/app"]  # (the sample's list: the same in both)
+    index_type = "application/vnd.oci.image.index.v1+json"
+    with server.client() as client:
+        answer = client.get(f"/v2/misplaced/app/manifests/{image}",
+                            headers={"Accept": index_type})
+    subject = {"mediaType": index_type, "digest": image, "size": len(answer.content)}
+    elsewhere = {**subject, "digest": "sha256:" + "ef" * 32}
+    entries = []
+    for names in (elsewhere, subject):
+        manifest, blobs = sbom_referrer(names)
+        digest = push_artifact(server, "misplaced/app", manifest, blobs,
+                               sha256_digest(manifest))
+        entries.append({"mediaType": OCI_MANIFEST, "digest": digest, "size": len(manifest),
+                        "artifactType": SBOM_TYPE})
+    tag = image.replace(":", "-")
+    push_artifact(server, "misplaced/app",
+                  dump_json({"schemaVersion": 2, "mediaType": index_type,
+                             "manifests": entries}), {}, tag, media_type=index_type)
+    push_artifact(server, "itself/app",
+                  dump_json({"schemaVersion": 2, "mediaType": index_type,
+                             "manifests": [{**subject, "artifactType": SBOM_TYPE}]}),
+                  {}, tag, media_type=index_type)
+    add_registry(qtbot, window, host, insecure=True)
+
+    sigs = _open_registry_image(qtbot, window, host, "misplaced/app", "1.0")
+    found = sigs.attachments
+    assert found is not None and found.count == 1
+    (sbom,) = sigs.model.attachment_rows()
+    assert sbom.content.attachment.descriptor is not None
+    assert str(sbom.content.attachment.descriptor.digest) == entries[1]["digest"]
+    note = (f"The referrers index {tag} lists {entries[0]['digest']}, whose subject is "
+            f"{elsewhere['digest']}, not {image}: not listed as attached to it.")
+    assert found.notes == (note,)
+    assert sigs.caption.text().startswith("<b>1</b> thing attached: 1 SBOM")
+    assert sigs.caption.text().endswith(f"<br>{note}")
+
+    sigs = _open_registry_image(qtbot, window, host, "itself/app", "1.0")
+    found = sigs.attachments
+    assert found is not None and found.count == 0
+    assert sigs.stack.currentWidget() is sigs.panel
+    assert sigs.panel.title.text() == "Nothing is attached to this image."
+    assert sigs.panel.body.text().endswith(
+        f" The referrers index {tag} lists {image} itself: not listed as attached to it.")

@@ -214,6 +214,67 @@ def test_a_referrer_gone_from_the_source_is_left_behind_with_a_note(
     assert _listed(fresh_registry, "stale/app", image) == [sbom]
 
 
+@pytest.mark.parametrize("case", ["another subject", "the image itself"])
+def test_a_referrers_index_entry_that_is_no_referrer_of_the_image_is_not_attached(
+    registry: RegistryServer, fresh_registry: RegistryServer, case: str
+) -> None:
+    """The image's referrers index (distribution 2.8 has no referrers API) lists its SBOM
+    and a manifest that is no referrer of it: an SBOM whose own ``subject`` is another
+    manifest, or the image itself. That one was shown and counted as attached ('1 thing
+    attached'), and a copy wrote it 'along with the image', under the other subject's
+    index at the destination (or the image listed as its own referrer). Now it is left
+    out of the listing, the command line's JSON and the copy, each saying why, and the
+    SBOM beside it is as before."""
+    repo = f"it-graph/misplaced-{case.split()[-1]}"
+    image = _image(registry, repo)
+    sbom, sbom_entry = _referrer(registry, repo, image, "application/spdx+json", b"{}\n")
+    if case == "another subject":
+        elsewhere = "sha256:" + "ef" * 32
+        body = b'{"spdxVersion":"SPDX-2.3","name":"not this image"}'
+        manifest = dump_json({
+            "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "artifactType": "application/spdx+json",
+            "config": {"mediaType": EMPTY_TYPE, "digest": sha256_digest(EMPTY), "size": 2},
+            "layers": [{"mediaType": "application/spdx+json", "digest": sha256_digest(body),
+                        "size": len(body)}],
+            "subject": {"mediaType": OCI_MANIFEST, "digest": elsewhere, "size": 100},
+        })
+        listed = push_artifact(registry, repo, manifest,
+                               {sha256_digest(EMPTY): EMPTY, sha256_digest(body): body},
+                               sha256_digest(manifest))
+        entry = {"mediaType": OCI_MANIFEST, "digest": listed, "size": len(manifest),
+                 "artifactType": "application/spdx+json"}
+        why = (f"the referrers index {image.replace(':', '-')} lists {listed}, whose "
+               f"subject is {elsewhere}, not {image}")
+    else:
+        listed = image
+        entry = {"mediaType": OCI_MANIFEST, "digest": image,
+                 "size": len(_get(registry, repo, image)),
+                 "artifactType": "application/spdx+json"}
+        why = f"the referrers index {image.replace(':', '-')} lists {image} itself"
+    _list_referrers(registry, repo, image, [entry, sbom_entry])
+    source = f"docker://{registry.host}/{repo}:v1"
+    shown = f"{why[:1].upper()}{why[1:]}: not listed as attached to it."
+
+    (top,) = image_attachments(open_source(source))
+    assert [str(c.attachment.descriptor.digest) for c in top.attachments
+            if c.attachment.descriptor] == [sbom]
+    assert top.notes == (shown,)
+    listing = _spyglass("signatures", "--tls-verify=false", source)
+    assert listing.returncode == 0, listing.stderr
+    (manifest_json,) = json.loads(listing.stdout)["Manifests"]
+    assert [a["Digest"] for a in manifest_json["Attached"]] == [sbom]
+    assert manifest_json["Notes"] == [shown]
+
+    done = _copy(source, f"docker://{fresh_registry.host}/misplaced/app:v1")
+    assert done.returncode == 0, done.stderr
+    assert "Along with the image: 1 SBOM" in done.stderr + done.stdout, done.stderr
+    assert (f"Note: {why}: not carried along, since it is not attached to it"
+            in done.stderr), done.stderr
+    assert _listed(fresh_registry, "misplaced/app", image) == [sbom]
+    assert _tags(fresh_registry, "misplaced/app") == sorted(["v1", image.replace(":", "-")])
+
+
 # ------------------------------------------------- the referrers index a delete takes one out of
 
 

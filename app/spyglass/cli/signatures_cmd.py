@@ -83,6 +83,9 @@ def run(args: argparse.Namespace) -> int:
                                      identity)
                     for content in subject.attachments
                 ],
+                # what was found but is not attached after all (a referrers index's entry
+                # whose own subject is another manifest), and why it is not listed
+                **({"Notes": list(subject.notes)} if subject.notes else {}),
             }
             for subject in subjects
         ],

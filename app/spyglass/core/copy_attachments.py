@@ -38,12 +38,13 @@ from spyglass.core.errors import AccessDenied, ImageNotFound, Unsupported
 from spyglass.core.manifest import (
     MAX_MANIFEST_SIZE,
     Descriptor,
+    ImageIndex,
     ImageManifest,
     guess_media_type,
     parse_manifest,
 )
 from spyglass.core.referrers import cosign_tag, referrers_tag
-from spyglass.core.signatures.discovery import Attachment
+from spyglass.core.signatures.discovery import REFERRER_FOUND, Attachment, misplaced_referrer
 from spyglass.core.signatures.media import COSIGN_SIMPLESIGNING
 from spyglass.core.signatures.model import Kind
 from spyglass.core.transports.base import (
@@ -132,6 +133,16 @@ _GONE: Final = "gone"
 source no longer has (deleted since, or collected): left behind, noted."""
 
 
+@dataclass(frozen=True)
+class _Misplaced:
+    """What :func:`_task` answers for a manifest a referrers index lists that is no
+    referrer of that subject (see
+    :func:`~spyglass.core.signatures.discovery.misplaced_referrer`): not carried, noted
+    with ``why``."""
+
+    why: str
+
+
 def plan_attachments(
     source: ImageSource,
     destination: ImageDestination,
@@ -189,6 +200,8 @@ def plan_attachments(
     walk_referrers(carried, {*kept, *changed}, sorter.add, look, notes)
     tasks, refused, left, indexes = sorter.tasks, sorter.refused, sorter.left, sorter.indexes
     notes.extend(sorter.gone_notes())
+    notes.extend(f"{why}: not carried along, since it is not attached to it"
+                 for why in sorter.misplaced)
     # a reason the destination gives for keeping nothing attached (a layout image
     # without a name), with what to do about it
     withheld: str | None = getattr(destination, "attachments_withheld", None)
@@ -221,13 +234,14 @@ def _under(attachment: Attachment, tags: frozenset[str]) -> bool:
         return False
     if attachment.tag is not None:
         return attachment.tag in tags
-    return (attachment.found == "OCI referrer"
+    return (attachment.found == REFERRER_FOUND
             and referrers_tag(attachment.subject) in tags)
 
 
 class _Sorter:
     """Sorts attachments into tasks, or what is refused, left behind, not copied (an
-    index) or gone, for the notes."""
+    index), gone or misplaced (listed for a subject it is no referrer of), for the
+    notes."""
 
     def __init__(self, source: ImageSource, support: frozenset[str],
                  cancel: CancelToken | None) -> None:
@@ -237,6 +251,7 @@ class _Sorter:
         self.left: dict[Kind, int] = {}
         self.indexes: dict[Kind, int] = {}
         self.gone: dict[Digest, list[Digest]] = {}
+        self.misplaced: list[str] = []
 
     def add(self, attachment: Attachment, depth: int = 0) -> AttachmentTask | None:
         """The task made for ``attachment`` (also kept in :attr:`tasks`), or None."""
@@ -245,7 +260,9 @@ class _Sorter:
             task = replace(task, depth=depth) if depth else task
             self.tasks.append(task)
             return task
-        if task == _INDEX:
+        if isinstance(task, _Misplaced):
+            self.misplaced.append(task.why)
+        elif task == _INDEX:
             self.indexes[attachment.kind] = self.indexes.get(attachment.kind, 0) + 1
         elif task == _GONE:
             assert attachment.descriptor is not None
@@ -275,10 +292,11 @@ def _task(
     attachment: Attachment,
     support: frozenset[str],
     cancel: CancelToken | None,
-) -> AttachmentTask | str | None:
+) -> AttachmentTask | str | _Misplaced | None:
     """How to carry ``attachment``; None when the destination cannot keep it,
     :data:`_INDEX` for an attached index (never carried), :data:`_GONE` for a listed
-    referrer the source does not have."""
+    referrer the source does not have, :class:`_Misplaced` for one whose own subject is
+    another manifest."""
     if attachment.stored is not None:
         if "stored" in support:
             return AttachmentTask(attachment, "stored")
@@ -299,10 +317,15 @@ def _task(
     try:
         raw, media_type = source.get_manifest(str(attachment.descriptor.digest), cancel=cancel)
     except (ImageNotFound, AccessDenied):  # (a 403: how Artifactory says "none")
-        if attachment.found != "OCI referrer":
+        if attachment.found != REFERRER_FOUND:
             raise
         return _GONE  # a referrers index is advisory, as regctl and oras take it
     manifest = parse_manifest(raw, media_type or attachment.descriptor.media_type or None)
+    misplaced = misplaced_referrer(  # (written, it would be listed for its own subject)
+        attachment, manifest.subject.digest
+        if isinstance(manifest, ImageManifest | ImageIndex) and manifest.subject else None)
+    if misplaced is not None:
+        return _Misplaced(misplaced)
     if not isinstance(manifest, ImageManifest):
         return _INDEX  # an index as a referrer: rare, and not carried yet
     descriptor = Descriptor(

@@ -495,6 +495,12 @@ class Attachments:
         """How many of :attr:`count` are attached to another attachment."""
         return self.count - sum(len(s.attachments) for s in self.subjects)
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Sentences on what was found but is not attached after all, and is not shown
+        (:attr:`~spyglass.core.signatures.attached.SubjectAttachments.notes`)."""
+        return tuple(note for s in self.subjects for note in s.notes)
+
 
 def load_attachments(source: ImageSource, top: Digest, cancel: CancelToken) -> Attachments:
     """Everything attached to the image ``source`` names and to each of its platform images,

@@ -40,6 +40,7 @@ from spyglass.core.signatures.discovery import (
     Attachment,
     find_attachments,
     guess_kind,
+    misplaced_referrer,
 )
 from spyglass.core.signatures.dsse import verify_dsse
 from spyglass.core.signatures.gpg import verify_simple_signing
@@ -111,6 +112,11 @@ class AttachmentContent:
     attachments: tuple[AttachmentContent, ...] = ()
     """What is attached to this attachment's manifest in turn (a signature on an SBOM),
     read the same way (see :func:`image_attachments`)."""
+    left_out: str | None = None
+    """Why the manifest is not attached to ``attachment.subject`` after all, though a
+    referrers index listed it (its own ``subject`` is another manifest, or it is that
+    manifest): a sentence. :func:`image_attachments` leaves such content out, its
+    sentence among the subject's notes."""
 
     @property
     def kind(self) -> Kind:
@@ -123,7 +129,10 @@ def read_attachment(
     source: ImageSource, attachment: Attachment, *, cancel: CancelToken | None = None
 ) -> AttachmentContent:
     """Fetch and decode ``attachment``. Never raises for content that cannot be read
-    or decoded (the content says why), except :class:`Cancelled`."""
+    or decoded (the content says why), except :class:`Cancelled`. A manifest listed
+    as a referrer that is none of ``attachment.subject`` (see
+    :func:`~spyglass.core.signatures.discovery.misplaced_referrer`) is not decoded: its
+    content says why in :attr:`AttachmentContent.left_out`."""
     if attachment.stored is not None:
         return AttachmentContent(attachment, (_stored_part(attachment.stored),))
     assert attachment.descriptor is not None
@@ -133,6 +142,12 @@ def read_attachment(
         manifest = parse_manifest(raw, media_type or attachment.descriptor.media_type or None)
     except SpyglassError as exc:
         return AttachmentContent(attachment, (), error=str(exc))
+    misplaced = misplaced_referrer(
+        attachment, manifest.subject.digest
+        if isinstance(manifest, ImageManifest | ImageIndex) and manifest.subject else None)
+    if misplaced is not None:
+        return AttachmentContent(attachment, (), raw, left_out=(
+            f"{misplaced[:1].upper()}{misplaced[1:]}: not listed as attached to it."))
     if not isinstance(manifest, ImageManifest):
         kind = "a manifest list" if isinstance(manifest, ImageIndex) else "a schema 1 manifest"
         return AttachmentContent(
@@ -313,6 +328,10 @@ class SubjectAttachments:
     label: str
     """``manifest list`` or the platform (``linux/arm64``), or ``image``."""
     attachments: tuple[AttachmentContent, ...]
+    notes: tuple[str, ...] = ()
+    """Sentences on what was found but is not attached after all, and so is not among
+    ``attachments`` (or theirs): a referrers index listing a manifest whose own subject
+    is another (see :attr:`AttachmentContent.left_out`)."""
 
 
 def image_attachments(
@@ -344,22 +363,27 @@ def image_attachments(
     seen = {str(digest) for digest, _label in subjects}
     for digest, label in subjects:
         found = find_attachments(source, digest, index=index, cancel=cancel)
-        contents = _read_all(source, found, seen, 1, cancel)
-        result.append(SubjectAttachments(digest, label, contents))
+        notes: list[str] = []
+        contents = _read_all(source, found, seen, 1, notes, cancel)
+        result.append(SubjectAttachments(digest, label, contents, tuple(notes)))
     return result
 
 
 def _read_all(source: ImageSource, found: Iterable[Attachment], seen: set[str], depth: int,
-              cancel: CancelToken | None) -> tuple[AttachmentContent, ...]:
+              notes: list[str], cancel: CancelToken | None) -> tuple[AttachmentContent, ...]:
     """``found`` read, each with what is attached to it in turn, :data:`MAX_REFERRER_DEPTH`
     levels at most; a manifest in ``seen`` (met already: a cycle through tags) is not
-    looked into again."""
+    looked into again. What is not attached after all is left out, its sentence added
+    to ``notes``."""
     # (what is attached to the image's own manifests is all shown, as found)
     fresh = [attachment for attachment in found if depth == 1 or attachment.key not in seen]
     seen.update(attachment.key for attachment in fresh if attachment.descriptor is not None)
     contents: list[AttachmentContent] = []
     for attachment in fresh:
         content = read_attachment(source, attachment, cancel=cancel)
+        if content.left_out is not None:
+            notes.append(content.left_out)
+            continue
         if (attachment.descriptor is not None and content.manifest is not None
                 and depth < MAX_REFERRER_DEPTH):
             try:
@@ -371,7 +395,7 @@ def _read_all(source: ImageSource, found: Iterable[Attachment], seen: set[str], 
                     f"Looking for what is attached to it failed: {exc}"))
             else:
                 content = replace(content, attachments=_read_all(
-                    source, under, seen, depth + 1, cancel))
+                    source, under, seen, depth + 1, notes, cancel))
         contents.append(content)
     return tuple(contents)
 

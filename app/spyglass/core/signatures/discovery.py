@@ -23,6 +23,7 @@ from spyglass.core.referrers import (
     buildkit_attestation_subject,
     cosign_saved_suffix,
     cosign_tag,
+    referrers_tag,
 )
 from spyglass.core.signatures import media
 from spyglass.core.signatures.model import Kind
@@ -30,6 +31,9 @@ from spyglass.core.signatures.sbom import is_sbom_media_type
 from spyglass.core.transports.base import AttachmentSource, ImageSource
 
 CREATED_ANNOTATION: Final = "org.opencontainers.image.created"
+
+REFERRER_FOUND: Final = "OCI referrer"
+"""How an attachment listed among a manifest's referrers was found (:attr:`Attachment.found`)."""
 
 MAX_REFERRER_DEPTH: Final = 4
 """Levels of attachments followed below an image's manifest, by copies and the
@@ -94,6 +98,30 @@ def guess_kind(artifact_type: str | None, tag: str | None = None) -> Kind:
     return Kind.OTHER
 
 
+def misplaced_referrer(attachment: Attachment, named: Digest | None) -> str | None:
+    """Why the manifest ``attachment`` names is not attached to ``attachment.subject``
+    after all, though listed among its referrers: ``named``, the subject its own bytes
+    name, is another manifest's or none (it is that manifest itself); None when it is
+    attached (or was not found as a referrer).
+
+    A registry's ``sha256-<hex>`` referrers index (the tag schema, on a registry without
+    the referrers API) is written by clients, and may list anything; a referrer counts
+    for the subject it names itself, as the distribution spec defines one. The answer
+    is a clause (``the referrers index sha256-… lists sha256:…, whose subject is
+    sha256:…, not sha256:…``) that the listing and the copy each end their own way."""
+    if attachment.found != REFERRER_FOUND or attachment.descriptor is None:
+        return None
+    if named == attachment.subject:
+        return None
+    digest, subject = attachment.descriptor.digest, attachment.subject
+    index = f"the referrers index {referrers_tag(subject)}"
+    if digest == subject:
+        return f"{index} lists {subject} itself"
+    if named is None:
+        return f"{index} lists {digest}, which names no subject"
+    return f"{index} lists {digest}, whose subject is {named}, not {subject}"
+
+
 def find_attachments(
     source: ImageSource,
     digest: Digest,
@@ -120,7 +148,7 @@ def find_attachments(
     if isinstance(source, AttachmentSource):
         for referrer in source.referrers(digest, cancel=cancel):
             found.append(Attachment(
-                digest, "OCI referrer", guess_kind(referrer.artifact_type),
+                digest, REFERRER_FOUND, guess_kind(referrer.artifact_type),
                 descriptor=referrer, artifact_type=referrer.artifact_type,
                 created=referrer.annotations.get(CREATED_ANNOTATION),
             ))

@@ -358,9 +358,9 @@ class SignaturesPage(QWidget):
             manifests = len(found.subjects)
             where = ("its manifest list or any of its platforms" if manifests > 1
                      else "it")
+            said = f"No signature, attestation, SBOM or other referrer names {where}."
             self._panel("Nothing is attached to this image.",
-                        f"No signature, attestation, SBOM or other referrer names {where}.",
-                        icon=icons.information_icon())
+                        " ".join((said, *found.notes)), icon=icons.information_icon())
         else:
             self.tree.expandAll()
             # an empty column on every row says nothing: shown only when a row has a date
@@ -453,7 +453,8 @@ class SignaturesPage(QWidget):
         self.stack.setCurrentWidget(self.panel)
 
     def _caption(self, found: Attachments) -> None:
-        """``3 things attached: 2 cosign signatures, 1 SBOM — on 2 of 3 manifests.``"""
+        """``3 things attached: 2 cosign signatures, 1 SBOM — on 2 of 3 manifests.``, and
+        a line for each of :attr:`Attachments.notes`."""
         count = found.count
         kinds = Counter(a.kind for s in found.subjects for a in every_attachment(s.attachments))
         named = ", ".join(
@@ -466,8 +467,10 @@ class SignaturesPage(QWidget):
         with_any = sum(1 for s in found.subjects if s.attachments)
         if len(found.subjects) > 1:
             text += f" — on {with_any} of {len(found.subjects)} manifests"
-        self.caption.setText(text + ". Select one to see what it says; "
-                             "Verify… checks a signature with a key.")
+        text += ". Select one to see what it says; Verify… checks a signature with a key."
+        # what was found but is not attached after all (a referrers index's entry whose
+        # own subject is another manifest): why it is not in the tree
+        self.caption.setText(text + "".join(f"<br>{html.escape(note)}" for note in found.notes))
 
     def _select_first(self) -> None:
         for subject in self.model.subjects:
