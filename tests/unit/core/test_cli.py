@@ -1081,6 +1081,19 @@ def test_signatures_of_a_cosign_save_layout_are_verified_with_its_key(
                    "signatures: bad signature (1).\n")
 
 
+def test_signatures_given_a_gpg_key_as_the_key_says_to_use_keyring(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--key`` given ``gpg --export`` output said it was 'not a public key'."""
+    from tests.helpers.pgp import ThrowawayGpg
+
+    with ThrowawayGpg() as gpg:
+        key = gpg.export_public(tmp_path / "gpg.pub")
+    assert run_error(capsys, "signatures", "--key", str(key), f"oci:{tmp_path}:x") == (
+        f'The key file "{key}" is an OpenPGP (GPG) key, not a PEM public key or certificate: '
+        "give it with --keyring, which checks simple signing signatures.")
+
+
 _SAMPLE = f"oci:{Path(__file__).resolve().parents[3] / 'resources' / 'sample-layout'}:tools:2024.1"
 
 

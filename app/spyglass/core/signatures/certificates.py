@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa, x
 from cryptography.x509.oid import ExtensionOID
 
 from spyglass.core.signatures.model import CertificateInfo, InvalidKey, InvalidSignature
+from spyglass.core.signatures.openpgp import openpgp_key_kind
 
 FULCIO_ISSUER_V1: Final = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.1")
 FULCIO_ISSUER_V2: Final = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.8")
@@ -135,6 +136,9 @@ def load_public_key(data: bytes | str, *, what: str = "the key given") -> Public
                 f"{label} is a private key; give the public key instead (cosign.pub, "
                 "not cosign.key)."
             )
+        openpgp = openpgp_key_kind(raw)
+        if openpgp is not None:
+            raise _openpgp_key(label, openpgp)
         try:
             if stripped.startswith(b"-----BEGIN"):
                 key = serialization.load_pem_public_key(stripped + b"\n")
@@ -155,6 +159,20 @@ def load_public_key(data: bytes | str, *, what: str = "the key given") -> Public
     ):
         raise InvalidKey(f"{label} has a key type we cannot verify with ({type(key).__name__}).")
     return key
+
+
+def _openpgp_key(label: str, kind: str) -> InvalidKey:
+    """The refusal of an OpenPGP (GPG) key given where a PEM key or certificate belongs:
+    such a key checks simple signing signatures only, as a keyring (on the command line,
+    ``--keyring``; a private one exported first)."""
+    what = "an OpenPGP (GPG) key" if kind == "public" else "an OpenPGP (GPG) private key"
+    export = "" if kind == "public" else "export its public key (gpg --export) and "
+    return InvalidKey(
+        f"{label} is {what}, which checks simple signing signatures only (as a keyring); "
+        "choose a PEM public key (cosign.pub) or a certificate for this signature.",
+        on_command_line=f"{label} is {what}, not a PEM public key or certificate: "
+        f"{export}give it with --keyring, which checks simple signing signatures.",
+    )
 
 
 def key_description(key: PublicKey) -> str:

@@ -30,6 +30,8 @@ MAX_NESTING: Final = 8
 
 TAG_SIGNATURE: Final = 2
 TAG_ONE_PASS_SIGNATURE: Final = 4
+TAG_SECRET_KEY: Final = 5
+TAG_PUBLIC_KEY: Final = 6
 TAG_COMPRESSED: Final = 8
 TAG_MARKER: Final = 10
 TAG_LITERAL: Final = 11
@@ -106,14 +108,30 @@ def looks_like_openpgp(data: bytes) -> bool:
     """True when ``data`` starts like a binary or ASCII-armored OpenPGP message."""
     if data.lstrip()[:15] == b"-----BEGIN PGP ":
         return True
-    if not data:
-        return False
+    return _first_tag(data) in (TAG_SIGNATURE, TAG_ONE_PASS_SIGNATURE, TAG_COMPRESSED,
+                                TAG_MARKER, TAG_LITERAL)
+
+
+def openpgp_key_kind(data: bytes) -> str | None:
+    """``"public"`` or ``"private"`` when ``data`` starts like an OpenPGP key as ``gpg
+    --export`` (``--export-secret-keys``) writes it, binary or ASCII-armored (its first
+    packet a public or secret key); None for anything else."""
+    text = data.lstrip()
+    if text.startswith(b"-----BEGIN PGP PUBLIC KEY BLOCK-----"):
+        return "public"
+    if text.startswith(b"-----BEGIN PGP PRIVATE KEY BLOCK-----"):
+        return "private"
+    tag = _first_tag(data)
+    return "public" if tag == TAG_PUBLIC_KEY else "private" if tag == TAG_SECRET_KEY else None
+
+
+def _first_tag(data: bytes) -> int | None:
+    """The packet tag of the packet header ``data`` starts with (old or new format), or
+    None when its first byte is no packet header."""
+    if not data or data[0] & 0x80 == 0:
+        return None
     first = data[0]
-    if first & 0x80 == 0:
-        return False
-    tag = first & 0x3F if first & 0x40 else (first >> 2) & 0x0F
-    return tag in (TAG_SIGNATURE, TAG_ONE_PASS_SIGNATURE, TAG_COMPRESSED, TAG_MARKER,
-                   TAG_LITERAL)
+    return first & 0x3F if first & 0x40 else (first >> 2) & 0x0F
 
 
 def dearmor(data: bytes) -> bytes:

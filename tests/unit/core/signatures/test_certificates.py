@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -26,6 +27,7 @@ from tests.helpers.cosign import (
     make_certificate,
     public_key_pem,
 )
+from tests.helpers.pgp import ThrowawayGpg
 
 START = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -140,3 +142,34 @@ def test_key_agreement_key_is_refused() -> None:
 def test_broken_certificate_as_key_raises_invalid_key() -> None:
     with pytest.raises(InvalidKey):
         load_public_key(b"-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n")
+
+
+@pytest.mark.parametrize("armor", [False, True])
+def test_an_openpgp_key_given_as_the_key_is_said_to_be_one(
+    gpg_key: ThrowawayGpg, tmp_path: Path, armor: bool
+) -> None:
+    """``gpg --export`` (binary or --armor) given where a PEM key belongs was 'not a public
+    key', which it is: a GPG one, for simple signing signatures (--keyring)."""
+    exported = gpg_key.export_public(tmp_path / "gpg.pub", armor=armor).read_bytes()
+    with pytest.raises(InvalidKey) as refused:
+        load_public_key(exported, what='the key file "gpg.pub"')
+    assert str(refused.value) == (
+        'The key file "gpg.pub" is an OpenPGP (GPG) key, which checks simple signing '
+        "signatures only (as a keyring); choose a PEM public key (cosign.pub) or a "
+        "certificate for this signature.")
+    assert refused.value.on_command_line == (
+        'The key file "gpg.pub" is an OpenPGP (GPG) key, not a PEM public key or '
+        "certificate: give it with --keyring, which checks simple signing signatures.")
+
+
+@pytest.mark.parametrize("exported", [
+    b"\x95\x01\xd8\x04", b"\xc5\x01\x04",  # a secret key packet, old and new format
+    b"-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQ==\n-----END PGP PRIVATE KEY BLOCK-----\n",
+])
+def test_an_openpgp_private_key_is_said_to_be_one(exported: bytes) -> None:
+    with pytest.raises(InvalidKey) as refused:
+        load_public_key(exported, what='the key file "secret.gpg"')
+    assert refused.value.on_command_line == (
+        'The key file "secret.gpg" is an OpenPGP (GPG) private key, not a PEM public key or '
+        "certificate: export its public key (gpg --export) and give it with --keyring, "
+        "which checks simple signing signatures.")
