@@ -57,9 +57,13 @@ def run(args: argparse.Namespace) -> int:
 
     name = resolve_name(args.name)
     key = _read_key(args.key) if args.key is not None else None
-    if args.keyring is not None and not args.keyring.is_file():
-        raise SpyglassError(f'The keyring "{args.keyring}" is not a file; expected a GPG '
-                            "public keyring (gpg --export > FILE).")
+    if args.keyring is not None:
+        if not args.keyring.is_file():
+            raise SpyglassError(f'The keyring "{args.keyring}" is not a file; expected a GPG '
+                                "public keyring (gpg --export > FILE).")
+        from spyglass.core.signatures.gpg import read_keyring
+
+        read_keyring(args.keyring)  # one that holds no key is refused before any image is read
     options = (
         registry_options(args, name.reference.domain) if isinstance(name, DockerName) else None
     )

@@ -1094,6 +1094,20 @@ def test_signatures_given_a_gpg_key_as_the_key_says_to_use_keyring(
         "give it with --keyring, which checks simple signing signatures.")
 
 
+def test_signatures_given_a_pem_key_as_the_keyring_says_to_use_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--keyring`` given a PEM public key said a GPG signature's key was 'not in the
+    keyring'; it is refused before the image is read, as --key's file is."""
+    from tests.helpers import cosign
+
+    pem = tmp_path / "A.pub"
+    pem.write_bytes(cosign.public_key_pem(cosign.generate_key()))
+    assert run_error(capsys, "signatures", "--keyring", str(pem), f"oci:{tmp_path}:x") == (
+        f'The keyring "{pem}" holds no OpenPGP key but a PEM public key or certificate: give '
+        "that with --key (cosign, Notary v2), and with --keyring what gpg --export writes.")
+
+
 _SAMPLE = f"oci:{Path(__file__).resolve().parents[3] / 'resources' / 'sample-layout'}:tools:2024.1"
 
 

@@ -30,7 +30,7 @@ from spyglass.core.signatures.model import (
     Status,
     Verification,
 )
-from spyglass.core.signatures.openpgp import dearmor, looks_like_openpgp
+from spyglass.core.signatures.openpgp import dearmor, looks_like_openpgp, openpgp_key_kind
 from spyglass.core.signatures.payload import parse_simple_signing_payload
 
 TIMEOUT_SECONDS: Final = 60
@@ -39,6 +39,8 @@ GPG_MISSING_DETAIL: Final = (
     "signatures."
 )
 _STATUS_PREFIX: Final = "[GNUPG:] "
+_KEYBOX_MAGIC: Final = b"KBXf"
+"""What a GnuPG keybox (``pubring.kbx``) holds at offset 8, in its header blob."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ def verify_simple_signing(
     GnuPG is not installed or cannot handle the algorithm. Raises
     :class:`InvalidKey` when the keyring file cannot be read.
     """
-    keyring = _read_keyring(keyring_path)
+    keyring = read_keyring(keyring_path)
     tool = find_gpg()
     if tool is None:
         return Verification(Status.UNSUPPORTED, GPG_MISSING_DETAIL)
@@ -132,7 +134,13 @@ def verify_simple_signing(
     return _judge(status, result.returncode, result.stderr, payload, keyring_path, image_digest)
 
 
-def _read_keyring(path: Path) -> bytes:
+def read_keyring(path: Path) -> bytes:
+    """The keyring at ``path`` as GnuPG reads it (binary: an armored one converted).
+
+    Raises :class:`InvalidKey` with a sentence when it cannot be read, or holds no
+    OpenPGP key: neither ``gpg --export`` output (its first packet a key) nor a keybox
+    (``pubring.kbx``). A PEM public key or certificate there is named as one, for
+    cosign and Notary v2 signatures."""
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
@@ -142,9 +150,29 @@ def _read_keyring(path: Path) -> bytes:
     if not data.strip():
         raise InvalidKey(f'The keyring "{path}" is empty; expected the output of gpg --export.')
     try:
-        return dearmor(data)
+        keyring = dearmor(data)
     except InvalidSignature as exc:
         raise InvalidKey(f'The keyring "{path}" could not be read: {exc}') from exc
+    if openpgp_key_kind(keyring) is None and keyring[8:12] != _KEYBOX_MAGIC:
+        raise _no_openpgp_key(path, data)
+    return keyring
+
+
+def _no_openpgp_key(path: Path, data: bytes) -> InvalidKey:
+    """The refusal of a keyring file that holds no OpenPGP key (a PEM key, say)."""
+    text = data.lstrip()
+    if text.startswith(b"-----BEGIN ") and (
+            b"PUBLIC KEY-----" in text[:40] or b"CERTIFICATE-----" in text[:40]):
+        return InvalidKey(
+            f'The keyring "{path}" holds no OpenPGP key but a PEM public key or '
+            "certificate, which checks cosign and Notary v2 signatures, not simple signing "
+            "ones; choose a GPG keyring (gpg --export) for this signature.",
+            on_command_line=f'The keyring "{path}" holds no OpenPGP key but a PEM public '
+            "key or certificate: give that with --key (cosign, Notary v2), and with "
+            "--keyring what gpg --export writes.",
+        )
+    return InvalidKey(f'The keyring "{path}" holds no OpenPGP key; expected the output of '
+                      "gpg --export (binary or --armor).")
 
 
 def _judge(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 from pathlib import Path
@@ -12,7 +13,7 @@ from spyglass.core.digest import Digest
 from spyglass.core.signatures import InvalidKey, Status, verify_simple_signing
 from spyglass.core.signatures import gpg as gpg_module
 from spyglass.core.signatures.gpg import GPG_MISSING_DETAIL, GpgStatus
-from tests.helpers.cosign import simple_signing_payload
+from tests.helpers.cosign import generate_key, public_key_pem, simple_signing_payload
 from tests.helpers.pgp import ThrowawayGpg, atomic_payload
 
 DIGEST = Digest.of(b"a manifest signed with gpg")
@@ -146,6 +147,48 @@ def test_empty_keyring_raises_invalid_key(tmp_path: Path) -> None:
     empty.write_bytes(b"")
     with pytest.raises(InvalidKey, match="empty"):
         verify_simple_signing(b"\xa3\x01", empty, DIGEST)
+
+
+def test_a_pem_key_given_as_the_keyring_is_named_as_one(
+    gpg_key: ThrowawayGpg, tmp_path: Path
+) -> None:
+    """A PEM public key given as the keyring went to gpgv, and the signature was said to
+    be made by a key 'not in the keyring': the file is no keyring at all."""
+    pem = tmp_path / "A.pub"
+    pem.write_bytes(public_key_pem(generate_key()))
+    with pytest.raises(InvalidKey) as refused:
+        verify_simple_signing(gpg_key.sign(PAYLOAD), pem, DIGEST)
+    assert str(refused.value) == (
+        f'The keyring "{pem}" holds no OpenPGP key but a PEM public key or certificate, '
+        "which checks cosign and Notary v2 signatures, not simple signing ones; choose a GPG "
+        "keyring (gpg --export) for this signature.")
+    assert refused.value.on_command_line == (
+        f'The keyring "{pem}" holds no OpenPGP key but a PEM public key or certificate: give '
+        "that with --key (cosign, Notary v2), and with --keyring what gpg --export writes.")
+
+
+@pytest.mark.parametrize("content", ["text", "armored signature", "binary signature"])
+def test_a_keyring_that_holds_no_key_says_so(
+    gpg_key: ThrowawayGpg, tmp_path: Path, content: str
+) -> None:
+    data = {"text": b"just some notes\n",
+            "binary signature": gpg_key.sign(PAYLOAD),
+            "armored signature": (b"-----BEGIN PGP MESSAGE-----\n\n"
+                                  + base64.encodebytes(gpg_key.sign(PAYLOAD))
+                                  + b"-----END PGP MESSAGE-----\n")}[content]
+    ring = tmp_path / "ring.gpg"
+    ring.write_bytes(data)
+    with pytest.raises(InvalidKey) as refused:
+        verify_simple_signing(gpg_key.sign(PAYLOAD), ring, DIGEST)
+    assert str(refused.value) == (f'The keyring "{ring}" holds no OpenPGP key; expected the '
+                                  "output of gpg --export (binary or --armor).")
+
+
+def test_a_keybox_is_a_keyring(gpg_key: ThrowawayGpg, tool: str) -> None:
+    """GnuPG's own pubring.kbx (no OpenPGP packet first) is a keyring gpgv reads."""
+    keybox = gpg_key.home / "pubring.kbx"
+    assert keybox.read_bytes()[8:12] == b"KBXf"
+    assert verify_simple_signing(gpg_key.sign(PAYLOAD), keybox, DIGEST).ok
 
 
 def test_status_parsing() -> None:
