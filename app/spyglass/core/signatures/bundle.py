@@ -118,6 +118,18 @@ def _envelope_bytes(bundle: Mapping[str, Any]) -> bytes:
     return json.dumps(bundle["dsseEnvelope"]).encode()
 
 
+def _signs_the_image(bundle: Mapping[str, Any]) -> bool:
+    """Whether the bundle's DSSE statement is cosign's signature of an image (the sign
+    predicate), which :func:`decode_bundle` lists as a signature, not an attestation:
+    read unchecked, only to call it by its name."""
+    try:
+        envelope = parse_envelope(_envelope_bytes(bundle), what="the bundle's DSSE envelope")
+        statement = parse_statement(envelope.payload, what="the bundle's in-toto statement")
+    except InvalidSignature:
+        return False
+    return statement.predicate_type == COSIGN_SIGN_PREDICATE
+
+
 def decode_bundle(data: bytes, annotations: Mapping[str, str] | None = None) -> Decoded:
     """Decode a Sigstore bundle layer; raise :class:`InvalidSignature` when malformed."""
     bundle, material = _load(data)
@@ -201,7 +213,8 @@ def verify_bundle(data: bytes, public_key_pem: bytes | None, image_digest: Diges
         der = _certificate_der(material)
         return without_key(b"certificate" if der is not None else None)
     if isinstance(bundle.get("dsseEnvelope"), Mapping):
-        return verify_dsse(_envelope_bytes(bundle), public_key_pem, image_digest)
+        return verify_dsse(_envelope_bytes(bundle), public_key_pem, image_digest,
+                           signature=_signs_the_image(bundle))
     key = load_public_key(public_key_pem)
     signature = bundle["messageSignature"]
     message = signature.get("messageDigest") if isinstance(signature, Mapping) else None

@@ -253,6 +253,7 @@ def verify_dsse(
     image_digest: Digest,
     *,
     certificate_pem: bytes | str | None = None,
+    signature: bool = False,
 ) -> Verification:
     """Check a DSSE attestation with a public key, and that a subject is ``image_digest``.
 
@@ -260,19 +261,26 @@ def verify_dsse(
     the PAE. Without a key the result is NOT_CHECKED (keyless when
     ``certificate_pem`` is given). A malformed envelope is a BAD_SIGNATURE
     with the reason; an unreadable key raises :class:`InvalidKey`.
+
+    ``signature``: the envelope is a signature, not an attestation (a Sigstore bundle's
+    statement of cosign's sign predicate, listed as a cosign signature), and the
+    sentences call it so.
     """
+    what = "signature" if signature else "attestation"
+    statement_word = "signed statement" if signature else "attestation"
+    envelope_word = "signature's DSSE envelope" if signature else "attestation envelope"
     if public_key_pem is None:
         return without_key(certificate_pem)
     key = load_public_key(public_key_pem)
     try:
-        parsed = parse_envelope(envelope, what="the attestation envelope")
+        parsed = parse_envelope(envelope, what=f"the {envelope_word}")
     except InvalidSignature as exc:
-        return Verification(Status.BAD_SIGNATURE, f"The attestation cannot be checked: {exc}")
+        return Verification(Status.BAD_SIGNATURE, f"The {what} cannot be checked: {exc}")
     if not parsed.signatures:
-        return Verification(Status.BAD_SIGNATURE, "The attestation envelope has no signatures.")
+        return Verification(Status.BAD_SIGNATURE, f"The {envelope_word} has no signatures.")
     signed = pae(parsed.payload_type, parsed.payload)
     if not any(signature_matches(key, signed, s.sig) for s in parsed.signatures):
-        return bad_signature(key, "attestation")
+        return bad_signature(key, statement_word)
     signer = key_fingerprint(key)
     if parsed.payload_type != media.IN_TOTO_PAYLOAD:
         return Verification(
@@ -290,13 +298,13 @@ def verify_dsse(
     if any(image_digest in s.digests for s in statement.subjects):
         return Verification(
             Status.VERIFIED,
-            f"Verified with the given {key_description(key)} key: the attestation "
+            f"Verified with the given {key_description(key)} key: the {what} "
             f"({statement.predicate_type}) is good and names this image.",
             signer,
         )
     return Verification(
         Status.WRONG_IMAGE,
-        f"The signature is good, but the attestation is about "
+        f"The signature is good, but the {statement_word} is about "
         f"{_subjects_text(statement.subjects)}, not this image ({image_digest}).",
         signer,
     )

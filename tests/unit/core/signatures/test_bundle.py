@@ -268,3 +268,26 @@ def test_a_message_digest_of_the_wrong_length_is_a_bad_signature(kind: str) -> N
     assert result.status is Status.BAD_SIGNATURE
     assert result.detail == ("The bundle's message digest is 5 bytes, not the 32 bytes of a "
                              "SHA2_256 digest, so no signature can be over it.")
+
+
+def test_a_bundle_signature_is_called_a_signature() -> None:
+    """A bundle of cosign's sign predicate is listed as a cosign signature; verified, it was
+    'the attestation (https://sigstore.dev/cosign/sign/v1) is good'. An attestation
+    bundle is still called one."""
+    key = cosign.generate_key()
+    public = cosign.public_key_pem(key)
+    bundle = cosign.sigstore_bundle(key, image_digest=IMAGE)
+    assert verify_bundle(bundle, public, Digest.parse(IMAGE)).detail == (
+        "Verified with the given ECDSA P-256 key: the signature "
+        "(https://sigstore.dev/cosign/sign/v1) is good and names this image.")
+    assert verify_bundle(bundle, public, Digest.parse(OTHER)).detail == (
+        f"The signature is good, but the signed statement is about image ({IMAGE}), not "
+        f"this image ({OTHER}).")
+    other = cosign.public_key_pem(cosign.generate_key())
+    assert verify_bundle(bundle, other, Digest.parse(IMAGE)).detail.startswith(
+        "The signature does not match the signed statement for the given ECDSA P-256 key")
+    provenance = cosign.sigstore_bundle(key, image_digest=IMAGE,
+                                        predicate_type="https://slsa.dev/provenance/v1")
+    assert verify_bundle(provenance, public, Digest.parse(IMAGE)).detail == (
+        "Verified with the given ECDSA P-256 key: the attestation "
+        "(https://slsa.dev/provenance/v1) is good and names this image.")
