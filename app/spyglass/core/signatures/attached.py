@@ -33,6 +33,7 @@ from spyglass.core.referrers import (
 )
 from spyglass.core.signatures import media
 from spyglass.core.signatures.bundle import is_bundle_media_type, verify_bundle
+from spyglass.core.signatures.certificates import certificate_key_note
 from spyglass.core.signatures.cosign import verify_cosign_layer
 from spyglass.core.signatures.discovery import (
     CREATED_ANNOTATION,
@@ -255,10 +256,20 @@ def verify_part(
     is WRONG_IMAGE; with None (an image in a folder, or a signature of an attachment)
     the reference is not compared.
 
+    A certificate given as ``key`` for anything but a Notary v2 signature is used for its
+    key alone: a good signature's sentence says so (see
+    :func:`~spyglass.core.signatures.certificates.certificate_key_note`), and that it has
+    expired, where it has.
+
     Raises :class:`~spyglass.core.signatures.model.InvalidKey` when the key or
     keyring cannot be read.
     """
     result = _verify_part(part, image_digest, key, keyring)
+    if result.ok and key is not None and part.kind is not Kind.NOTARY_SIGNATURE:
+        # a certificate given as the key: only its key was used (Notary v2 takes it for a
+        # trust anchor, and says what it checked of it)
+        said = certificate_key_note(key)
+        result = replace(result, detail=f"{result.detail} {said}") if said else result
     if identity is None or not result.ok or result.signed_reference is None:
         return result
     refused = identity_refusal(result.signed_reference, identity)

@@ -8,6 +8,7 @@ into the certificate: extension 1.3.6.1.4.1.57264.1.1 holds the bare string
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Final, TypeAlias
 
 from cryptography import x509
@@ -16,7 +17,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa, x448, x25519
 from cryptography.x509.oid import ExtensionOID
 
-from spyglass.core.signatures.model import CertificateInfo, InvalidKey, InvalidSignature
+from spyglass.core.signatures.model import (
+    CertificateInfo,
+    InvalidKey,
+    InvalidSignature,
+    format_time,
+)
 from spyglass.core.signatures.openpgp import openpgp_key_kind
 
 FULCIO_ISSUER_V1: Final = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.1")
@@ -159,6 +165,31 @@ def load_public_key(data: bytes | str, *, what: str = "the key given") -> Public
     ):
         raise InvalidKey(f"{label} has a key type we cannot verify with ({type(key).__name__}).")
     return key
+
+
+def certificate_key_note(data: bytes | str, now: datetime | None = None) -> str | None:
+    """For a key given as a PEM certificate (:func:`load_public_key` takes its key and
+    nothing else): the sentence a good signature's verdict adds, saying so: whether the
+    certificate's validity covers ``now`` (by default the present), which is not
+    checked, and that its issuer is not checked. None for a bare public key."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if b"-----BEGIN CERTIFICATE-----" not in raw:
+        return None
+    try:
+        info = describe_certificate(parse_certificate_chain(raw)[0])
+    except InvalidSignature:
+        return None
+    moment = now or datetime.now(UTC)
+    who = info.subject or "no subject"
+    if moment > info.not_after:
+        when = f"which expired on {format_time(info.not_after)}"
+    elif moment < info.not_before:
+        when = f"which is valid only from {format_time(info.not_before)}"
+    else:
+        return (f"The key is that of the certificate given ({who}, valid until "
+                f"{format_time(info.not_after)}); the certificate's issuer is not checked.")
+    return (f"The key is that of the certificate given ({who}), {when}: its key was used "
+            "all the same, since the certificate's validity and issuer are not checked.")
 
 
 def _openpgp_key(label: str, kind: str) -> InvalidKey:

@@ -905,3 +905,51 @@ def test_attachment_key_tells_stored_ones_apart() -> None:
     one = Attachment(OTHER_IMAGE, "signature-1", Kind.SIMPLE_SIGNING, stored=b"a")
     two = Attachment(OTHER_IMAGE, "signature-2", Kind.SIMPLE_SIGNING, stored=b"a")
     assert one.key != two.key
+
+
+# ------------------------------------------------------------- a certificate as the key
+
+
+@pytest.mark.parametrize("when", ["expired", "not yet valid", "valid"])
+def test_a_certificate_given_as_the_key_is_said_to_be_used_for_its_key_alone(
+    tmp_path: Path, when: str
+) -> None:
+    """A certificate given as the key is used for its key: an expired one verified
+    silently. The verdict says the certificate's validity is not checked (and that it has
+    expired, or is not valid yet), or, within its validity, that its issuer is not."""
+    import datetime as dt
+
+    key = generate_key()
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    start = {"expired": dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
+             "not yet valid": now + dt.timedelta(days=30),
+             "valid": now - dt.timedelta(days=1)}[when]
+    certificate = cosign.make_certificate(key, common_name="Signer", not_before=start,
+                                          lifetime=dt.timedelta(days=1 if when == "expired"
+                                                                else 60))
+    builder = LayoutBuilder(tmp_path / "layout")
+    image = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a\n"})]))
+    builder.tag({k: v for k, v in image.items() if k != "platform"}, "app")
+    cosign.add_cosign_signature(builder, image["digest"], key)
+    source = open_layout_image(builder.root, "app")
+    digest = Digest.parse(image["digest"])
+    (found,) = find_attachments(source, digest)
+    (part,) = read_attachment(source, found).parts
+    result = verify_part(part, digest, key=cosign.certificate_pem(certificate))
+    assert result.status is Status.VERIFIED
+    lead = ("Verified with the given ECDSA P-256 key: the signature is good and signs this "
+            "image as example.com/app. ")
+    if when == "valid":
+        until = (start + dt.timedelta(days=60)).strftime("%Y-%m-%d %H:%M:%S UTC")
+        assert result.detail == (lead + f"The key is that of the certificate given "
+                                 f"(CN=Signer, valid until {until}); the certificate's "
+                                 "issuer is not checked.")
+    else:
+        said = ("which expired on 2020-01-02 00:00:00 UTC" if when == "expired" else
+                f"which is valid only from {start.strftime('%Y-%m-%d %H:%M:%S UTC')}")
+        assert result.detail == (lead + f"The key is that of the certificate given "
+                                 f"(CN=Signer), {said}: its key was used all the same, "
+                                 "since the certificate's validity and issuer are not "
+                                 "checked.")
+    # a bare public key says nothing of the kind
+    assert verify_part(part, digest, key=public_key_pem(key)).detail == lead.rstrip()
