@@ -202,16 +202,21 @@ def test_a_registry_that_refuses_every_new_token_is_refused_by_after_one_more_tr
     assert "expired" not in last
 
 
+def _layer_hex(source: Path) -> str:
+    """The hex digest of the layer of the one image in the layout ``source``."""
+    manifest = json.loads((source / "index.json").read_text())["manifests"][0]
+    blobs = source / "blobs" / "sha256"
+    return str(json.loads((blobs / manifest["digest"].removeprefix("sha256:")).read_text()
+                          )["layers"][0]["digest"].removeprefix("sha256:"))
+
+
 def test_a_blob_retried_after_a_broken_upload_is_tried_retry_times_in_all(
         proxy: FaultProxy, tmp_path: Path, repo_name: str) -> None:
     """The layer's upload is reset, then each look-up of it answers 503: the requests of
     the blob's next attempt count against the same --retry-times as the first did (the
     look-up was asked 3 times more, so the blob was tried 4 times for --retry-times 2)."""
     source = layout(tmp_path, b"an upload that breaks, then a registry that is busy\n")
-    manifest = json.loads((source / "index.json").read_text())["manifests"][0]
-    blobs = source / "blobs" / "sha256"
-    layer = json.loads((blobs / manifest["digest"].removeprefix("sha256:")).read_text()
-                       )["layers"][0]["digest"].removeprefix("sha256:")
+    layer = _layer_hex(source)
     proxy.add(Fault("HEAD", f"/blobs/sha256:{layer}$", "status", status=404))
     proxy.add(Fault("PUT", layer, "reset"))
     proxy.add(Fault("HEAD", f"/blobs/sha256:{layer}$", "status", status=503, count=20))
@@ -233,10 +238,7 @@ def test_the_retries_of_a_look_up_that_was_answered_count_against_the_blob(
     the copy; it was started twice more, five failed requests said as "tried 3 times"
     (the review's finding)."""
     source = layout(tmp_path, b"a look-up asked again, then an upload that breaks\n")
-    manifest = json.loads((source / "index.json").read_text())["manifests"][0]
-    blobs = source / "blobs" / "sha256"
-    layer = json.loads((blobs / manifest["digest"].removeprefix("sha256:")).read_text()
-                       )["layers"][0]["digest"].removeprefix("sha256:")
+    layer = _layer_hex(source)
     proxy.add(Fault("HEAD", f"/blobs/sha256:{layer}$", "status", status=503, count=2))
     proxy.add(Fault("PUT", layer, "reset", count=20))
     done = spyglass("copy", "--retry-times", "2", f"oci:{source}:latest",
