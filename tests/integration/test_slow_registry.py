@@ -159,3 +159,24 @@ def test_an_answer_of_which_nothing_comes_stopped_answering(pool: HTTPPool, what
     assert "too slowly" not in text, text
     assert ("broke off: timed out" in text if what == "manifest"
             else "stopped answering" in text), text
+
+
+def test_a_foreign_layer_dripped_out_by_its_url_is_given_up_as_too_slow(pool: HTTPPool) -> None:
+    """A foreign layer fetched from where its urls point (for a destination that needs its
+    bytes) is held to a blob's budget too: a server that drips it out is given up."""
+    from spyglass.core.manifest import Descriptor
+    from spyglass.core.transports.external import open_external_blob
+
+    digest = Digest.of(b"never sent")
+    with DrippingRegistry(length=10_000, every=0.02) as server:
+        url = f"http://{server.host}/layers/foreign.tar.gz"
+        layer = Descriptor("application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+                           digest, 10_000, urls=(url,))
+        started = time.monotonic()
+        with pytest.raises(ConnectionFailed) as failed, open_external_blob(layer) as stream:
+            stream.read()
+        took = time.monotonic() - started
+    assert re.fullmatch(
+        rf'The foreign layer {digest} from "{re.escape(url)}" broke off: the server '
+        rf"{TOO_SLOW}", str(failed.value)), str(failed.value)
+    assert took < GRACE + 3

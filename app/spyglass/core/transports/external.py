@@ -12,6 +12,7 @@ bytes are verified against the layer's digest and size like every blob.
 from __future__ import annotations
 
 import socket
+import time
 from typing import TYPE_CHECKING, Final
 
 from spyglass.core.cancel import CancelToken, check
@@ -37,7 +38,9 @@ class _Body:
     """A streamed response's bytes as a binary reader (at most ``n`` bytes a read);
     closing it ends the response and its client. Cancelling ``cancel`` shuts the
     connection down, so a read the server stalls ends at once (:class:`Cancelled`);
-    a connection that breaks is a :class:`ConnectionFailed` (retried like any blob)."""
+    a connection that breaks is a :class:`ConnectionFailed` (retried like any blob), as
+    is one that drips the layer out (the budget of a registry's blobs:
+    :func:`~spyglass.core.transports.registry.abortable.body_budget`)."""
 
     def __init__(self, response: httpx.Response, client: httpx.Client, what: str,
                  cancel: CancelToken | None) -> None:
@@ -48,6 +51,9 @@ class _Body:
         self._chunks = response.iter_raw()
         self._left = b""
         self._abort_key = cancel.add_abort(self._abort) if cancel is not None else None
+        from spyglass.core.transports.registry.abortable import body_budget
+
+        self._budget = body_budget(blob=True)  # a server that drips it out is given up
 
     def read(self, n: int = -1, /) -> bytes:
         import httpx
@@ -56,12 +62,19 @@ class _Body:
 
         if not self._left:
             check(self._cancel)
+            started = time.monotonic()
             try:
                 self._left = next(self._chunks, b"")
             except httpx.RequestError as exc:
                 raise_if_cancelled(self._cancel, exc)
                 raise ConnectionFailed(
                     f"{self._what} broke off: {describe_connection_error(exc)}.") from exc
+            budget = self._budget
+            budget.count(time.monotonic() - started, len(self._left))
+            if self._left and budget.spent:
+                raise ConnectionFailed(
+                    f"{self._what} broke off: the server sent it too slowly "
+                    f"{budget.too_slow()}.")
         if n < 0:
             n = len(self._left)
         data, self._left = self._left[:n], self._left[n:]
