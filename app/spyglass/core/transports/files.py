@@ -237,8 +237,13 @@ def _open(
                 f"The blob {digest} in {tree.description} is not a regular file (at {path}: "
                 "a FIFO, a device, a folder, or a link to one or to nothing); it cannot be "
                 "read.") from None
+        from spyglass.core.transports.tartree import TarTree, truncation_hint
+
+        # (an oci-archive cut between two members reads as a whole tar but for its end)
+        hint = truncation_hint(tree) if isinstance(tree, TarTree) else ""
         raise BlobNotFound(
             f"The blob {digest} is missing from {tree.description} (expected at {path})."
+            f"{hint}"
         ) from None
     except OSError as exc:
         raise TransportError(describe_os_error(exc, f"{tree.description}: {path}")) from exc

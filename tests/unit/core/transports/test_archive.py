@@ -1130,6 +1130,44 @@ def test_layer_count_mismatch_and_missing_layer(tmp_path: Path) -> None:
         assert str(path) in str(caught.value)
 
 
+def test_an_oci_archive_cut_before_a_blob_may_be_truncated(tmp_path: Path) -> None:
+    """Cut between two members after its index.json, an oci-archive said only that the
+    blob is missing: the truncation hint is added there too (where the tar ends without
+    its end-of-archive marker), as a docker-archive's layer gets it."""
+    builder = LayoutBuilder(tmp_path / "layout")
+    image = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"cut after me\n"})]))
+    builder.tag(image, "v1")
+    manifest = builder.read_json(image)
+    layer = manifest["layers"][0]["digest"]
+    # the small files first, the layer last (a tool may write them in any order)
+    others = sorted(f"blobs/sha256/{p.name}" for p in builder.blob_dir.iterdir()
+                    if p.name != layer.removeprefix("sha256:"))
+    names = ["oci-layout", "index.json", *others, f"blobs/sha256/{layer.removeprefix('sha256:')}"]
+    whole = write_tar(tmp_path / "whole.tar", [
+        ("file", name, (builder.root / name).read_bytes()) for name in names])
+    with tarfile.open(whole) as tar:
+        cut_at = tar.getmember(names[-1]).offset
+    hint = (" It ends without the end-of-archive marker a tar is written with, so it may be "
+            "truncated (copied or downloaded only in part).")
+    for path, said in ((tmp_path / "cut.tar", hint), (whole, "")):
+        if path != whole:
+            path.write_bytes(whole.read_bytes()[:cut_at])
+        else:  # a whole tar without the layer: said as before
+            path = write_tar(tmp_path / "whole-without.tar", [
+                ("file", name, (builder.root / name).read_bytes()) for name in names[:-1]])
+        source = open_oci_archive_image(path, "v1", None)
+        try:
+            with pytest.raises(BlobNotFound) as caught:
+                source.open_blob(Descriptor(manifest["layers"][0]["mediaType"],
+                                            Digest.parse(layer),
+                                            manifest["layers"][0]["size"]))
+        finally:
+            source.close()
+        assert str(caught.value).endswith(
+            f"(expected at blobs/sha256/{layer.removeprefix('sha256:')}).{said}"), \
+            str(caught.value)
+
+
 def test_an_archive_cut_before_a_layer_or_config_may_be_truncated(tmp_path: Path) -> None:
     """Cut between two members after its manifest.json, a docker-archive said only that
     it "has no such file" as the layer or config manifest.json names: the truncation
