@@ -207,3 +207,20 @@ def test_an_mtime_past_the_year_9999_is_a_date_or_says_it_is_out_of_range(
     tip = model.data(model.index(0, MODIFIED), Qt.ItemDataRole.ToolTipRole)
     assert (tip is not None) == ("range" in shown)
     assert tip is None or (len(tip) <= 400 and tip.endswith("seconds since 1970-01-01 00:00 UTC"))
+
+
+def test_a_long_heading_is_cut_in_the_middle_in_the_title(
+        qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dialog's title is also the taskbar's: a layer of an image with a long reference
+    named it whole (hundreds of characters), as the window's title did."""
+    monkeypatch.setattr(dialogs, "list_files", lambda *_args: LayerListing([], 0))
+    heading = f"Layer 1 of registry.example.com/{'deep/' * 40}app:{'v' * 60} (linux/amd64)"
+    dialog = LayerFilesDialog(window.runner, Untouched(), LAYER, heading)  # type: ignore[arg-type]
+    qtbot.addWidget(dialog)
+    title = dialog.windowTitle()
+    assert title.startswith("Files — Layer 1 of registry.example.com/deep/")
+    assert title.endswith("(linux/amd64)") and "…" in title
+    assert len(title) == len("Files — ") + 80
+    short = LayerFilesDialog(window.runner, Untouched(), LAYER, "Layer 2 of big:1")  # type: ignore[arg-type]
+    qtbot.addWidget(short)
+    assert short.windowTitle() == "Files — Layer 2 of big:1"

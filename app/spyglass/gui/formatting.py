@@ -92,6 +92,13 @@ LONGEST_QUOTED: Final = 60
 _QUOTED = re.compile(r'"([^"\n]*)"')
 
 
+TITLE_CHARS: Final = 80
+"""The most characters of what a window's title names (an image, a place, a registry's
+repository, a layer's image), cut in its middle past that as the title in the window is:
+the title is also the taskbar's and the window switcher's, and a long reference took
+hundreds."""
+
+
 def cut_middle(text: str, longest: int) -> str:
     """``text``, or where it is longer than ``longest`` characters, its start and end
     around an ellipsis, ``longest`` characters in all (as Qt elides in the middle)."""

@@ -55,7 +55,7 @@ from spyglass.gui.announce import announce
 from spyglass.gui.colors import muted_color
 from spyglass.gui.copy_side import CopyController
 from spyglass.gui.dragdrop import dropped_paths
-from spyglass.gui.formatting import cut_middle
+from spyglass.gui.formatting import TITLE_CHARS, cut_middle
 from spyglass.gui.loading import ImageState
 from spyglass.gui.models.places import (
     ImageNode,
@@ -91,10 +91,6 @@ NAME_SHARE = 0.45
 """The most of the status bar's width the reference shown takes."""
 SETTINGS_SAVE_MS = 4000  # past settings_file.LOCK_WAIT: a save waiting for the lock ends
 """What closing leaves the settings to be saved in, however long the copies took to stop."""
-TITLE_CHARS = 80
-"""The most characters of what the window title names (an image, a place, a registry's
-repository), cut in its middle past that as the title in the window is: the title is
-also the taskbar's and the window switcher's, and a long reference took hundreds."""
 
 
 def window_title(subject: str) -> str:

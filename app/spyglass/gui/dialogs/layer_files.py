@@ -25,7 +25,7 @@ from spyglass.core.manifest import Descriptor
 from spyglass.core.text import visible
 from spyglass.core.transports.base import ImageSource
 from spyglass.gui import clipboard, icons
-from spyglass.gui.formatting import human_size
+from spyglass.gui.formatting import TITLE_CHARS, cut_middle, human_size
 from spyglass.gui.loading import list_files
 from spyglass.gui.models.layer_files import PATH, LayerFilesModel
 from spyglass.gui.models.layers import misnamed_compression, stored_kind
@@ -98,7 +98,7 @@ class LayerFilesDialog(QDialog):
         has it (None: as its media type says): the dialog says the same."""
         super().__init__(parent)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.setWindowTitle(f"Files — {heading}")
+        self.setWindowTitle(f"Files — {cut_middle(heading, TITLE_CHARS)}")
         self.resize(fitted_size(self, 920, 600))
         self._runner = runner
         self._key = f"files:{next(_ids)}"
