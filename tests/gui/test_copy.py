@@ -384,6 +384,9 @@ def test_the_second_image_of_a_platform_dragged_is_the_one_copied(
     started, table, model = _platform_rows_dragged(qtbot, window, monkeypatch, lists.root,
                                                    target, "dup")
     assert [str(s.descriptor.digest) for s in model.rows][:2] == [first, second]
+    # the overview names the twins apart, as the table does
+    assert window.image_view.overview.field_text("Platforms") == (
+        f"linux/amd64, {first[:19]}; linux/amd64, {second[:19]}; linux/arm64/v8")
     # the table says which of the two a platform chooses
     assert "which that platform chooses" in str(model.index(1, 0).data(
         Qt.ItemDataRole.ToolTipRole))

@@ -45,7 +45,7 @@ from spyglass.gui.dragdrop import (
     clipboard_image,
     copy_image,
 )
-from spyglass.gui.formatting import counted, instance_label
+from spyglass.gui.formatting import counted
 from spyglass.gui.models.places import ImageNode, LoadState, LocationNode
 from spyglass.gui.models.registry_rows import RegistryNode, RepositoryNode, TagNode
 from spyglass.gui.models.transfers import onto_itself
@@ -268,11 +268,8 @@ class CopyController(QObject):
         if state is None or summary is None:
             return None
         descriptor = summary.descriptor
-        twins = state.twins
-        # another image of the list for its platform: both are said with their digests
-        twinned = descriptor.digest in twins or descriptor in twins.values()
-        label = f"{state.entry.label} ({instance_label(descriptor, twinned=twinned)})"
-        if is_unplaced(descriptor) or descriptor.digest in twins:
+        label = f"{state.entry.label} ({state.label(descriptor)})"
+        if is_unplaced(descriptor) or descriptor.digest in state.twins:
             # no platform chooses it (it names none, or another image is chosen for the
             # one it names): copied alone by its digest
             return DraggedImage(state.entry.name, label, digest=str(descriptor.digest),

@@ -367,12 +367,12 @@ class OverviewPage(QScrollArea):
             self._set("Entry digest", str(manifest.digest) if manifest is not None else "")
         elif isinstance(top, ImageIndex):
             entries = [s.descriptor for s in state.instances]
-            platforms = [instance_label(e) for e in entries if names_platform(e)]
+            platforms = [state.label(e) for e in entries if names_platform(e)]
             besides = besides_platforms(entries)  # (as the header counts them)
             if entries and all(map(is_attestation, entries)):
                 text = f"none: the list {holds_only_attestations(len(entries))}"
-            elif platforms:
-                text = _listed(platforms, ", ", PLATFORMS_TAB) + (
+            elif platforms:  # (twins are said with their digests: "linux/amd64, sha256:…")
+                text = _listed(platforms, "; " if state.twins else ", ", PLATFORMS_TAB) + (
                     f" (and {and_joined(besides)})" if besides else "")
             else:
                 text = and_joined(besides)
