@@ -96,14 +96,17 @@ def run(args: argparse.Namespace) -> int:
     }
     write_json(described)
     if checking:
-        _require_verified(args, described["Manifests"][0])
+        _require_verified(args, described["Manifests"][0], key)
     return 0
 
 
-def _require_verified(args: argparse.Namespace, named: dict[str, Any]) -> None:
+def _require_verified(args: argparse.Namespace, named: dict[str, Any],
+                      key: bytes | None) -> None:
     """Status 1, as ``cosign verify``, unless a signature attached to the image named
     (not only to its platforms) verified with the key or keyring given: a signature,
-    not an attestation or an SBOM, whose verifying says nothing about the image."""
+    not an attestation or an SBOM, whose verifying says nothing about the image.
+    ``key``: the key file's bytes (a certificate is said to be one: a CA's, for Notary
+    signatures, is no key of theirs)."""
     from collections import Counter
 
     from spyglass.core.copy_attachments import SIGNATURE_KINDS
@@ -116,8 +119,9 @@ def _require_verified(args: argparse.Namespace, named: dict[str, Any]) -> None:
     )
     if statuses["verified"]:
         return
+    key_kind = "certificate" if key and b"-----BEGIN CERTIFICATE-----" in key else "key"
     given = " or ".join(f'the {what} "{path}"' for what, path in
-                        (("key", args.key), ("keyring", args.keyring)) if path is not None)
+                        ((key_kind, args.key), ("keyring", args.keyring)) if path is not None)
     checked = {status: count for status, count in statuses.items() if status != "not checked"}
     unread = sum(1 for attached in named["Attached"] if "Error" in attached) + sum(
         1 for attached in named["Attached"] for part in attached["Parts"] if "Error" in part)

@@ -1039,12 +1039,18 @@ def test_signatures_key_status_counts_signatures_not_attestations() -> None:
         {"Kind": "SBOM", "Error": "could not be read", "Parts": []},
     ]}
     with pytest.raises(SpyglassError) as caught:
-        _require_verified(args, named)
+        _require_verified(args, named, b"-----BEGIN PUBLIC KEY-----\nMFkw\n")
     assert str(caught.value) == (
         'No signature of oci:x:app verifies with the key "k.pub"; its signatures: bad '
         "signature (1) (1 of what is attached to it could not be read; the JSON says why).")
+    # a certificate given (a CA's, for Notary signatures) is said to be one
+    args.key = Path("ca.crt")
+    with pytest.raises(SpyglassError) as caught:
+        _require_verified(args, named, b"-----BEGIN CERTIFICATE-----\nMIIB\n")
+    assert str(caught.value).startswith(
+        'No signature of oci:x:app verifies with the certificate "ca.crt"; ')
     named["Attached"][0]["Parts"][0]["Verification"]["Status"] = "verified"
-    _require_verified(args, named)  # a signature verified: no error
+    _require_verified(args, named, b"")  # a signature verified: no error
 
 
 def test_signatures_of_a_cosign_save_layout_are_verified_with_its_key(
