@@ -19,6 +19,7 @@ import json
 import os
 import subprocess
 import threading
+import time
 import tracemalloc
 from collections import Counter
 from collections.abc import Iterator
@@ -29,12 +30,19 @@ from typing import Any
 import httpx
 import pytest
 
+from spyglass.core.blob_slots import BlobSlots
 from spyglass.core.blobcache import (
     BlobLocationCache,
     default_cache,
     set_default_cache,
 )
-from spyglass.core.copy import BlobSkipped, CopyOptions, execute, plan_copy
+from spyglass.core.copy import (
+    BlobSkipped,
+    BlobWaitingForCopy,
+    CopyOptions,
+    execute,
+    plan_copy,
+)
 from spyglass.core.credentials import Credentials
 from spyglass.core.digest import Digest
 from spyglass.core.errors import (
@@ -59,6 +67,7 @@ from spyglass.core.transports.registry.destination import (
     open_registry_destination,
 )
 from spyglass.core.transports.registry.source import RegistryImageSource
+from spyglass.core.transports.registry.underway import UPLOADS_UNDER_WAY
 from tests.helpers import require_tool
 from tests.helpers.connections import connections_opened
 from tests.helpers.imagebuild import multi_platform_layout, sha512_layout
@@ -952,6 +961,62 @@ def test_a_look_at_a_recompression_done_before_claims_nothing(
     finally:
         first.close()
         second.close()
+
+
+def test_a_copy_waiting_for_another_copy_s_upload_says_so_and_holds_no_slot(
+    registry: RegistryServer, layout: Path, tmp_path: Path,
+) -> None:
+    """A copy whose blobs another copy of the process is sending to the same registry
+    waits for those uploads, to mount the blobs after. It said nothing while it waited
+    (the window took it for a stalled copy and advised cancelling it), and each waiting
+    transfer held a slot of the window's, idle, for as long as the other upload took."""
+    client = RegistryClient(registry.host)
+    cache = BlobLocationCache(tmp_path / "cache.sqlite")
+    first = RegistryDestination(client, "it-dest/waits-first", tag="v1", cache=cache)
+    second = RegistryDestination(client, "it-dest/waits-second", tag="v1", cache=cache)
+    slots = BlobSlots(4)
+    share = slots.for_copy()
+    options = CopyOptions(multi_arch="all", blob_slots=share)
+    seen: list[object] = []
+    ended: list[BaseException] = []
+    try:
+        plan = plan_copy(layout_source(layout), second, options)
+        digests = {task.source.digest for task in plan.blobs}
+        for digest in digests:  # the first copy is about to send them all
+            assert UPLOADS_UNDER_WAY.claim((client.host, digest), first) is None
+
+        def run() -> None:
+            try:
+                execute(plan, layout_source(layout), second, options, events=seen.append)
+            except BaseException as exc:  # (the test looks at it)
+                ended.append(exc)
+
+        waiting = threading.Thread(target=run)
+        waiting.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (
+                share.held == 0 and any(isinstance(e, BlobWaitingForCopy) for e in seen)):
+            time.sleep(0.01)
+        said = [e for e in seen if isinstance(e, BlobWaitingForCopy)]
+        assert said and {e.host for e in said} == {client.host}, seen
+        assert share.held == 0 and slots.held == 0  # none kept while the other sends
+        execute(plan_copy(layout_source(layout), first, CopyOptions(multi_arch="all")),
+                layout_source(layout), first)  # the other copy sends them
+        waiting.join(10)
+        assert not waiting.is_alive() and ended == []
+        for digest in digests:
+            told = [e for e in seen if getattr(e, "digest", None) == digest]
+            assert [(type(e).__name__, getattr(e, "host", getattr(e, "how", None)))
+                    for e in told] in (
+                [("BlobSkipped", "mounted")],  # (it looked after the other had sent it)
+                [("BlobWaitingForCopy", client.host), ("BlobWaitingForCopy", None),
+                 ("BlobSkipped", "mounted")]), told
+        check_landed(registry, "it-dest/waits-second:v1", layout)
+    finally:
+        share.close()
+        first.close()
+        second.close()
+        cache.close()
 
 
 def test_a_docker_manifest_without_its_media_type_is_refused_before_any_upload(

@@ -30,6 +30,7 @@ from dataclasses import replace
 from typing import IO, TYPE_CHECKING, Any, Final, cast
 
 from spyglass.core import compression
+from spyglass.core.blob_slots import CopySlots
 from spyglass.core.cancel import (
     CancelToken,
     check,
@@ -49,6 +50,7 @@ from spyglass.core.copy_events import (
     BlobSkipped,
     BlobStarted,
     BlobWaiting,
+    BlobWaitingForCopy,
     CopyCancelled,
     CopyEvent,
     DestinationWaiting,
@@ -109,6 +111,7 @@ from spyglass.core.retry import (
 from spyglass.core.threads import lower_priority
 from spyglass.core.transports.base import (
     OUTSIDE_WAIT,
+    WAIT_FOR_COPY,
     CanonicalDigests,
     CheckedDestination,
     CommitNotes,
@@ -332,6 +335,46 @@ class _HostLimits:
         with self._lock:
             return [self._semaphores.setdefault(h, threading.Semaphore(self._limit))
                     for h in hosts]
+
+
+class _Turn:
+    """What one blob transfer holds while it runs: a slot of the copies run together
+    (:attr:`CopyOptions.blob_slots`), then this copy's bounds (its registries', its
+    processors'), taken in that order in every copy. Given back while the transfer waits
+    for another copy's upload of the blob (:data:`~spyglass.core.transports.base.
+    WAIT_FOR_COPY`), which needs none of them, and taken again after."""
+
+    def __init__(self, shared: CopySlots | None, semaphores: list[threading.Semaphore],
+                 cancel: CancelToken) -> None:
+        self._shared = shared
+        self._semaphores = semaphores
+        self._cancel = cancel
+        self._held = False
+
+    def take(self) -> None:
+        """Wait for them (:class:`~spyglass.core.errors.Cancelled` takes none along)."""
+        if self._shared is not None:
+            self._shared.take(self._cancel)
+        for semaphore in self._semaphores:
+            semaphore.acquire()
+        self._held = True
+
+    def give(self) -> None:
+        """Give them back, if held."""
+        if not self._held:
+            return
+        self._held = False
+        for semaphore in reversed(self._semaphores):
+            semaphore.release()
+        if self._shared is not None:
+            self._shared.give()
+
+    def aside(self, waiting: bool) -> None:
+        """Given back while the transfer waits for another copy, taken again after."""
+        if waiting:
+            self.give()
+        else:
+            self.take()
 
 
 class _Recompressor:
@@ -710,21 +753,13 @@ def _execute(
             semaphores = limits.get(source, destination)
             if task.recompress is not None:
                 semaphores.insert(0, processors)
-            shared = options.blob_slots  # (first: the same order in every copy)
-            if shared is not None:
-                shared.take(cancel)
+            turn = _Turn(options.blob_slots, semaphores, cancel)
+            turn.take()
             try:
-                for semaphore in semaphores:
-                    semaphore.acquire()
-                try:
-                    result = _transfer_blob(task, source, destination, options, emit,
-                                            cancel)
-                finally:
-                    for semaphore in reversed(semaphores):
-                        semaphore.release()
+                result = _transfer_blob(task, source, destination, options, emit, cancel,
+                                        aside=turn.aside)
             finally:
-                if shared is not None:
-                    shared.give()
+                turn.give()
         with lock:
             written[task.key] = result
 
@@ -898,11 +933,15 @@ def _transfer_blob(
     options: CopyOptions,
     emit: EventCallback,
     cancel: CancelToken,
+    *,
+    aside: Callable[[bool], None] | None = None,
 ) -> Descriptor:
     """One blob, started again from its first byte after a failure worth retrying
     (what the source or destination half-wrote is discarded by them). A token the
     registry stopped taking (:class:`TokenRenewed`) is worth one more attempt with a
-    new one; that refused as well ends it with the registry's refusal."""
+    new one; that refused as well ends it with the registry's refusal. ``aside`` is told
+    True as the destination begins to wait for another copy's upload of the blob, and
+    False once that wait is over (what the transfer holds is given back meanwhile)."""
     attempts = 1 + max(0, options.retry_times)
     digest = task.source.digest
 
@@ -913,7 +952,15 @@ def _transfer_blob(
         if wait.asked is not None:
             emit(BlobWaiting(digest, wait.who, wait.asked, wait.wait))
 
+    def waits_for_copy(host: str | None) -> None:
+        # said before what the transfer holds is taken again: a wait for a slot the
+        # other copies hold is the one the tooltip says, not the other copy's upload
+        emit(BlobWaitingForCopy(digest, host))
+        if aside is not None:
+            aside(host is not None)
+
     listening = WAIT_LISTENER.set(waits)
+    copy_waits = WAIT_FOR_COPY.set(waits_for_copy)
     renewed = False
     try:
         attempt = 1
@@ -952,6 +999,7 @@ def _transfer_blob(
             finally:
                 TRIES_LEFT.reset(budget)
     finally:
+        WAIT_FOR_COPY.reset(copy_waits)
         WAIT_LISTENER.reset(listening)
 
 
@@ -1051,6 +1099,7 @@ __all__: Sequence[str] = [
     "BlobStarted",
     "BlobTask",
     "BlobWaiting",
+    "BlobWaitingForCopy",
     "Compression",
     "CopyCancelled",
     "CopyEvent",

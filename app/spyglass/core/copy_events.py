@@ -84,6 +84,20 @@ class BlobWaiting:
 
 
 @dataclass(frozen=True)
+class BlobWaitingForCopy:
+    """The blob waits for another copy of this process that is sending it to the same
+    registry, ``host`` (see :data:`~spyglass.core.transports.registry.underway.
+    UPLOADS_UNDER_WAY`): once that copy has, it is mounted from there, with no byte sent
+    again (or sent, where that copy failed). None once the wait is over. A wait for
+    another copy's bytes, not a registry that stopped answering; the blob holds none of
+    the window's blob slots meanwhile (:attr:`~spyglass.core.copy_plan.CopyOptions.
+    blob_slots`)."""
+
+    digest: Digest
+    host: str | None
+
+
+@dataclass(frozen=True)
 class BlobCutOff:
     """A blob's upload to a registry was cut off, and the registry took the cancel of its
     upload session (``dropped``: what it had received is gone) or did not (it may keep
@@ -163,7 +177,7 @@ class CopyCancelled:
 
 CopyEvent = (
     Planned | BlobStarted | BlobProgress | BlobSkipped | BlobRetried | BlobWaiting
-    | BlobDone | BlobCutOff | ManifestWritten | Naming | NameRefused | DestinationWaiting
-    | Finished | Failed | CopyCancelled
+    | BlobWaitingForCopy | BlobDone | BlobCutOff | ManifestWritten | Naming | NameRefused
+    | DestinationWaiting | Finished | Failed | CopyCancelled
 )
 EventCallback = Callable[[CopyEvent], None]

@@ -34,6 +34,15 @@ a named pipe no program reads yet), and None once that wait is over. The copy en
 sets it around :meth:`ImageDestination.commit`, so that a copy that waits is said to,
 not taken for one that stalled."""
 
+WAIT_FOR_COPY: ContextVar[Callable[[str | None], None] | None] = ContextVar(
+    "spyglass_wait_for_copy", default=None)
+"""Told, on the thread of :meth:`ImageDestination.reuse_blob`, the registry host that
+another copy of this process is sending the blob to, as the destination begins to wait
+for that upload (to mount the blob from there once it is done: :data:`~spyglass.core.
+transports.registry.underway.UPLOADS_UNDER_WAY`), and None once the wait is over. The
+copy engine sets it around each blob's transfer, so that the copy is said to wait, not
+taken for one that stalled, and gives back what the transfer held meanwhile."""
+
 
 @runtime_checkable
 class ImageSource(Protocol):

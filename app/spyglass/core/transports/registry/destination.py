@@ -43,7 +43,7 @@ from spyglass.core.manifest import (
     manifest_digest,
 )
 from spyglass.core.referrers import referrer_entry
-from spyglass.core.transports.base import COMPRESSED, ProgressCallback
+from spyglass.core.transports.base import COMPRESSED, WAIT_FOR_COPY, ProgressCallback
 from spyglass.core.transports.registry.client import RegistryClient
 from spyglass.core.transports.registry.errors import DERIVED_TAG_ABSENT
 from spyglass.core.transports.registry.push import mountable
@@ -275,8 +275,13 @@ class RegistryDestination:
             return None  # this copy sends it
         # another copy of this process is sending it to this registry: once it has, it is
         # there to mount (or, if that copy failed, this one sends it)
-        while not waiting.wait(0.1):
-            check(cancel)
+        told = WAIT_FOR_COPY.get() or (lambda host: None)
+        told(self.client.host)
+        try:
+            while not waiting.wait(0.1):
+                check(cancel)
+        finally:
+            told(None)
         return self.reuse_blob(descriptor, cancel=cancel)
 
     def put_blob(
