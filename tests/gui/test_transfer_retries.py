@@ -20,8 +20,10 @@ from spyglass.core.copy import (
     BlobDone,
     BlobProgress,
     BlobRetried,
+    BlobSkipped,
     BlobStarted,
     BlobWaiting,
+    BlobWaitingForCopy,
     Planned,
 )
 from spyglass.gui.formatting import short_digest
@@ -262,6 +264,37 @@ def test_a_wait_the_registry_asked_for_is_said_as_one_not_as_a_stall(
     feed(qtbot, window, scripted, BlobProgress(big.digest, 2 * MiB, big.size))
     assert row_texts(window, transfer)["state"] == "Copying"
     assert "waits:" not in tooltip(window, transfer)
+
+
+def test_a_blob_waiting_for_another_copy_s_upload_is_said_as_a_wait_not_a_stall(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """Copies of images sharing a layer into one registry: the one waiting for the other's
+    upload of it, to mount it after, said nothing, and its row said "Stalled · 16 s" and
+    advised cancelling a copy that would have ended with nothing to send."""
+    clock = FakeClock(100.0)
+    transfer = start_scripted(qtbot, window, scripted, clock, tmp_path)
+    config, shared = blob("c", 1024, media.OCI_CONFIG), blob("shared", 20 * MiB)
+    feed(qtbot, window, scripted, Planned(plan_of(config, shared)),
+         BlobSkipped(config.digest, config.size, "exists"),
+         BlobWaitingForCopy(shared.digest, "127.0.0.1:25201"))
+    waiting = "Waiting · another copy is sending 1 layer to 127.0.0.1:25201"
+    assert row_texts(window, transfer)["state"] == waiting
+    clock.now = 160.0  # a minute on, not a byte of this copy's moved
+    feed(qtbot, window, scripted, BlobProgress(shared.digest, 0, shared.size))
+    assert row_texts(window, transfer)["state"] == waiting
+    tip = tooltip(window, transfer)
+    assert (f"The blob {short_digest(shared.digest)} waits for another copy that is "
+            "sending it to 127.0.0.1:25201.\nOnce that copy has sent it, this one mounts "
+            "it from there") in tip
+    assert "Stalled" not in tip and "not answering" not in tip
+    # the other copy is done: a stall counts from the end of the wait, not from its start
+    feed(qtbot, window, scripted, BlobWaitingForCopy(shared.digest, None))
+    clock.now = 170.0
+    feed(qtbot, window, scripted, BlobProgress(shared.digest, 0, shared.size))
+    assert row_texts(window, transfer)["state"] == "Copying"
+    clock.now = 186.0
+    feed(qtbot, window, scripted, BlobProgress(shared.digest, 0, shared.size))
+    assert row_texts(window, transfer)["state"] == "Stalled · 26 s"
 
 
 def test_at_900_px_the_state_of_a_copy_retrying_is_whole_and_no_column_moves(

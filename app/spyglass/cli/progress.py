@@ -261,6 +261,10 @@ class Reporter:
                 line(f"Retrying blob {event.digest.short} (attempt {event.attempt} of "
                      f"{event.attempts}): {event.reason}" if event.counted else
                      f"Sending blob {event.digest.short} again in pieces: {event.reason}")
+            elif isinstance(event, c.BlobWaitingForCopy):
+                if event.host is not None:  # (what follows says how it ended: mounted)
+                    line(f"Waiting for blob {event.digest.short}: another copy is sending "
+                         f"it to {event.host}")
             elif isinstance(event, c.ManifestWritten):
                 line(f"Writing manifest {event.digest.short}")
             elif isinstance(event, c.DestinationWaiting):

@@ -21,6 +21,7 @@ from spyglass.core.copy import (
     BlobSkipped,
     BlobStarted,
     BlobWaiting,
+    BlobWaitingForCopy,
     CopyCancelled,
     CopyEvent,
     DestinationWaiting,
@@ -94,6 +95,10 @@ class BlobRow:
     wait_left: float = 0.0
     """Of a blob :attr:`asked_wait`: the seconds of the wait left when the snapshot was
     taken (below 0 once it is over: how long ago it ended)."""
+    other_copy: str = ""
+    """While it waits for another copy of this process that is sending it to the same
+    registry (to mount it from there after: :class:`~spyglass.core.copy_events.
+    BlobWaitingForCopy`): that registry's host; "" otherwise."""
 
 
 @dataclass(frozen=True)
@@ -119,7 +124,9 @@ class Snapshot:
     """The digest of the source's top manifest, once planned."""
     still: float = 0.0
     """Seconds since a byte last moved (since the plan, before the first): a copy that
-    waits on a registry that stopped answering shows it."""
+    waits on a registry that stopped answering shows it. Kept at 0 while a blob waits for
+    another copy's upload (:attr:`BlobRow.other_copy`): that copy's row says whether its
+    bytes move."""
     held: bool = False
     """The destination's name named this very image already: nothing of it was written
     (:attr:`~spyglass.core.copy_events.Finished.held`)."""
@@ -265,6 +272,11 @@ class Tally:
                 asked.wait_ends = self.clock() + event.wait
                 asked.asked_wait = f"{event.who} asked to wait {event.asked:.0f} s"
             self._fresh = True  # (the quiet time is no speed)
+        elif isinstance(event, BlobWaitingForCopy):
+            waits = blobs.get(event.digest)
+            if waits is not None:
+                waits.other_copy = event.host or ""
+            self._fresh = True  # (the quiet time is no speed)
         elif isinstance(event, BlobProgress):
             progressed = blobs.get(event.digest)
             if progressed is not None:
@@ -320,6 +332,7 @@ class Tally:
             for row in blobs.values():
                 row.restarting = False
                 row.asked_wait = ""
+                row.other_copy = ""
                 if row.outcome in ("copying", "retrying"):
                     row.outcome = "interrupted"
 
@@ -376,6 +389,10 @@ class Tally:
             if not self._planned:
                 still = 0.0
             elif self._moved is None or done != self._moved[1]:
+                self._moved = (now, done)
+                still = 0.0
+            elif any(r.other_copy for r in self._blobs.values()):
+                # a wait for another copy's upload is no stall: one counts from its end
                 self._moved = (now, done)
                 still = 0.0
             elif waited is not None:

@@ -819,6 +819,24 @@ def _copy_under_way(out: Any, done: int) -> Any:
     return report
 
 
+def test_a_blob_waiting_for_another_copy_s_upload_says_so_once() -> None:
+    """A sync copying images that share a layer into one registry: the copy waiting for
+    another's upload of the layer said nothing until the layer was mounted."""
+    import io
+
+    from spyglass.core.copy import BlobSkipped, BlobWaitingForCopy
+
+    out = io.StringIO()
+    report = _copy_under_way(out, 0)
+    report(BlobWaitingForCopy(LAYER, "127.0.0.1:5000"))
+    report(BlobWaitingForCopy(LAYER, None))
+    report(BlobSkipped(LAYER, 100 * MIB, "mounted"))
+    report.close()
+    assert out.getvalue().splitlines()[-2:] == [
+        f"Waiting for blob {LAYER.short}: another copy is sending it to 127.0.0.1:5000",
+        f"Skipping blob {LAYER.short}: mounted"]
+
+
 def test_a_long_copy_logs_how_far_it_is_when_stderr_is_no_terminal(
         monkeypatch: pytest.MonkeyPatch) -> None:
     import io

@@ -8,6 +8,7 @@ from typing import Any, Final
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
+from spyglass.core import media
 from spyglass.core.errors import SpyglassError
 from spyglass.core.reference import DirName, DockerName, parse_image_name
 from spyglass.core.units import duration_text
@@ -181,6 +182,8 @@ def state_text(transfer: Transfer, *, in_row: bool = False) -> str:
     if again := retrying(transfer):
         waited = f" · {duration_text(transfer.snapshot.still)}" if stalled(transfer) else ""
         return f"{retry_text(again)}{waited}"
+    if others := waiting_for_copies(transfer):
+        return copies_text(others)
     if stalled(transfer):
         return f"Stalled · {duration_text(transfer.snapshot.still)}"
     parts = [STATE_TEXT[transfer.state]]
@@ -263,6 +266,34 @@ def waiting_sentence(blobs: list[BlobRow]) -> str:
                                "answers; cancel it to stop waiting." if over else
                                "\nThe copy goes on by itself after the wait; cancel it "
                                "to stop waiting.")
+
+
+def waiting_for_copies(transfer: Transfer) -> list[BlobRow]:
+    """The blobs of a copy under way that wait for another copy of this process that is
+    sending them to the same registry, to mount them from there once it has
+    (:attr:`BlobRow.other_copy`): a wait for that copy's bytes, not a stall."""
+    if transfer.state is not TransferState.COPYING or transfer.cancel_requested:
+        return []
+    return [blob for blob in transfer.snapshot.blobs if blob.other_copy]
+
+
+def copies_text(blobs: list[BlobRow]) -> str:
+    """The State cell of a copy :func:`waiting_for_copies`: "Waiting · another copy is
+    sending 1 layer to HOST"."""
+    layers = all(media.layer_compression(blob.media_type) is not None for blob in blobs)
+    hosts = sorted({blob.other_copy for blob in blobs})
+    what = counted(len(blobs), "layer" if layers else "blob")
+    return f"Waiting · another copy is sending {what} to {', '.join(hosts)}"
+
+
+def copies_sentence(blobs: list[BlobRow]) -> str:
+    """What the tooltip says of a copy :func:`waiting_for_copies`."""
+    lines = [f"The blob {short_digest(blob.digest)} waits for another copy that is sending "
+             f"it to {blob.other_copy}." for blob in blobs]
+    return "\n".join(lines) + ("\nOnce that copy has sent it, this one mounts it from "
+                               "there, with no byte sent again (or sends it, if that copy "
+                               "fails). It holds none of the window's blob transfers "
+                               "meanwhile.")
 
 
 def retry_text(blobs: list[BlobRow]) -> str:
@@ -566,6 +597,8 @@ class TransferModel(QAbstractTableModel):
             parts.append(retry_sentence(again))
             if stalled(transfer):  # (the new attempt has had no answer either)
                 parts.append(STALLED_SENTENCE)
+        elif others := waiting_for_copies(transfer):
+            parts.append(copies_sentence(others))
         elif stalled(transfer):
             parts.append(STALLED_SENTENCE)
         if turn := turn_sentence(transfer):
@@ -646,4 +679,4 @@ __all__ = ["HELD_ATTACHED_WRITTEN", "HELD_NOTHING_WRITTEN", "ONTO_ITSELF", "PROG
            "attached_line", "done_sentence", "held_written_around", "note_lines",
            "nothing_copied", "onto_itself", "route_sides",
            "sort_value", "source_label", "speed_shown", "state_text", "time_left",
-           "turn_sentence", "waiting_for_turn"]
+           "turn_sentence", "waiting_for_copies", "waiting_for_turn"]
