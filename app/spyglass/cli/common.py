@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeAlias
 
 from spyglass.cli.home_names import resolve_name as resolve_name  # (a source's name)
 from spyglass.core.errors import SpyglassError
-from spyglass.core.gojson import without_surrogates
+from spyglass.core.gojson import go_escaped, without_surrogates
 
 if TYPE_CHECKING:  # imported when used: a local inspect needs neither httpx nor keyring
     from _typeshed import SupportsWrite
@@ -106,7 +106,9 @@ Commands: TypeAlias = "argparse._SubParsersAction[CommandParser]"
 
 def write_json(data: object) -> None:
     """``data`` as JSON on stdout: characters as they are where stdout can write them,
-    else as JSON's own escapes (``\\u2615``), never a Python escape that breaks the JSON."""
+    else as JSON's own escapes (``\\u2615``), never a Python escape that breaks the JSON;
+    ``<``, ``>``, ``&``, U+2028 and U+2029 escaped as skopeo's Go encoder escapes them
+    (:func:`~spyglass.core.gojson.go_escaped`), so the two tools' outputs are the same."""
     encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
     try:
         utf = codecs.lookup(encoding).name.startswith("utf")
@@ -115,7 +117,7 @@ def write_json(data: object) -> None:
     text = without_surrogates(json.dumps(data, indent=4, ensure_ascii=False))
     if not utf:
         text = json.dumps(json.loads(text), indent=4, ensure_ascii=True)
-    write_text(text + "\n")
+    write_text(go_escaped(text) + "\n")
 
 
 def write_text(text: str) -> None:

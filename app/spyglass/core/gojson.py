@@ -29,9 +29,14 @@ _GO_ESCAPED: Final = re.compile("[<>&\u2028\u2029]")
 
 def dumps(value: Any) -> str:
     """``value`` as Go's ``json.Marshal`` writes it: compact, not ASCII-escaped, with
-    ``<``, ``>``, ``&``, U+2028 and U+2029 escaped (a JSON value holds them only
-    inside strings, so the replacement never touches the structure)."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    ``<``, ``>``, ``&``, U+2028 and U+2029 escaped (:func:`go_escaped`)."""
+    return go_escaped(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+
+
+def go_escaped(text: str) -> str:
+    """JSON ``text`` with ``<``, ``>``, ``&``, U+2028 and U+2029 escaped, as Go's
+    encoder writes them (a JSON value holds them only inside strings, so the
+    replacement never touches the structure)."""
     return _GO_ESCAPED.sub(lambda match: _GO_ESCAPES[match.group()], text)
 
 
