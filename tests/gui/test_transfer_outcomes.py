@@ -391,8 +391,16 @@ def test_a_registry_that_did_not_take_the_cancel_of_an_upload_may_keep_what_it_r
     assert "drops" not in tip
     details = window.copying.panel.show_details(transfer)
     assert details is not None
-    assert details.outcomes()[str(layer.digest)] == "interrupted, the registry may keep " \
-        "what it received until it purges unfinished uploads"
+    qtbot.waitExposed(details)
+    # the cell short (whole, it was cut at "until it purg…" at the dialog's opening
+    # size), the tooltip whole
+    cell = "interrupted, the registry may keep the part sent"
+    assert details.outcomes()[str(layer.digest)] == cell
+    item = details.items()[str(layer.digest)]
+    assert item.toolTip(3) == "interrupted, the registry may keep what it received " \
+        "until it purges unfinished uploads"
+    assert details.blobs.columnWidth(3) >= details.blobs.fontMetrics().horizontalAdvance(
+        f"{cell}, after 2 retries") + 12  # (a margin each side)
     assert details.outcomes()[str(other.digest)] == "interrupted, dropped by the registry"
     details.close()
 

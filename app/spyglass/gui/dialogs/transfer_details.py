@@ -55,6 +55,12 @@ OUTCOME_TEXT = {
 }
 
 
+KEPT_UNTIL_PURGED: Final = (", the registry may keep the part sent",
+                             ", the registry may keep what it received until it purges "
+                             "unfinished uploads")
+"""The outcome's end for an upload cut off that the registry did not drop: the cell's
+short form, and the tooltip's whole one."""
+
 ROOMY: Final = QSize(860, 440)
 """The dialog's size with the list of blobs shown."""
 
@@ -208,6 +214,7 @@ class TransferDetailsDialog(QDialog):
             self.blobs.takeTopLevelItem(self.blobs.indexOfTopLevelItem(gone))
         for blob in blobs:
             outcome = OUTCOME_TEXT.get(blob.outcome, blob.outcome)
+            whole = ""  # the tooltip's outcome, where the cell's is a short form of it
             if blob.written is not None:
                 outcome += f" as {short_digest(blob.written)}"
             if blob.outcome == "copying" and blob.size:
@@ -224,10 +231,13 @@ class TransferDetailsDialog(QDialog):
             elif taken_back and blob.outcome in (*WRITTEN_ANEW, "interrupted"):
                 outcome += ", taken back"
             elif to_registry(transfer) and stopped(transfer) and blob.outcome == "interrupted":
-                outcome += (", dropped by the registry" if blob.dropped else
-                            ", the registry may keep what it received until it purges "
-                            "unfinished uploads" if blob.dropped is False and blob.done
-                            else "")
+                if blob.dropped:
+                    outcome += ", dropped by the registry"
+                elif blob.dropped is False and blob.done:
+                    # short in the cell (the whole sentence was cut at the dialog's
+                    # width), whole in its tooltip, as the heading says it for them all
+                    whole = f"{outcome}{KEPT_UNTIL_PURGED[1]}"
+                    outcome += KEPT_UNTIL_PURGED[0]
             # the type of the blob whose digest and size are shown (the source's), and
             # what it is written as where that differs: a plain layer's digest beside
             # "OCI layer (gzip)" read as a gzip layer's
@@ -255,8 +265,9 @@ class TransferDetailsDialog(QDialog):
                 f"\nwritten as {blob.written_type}" if blob.written_type else "") + (
                 f"\nPart of what is attached to the image: {blob.attachment}"
                 if blob.attachment else ""))
-            item.setToolTip(3, outcome if not blob.last_error
-                            else f"{outcome}\nStarted again after: {blob.last_error}")
+            said = whole or outcome
+            item.setToolTip(3, said if not blob.last_error
+                            else f"{said}\nStarted again after: {blob.last_error}")
         self._show_list(bool(blobs))
 
     def _show_list(self, shown: bool) -> None:
