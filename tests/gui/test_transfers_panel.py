@@ -1379,6 +1379,37 @@ def test_hiding_the_panel_from_the_keyboard_gives_the_focus_to_the_places(
     qtbot.waitUntil(window.tree.hasFocus, timeout=2000)
 
 
+def test_hiding_the_panel_from_the_keyboard_gives_the_focus_back_where_it_was(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts) -> None:
+    """Ctrl+Shift+T from a table of the image (a tag in REGISTRIES, say) and again from
+    the Transfers: the keyboard went to LOCAL, where the arrows then chose another image.
+    It goes back where it was; to the places when that is gone from sight."""
+    window.open_location(sample.layout, select=False)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    window.show()
+    qtbot.waitExposed(window)
+    view = window.image_view
+    view.tabs.setCurrentWidget(view.layers)
+    table = view.layers.table
+    table.setFocus()
+    qtbot.waitUntil(table.hasFocus, timeout=WAIT_MS)
+    panel = window.copying.panel
+    chord = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(table, Qt.Key.Key_T, chord)
+    qtbot.waitUntil(panel.table.hasFocus, timeout=WAIT_MS)
+    qtbot.keyClick(panel.table, Qt.Key.Key_T, chord)
+    assert not panel.isVisible()
+    qtbot.waitUntil(table.hasFocus, timeout=WAIT_MS)
+    assert not window.tree.hasFocus()
+    # where it was is out of sight by then (another tab): the places
+    qtbot.keyClick(table, Qt.Key.Key_T, chord)
+    qtbot.waitUntil(panel.table.hasFocus, timeout=WAIT_MS)
+    view.tabs.setCurrentWidget(view.platforms)
+    qtbot.keyClick(panel.table, Qt.Key.Key_T, chord)
+    assert not panel.isVisible()
+    qtbot.waitUntil(window.tree.hasFocus, timeout=WAIT_MS)
+
+
 def test_the_panel_shortcut_takes_the_keyboard_into_a_panel_a_copy_showed(
         qtbot: QtBot, window: MainWindow) -> None:
     """A copy started from the keyboard shows the panel and leaves the keyboard in the
