@@ -13,6 +13,7 @@ from typing import Any
 from PySide6.QtCore import QEvent, QModelIndex, QPoint, QPointF, Qt, QTimer
 from PySide6.QtGui import (
     QAccessible,
+    QAction,
     QColor,
     QContextMenuEvent,
     QDragEnterEvent,
@@ -286,9 +287,20 @@ def mnemonics(dialog: QDialog) -> list[str]:
 # -- context menus
 
 
+def item_text(action: QAction) -> str:
+    """An item's text as it reads, without the "&" of its letter."""
+    return re.sub(r"&(.)", r"\1", action.text())
+
+
 def menu_items(menu: QMenu) -> dict[str, bool]:
-    """A menu's items (separators left out), each with whether it is enabled."""
-    return {a.text(): a.isEnabled() for a in menu.actions() if not a.isSeparator()}
+    """A menu's items (separators left out, as they read), each with whether it is enabled."""
+    return {item_text(a): a.isEnabled() for a in menu.actions() if not a.isSeparator()}
+
+
+def menu_letters(menu: QMenu) -> list[str]:
+    """The letters that reach ``menu``'s items (lower case, one an item that has one)."""
+    return [match.group(1).lower() for action in menu.actions()
+            if (match := re.search(r"&([^&\s])", action.text().replace("&&", "")))]
 
 
 def menu_opened_by(qtbot: QtBot, cause: Callable[[], object]) -> dict[str, bool]:

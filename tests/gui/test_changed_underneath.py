@@ -25,6 +25,7 @@ from tests.gui.guitools import (
     WAIT_MS,
     add_registry,
     drop_on_row,
+    item_text,
     show_image,
     wait_listed,
     wait_repositories,
@@ -306,7 +307,7 @@ def test_reload_keeps_the_image_chosen_while_it_is_still_there(
                     timeout=WAIT_MS)
     menu = window.context_menu(places.find_image("t1"))
     assert menu is not None
-    reload = next(a for a in menu.actions() if a.text() == "Reload")
+    reload = next(a for a in menu.actions() if item_text(a) == "Reload")
     with qtbot.waitSignal(view.imageShown, timeout=WAIT_MS):
         reload.trigger()
     wait_listed(qtbot, window)

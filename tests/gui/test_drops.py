@@ -40,6 +40,7 @@ from tests.gui.guitools import (
     SampleFacts,
     add_registry,
     core_copy,
+    item_text,
     select_platform,
     show_image,
     wait_listed,
@@ -128,7 +129,7 @@ def context_menu_action(window: MainWindow, index: QModelIndex, text: str) -> QA
     """The action ``text`` of the places tree's context menu at ``index``."""
     menu = window.context_menu(index)
     assert menu is not None
-    return next(a for a in menu.actions() if a.text() == text)
+    return next(a for a in menu.actions() if item_text(a) == text)
 
 
 @pytest.mark.parametrize(("folder", "text"), [

@@ -3,12 +3,15 @@ never cancels; Tab leaves a table; Enter on a layer lists its files."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QRect, Qt
+from pathlib import Path
+
+from PySide6.QtCore import QModelIndex, QPoint, QRect, Qt
 from PySide6.QtGui import QAccessible, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
     QDialog,
+    QMenu,
     QScrollArea,
     QTabBar,
     QTableView,
@@ -26,9 +29,12 @@ from tests.gui.guitools import (
     SampleFacts,
     enter_on,
     fill_registry_dialog,
+    menu_items,
+    menu_letters,
     mnemonics,
     show_image,
 )
+from tests.gui.scripted import ScriptedCopy
 
 
 def test_enter_in_the_host_field_adds_the_registry(
@@ -102,16 +108,59 @@ def test_tab_leaves_a_table_and_enter_lists_a_layers_files(
     assert asked.args[0].number == 1
 
 
-def test_the_menus_letters_are_each_used_once(window: MainWindow) -> None:
-    """Alt+F then a letter reaches one item: no two items of a menu share a mnemonic."""
-    import re
+def test_the_menus_letters_are_each_used_once(
+        qtbot: QtBot, window: MainWindow, demo_registry: RegistryFacts, sample: SampleFacts,
+        scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """Alt+F then a letter reaches one item: each item of a menu has a letter of its own.
+    The context menus (the Menu key, Shift+F10) had none, and View ▸ Retry Failed Copies
+    none: a letter pressed in them did nothing."""
+    from spyglass.gui.copy_drops import DraggedImage
+    from spyglass.gui.dragdrop import copy_image
+    from tests.gui.guitools import add_registry, wait_repositories, wait_tags
+    from tests.gui.scripted import FakeClock, start_scripted
 
+    menus: dict[str, QMenu] = {}
     for menu_action in window.menuBar().actions():
         menu = menu_action.menu()
         assert menu is not None
-        letters = [match.group(1).lower() for action in menu.actions()
-                   if (match := re.search(r"&(\w)", action.text()))]
-        assert len(letters) == len(set(letters)), (menu_action.text(), letters)
+        menus[menu_action.text()] = menu
+    # LOCAL: a place's menu and an image's
+    window.open_location(sample.layout, select=False)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    image = window.tree.currentIndex()
+    for name, index in (("place", image.parent()), ("image", image)):
+        local = window.context_menu(index)
+        assert local is not None
+        menus[f"LOCAL {name}"] = local
+    # REGISTRIES: a registry's, a repository's (with Paste Image Here: an image was
+    # copied), a tag's, and on no row; a tag's Copy button
+    host = demo_registry.host
+    add_registry(qtbot, window, host, insecure=True)
+    assert "demo/app" in wait_repositories(qtbot, window, host)
+    browser = window.registries
+    model = browser.model
+    browser.select(model.repository_index(host, "demo/app"))
+    tag = wait_tags(qtbot, window, host, "demo/app")[0]
+    copy_image(DraggedImage("oci:/somewhere:app", "app"))
+    for name, index in (("registry", model.registry_index(host)),
+                        ("repository", model.repository_index(host, "demo/app")),
+                        ("tag", model.tag_index(host, "demo/app", tag)),
+                        ("no row", QModelIndex())):
+        menus[f"REGISTRIES {name}"] = browser.actions.tree_menu(index)
+    assert "Paste Image Here" in menu_items(menus["REGISTRIES registry"])
+    copy_menu = browser.repository_page.copy_button.menu()
+    assert copy_menu is not None
+    menus["Copy button"] = copy_menu
+    # a row of the Transfers
+    start_scripted(qtbot, window, scripted, FakeClock(), tmp_path)
+    transfers = window.copying.panel.context_menu()
+    assert transfers is not None
+    menus["Transfers"] = transfers
+    for name, menu in menus.items():
+        items = [action.text() for action in menu.actions() if not action.isSeparator()]
+        letters = menu_letters(menu)
+        assert len(letters) == len(items), (name, items)  # each has one
+        assert len(letters) == len(set(letters)), (name, letters)
 
 
 def test_the_dialogs_letters_are_each_used_once(window: MainWindow) -> None:
@@ -387,3 +436,32 @@ def test_the_overview_scrolls_to_a_value_the_focus_comes_into_from_outside(
     last = QApplication.focusWidget()
     assert overview.isAncestorOf(last) and last is not first
     assert in_sight(overview, last)
+
+
+def test_file_menu_edits_the_chosen_registry(
+        qtbot: QtBot, window: MainWindow, demo_registry: RegistryFacts,
+        sample: SampleFacts) -> None:
+    """Edit Registry… (the way to sign in to a registry listed already: Add Registry…
+    refuses its host) was only in the registry row's context menu. File ▸ Edit Registry…
+    edits the chosen row's registry (its own row, a repository's or a tag's), and is off
+    while none is chosen."""
+    from tests.gui.guitools import add_registry, wait_repositories
+
+    browser = window.registries
+    action = browser.edit_action
+    file_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&File")
+    assert action in file_menu.actions()
+    assert not action.isEnabled()  # no registry yet
+    host = demo_registry.host
+    add_registry(qtbot, window, host, insecure=True)
+    assert "demo/app" in wait_repositories(qtbot, window, host)
+    model = browser.model
+    for index in (model.registry_index(host), model.repository_index(host, "demo/app")):
+        browser.select(index)
+        assert action.isEnabled()
+    action.trigger()
+    dialog = browser.dialog
+    assert dialog is not None and dialog.host_edit.text() == host
+    dialog.reject()
+    window.open_location(sample.layout, select=True)  # LOCAL took the choice
+    qtbot.waitUntil(lambda: not action.isEnabled(), timeout=WAIT_MS)

@@ -25,6 +25,7 @@ from spyglass.gui.views.widgets import ElidedLabel
 from tests.gui.guitools import (
     WAIT_MS,
     SampleFacts,
+    item_text,
     menu_items,
     press_menu_key,
     select_platform,
@@ -211,7 +212,7 @@ def choose_in_menu(qtbot: QtBot, cause: Callable[[], object], item: str) -> dict
         menu = QApplication.activePopupWidget()
         if isinstance(menu, QMenu):
             seen.append(menu_items(menu))
-            action = next(a for a in menu.actions() if a.text() == item)
+            action = next(a for a in menu.actions() if item_text(a) == item)
             menu.close()
             action.trigger()
 
@@ -250,8 +251,8 @@ def test_a_cut_repository_title_is_copied_whole(qtbot: QtBot) -> None:
     title.copied.connect(said.append)
 
     clipboard.setText("")
-    items = choose_in_menu(qtbot, lambda: right_click_on(title), "&Copy")
-    assert items == {"&Copy": True}
+    items = choose_in_menu(qtbot, lambda: right_click_on(title), "Copy")
+    assert items == {"Copy": True}
     qtbot.waitUntil(lambda: clipboard.text() == LONG_REPOSITORY, timeout=WAIT_MS)
     assert said == [f"Copied {LONG_REPOSITORY}"]
 
@@ -264,12 +265,12 @@ def test_a_cut_repository_title_is_copied_whole(qtbot: QtBot) -> None:
 
     clipboard.setText("")
     choose_in_menu(qtbot, lambda: QTest.keyClick(title, Qt.Key.Key_F10,
-                                                 Qt.KeyboardModifier.ShiftModifier), "&Copy")
+                                                 Qt.KeyboardModifier.ShiftModifier), "Copy")
     qtbot.waitUntil(lambda: clipboard.text() == LONG_REPOSITORY, timeout=WAIT_MS)
     clipboard.setText("")
     activate(qtbot, header)
     title.setFocus()
-    choose_in_menu(qtbot, lambda: press_menu_key(title), "&Copy")
+    choose_in_menu(qtbot, lambda: press_menu_key(title), "Copy")
     qtbot.waitUntil(lambda: clipboard.text() == LONG_REPOSITORY, timeout=WAIT_MS)
 
 

@@ -26,6 +26,7 @@ from spyglass.gui.transfers import Transfer, TransferState
 from spyglass.gui.views.transfers_panel import TransfersPanel
 from tests.gui.guitools import (
     WAIT_MS,
+    item_text,
     menu_items,
     menu_opened_by,
     press_menu_key,
@@ -56,7 +57,7 @@ ROW_ITEMS = ("Cancel", "Retry", "Details…", "Copy Source Reference",
 
 
 def item(menu: QMenu, text: str) -> Callable[[], None]:
-    action = next(a for a in menu.actions() if a.text() == text)
+    action = next(a for a in menu.actions() if item_text(a) == text)
     return action.trigger
 
 
@@ -127,7 +128,7 @@ def test_the_menu_offers_what_each_row_allows(
         menu = panel.context_menu()
         assert menu is not None
         assert menu_items(menu) == expected[name], name
-        assert [a.text() for a in menu.actions() if not a.isSeparator()] == list(ROW_ITEMS)
+        assert [item_text(a) for a in menu.actions() if not a.isSeparator()] == list(ROW_ITEMS)
 
 
 def test_the_menus_keys_are_the_tables_own(
@@ -138,7 +139,7 @@ def test_the_menus_keys_are_the_tables_own(
     panel.select(rows["running"])
     menu = panel.context_menu()
     assert menu is not None
-    shown = {a.text(): a.shortcut().toString(NATIVE) for a in menu.actions()
+    shown = {item_text(a): a.shortcut().toString(NATIVE) for a in menu.actions()
              if not a.shortcut().isEmpty()}
     assert shown == {"Cancel": QKeySequence(QKeySequence.StandardKey.Delete).toString(NATIVE),
                      "Retry": "Ctrl+R", "Details…": "Enter"}

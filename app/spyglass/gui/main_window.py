@@ -361,6 +361,7 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         menu.addMenu(self.recent_menu)
         menu.addAction(self.registries.add_action)
+        menu.addAction(self.registries.edit_action)
         menu.addSeparator()
         menu.addAction(self.copying.copy_action)
         menu.addAction(self.copying.copy_image_action)
@@ -536,6 +537,7 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
             self.registries.chosen_index()) is not None
         self.close_location_action.setEnabled(has_location)
         self.reload_action.setEnabled(has_location or has_registry)
+        self.registries.edit_action.setEnabled(has_registry)
         self.recent_menu.setEnabled(bool(self.settings.recent_locations))
 
     def restore_window_geometry(self) -> bool:

@@ -84,6 +84,8 @@ class RegistryBrowser(QObject):
         actions: the :class:`RegistryActions`: the tag actions and context menus
             (``table_actions``, ``tree_actions``: its actions by name).
         add_action: "Add Registry…", for the window's menu and the tree's.
+        edit_action: "Edit Registry…" of the chosen row's registry, for the window's menu
+            (the window enables it while a registry's row, or one in it, is chosen).
 
     Signals:
         statusMessage(str): a notice for the status bar.
@@ -257,6 +259,9 @@ class RegistryBrowser(QObject):
         self.add_action = QAction("Add Re&gistry…", self)
         self.add_action.setStatusTip("Add a container registry to browse")
         self.add_action.triggered.connect(lambda _checked=False: self.add_registry())
+        self.edit_action = QAction("&Edit Registry…", self)
+        self.edit_action.setStatusTip("Change the chosen registry's address or sign in to it")
+        self.edit_action.triggered.connect(lambda _checked=False: self.edit_chosen())
         self.actions.update_buttons()
 
     # ------------------------------------------------------------------ registries
@@ -276,6 +281,20 @@ class RegistryBrowser(QObject):
 
     def edit_registry(self, host: str) -> RegistryDialog | None:
         return self.editing.edit_registry(host)
+
+    def chosen_host(self) -> str | None:
+        """The host of the registry the chosen row is (or is in); None without one."""
+        node = self.model.registry_node(self.chosen_index())
+        return node.host if node is not None else None
+
+    def edit_chosen(self) -> RegistryDialog | None:
+        """File ▸ Edit Registry…: the Edit Registry dialog of the chosen row's registry
+        (the tree's menu has it too, for the row it is opened on)."""
+        host = self.chosen_host()
+        if host is None:
+            emit(self.statusMessage, "Select a registry to edit first.")
+            return None
+        return self.edit_registry(host)
 
     def remove_registry(self, host: str) -> bool:
         """Take ``host`` off the list (after asking) and forget its saved password."""

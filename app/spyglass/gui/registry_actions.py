@@ -178,17 +178,17 @@ class RegistryActions:
             return name, act
 
         return dict([
-            action("open", "Open Image", self._browser.select),
-            action("copy_reference", "Copy Reference", self.copy_reference,
+            action("open", "&Open Image", self._browser.select),
+            action("copy_reference", "Copy &Reference", self.copy_reference,
                    standard_key(StandardKey.Copy)),
-            action("copy_digest", "Copy Reference by Digest", self.copy_digest_reference,
+            action("copy_digest", "Copy Reference by Di&gest", self.copy_digest_reference,
                    QKeySequence("Ctrl+Shift+C")),
-            action("copy_podman", "Copy podman pull Command",
+            action("copy_podman", "Copy &podman pull Command",
                    lambda index: self.copy_pull_command(index, "podman"),
                    QKeySequence("Ctrl+Alt+C")),
-            action("copy_docker", "Copy docker pull Command",
+            action("copy_docker", "Copy doc&ker pull Command",
                    lambda index: self.copy_pull_command(index, "docker")),
-            action("delete", "Delete…", self.delete_tag,
+            action("delete", "&Delete…", self.delete_tag,
                    standard_key(StandardKey.Delete)),
         ])
 
@@ -359,6 +359,13 @@ class RegistryActions:
         elif index != self._browser.chosen_index() and self.model.flags(index) \
                 & Qt.ItemFlag.ItemIsSelectable:
             self.tree.setCurrentIndex(index)  # the menu acts on the row it was opened on
+        menu = self.tree_menu(index)
+        menu.exec(self.tree.viewport().mapToGlobal(position))
+        menu.deleteLater()
+
+    def tree_menu(self, index: QModelIndex) -> QMenu:
+        """The registries tree's context menu for the row ``index``: a tag's actions, a
+        repository's or a registry's; Add Registry… on no row."""
         node = self.model.node(index)
         menu = QMenu(self.tree)
         if isinstance(node, RepositoryNode | RegistryNode) and \
@@ -371,24 +378,24 @@ class RegistryActions:
                 menu.addAction(self._browser.copy_to_action)
         elif isinstance(node, RepositoryNode):
             host, name = node.parent.host, node.name
-            menu.addAction("Copy Name", lambda: self._copy(f"{host}/{name}"))
-            menu.addAction("Reload Tags", lambda: self.model.reload(index))
+            menu.addAction("Copy &Name", lambda: self._copy(f"{host}/{name}"))
+            menu.addAction("&Reload Tags", lambda: self.model.reload(index))
             if node.pinned:
                 menu.addSeparator()
-                menu.addAction("Remove from List", lambda: self._forget(index))
+                menu.addAction("Re&move from List", lambda: self._forget(index))
         elif isinstance(node, RegistryNode):
             host = node.host
-            menu.addAction("Open Repository…", lambda: self._focus_open_field(index))
-            menu.addAction("Copy Host", lambda: self._copy(host))
-            menu.addAction("Reload", lambda: self.model.reload(index))
+            menu.addAction("&Open Repository…", lambda: self._focus_open_field(index))
+            menu.addAction("Copy &Host", lambda: self._copy(host))
+            menu.addAction("&Reload", lambda: self.model.reload(index))
             if node.more:  # (the tree reads a page as its end comes into sight)
-                menu.addAction("Load All Repositories", lambda: self.model.fetch_all(index))
+                menu.addAction("&Load All Repositories", lambda: self.model.fetch_all(index))
             menu.addSeparator()
-            menu.addAction("Edit Registry…", lambda: self._browser.edit_registry(host))
-            menu.addAction("Remove Registry…", lambda: self._browser.remove_registry(host))
+            menu.addAction("&Edit Registry…", lambda: self._browser.edit_registry(host))
+            menu.addAction("Re&move Registry…", lambda: self._browser.remove_registry(host))
         else:
             menu.addAction(self._browser.add_action)
-        menu.exec(self.tree.viewport().mapToGlobal(position))
+        return menu
 
     def _table_menu(self, position: QPoint) -> None:
         table = self.repository_page.table

@@ -316,9 +316,9 @@ class LocationsMixin(QMainWindow):
         menu = QMenu(self)
         if isinstance(node, ImageNode):
             entry = node.entry
-            menu.addAction("Copy Image Name",
+            menu.addAction("Copy Image &Name",
                            lambda: self.copy_as_given(entry.name))
-            menu.addAction("Copy Digest",
+            menu.addAction("Copy &Digest",
                            lambda: self._copy(str(entry.descriptor.digest)))
             menu.addSeparator()
             menu.addAction(self.copying.copy_action)
@@ -327,10 +327,10 @@ class LocationsMixin(QMainWindow):
             path = str(location.path)
             if not isinstance(node, ImageNode):
                 self.copying.add_paste(menu, self.tree, index)  # the keyboard's drop
-            menu.addAction("Copy Path", lambda: self.copy_path(location.path))
-            menu.addAction("Reload", lambda: self._reload_path(path))
+            menu.addAction("Copy P&ath", lambda: self.copy_path(location.path))
+            menu.addAction("&Reload", lambda: self._reload_path(path))
             menu.addSeparator()
-            menu.addAction("Close", lambda: self._close_path(path))
+            menu.addAction("&Close", lambda: self._close_path(path))
         return menu
 
     def _copy(self, text: str) -> None:

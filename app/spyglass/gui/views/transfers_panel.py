@@ -307,18 +307,18 @@ class TransfersPanel(QWidget):
 
         # the table's keys, which its context menu shows beside the same actions
         self.cancel_action = self._table_action(
-            "Cancel", [standard_key(StandardKey.Delete)], self._cancel_selected)
+            "&Cancel", [standard_key(StandardKey.Delete)], self._cancel_selected)
         self.retry_action = self._table_action(
-            "Retry", [QKeySequence(RETRY_KEYS)], self._retry_selected)
+            "&Retry", [QKeySequence(RETRY_KEYS)], self._retry_selected)
         # what a double click opens; Enter first, the name the menu shows (and the README
         # gives), for the key either way
         self.details_action = self._table_action(
-            "Details…", [QKeySequence(Qt.Key.Key_Enter), QKeySequence(Qt.Key.Key_Return)],
+            "De&tails…", [QKeySequence(Qt.Key.Key_Enter), QKeySequence(Qt.Key.Key_Return)],
             lambda: self.show_details(self.current()))
         self.cancel_all_action = self._table_action(
             "Cancel All", [QKeySequence("Shift+Delete")], self._cancel_all)
         # (the window's View menu shows it too: not the table's alone)
-        self.retry_failed_action = QAction("Retry Failed Copies", self)
+        self.retry_failed_action = QAction("Retry &Failed Copies", self)
         self.retry_failed_action.setStatusTip(RETRY_FAILED_TIP)
         self.retry_failed_action.triggered.connect(lambda _checked=False: self.retry_failed())
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -691,18 +691,18 @@ class TransfersPanel(QWidget):
         for action in (self.cancel_action, self.retry_action, self.details_action):
             menu.addAction(action)
         menu.addSeparator()
-        add("Copy Source References" if several else "Copy Source Reference",
+        add("Copy &Source References" if several else "Copy &Source Reference",
             lambda _t: self._copy_references(selected, "source"))
-        add("Copy Destination References" if several else "Copy Destination Reference",
+        add("Copy &Destination References" if several else "Copy &Destination Reference",
             lambda _t: self._copy_references(selected, "destination"))
-        add("Copy Error", self._copy_error,
+        add("Copy &Error", self._copy_error,
             lambda t: t.state is TransferState.FAILED and t.error)
         menu.addSeparator()
-        add("Show Destination", self.show_destination, self.find_destination)
+        add("S&how Destination", self.show_destination, self.find_destination)
         menu.addSeparator()
-        add("Remove from List", lambda _t: self._remove_selected(),
+        add("Re&move from List", lambda _t: self._remove_selected(),
             lambda _t: any(t.state.finished for t in selected))
-        clear = menu.addAction("Clear Finished")
+        clear = menu.addAction("C&lear Finished")
         clear.setEnabled(self.clear_button.isEnabled())
         clear.triggered.connect(lambda _checked=False: self.manager.remove_finished())
         return menu
