@@ -107,6 +107,46 @@ def _open_window(argv: Sequence[str]) -> int:
     return run(list(argv))
 
 
+_WINDOW_FLAGS: Final = {"--policy": True, "--tmpdir": True, "--registries-conf": True,
+                        "--debug": False, "--insecure-policy": False}
+"""The global flags that may come before the paths the window opens, and whether each
+takes a value (``--insecure-policy`` there takes none but after "=": a path is no
+BOOL)."""
+
+
+def _flags_before_paths(args: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The leading global flags of ``args`` (:data:`_WINDOW_FLAGS`, with their values),
+    and what follows them."""
+    at = 0
+    while at < len(args):
+        name, equals, _ = args[at].partition("=")
+        takes = _WINDOW_FLAGS.get(name)
+        if takes is None:
+            break
+        at += 2 if takes and not equals else 1
+    return list(args[:at]), list(args[at:])
+
+
+def _window_with_flags(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                       paths: Sequence[str]) -> int:
+    """The window on ``paths``, with skopeo's global flags in ``args`` in force for it
+    as for a command (``--registries-conf`` read in place of the usual file, ``--policy``
+    for its copies, ``--tmpdir``); one the window cannot take is refused."""
+    from spyglass.cli.skopeo_globals import apply_global_flags
+
+    if getattr(args, "registries_d", None) is not None:
+        parser.error("--registries.d is read by the commands that take it (copy, sync, "
+                     "signatures); the window reads the usual registries.d "
+                     "folders (~/.config/containers/registries.d, else "
+                     "/etc/containers/registries.d)")
+    try:
+        apply_global_flags(args)
+    except SpyglassError as exc:
+        _say(str(exc))
+        return EXIT_ERROR
+    return _open_window(paths)
+
+
 def _window_paths(given: Sequence[str]) -> bool:
     """Whether ``given`` are paths for the window to open rather than a command (Qt's own
     options aside: ``-reverse``, ``-style fusion``): none at all, one that exists, or
@@ -220,6 +260,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if _window_paths(paths):
         return _open_window(paths)
     parser = build_parser()
+    flags, rest = _flags_before_paths(paths)
+    if flags and rest and _window_paths(rest):  # spyglass --registries-conf F ./layout
+        return _window_with_flags(parser, parser.parse_args(flags), rest)
     if (refused := _url_refused(args_list)) is not None:
         parser.error(refused)
     from spyglass.window_args import paths_after_double_dash
@@ -253,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         validate[0].error(problem)
     func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
     if func is None:
-        return _open_window([])
+        return _window_with_flags(parser, args, [])
     from spyglass.cli import notes
     from spyglass.core.cancel import stop_like_ctrl_c_on_termination
 

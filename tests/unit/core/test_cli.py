@@ -386,6 +386,34 @@ def test_several_paths_open_the_window_on_each(
                               ["layout", "app.tar", "./gone"]]
 
 
+def test_global_flags_are_in_force_for_the_window(
+        tmp_path: Path, windows_opened: list[list[str]], capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``spyglass --registries-conf FILE`` opened the window on the usual registries.conf,
+    and ``--tmpdir``/``--policy`` were not even checked: the window reads FILE (before
+    the paths it opens, too), a bad --tmpdir is refused, --registries.d said to be no
+    flag of the window's."""
+    from spyglass.core import registries_conf
+
+    monkeypatch.setattr(registries_conf, "_given", [])  # (main sets it for the process)
+    conf, folder = tmp_path / "test.conf", tmp_path / "layout"
+    conf.write_text('unqualified-search-registries = []\n')
+    folder.mkdir()
+    assert main(["--registries-conf", str(conf)]) == 0
+    assert registries_conf.config_sources().main == conf
+    registries_conf.use_file(None)
+    assert main([f"--registries-conf={conf}", "--debug", str(folder)]) == 0
+    assert registries_conf.config_sources().main == conf
+    assert windows_opened == [[], [str(folder)]]
+    assert main(["--tmpdir", str(tmp_path / "none")]) == EXIT_ERROR
+    assert capsys.readouterr().err == (f'spyglass: --tmpdir "{tmp_path / "none"}" is not a '
+                                       "folder; expected the folder for big temporary files.\n")
+    with pytest.raises(SystemExit):
+        main(["--registries.d", str(tmp_path)])
+    assert "--registries.d is read by the commands that take it" in capsys.readouterr().err
+    assert len(windows_opened) == 2
+
+
 def test_a_file_url_of_this_machine_opens_the_window_as_its_path(
         tmp_path: Path, windows_opened: list[list[str]], capsys: pytest.CaptureFixture[str],
 ) -> None:
