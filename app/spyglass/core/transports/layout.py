@@ -629,6 +629,14 @@ def open_layout(path: Path, *, listed: bool = True) -> OCILayoutLocation:
     return OCILayoutLocation(OCILayoutReader(DirTree(path), transport="oci", path=path))
 
 
+def check_layout_file(path: Path) -> None:
+    """Refuse the layout folder ``path`` when a reader would refuse its ``oci-layout`` file
+    (not JSON with an ``"imageLayoutVersion"``, a version other than 1.x), with the
+    reader's sentence: a writer checks it before it writes anything there, so that it
+    never adds an image to a layout that Spyglass then cannot read."""
+    OCILayoutReader(DirTree(path), transport="oci", path=path)
+
+
 def open_layout_image(path: Path, ref: str | None, index: int | None = None) -> ImageSource:
     """Open ``oci:PATH[:REF|:@N]``: a layout folder that can be searched but not listed
     will do, as for skopeo (the files an image is read from are opened by name)."""

@@ -267,8 +267,13 @@ def _check_blobs_folder(path: Path) -> None:
 
 def check_existing(path: Path) -> bool:
     """Refuse a folder that is neither empty nor a layout (nor what containers/image leaves
-    of one it was writing). Answer whether it is a layout (False: an empty folder, or
-    what is left of one being written, which a copy makes a layout of)."""
+    of one it was writing), and a layout a reader refuses for its ``oci-layout`` file (a
+    version other than 1.x: the image a copy added could not be read back). Answer
+    whether it is a layout (False: an empty folder, or what is left of one being written,
+    which a copy makes a layout of)."""
+    # (the reader's module imports this one)
+    from spyglass.core.transports.layout import check_layout_file
+
     try:
         entries = [
             entry
@@ -281,6 +286,8 @@ def check_existing(path: Path) -> bool:
         return False
     if LAYOUT_FILE in entries or (INDEX_FILE in entries and "blobs" in entries):
         # a layout without its oci-layout file gets one, as containers/image writes it
+        if LAYOUT_FILE in entries:
+            check_layout_file(path)
         if INDEX_FILE in entries:
             read_index_file(index_file(path), f'The OCI image layout "{path}"')
         if "blobs" in entries:

@@ -106,7 +106,8 @@ class OCILayoutDestination:
     Opening it prepares the layout: a folder that does not exist or is empty
     becomes a layout (``oci-layout`` with version 1.0.0, ``blobs/``, an empty
     ``index.json``); an existing layout is checked (its ``oci-layout`` and
-    ``index.json`` must be readable); anything else is refused with
+    ``index.json`` must be readable, its layout version 1.x as for reading it);
+    anything else is refused with
     :class:`InvalidLayout`, so nothing is ever written into a folder of other
     files. The layout's own folder is made where it is missing, not the folders
     above it (a missing one is refused, as the archives refuse it and skopeo does),

@@ -1430,6 +1430,36 @@ def test_an_index_json_link_leading_outside_the_layout_is_refused_as_a_source_re
     assert elsewhere.exists() is there
 
 
+@pytest.mark.parametrize("version", ["2.0.0", "not JSON"])
+def test_a_layout_of_a_version_a_reader_refuses_is_not_written_into(
+        single_source: Path, tmp_path: Path, version: str) -> None:
+    """The reader refused a layout whose oci-layout says "2.0.0"; a copy added its image
+    to it all the same (its oci-layout left so), and the image could not be read back.
+    Refused now before anything is written, in the reader's words."""
+    from spyglass.core.transports.layout_files import check_layout_destination
+
+    out = tmp_path / "out"
+    single_image_layout(out)
+    (out / "oci-layout").write_text(
+        "1.0.0" if version == "not JSON" else f'{{"imageLayoutVersion":"{version}"}}')
+    before = (layout_state(out), sorted(p.name for p in out.rglob("*")))
+    with pytest.raises(InvalidLayout) as caught:
+        open_source(f"oci:{out}:app")
+    said = str(caught.value)
+    assert said == (
+        f'The OCI image layout "{out}" declares layout version "2.0.0"; only 1.x is '
+        "supported." if version == "2.0.0" else
+        f'The OCI image layout "{out}" has an oci-layout file that is not JSON with an '
+        '"imageLayoutVersion"; expected {"imageLayoutVersion": "1.0.0"}.')
+    with pytest.raises(InvalidLayout) as caught:
+        copy_image(open_source(f"oci:{single_source}:app"), OCILayoutDestination(out, "new"))
+    assert str(caught.value) == said
+    with pytest.raises(InvalidLayout) as caught:  # what the Copy dialog says before a copy
+        check_layout_destination(out)
+    assert str(caught.value) == said
+    assert (layout_state(out), sorted(p.name for p in out.rglob("*"))) == before
+
+
 @pytest.mark.parametrize("blobs", ["a link to nothing", "a loop of links", "a file"])
 def test_blobs_that_are_no_folder_are_said_to_be_that(tmp_path: Path, blobs: str) -> None:
     """It was "Cannot write LAYOUT: File exists.", which named neither blobs nor why."""
