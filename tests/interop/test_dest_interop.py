@@ -34,6 +34,7 @@ import pytest
 
 from spyglass.core import compression, media
 from spyglass.core.digest import Digest
+from spyglass.core.errors import BlobNotFound
 from spyglass.core.manifest import Descriptor, ImageManifest, parse_manifest
 from spyglass.core.transports import open_destination, open_source
 from spyglass.core.transports.base import ImageDestination, ImageSource
@@ -223,6 +224,33 @@ def test_a_layout_skopeo_made_keeps_its_refs(sources: Path, tmp_path: Path, skop
     assert run(skopeo, "inspect", "--raw", f"oci:{out}:ours").encode() == open_source(
         f"oci:{sources}:plain"
     ).get_manifest()[0]
+
+
+def test_a_layout_skopeo_wrote_with_a_shared_blob_folder_gets_a_hint(
+        sources: Path, tmp_path: Path, skopeo: str) -> None:
+    """``skopeo copy --dest-shared-blob-dir`` leaves the layout's own blobs/ empty: it was
+    only "The blob … is missing from …", which said nothing of why or what to do. The
+    command the hint gives makes a layout Spyglass reads."""
+    shared, out, own = tmp_path / "shared", tmp_path / "oci", tmp_path / "own"
+    run(skopeo, "copy", "-q", "--dest-shared-blob-dir", str(shared),
+        f"oci:{sources}:gzip", f"oci:{out}:t")
+    hint = (f'The OCI image layout "{out}" holds none of the blobs its index.json names: '
+            "was it written with skopeo's --dest-shared-blob-dir? Spyglass does not read "
+            "shared blob folders; copy the image into a layout of its own first: skopeo copy "
+            f"--src-shared-blob-dir DIR oci:{out}:REF oci:NEWPATH:REF.")
+    with pytest.raises(BlobNotFound) as caught:
+        open_source(f"oci:{out}:t").get_manifest()
+    assert str(caught.value).startswith("The blob sha256:")
+    assert str(caught.value).endswith(f"). {hint}")
+    run(skopeo, "copy", "-q", "--src-shared-blob-dir", str(shared), f"oci:{out}:t",
+        f"oci:{own}:t")
+    assert open_source(f"oci:{own}:t").get_manifest()[0] == open_source(
+        f"oci:{sources}:gzip").get_manifest()[0]
+    # a layout that holds some of its blobs is only missing one: no hint
+    copy_image(open_source(f"oci:{sources}:plain"), open_destination(f"oci:{out}:plain"))
+    with pytest.raises(BlobNotFound) as caught:
+        open_source(f"oci:{out}:t").get_manifest()
+    assert "shared" not in str(caught.value)
 
 
 def test_a_dir_image_skopeo_wrote_is_replaced(sources: Path, tmp_path: Path, skopeo: str) -> None:

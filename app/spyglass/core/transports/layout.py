@@ -407,22 +407,46 @@ class OCILayoutReader:
     def read_manifest(
         self, digest: Digest, size: int | None, *, cancel: CancelToken | None = None
     ) -> bytes:
-        return read_small_blob(
-            self.tree,
-            blob_path(digest),
-            digest,
-            size,
-            what=f"The manifest {digest} in {self.what[4:]}",
-            cancel=cancel,
-        )
+        try:
+            return read_small_blob(
+                self.tree,
+                blob_path(digest),
+                digest,
+                size,
+                what=f"The manifest {digest} in {self.what[4:]}",
+                cancel=cancel,
+            )
+        except BlobNotFound as exc:
+            raise self._missing(exc) from exc.__cause__
 
     def open_blob(
         self, descriptor: Descriptor, *, cancel: CancelToken | None = None
     ) -> VerifyingReader:
-        return open_verified(
-            self.tree, blob_path(descriptor.digest), descriptor.digest, descriptor.size,
-            cancel=cancel,
-        )
+        try:
+            return open_verified(
+                self.tree, blob_path(descriptor.digest), descriptor.digest, descriptor.size,
+                cancel=cancel,
+            )
+        except BlobNotFound as exc:
+            raise self._missing(exc) from exc.__cause__
+
+    def _missing(self, exc: BlobNotFound) -> BlobNotFound:
+        """``exc``, a blob found missing, with a hint when the layout folder holds none of
+        the blobs its ``index.json`` names: ``skopeo copy --dest-shared-blob-dir`` writes
+        a layout so (its blobs in the folder given, which Spyglass does not read)."""
+        if self.transport != "oci":
+            return exc
+        try:
+            named = {entry.digest for entry in self.index().manifests}
+            if not named or any(self.tree.exists(blob_path(digest)) for digest in named):
+                return exc
+        except (SpyglassError, OSError):
+            return exc
+        return BlobNotFound(
+            f"{exc} {self.what} holds none of the blobs its index.json names: was it "
+            "written with skopeo's --dest-shared-blob-dir? Spyglass does not read shared "
+            "blob folders; copy the image into a layout of its own first: skopeo copy "
+            f"--src-shared-blob-dir DIR oci:{self.path}:REF oci:NEWPATH:REF.")
 
     def sniffed_compression(self, layer: Descriptor) -> str | None:
         """How the stored bytes of ``layer`` are compressed, by their first bytes, when that
