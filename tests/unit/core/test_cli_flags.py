@@ -332,6 +332,19 @@ def test_additional_tags_separated_by_commas_name_the_archives_image(
     assert manifest[0]["RepoTags"] == ["ex.com/main:1", "ex.com/a:1", "ex.com/b:2"]
 
 
+def test_additional_tag_for_another_destination_is_refused_as_the_readme_says(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """skopeo 1.9 ignores it; Spyglass refuses it before anything is written (the README's
+    "Flags that work as in skopeo" quotes this sentence)."""
+    out = tmp_path / "out"
+    code = main(["copy", "-q", "--additional-tag", "x/y:2", SAMPLE, f"oci:{out}:t"])
+    assert code == 1
+    assert capsys.readouterr().err == (
+        f"spyglass: --additional-tag names images in a docker-archive: destination; "
+        f"oci:{out}:t is not one.\n")
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(("given", "said"), [
     (["--src-creds", "a:b", "--src-no-creds"],
      "--src-creds and --src-no-creds contradict each other; give one of them."),
