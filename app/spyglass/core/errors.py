@@ -215,7 +215,9 @@ class RegistryBlocked(SpyglassError):
 class RegistriesConfInvalid(RegistryBlocked):
     """A ``registries.conf`` file cannot be used (not TOML, not as containers-registries.conf
     says, unreadable): no registry is contacted, since what it blocks is not known. The
-    sentence names the file, and the line and column where there are some."""
+    sentence names the file, and the line and column where there are some. Raised too
+    for one image name alone, when the name a prefix's ``location`` (or a mirror's)
+    rewrites it to is no valid name (the sentence names the prefix and that name)."""
 
 
 class TransportError(SpyglassError):

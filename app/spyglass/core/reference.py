@@ -72,11 +72,13 @@ __all__ = [
     "OCIArchiveName",
     "OCIName",
     "Transport",
+    "domain_problem",
     "is_valid_oci_ref",
     "names_another_transport",
     "parse_docker_reference",
     "parse_image_name",
     "path_without_transport",
+    "reference_problem",
     "registry_alone",
     "registry_alone_error",
     "registry_problem",
@@ -220,6 +222,12 @@ def registry_problem(registry: str) -> str | None:
     where :func:`parse_docker_reference` reads it as the first part of a Docker Hub
     repository (``team`` in ``team/app``)."""
     return _domain_problem(registry) if _looks_like_domain(registry) else None
+
+
+def domain_problem(domain: str) -> str | None:
+    """Why ``domain`` is not a registry (``HOST[:PORT]``, distribution/reference's
+    ``DomainRegexp``) as a clause naming it; None where it is one."""
+    return _domain_problem(domain)
 
 
 def _path_problem(path: str) -> str | None:
@@ -426,6 +434,16 @@ def parse_docker_reference(text: str, *, default_tag: bool = True) -> DockerRefe
         return _parse_docker(text, default_tag)
     except _Problem as problem:
         raise _reference_error(text, problem.clause) from None
+
+
+def reference_problem(text: str) -> str | None:
+    """Why ``text`` is not a Docker reference, as a clause (what
+    :func:`parse_docker_reference` would say after the name); None where it is one."""
+    try:
+        _parse_docker(text, False)
+    except _Problem as problem:
+        return problem.clause
+    return None
 
 
 # --------------------------------------------------------------------------- image names

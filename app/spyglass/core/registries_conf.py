@@ -37,11 +37,15 @@ What is done with it, as containers/image does it:
   ``--tls-verify`` says otherwise (:func:`insecure_for`).
 
 Short-name aliases and search registries do not apply: Spyglass takes only fully
-qualified names.
+qualified names. They are checked all the same (``short-name-mode``,
+``unqualified-search-registries``, ``credential-helpers``, ``[aliases]``), as
+containers/image checks them, since podman and skopeo refuse a file where they are wrong.
 
 A file that cannot be read or parsed makes every contact with a registry refused
-(:class:`~spyglass.core.errors.RegistriesConfInvalid`, naming the file, and the line and
-column of a TOML error), as containers/image refuses: what it blocks is not known.
+(:class:`~spyglass.core.errors.RegistriesConfInvalid`, naming the file, the
+``[[registry]]`` or key at fault, and the line and column of a TOML error), as
+containers/image refuses: what it blocks is not known. A rewrite (by a ``location`` or a
+mirror's) that makes no valid name refuses that name alone.
 
 Nothing here imports Qt or the registry transport.
 """
@@ -57,6 +61,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from spyglass.core.errors import RegistriesConfInvalid, RegistryBlocked
+from spyglass.core.reference import domain_problem, parse_docker_reference, reference_problem
 
 __all__ = [
     "ENVIRONMENT_VARIABLE",
@@ -236,7 +241,10 @@ class RegistriesConf:
         """Where an image named ``host/repository`` is read from, in the order to try:
         the mirrors that serve such a name (by digest, by tag: ``pull-from-mirror`` and
         ``mirror-by-digest-only``), then the registry's ``location``; each name rewritten
-        as containers/image's ``PullSourcesFromReference`` rewrites it."""
+        as containers/image's ``PullSourcesFromReference`` rewrites it. A rewritten
+        name that is no valid image name is refused (:class:`RegistriesConfInvalid`,
+        naming the file, the prefix, the location and the name made): for that name
+        only."""
         self.refuse_if_malformed()
         name = f"{host.lower()}/{repository}"
         entry = self.find(name)
@@ -250,9 +258,28 @@ class RegistriesConf:
         for location, insecure, mirror in (
                 *((m.location, m.insecure, True) for m in mirrors),
                 (entry.location, entry.insecure, False)):
-            where, _, path = entry.rewritten(name, location).partition("/")
+            rewritten = entry.rewritten(name, location)
+            _check_rewritten(entry, location, name, rewritten, mirror)
+            where, _, path = rewritten.partition("/")
             found.append(PullSource(where, path, insecure, mirror))
         return found
+
+
+def _check_rewritten(entry: Registry, location: str, name: str, rewritten: str,
+                     mirror: bool) -> None:
+    """Refuse a rewritten name that is not a valid repository name, as containers/image's
+    ``rewriteReference`` parses it (``ParseNamed``: valid, and as it normalizes)."""
+    problem = reference_problem(rewritten)
+    if problem is None and parse_docker_reference(rewritten, default_tag=False).name != rewritten:
+        problem = ("it would be read as the Docker Hub repository "
+                   f'"{parse_docker_reference(rewritten, default_tag=False).name}"')
+    if problem is None:
+        return
+    what = f'its mirror "{location}"' if mirror else f'location "{location}"'
+    raise RegistriesConfInvalid(
+        f'The registries.conf "{entry.file}" rewrites {name} (prefix "{entry.prefix}", '
+        f'{what}) to "{rewritten}", which is not a valid image name ({problem}); fix the '
+        "prefix or the location.")
 
 
 # ---------------------------------------------------------------------------- the files
@@ -432,8 +459,12 @@ def parse(text: str, path: Path, *, drop_in: bool = False) -> list[Registry]:
     tables = data.get("registry", [])
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
         raise _Malformed('"registry" is not an array of tables ([[registry]])')
-    entries = [_entry(table, path) for table in tables]
+    _check_settings(data)
+    entries = [_entry(table, path, number) for number, table in enumerate(tables, 1)]
     _check_conflicts(entries)
+    _check_search_registries(data)
+    _check_short_name_mode(data)
+    _check_aliases(data)
     unique: dict[str, Registry] = {}
     for entry in entries:  # the first of a prefix wins, as in containers/image
         unique.setdefault(entry.prefix, entry)
@@ -473,9 +504,20 @@ def _from_v1(lists: Mapping[str, list[str] | None], path: Path) -> list[Registry
             for location in dict.fromkeys([*sorted(blocked), *sorted(insecure)])]
 
 
-def _entry(table: Mapping[str, Any], path: Path) -> Registry:
-    location = _location(_string(table, "location"))
-    prefix_given = _string(table, "prefix")
+def _entry_named(table: Mapping[str, Any], number: int) -> str:
+    """Which ``[[registry]]`` a clause speaks of: its prefix, else its location, else
+    its place in the file."""
+    for key in ("prefix", "location"):
+        value = table.get(key)
+        if isinstance(value, str) and value:
+            return f'the [[registry]] with {key} "{value}"'
+    return f"[[registry]] number {number}"
+
+
+def _entry(table: Mapping[str, Any], path: Path, number: int = 1) -> Registry:
+    entry = _entry_named(table, number)
+    location = _location(_string(table, "location", entry))
+    prefix_given = _string(table, "prefix", entry)
     if prefix_given:
         prefix = _location(prefix_given)
         if not prefix.startswith("*.") and not location:
@@ -488,19 +530,22 @@ def _entry(table: Mapping[str, Any], path: Path) -> Registry:
         raise _Malformed("a [[registry]] has neither a location nor a prefix")
     else:
         prefix = location
-    if _string(table, "pull-from-mirror"):
+    if _string(table, "pull-from-mirror", entry):
         raise _Malformed(f'pull-from-mirror is set for the registry "{prefix}", not a mirror')
     tables = table.get("mirror", [])
     if not isinstance(tables, list) or not all(isinstance(m, dict) for m in tables):
         raise _Malformed(f'the mirrors of "{prefix}" are not an array of tables '
                          "([[registry.mirror]])")
-    by_digest_only = _boolean(table, "mirror-by-digest-only")
+    by_digest_only = _boolean(table, "mirror-by-digest-only", entry)
     mirrors: list[Mirror] = []
     for mirror in tables:
-        mirror_location = _location(_string(mirror, "location"))
+        raw = mirror.get("location")
+        named = (f'the [[registry.mirror]] with location "{raw}" of "{prefix}"'
+                 if isinstance(raw, str) and raw else f'a [[registry.mirror]] of "{prefix}"')
+        mirror_location = _location(_string(mirror, "location", named))
         if not mirror_location:
             raise _Malformed(f'a mirror of "{prefix}" has no location')
-        pull_from = _string(mirror, "pull-from-mirror")
+        pull_from = _string(mirror, "pull-from-mirror", named)
         if pull_from and by_digest_only:
             raise _Malformed(f'the registry "{prefix}" has mirror-by-digest-only, and its '
                              f'mirror "{mirror_location}" pull-from-mirror; expected one '
@@ -508,9 +553,10 @@ def _entry(table: Mapping[str, Any], path: Path) -> Registry:
         if pull_from not in _PULL_FROM_MIRROR:
             raise _Malformed(f'the pull-from-mirror "{pull_from}" of the mirror '
                              f'"{mirror_location}" is none of all, digest-only, tag-only')
-        mirrors.append(Mirror(mirror_location, _boolean(mirror, "insecure"), pull_from))
-    return Registry(prefix, location, path, blocked=_boolean(table, "blocked"),
-                    insecure=_boolean(table, "insecure"), mirrors=tuple(mirrors),
+        mirrors.append(Mirror(mirror_location, _boolean(mirror, "insecure", named),
+                              pull_from))
+    return Registry(prefix, location, path, blocked=_boolean(table, "blocked", entry),
+                    insecure=_boolean(table, "insecure", entry), mirrors=tuple(mirrors),
                     mirror_by_digest_only=by_digest_only)
 
 
@@ -537,15 +583,97 @@ def _location(text: str) -> str:
     return host.lower() + slash + rest
 
 
-def _string(table: Mapping[str, Any], key: str) -> str:
+def _string(table: Mapping[str, Any], key: str, where: str = "") -> str:
+    """``key`` of ``table`` ("" when not set); ``where`` names the table (the
+    ``[[registry]]``) in the clause when it is no string."""
     value = table.get(key, "")
     if not isinstance(value, str):
-        raise _Malformed(f'"{key}" is not a string')
+        raise _Malformed(f'"{key}" {_of(where)}is not a string')
     return value
 
 
-def _boolean(table: Mapping[str, Any], key: str) -> bool:
+def _boolean(table: Mapping[str, Any], key: str, where: str = "") -> bool:
     value = table.get(key, False)
     if not isinstance(value, bool):
-        raise _Malformed(f'"{key}" is not true or false')
+        raise _Malformed(f'"{key}" {_of(where)}is not true or false')
     return value
+
+
+def _of(where: str) -> str:
+    return f"of {where} " if where else ""
+
+
+# ---------------------------------------------------------------------------- the other
+# settings of version 2: not used here (Spyglass takes fully qualified names only), but
+# checked as containers/image decodes and checks them, since podman and skopeo refuse a
+# file where they are wrong.
+
+_LISTS_OF_STRINGS: Final = ("unqualified-search-registries", "credential-helpers")
+_STRINGS: Final = ("short-name-mode", "additional-layer-store-auth-helper")
+_SHORT_NAME_MODES: Final = ("", "disabled", "permissive", "enforcing")
+
+
+def _check_settings(data: Mapping[str, Any]) -> None:
+    """The types the TOML decoder of containers/image takes these keys as."""
+    for key in _LISTS_OF_STRINGS:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise _Malformed(f'"{key}" is not a list of strings')
+    for key in _STRINGS:
+        if not isinstance(data.get(key, ""), str):
+            raise _Malformed(f'"{key}" is not a string')
+    aliases = data.get("aliases", {})
+    if not isinstance(aliases, dict):
+        raise _Malformed('"aliases" is not a table ([aliases])')
+    for name, value in aliases.items():
+        if not isinstance(value, str):
+            raise _Malformed(f'the alias "{name}" in [aliases] is not a string')
+
+
+def _check_search_registries(data: Mapping[str, Any]) -> None:
+    """Each of ``unqualified-search-registries`` is a HOST[:PORT], as containers/image's
+    ``postProcessRegistries`` checks it (a trailing ``/`` dropped)."""
+    for item in data.get("unqualified-search-registries", []):
+        registry = item.rstrip("/")
+        if registry.startswith(("http://", "https://")):
+            raise _Malformed(f'the unqualified-search-registries entry "{item}" has a URL '
+                             "scheme; expected HOST[:PORT]")
+        if domain_problem(registry) is not None:
+            raise _Malformed(f'the unqualified-search-registries entry "{item}" is not a '
+                             'registry; expected HOST[:PORT], such as "registry.example.com"')
+
+
+def _check_short_name_mode(data: Mapping[str, Any]) -> None:
+    mode = data.get("short-name-mode", "")
+    if mode not in _SHORT_NAME_MODES:
+        raise _Malformed(f'the short-name-mode "{mode}" is none of disabled, permissive, '
+                         "enforcing")
+
+
+def _check_aliases(data: Mapping[str, Any]) -> None:
+    """Each ``[aliases]`` entry as containers/image's ``newShortNameAliasCache`` checks
+    it: the name a short name (no registry, tag or digest), the value ("" resets it) a
+    fully qualified repository (a registry, no tag or digest)."""
+    for name, value in data.get("aliases", {}).items():
+        alias = f'the alias "{name}" in [aliases]'
+        for text, side in ((name, "name"), (value, "value")):
+            if side == "value" and not text:
+                continue
+            problem = reference_problem(text)
+            if problem is not None:
+                raise _Malformed(f'{alias}: its {side} "{text}" is not an image name '
+                                 f"({problem})")
+            parsed = parse_docker_reference(text, default_tag=False)
+            if parsed.digest is not None or parsed.tag is not None:
+                raise _Malformed(f'{alias}: its {side} "{text}" has a '
+                                 f"{'digest' if parsed.digest is not None else 'tag'}; "
+                                 "expected a repository alone")
+            first, slash, _ = text.partition("/")
+            qualified = bool(slash) and (first == "localhost" or any(c in first for c in ".:"))
+            if side == "name" and qualified:
+                raise _Malformed(f'{alias} names a registry; expected a short name, such '
+                                 'as "fedora"')
+            if side == "value" and not qualified:
+                raise _Malformed(f'{alias}: its value "{text}" has no registry; expected '
+                                 'REGISTRY/REPOSITORY, such as "registry.fedoraproject.org/'
+                                 'fedora"')

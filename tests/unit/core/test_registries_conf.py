@@ -163,17 +163,21 @@ def test_host_parts_compare_case_insensitively(machine: Machine) -> None:
     write(machine.system_file, '[[registry]]\nlocation = "Primary.Example.Test:5001"\n'
           "blocked = true\n"
           '[[registry]]\nprefix = "*.Wild.Test"\nblocked = true\n'
-          '[[registry]]\nprefix = "Other.Test/Team"\nlocation = "Mirror.Test/Team"\n')
+          '[[registry]]\nprefix = "Other.Test/Team"\nlocation = "Mirror.Test/Team"\n'
+          '[[registry]]\nprefix = "Other.Test/team"\nlocation = "Mirror.Test/team"\n')
     conf = machine.load()
     assert conf.problems == ()
     assert {r.prefix for r in conf.registries} == {
-        "primary.example.test:5001", "*.wild.test", "other.test/Team"}
+        "primary.example.test:5001", "*.wild.test", "other.test/Team", "other.test/team"}
     with pytest.raises(RegistryBlocked, match=r'prefix "primary\.example\.test:5001"'):
         conf.check("primary.example.test:5001", "team/app")
     with pytest.raises(RegistryBlocked, match=r'prefix "\*.wild.test"'):
         conf.check("a.wild.test:5001", "team/app")
-    assert conf.pull_sources("Other.Test", "Team/app", digested=False) == [
-        PullSource("mirror.test", "Team/app")]
+    assert conf.pull_sources("Other.Test", "team/app", digested=False) == [
+        PullSource("mirror.test", "team/app")]
+    # (a path in capitals is matched, and its rewriting refused, as containers/image's)
+    with pytest.raises(RegistriesConfInvalid, match=r'to "mirror\.test/Team/app", which is not'):
+        conf.pull_sources("Other.Test", "Team/app", digested=False)
 
 
 def test_pull_sources_as_containers_image_gives_them(tmp_path: Path) -> None:
@@ -297,7 +301,42 @@ def test_a_wildcard_prefix_needs_no_location(machine: Machine) -> None:
     ("[[registry]\n", "at line 1, column 11: not TOML ("),
     ('registry = "x"\n', '"registry" is not an array of tables'),
     ('[[registry]]\nlocation = "x.example.com"\nblocked = "yes"\n',
-     '"blocked" is not true or false'),
+     '"blocked" of the [[registry]] with location "x.example.com" is not true or false'),
+    ('[[registry]]\nlocation = "x.example.com"\n[[registry]]\nprefix = "y.example.com/t"\n'
+     'location = "y.example.com"\ninsecure = 1\n',
+     '"insecure" of the [[registry]] with prefix "y.example.com/t" is not true or false'),
+    ('[[registry]]\nlocation = "x.example.com"\n[[registry.mirror]]\n'
+     'location = "m.example.com"\ninsecure = "no"\n',
+     '"insecure" of the [[registry.mirror]] with location "m.example.com" of '
+     '"x.example.com" is not true or false'),
+    ('[[registry]]\nlocation = 5\n', '"location" of [[registry]] number 1 is not a string'),
+    # the settings of version 2 Spyglass does not use, checked as containers/image does
+    ('short-name-mode = "bogus"\n',
+     'the short-name-mode "bogus" is none of disabled, permissive, enforcing'),
+    ("short-name-mode = true\n", '"short-name-mode" is not a string'),
+    ('unqualified-search-registries = "x.example.com"\n',
+     '"unqualified-search-registries" is not a list of strings'),
+    ('unqualified-search-registries = ["x.example.com", "my registry"]\n',
+     'the unqualified-search-registries entry "my registry" is not a registry'),
+    ('unqualified-search-registries = ["https://x.example.com"]\n',
+     'the unqualified-search-registries entry "https://x.example.com" has a URL scheme'),
+    ('credential-helpers = "pass"\n', '"credential-helpers" is not a list of strings'),
+    ("credential-helpers = [1]\n", '"credential-helpers" is not a list of strings'),
+    ('aliases = "x"\n', '"aliases" is not a table ([aliases])'),
+    ('[aliases]\n"app" = 1\n', 'the alias "app" in [aliases] is not a string'),
+    ('[aliases]\n"app" = "x.example.com/lib/app"\nshort-name-mode = "enforcing"\n',
+     'the alias "short-name-mode" in [aliases]: its value "enforcing" has no registry'),
+    ('[aliases]\n"app" = "x.example.com/lib/app:1"\n',
+     'the alias "app" in [aliases]: its value "x.example.com/lib/app:1" has a tag'),
+    ('[aliases]\n"app" = "x.example.com/lib/app@sha256:' + "a" * 64 + '"\n',
+     "has a digest"),
+    ('[aliases]\n"app" = "x.example.com/Lib/app"\n',
+     'its value "x.example.com/Lib/app" is not an image name (repository name must be '
+     "lowercase)"),
+    ('[aliases]\n"localhost/app" = "localhost/lib/app"\n',
+     'the alias "localhost/app" in [aliases] names a registry'),
+    ('[aliases]\n"app:1" = "localhost/lib/app"\n',
+     'the alias "app:1" in [aliases]: its name "app:1" has a tag'),
     ('[[registry]]\nlocation = "https://x.example.com"\n',
      'the location "https://x.example.com" has a URL scheme'),
     ("[[registry]]\nblocked = true\n", "a [[registry]] has neither a location nor a prefix"),
@@ -339,6 +378,48 @@ def test_a_malformed_file_refuses_every_registry(
         assert str(refused.value) == problem
     with pytest.raises(RegistriesConfInvalid):
         conf.pull_sources("anything.example.com", "team/app", digested=False)
+
+
+def test_the_version_2_settings_containers_image_accepts_are_accepted(
+        machine: Machine) -> None:
+    write(machine.system_file, 'unqualified-search-registries = ["x.example.com", '
+          '"localhost:5000/", "quay"]\nshort-name-mode = "enforcing"\n'
+          'credential-helpers = ["containers-auth.json", "pass"]\n'
+          'additional-layer-store-auth-helper = "helper"\n'
+          '[aliases]\n"fedora" = "registry.fedoraproject.org/fedora"\n'
+          '"team/app" = "localhost:5000/team/app"\n"hub" = "docker.io/hub"\n'
+          '"gone" = ""\n')
+    write(machine.system_dir / "mode.conf", 'short-name-mode = ""\n')
+    assert machine.load().problems == ()
+
+
+def test_a_rewrite_that_makes_no_valid_name_refuses_that_name_alone(tmp_path: Path) -> None:
+    """containers/image's rewriteReference parses the name it makes: a wildcard prefix
+    stops before the port, so a location with a port gets a second one."""
+    path = tmp_path / "registries.conf"
+    conf = RegistriesConf((
+        Registry("*.localhost", "127.0.0.1:5000", path),
+        Registry("x.example.com", "x.example.com", path,
+                 mirrors=(Mirror("m.example.com:5000"),)),
+        Registry("y.example.com", "hub", path),
+    ))
+    with pytest.raises(RegistriesConfInvalid) as refused:
+        conf.pull_sources("foo.localhost:6000", "lib/app", digested=False)
+    assert str(refused.value) == (
+        f'The registries.conf "{path}" rewrites foo.localhost:6000/lib/app (prefix '
+        '"*.localhost", location "127.0.0.1:5000") to "127.0.0.1:5000:6000/lib/app", which is '
+        'not a valid image name (the registry "127.0.0.1:5000:6000" is not a host name, IPv4 '
+        "address or [IPv6 address] with an optional :port); fix the prefix or the location.")
+    assert conf.pull_sources("foo.localhost", "lib/app", digested=False) == [
+        PullSource("127.0.0.1:5000", "lib/app")]
+    with pytest.raises(RegistriesConfInvalid, match=r'\(prefix "x.example.com", its mirror '
+                       r'"m.example.com:5000"\) to "m.example.com:5000:1/a"'):
+        conf.pull_sources("x.example.com:1", "a", digested=False)
+    with pytest.raises(RegistriesConfInvalid, match=r'to "hub/app", which is not a valid image '
+                       r'name \(it would be read as the Docker Hub repository '
+                       r'"docker.io/hub/app"\)'):
+        conf.pull_sources("y.example.com", "app", digested=False)
+    conf.check("foo.localhost:6000", "lib/app")  # (nothing else is refused)
 
 
 def test_a_toml_error_says_its_line_and_column(machine: Machine) -> None:
