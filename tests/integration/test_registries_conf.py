@@ -207,3 +207,26 @@ def test_the_window_s_registry_client_refuses_a_blocked_registry(
     with pytest.raises(RegistryBlocked):
         client.tags_of("team/app")
     assert requests_after(logged_registry, mark) == []
+
+
+def test_a_rewrite_that_makes_no_valid_name_fails_that_image_alone(
+        logged_registry: RegistryServer, tmp_path: Path) -> None:
+    """A wildcard prefix stops before the port, so its location's port makes a second
+    one: that image fails, naming the file, prefix, location and name made; with
+    --keep-going the others are synced (as skopeo fails that image alone)."""
+    host = logged_registry.host
+    port = host.rsplit(":", 1)[1]
+    conf = f'[[registry]]\nprefix = "*.localhost"\nlocation = "{host}"\ninsecure = true\n'
+    listed = tmp_path / "sync.yaml"
+    listed.write_text(f'foo.localhost:{port}:\n  images:\n    other/x: ["1"]\n'
+                      f'{host}:\n  images:\n    team/app: ["1"]\n')
+    done = run(tmp_path, conf, "sync", "--keep-going", "--src", "yaml", "--dest", "dir",
+               str(listed), str(tmp_path / "out"))
+    assert done.returncode == 1, done.stderr
+    assert (f'The registries.conf "{tmp_path / "registries.conf"}" rewrites '
+            f'foo.localhost:{port}/other/x (prefix "*.localhost", location "{host}") to '
+            f'"{host}:{port}/other/x", which is not a valid image name') in done.stderr
+    assert (tmp_path / "out" / "app:1" / "manifest.json").is_file(), done.stderr
+    assert not (tmp_path / "out" / "x:1").exists()
+    assert "Synced 1 images from 2 sources, 1 failed" in done.stdout + done.stderr, (
+        done.stdout, done.stderr)

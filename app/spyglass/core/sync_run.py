@@ -468,14 +468,15 @@ def _routes_of(image: SyncImage) -> list[tuple[str, ...]]:
 
     routes: list[tuple[str, ...]] = []
     if isinstance(image.source, DockerName):
-        from spyglass.core.errors import RegistriesConfInvalid
+        from spyglass.core.errors import SpyglassError
         from spyglass.core.transports.registry.pulls import pull_sources
 
         reference = image.source.reference
         try:
             routes.append(tuple(canonical_host(source.host)
                                 for source in pull_sources(reference)))
-        except RegistriesConfInvalid:  # (the copy says so)
+        except SpyglassError:  # (a registries.conf that cannot be used, or cannot
+            # rewrite this name: the copy says so, for this image alone)
             routes.append((canonical_host(reference.domain),))
     if isinstance(image.destination, DockerName):
         routes.append((canonical_host(image.destination.reference.domain),))
