@@ -200,7 +200,9 @@ def _looks_like_domain(component: str) -> bool:
     )
 
 
-def _domain_problem(domain: str) -> str | None:
+def domain_problem(domain: str) -> str | None:
+    """Why ``domain`` is not a registry (``HOST[:PORT]``, distribution/reference's
+    ``DomainRegexp``) as a clause naming it; None where it is one."""
     if "@" in domain:
         return (
             f'the registry "{without_password(domain)}" holds a user name (and '
@@ -221,13 +223,7 @@ def registry_problem(registry: str) -> str | None:
     is not a registry a name can hold, as a clause naming it; None where it is one, or
     where :func:`parse_docker_reference` reads it as the first part of a Docker Hub
     repository (``team`` in ``team/app``)."""
-    return _domain_problem(registry) if _looks_like_domain(registry) else None
-
-
-def domain_problem(domain: str) -> str | None:
-    """Why ``domain`` is not a registry (``HOST[:PORT]``, distribution/reference's
-    ``DomainRegexp``) as a clause naming it; None where it is one."""
-    return _domain_problem(domain)
+    return domain_problem(registry) if _looks_like_domain(registry) else None
 
 
 def _path_problem(path: str) -> str | None:
@@ -319,7 +315,7 @@ def _parse_docker(text: str, default_tag: bool) -> DockerReference:
     # ParseNormalizedNamed checks for upper case before anything else.
     if path.lower() != path:
         raise _Problem("repository name must be lowercase")
-    for problem in (_domain_problem(domain), _path_problem(path)):
+    for problem in (domain_problem(domain), _path_problem(path)):
         if problem:
             raise _Problem(problem)
     tag: str | None = None
@@ -360,7 +356,7 @@ class DockerReference:
 
     def __post_init__(self) -> None:
         problems = (
-            _domain_problem(self.domain),
+            domain_problem(self.domain),
             _path_problem(self.path),
             _tag_problem(self.tag) if self.tag is not None else None,
             _length_problem(self.domain, self.path),
