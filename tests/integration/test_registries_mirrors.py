@@ -240,3 +240,92 @@ def test_a_sync_with_a_mirror_that_is_down_takes_no_longer_than_without_it(
         assert done.returncode == 0, done.stderr
         assert "asking again" not in done.stderr, done.stderr
     assert took["dead"] - took["plain"] < 1.5, took
+
+
+class SilentServer:
+    """A loopback socket that takes every connection and never answers (a hung mirror, a
+    half-dead proxy); :attr:`taken` counts the connections."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self._listener = socket.create_server(("127.0.0.1", 0), backlog=50)
+        self.host = f"127.0.0.1:{self._listener.getsockname()[1]}"
+        self._held: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._take, daemon=True)
+        self._thread.start()
+
+    @property
+    def taken(self) -> int:
+        return len(self._held)
+
+    def _take(self) -> None:
+        while True:
+            try:
+                self._held.append(self._listener.accept()[0])
+            except OSError:
+                return  # closed
+
+    def close(self) -> None:
+        self._listener.close()
+        self._thread.join(5)
+        for held in self._held:
+            held.close()
+
+
+def test_a_mirror_that_answers_nothing_is_waited_for_once_and_said_once(
+        make_registry: Callable[..., RegistryServer], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """F11: a mirror that takes the connection and answers nothing costs the first
+    image its ping's timeout (then it is read from the registry), not every image; a
+    note says so once, and a failure after says the mirror was passed by."""
+    import logging
+    import time
+
+    import httpx
+
+    from spyglass.core.reference import parse_docker_reference
+    from spyglass.core.transports.registry import (
+        endpoint,
+        forget_clients,
+        open_registry_image,
+    )
+
+    require_tool("skopeo")
+    registry = make_registry()
+    digest = push_image(registry, SAMPLE, "spyglass-demo:1.0", "team/app:1")
+    push_image(registry, SAMPLE, "spyglass-demo:1.0", "team/other:1")
+    silent = SilentServer()
+    try:
+        conf = tmp_path / "registries.conf"
+        conf.write_text(f'[[registry]]\nlocation = "{registry.host}"\n'
+                        f'[[registry.mirror]]\nlocation = "{silent.host}"\n')
+        monkeypatch.setenv("CONTAINERS_REGISTRIES_CONF", str(conf))
+        monkeypatch.setenv("HOME", str(tmp_path))
+        monkeypatch.setattr(endpoint, "PING_TIMEOUT", httpx.Timeout(0.4))
+        forget_clients()
+        caplog.set_level(logging.WARNING)
+        started = time.monotonic()
+        image = open_registry_image(parse_docker_reference(f"{registry.host}/team/app:1"))
+        assert str(image.top_manifest().digest) == digest
+        assert time.monotonic() - started >= 0.4  # the mirror's silence, waited out once
+        taken = silent.taken
+        assert taken > 0
+        for name in ("team/other:1", "team/app:1"):
+            started = time.monotonic()
+            image = open_registry_image(parse_docker_reference(f"{registry.host}/{name}"))
+            image.top_manifest()
+            assert time.monotonic() - started < 0.4, name
+        assert silent.taken == taken  # not asked again
+        with pytest.raises(Exception, match=rf"^Tried the mirror {silent.host}/team/"
+                           r"nowhere:1 \(answered nothing a moment ago, not asked again\), "
+                           rf"then {registry.host}/team/nowhere:1: "):
+            open_registry_image(parse_docker_reference(f"{registry.host}/team/nowhere:1"))
+        said = [r.getMessage() for r in caplog.records if "answered nothing" in r.getMessage()]
+        assert said == [
+            f"The mirror {silent.host} took the connection and answered nothing in < 1 s; "
+            f"images are read from {registry.host} for now (the mirror is not asked again "
+            "for 60 s)."], said
+    finally:
+        silent.close()

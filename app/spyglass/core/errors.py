@@ -34,6 +34,8 @@ else escapes a core call that a caller is expected to handle.
     ├── RegistryBlocked         registries.conf blocks the registry (blocked = true)
     ├── TransportError          an I/O failure talking to a transport
     │   ├── ConnectionFailed    DNS, refused connection, timeout, reset
+    │   │   ├── Unreachable     no connection could be made at all
+    │   │   └── Unanswered      connections taken, and nothing ever answered
     │   ├── TLSFailed           the server's certificate could not be verified
     │   ├── NotARegistry        the server does not speak the distribution API
     │   ├── NotATarArchive      a layer read whole, its digest right, that is no tar
@@ -251,7 +253,8 @@ class NotATarArchive(TransportError):
 
 class ConnectionFailed(TransportError):
     """A connection to the server failed: none could be made (:class:`Unreachable`), or it
-    was lost, or went quiet for the whole timeout, before the answer came."""
+    was lost, or went quiet for the whole timeout, before the answer came (every one of
+    them, from the first request on: :class:`Unanswered`)."""
 
     host: str | None = None
     """The registry (its host as the registry clients know it) that failed, where a
@@ -261,6 +264,11 @@ class ConnectionFailed(TransportError):
 class Unreachable(ConnectionFailed):
     """No connection to the server could be made at all (refused, no route, a name not
     resolved, the connection timed out): asking it anything else fails the same way."""
+
+
+class Unanswered(ConnectionFailed):
+    """The server (or the proxy between) took every connection and never answered, for
+    the whole of the timeout: a hung server. Asking it again waits as long again."""
 
 
 class ProxyRefused(ConnectionFailed):

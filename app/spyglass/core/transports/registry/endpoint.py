@@ -43,6 +43,7 @@ from spyglass.core.errors import (
     TokenRenewed,
     TooLarge,
     TransportError,
+    Unanswered,
     Unreachable,
     describe_connection_error,
 )
@@ -318,22 +319,22 @@ class RegistryEndpoint:
             raise proxied
         raise first_error
 
-    def _silent(self, through: list[Proxy | None], server: str) -> ConnectionFailed:
+    def _silent(self, through: list[Proxy | None], server: str) -> Unanswered:
         """The sentence for a registry whose every attempt was taken and never answered,
         each directly or ``through`` a proxy: the proxy is named, it is what took it."""
         proxies = " and ".join(dict.fromkeys(p.describe() for p in through if p is not None))
         bypass = bypass_advice(httpx.URL(f"https://{self.api_host}/").host)
         if not proxies:
-            return ConnectionFailed(
+            return Unanswered(
                 f"Cannot reach the registry {self.host}: {server} at {self.api_host} "
                 "takes connections but answers nothing (it timed out); it may be hung, or "
                 "not a registry.")
         if None in through:
-            return ConnectionFailed(
+            return Unanswered(
                 f"Cannot reach the registry {self.host}: {server} at {self.api_host} "
                 f"(reached directly) and {proxies} take connections but answer nothing "
                 f"(they timed out); check the proxy, or {bypass}.")
-        return ConnectionFailed(
+        return Unanswered(
             f"Cannot reach the registry {self.host} through {proxies}: the proxy took the "
             f"connection but nothing came back (it timed out); check the proxy, or "
             f"{bypass}.")

@@ -9,7 +9,11 @@ all fail the sentence says what was tried: "Tried the mirror M (not found), then
 A mirror is asked once, as containers/image asks it: one that cannot be reached is not
 asked again after a backoff (:data:`~spyglass.core.retry.CONNECT_ONCE`), and for
 :data:`UNREACHED_FOR` seconds after, the process's next images pass it by (a sync of
-many images does not wait on a mirror that is down for each of them).
+many images does not wait on a mirror that is down for each of them). So is one that
+takes the connection and answers nothing (:class:`~spyglass.core.errors.Unanswered`,
+a hung server): its ping's timeout is waited out once, and a note says so, once per
+process (the image still read, from the next source, nothing else would tell why it
+took so long).
 Every manifest and blob read is still checked against its digest, wherever it comes
 from.
 
@@ -19,6 +23,7 @@ name says (as in containers/image), never to a mirror.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +40,7 @@ from spyglass.core.errors import (
     RegistryBlocked,
     SpyglassError,
     TLSFailed,
+    Unanswered,
     Unreachable,
     as_clause,
 )
@@ -42,21 +48,28 @@ from spyglass.core.reference import DockerReference
 from spyglass.core.registries_conf import PullSource, current
 from spyglass.core.retry import CONNECT_ONCE
 from spyglass.core.transports.registry.client import RegistryClient
+from spyglass.core.units import duration_text
 
 __all__ = ["UNREACHED_FOR", "ClientMaker", "first_answering", "forget_unreached", "pull_sources"]
 
 T = TypeVar("T")
 
+log = logging.getLogger(__name__)
+
 ClientMaker = Callable[[PullSource], RegistryClient]
 """The client to read one pull source with (its host, its ``insecure``)."""
 
 UNREACHED_FOR: Final = 60.0
-"""Seconds a mirror that could not be reached (no connection, or no TLS handshake) is
-passed by without being asked, by every image this process reads after."""
+"""Seconds a mirror that could not be reached (no connection, no TLS handshake, or no
+answer at all) is passed by without being asked, by every image this process reads
+after."""
 
 _lock = threading.Lock()
-_unreached: dict[tuple[str, bool], float] = {}
-"""A mirror's host and ``insecure``, and when it could not be reached (monotonic)."""
+_unreached: dict[tuple[str, bool], tuple[float, str]] = {}
+"""A mirror's host and ``insecure``: when it could not be reached (monotonic), and how
+("unreachable", "answered nothing")."""
+_hung_said: set[tuple[str, bool]] = set()
+"""The mirrors (host, ``insecure``) said to have answered nothing, in this process."""
 
 
 def pull_sources(reference: DockerReference) -> list[PullSource]:
@@ -74,22 +87,27 @@ def first_answering(reference: DockerReference, make_client: ClientMaker,
     its sentence saying what was tried before."""
     sources = pull_sources(reference)
     tried: list[str] = []
-    for source in sources:
+    for index, source in enumerate(sources):
         last = source is sources[-1]
-        if not last and _unreached_lately(source):
-            tried.append(f"the mirror {_named(source, reference)} (unreachable a moment "
+        if not last and (how := _unreached_lately(source)) is not None:
+            tried.append(f"the mirror {_named(source, reference)} ({how} a moment "
                          "ago, not asked again)")
             continue
         once = CONNECT_ONCE.set(not last)
+        started = time.monotonic()
         try:
             return attempt(make_client(source), source)
         except (Cancelled, RegistriesConfInvalid):
             raise
         except SpyglassError as exc:
             if not last:
-                if isinstance(exc, Unreachable | TLSFailed):
+                if isinstance(exc, Unreachable | TLSFailed | Unanswered):
                     with _lock:
-                        _unreached[(source.host, source.insecure)] = time.monotonic()
+                        _unreached[(source.host, source.insecure)] = (
+                            time.monotonic(), "answered nothing"
+                            if isinstance(exc, Unanswered) else "unreachable")
+                if isinstance(exc, Unanswered):
+                    _say_hung(source, sources[index + 1], time.monotonic() - started)
                 tried.append(f"the mirror {_named(source, reference)} ({_briefly(exc)})")
                 continue
             if tried:
@@ -100,22 +118,39 @@ def first_answering(reference: DockerReference, make_client: ClientMaker,
     raise AssertionError("a pull source list ends with the registry itself")
 
 
-def _unreached_lately(source: PullSource) -> bool:
-    """Whether the mirror ``source`` could not be reached within the last
-    :data:`UNREACHED_FOR` seconds (then it is passed by)."""
+def _unreached_lately(source: PullSource) -> str | None:
+    """How the mirror ``source`` could not be reached ("unreachable"), if it could not
+    within the last :data:`UNREACHED_FOR` seconds (then it is passed by); else None."""
     key = (source.host, source.insecure)
     with _lock:
-        when = _unreached.get(key)
-        if when is not None and time.monotonic() - when >= UNREACHED_FOR:
+        found = _unreached.get(key)
+        if found is not None and time.monotonic() - found[0] >= UNREACHED_FOR:
             del _unreached[key]
-            when = None
-        return when is not None
+            found = None
+        return None if found is None else found[1]
+
+
+def _say_hung(mirror: PullSource, following: PullSource, waited: float) -> None:
+    """Note, once per process for each mirror, that ``mirror`` took the connection and
+    answered nothing for ``waited`` seconds: images are read from ``following`` (the
+    next pull source) while it is passed by. Without it a hung mirror's wait is silent,
+    each image read the right one, only slowly."""
+    key = (mirror.host, mirror.insecure)
+    with _lock:
+        if key in _hung_said:
+            return
+        _hung_said.add(key)
+    log.warning("The mirror %s took the connection and answered nothing in %s; images "
+                "are read from %s for now (the mirror is not asked again for %g s).",
+                mirror.host, duration_text(waited), following.host, UNREACHED_FOR)
 
 
 def forget_unreached() -> None:
-    """Ask every mirror again (the next image tries those that could not be reached)."""
+    """Ask every mirror again (the next image tries those that could not be reached,
+    and a hung one is said again)."""
     with _lock:
         _unreached.clear()
+        _hung_said.clear()
 
 
 def _named(source: PullSource, reference: DockerReference) -> str:
@@ -132,6 +167,8 @@ def _briefly(exc: SpyglassError) -> str:
         return "not found"
     if isinstance(exc, TLSFailed):
         return "its TLS certificate could not be verified"
+    if isinstance(exc, Unanswered):
+        return "answered nothing"
     if isinstance(exc, ConnectionFailed):
         return "unreachable"
     if isinstance(exc, AuthenticationFailed | AccessDenied):
