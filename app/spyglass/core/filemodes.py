@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
@@ -72,18 +74,42 @@ def new_folder_mode() -> int:
     return FOLDER_MODE & ~process_umask()
 
 
+_made_folders_lock = threading.RLock()
+"""Held while folders are made and filled (:func:`keeping_folders`), and while made
+folders are taken back (:func:`remove_made_folders`)."""
+
+
+@contextmanager
+def keeping_folders() -> Iterator[None]:
+    """Hold off every :func:`remove_made_folders` of this process until the block ends.
+
+    Whoever makes a folder with :func:`make_folders` and then puts its own file or folder
+    in it does both in one such block: else another copy that made the same folder (two
+    images synced into one new folder) may find it still empty in between, as its
+    failure takes back what it made, and remove it. Reentrant; keep the block short (no
+    waiting for anything else in it)."""
+    with _made_folders_lock:
+        yield
+
+
 def make_folders(path: Path) -> list[Path]:
     """Make ``path`` and any missing folder above it (``mkdir -p``), each with
     :data:`FOLDER_MODE` less the umask (``Path.mkdir(parents=True)`` makes the ones above
     0o777 less the umask); return the folders it made, outermost first (for
     :func:`remove_made_folders`). OSError when one cannot be made, or a file is in the
-    way (those it made before then stay)."""
+    way (those it made before then stay). To put something in ``path`` after, call it
+    in :func:`keeping_folders`."""
+    with _made_folders_lock:
+        return _make_folders(path)
+
+
+def _make_folders(path: Path) -> list[Path]:
     try:
         path.mkdir(FOLDER_MODE)
     except FileNotFoundError:
         if path.parent == path:
             raise
-        made = make_folders(path.parent)
+        made = _make_folders(path.parent)
         try:
             path.mkdir(FOLDER_MODE)
         except FileExistsError:
@@ -101,17 +127,21 @@ def make_folders(path: Path) -> list[Path]:
 def remove_made_folders(made: list[Path]) -> None:
     """Remove the folders :func:`make_folders` made, innermost first, each only while it
     is empty (what a failed copy takes back: nothing it did not make, nothing put there
-    since). Best effort: one that cannot be removed, and those above it, stay."""
-    for folder in reversed(made):
-        try:
-            folder.rmdir()
-        except OSError:
-            return
+    since, nor one another copy of this process is putting something in, in
+    :func:`keeping_folders`). Best effort: one that cannot be removed, and those above
+    it, stay."""
+    with _made_folders_lock:
+        for folder in reversed(made):
+            try:
+                folder.rmdir()
+            except OSError:
+                return
 
 
 __all__ = [
     "FILE_MODE",
     "FOLDER_MODE",
+    "keeping_folders",
     "make_folders",
     "new_file_mode",
     "new_folder_mode",

@@ -51,7 +51,12 @@ from spyglass.core.errors import (
     VerificationError,
     clause,
 )
-from spyglass.core.filemodes import make_folders, new_folder_mode, remove_made_folders
+from spyglass.core.filemodes import (
+    keeping_folders,
+    make_folders,
+    new_folder_mode,
+    remove_made_folders,
+)
 from spyglass.core.manifest import (
     MAX_MANIFEST_SIZE,
     Descriptor,
@@ -570,9 +575,12 @@ class DirDestination:
     def _make_staging(self) -> TempFolder:
         parent = self._target.parent
         try:
-            if self._make_parents:  # (a sync's, as skopeo sync's MkdirAll)
-                self._made_folders = make_folders(parent)
-            staging = TempFolder(parent, self._target.name)
+            # in one block: another image's failure must not take back a parent this
+            # one found (made by it, still empty) before the staging folder is in it
+            with keeping_folders():
+                if self._make_parents:  # (a sync's, as skopeo sync's MkdirAll)
+                    self._made_folders = make_folders(parent)
+                staging = TempFolder(parent, self._target.name)
         except OSError as exc:
             remove_made_folders(self._made_folders)
             raise TransportError(describe_write_error(exc, self._target)) from exc

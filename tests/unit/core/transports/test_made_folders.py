@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -158,6 +159,58 @@ def test_a_dir_copy_that_cannot_stage_removes_the_folders_it_made(
     monkeypatch.setattr(dirlayout, "TempFolder", no_space)
     with pytest.raises(TransportError, match="No space left on device"):
         DirDestination(tmp_path / "a" / "b" / "img", make_parents=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_image_keeps_the_new_folder_another_is_staging_in(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sync into a new folder: image A's destination made it; image B's found it there
+    and was about to make its staging folder in it when A failed. A's take-back removed
+    the folder (still empty), and B, a good image, failed with "Cannot write …: No such
+    file or directory"; now A's take-back waits until B's staging folder is in it."""
+    new = tmp_path / "new"
+    first = DirDestination(new / "a", make_parents=True)
+    about_to_stage, go_on = threading.Event(), threading.Event()
+    real_temp_folder = dirlayout.TempFolder
+
+    def staging_after_a_pause(parent: Path, name: str) -> object:
+        about_to_stage.set()
+        assert go_on.wait(30)
+        return real_temp_folder(parent, name)
+
+    monkeypatch.setattr(dirlayout, "TempFolder", staging_after_a_pause)
+    opened: list[DirDestination] = []
+    failed: list[BaseException] = []
+
+    def open_second() -> None:
+        try:
+            opened.append(DirDestination(new / "b", make_parents=True))
+        except BaseException as exc:  # (said by the assertion below)
+            failed.append(exc)
+
+    second = threading.Thread(target=open_second)
+    second.start()
+    assert about_to_stage.wait(30)  # B found the folder A made, and has nothing in it yet
+    aborting = threading.Thread(target=first.abort)
+    aborting.start()
+    aborting.join(0.5)  # time enough for A's take-back, unless it waits for B (it must)
+    go_on.set()
+    second.join(30)
+    aborting.join(30)
+    assert not second.is_alive() and not aborting.is_alive()
+    assert failed == []
+    (destination,) = opened
+    staged = [p.name for p in new.iterdir()]
+    assert len(staged) == 1 and staged[0].startswith(".b.spyglass-tmp-"), staged
+    destination.abort()  # it did not make the folder: the folder stays, empty
+    assert list(new.iterdir()) == []
+
+
+def test_a_failed_dir_copy_alone_still_takes_back_the_folders_it_made(
+        tmp_path: Path) -> None:
+    """Waiting for other copies' staging changes nothing when there is none."""
+    first = DirDestination(tmp_path / "new" / "a", make_parents=True)
+    first.abort()
     assert list(tmp_path.iterdir()) == []
 
 
