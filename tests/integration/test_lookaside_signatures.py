@@ -22,6 +22,7 @@ from spyglass.core.transports import open_source
 from spyglass.core.transports.registry import RegistryOptions
 from spyglass.core.transports.registry.lookaside import (
     LookasideConfigError,
+    NotASignature,
     lookaside_url,
     signature_url,
 )
@@ -332,3 +333,116 @@ def test_containers_images_built_in_store_is_read_and_carried(
                  f"docker://{registry.host}/{REPO}:v1", f"dir:{target}"])
     assert code == 0, capsys.readouterr().err
     assert (target / "signature-1").read_bytes() == signature
+
+
+def _login_page_server() -> http.server.ThreadingHTTPServer:
+    """A web server on loopback answering 200 with a login page for every path (a
+    misrouted proxy, a single-page app's fallback), started."""
+
+    class LoginPage(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<html><body>Please log in\x1b[2J</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), LoginPage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_a_web_page_answered_for_every_signature_is_refused(
+    registry: RegistryServer, image: str, tmp_path: Path
+) -> None:
+    """A lookaside URL whose server answers 200 with a web page for every path: each page
+    was taken for a simple signing signature, so a copy into dir: wrote 256 of them
+    beside the image ("Along with the image: 256 simple signing signatures", exit 0).
+    skopeo fails the copy ("unrecognized signature format, starting with binary 0x3c");
+    so does Spyglass now, with a sentence naming the URL, what it answered, and the
+    registries.d file to fix."""
+    server = _login_page_server()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/sigs"
+        folder = _config(tmp_path / "registries.d", registry.host, base)
+        url = signature_url(base, REPO, Digest.parse(image), 1)
+        expected = (
+            f"The lookaside store answered {url} with something that is not a signature, "
+            'starting with "<html><body>Please log in\\x1b[2J</body></ht…": it is neither '
+            "an OpenPGP message nor a zero byte and a format name (containers/image's two "
+            f'forms); check the lookaside URL in "{folder / "spyglass.yaml"}".')
+        source = open_source(f"docker://{registry.host}/{REPO}:v1",
+                             RegistryOptions(tls_verify=False, registries_d=folder))
+        with pytest.raises(NotASignature) as refused:
+            source.stored_signatures(Digest.parse(image))
+        assert str(refused.value) == expected
+        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "app")}
+        target = tmp_path / "dir"
+        done = subprocess.run(
+            [sys.executable, "-m", "spyglass", "copy", "--src-tls-verify=false",
+             "--registries.d", str(folder), f"docker://{registry.host}/{REPO}:v1",
+             f"dir:{target}"],
+            capture_output=True, env=env, timeout=120, check=False, text=True)
+        assert done.returncode == 1, done.stderr
+        assert expected in done.stderr, done.stderr
+        assert "\x1b" not in done.stderr  # the escape is shown, not sent to the terminal
+        assert not target.exists()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_file_in_a_file_store_that_is_no_signature_is_refused(
+    registry: RegistryServer, image: str, gpg: ThrowawayGpg, tmp_path: Path
+) -> None:
+    """A file store's signature-2 of arbitrary bytes was "1 simple signing signature" more;
+    containers/image's own forms (an OpenPGP message, a zero byte and a format name) are
+    read as before."""
+    store = tmp_path / "store"
+    base = f"file://{store}"
+    good = gpg.sign(atomic_payload(f"{registry.host}/{REPO}:v1", image))
+    sigstore = b'\0sigstore-json\n{"mimeType":"x","payload":"","annotations":{}}'
+    _store(store, base, image, [good, sigstore, b"not a signature\n"])
+    folder = _config(tmp_path / "registries.d", registry.host, base)
+    source = open_source(f"docker://{registry.host}/{REPO}:v1",
+                         RegistryOptions(tls_verify=False, registries_d=folder))
+    digest = Digest.parse(image)
+    third = store / signature_url(base, REPO, digest, 3).removeprefix(base).lstrip("/")
+    with pytest.raises(NotASignature) as refused:
+        source.stored_signatures(digest)
+    assert str(refused.value) == (
+        f'The lookaside store holds the file "{third}" with something that is not a '
+        'signature, starting with "not a signature\\x0a": it is neither an OpenPGP message '
+        "nor a zero byte and a format name (containers/image's two forms); check the "
+        f'lookaside URL in "{folder / "spyglass.yaml"}".')
+    third.write_bytes(b"")
+    with pytest.raises(NotASignature, match=r'with nothing: it is empty;'):
+        source.stored_signatures(digest)
+    third.unlink()
+    assert source.stored_signatures(digest) == [good, sigstore]
+
+
+def test_a_stray_file_in_the_built_in_store_is_refused_naming_that_store(
+    registry: RegistryServer, image: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No registries.d file names the built-in store: the sentence says it is that one."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    empty = tmp_path / "registries.d"
+    empty.mkdir()
+    store = home / ".local" / "share" / "containers" / "sigstore"
+    _store(store, store.as_uri(), image, [b"\0simple signing\n"])
+    source = open_source(f"docker://{registry.host}/{REPO}:v1",
+                         RegistryOptions(tls_verify=False, registries_d=empty))
+    with pytest.raises(NotASignature) as refused:
+        source.stored_signatures(Digest.parse(image))
+    assert str(refused.value).endswith(
+        'starting with "\\x00simple signing\\x0a": its format "simple signing" is neither '
+        '"simple-signing" nor "sigstore-json"; no '
+        "registries.d file names a store for this repository, so it is containers/image's "
+        "built-in one."), str(refused.value)

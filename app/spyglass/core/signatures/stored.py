@@ -18,6 +18,7 @@ import base64
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Final
 
 from spyglass.core.signatures import media
 from spyglass.core.signatures._parse import b64decode, get_str, load_json_object
@@ -85,6 +86,49 @@ def split_stored_signature(blob: bytes) -> StoredSignature:
         f'The signature file has format "{format_name}"; expected '
         f'"{media.DIR_SIMPLE_SIGNING_FORMAT}" or "{media.DIR_SIGSTORE_FORMAT}".'
     )
+
+
+FROM_BLOB_OPENPGP_STARTS: Final = frozenset({
+    0xA0, 0xA1, 0xA2, 0xA3, 0xC8,  # a compressed data packet (old format, new format)
+    0x90, 0x91, 0x92, 0x3D, 0xC4,  # a one-pass signature packet (0x3D where 0x93 was meant)
+    0x88, 0x89, 0x8A, 0x8B, 0xC2,  # a signature packet
+})
+"""The first bytes containers/image's ``signature.FromBlob`` takes for a bare simple
+signing signature (an OpenPGP message), its list as it is."""
+
+
+def containers_image_refusal(blob: bytes) -> str | None:
+    """Why containers/image (``signature.FromBlob``) refuses ``blob`` as a stored
+    signature (``signature-N`` of a ``dir:`` image or a lookaside store), as a clause
+    ("it is empty"), or None when it takes it: a bare OpenPGP message whose first byte is
+    one of :data:`FROM_BLOB_OPENPGP_STARTS`, or a zero byte, ``simple-signing`` or
+    ``sigstore-json``, a newline and the data (a JSON object for ``sigstore-json``).
+    Stricter than :func:`split_stored_signature`, which reads armored messages too."""
+    if not blob:
+        return "it is empty"
+    if blob[0] != 0:
+        if blob[0] in FROM_BLOB_OPENPGP_STARTS:
+            return None
+        return ("it is neither an OpenPGP message nor a zero byte and a format name "
+                "(containers/image's two forms)")
+    name, newline, chunk = blob[1:].partition(b"\n")
+    if not newline:
+        return "it starts with a zero byte, but no newline ends a format name"
+    if any(b < 32 or b >= 0x7F for b in name):
+        return "its format name, after the zero byte, is not printable ASCII"
+    format_name = name.decode("ascii")
+    if format_name == media.DIR_SIMPLE_SIGNING_FORMAT:
+        return None
+    if format_name != media.DIR_SIGSTORE_FORMAT:
+        return (f'its format "{format_name}" is neither "{media.DIR_SIMPLE_SIGNING_FORMAT}" '
+                f'nor "{media.DIR_SIGSTORE_FORMAT}"')
+    try:
+        document = json.loads(chunk)
+    except ValueError:
+        document = []
+    if document is not None and not isinstance(document, dict):  # (Go takes null)
+        return f'its "{media.DIR_SIGSTORE_FORMAT}" data is not a JSON object'
+    return None
 
 
 def encode_sigstore_signature(

@@ -15,6 +15,7 @@ from spyglass.core.signatures import (
     split_stored_signature,
     verify_cosign,
 )
+from spyglass.core.signatures.stored import containers_image_refusal
 from tests.helpers.cosign import (
     DSSE_MEDIA_TYPE,
     SIGNATURE_ANNOTATION,
@@ -112,3 +113,32 @@ def test_decode_layer_dispatch() -> None:
     # a JOSE blob that is not in a Notary artifact is not treated as one
     assert decode_layer(b"{}", "application/jose+json",
                         artifact_type="application/vnd.example").kind is Kind.OTHER
+
+
+@pytest.mark.parametrize(("blob", "refusal"), [
+    (b"\xa3\x01", None),  # gpg --sign's compressed message
+    (b"\x90\x0d", None),  # a one-pass signature first
+    (b"\xc2\x01", None),  # a signature packet, new format
+    (b"\x3d", None),  # containers/image's list has 0x3d where 0x93 was meant
+    (b"\x93", "it is neither an OpenPGP message nor a zero byte and a format name "
+              "(containers/image's two forms)"),
+    (b"\xb4", "it is neither an OpenPGP message nor a zero byte and a format name "
+              "(containers/image's two forms)"),  # a literal data packet: not taken
+    (b"-----BEGIN PGP MESSAGE-----\n", "it is neither an OpenPGP message nor a zero byte "
+     "and a format name (containers/image's two forms)"),  # armored: not taken either
+    (b"<html>", "it is neither an OpenPGP message nor a zero byte and a format name "
+                "(containers/image's two forms)"),
+    (b"", "it is empty"),
+    (b"\0simple-signing\n\xa3", None),
+    (b"\0sigstore-json\n{}", None),
+    (b"\0sigstore-json\nnull", None),  # Go's json.Unmarshal takes it
+    (b"\0sigstore-json\n[]", 'its "sigstore-json" data is not a JSON object'),
+    (b"\0sigstore-json\n{", 'its "sigstore-json" data is not a JSON object'),
+    (b"\0simple-signing", "it starts with a zero byte, but no newline ends a format name"),
+    (b"\0caf\xe9\n", "its format name, after the zero byte, is not printable ASCII"),
+    (b"\0cosign\n{}", 'its format "cosign" is neither "simple-signing" nor "sigstore-json"'),
+])
+def test_containers_image_refusal_is_that_of_from_blob(blob: bytes, refusal: str | None) -> None:
+    """What containers/image's signature.FromBlob takes, and why it refuses the rest (a
+    lookaside store's answer is checked with it)."""
+    assert containers_image_refusal(blob) == refusal

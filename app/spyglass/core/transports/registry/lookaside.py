@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import unquote, urlparse
@@ -45,6 +46,7 @@ from spyglass.core.errors import (
     without_password,
 )
 from spyglass.core.fileurl import local_path
+from spyglass.core.text import visible
 
 SYSTEM_DIR: Final = Path("/etc/containers/registries.d")
 ROOT_STORE: Final = Path("/var/lib/containers/sigstore")
@@ -55,10 +57,35 @@ MAX_SIGNATURE_SIZE: Final = 4 * 1024 * 1024
 """containers/image's limit for one signature."""
 MAX_SIGNATURES: Final = 256
 """Reading stops here even if more numbered files exist."""
+SHOWN_START: Final = 40
+"""How many of its first bytes the refusal of something that is no signature shows."""
 
 
 class LookasideConfigError(SpyglassError):
     """A ``registries.d`` file that cannot be read or does not have the expected shape."""
+
+
+class NotASignature(SpyglassError):
+    """What a lookaside store holds (or a web server answers) for a signature is not one
+    containers/image reads (a login page, a file of something else): refused, as skopeo
+    refuses it, rather than carried along as a signature."""
+
+
+@dataclass(frozen=True)
+class LookasideStore:
+    """The lookaside store of a repository, and the ``registries.d`` file that names it
+    (None for containers/image's built-in store, which no file names)."""
+
+    url: str
+    config: Path | None = None
+
+
+class _Namespace(dict[str, Any]):
+    """A namespace's settings (``lookaside`` and the like), and the file they are in."""
+
+    def __init__(self, settings: Mapping[str, Any], file: Path) -> None:
+        super().__init__(settings)
+        self.file = file
 
 
 def user_dir() -> Path:
@@ -126,13 +153,13 @@ def load_config(folder: Path) -> tuple[dict[str, Any] | None, dict[str, dict[str
 
 def _namespace(value: object, path: Path, name: str) -> dict[str, Any]:
     if value is None:
-        return {}
+        return _Namespace({}, path)
     if not isinstance(value, Mapping):
         raise LookasideConfigError(
             f'"{name}" in the registries.d file "{path}" is not a mapping (of "lookaside" and '
             "the like)."
         )
-    return {str(k): v for k, v in value.items()}
+    return _Namespace({str(k): v for k, v in value.items()}, path)
 
 
 def builtin_store() -> str:
@@ -144,7 +171,7 @@ def builtin_store() -> str:
     return Path(os.path.expanduser("~"), USER_STORE).as_uri()
 
 
-def lookaside_url(host: str, repository: str, folder: Path | None = None) -> str:
+def lookaside_store(host: str, repository: str, folder: Path | None = None) -> LookasideStore:
     """The lookaside store for ``HOST/REPOSITORY``, as containers/image chooses it: the
     most specific namespace of ``registries.d`` that names one, else ``default-docker``'s,
     else :func:`builtin_store` (where skopeo keeps signatures nothing configures)."""
@@ -154,8 +181,13 @@ def lookaside_url(host: str, repository: str, folder: Path | None = None) -> str
     for chosen in (*(namespaces[scope] for scope in scopes if scope in namespaces), default):
         url = (chosen or {}).get("lookaside") or (chosen or {}).get("sigstore")
         if url:
-            return str(url)
-    return builtin_store()
+            return LookasideStore(str(url), getattr(chosen, "file", None))
+    return LookasideStore(builtin_store())
+
+
+def lookaside_url(host: str, repository: str, folder: Path | None = None) -> str:
+    """The URL of :func:`lookaside_store`."""
+    return lookaside_store(host, repository, folder).url
 
 
 def signature_url(base: str, repository: str, digest: Digest, number: int) -> str:
@@ -170,12 +202,18 @@ def read_signatures(
     *,
     cancel: CancelToken | None = None,
     timeout: float = 30.0,
+    config: Path | None = None,
 ) -> list[bytes]:
     """Every signature of ``digest`` in the lookaside store ``base`` (``http(s)://`` or
-    ``file://``), in order, until the first one missing."""
+    ``file://``), in order, until the first one missing.
+
+    Each is checked as containers/image checks it (``signature.FromBlob``): one that is
+    not a signature (a web server's login page answered for every path, a stray file)
+    raises :class:`NotASignature`, naming it and ``config`` (the ``registries.d`` file
+    that names ``base``; None for the built-in store), as skopeo fails the copy."""
     scheme = urlparse(base).scheme
     if scheme == "file":
-        return _read_files(base, repository, digest, cancel)
+        return _read_files(base, repository, digest, cancel, config)
     if scheme not in ("http", "https"):
         raise LookasideConfigError(
             f'The lookaside store "{without_password(base)}" has the scheme "{scheme}"; '
@@ -211,12 +249,31 @@ def read_signatures(
                     f"Reading the signature {without_password(url)} failed: "
                     f"{describe_connection_error(exc)}."
                 ) from exc
+            _check_signature(bytes(body), f"answered {without_password(url)} with", config)
             found.append(bytes(body))
     return found
 
 
+def _check_signature(blob: bytes, answered: str, config: Path | None) -> None:
+    """Refuse ``blob`` unless containers/image reads it as a signature; ``answered`` says
+    where it came from (``answered URL with``, ``holds the file "PATH" with``)."""
+    from spyglass.core.signatures.stored import containers_image_refusal
+
+    refusal = containers_image_refusal(blob)
+    if refusal is None:
+        return
+    start = blob[:SHOWN_START].decode("utf-8", "surrogateescape")
+    shown = f'"{visible(start)}{"…" if len(blob) > SHOWN_START else ""}"'
+    what = f"something that is not a signature, starting with {shown}" if blob else "nothing"
+    where = (f'check the lookaside URL in "{config}"' if config is not None else
+             "no registries.d file names a store for this repository, so it is "
+             "containers/image's built-in one")
+    raise NotASignature(f"The lookaside store {answered} {what}: {refusal}; {where}.")
+
+
 def _read_files(
-    base: str, repository: str, digest: Digest, cancel: CancelToken | None
+    base: str, repository: str, digest: Digest, cancel: CancelToken | None,
+    config: Path | None = None,
 ) -> list[bytes]:
     found: list[bytes] = []
     while len(found) < MAX_SIGNATURES:
@@ -230,11 +287,13 @@ def _read_files(
                     f'The signature "{path}" is larger than the '
                     f"{MAX_SIGNATURE_SIZE // (1024 * 1024)} MiB accepted."
                 )
-            found.append(path.read_bytes())
+            blob = path.read_bytes()
         except FileNotFoundError:
             return found
         except OSError as exc:
             raise TransportError(
                 f'Cannot read the signature "{path}": {exc.strerror or exc}.'
             ) from exc
+        _check_signature(blob, f'holds the file "{visible(str(path))}" with', config)
+        found.append(blob)
     return found

@@ -35,7 +35,7 @@ from spyglass.core.retry import CONNECT_ONCE, TRIES_LEFT, add_to_sentence, say_l
 from spyglass.core.transports.registry.client import ManifestResponse, RegistryClient
 from spyglass.core.transports.registry.connections import ResponseStream
 from spyglass.core.transports.registry.errors import DERIVED_TAG_ABSENT
-from spyglass.core.transports.registry.lookaside import lookaside_url, read_signatures
+from spyglass.core.transports.registry.lookaside import lookaside_store, read_signatures
 
 log = logging.getLogger(__name__)
 
@@ -287,8 +287,9 @@ class RegistryImageSource:
         """Override AttachmentSource.stored_signatures: the lookaside store of this
         repository (``registries.d``'s, else containers/image's built-in one; registries
         keep none)."""
-        base = lookaside_url(self.client.host, self.repository, self.registries_d)
-        return read_signatures(base, self.repository, digest, cancel=cancel)
+        store = lookaside_store(self.client.host, self.repository, self.registries_d)
+        return read_signatures(store.url, self.repository, digest, cancel=cancel,
+                               config=store.config)
 
     def open_blob(
         self, descriptor: Descriptor, *, cancel: CancelToken | None = None
