@@ -169,6 +169,63 @@ def spyglass_copy(*args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, check=False)
 
 
+def test_a_converted_manifest_names_a_docker_archives_plain_layers_tar(tmp_path: Path) -> None:
+    """A docker-archive's layers are plain tars its manifest calls ``tar.gzip``: where the
+    manifest is written anew as OCI (kept uncompressed by
+    --dest-oci-accept-uncompressed-layers, or ``--format oci`` into ``dir:``) they are
+    named ``…layer.v1.tar``, the same blobs, and umoci unpacks the image (it refused the
+    gzip name: "gzip: invalid header"); a plain ``dir:`` copy keeps the manifest and its
+    names, as skopeo does."""
+    umoci = require_tool("umoci")
+    skopeo = require_tool("skopeo")
+    source = tmp_path / "src"
+    plain_layout(source)
+    archive = tmp_path / "a.tar"
+    done = spyglass_copy(f"oci:{source}:app", f"docker-archive:{archive}:it/plain:1")
+    assert done.returncode == 0, done.stderr
+    with tarfile.open(archive) as tar:
+        stored = {member.name.removesuffix(".tar") for member in tar.getmembers()}
+
+    layout = tmp_path / "ua"
+    done = spyglass_copy("--dest-oci-accept-uncompressed-layers", f"docker-archive:{archive}",
+                         f"oci:{layout}:t")
+    assert done.returncode == 0, done.stderr
+    raw = subprocess.run([skopeo, "inspect", "--raw", f"oci:{layout}:t"], check=True,
+                         capture_output=True).stdout
+    types, digests = written(raw)
+    assert types == [OCI_LAYER] * 3
+    assert {digest.split(":")[1] for digest in digests} <= stored  # the same blobs
+    blobs = layout / "blobs" / "sha256"
+    check_diff_ids(lambda d: (blobs / d.split(":")[1]).read_bytes(), raw)
+    subprocess.run([umoci, "unpack", "--rootless", "--image", f"{layout}:t",
+                    str(tmp_path / "bundle")], check=True, capture_output=True)
+    assert (tmp_path / "bundle" / "rootfs" / "etc" / "motd").read_bytes() == b"hello\n" * 500
+    inspected = json.loads(subprocess.run([skopeo, "inspect", f"oci:{layout}:t"], check=True,
+                                          capture_output=True).stdout)
+    assert inspected["Layers"] == digests
+
+    folder = tmp_path / "dfo"
+    done = spyglass_copy("--format", "oci", f"docker-archive:{archive}", f"dir:{folder}")
+    assert done.returncode == 0, done.stderr
+    raw = (folder / "manifest.json").read_bytes()
+    assert written(raw) == ([OCI_LAYER] * 3, digests)
+    again = tmp_path / "dfo-layout"
+    done = spyglass_copy("--dest-oci-accept-uncompressed-layers", f"dir:{folder}",
+                         f"oci:{again}:t")
+    assert done.returncode == 0, done.stderr
+    subprocess.run([umoci, "unpack", "--rootless", "--image", f"{again}:t",
+                    str(tmp_path / "bundle2")], check=True, capture_output=True)
+
+    # unconverted, the manifest is copied as skopeo copies it: names and digest kept
+    ours, theirs = tmp_path / "d-ours", tmp_path / "d-theirs"
+    assert spyglass_copy(f"docker-archive:{archive}", f"dir:{ours}").returncode == 0
+    subprocess.run([skopeo, "--insecure-policy", "copy", "-q", f"docker-archive:{archive}",
+                    f"dir:{theirs}"], check=True, capture_output=True)
+    assert (ours / "manifest.json").read_bytes() == (theirs / "manifest.json").read_bytes()
+    assert json.loads((ours / "manifest.json").read_bytes())["layers"][0]["mediaType"] == \
+        media.DOCKER_LAYER_GZIP
+
+
 def test_dir_compress_and_decompress_flags(tmp_path: Path) -> None:
     """skopeo's --dest-compress gzips the uncompressed layers of a dir: image,
     --dest-decompress leaves none compressed; both are refused for other destinations."""

@@ -218,23 +218,28 @@ def stored_by(source: ImageSource) -> StoredBy:
 def _compression_change(
     layer: Descriptor, stored: StoredBy, wanted: Compression | None,
     plain_to: Compression | None = None, *, names_unstored: bool = False,
+    converted: bool = False,
 ) -> tuple[Compression | None, Compression]:
     """``(recompress to, compression written)`` of a plain layer: what ``wanted`` asks
     for, else what its media type names (``plain_to`` for one declared uncompressed).
     Bytes stored otherwise than their media type says (a docker-archive's plain tars
     named ``tar.gzip``) are made to match it where uncompressed layers are compressed
-    (``plain_to``), and compressed bytes named ``tar`` are named for what they are there;
-    elsewhere (``dir:``, or digests to keep) they are copied as they are, under the media
-    type they came with, as containers/image copies them. So are plain bytes into a
-    destination that keeps no manifest (``names_unstored``: a docker-archive, whose
-    readers name every layer ``tar.gzip`` again): renamed ``tar``, the digest reported
-    would be of a manifest no reader sees."""
+    (``plain_to``), and compressed bytes named ``tar`` are named for what they are there.
+    In a manifest written anew in the other format (``converted``: its digest changes
+    anyway) any such bytes are named for what they are (plain tars ``…layer.v1.tar``,
+    ``…rootfs.diff.tar``), so that readers such as umoci do not take them for gzip.
+    Only where the manifest is copied unchanged (``dir:``, or digests to keep) are they
+    copied under the media type they came with, as containers/image copies them, which
+    keeps skopeo's digest. So are plain bytes into a destination that keeps no manifest
+    (``names_unstored``: a docker-archive, whose readers name every layer ``tar.gzip``
+    again): renamed ``tar``, the digest reported would be of a manifest no reader sees."""
     declared = cast("Compression", media.layer_compression(layer.media_type))
     current = cast("Compression", stored(layer) or declared)
     if names_unstored and wanted == "none" and current == "none":
         return None, declared
     if wanted is None and current != declared and not (current == "none" and plain_to):
-        if plain_to is not None and declared == "none" and current in ("gzip", "zstd"):
+        if converted or (plain_to is not None and declared == "none"
+                         and current in ("gzip", "zstd")):
             return None, current  # the same bytes, named for what they are
         return None, declared
     after = wanted if wanted is not None else declared
@@ -303,8 +308,9 @@ def _plan_layer(
     if layer.media_type not in _PLAIN_LAYER_TYPES:
         # non-distributable layers without urls and artifact blobs: copied as they are
         return BlobTask(layer, map_type(layer.media_type, target))
-    recompress, after = _compression_change(layer, stored, wanted, plain_to,
-                                            names_unstored=_names_unstored(destination))
+    recompress, after = _compression_change(
+        layer, stored, wanted, plain_to, names_unstored=_names_unstored(destination),
+        converted=format_of(manifest.media_type) != target)
     if target == "v2s2" and after == "zstd":
         if wanted == "zstd":
             raise Unsupported(
