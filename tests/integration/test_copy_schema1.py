@@ -86,6 +86,37 @@ def test_a_schema1_image_goes_to_a_registry(
     copy(name, f"oci:{tmp_path / 'back'}:v1")
 
 
+SKOPEO_CONVERTS = ("the Docker schema 1 image is converted to schema 2, as skopeo "
+                   "converts it (its layers")
+
+
+def test_the_note_says_where_skopeo_keeps_schema1(
+        schema1_dir: Path, registry: RegistryServer, tmp_path: Path) -> None:
+    """skopeo converts a schema 1 image only for a destination that cannot take one (an
+    OCI layout, an archive): into ``dir:`` it keeps schema 1, and the note says so rather
+    than claim skopeo converts it too."""
+    skopeo = require_tool("skopeo")
+    theirs = tmp_path / "theirs"
+    run(skopeo, "--insecure-policy", "copy", "--quiet", f"dir:{schema1_dir}", f"dir:{theirs}")
+    assert json.loads((theirs / "manifest.json").read_bytes())["schemaVersion"] == 1
+    done = spyglass("copy", f"dir:{schema1_dir}", f"dir:{tmp_path / 'ours'}")
+    assert done.returncode == 0, done.stderr
+    assert ("Note: the Docker schema 1 image is converted to schema 2, which skopeo would "
+            "not do: it keeps schema 1 in a dir:, so its digest there differs (its layers"
+            ) in done.stderr, done.stderr
+    assert "as skopeo converts it" not in done.stderr
+    pushed = spyglass("copy", "--dest-tls-verify=false", f"dir:{schema1_dir}",
+                      f"docker://{registry.host}/legacy/noted:1")
+    assert pushed.returncode == 0, pushed.stderr
+    assert ("which skopeo would not do: it keeps schema 1 in a registry that still takes "
+            "it") in pushed.stderr, pushed.stderr
+    for name in (f"oci:{tmp_path / 'layout'}:v1", f"oci-archive:{tmp_path / 'a.tar'}:v1",
+                 f"docker-archive:{tmp_path / 'd.tar'}:team/app:1"):
+        converted = spyglass("copy", f"dir:{schema1_dir}", name)
+        assert converted.returncode == 0, converted.stderr
+        assert f"Note: {SKOPEO_CONVERTS}" in converted.stderr, converted.stderr
+
+
 def test_digests_cannot_be_kept_and_a_damaged_layer_is_refused(
         schema1_dir: Path, tmp_path: Path) -> None:
     kept = spyglass("copy", "--preserve-digests", f"dir:{schema1_dir}",

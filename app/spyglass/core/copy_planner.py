@@ -80,6 +80,7 @@ from spyglass.core.transports.base import (
     ImageDestination,
     ImageSource,
     ReplacingDestination,
+    SkopeoKeepsSchema1,
 )
 
 
@@ -181,6 +182,16 @@ def check_expected(source: ImageSource, top: AnyManifest, expected: Digest | Non
         raise SourceMoved(source.description, found, expected)
 
 
+def _schema1_note(destination: ImageDestination) -> str:
+    """What a copy converting a Docker schema 1 image says: as skopeo converts it, or, where
+    skopeo keeps schema 1 (:class:`SkopeoKeepsSchema1`), that its image would differ."""
+    how = ("which skopeo would not do: it keeps schema 1 "
+           f"{destination.skopeo_keeps_schema1}, so its digest there differs"
+           if isinstance(destination, SkopeoKeepsSchema1) else "as skopeo converts it")
+    return (f"the Docker schema 1 image is converted to schema 2, {how} (its layers were "
+            "read once already while planning, to learn their uncompressed digests)")
+
+
 def _plan_image(
     source: ImageSource,
     destination: ImageDestination,
@@ -216,9 +227,7 @@ def _plan_image(
         converted = convert(source, top, cancel=cancel)
         top, made_config = converted.manifest, converted.config
         source = _WithMade(source, top.config, made_config)
-        notes.append("the Docker schema 1 image is converted to schema 2, as skopeo "
-                     "converts it (its layers were read once already while planning, to "
-                     "learn their uncompressed digests)")
+        notes.append(_schema1_note(destination))
     forced = forced_format_note(top.media_type, destination, options)
     if forced and forced not in notes:  # (said already of the list it was chosen from)
         notes.append(forced)

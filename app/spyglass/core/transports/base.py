@@ -244,6 +244,21 @@ class ForeignLayers(Protocol):
     def accepts_foreign_layers(self) -> bool: ...
 
 
+@runtime_checkable
+class SkopeoKeepsSchema1(Protocol):
+    """An :class:`ImageDestination` into which containers/image copies a Docker schema 1
+    image as it is (``dir:``, which takes any manifest; a registry, which its push tries
+    schema 1 first), where Spyglass converts it to schema 2: the copy says that skopeo's
+    image there would differ. Elsewhere (an OCI layout or archive, a docker-archive)
+    skopeo converts it too."""
+
+    @property
+    def skopeo_keeps_schema1(self) -> str:
+        """Where skopeo keeps it, ending "… skopeo would keep schema 1 …": ``"in a
+        dir:"``, ``"in a registry that still takes it"``."""
+        ...
+
+
 @dataclass(frozen=True)
 class Room:
     """The room a copy takes on this machine: about ``needed`` bytes on the filesystem

@@ -609,6 +609,11 @@ class DirDestination:
         return ()
 
     @property
+    def skopeo_keeps_schema1(self) -> str:
+        """Implement SkopeoKeepsSchema1: containers/image stores any manifest here."""
+        return "in a dir:"
+
+    @property
     def accepts_lists(self) -> bool:
         return True
 

@@ -148,6 +148,12 @@ class RegistryDestination:
         return SUPPORTED_MANIFEST_TYPES
 
     @property
+    def skopeo_keeps_schema1(self) -> str:
+        """Implement SkopeoKeepsSchema1: containers/image pushes a schema 1 manifest as it
+        is, converting it only when the registry refuses it."""
+        return "in a registry that still takes it"
+
+    @property
     def accepts_foreign_layers(self) -> bool:
         """Override ForeignLayers.accepts_foreign_layers: a manifest here may name a layer
         kept where its ``urls`` point (as containers/image's destination accepts it)."""
