@@ -242,3 +242,41 @@ def test_a_layout_a_stopped_skopeo_copy_left_is_copied_into(tmp_path: Path) -> N
     listed = subprocess.run([skopeo, "inspect", f"oci:{out}:app"], capture_output=True,
                             text=True, timeout=60, check=False)
     assert listed.returncode == 0, listed.stderr
+
+
+def test_a_zstd_chunked_image_skopeo_wrote_is_refused_saying_why(
+    layout: tuple[Path, str], tmp_path: Path
+) -> None:
+    """skopeo 1.9's zstd:chunked writer rewrites each layer's tar but keeps the config's
+    diff IDs: such an image copies as stored, and converting it is refused saying that
+    the layer is zstd:chunked and how to copy it, not as if it were corrupt."""
+    skopeo = require_tool("skopeo")
+    root, _ = layout
+    chunked = tmp_path / "zc"
+    subprocess.run([skopeo, "--insecure-policy", "copy", "-q", "--override-arch", "amd64",
+                    "--dest-compress-format", "zstd:chunked", f"oci:{root}:latest",
+                    f"oci:{chunked}:t"], check=True, capture_output=True, timeout=60)
+    manifest = json.loads(subprocess.run([skopeo, "inspect", "--raw", f"oci:{chunked}:t"],
+                                         check=True, capture_output=True).stdout)
+    if not any("zstd-chunked" in key for layer in manifest["layers"]
+               for key in layer.get("annotations", {})):
+        pytest.skip("this skopeo writes no zstd:chunked annotations")
+
+    kept = spyglass("copy", "-q", f"oci:{chunked}:t", f"oci:{tmp_path / 'kept'}:t")
+    assert kept.returncode == 0, kept.stderr.decode()
+    for flags, name in ((("--dest-compress-format", "gzip"), f"oci:{tmp_path / 'gz'}:t"),
+                        ((), f"docker-archive:{tmp_path / 'a.tar'}:it/zc:1")):
+        refused = spyglass("copy", "-q", *flags, f"oci:{chunked}:t", name)
+        stderr = refused.stderr.decode()
+        if refused.returncode == 0:
+            pytest.skip("this skopeo's zstd:chunked layers match their diff IDs")
+        assert refused.returncode == 1
+        assert re.fullmatch(
+            r"spyglass: The layer sha256:[0-9a-f]{64} is a zstd:chunked layer whose tar was "
+            r"rewritten as it was compressed \(skopeo 1\.9 writes zstd:chunked so\) and "
+            r"decompresses to sha256:[0-9a-f]{64}, not the diff ID sha256:[0-9a-f]{64} its "
+            r"config names: recompressed or uncompressed it would not match its config, so "
+            r"it is not copied; copy it as stored: leave out --dest-compress-format, "
+            r"--dest-decompress and --format v2s2, and do not copy it into a "
+            r"docker-archive:\.", stderr.splitlines()[-1]), stderr
+    assert not (tmp_path / "gz").exists() and not (tmp_path / "a.tar").exists()

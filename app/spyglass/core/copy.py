@@ -183,9 +183,25 @@ def _layer_written(
 
 _COMPRESSED_BYTES_ANNOTATIONS: Final = (
     "containerd.io/snapshot/stargz/", "io.containers.estargz.",
-    "io.github.containers.zstd-chunked.", "containerd.io/snapshot/nydus")
+    "io.github.containers.zstd-chunked.", "io.containers.zstd-chunked.",
+    "containerd.io/snapshot/nydus")
 """Prefixes of layer annotations about the compressed bytes themselves (an eStargz or
 zstd:chunked table of contents, its position): untrue of a layer recompressed."""
+
+_TOC_ANNOTATIONS: Final = (
+    ("io.github.containers.zstd-chunked.manifest-checksum", "zstd:chunked"),
+    ("io.containers.zstd-chunked.manifest-checksum", "zstd:chunked"),  # skopeo ≤ 1.9
+    ("containerd.io/snapshot/stargz/toc.digest", "eStargz"),
+)
+"""The annotation that gives a layer's table of contents, and the format it tells."""
+
+
+def _toc_format(layer: Descriptor) -> str | None:
+    """``"zstd:chunked"`` or ``"eStargz"`` for a layer whose annotations give its table
+    of contents, else None. The writers of these formats rewrite the tar they compress
+    (skopeo 1.9's zstd:chunked writer does, keeping the diff ID of the tar it was given),
+    so such a layer may decompress to a tar other than the one its config names."""
+    return next((kind for key, kind in _TOC_ANNOTATIONS if key in layer.annotations), None)
 
 
 def _kept_as_go_keeps(descriptor: Descriptor, *, data: bool) -> Descriptor:
@@ -393,8 +409,10 @@ class _Recompressor:
         level: int | None,
         diff_id: Digest | None,
         what: str,
+        toc: str | None = None,
     ) -> None:
         self._source = stream
+        self._toc = toc  # the layer's table-of-contents format (see _toc_format)
         # unbuffered: each decompressed piece goes on as it is, never copied into a buffer
         # a layer is decompressed as its bytes say, not as its media type says (a
         # "tar+gzip" that is a plain tar, a "tar" that is gzip), as containers/image
@@ -475,13 +493,27 @@ class _Recompressor:
             while self._source.read(CHUNK_SIZE):
                 pass
             if self._diff_id is not None and self._diff.hexdigest() != self._diff_id.hex:
-                raise DigestMismatch(
-                    f"{self._what} decompresses to {self._diff_id.algorithm}:"
-                    f"{self._diff.hexdigest()}, not the diff ID {self._diff_id} its config "
-                    "promises; it is not copied."
-                )
+                raise self._mismatch(f"{self._diff_id.algorithm}:{self._diff.hexdigest()}")
             self._checked = True
         return b""
+
+    def _mismatch(self, found: str) -> DigestMismatch:
+        """The refusal of a layer that decompressed to ``found``, not its diff ID: for a
+        zstd:chunked or eStargz one, that its writer rewrote the tar (nothing is corrupt)
+        and that the image copies with its layers as stored."""
+        if self._toc is None:
+            return DigestMismatch(
+                f"{self._what} decompresses to {found}, not the diff ID {self._diff_id} its "
+                "config promises; it is not copied.")
+        said = (f"{self._what} is a {self._toc} layer whose tar was rewritten as it was "
+                "compressed (skopeo 1.9 writes zstd:chunked so) and decompresses to "
+                f"{found}, not the diff ID {self._diff_id} its config names: recompressed or "
+                "uncompressed it would not match its config, so it is not copied; ")
+        return DigestMismatch(
+            said + "copy the image with its layers as they are stored, in OCI's format.",
+            on_command_line=said + "copy it as stored: leave out --dest-compress-format, "
+            "--dest-decompress and --format v2s2, and do not copy it into a "
+            "docker-archive:.")
 
     def _produce(self) -> None:
         """Compress until a piece is ready or the source ended."""
@@ -1052,7 +1084,7 @@ def _transfer_blob_once(
             # the new size is not known ahead: progress counts the source bytes read
             reader = _Recompressor(
                 _Counted(stream, progress), task.recompress, options.compression_level,
-                task.diff_id, what,
+                task.diff_id, what, _toc_format(descriptor),
             )
             written = destination.put_blob(
                 reader, media_type=task.media_type, digest=None, size=None,

@@ -697,9 +697,10 @@ def test_gzip_layers_are_written_again_when_asked_for_gzip_from_zstd(tmp_path: P
     assert gzip.decompress(dest.blobs[layer.digest])[:512].count(b"a") >= 1
 
 
-def _image_of_one_layer(root: Path, layer: bytes, diff_id: str) -> str:
-    """A layout of one image whose only (gzip) layer is ``layer`` and whose config
-    promises ``diff_id``; returns the ``oci:`` name."""
+def _image_of_one_layer(root: Path, layer: bytes, diff_id: str,
+                        annotations: dict[str, str] | None = None) -> str:
+    """A layout of one image whose only (gzip) layer is ``layer`` (with ``annotations``)
+    and whose config promises ``diff_id``; returns the ``oci:`` name."""
     from tests.helpers.imagebuild import build_config, dump_json
 
     builder = LayoutBuilder(root)
@@ -710,7 +711,8 @@ def _image_of_one_layer(root: Path, layer: bytes, diff_id: str) -> str:
         "schemaVersion": 2,
         "mediaType": media.OCI_MANIFEST,
         "config": {"mediaType": media.OCI_CONFIG, **config},
-        "layers": [{"mediaType": media.OCI_LAYER_GZIP, **blob}],
+        "layers": [{"mediaType": media.OCI_LAYER_GZIP, **blob,
+                    **({"annotations": annotations} if annotations else {})}],
     }
     builder.tag({"mediaType": media.OCI_MANIFEST, **builder.add_blob(dump_json(manifest))},
                 "bad")
@@ -729,6 +731,37 @@ def test_recompressing_a_layer_that_is_not_its_diff_id_is_refused(
     with pytest.raises(DigestMismatch, match="not the diff ID"):
         copy_image(open_source(name), dest, CopyOptions(compression=target))  # type: ignore[arg-type]
     assert dest.aborted and dest.committed is None
+
+
+@pytest.mark.parametrize(("key", "kind"), [
+    ("containerd.io/snapshot/stargz/toc.digest", "eStargz"),
+    ("io.github.containers.zstd-chunked.manifest-checksum", "zstd:chunked"),
+])
+def test_a_layer_with_a_table_of_contents_that_is_not_its_diff_id_is_said_to_be_one(
+    tmp_path: Path, key: str, kind: str
+) -> None:
+    """eStargz and zstd:chunked writers rewrite the tar they compress (skopeo 1.9 keeps
+    the old diff ID): the refusal says so, and that the image copies as stored, rather
+    than read like corruption; the config's diff IDs are not rewritten."""
+    plain = bytes(range(256)) * 64
+    name = _image_of_one_layer(
+        tmp_path / "l", gzip.compress(plain), "sha256:" + hashlib.sha256(b"other").hexdigest(),
+        {key: "sha256:" + "ab" * 32})
+    dest = MemoryDestination()
+    with pytest.raises(DigestMismatch) as refused:
+        copy_image(open_source(name), dest, CopyOptions(compression="zstd"))
+    assert f"is a {kind} layer whose tar was rewritten as it was compressed" in str(
+        refused.value)
+    assert str(refused.value).endswith(
+        "so it is not copied; copy the image with its layers as they are stored, in OCI's "
+        "format.")
+    assert refused.value.on_command_line is not None
+    assert refused.value.on_command_line.endswith(
+        "copy it as stored: leave out --dest-compress-format, --dest-decompress and "
+        "--format v2s2, and do not copy it into a docker-archive:.")
+    assert dest.aborted and dest.committed is None
+    # as it is stored, it is copied
+    copy_image(open_source(name), MemoryDestination())
 
 
 @pytest.mark.parametrize("target", ["zstd", "none"])
