@@ -455,6 +455,26 @@ def test_created_is_printed_as_skopeo_does(tools: Tools, index: int) -> None:
     )
 
 
+@pytest.mark.parametrize("docker_format", ["v2s2", "v2s1"])
+def test_a_docker_image_without_created_is_go_zero_time(tools: Tools, tmp_path: Path,
+                                                        docker_format: str) -> None:
+    """A Docker config keeps ``created`` in a time.Time, not a pointer: absent, skopeo
+    prints Go's zero time (an OCI image's stays null), and templates get that time."""
+    oci = _odd_image(tmp_path / "oci", ODD_CONFIGS["absent"],
+                     b',"history":[{"created_by":"ADD a"}]')  # (schema 1 needs history)
+    docker = f"dir:{tmp_path / docker_format}"
+    tools.skopeo_copy("--format", docker_format, oci, docker)
+    for name, created in ((oci, None), (docker, "0001-01-01T00:00:00Z")):
+        ours, theirs = (json.loads(answer) for answer in tools.both(name, None))
+        assert ours["Created"] == theirs["Created"] == created, both_shown(
+            f"Created of {name}, whose config has none", ours, theirs)
+    template = ("{{.Created}}|{{.Created.IsZero}}|{{.Created.Year}}|{{.Created.Unix}}|"
+                '{{.Created.Format "2006-01-02T15:04:05Z07:00"}}')
+    ours_text, theirs_text = tools.both(docker, None, "--format", template)
+    assert ours_text == theirs_text == (b"0001-01-01 00:00:00 +0000 UTC|true|1|"
+                                        b"-62135596800|0001-01-01T00:00:00Z\n")
+
+
 def test_an_artifacts_config_raw_is_its_bytes(tools: Tools, tmp_path: Path) -> None:
     """A Helm chart's config is no image config: ``--config --raw`` prints its bytes, as
     skopeo does; ``--config`` alone says which media type it has."""
@@ -490,12 +510,14 @@ ODD_CONFIGS = {
 }
 
 
-def _odd_image(root: Path, run: bytes) -> str:
+def _odd_image(root: Path, run: bytes, more: bytes = b"") -> str:
+    """An OCI image whose config's ``config`` holds ``run`` (and the config ``more``
+    top-level members, each after a comma); it has no ``created``."""
     builder = LayoutBuilder(root)
     layer = builder.add_blob(b"\x00" * 1024)  # (an empty tar)
     config = builder.add_blob(
         b'{"architecture":"amd64","os":"linux","config":{' + run + b'},"rootfs":{"type":'
-        b'"layers","diff_ids":["' + sha256(b"\x00" * 1024).encode() + b'"]}}')
+        b'"layers","diff_ids":["' + sha256(b"\x00" * 1024).encode() + b'"]}' + more + b"}")
     manifest = builder.add_blob(json.dumps({
         "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},

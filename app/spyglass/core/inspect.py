@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from spyglass.core import media
 from spyglass.core.image import LoadedImage
 from spyglass.core.manifest import ImageIndex, Schema1Manifest, manifest_digest
 from spyglass.core.reference import DockerArchiveName, DockerName, ImageName
@@ -13,6 +14,10 @@ from spyglass.core.reference import DockerArchiveName, DockerName, ImageName
 _RFC3339 = re.compile(
     r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]+))?(Z|[+-][0-9]{2}:[0-9]{2})"
 )
+
+GO_ZERO_TIME = "0001-01-01T00:00:00Z"
+"""Go's zero ``time.Time`` as skopeo prints it: a Docker image's ``Created`` when its
+config has none (an OCI image's is null)."""
 
 
 def created_as_skopeo(created: str | None) -> str | None:
@@ -65,6 +70,12 @@ def inspect_output(image: LoadedImage, name: ImageName, repo_tags: list[str]) ->
     )
     out["RepoTags"] = repo_tags
     out["Created"] = created_as_skopeo(config.created) if config else None
+    if out["Created"] is None and config and (
+            isinstance(image.manifest, Schema1Manifest)
+            or image.manifest.media_type == media.DOCKER_V2S2):
+        # containers/image reads a Docker config's created into a time.Time, not a
+        # pointer as OCI's: absent (or null) is Go's zero time, which skopeo prints
+        out["Created"] = GO_ZERO_TIME
     out["DockerVersion"] = config.docker_version if config else ""
     # maps come out with their keys sorted, as Go's encoder (skopeo's) writes them
     # an empty map or list the config holds is shown so ({}, []), as Go keeps it; only
