@@ -69,6 +69,21 @@ TEMPLATES = [
     '{{$t := .Created}}{{$t.Format "2006"}} {{(.Created).Year}} {{$t.UTC.Hour}}',
     "{{$x := 1}}{{range $x = .Layers}}{{end}}{{$x}}",
     "{{if .Os}}{{$x := .Os}}{{$x}}{{else}}{{$x}}{{end}}",
+    # printf as Go's fmt: a list's and a map's elements each with the verb, %q as
+    # strconv.Quote, precision on %v, %T, and the integer verbs
+    '{{printf "%q|%q|%q|%x" .Env .RepoTags .Labels .Layers}}',
+    '{{printf "%q|%+q|%#q" (index .Labels "ctl") (index .Labels "ctl") .Os}}',
+    '{{printf "%d|%5v|%-12.3s|%10.4v|" .Layers .Env .Layers .Os}}',
+    '{{printf "%T %T %T %T %T %T %T" . .Env .Labels .Digest .Os .Created .Created.UTC}}',
+    '{{printf "%#v|%#v|%#v|%#v" .Os .Env .Labels .RepoTags}}',
+    '{{printf "%c %U %#U %b %#x %#o %q %5d %s %v" 65 233 65 5 255 8 65 "ab" 5 nil}}',
+    '{{printf "%+v" .Labels}} {{printf "%X" .Labels}} {{printf "%.2x" .Os}}',
+    # a digest's methods, and the digest as a string everywhere else
+    "{{.Digest.Algorithm}} {{.Digest.Encoded}} {{.Digest.Hex}} {{.Digest.String}} "
+    "{{.Digest.Validate}}",
+    '{{eq .Digest (index $ 0).Digest}} {{lt .Digest "z"}} {{slice .Digest 0 6}} '
+    "{{len .Digest}} {{printf \"%s|%q|%v\" .Digest .Digest .Digest}}",
+    "{{.Created.Local}} {{.Created.Local.Hour}} {{printf \"%#v\" .Created.UTC}}",
 ]
 
 
@@ -82,7 +97,7 @@ def labelled(tmp_path_factory: pytest.TempPathFactory) -> str:
     root = tmp_path_factory.mktemp("format") / "layout"
     builder = LayoutBuilder(root)
     labels = {"org.opencontainers.image.version": "2.1 <beta> & co", "zeta": "z",
-              "alpha": "a", "Mixed.Case": "M"}
+              "alpha": "a", "Mixed.Case": "M", "ctl": "a\x01b\x7f\u00e9\u2028\"\\\n"}
     builder.tag(builder.add_image(ImageSpec(
         layers=[LayerSpec({"/a": b"a\n"}), LayerSpec({"/b": b"b\n"})],
         labels=labels, created="2024-06-30T23:59:58.1234500+02:00")), "latest")
@@ -123,6 +138,11 @@ CONFIG_TEMPLATES = [
     '{{index .Config.Labels "org.opencontainers.image.version"}}',
     "{{range $i, $h := .History}}{{$i}}{{if $h.EmptyLayer}}e{{end}} {{end}}",
     "{{with .Config}}{{.Env}}{{end}} {{with .Author}}{{.}}{{else}}nobody{{end}} {{len $}}",
+    # the v1.Image struct's types, order and Go syntax; a diff ID is a digest
+    "{{range .RootFS.DiffIDs}}{{.Algorithm}}:{{.Encoded}}={{.Hex}} {{end}}",
+    '{{printf "%T|%T|%T|%T|%T|%T" . .Config .RootFS .History .RootFS.DiffIDs .Created}}',
+    '{{printf "%+v" .}}',
+    '{{printf "%#v" .RootFS}} {{printf "%#v" .Config}} {{printf "%#v" .History}}',
 ]
 
 

@@ -2,7 +2,7 @@
 scripts call on ``.Created`` in ``skopeo inspect --format`` — ``Format LAYOUT``
 (Go's reference-time layouts: ``2006-01-02T15:04:05Z07:00``), ``Unix``,
 ``Year``, ``Month``, ``Day``, ``Hour``, ``Minute``, ``Second``, ``Nanosecond``,
-``YearDay``, ``Weekday``, ``UTC`` and ``String``.
+``YearDay``, ``Weekday``, ``IsZero``, ``UTC``, ``Local`` and ``String``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 _RFC3339: Final = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})")
@@ -27,6 +27,16 @@ class GoTime:
     (``2024-01-15 09:30:00 +0000 UTC``), and as that text in JSON."""
 
     text: str
+    zone: str = ""
+    """The zone's name Go prints (``CET``), for a time in the local zone; "" for one
+    read from text, whose zone Go names by its offset (``UTC`` for ``Z``)."""
+    pointer: bool = False
+    """A ``*time.Time`` (a struct's field, nil when absent), not a ``time.Time`` (what
+    its methods give): ``%T`` names it so."""
+
+    METHODS: ClassVar = ("Format", "Unix", "UnixNano", "Year", "Month", "Day", "Hour",
+                         "Minute", "Second", "Nanosecond", "YearDay", "Weekday", "IsZero",
+                         "UTC", "Local", "String")
 
     def _parts(self) -> tuple[dt.datetime, int, int] | None:
         """The time (to the second), its nanoseconds and its offset in seconds."""
@@ -57,7 +67,8 @@ class GoTime:
         while at < len(layout):
             for token, write in _TOKENS:
                 if layout.startswith(token, at):
-                    out.append(write(moment, nanos, offset, token))
+                    out.append(self.zone if token == "MST" and self.zone
+                               else write(moment, nanos, offset, token))
                     at += len(token)
                     break
             else:
@@ -73,6 +84,18 @@ class GoTime:
                     out.append(layout[at])
                     at += 1
         return "".join(out)
+
+    def go_syntax(self) -> str:
+        """As Go's ``Time.GoString`` (what ``%#v`` prints):
+        ``time.Date(2024, time.January, 15, 9, 30, 0, 0, time.UTC)``."""
+        parts = self._parts()
+        if parts is None:
+            return self.text
+        moment, nanos, offset = parts
+        where = ("time.Local" if self.zone else "time.UTC" if offset == 0
+                 else 'time.Location("")')
+        return (f"time.Date({moment.year}, time.{_MONTHS[moment.month - 1]}, {moment.day}, "
+                f"{moment.hour}, {moment.minute}, {moment.second}, {nanos}, {where})")
 
     def method(self, name: str, arguments: list[Any]) -> Any:
         """The value of the method ``name``; KeyError for one it has not."""
@@ -103,6 +126,7 @@ class GoTime:
             "IsZero": lambda: moment.year == 1 and moment.month == 1 and moment.day == 1
             and not (moment.hour or moment.minute or moment.second or nanos),
             "UTC": lambda: GoTime(_utc_text(moment, nanos)),
+            "Local": lambda: _local(moment, nanos),
         }
         return simple[name]()
 
@@ -111,6 +135,17 @@ def _utc_text(moment: dt.datetime, nanos: int) -> str:
     utc = moment.astimezone(dt.UTC)
     fraction = f".{nanos:09d}".rstrip("0").rstrip(".")
     return utc.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
+
+
+def _local(moment: dt.datetime, nanos: int) -> GoTime:
+    """The time in this system's zone (``TZ``, else ``/etc/localtime``), as Go's
+    ``Time.Local``: UTC where neither is set."""
+    local = moment.astimezone()
+    offset = local.utcoffset() or dt.timedelta()
+    fraction = f".{nanos:09d}".rstrip("0").rstrip(".")
+    text = (local.strftime("%Y-%m-%dT%H:%M:%S") + fraction
+            + _zone(int(offset.total_seconds()), True, True))
+    return GoTime(text, local.tzname() or "")
 
 
 def _zone(offset: int, colon: bool, zulu: bool) -> str:

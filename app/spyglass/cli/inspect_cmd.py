@@ -196,7 +196,7 @@ def _as_go_values(described: dict[str, Any], *, schema1: bool) -> dict[str, Any]
     ``schema1`` image's has no ``LayersData`` at all (skopeo cannot evaluate the field:
     schema 1 records no layer sizes), not an empty one."""
     from spyglass.cli.gotime import GoTime
-    from spyglass.cli.template_values import GoMap
+    from spyglass.cli.template_values import GoDigest, GoList, GoMap, GoStruct, JSONField
 
     def as_map(value: Any) -> GoMap:
         return GoMap(value, nil=False) if isinstance(value, dict) else GoMap(nil=True)
@@ -205,15 +205,27 @@ def _as_go_values(described: dict[str, Any], *, schema1: bool) -> dict[str, Any]
                               if not (schema1 and name == "LayersData")}
     fields.update((name, value) for name, value in described.items() if name not in fields)
     fields["Labels"] = as_map(described.get("Labels"))
-    for name in ("RepoTags", "Layers", "LayersData", "Env"):
-        if name in fields and fields[name] is None:  # a nil slice prints [] in Go
-            fields[name] = []
+    for name, element in (("RepoTags", "string"), ("Layers", "string"),
+                          ("LayersData", _LAYER_TYPE), ("Env", "string")):
+        if name in fields:  # (a nil slice prints [] in Go, and is null in JSON)
+            fields[name] = GoList(fields[name] or (), nil=fields[name] is None,
+                                  element_type=element)
     if isinstance(fields["Created"], str) and fields["Created"]:
-        fields["Created"] = GoTime(fields["Created"])
-    for layer in fields.get("LayersData") or []:
+        fields["Created"] = GoTime(fields["Created"], pointer=True)
+    if isinstance(fields["Digest"], str):
+        fields["Digest"] = GoDigest(fields["Digest"])
+    layers = fields.get("LayersData") or []
+    for number, layer in enumerate(layers):
         if isinstance(layer, dict):
             layer["Annotations"] = as_map(layer.get("Annotations"))
-    return fields
+            if isinstance(layer.get("Digest"), str):
+                layer["Digest"] = GoDigest(layer["Digest"])
+            layers[number] = GoStruct(layer, type_name=_LAYER_TYPE)
+    return GoStruct(fields, type_name="inspect.Output", json={
+        name: JSONField(name, omitempty=True) for name in ("Name", "Tag", "Variant")})
+
+
+_LAYER_TYPE: Final = "types.ImageInspectLayer"
 
 
 _OCI_CONFIG_FIELDS: Final = ("User", "ExposedPorts", "Env", "Entrypoint", "Cmd", "Volumes",
@@ -254,15 +266,20 @@ def _schema1_config_as_skopeo(data: Mapping[str, Any], manifest: Schema1Manifest
 
 def _config_as_go_values(data: Mapping[str, Any]) -> dict[str, Any]:
     """An image config as skopeo's template sees it: the OCI ``v1.Image`` struct, every
-    field there (Go's names, zero values where the JSON has none)."""
+    field there (Go's names, zero values where the JSON has none; a list the JSON lacks
+    is a nil one), each struct with the JSON tags ``json`` writes it by."""
     from spyglass.cli.gotime import GoTime
-    from spyglass.cli.template_values import GoMap
+    from spyglass.cli.template_values import GoDigest, GoList, GoMap, GoStruct, JSONField
 
     def text(value: Any) -> Any:
         return value if isinstance(value, str) else ""
 
-    def strings(value: Any) -> list[Any]:
-        return list(value) if isinstance(value, list) else []
+    def strings(value: Any, element_type: str = "string") -> GoList:
+        if not isinstance(value, list):
+            return GoList(nil=True, element_type=element_type)
+        return GoList((GoDigest(item) if element_type == "digest.Digest"
+                       and isinstance(item, str) else item for item in value),
+                      element_type=element_type)
 
     def mapping(value: Any, zero: Any = "") -> GoMap:
         """A ``map[string]string``, or (``zero={}``) a ``map[string]struct{}``."""
@@ -270,22 +287,25 @@ def _config_as_go_values(data: Mapping[str, Any]) -> dict[str, Any]:
             return GoMap(value, zero=zero)
         return GoMap(nil=True, zero=zero)
 
-    def time(value: Any) -> Any:
-        return GoTime(value) if isinstance(value, str) and value else None
+    def time(value: Any) -> Any:  # (a *time.Time: nil when absent)
+        return GoTime(value, pointer=True) if isinstance(value, str) and value else None
+
+    def tags(*fields: tuple[str, str, bool]) -> dict[str, JSONField]:
+        return {field: JSONField(name, omitempty) for field, name, omitempty in fields}
 
     found_config, found_rootfs = data.get("config"), data.get("rootfs")
     config: dict[str, Any] = found_config if isinstance(found_config, dict) else {}
     rootfs: dict[str, Any] = found_rootfs if isinstance(found_rootfs, dict) else {}
     history = [entry for entry in data.get("history") or [] if isinstance(entry, dict)]
-    return {
+    return GoStruct({
         "Created": time(data.get("created")),
         "Author": text(data.get("author")),
         "Architecture": text(data.get("architecture")),
+        "Variant": text(data.get("variant")),
         "OS": text(data.get("os")),
         "OSVersion": text(data.get("os.version")),
         "OSFeatures": strings(data.get("os.features")),
-        "Variant": text(data.get("variant")),
-        "Config": {
+        "Config": GoStruct({
             "User": text(config.get("User")),
             "ExposedPorts": mapping(config.get("ExposedPorts"), {}),
             "Env": strings(config.get("Env")),
@@ -296,16 +316,30 @@ def _config_as_go_values(data: Mapping[str, Any]) -> dict[str, Any]:
             "Labels": mapping(config.get("Labels")),
             "StopSignal": text(config.get("StopSignal")),
             "ArgsEscaped": bool(config.get("ArgsEscaped")),
-        },
-        "RootFS": {"Type": text(rootfs.get("type")), "DiffIDs": strings(rootfs.get("diff_ids"))},
-        "History": [{
+        }, type_name="v1.ImageConfig", json=tags(  # (its fields are named as Docker's)
+            *((field, field, True) for field in _OCI_CONFIG_FIELDS))),
+        "RootFS": GoStruct({
+            "Type": text(rootfs.get("type")),
+            "DiffIDs": strings(rootfs.get("diff_ids"), "digest.Digest"),
+        }, type_name="v1.RootFS", json=tags(("Type", "type", False),
+                                            ("DiffIDs", "diff_ids", False))),
+        "History": GoList((GoStruct({
             "Created": time(entry.get("created")),
             "CreatedBy": text(entry.get("created_by")),
             "Author": text(entry.get("author")),
             "Comment": text(entry.get("comment")),
             "EmptyLayer": bool(entry.get("empty_layer")),
-        } for entry in history],
-    }
+        }, type_name="v1.History", json=tags(
+            ("Created", "created", True), ("CreatedBy", "created_by", True),
+            ("Author", "author", True), ("Comment", "comment", True),
+            ("EmptyLayer", "empty_layer", True))) for entry in history),
+            nil=not isinstance(data.get("history"), list), element_type="v1.History"),
+    }, type_name="*v1.Image", json=tags(
+        ("Created", "created", True), ("Author", "author", True),
+        ("Architecture", "architecture", False), ("Variant", "variant", True),
+        ("OS", "os", False), ("OSVersion", "os.version", True),
+        ("OSFeatures", "os.features", True), ("Config", "config", True),
+        ("RootFS", "rootfs", False), ("History", "history", True)))
 
 
 def _note_no_config_blob(name: str, image: Schema1Manifest, entry: Descriptor | None) -> None:

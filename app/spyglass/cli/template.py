@@ -14,7 +14,8 @@ lists, strings, numbers, booleans, None):
   (``.Labels | json``): ``json``, ``index`` (a list's or a string's element, or a
   map's, a missing key giving the map's zero value, :attr:`GoMap.zero`; a struct is
   not indexed), ``len``, ``lower``, ``upper``, ``join LIST SEP``, ``eq``, ``ne``,
-  ``not``, ``and``, ``or``, ``printf`` (``%s %v %d %q %t %x``) and ``print``;
+  ``not``, ``and``, ``or``, ``printf`` (as Go's fmt, lists and maps element by
+  element) and ``print``;
   ``(…)`` groups a pipeline;
 - ``{{range PIPELINE}}…{{else}}…{{end}}`` runs once per element (with ``.``
   set to it; ``{{break}}`` and ``{{continue}}`` inside), ``{{if PIPELINE}}…{{else
@@ -33,7 +34,8 @@ The whole template is read before anything runs: a function it does not know,
 a variable used before it is declared, or a part of Go's templates beyond these
 (``define``, ``template``, ``block``) is refused with a sentence, never run
 halfway. ``.Created`` is a :class:`~spyglass.cli.gotime.GoTime`, with Go's time
-methods (``.Created.Format "2006-01-02"``, ``.Created.Unix``).
+methods (``.Created.Format "2006-01-02"``, ``.Created.Unix``); a digest is a
+:class:`~spyglass.cli.template_values.GoDigest`, with go-digest's (``.Digest.Encoded``).
 
 Values print as Go prints them: a list ``[a b]``, a struct (a dict) ``{v1 v2}``
 in its order, a map (:class:`GoMap`) ``map[k:v]`` with its keys sorted — and
@@ -57,6 +59,7 @@ from spyglass.cli.template_functions import FUNCTIONS, CannotApply
 from spyglass.cli.template_parse import Node, Operand, Parser, Pipeline, fields_of
 from spyglass.cli.template_values import (
     MISSING,
+    GoDigest,
     GoMap,
     TemplateError,
     is_true,
@@ -268,14 +271,17 @@ def _number(text: str) -> int | float:
 
 def _lookup(value: Any, path: list[str], template: str) -> Any:
     for depth, key in enumerate(path):
-        if isinstance(value, GoTime):
+        if isinstance(value, GoTime | GoDigest):
+            what, methods = (("time", GoTime.METHODS) if isinstance(value, GoTime)
+                             else ("digest", GoDigest.METHODS))
             try:
-                value = value.method(key, [])
+                value = (value.method(key, []) if isinstance(value, GoTime)
+                         else value.method(key))
             except (KeyError, TypeError):
                 raise TemplateError(
                     f'The format "{template}" asks for .{".".join(path[:depth + 1])}, but a '
-                    "time has no such method (it has Format, Unix, Year, Month, Day, Hour, "
-                    "Minute, Second, Nanosecond, YearDay, Weekday, UTC and String).") from None
+                    f"{what} has no such method (it has {', '.join(methods[:-1])} and "
+                    f"{methods[-1]}).") from None
             continue
         if isinstance(value, GoMap):
             value = value.get(key, MISSING)

@@ -12,10 +12,22 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from spyglass.cli.gotime import GoTime
-from spyglass.cli.template_values import MISSING, GoMap, float_text, is_true, kind_of, print_value
+from spyglass.cli.template_values import (
+    MISSING,
+    GoDigest,
+    GoList,
+    GoMap,
+    GoStruct,
+    JSONField,
+    float_text,
+    is_true,
+    kind_of,
+    print_value,
+)
 from spyglass.core import gojson
 from spyglass.core.text import as_given
 
@@ -24,16 +36,39 @@ MAX_WIDTH: Final = 4096
 
 
 def _plain(value: Any) -> Any:
-    """``value`` as JSON holds it, maps' keys sorted as Go's encoder sorts them."""
+    """``value`` as Go's ``json.Marshal`` writes it: maps' keys sorted, a struct's
+    fields under their JSON tags' names (:attr:`GoStruct.json`), those ``omitempty``
+    left out when empty, a nil list or map ``null``, a time in RFC 3339 with
+    nanoseconds, a digest as its string."""
     if isinstance(value, GoMap):
         return None if value.nil else {key: _plain(value[key]) for key in sorted(value)}
+    if isinstance(value, GoStruct):
+        out = {}
+        for name, item in value.items():
+            field = value.json.get(name, JSONField(name))
+            if not (field.omitempty and _empty(item)):
+                out[field.name] = _plain(item)
+        return out
     if isinstance(value, Mapping):
         return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, GoList) and value.nil:
+        return None
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
     if isinstance(value, GoTime):
-        return value.text
+        return value.format("2006-01-02T15:04:05.999999999Z07:00")
+    if isinstance(value, str):
+        return str(value)
     return None if value is MISSING else value
+
+
+def _empty(value: Any) -> bool:
+    """What Go's ``omitempty`` leaves out: false, 0, "", nil, an empty list or map (a
+    struct never)."""
+    if isinstance(value, GoStruct | GoTime):
+        return False
+    return value is None or value is MISSING or (
+        isinstance(value, bool | int | float | str | list | tuple | Mapping) and not value)
 
 
 def _json(value: Any) -> str:
@@ -112,7 +147,8 @@ def _equal(first: Any, *others: Any) -> bool:
 def _comparable(value: Any) -> Any:
     if isinstance(value, Mapping | list | tuple):
         raise CannotApply(f"{kind_of(value)} cannot be compared")
-    return str(value) if isinstance(value, GoTime) else value
+    # (a time compares as its text; a digest is a string, however it is marked)
+    return str(value) if isinstance(value, GoTime | str) else value
 
 
 def _same(first: Any, other: Any) -> bool:
@@ -133,7 +169,7 @@ def _number_or_text(value: Any) -> Any:
     """A value ``lt`` and its kin can order: a number or a string."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise CannotApply(f"{kind_of(value)} cannot be ordered")
-    return value
+    return str(value) if isinstance(value, str) else value
 
 
 def _less(first: Any, second: Any) -> bool:
@@ -234,9 +270,10 @@ _VERB: Final = re.compile(r"%([-+# 0]*)(\d*)(?:\.(\d*))?(.?)", re.DOTALL)
 
 
 def _printf(layout: Any, *values: Any) -> str:
-    """As Go's ``printf`` for the verbs people use — ``%v %s %q %d %t %x %X %o %f %e
-    %g %%`` with flags, width and precision — and Go's ``%!`` marks for what does not
-    fit (a missing value, a value of the wrong kind, one too many)."""
+    """As Go's ``printf`` for the verbs people use — ``%v %s %q %d %t %x %X %o %b %c %U
+    %f %e %g %T %%`` with flags, width and precision, a list's elements and a map's keys
+    and values each printed with the verb — and Go's ``%!`` marks for what does not fit
+    (a missing value, a value of the wrong kind, one too many)."""
     if not isinstance(layout, str):
         raise CannotApply(f"its first argument is the layout, a string, not {kind_of(layout)}")
     left = list(values)
@@ -251,18 +288,7 @@ def _printf(layout: Any, *values: Any) -> str:
             raise CannotApply(f"a width or precision above {MAX_WIDTH} is not printed")
         if not left:
             return f"%!{letter}(MISSING)"
-        text = _format_value(left.pop(0), letter, flags, precision)
-        if width and len(text) < int(width):
-            pad = int(width) - len(text)
-            if "-" in flags:
-                text += " " * pad
-            elif "0" in flags and letter in "dxXofeg" and text[:1] in "+-":
-                text = text[0] + "0" * pad + text[1:]
-            elif "0" in flags and letter in "dxXofeg":
-                text = "0" * pad + text
-            else:
-                text = " " * pad + text
-        return text
+        return _format_value(left.pop(0), _Verb(letter, flags, int(width or 0), precision))
 
     printed = _VERB.sub(verb, layout)
     if left:
@@ -271,43 +297,222 @@ def _printf(layout: Any, *values: Any) -> str:
     return printed
 
 
+@dataclass(frozen=True)
+class _Verb:
+    """A ``printf`` verb: its letter, flags, width (0: none) and precision (None: none;
+    "" for a bare dot, which Go reads as 0)."""
+
+    letter: str
+    flags: str
+    width: int
+    precision: str | None
+
+    @property
+    def sharp_v(self) -> bool:
+        return self.letter == "v" and "#" in self.flags
+
+    def pad(self, text: str, *, number: bool = False) -> str:
+        """``text`` padded to the width: left with ``-``, with zeros after any sign for a
+        number with ``0``, else with spaces on the left."""
+        gap = self.width - len(text)
+        if gap <= 0:
+            return text
+        if "-" in self.flags:
+            return text + " " * gap
+        if "0" in self.flags and number:
+            sign = text[:1] if text[:1] in "+-" else ""
+            return sign + "0" * gap + text[len(sign):]
+        return " " * gap + text
+
+
+def _format_value(value: Any, verb: _Verb) -> str:
+    """One value as ``verb`` prints it, as Go's fmt: a list ``[e1 e2]`` and a map
+    ``map[k:v]`` (keys sorted) with the verb applied to each element, key and value (and
+    the width to each), a struct ``{v1 v2}`` (``%+v``: ``{Name:v1 …}``); ``%#v`` in Go's
+    syntax; ``%T`` the value's Go type."""
+    if verb.letter == "T":
+        return verb.pad(_go_type(value))
+    if verb.sharp_v:
+        return _go_syntax(value)
+    if isinstance(value, GoMap):
+        return "map[" + " ".join(f"{_format_value(key, verb)}:{_format_value(value[key], verb)}"
+                                 for key in sorted(value)) + "]"
+    if isinstance(value, Mapping):
+        named = verb.letter == "v" and "+" in verb.flags
+        pointer = "&" if _go_type(value).startswith("*") else ""
+        return pointer + "{" + " ".join((f"{name}:" if named else "") + _format_value(item, verb)
+                              for name, item in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + " ".join(_format_value(item, verb) for item in value) + "]"
+    return _format_scalar(value, verb)
+
+
+def _format_scalar(value: Any, verb: _Verb) -> str:
+    """A value that is no list, map or struct as ``verb`` prints it, padded."""
+    letter, flags, precision = verb.letter, verb.flags, verb.precision
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    number = whole or isinstance(value, float)
+    plus = "+" if "+" in flags else ""
+    cut = None if precision is None else int(precision or 0)
+    if isinstance(value, GoTime | GoDigest) and letter in "vsq":
+        value = str(value)  # (as its String method gives it, as Go's fmt calls it)
+    if letter in "vs" and isinstance(value, str):
+        return verb.pad(value if cut is None else value[:cut])
+    if letter == "v" and number and not isinstance(value, float):
+        return verb.pad(format(value, plus + "d"), number=True)
+    if letter == "v" or (letter == "s" and value is MISSING):
+        return verb.pad(print_value(value), number=number)
+    if letter == "s" and isinstance(value, GoTime):
+        return verb.pad(str(value))
+    if letter == "q" and isinstance(value, str):
+        text = value if cut is None else value[:cut]
+        if "#" in flags and _can_backquote(text):
+            return verb.pad(f"`{text}`")
+        return verb.pad(go_quote(text, ascii_only="+" in flags))
+    if letter == "t" and isinstance(value, bool):
+        return verb.pad("true" if value else "false")
+    if whole and letter in "dxXobcqU":
+        return verb.pad(_format_integer(value, letter, flags), number=letter in "dxXob")
+    if letter in "xX" and isinstance(value, str):
+        text = as_given(value).hex()
+        if cut is not None:
+            text = text[: cut * 2]
+        return verb.pad(text.upper() if letter == "X" else text)
+    if letter in "feg" and number:
+        if letter == "g" and precision is None:
+            text = float_text(float(value))
+            return verb.pad(plus + text if plus and value >= 0 else text, number=True)
+        digits = 6 if precision is None else int(precision or 0)
+        # (%e: Go writes at least two exponent digits, as Python does)
+        return verb.pad(format(float(value), f"{plus}.{digits}{letter}"), number=True)
+    if value is None:
+        return f"%!{letter}(<nil>)"
+    if value is MISSING:
+        return f"%!{letter}(<no value>)"
+    # as Go: the value inside the mark printed with %v and the same flags and width
+    inner = _format_value(value, _Verb("v", flags, verb.width, precision))
+    return f"%!{letter}({_go_type(value)}={inner})"
+
+
+def _format_integer(value: int, letter: str, flags: str) -> str:
+    """An integer as ``%d %x %X %o %b %c %q %U`` prints it (``#``: ``0x``, ``0``, ``0b``
+    prefixes, ``U+0041 'A'``; ``+`` and space: a sign)."""
+    if letter == "c":
+        return _rune(value)
+    if letter == "q":
+        return "'" + go_quote(_rune(value), ascii_only="+" in flags, quote="'")[1:-1] + "'"
+    if letter == "U":
+        text = f"U+{value:04X}"
+        char = _rune(value)
+        return text + (f" '{char}'" if "#" in flags and char.isprintable() else "")
+    sign = "-" if value < 0 else "+" if "+" in flags else " " if " " in flags else ""
+    digits = format(abs(value), {"d": "d", "x": "x", "X": "X", "o": "o", "b": "b"}[letter])
+    prefix = ({"x": "0x", "X": "0X", "o": "0", "b": "0b"}.get(letter, "")
+              if "#" in flags else "")
+    return sign + prefix + digits
+
+
+def _rune(value: int) -> str:
+    """The character of code point ``value``; U+FFFD where there is none, as Go."""
+    return chr(value) if 0 <= value <= 0x10FFFF and not 0xD800 <= value <= 0xDFFF \
+        else "\ufffd"
+
+
+_SHORT_ESCAPES: Final = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n",
+                         "\r": "\\r", "\t": "\\t", "\v": "\\v"}
+
+
+def go_quote(text: str, *, ascii_only: bool = False, quote: str = '"') -> str:
+    r"""``text`` as Go's ``strconv.Quote`` writes it (``ascii_only``: ``QuoteToASCII``):
+    the quote and the backslash escaped, ``\a \b \f \n \r \t \v`` so, another
+    control character (and DEL) as ``\x..``, a byte that was not UTF-8 as ``\x..``,
+    a character that does not print (U+2028, a format character) as ``\u....`` or
+    ``\U........``; printable characters, Unicode too, as themselves."""
+    out = [quote]
+    for char in text:
+        code = ord(char)
+        if char in (quote, "\\"):
+            out.append("\\" + char)
+        elif char.isprintable() and (code < 0x80 or not ascii_only):
+            out.append(char)
+        elif char in _SHORT_ESCAPES:
+            out.append(_SHORT_ESCAPES[char])
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\x{code:02x}")
+        elif 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, kept as given
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif 0xD800 <= code <= 0xDFFF:
+            out.append("\\ufffd")
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    out.append(quote)
+    return "".join(out)
+
+
+def _can_backquote(text: str) -> bool:
+    """As Go's ``strconv.CanBackquote``: one line, no backquote, no control but tab."""
+    return all(char == "\t" or (char >= " " and char not in "`\x7f\ufeff"
+                                 and not 0xD800 <= ord(char) <= 0xDFFF) for char in text)
+
+
+def _go_syntax(value: Any) -> str:
+    """``value`` as Go's ``%#v`` prints it: strings quoted, lists and maps with their
+    type (``[]string{"a", "b"}``, ``map[string]string{"k":"v"}``)."""
+    if isinstance(value, str):
+        return go_quote(value)
+    if isinstance(value, GoMap):
+        if value.nil:
+            return f"{_go_type(value)}(nil)"
+        return _go_type(value) + "{" + ", ".join(
+            f"{_go_syntax(key)}:{_go_syntax(value[key])}" for key in sorted(value)) + "}"
+    if isinstance(value, Mapping):
+        name = _go_type(value)
+        return ("&" + name[1:] if name.startswith("*") else name) + "{" + ", ".join(
+            f"{name}:{_go_syntax(item)}" for name, item in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        if isinstance(value, GoList) and value.nil:
+            return f"{_go_type(value)}(nil)"
+        return _go_type(value) + "{" + ", ".join(_go_syntax(item) for item in value) + "}"
+    if isinstance(value, GoTime):
+        return value.go_syntax()
+    if value is None:
+        return "<nil>"
+    return print_value(value)
+
+
 def _go_type(value: Any) -> str:
+    """The Go type ``%T`` names for ``value``, as skopeo's structs declare it."""
+    if value is None or value is MISSING:
+        return "<nil>"
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, int):
         return "int"
     if isinstance(value, float):
         return "float64"
+    if isinstance(value, GoDigest):
+        return "digest.Digest"
     if isinstance(value, str):
         return "string"
+    if isinstance(value, GoTime):
+        return "*time.Time" if value.pointer else "time.Time"
+    if isinstance(value, GoMap):
+        if isinstance(value.zero, Mapping):
+            return "map[string]struct {}"
+        return "map[string]string" if isinstance(value.zero, str) \
+            else "map[string]interface {}"
+    if isinstance(value, GoStruct):
+        return value.type_name
+    if isinstance(value, Mapping):
+        return "struct {}"
+    if isinstance(value, list | tuple):
+        if isinstance(value, GoList) and value.element_type:
+            return "[]" + value.element_type
+        types = {_go_type(item) for item in value} or {"string"}
+        return "[]" + (types.pop() if len(types) == 1 else "interface {}")
     return "interface {}"
-
-
-def _format_value(value: Any, letter: str, flags: str, precision: str | None) -> str:
-    """One value as ``%<flags><letter>`` prints it (width aside)."""
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    plus = "+" if "+" in flags else ""
-    if letter in "vs":
-        text = print_value(value)
-        return text[: int(precision)] if precision and letter == "s" else text
-    if letter == "q" and isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if letter == "t" and isinstance(value, bool):
-        return "true" if value else "false"
-    if letter in "dxXo" and number and isinstance(value, int):
-        spec = {"d": "d", "x": "x", "X": "X", "o": "o"}[letter]
-        return format(value, plus + spec)
-    if letter in "xX" and isinstance(value, str):
-        text = as_given(value).hex()
-        return text.upper() if letter == "X" else text
-    if letter in "feg" and number:
-        digits = 6 if precision in (None, "") else int(precision)
-        if letter == "g" and precision in (None, ""):
-            return plus + float_text(float(value)) if value >= 0 or not plus \
-                else float_text(float(value))
-        # (%e: Go writes at least two exponent digits, as Python does)
-        return format(float(value), f"{plus}.{digits}{letter}")
-    return f"%!{letter}({_go_type(value)}={print_value(value)})"
 
 
 def _print_all(*values: Any) -> str:

@@ -9,7 +9,8 @@ template that cannot be read or run raises.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from spyglass.core.errors import SpyglassError
@@ -41,6 +42,56 @@ class GoMap(dict[str, Any]):
         super().__init__(items or {})
         self.nil = nil
         self.zero = zero
+
+
+class GoList(list[Any]):
+    """A Go slice of ``element_type`` (``"string"``, "" when not known): prints as any
+    list; a nil one (``nil=True``) is ``null`` in JSON, where an empty one is ``[]``."""
+
+    def __init__(self, items: Iterable[Any] = (), *, nil: bool = False,
+                 element_type: str = "") -> None:
+        super().__init__(items)
+        self.nil = nil
+        self.element_type = element_type
+
+
+@dataclass(frozen=True)
+class JSONField:
+    """How Go's ``json.Marshal`` writes a struct field: under the name its tag gives,
+    left out when ``omitempty`` and the value is empty (false, 0, "", nil, or an empty
+    list or map)."""
+
+    name: str
+    omitempty: bool = False
+
+
+class GoStruct(dict[str, Any]):
+    """A Go struct of type ``type_name`` (``v1.History``): its fields in order, each
+    there. ``json`` (a field's name to its :class:`JSONField`) says how ``json`` writes
+    it; without it, as Go writes a struct without tags, every field under its name."""
+
+    def __init__(self, fields: Mapping[str, Any], *, type_name: str,
+                 json: Mapping[str, JSONField] | None = None) -> None:
+        super().__init__(fields)
+        self.type_name = type_name
+        self.json = dict(json or {})
+
+
+class GoDigest(str):
+    """A ``digest.Digest`` (opencontainers/go-digest): the string everywhere (printed,
+    compared, sliced, in JSON), with the methods a template calls on one —
+    ``Algorithm``, ``Encoded``, ``Hex``, ``String`` and ``Validate``."""
+
+    METHODS: Final = ("Algorithm", "Encoded", "Hex", "String", "Validate")
+
+    def method(self, name: str) -> Any:
+        """The value of the method ``name``; KeyError for one it has not."""
+        algorithm, _, encoded = str(self).partition(":")
+        answers: dict[str, Any] = {
+            "Algorithm": algorithm, "Encoded": encoded, "Hex": encoded,
+            "String": str(self), "Validate": None,  # (a nil error: Spyglass read it)
+        }
+        return answers[name]
 
 
 def kind_of(value: Any) -> str:

@@ -39,7 +39,7 @@ DATA: dict[str, Any] = {
     ("{{index .RepoTags 1}}", "latest"),
     ("{{json .Labels}}", '{"a.b":"\\u003cx\\u003e \\u0026 y","alpha":"a","zeta":"z"}'),
     ("{{json .RepoTags}}", '["1.0","latest"]'),
-    ("{{json .Created}}", '"2024-06-30T23:59:58.1234500+02:00"'),
+    ("{{json .Created}}", '"2024-06-30T23:59:58.12345+02:00"'),  # (RFC 3339, nanoseconds)
     ("{{.Labels | json}}", '{"a.b":"\\u003cx\\u003e \\u0026 y","alpha":"a","zeta":"z"}'),
     ("{{json (index .LayersData 0)}}", None),
     ("{{range .RepoTags}}[{{.}}]{{end}}", "[1.0][latest]"),
@@ -300,3 +300,88 @@ def test_index_and_nil_refuse_what_go_refuses(template: str, sentence: str) -> N
 ])
 def test_index_and_nil_as_go_has_them(data: Any, template: str, printed: str) -> None:
     assert render(template, data) == printed
+
+
+CONFIG: dict[str, Any] = {
+    "created": "2024-01-02T03:04:05.000Z", "architecture": "amd64", "os": "linux",
+    "config": {"User": "", "Env": ["A=1"], "Cmd": ["sh"], "Labels": {"k": "<v>"},
+               "StopSignal": "SIGTERM", "ArgsEscaped": True},
+    "rootfs": {"type": "layers", "diff_ids": ["sha256:aa"]},
+    "history": [{"created": "2024-01-02T03:04:05Z", "created_by": "x", "author": ""},
+                {"created_by": "y", "comment": "", "empty_layer": True}],
+}
+
+
+@pytest.mark.parametrize(("config", "template", "printed"), [
+    # Go's json.Marshal of image-spec's v1 structs: their JSON tags, omitempty fields
+    # left out when empty, a nil slice null, a time in RFC 3339 with nanoseconds
+    (CONFIG, "{{json .History}}",
+     '[{"created":"2024-01-02T03:04:05Z","created_by":"x"},'
+     '{"created_by":"y","empty_layer":true}]'),
+    (CONFIG, "{{json .RootFS}}", '{"type":"layers","diff_ids":["sha256:aa"]}'),
+    (CONFIG, "{{json .Config}}", '{"Env":["A=1"],"Cmd":["sh"],"Labels":{"k":"\\u003cv\\u003e"},'
+     '"StopSignal":"SIGTERM","ArgsEscaped":true}'),
+    (CONFIG, "{{json .}}",
+     '{"created":"2024-01-02T03:04:05Z","architecture":"amd64","os":"linux","config":'
+     '{"Env":["A=1"],"Cmd":["sh"],"Labels":{"k":"\\u003cv\\u003e"},"StopSignal":"SIGTERM",'
+     '"ArgsEscaped":true},"rootfs":{"type":"layers","diff_ids":["sha256:aa"]},"history":'
+     '[{"created":"2024-01-02T03:04:05Z","created_by":"x"},{"created_by":"y",'
+     '"empty_layer":true}]}'),
+    ({"os": "linux"}, "{{json .}}",
+     '{"architecture":"","os":"linux","config":{},"rootfs":{"type":"","diff_ids":null}}'),
+    ({"os": "linux"}, "{{json .Config.Entrypoint}} {{.Config.Entrypoint}} {{json .History}}",
+     "null [] null"),
+    ({"history": []}, "{{json .History}} {{json .Created}}", "[] null"),
+    # a diff ID is a digest
+    (CONFIG, "{{range .RootFS.DiffIDs}}{{.Algorithm}} {{.Encoded}} {{.Hex}} {{.Validate}}"
+     "{{end}}", "sha256 aa aa <nil>"),
+])
+def test_config_values_are_go_structs(config: dict[str, Any], template: str,
+                                      printed: str) -> None:
+    from spyglass.cli.inspect_cmd import _config_as_go_values
+
+    assert render(template, _config_as_go_values(config)) == printed
+
+
+def test_a_digest_answers_its_methods_and_is_a_string_elsewhere() -> None:
+    from spyglass.cli.template_values import GoDigest
+
+    data = {"Digest": GoDigest("sha512:abc"), "Other": "sha512:abc"}
+    assert render("{{.Digest.Algorithm}}|{{.Digest.Encoded}}|{{.Digest.String}}|"
+                  "{{eq .Digest .Other}}|{{json .Digest}}|{{slice .Digest 7}}|"
+                  '{{printf "%T %q" .Digest .Digest}}', data) == (
+        'sha512|abc|sha512:abc|true|"sha512:abc"|abc|digest.Digest "sha512:abc"')
+    with pytest.raises(TemplateError, match=r"asks for \.Digest\.Nope, but a digest has no "
+                                            r"such method \(it has Algorithm, Encoded, Hex, "
+                                            r"String and Validate\)\."):
+        render("{{.Digest.Nope}}", data)
+
+
+@pytest.mark.parametrize(("template", "printed"), [
+    # Go's strconv.Quote, not JSON: \x01 and \x7f as \x.., U+2028 as \u2028
+    ('{{printf "%q" .S}}', '"a\\x01b\\x7fé\\u2028\\"\\\\\\n"'),
+    ('{{printf "%+q" .S}}', '"a\\x01b\\x7f\\u00e9\\u2028\\"\\\\\\n"'),
+    ('{{printf "%q" .L}} {{printf "%q" .M}}', '["x" "y"] map["k":"v"]'),
+    ('{{printf "%5v|%-3s|" .L .L}}', "[    x     y]|[x   y  ]|"),
+    ('{{printf "%.2v|%d" .S .L}}', "a\x01|[%!d(string=x) %!d(string=y)]"),
+    ('{{printf "%T %T %T %T" .L .M .S .N}}', "[]string map[string]string string int"),
+    ('{{printf "%c%c %U %b %o %#x" 72 105 .N 5 8 .N}}', "Hi U+0041 101 10 0x41"),
+])
+def test_printf_is_gos(template: str, printed: str) -> None:
+    data = {"S": "a\x01b\x7fé\u2028\"\\\n", "L": ["x", "y"], "M": GoMap({"k": "v"}), "N": 65}
+    assert render(template, data) == printed
+
+
+def test_a_time_in_the_local_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As Go's Time.Local: the zone TZ names, with its name (checked against skopeo)."""
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert render('{{.Created.Local}}|{{printf "%#v" .Created.Local}}', DATA) == (
+            "2024-06-30 17:59:58.12345 -0400 EDT|"
+            "time.Date(2024, time.June, 30, 17, 59, 58, 123450000, time.Local)")
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
