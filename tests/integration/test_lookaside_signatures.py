@@ -112,6 +112,24 @@ def test_namespaces_choose_the_most_specific_store(
         lookaside_url("reg.example", "team/app", folder)
 
 
+@pytest.mark.parametrize(("text", "said"), [
+    ("docker:\n  reg.example:\n\tlookaside: file:///x\n",  # a tab
+     " at line 3, column 1: found character '\\t' that cannot start any token."),
+    ("docker:\n  reg.example: {lookaside: file:///x\n",
+     " at line 3, column 1: expected ',' or '}', but got '<stream end>' (parsing a flow "
+     "mapping begun at line 2, column 16)."),
+])
+def test_a_registries_d_yaml_mistake_names_the_line_column_and_problem(
+        tmp_path: Path, text: str, said: str) -> None:
+    """It said "cannot be read as YAML: while scanning for the next token." (PyYAML's
+    context alone: neither where nor what), where the sync file's own mistakes say both."""
+    (tmp_path / "bad.yaml").write_text(text)
+    with pytest.raises(LookasideConfigError) as caught:
+        lookaside_url("reg.example", "team/app", tmp_path)
+    assert str(caught.value) == (
+        f'The registries.d file "{tmp_path / "bad.yaml"}" is not valid YAML{said}')
+
+
 def test_file_store_signatures_are_found_decoded_and_verified(
     registry: RegistryServer, image: str, gpg: ThrowawayGpg, tmp_path: Path
 ) -> None:

@@ -50,6 +50,7 @@ from spyglass.core.sync_kinds import (
     DestinationKind,
     SourceKind,
 )
+from spyglass.core.yamlproblem import yaml_problem
 
 if TYPE_CHECKING:
     from spyglass.core.cancel import CancelToken
@@ -674,7 +675,7 @@ def read_yaml(path: Path) -> dict[str, dict[str, Any]]:
         data = yaml.load(text, Loader=_go_strings_loader())  # (a SafeLoader)
     except yaml.YAMLError as exc:
         raise SpyglassError(f'The sync source file "{path}" is not valid YAML'
-                            f"{_yaml_problem(exc)}{_bracket_key_hint(text, exc)}.") from exc
+                            f"{yaml_problem(exc)}{_bracket_key_hint(text, exc)}.") from exc
     if data is None:
         data = {}
     wrong = _wrong_shape(data)
@@ -765,29 +766,6 @@ def _bracket_key_hint(text: str, exc: Exception) -> str:
         return ""
     return ('; YAML reads a key starting with "[" as a list: quote the registry, as '
             f'"{found.group(1)}"')
-
-
-def _yaml_problem(exc: Exception) -> str:
-    """The parser's complaint as the end of one sentence: ``at line L, column C: what``
-    (1-based, where the parser noticed it, and where what it was reading began), without
-    its quoted snippets and carets."""
-    import yaml
-
-    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None and exc.problem:
-        mark = exc.problem_mark
-        said = f" at line {mark.line + 1}, column {mark.column + 1}: {exc.problem}"
-        begun = exc.context_mark
-        if exc.context and begun is not None and (begun.line, begun.column) != (
-                mark.line, mark.column):
-            said += (f" ({exc.context.removeprefix('while ')} begun at line "
-                     f"{begun.line + 1}, column {begun.column + 1})")
-        return said
-    if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not take
-        character = exc.character if isinstance(exc.character, str) else chr(exc.character)
-        return (f": the character U+{ord(character):04X} at position {exc.position + 1} "
-                "is not allowed")
-    said = " ".join(str(exc).split()).replace(' in "<unicode string>"', "")
-    return f": {said}" if said else ""
 
 
 def _wrong_shape(data: object) -> str | None:

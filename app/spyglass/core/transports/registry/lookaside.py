@@ -116,7 +116,13 @@ def load_config(folder: Path) -> tuple[dict[str, Any] | None, dict[str, dict[str
     for path in files:
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        except yaml.YAMLError as exc:  # (where, and what is wrong: not PyYAML's context)
+            from spyglass.core.yamlproblem import yaml_problem
+
+            raise LookasideConfigError(
+                f'The registries.d file "{path}" is not valid YAML{yaml_problem(exc)}.'
+            ) from exc
+        except (OSError, UnicodeDecodeError) as exc:
             raise LookasideConfigError(
                 f'The registries.d file "{path}" cannot be read as YAML: '
                 f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}."
