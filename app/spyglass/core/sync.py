@@ -673,6 +673,8 @@ def read_yaml(path: Path) -> dict[str, dict[str, Any]]:
                             f"{getattr(exc, 'strerror', None) or exc}.") from exc
     try:
         data = yaml.load(text, Loader=_go_strings_loader())  # (a SafeLoader)
+    except _RepeatedKey as repeated:
+        raise SpyglassError(f'The sync source file "{path}" {repeated.said()}.') from None
     except yaml.YAMLError as exc:
         raise SpyglassError(f'The sync source file "{path}" is not valid YAML'
                             f"{yaml_problem(exc)}{_bracket_key_hint(text, exc)}.") from exc
@@ -697,11 +699,15 @@ def _go_strings_loader() -> type[Any]:
     Only null (``~``, ``null``, nothing) is resolved, and the merge key ``<<``; a plain
     (unquoted, untagged) word go-yaml decodes into a boolean is a :class:`_PlainWord`,
     and ``!!bool`` a boolean, read by :func:`_go_bool` where a boolean is wanted
-    (``tls-verify``)."""
+    (``tls-verify``). A key given twice in one mapping is refused (:class:`_RepeatedKey`),
+    as go-yaml v3 refuses it: PyYAML keeps the last one's value, and a registry's first
+    entry (a repository's first list) would not be synced, without a word."""
     import yaml
 
     class GoStrings(yaml.SafeLoader):
-        pass
+        def construct_document(self, node: yaml.Node) -> Any:  # (override)
+            _refuse_repeated_keys(node, ())
+            return super().construct_document(node)
 
     GoStrings.yaml_implicit_resolvers = {
         first: [(tag, pattern) for tag, pattern in resolvers
@@ -723,6 +729,63 @@ def _go_strings_loader() -> type[Any]:
     GoStrings.add_constructor("tag:yaml.org,2002:bool", explicit_bool)
     return GoStrings
 
+
+class _RepeatedKey(Exception):
+    """A key given twice in one mapping of the sync file: the keys of the mappings it is
+    under (outermost first), and the lines (1-based) of both."""
+
+    def __init__(self, key: str | None, under: tuple[str | None, ...], first: int,
+                 again: int) -> None:
+        super().__init__(key)
+        self.key, self.under, self.first, self.again = key, under, first, again
+
+    def said(self) -> str:
+        """What the file does wrong and what to do, to follow its name in a sentence."""
+        lines = f"(lines {self.first} and {self.again})"
+        key = "" if self.key is None else self.key
+        if not self.under:
+            return (f'gives the registry "{key}" twice {lines}; merge them into one entry '
+                    "(only the last one's images would be synced)")
+        if len(self.under) == 2 and self.under[1] in ("images", "images-by-tag-regex"):
+            merge = "their tags into one list" if self.under[1] == "images" else (
+                "their expressions into one (a|b)")
+            return (f'gives the repository "{key}" twice under the {self.under[1]} of the '
+                    f'registry "{self.under[0]}" {lines}; merge {merge} (only the last one '
+                    "would be synced)")
+        where = " → ".join(f'"{each}"' for each in self.under)
+        return f'gives the key "{key}" twice under {where} {lines}; keep one'
+
+
+def _refuse_repeated_keys(node: object, under: tuple[str | None, ...],
+                          seen: set[int] | None = None) -> None:
+    """Raise :class:`_RepeatedKey` for the first key given twice in a mapping of the
+    document ``node`` (under the mappings' keys ``under``). Keys are compared as read
+    (each scalar a string, null None); what a merge key ``<<`` brings in may be given
+    again, as YAML has it (the mapping's own value wins)."""
+    import yaml
+
+    seen = set() if seen is None else seen
+    if id(node) in seen:  # (an alias: the node is checked where it was anchored)
+        return
+    seen.add(id(node))
+    if isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _refuse_repeated_keys(item, under, seen)
+    elif isinstance(node, yaml.MappingNode):
+        lines: dict[str | None, int] = {}
+        for key_node, value_node in node.value:
+            key: str | None = None
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != _MERGE:
+                key = None if key_node.tag == _NULL else str(key_node.value)
+                line = key_node.start_mark.line + 1
+                if key in lines:
+                    raise _RepeatedKey(key, under, lines[key], line)
+                lines[key] = line
+            _refuse_repeated_keys(value_node, (*under, key), seen)
+
+
+_MERGE: Final = "tag:yaml.org,2002:merge"
+_NULL: Final = "tag:yaml.org,2002:null"
 
 _PLAIN_WORD: Final = "tag:spyglass,2024:plain-boolean-word"
 

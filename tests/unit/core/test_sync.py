@@ -155,6 +155,39 @@ def test_malformed_yaml_is_one_line_naming_the_file_line_and_column(
     assert refusal == f'The sync source file "{path}" is not valid YAML{said}'
 
 
+@pytest.mark.parametrize(("text", "said"), [
+    ("r.example:\n  images:\n    team/app: ['1.0']\nr.example:\n  images:\n    team/db: ['15']\n",
+     'gives the registry "r.example" twice (lines 1 and 4); merge them into one entry (only '
+     "the last one's images would be synced)."),
+    ("r.example:\n  images:\n    team/app: ['1.0']\n    team/app: ['2.0']\n",
+     'gives the repository "team/app" twice under the images of the registry "r.example" '
+     "(lines 3 and 4); merge their tags into one list (only the last one would be synced)."),
+    ("r.example:\n  images-by-tag-regex:\n    team/app: '^1'\n    'team/app': '^2'\n",
+     'gives the repository "team/app" twice under the images-by-tag-regex of the registry '
+     '"r.example" (lines 3 and 4); merge their expressions into one (a|b) (only the last one '
+     "would be synced)."),
+    ("r.example:\n  images: {team/app: ['1.0']}\n  tls-verify: false\n  images: {}\n",
+     'gives the key "images" twice under "r.example" (lines 2 and 4); keep one.'),
+])
+def test_a_key_given_twice_is_refused_naming_it_and_both_lines(
+    tmp_path: Path, text: str, said: str
+) -> None:
+    """The last one was kept, and the first one's images not synced, without a word (exit
+    0); go-yaml v3, which newer skopeo reads the file with, refuses it."""
+    path, refusal = yaml_refusal(tmp_path, text)
+    assert refusal == f'The sync source file "{path}" {said}'
+
+
+def test_what_a_merge_key_brings_in_may_be_given_again(tmp_path: Path) -> None:
+    """YAML's ``<<`` is no key given twice: the mapping's own value wins, as go-yaml has it."""
+    path = tmp_path / "sync.yaml"
+    path.write_text("r.example:5000: &base\n  images:\n    team/app: ['1.0']\n"
+                    "r.example:5000/team:\n  <<: *base\n  images:\n    db: ['15']\n")
+    assert names(SyncRequest("yaml", str(path), "docker", "m.example")) == [
+        ("docker://r.example:5000/team/app:1.0", "docker://m.example/app:1.0"),
+        ("docker://r.example:5000/team/db:15", "docker://m.example/db:15")]
+
+
 @pytest.mark.parametrize(("kinds", "said"), [
     (("oci", "docker"), '"oci" is not a sync source transport: give --src docker, dir or yaml.'),
     (("docker", "oci"), '"oci" is not a sync destination transport'),
