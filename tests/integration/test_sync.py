@@ -226,6 +226,24 @@ def test_a_registry_naming_no_image_is_a_note_and_the_others_are_synced(
     assert done.stdout.splitlines()[-1] == "Synced 1 images from 1 sources"
 
 
+def test_a_registry_key_naming_no_host_is_a_note_saying_docker_hub(tmp_path: Path) -> None:
+    """``myregistry:`` (a host name from /etc/hosts, say) is read as a Docker Hub
+    namespace, as skopeo reads it: the sync went to Docker Hub without a word."""
+    listing = tmp_path / "sync.yaml"
+    listing.write_text("myregistry:\n  images:\n    lib/app: ['1.0']\n    lib/db: ['15']\n")
+    done = spyglass("sync", "--dry-run", "--src", "yaml", "--dest", "dir", str(listing),
+                    str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        f'Note: The key "myregistry" in "{listing}" names no registry host (it has no ".", '
+        'no ":" and is not localhost): its images are read from Docker Hub, as '
+        "docker.io/myregistry/…, as skopeo reads such a key. Write the registry's full name "
+        "(registry.example.com, HOST:PORT) for another registry, or docker.io/myregistry for "
+        "Docker Hub."]
+    assert done.stdout.splitlines()[0] == (
+        f"Would copy docker://docker.io/myregistry/lib/app:1.0 → dir:{tmp_path}/out/app:1.0")
+
+
 @pytest.fixture
 def broken_source(
     make_registry: Callable[..., RegistryServer], tmp_path: Path

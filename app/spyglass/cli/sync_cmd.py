@@ -202,6 +202,8 @@ def _run(args: argparse.Namespace) -> int:
         for image in images + attached:
             check_policy(args, image.source)
     for source in sources:
+        if source.note is not None:
+            _note(source.note)
         if source.empty is not None:
             _note(f"{source.empty} It is passed over.")
     listed = [source for source in sources if source.error is None and source.empty is None]

@@ -75,6 +75,7 @@ __all__ = [
     "domain_problem",
     "is_valid_oci_ref",
     "names_another_transport",
+    "names_docker_hub",
     "parse_docker_reference",
     "parse_image_name",
     "path_without_transport",
@@ -222,8 +223,18 @@ def registry_problem(registry: str) -> str | None:
     """Why ``registry`` (what stands before a repository, such as a yaml sync file's key)
     is not a registry a name can hold, as a clause naming it; None where it is one, or
     where :func:`parse_docker_reference` reads it as the first part of a Docker Hub
-    repository (``team`` in ``team/app``)."""
-    return domain_problem(registry) if _looks_like_domain(registry) else None
+    repository (``team`` in ``team/app``: see :func:`names_docker_hub`). What is neither
+    (``my registry``) is said to be no host: that is what it was meant to be."""
+    if _looks_like_domain(registry) or not _PATH_COMPONENT_RE.fullmatch(registry):
+        return domain_problem(registry)
+    return None
+
+
+def names_docker_hub(first: str) -> bool:
+    """Whether ``first``, what stands before a name's first ``/``, is read as a Docker Hub
+    namespace (``team`` in ``team/app``: docker.io/team/app), not as a registry: no
+    ``.``, no ``:``, no upper-case letter, not ``localhost`` (splitDockerDomain's rule)."""
+    return not _looks_like_domain(first)
 
 
 def _path_problem(path: str) -> str | None:

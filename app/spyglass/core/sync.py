@@ -38,6 +38,7 @@ from spyglass.core.reference import (
     DockerName,
     DockerReference,
     ImageName,
+    names_docker_hub,
     parse_docker_reference,
     registry_alone,
     registry_alone_error,
@@ -117,6 +118,10 @@ class SyncSource:
     on."""
     entry: str | None = None
     """The yaml file's entry it is (see :attr:`SyncImage.entry`); None for others."""
+    note: str | None = None
+    """What to say of it before anything is copied, which the sync goes on after (a yaml
+    key that names no registry host, read as a Docker Hub namespace); said once, on the
+    first source of its entry."""
     unread: tuple[UnreadImage, ...] = ()
     """Its images given a name another image of the sync is given too that could not be
     read to tell whether both are one image (:func:`check_destinations`): taken out of
@@ -558,6 +563,7 @@ def _yaml_sources(request: SyncRequest, list_tags: TagLister) -> list[SyncSource
     # what the file itself gets wrong is its error, said before anything is listed: each
     # entry is checked first, then listed in order
     planned: list[SyncSource | _YamlRepository] = []
+    notes: dict[int, str] = {}  # (the first source of an entry → what to say of it)
     for registry, entry in read_yaml(path).items():
         options = _entry_options(path, registry, entry, request.registry)
         if not entry.get("images") and not entry.get("images-by-tag-regex"):
@@ -569,17 +575,27 @@ def _yaml_sources(request: SyncRequest, list_tags: TagLister) -> list[SyncSource
         where = f'the entry "{registry}" in "{path}"'
         # (a key may hold a namespace too, quay.io/coreos: skopeo joins it to each
         # repository with a "/"; the joined name is checked as each repository's)
-        problem = registry_problem(registry.partition("/")[0])
+        host = registry.partition("/")[0]
+        problem = registry_problem(host)
         if problem is not None:
             raise SpyglassError(f"{_capital(where)}: {problem}.")
+        if names_docker_hub(host):  # (as skopeo reads it; a sync file's keys are hosts)
+            notes[len(planned)] = (
+                f'The key "{registry}" in "{path}" names no registry host (it has no ".", '
+                f'no ":" and is not localhost): its images are read from Docker Hub, as '
+                f"docker.io/{registry}/…, as skopeo reads such a key. Write the registry's "
+                f"full name (registry.example.com, HOST:PORT) for another registry, or "
+                f"docker.io/{registry} for Docker Hub.")
         for repository, refs in (entry.get("images") or {}).items():
             planned.append(_yaml_repository(where, registry, repository, options,
                                             refs=list(refs or [])))
         for repository, pattern in (entry.get("images-by-tag-regex") or {}).items():
             planned.append(_yaml_repository(where, registry, repository, options, refs=None,
                                             keep=_matching(compile_re2(pattern or ""))))
-    return [each if isinstance(each, SyncSource) else _yaml_source(request, each, list_tags)
-            for each in planned]
+    sources = [each if isinstance(each, SyncSource) else _yaml_source(request, each, list_tags)
+               for each in planned]
+    return [replace(each, note=notes[number]) if number in notes else each
+            for number, each in enumerate(sources)]
 
 
 def _matching(expression: re.Pattern[str]) -> Callable[[str], bool]:

@@ -582,6 +582,38 @@ def test_a_registry_key_that_is_no_host_is_said_of_the_registry_not_the_reposito
                        "host name, IPv4 address or [IPv6 address] with an optional :port.")
 
 
+def test_a_registry_key_that_is_neither_host_nor_namespace_is_said_of_the_key(
+    tmp_path: Path
+) -> None:
+    """It said '"lib/app" is not a repository name: the path component "my registry" may
+    contain only …', blaming the repository for what is wrong with the key."""
+    path, refusal = yaml_refusal(tmp_path, "my registry:\n  images:\n    lib/app: ['1.0']\n")
+    assert refusal == (f'The entry "my registry" in "{path}": the registry "my registry" is '
+                       "not a host name, IPv4 address or [IPv6 address] with an optional "
+                       ":port.")
+
+
+def test_a_registry_key_naming_no_host_is_read_from_docker_hub_with_a_note(
+    tmp_path: Path
+) -> None:
+    """``myregistry:`` (no ".", ":", not localhost) is a Docker Hub namespace, as skopeo
+    reads it: its images were read from Docker Hub without a word."""
+    path = tmp_path / "sync.yaml"
+    path.write_text("myregistry/ns:\n  images:\n    app: ['1.0']\n    db: ['15']\n"
+                    "localhost:5000:\n  images:\n    app: ['2']\n"
+                    "docker.io/team:\n  images:\n    app: ['3']\n")
+    sources = list_sources(SyncRequest("yaml", str(path), "dir", "out", scoped=True), tags)
+    assert [str(image.source) for source in sources for image in source.images] == [
+        "docker://docker.io/myregistry/ns/app:1.0", "docker://docker.io/myregistry/ns/db:15",
+        "docker://localhost:5000/app:2", "docker://docker.io/team/app:3"]
+    assert [source.note for source in sources] == [
+        f'The key "myregistry/ns" in "{path}" names no registry host (it has no ".", no ":" '
+        "and is not localhost): its images are read from Docker Hub, as "
+        "docker.io/myregistry/ns/…, as skopeo reads such a key. Write the registry's full "
+        "name (registry.example.com, HOST:PORT) for another registry, or "
+        "docker.io/myregistry/ns for Docker Hub.", None, None, None]
+
+
 def test_a_registry_key_may_hold_a_namespace_as_skopeo_reads_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
