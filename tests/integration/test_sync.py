@@ -377,7 +377,7 @@ def test_bad_input_is_one_sentence_naming_it(tmp_path: Path, source: str) -> Non
 def test_a_mistake_in_a_yaml_file_is_the_file_s_not_a_listing_failure(
     tmp_path: Path, source: str, fresh_registry: RegistryServer
 ) -> None:
-    """"Listing the images of … failed: … Stopped there: --keep-going goes on": nothing
+    """"Listing the tags of … failed: … Stopped there: --keep-going goes on": nothing
     was listed, and --keep-going changes nothing for a file that is wrong."""
     listing = tmp_path / "ni.yaml"
     listing.write_text(f"{source}:\n  tls-verify: false\n  images:\n    sync/tools:v0: []\n"
@@ -1365,9 +1365,9 @@ def test_keep_going_from_a_yaml_registry_that_is_down_waits_out_its_tries_once(
     assert done.returncode == 1
     assert done.stdout.splitlines()[-1] == "Synced 0 images from 1 sources, 5 failed"
     failed = done.stderr.splitlines()
-    assert failed[0] == f"spyglass: Listing the images of {down}/x/a failed: {said}."
+    assert failed[0] == f"spyglass: Listing the tags of {down}/x/a failed: {said}."
     assert failed[1:3] == [
-        f"spyglass: Listing the images of {down}/x/{name} failed: {said}; this repository "
+        f"spyglass: Listing the tags of {down}/x/{name} failed: {said}; this repository "
         "was not tried, as an earlier one could not reach it." for name in ("b", "c")]
     assert [line.split(" failed: ", 1)[1] for line in failed[3:]] == [
         f"{said}; this image was not tried, as an earlier one could not reach it."] * 2
@@ -1400,8 +1400,11 @@ def test_a_listing_that_cannot_reach_a_registry_fails_no_copy_registries_conf_se
     done = spyglass("sync", "-q", "--keep-going", *args, str(tmp_path / "mine"))
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
-        f"spyglass: Listing the images of {down}/sync/app failed: Cannot reach the registry "
-        f"{down}: connection refused."], done.stderr
+        f"spyglass: Listing the tags of {down}/sync/app failed: Cannot reach the registry "
+        f"{down}: connection refused (registries.conf's {through} for this repository "
+        f"serves reads of its images only: its tags are listed at {down}, the registry its "
+        "name says, as skopeo lists them; name the tags, as REPOSITORY:TAG or in a yaml "
+        "file's images list)."], done.stderr
     assert done.stdout.splitlines() == [
         f"Copied docker://{down}/sync/tools:v0 → dir:{tmp_path / 'mine'}/tools:v0 "
         f"({raw_digest(f'docker://{source}/sync/tools:v0')})",
@@ -1412,6 +1415,45 @@ def test_a_listing_that_cannot_reach_a_registry_fails_no_copy_registries_conf_se
         capture_output=True, text=True, timeout=120, check=False)
     assert "Synced 1 images from 1 sources" in theirs.stdout + theirs.stderr, theirs
     assert tree(tmp_path / "mine") == tree(tmp_path / "theirs")
+
+
+@pytest.mark.parametrize("conf", ["none", "location", "mirrors"])
+def test_a_docker_source_whose_listing_fails_says_it_and_where_tags_are_listed(
+    source: str, tmp_path: Path, conf: str
+) -> None:
+    """It said only "Cannot reach the registry H: connection refused.", as if the whole
+    sync could not reach it: not that listing the repository's tags failed, nor that
+    registries.conf's location and mirrors, through which its tags are read, do not
+    serve listings (skopeo lists at the name too). A tag named is read through them."""
+    import socket
+
+    with socket.socket() as closed:  # a port nothing listens on: connections refused
+        closed.bind(("127.0.0.1", 0))
+        down = f"127.0.0.1:{closed.getsockname()[1]}"
+    written = tmp_path / "registries.conf"
+    written.write_text({
+        "none": "",
+        "location": f'[[registry]]\nprefix = "{down}/team"\nlocation = "{source}/sync"\n'
+                    "insecure = true\n",
+        "mirrors": f'[[registry]]\nlocation = "{down}/team"\ninsecure = true\n'
+                   f'[[registry.mirror]]\nlocation = "{source}/sync"\ninsecure = true\n'
+                   f'[[registry.mirror]]\nlocation = "{down}"\ninsecure = true\n'}[conf])
+    args = ("--registries-conf", str(written), "--retry-times", "0", "--src", "docker",
+            "--dest", "dir")
+    done = spyglass("sync", *args, f"{down}/team/app", str(tmp_path / "all"))
+    assert done.returncode == 1 and done.stdout == "", done
+    where = {"none": "", "location": "location", "mirrors": "mirrors"}[conf]
+    said = (f"spyglass: Listing the tags of {down}/team/app failed: Cannot reach the "
+            f"registry {down}: connection refused")
+    assert done.stderr.splitlines() == [said + (
+        f" (registries.conf's {where} for this repository "
+        f"{'serves' if where == 'location' else 'serve'} reads of its images only: its tags "
+        f"are listed at {down}, the registry its name says, as skopeo lists them; name the "
+        "tags, as REPOSITORY:TAG or in a yaml file's images list)." if where else ".")]
+    if conf != "none":
+        named = spyglass("sync", "-q", *args, f"{down}/team/app:s0", str(tmp_path / "one"))
+        assert named.returncode == 0, named.stderr
+        assert (tmp_path / "one" / "app:s0" / "manifest.json").is_file()
 
 
 def test_a_mirror_and_its_origin_listed_together_are_synced_as_skopeo_syncs_them(

@@ -439,7 +439,7 @@ def _listing_failed(source: SyncSource) -> SpyglassError:
         error.on_command_line = keyed
     if source.label in _said(error):
         return error
-    return _about(error, f"Listing the images of {source.label} failed")
+    return _about(error, f"Listing the tags of {source.label} failed")
 
 
 def _reading_failed(unread: UnreadImage) -> SpyglassError:

@@ -384,8 +384,12 @@ def _docker_source(request: SyncRequest, list_tags: TagLister) -> SyncSource:
     reference = parse_docker_reference(text, default_tag=False)
     if reference.tag is not None and reference.digest is not None:
         raise tag_and_digest_error(request.source)  # (as copy and skopeo sync refuse it)
-    return _repository_source(request, reference, request.registry, list_tags,
-                              label=request.source, refs=None)
+    try:
+        return _repository_source(request, reference, request.registry,
+                                  _unlisted_raised(list_tags), label=request.source,
+                                  refs=None)
+    except _Unlisted as unlisted:  # (said as a yaml entry's is: what failed, and where)
+        return SyncSource(text, error=unlisted.error)
 
 
 def _repository_source(
@@ -644,16 +648,10 @@ def _yaml_source(request: SyncRequest, named: _YamlRepository, list_tags: TagLis
     """The images of a repository a yaml entry names (its tags listed, where none are
     given); a listing that fails is the source's :attr:`~SyncSource.error`."""
     label, entry = named.label, named.entry
-
-    def listed(repository: DockerReference, options: RegistryOptions | None) -> list[str]:
-        try:
-            return list_tags(repository, options)
-        except SpyglassError as exc:
-            raise _Unlisted(exc) from exc
-
     try:
-        source = _repository_source(request, named.reference, named.options, listed,
-                                    label=label, refs=named.references, keep=named.keep)
+        source = _repository_source(request, named.reference, named.options,
+                                    _unlisted_raised(list_tags), label=label,
+                                    refs=named.references, keep=named.keep)
     except NothingToSync as exc:
         return SyncSource(label, empty=str(exc), entry=entry)
     except _Unlisted as unlisted:
@@ -664,12 +662,25 @@ def _yaml_source(request: SyncRequest, named: _YamlRepository, list_tags: TagLis
 
 
 class _Unlisted(Exception):
-    """Why a yaml entry's repository could not be listed: its source's error (what else
-    fails is the file's, or the command line's)."""
+    """Why a repository (a docker source's, a yaml entry's) could not be listed: its
+    source's error (what else fails is the file's, or the command line's)."""
 
     def __init__(self, error: SpyglassError) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+def _unlisted_raised(list_tags: TagLister) -> TagLister:
+    """``list_tags``, raising its failure as :class:`_Unlisted` (told apart from the
+    source's other errors)."""
+
+    def listed(repository: DockerReference, options: RegistryOptions | None) -> list[str]:
+        try:
+            return list_tags(repository, options)
+        except SpyglassError as exc:
+            raise _Unlisted(exc) from exc
+
+    return listed
 
 
 def read_yaml(path: Path) -> dict[str, dict[str, Any]]:
@@ -994,6 +1005,17 @@ def registry_tags(cancel: CancelToken | None = None,
     there fails at once (the sync's copies then do too)."""
 
     def list_tags(repository: DockerReference, options: RegistryOptions | None) -> list[str]:
+        from spyglass.core.errors import Cancelled
+
+        try:
+            return asked(repository, options)
+        except Cancelled:
+            raise
+        except SpyglassError as exc:
+            _say_listed_where_named(exc, repository)
+            raise
+
+    def asked(repository: DockerReference, options: RegistryOptions | None) -> list[str]:
         from spyglass.core.credentials import canonical_host
         from spyglass.core.errors import ConnectionFailed, Unreachable
         from spyglass.core.sync_unreachable import say_tries
@@ -1014,6 +1036,37 @@ def registry_tags(cancel: CancelToken | None = None,
             raise
 
     return list_tags
+
+
+def _say_listed_where_named(error: SpyglassError, repository: DockerReference) -> None:
+    """Add to ``error``, a failed listing of ``repository``, that registries.conf's
+    location or mirrors for it (where it has any) serve reads of images only: the tags
+    are listed at the registry the name says, as skopeo lists them (a copy of a tag
+    named goes through them)."""
+    from spyglass.core.credentials import canonical_host
+    from spyglass.core.registries_conf import current
+    from spyglass.core.retry import add_to_sentence
+
+    host = canonical_host(repository.domain)
+    try:
+        conf = current()
+        sources = [each for digested in (False, True)
+                   for each in conf.pull_sources(host, repository.path, digested=digested)]
+    except SpyglassError:  # (a registries.conf that cannot be used: the copies say so)
+        return
+    mirrors = len({each.name for each in sources if each.mirror})
+    moved = any(not each.mirror and each.name != f"{host.lower()}/{repository.path}"
+                for each in sources)
+    what = [*(["mirrors" if mirrors > 1 else "mirror"] if mirrors else []),
+            *(["location"] if moved else [])]
+    if not what:
+        return
+    serve = "serves" if len(what) == 1 and mirrors < 2 else "serve"
+    add_to_sentence(error, (
+        f" (registries.conf's {' and '.join(what)} for this repository {serve} reads of its "
+        f"images only: its tags are listed at {repository.domain}, the registry its name "
+        "says, as skopeo lists them; name the tags, as REPOSITORY:TAG or in a yaml file's "
+        "images list)"))
 
 
 __all__ = [
