@@ -30,6 +30,7 @@ from spyglass.core.signatures.notation import decode_notation
 from spyglass.core.signatures.openpgp import looks_like_openpgp
 from spyglass.core.signatures.sbom import decode_sbom, is_sbom_media_type
 from spyglass.core.signatures.simplesigning import decode_simple_signing
+from spyglass.core.text import visible
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,25 @@ def containers_image_refusal(blob: bytes) -> str | None:
     if document is not None and not isinstance(document, dict):  # (Go takes null)
         return f'its "{media.DIR_SIGSTORE_FORMAT}" data is not a JSON object'
     return None
+
+
+SHOWN_START: Final = 40
+"""How many of its first bytes the refusal of something that is no signature shows."""
+
+
+def not_a_signature(blob: bytes) -> str | None:
+    """What ``blob`` is said to be where containers/image refuses it as a stored
+    signature (:func:`containers_image_refusal`), with why: ``something that is not a
+    signature, starting with "<html>…": it is neither …``, ``nothing: it is empty``;
+    None where it takes it."""
+    refusal = containers_image_refusal(blob)
+    if refusal is None:
+        return None
+    if not blob:
+        return f"nothing: {refusal}"
+    start = blob[:SHOWN_START].decode("utf-8", "surrogateescape")
+    shown = f'"{visible(start)}{"…" if len(blob) > SHOWN_START else ""}"'
+    return f"something that is not a signature, starting with {shown}: {refusal}"
 
 
 def encode_sigstore_signature(

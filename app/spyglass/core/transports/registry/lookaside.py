@@ -57,8 +57,6 @@ MAX_SIGNATURE_SIZE: Final = 4 * 1024 * 1024
 """containers/image's limit for one signature."""
 MAX_SIGNATURES: Final = 256
 """Reading stops here even if more numbered files exist."""
-SHOWN_START: Final = 40
-"""How many of its first bytes the refusal of something that is no signature shows."""
 
 
 class LookasideConfigError(SpyglassError):
@@ -263,18 +261,15 @@ def read_signatures(
 def _check_signature(blob: bytes, answered: str, config: Path | None) -> None:
     """Refuse ``blob`` unless containers/image reads it as a signature; ``answered`` says
     where it came from (``answered URL with``, ``holds the file "PATH" with``)."""
-    from spyglass.core.signatures.stored import containers_image_refusal
+    from spyglass.core.signatures.stored import not_a_signature
 
-    refusal = containers_image_refusal(blob)
-    if refusal is None:
+    what = not_a_signature(blob)
+    if what is None:
         return
-    start = blob[:SHOWN_START].decode("utf-8", "surrogateescape")
-    shown = f'"{visible(start)}{"…" if len(blob) > SHOWN_START else ""}"'
-    what = f"something that is not a signature, starting with {shown}" if blob else "nothing"
     where = (f'check the lookaside URL in "{config}"' if config is not None else
              "no registries.d file names a store for this repository, so it is "
              "containers/image's built-in one")
-    raise NotASignature(f"The lookaside store {answered} {what}: {refusal}; {where}.")
+    raise NotASignature(f"The lookaside store {answered} {what}; {where}.")
 
 
 def _read_files(
