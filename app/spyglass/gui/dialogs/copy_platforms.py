@@ -130,7 +130,7 @@ class CopyPlatformsMixin(QDialog):
         if listed.schema1:
             self.platforms_label.setText(
                 "A single image in Docker's old schema 1: converted to schema 2 as it is "
-                "copied, as skopeo converts it (which changes its digest).")
+                "copied (which changes its digest).")
         elif not listed.is_list:
             self.platforms_label.setText("A single image: copied as it is.")
         elif not listed.platforms and not listed.by_digest:
