@@ -137,8 +137,23 @@ def _request(args: argparse.Namespace) -> SyncRequest:
         from spyglass.cli.common import check_credential_flags
 
         check_credential_flags(args, "dest")
+        _check_dest_folder(args.destination)
     return SyncRequest(args.src, args.source, args.dest, args.destination, scoped=args.scoped,
                        registry=source)
+
+
+def _check_dest_folder(destination: str) -> None:
+    """Refuse a ``--dest dir`` DESTINATION that is there but no folder once, before
+    anything is listed (each image's copy would fail on it, one after another)."""
+    from pathlib import Path
+
+    from spyglass.core.text import visible
+
+    path = Path(destination)
+    if path.exists() and not path.is_dir():
+        raise SpyglassError(f'The sync destination "{visible(destination)}" is a file, not a '
+                            "folder; expected the folder the images go into (it is made "
+                            "where it is missing).")
 
 
 def _options(args: argparse.Namespace) -> CopyOptions:

@@ -591,3 +591,17 @@ def test_a_commands_help_names_only_its_own_flags() -> None:
             foreign = {flag for flag in named - own - top
                        if not re.search(rf"\w+'s {re.escape(flag)}", action.help or "")}
             assert not foreign, (name, action.option_strings, foreign)
+
+
+def test_a_sync_into_a_file_is_refused_once_before_anything_is_listed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``sync --dest dir SOURCE FILE``: each image's copy failed on the file, one after
+    another under --keep-going; now one sentence, before the source is asked (port 1
+    answers nothing: were it asked, the sentence would be about reaching it)."""
+    file = tmp_path / "mirror"
+    file.write_text("")
+    assert main(["sync", "--keep-going", "--src", "docker", "--dest", "dir",
+                 "127.0.0.1:1/team/app", str(file)]) == 1
+    assert capsys.readouterr().err == (
+        f'spyglass: The sync destination "{file}" is a file, not a folder; expected the '
+        "folder the images go into (it is made where it is missing).\n")
