@@ -1571,3 +1571,36 @@ def test_an_image_of_a_shared_name_that_cannot_be_read_fails_and_the_other_is_sy
     assert went_on.stderr == f"spyglass: {said}\n"
     assert went_on.stdout.splitlines()[-1] == "Synced 1 images from 2 sources, 1 failed"
     assert tags_of(target, "m/app") == ["a"]
+
+
+def test_a_tag_removed_after_the_listing_is_said_to_be(
+    source: str, fresh_registry: RegistryServer, tmp_path: Path
+) -> None:
+    """A tag the sync listed but that is gone when its turn comes failed with "has no
+    tag", which reads as a mistake in the file: it says it was listed and removed since
+    (the listing here answers one tag more than the repository holds: the same thing)."""
+    from spyglass.core.copy import CopyOptions
+    from spyglass.core.reference import DockerReference
+    from spyglass.core.sync import SyncRequest, list_sources, registry_tags
+    from spyglass.core.sync_run import run_sync
+    from spyglass.core.transports.registry import RegistryOptions
+
+    options = RegistryOptions(tls_verify=False)
+    real = registry_tags()
+
+    def with_one_removed(reference: DockerReference,
+                         registry: RegistryOptions | None) -> list[str]:
+        return [*real(reference, registry), "removed"]
+
+    request = SyncRequest("docker", f"{source}/sync/app", "dir", str(tmp_path / "out"),
+                          registry=options)
+    images = [image for each in list_sources(request, with_one_removed)
+              for image in each.images]
+    results = run_sync(images, CopyOptions(), None, parallel_images=1, keep_going=True)
+    errors = {str(result.image.source): str(result.error) for result in results
+              if result.error is not None}
+    [(name, said)] = errors.items()
+    assert name.endswith("sync/app:removed")
+    assert 'has no tag "removed"; its tags are ' in said
+    assert said.endswith(" (it was listed at the start of this sync: removed since).")
+    assert len(results) == len(APP_TAGS) + 1  # (the others synced)

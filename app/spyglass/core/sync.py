@@ -91,6 +91,9 @@ class SyncImage:
     """The tags of its own source repository that hold what is attached and are copied
     as images of their own in this sync (see :func:`with_tags_apart`): its copy leaves
     what is found under them to them."""
+    listed: bool = False
+    """Its tag was found by listing its repository's tags at the start of the sync (not
+    named): a tag not found when it is copied was removed since, as its error says."""
 
 
 class NothingToSync(SpyglassError):
@@ -411,6 +414,7 @@ def _repository_source(
         whole = reference.tag is not None and attachment_subject(reference.tag) is not None
         return SyncSource(label, tuple(replace(image, whole=whole) for image in _images(
             request, [reference], registry)))
+    listed = not refs
     if refs:
         references = list(refs)
     else:
@@ -427,10 +431,11 @@ def _repository_source(
         if subject is not None:
             name = DockerName(each)
             attached.append(SyncImage(name, destination_name(request, str(each), name),
-                                      registry, subject))
+                                      registry, subject, listed=listed))
     images = [each for each in references
               if each.tag is None or attachment_subject(each.tag) is None]
-    return SyncSource(label, _images(request, images, registry), tuple(attached))
+    return SyncSource(label, tuple(replace(image, listed=listed) for image in _images(
+        request, images, registry)), tuple(attached))
 
 
 def with_tags_apart(images: Sequence[SyncImage], apart: Sequence[SyncImage]

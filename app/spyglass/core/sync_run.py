@@ -32,6 +32,7 @@ from spyglass.core.digest import Digest
 from spyglass.core.errors import (
     Cancelled,
     ConnectionFailed,
+    ImageNotFound,
     SpyglassError,
     Unreachable,
     out_of_memory,
@@ -365,6 +366,10 @@ def run_sync(
                     say_tries(exc)
                 if isinstance(exc, Unreachable) and any(exc.host in route for route in routes):
                     unreachable.add(exc)
+                if isinstance(exc, ImageNotFound) and image.listed and \
+                        'has no tag "' in exc.message:  # (missing_tag_sentence's)
+                    exc.message = (f"{exc.message.rstrip('.')} (it was listed at the start "
+                                   "of this sync: removed since).")
                 return ImageResult(image, error=exc)
             except MemoryError as exc:
                 short = out_of_memory(exc)
