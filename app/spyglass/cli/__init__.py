@@ -108,7 +108,7 @@ def _open_window(argv: Sequence[str]) -> int:
 
 
 _WINDOW_FLAGS: Final = {"--policy": True, "--tmpdir": True, "--registries-conf": True,
-                        "--debug": False, "--insecure-policy": False}
+                        "--registries.d": True, "--debug": False, "--insecure-policy": False}
 """The global flags that may come before the paths the window opens, and whether each
 takes a value (``--insecure-policy`` there takes none but after "=": a path is no
 BOOL)."""

@@ -408,9 +408,10 @@ def test_global_flags_are_in_force_for_the_window(
     assert main(["--tmpdir", str(tmp_path / "none")]) == EXIT_ERROR
     assert capsys.readouterr().err == (f'spyglass: --tmpdir "{tmp_path / "none"}" is not a '
                                        "folder; expected the folder for big temporary files.\n")
-    with pytest.raises(SystemExit):
-        main(["--registries.d", str(tmp_path)])
-    assert "--registries.d is read by the commands that take it" in capsys.readouterr().err
+    for flags in ([], [str(folder)]):  # (alone, and before a path)
+        with pytest.raises(SystemExit):
+            main(["--registries.d", str(tmp_path), *flags])
+        assert "--registries.d is read by the commands that take it" in capsys.readouterr().err
     assert len(windows_opened) == 2
 
 

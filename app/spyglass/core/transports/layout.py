@@ -159,7 +159,7 @@ class OCILayoutReader:
                 f'{self.what} has an oci-layout file that is not JSON with an '
                 f'"imageLayoutVersion"; expected {{"imageLayoutVersion": "1.0.0"}}.'
             ) from exc
-        if not isinstance(version, str) or not version.startswith("1."):
+        if not isinstance(version, str) or not (version == "1" or version.startswith("1.")):
             raise InvalidLayout(
                 f'{self.what} declares layout version "{version}"; only 1.x is supported.'
             )

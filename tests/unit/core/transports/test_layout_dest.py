@@ -1506,3 +1506,13 @@ def test_the_command_line_names_the_images_a_copy_took_the_ref_from(
             f"it stays there without it: oci:{out}:@0 ({app.digest})\n") in err
     assert main(["inspect", "--format", "{{.Digest}}", f"oci:{out}:@0"]) == 0
     assert capsys.readouterr().out.strip() == str(app.digest)
+
+
+def test_a_layout_of_version_1_is_read_and_written(single_source: Path, tmp_path: Path) -> None:
+    """An oci-layout saying "1" (not "1.0.0") was refused as a destination once the
+    version was checked there, where skopeo writes into it: "1" is a 1.x version."""
+    out = tmp_path / "out"
+    single_image_layout(out)
+    (out / "oci-layout").write_text('{"imageLayoutVersion":"1"}')
+    copy_image(open_source(f"oci:{single_source}:app"), OCILayoutDestination(out, "new"))
+    assert open_source(f"oci:{out}:new") is not None

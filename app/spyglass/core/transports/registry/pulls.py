@@ -87,7 +87,7 @@ def first_answering(reference: DockerReference, make_client: ClientMaker,
     its sentence saying what was tried before."""
     sources = pull_sources(reference)
     tried: list[str] = []
-    for index, source in enumerate(sources):
+    for source in sources:
         last = source is sources[-1]
         if not last and (how := _unreached_lately(source)) is not None:
             tried.append(f"the mirror {_named(source, reference)} ({how} a moment "
@@ -107,7 +107,7 @@ def first_answering(reference: DockerReference, make_client: ClientMaker,
                             time.monotonic(), "answered nothing"
                             if isinstance(exc, Unanswered) else "unreachable")
                 if isinstance(exc, Unanswered):
-                    _say_hung(source, sources[index + 1], time.monotonic() - started)
+                    _say_hung(source, time.monotonic() - started)
                 tried.append(f"the mirror {_named(source, reference)} ({_briefly(exc)})")
                 continue
             if tried:
@@ -130,19 +130,19 @@ def _unreached_lately(source: PullSource) -> str | None:
         return None if found is None else found[1]
 
 
-def _say_hung(mirror: PullSource, following: PullSource, waited: float) -> None:
+def _say_hung(mirror: PullSource, waited: float) -> None:
     """Note, once per process for each mirror, that ``mirror`` took the connection and
-    answered nothing for ``waited`` seconds: images are read from ``following`` (the
-    next pull source) while it is passed by. Without it a hung mirror's wait is silent,
-    each image read the right one, only slowly."""
+    answered nothing for ``waited`` seconds: images are read from the other pull
+    sources (the next mirror, or the registry itself) while it is passed by. Without it
+    a hung mirror's wait is silent, each image read the right one, only slowly."""
     key = (mirror.host, mirror.insecure)
     with _lock:
         if key in _hung_said:
             return
         _hung_said.add(key)
     log.warning("The mirror %s took the connection and answered nothing in %s; images "
-                "are read from %s for now (the mirror is not asked again for %g s).",
-                mirror.host, duration_text(waited), following.host, UNREACHED_FOR)
+                "are read without it for now (it is not asked again for %g s).",
+                mirror.host, duration_text(waited), UNREACHED_FOR)
 
 
 def forget_unreached() -> None:
