@@ -248,16 +248,19 @@ class Schema1Manifest:
 AnyManifest = ImageManifest | ImageIndex | Schema1Manifest
 
 
-def _load(raw: bytes, limit: int = MAX_MANIFEST_SIZE) -> dict[str, Any]:
+def _load(raw: bytes, limit: int = MAX_MANIFEST_SIZE, data: object = None) -> dict[str, Any]:
+    """``raw`` as a JSON object; ``data``: what ``raw`` decodes to where the caller has
+    decoded it already (None: decode it here)."""
     if len(raw) > limit:
         raise InvalidManifest(
             f"The manifest is {len(raw)} bytes, more than the {limit // (1024 * 1024)} MiB "
             "accepted for manifests."
         )
-    try:
-        data = gojson.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise InvalidManifest(f"The manifest is not valid JSON: {clause(exc)}.") from exc
+    if data is None:
+        try:
+            data = gojson.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise InvalidManifest(f"The manifest is not valid JSON: {clause(exc)}.") from exc
     if not isinstance(data, dict):
         raise InvalidManifest("The manifest is not a JSON object.")
     return data
@@ -272,6 +275,12 @@ def guess_media_type(raw: bytes) -> str | None:
         data = gojson.loads(raw)
     except json.JSONDecodeError:
         return None
+    return guess_media_type_of(data)
+
+
+def guess_media_type_of(data: object) -> str | None:
+    """:func:`guess_media_type` of a manifest decoded already (``data``: what its bytes
+    decode to), without decoding them again."""
     if not isinstance(data, dict):
         return None
     declared = data.get("mediaType")
@@ -305,7 +314,11 @@ def schema1_payload(raw: bytes) -> bytes:
     the protected header of the signatures; unsigned manifests are their own
     payload.
     """
-    data = _load(raw)
+    return _schema1_payload(raw, _load(raw))
+
+
+def _schema1_payload(raw: bytes, data: Mapping[str, Any]) -> bytes:
+    """:func:`schema1_payload` of ``raw``, which decodes to ``data``."""
     signatures = data.get("signatures")
     if not signatures:
         return raw
@@ -390,14 +403,23 @@ def schema1_fields(raw: bytes) -> dict[str, Any]:
     them, never from what is written after it (a second ``fsLayers`` or ``history``
     after the signatures, which JSON would let win, is not part of the image its
     digest names)."""
-    data = _load(raw)
+    return _schema1_fields(raw, _load(raw))[0]
+
+
+def _schema1_fields(raw: bytes, data: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    """:func:`schema1_fields` of ``raw``, which decodes to ``data``, and the bytes its
+    digest is computed over (:func:`schema1_payload`)."""
     if not data.get("signatures"):
-        return data
-    return _load(schema1_payload(raw))
+        return data, raw
+    payload = _schema1_payload(raw, data)
+    return _load(payload), payload
 
 
-def _parse_schema1(raw: bytes, media_type: str) -> Schema1Manifest:
-    data = schema1_fields(raw)
+def _parse_schema1(raw: bytes, media_type: str, data: dict[str, Any],
+                   guessed: str | None) -> Schema1Manifest:
+    """The schema 1 manifest ``raw`` (decoded: ``data``), ``media_type`` as said,
+    ``guessed`` by its content (:func:`guess_media_type`)."""
+    data, signed = _schema1_fields(raw, data)
     fs_layers = data.get("fsLayers")
     history = data.get("history")
     if not isinstance(fs_layers, list) or not isinstance(history, list):
@@ -428,22 +450,29 @@ def _parse_schema1(raw: bytes, media_type: str) -> Schema1Manifest:
         tag=str(data.get("tag", "")),
         architecture=str(data.get("architecture", "")),
         entries=tuple(entries),
-        digest=manifest_digest(raw, media_type),
+        # as manifest_digest computes it: over the payload where the content is signed
+        digest=Digest.of(signed if guessed == media.DOCKER_V2S1_SIGNED else raw),
         raw=raw,
     )
 
 
 def parse_manifest(raw: bytes, media_type: str | None = None, *,
-                   limit: int = MAX_MANIFEST_SIZE) -> AnyManifest:
+                   limit: int = MAX_MANIFEST_SIZE, data: object = None) -> AnyManifest:
     """Parse manifest bytes; ``media_type`` is what the transport said, if anything;
     ``limit``: the most bytes taken (a layout's ``index.json`` may hold more than a
     manifest: :data:`~spyglass.core.transports.layout_files.MAX_INDEX_FILE_SIZE`).
 
+    ``data``: what ``raw`` decodes to (:func:`spyglass.core.gojson.loads`), where the
+    caller has decoded it already; ``raw`` is then not decoded again (a layout's
+    ``index.json`` of 60 MB took 150 ms a decode, holding the GUI thread). It MUST be
+    what ``raw`` decodes to: the manifest's fields are taken from it, its digest from
+    ``raw``. None: ``raw`` is decoded here, once.
+
     Raises :class:`InvalidManifest` with a sentence for anything that is not a
     manifest of a known kind.
     """
-    data = _load(raw, limit)
-    guessed = guess_media_type(raw)
+    data = _load(raw, limit, data)
+    guessed = guess_media_type_of(data)
     kind = media_type if media_type in media.MANIFEST_TYPES else guessed
     if kind is None:
         declared = data.get("mediaType")
@@ -458,7 +487,7 @@ def parse_manifest(raw: bytes, media_type: str | None = None, *,
             f'The manifest declares mediaType "{declared}" but was served as "{kind}".'
         )
     if kind in media.SCHEMA1_TYPES:
-        return _parse_schema1(raw, kind)
+        return _parse_schema1(raw, kind, data, guessed)
     if data.get("schemaVersion") != 2:
         raise InvalidManifest(
             f"The {media.friendly(kind)} has schemaVersion {data.get('schemaVersion')!r}; "

@@ -478,6 +478,34 @@ def test_index_json_too_large(tmp_layout: Path, monkeypatch: pytest.MonkeyPatch)
         open_layout_image(tmp_layout, "latest")
 
 
+def test_opening_a_layout_decodes_its_index_json_once(
+        many: tuple[Path, dict[str, dict[str, Any]]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """It was decoded three times (read, parsed, its kind guessed): 150 ms each for an
+    index.json of 60 MB, holding the GUI thread."""
+    from spyglass.core import gojson
+
+    root, descs = many
+    index_raw = (root / "index.json").read_bytes()
+    decoded: list[bytes] = []
+    loads = gojson.loads
+
+    def counting(raw: bytes | str, **kwargs: Any) -> Any:
+        decoded.append(raw if isinstance(raw, bytes) else raw.encode())
+        return loads(raw, **kwargs)
+
+    monkeypatch.setattr(gojson, "loads", counting)
+    location = open_layout(root)
+    entries = list(location.list_images())
+    assert decoded.count(index_raw) == 1
+    assert [str(e.descriptor.digest) for e in entries] == [
+        descs[k]["digest"] for k in ("list", "2.0", "tools", "untagged")]
+    source = location.open_image(entries[1])
+    raw, _ = source.get_manifest()
+    assert Digest.of(raw) == Digest.parse(descs["2.0"]["digest"])  # byte for byte
+    assert decoded.count(index_raw) == 1
+    location.close()
+
+
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [

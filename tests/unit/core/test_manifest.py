@@ -20,6 +20,7 @@ from spyglass.core.manifest import (
     Schema1Manifest,
     child_descriptors,
     guess_media_type,
+    guess_media_type_of,
     manifest_digest,
     parse_manifest,
     schema1_payload,
@@ -601,3 +602,66 @@ def test_just_under_the_limit_is_accepted() -> None:
     raw = dumps(oci_manifest(annotations={"padding": "x" * padding}))
     assert len(raw) == MAX_MANIFEST_SIZE
     assert isinstance(parse_manifest(raw), ImageManifest)
+
+
+@pytest.fixture
+def decoded(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The bytes :func:`spyglass.core.gojson.loads` decodes from now on."""
+    from spyglass.core import gojson
+
+    seen: list[bytes] = []
+    loads = gojson.loads
+
+    def counting(raw: bytes | str, **kwargs: Any) -> Any:
+        seen.append(raw if isinstance(raw, bytes) else raw.encode())
+        return loads(raw, **kwargs)
+
+    monkeypatch.setattr(gojson, "loads", counting)
+    return seen
+
+
+@pytest.mark.parametrize("kind", ["manifest", "index", "schema1"])
+def test_a_manifest_is_decoded_once(kind: str, decoded: list[bytes]) -> None:
+    """It was decoded twice (parsed, then its kind guessed), a schema 1 one four times."""
+    if kind == "manifest":
+        raw = dumps({"schemaVersion": 2, "mediaType": media.OCI_MANIFEST, "config": CONFIG,
+                     "layers": []})
+    elif kind == "index":
+        raw = dumps({"schemaVersion": 2, "mediaType": media.OCI_INDEX, "manifests": [CONFIG]})
+    else:
+        raw = json.dumps(schema1_body(), indent=3).encode()
+    parsed = parse_manifest(raw)
+    assert decoded.count(raw) == 1
+    assert parsed.raw == raw
+    assert parsed.digest == Digest.of(raw)
+
+
+def test_a_signed_schema1_manifest_decodes_it_and_its_payload_once(
+        signed_schema1: tuple[bytes, bytes], decoded: list[bytes]) -> None:
+    payload, signed = signed_schema1
+    parsed = parse_manifest(signed)
+    assert (decoded.count(signed), decoded.count(payload)) == (1, 1)
+    assert parsed.raw == signed
+    assert parsed.digest == Digest.of(payload) == manifest_digest(signed)
+
+
+def test_a_manifest_decoded_already_is_not_decoded_again(
+        signed_schema1: tuple[bytes, bytes], decoded: list[bytes]) -> None:
+    """A caller that has decoded the bytes (a layout's index.json) passes what they
+    decode to; the digest is still that of the bytes, as they are."""
+    raw = json.dumps({"schemaVersion": 2, "manifests": [CONFIG]}, indent=1).encode()
+    data = json.loads(raw)
+    parsed = parse_manifest(raw, media.OCI_INDEX, data=data)
+    assert isinstance(parsed, ImageIndex)
+    assert parsed.raw == raw
+    assert parsed.digest == Digest.of(raw)
+    assert [str(d.digest) for d in parsed.manifests] == [CONFIG["digest"]]
+    assert guess_media_type_of(data) == guess_media_type(raw) == media.OCI_INDEX
+    _, signed = signed_schema1
+    signed_data = json.loads(signed)
+    decoded.clear()
+    digest = parse_manifest(signed, data=signed_data).digest
+    assert signed not in decoded
+    assert digest == manifest_digest(signed)
+    with pytest.raises(InvalidManifest, match="not a JSON object"):
+        parse_manifest(b"[]", data=[])

@@ -167,7 +167,7 @@ def _parse_index(raw: bytes) -> tuple[object, str | None, bool]:
         data = gojson.loads(raw)
         if isinstance(data, dict) and null_manifests(data):
             raw = dump_index(data)
-        parse_manifest(raw, media.OCI_INDEX, limit=MAX_INDEX_FILE_SIZE)
+        parse_manifest(raw, media.OCI_INDEX, limit=MAX_INDEX_FILE_SIZE, data=data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return None, f"is not JSON ({exc})", True
     except InvalidManifest as exc:
@@ -182,8 +182,9 @@ def referenced_blobs(path: Path, what: str) -> set[Digest] | None:
     sentences) leads to (through lists and manifests, to configs and layers); None when
     some of it cannot be read."""
     try:
-        top = parse_manifest(dump_index(read_index_file(index_file(path), what)),
-                             media.OCI_INDEX, limit=MAX_INDEX_FILE_SIZE)
+        data = read_index_file(index_file(path), what)
+        top = parse_manifest(dump_index(data), media.OCI_INDEX, limit=MAX_INDEX_FILE_SIZE,
+                             data=data)
     except SpyglassError:
         return None
     assert isinstance(top, ImageIndex)
