@@ -130,7 +130,8 @@ class OCILayoutReader:
             if size > limit:
                 raise TooLarge(
                     f"{self.what} has an {name} file of {size} bytes, more than the "
-                    f"{limit // (1024 * 1024)} MiB accepted."
+                    f"{limit // (1024 * 1024)} MiB accepted (it is read whole into "
+                    "memory)."
                 )
             with self.tree.open(name) as stream:
                 return stream.read(limit + 1)

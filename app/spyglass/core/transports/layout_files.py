@@ -43,9 +43,13 @@ from spyglass.core.transports.temporaries import TEMP_PREFIX
 
 LAYOUT_FILE: Final = "oci-layout"
 INDEX_FILE: Final = "index.json"
-MAX_INDEX_FILE_SIZE: Final = 64 * 1024 * 1024
-"""The largest ``index.json`` read or written: some 250,000 refs (skopeo reads 40,000;
-the 4 MiB of a manifest held some 16,000)."""
+MAX_INDEX_FILE_SIZE: Final = 256 * 1024 * 1024
+"""The largest ``index.json`` read or written. What it bounds is memory: the file is
+read whole and held decoded, several times its size (an index.json of 61 MB took the
+window from 150 to 324 MB, 616 MB at its peak), so 256 MiB is about a gigabyte. It holds
+some million refs, or thousands of entries with large annotations (skopeo read one of
+101 MB, 5,000 entries of 20 KB annotations, that 64 MiB refused); the 4 MiB of a
+manifest held some 16,000 refs."""
 
 INDEX_LOCK: Final = "index.json.lock"
 """The lock file every Spyglass writer of a layout holds while it updates ``index.json``."""
