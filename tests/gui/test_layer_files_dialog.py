@@ -128,6 +128,50 @@ def test_a_layer_past_the_limit_lists_its_first_entries_and_says_how_many_more(
     assert dialog.count.text() == "1 of the first 1,000 of 100,000 entries"
 
 
+def test_a_filter_that_finds_nothing_past_the_limit_says_the_rest_was_not_listed(
+        qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A filter that matched none of the first entries showed a blank table, though the
+    files it looked for may lie past them; the size beside the count read as the
+    layer's, and was that of the first entries alone."""
+    files = [LayerFile(f"file-{i:06d}", "file", 2, 0o644, None, 1_700_000_000)
+             for i in range(1000)]
+    dialog = opened(qtbot, window, monkeypatch, lambda: LayerListing(files, 1000))
+    assert dialog.count.text() == \
+        "the first 1,000 of 2,000 entries · 2.0 KiB of the files listed"
+    qtbot.keyClicks(dialog.filter, "file-0019")
+    assert dialog.pages.currentWidget() is dialog.no_match
+    assert dialog.no_match.title.text() == "No entry matches “file-0019”"
+    assert dialog.no_match.body.text() == (
+        "Only the first 1,000 of the layer's 2,000 entries are listed and searched: the "
+        "other 1,000 were read and checked, not listed, so any of them that match are not "
+        "found here. Clear the filter to see the 1,000 listed.")
+    assert dialog.count.text() == "0 of the first 1,000 of 2,000 entries"
+    assert dialog.error == ""
+    # a match shows the table again; Clear Filter shows every entry listed
+    for _ in range(3):
+        qtbot.keyClick(dialog.filter, Qt.Key.Key_Backspace)
+    assert dialog.filter.text() == "file-0"
+    assert dialog.pages.currentWidget() is dialog.table
+    assert dialog.model.rowCount() == 1000
+    qtbot.keyClicks(dialog.filter, "9x")
+    assert dialog.pages.currentWidget() is dialog.no_match
+    assert dialog.clear_filter_button.isVisibleTo(dialog)
+    qtbot.mouseClick(dialog.clear_filter_button, Qt.MouseButton.LeftButton)
+    assert dialog.filter.text() == ""
+    assert dialog.pages.currentWidget() is dialog.table
+    assert dialog.model.rowCount() == 1000
+
+
+def test_a_filter_that_finds_nothing_in_a_whole_listing_says_to_clear_it(
+        qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = many(300)
+    dialog = opened(qtbot, window, monkeypatch, lambda: LayerListing(files, 0))
+    assert dialog.count.text().endswith(" of files")
+    qtbot.keyClicks(dialog.filter, "nothing-like-it")
+    assert dialog.pages.currentWidget() is dialog.no_match
+    assert dialog.no_match.body.text() == "Clear the filter to see all 300 entries."
+
+
 @pytest.mark.parametrize(("error", "retry"), [
     (TooLarge("The layer sha256:ab has a file-name header of 2,000,000 bytes."), False),
     (ConnectionFailed("Cannot reach the registry r.example: connection refused."), True),

@@ -149,9 +149,18 @@ class LayerFilesDialog(QDialog):
         self.panel = MessagePanel()
         self.retry_button = self.panel.add_button("Try Again")
         self.retry_button.clicked.connect(self._load)
+        self.no_match = MessagePanel()
+        """Shown for the table while the filter matches no entry listed (a blank table
+        did not say that entries past the limit were never listed, so not searched)."""
+        self.clear_filter_button = self.no_match.add_button("Clear Filter")
+        self.clear_filter_button.setToolTip("Show every entry listed again")
+        self.clear_filter_button.clicked.connect(self.filter.clear)
+        self.clear_filter_button.clicked.connect(
+            lambda: self.filter.setFocus(Qt.FocusReason.OtherFocusReason))
         self.pages = QStackedWidget()
         self.pages.addWidget(self.panel)
         self.pages.addWidget(self.table)
+        self.pages.addWidget(self.no_match)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         plain_buttons(buttons)
@@ -253,6 +262,28 @@ class LayerFilesDialog(QDialog):
         self._filter_timer.stop()
         self.model.set_filter_text(self.filter.text())
         self._update_count()
+        self._show_matches()
+
+    def _show_matches(self) -> None:
+        """The table, or what :attr:`no_match` says where the filter matches no entry."""
+        if self.pages.currentWidget() is self.panel:
+            return  # (still reading, or failed: nothing filtered)
+        text = self.filter.text().strip()
+        if not text or self.model.rowCount():
+            self.pages.setCurrentWidget(self.table)
+            return
+        total = self.model.total
+        if self.unlisted:
+            every = (f"Only the first {total:,} of the layer's {total + self.unlisted:,} "
+                     f"entries are listed and searched: the other {self.unlisted:,} were "
+                     "read and checked, not listed, so any of them that match are not "
+                     f"found here. Clear the filter to see the {total:,} listed.")
+        else:
+            every = (f"Clear the filter to see all {total:,} entries." if total != 1
+                     else "Clear the filter to see the one entry.")
+        self.no_match.show_message(f"No entry matches “{text}”", every,
+                                   icon=icons.information_icon())
+        self.pages.setCurrentWidget(self.no_match)
 
     def _update_count(self) -> None:
         total = self.model.total
@@ -262,13 +293,16 @@ class LayerFilesDialog(QDialog):
         if self.unlisted:  # (a layer past the limit: its first entries)
             listed = f"the first {total:,} of {total + self.unlisted:,}"
         if shown == total:
-            self.count.setText(f"{listed} entries · {human_size(size)} of files")
+            # (past the limit, the size is that of the files listed: not the layer's)
+            size_of = "of the files listed" if self.unlisted else "of files"
+            self.count.setText(f"{listed} entries · {human_size(size)} {size_of}")
         else:
             self.count.setText(f"{shown:,} of {listed} entries")
         self.count.setToolTip(
             f"Spyglass lists the first {total:,} entries of a layer; the other "
             f"{self.unlisted:,} were read and checked against the layer's digest, and "
-            "are not listed." if self.unlisted else "")
+            "are not listed, searched by the filter nor counted in the size."
+            if self.unlisted else "")
 
     def done(self, result: int) -> None:
         """Override QDialog::done: stop a listing still running (and forget its key)."""
