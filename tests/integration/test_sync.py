@@ -1170,6 +1170,43 @@ def test_a_dry_run_says_unchanged_where_the_sync_would(
     assert "wants valid credentials" in note and "--dest-creds" in note, note
 
 
+def test_the_policy_is_read_once_for_every_image_of_a_sync(
+    source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A sync of 20,000 images opened and parsed policy.json 20,000 times; it reads it
+    once, and still refuses an image the policy refuses."""
+    from spyglass.cli import main
+    from spyglass.core import policy
+
+    loads: list[Path] = []
+    load = policy.load_policy
+
+    def counted(path: Path) -> policy.Policy:
+        loads.append(path)
+        return load(path)
+
+    monkeypatch.setattr(policy, "load_policy", counted)
+    accepting = tmp_path / "policy.json"
+    accepting.write_text(json.dumps({"default": [{"type": "insecureAcceptAnything"}]}))
+    assert main(["--policy", str(accepting), "sync", "--dry-run", "--src", "docker",
+                 "--dest", "dir", f"{source}/sync/app", str(tmp_path / "out")]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "Would sync 5 images from 1 sources"
+    # (once as the command starts, as any command checks --policy; once for the 5 images)
+    assert loads == [accepting, accepting]
+    # the user's own policy, with no --policy: once
+    loads.clear()
+    home = tmp_path / "home"
+    (home / ".config/containers").mkdir(parents=True)
+    rejecting = home / ".config/containers/policy.json"
+    rejecting.write_text(json.dumps({"default": [{"type": "reject"}]}))
+    monkeypatch.setenv("HOME", str(home))
+    assert main(["sync", "--dry-run", "--src", "docker", "--dest", "dir",
+                 f"{source}/sync/app", str(tmp_path / "out")]) == 1
+    assert "reject" in capsys.readouterr().err
+    assert loads == [rejecting]
+
+
 def test_a_dry_run_into_a_registry_that_cannot_be_reached_asks_it_once(source: str) -> None:
     """The destination's tag listing failed, and then the first HEAD waited out the same
     retries again to say the same thing: twice the time (10 s with the default retries)

@@ -213,9 +213,7 @@ def _run(args: argparse.Namespace) -> int:
         images = with_tags_apart(images + [replace(image, whole=True) for image in attached],
                                  attached)
         attached = []
-    if not args.insecure_policy:
-        for image in images + attached:
-            check_policy(args, image.source)
+    check_policy(args, *(image.source for image in images + attached))
     for source in sources:
         if source.note is not None:
             _note(source.note)

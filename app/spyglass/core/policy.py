@@ -77,6 +77,7 @@ __all__ = [
     "docker_namespaces",
     "load_policy",
     "path_namespaces",
+    "policy_for",
     "policy_path",
 ]
 
@@ -316,10 +317,19 @@ def check_copy_source(name: ImageName, policy_file: Path | None = None,
     """Refuse (:class:`PolicyRefused`) to copy ``name`` unless the policy accepts it:
     the one in ``policy_file``, else the default one (none: nothing is refused). A
     policy that cannot be read is a :class:`SpyglassError`."""
-    policy = load_policy(policy_file) if policy_file is not None else (
-        default_policy(environ, system))
+    policy = policy_for(policy_file, environ, system)
     if policy is not None:
         policy.check_copy_source(name)
+
+
+def policy_for(policy_file: Path | None = None,
+               environ: Mapping[str, str] | None = None,
+               system: Path = SYSTEM_POLICY) -> Policy | None:
+    """The policy a copy is checked against, read now: the one in ``policy_file``, else
+    the default one (:func:`default_policy`; None when there is none). Read it once to
+    check many images (as a sync does): each read opens and parses the file again."""
+    return load_policy(policy_file) if policy_file is not None else (
+        default_policy(environ, system))
 
 
 def load_policy(path: Path) -> Policy:

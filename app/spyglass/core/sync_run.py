@@ -231,14 +231,16 @@ def unchanged_digests(
     if unreachable is not None:  # (each HEAD would wait out the same retries again)
         return found, unreachable
 
+    def names_nothing(image: SyncImage) -> bool:
+        """Whether the destination's listing says the image's name names nothing yet."""
+        tags = there.get(lane_of(image))
+        name = image.destination
+        return (tags is not None and isinstance(name, DockerName)
+                and name.reference.tag is not None and name.reference.tag not in tags)
+
     def ask(index: int, image: SyncImage) -> None:
         if failed or cancel.cancelled:
             return
-        tags = there.get(lane_of(image))
-        name = image.destination
-        if (tags is not None and isinstance(name, DockerName)
-                and name.reference.tag is not None and name.reference.tag not in tags):
-            return  # (the name names nothing yet)
         try:
             found[index] = unchanged_digest(image, options, destination_options,
                                             cancel=cancel, shared=shared)
@@ -247,10 +249,13 @@ def unchanged_digests(
         except SpyglassError as exc:
             failed.append(exc)
 
-    pool = ThreadPoolExecutor(max_workers=max(1, min(parallel_images, len(images))),
+    # (only those the destination may hold: a new mirror's 20,000 tags were 20,000 futures
+    # that each returned at once)
+    asked = [(index, image) for index, image in enumerate(images) if not names_nothing(image)]
+    pool = ThreadPoolExecutor(max_workers=max(1, min(parallel_images, len(asked))),
                               thread_name_prefix="spyglass-dry-run")
     try:
-        for future in [pool.submit(ask, index, image) for index, image in enumerate(images)]:
+        for future in [pool.submit(ask, index, image) for index, image in asked]:
             future.result()
     except BaseException:
         with interrupts_deferred():
