@@ -437,6 +437,65 @@ def test_delete_names_the_other_tags_and_removes_them(
     assert "Deleted demo/app@" in window.status_text
 
 
+def test_the_check_before_a_delete_shows_how_far_it_is_and_cancel_stops_it(
+        qtbot: QtBot, window: MainWindow, registry_binary: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deleting one of 20,000 tags first looks at each (a HEAD each, half a minute) with
+    only "Checking which tags…" in the status bar: the page says how many it has looked
+    at, and Esc or Cancel stops it, nothing deleted."""
+    from spyglass.core.transports.registry import RegistryClient
+    from spyglass.gui import registry_jobs
+    from tests.helpers.registry import RegistryServer, seed_tags
+
+    heads: list[str] = []
+    head = RegistryClient.head_manifest
+
+    def paced(self: RegistryClient, repository: str, reference: str,
+              **kwargs: Any) -> Any:
+        heads.append(reference)
+        threading.Event().wait(0.02)  # (a registry far away: the check takes a while)
+        return head(self, repository, reference, **kwargs)
+
+    monkeypatch.setattr(RegistryClient, "head_manifest", paced)
+    monkeypatch.setattr(registry_jobs, "DELETE_PROGRESS_S", 0.0)
+    asked: list[str] = []
+    with RegistryServer(binary=registry_binary) as server:
+        names = seed_tags(server, "big/few", 400, direct=True)
+        add_registry(qtbot, window, server.host, insecure=True)
+        assert open_repository_page(qtbot, window, server.host, "big/few") == names
+        window.registries.confirm = lambda title, text, accept: bool(asked.append(text))
+        actions = window.registries.actions
+        page = window.registries.repository_page
+        label = actions.check_label
+        for stop in ("Esc", "Cancel"):
+            select_table_tag(qtbot, window, "tag-00005")
+            qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)
+            heads.clear()
+            window.registries.table_actions["delete"].trigger()
+            qtbot.waitUntil(lambda: label.isVisible()
+                            and label.text().startswith("Checked ")
+                            and label.text() != "Checked 0 of 400 tags…", timeout=WAIT_MS)
+            assert label.text().endswith(" of 400 tags…"), label.text()
+            assert actions.check_cancel.isVisible()
+            if stop == "Esc":
+                focus(qtbot, page.table)
+                qtbot.keyClick(page.table, Qt.Key.Key_Escape)
+            else:
+                qtbot.mouseClick(actions.check_cancel, Qt.MouseButton.LeftButton)
+            assert not actions.checking and not label.isVisible()
+            assert not actions.check_cancel.isVisible()
+            assert window.status_text == ("Stopped looking at the tags of big/few: "
+                                          "nothing was deleted.")
+            qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)
+            assert len(heads) < 300, len(heads)  # (stopped: not one HEAD per tag)
+            qtbot.wait(200)
+            assert asked == []  # never asked, so never deleted
+        with server.client() as client:
+            listed = client.get("/v2/big/few/tags/list").json()["tags"]
+        assert sorted(listed) == names
+        window.close()
+
+
 def test_delete_takes_a_referrer_out_of_its_referrers_index_and_names_the_tags_that_stay(
         qtbot: QtBot, window: MainWindow, own_registry: RegistryFacts, tmp_path: Path) -> None:
     """On distribution 2.8 (no referrers API) the ``sha256-<subject>`` index is no list

@@ -8,13 +8,15 @@ confirmation that names every tag going with it, and the context menus that offe
 from __future__ import annotations
 
 import html
+import itertools
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QMenu, QWidget
+from PySide6.QtCore import QModelIndex, QObject, QPoint, Qt, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtWidgets import QLabel, QMenu, QWidget
 
+from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest
 from spyglass.core.settings import Settings
 from spyglass.gui.dragdrop import copy_image
@@ -33,6 +35,7 @@ from spyglass.gui.registry_jobs import (
 )
 from spyglass.gui.shortcuts import StandardKey, standard_key
 from spyglass.gui.signals import emit
+from spyglass.gui.views.buttons import push_button
 from spyglass.gui.views.image_view import ImageView
 from spyglass.gui.views.widgets import select_row
 from spyglass.gui.workers import Runner, registry_lane
@@ -124,6 +127,18 @@ def delete_result(plan: DeletePlan) -> str:
     return text
 
 
+class _CheckProgress(QObject):
+    """Carries how far the check before a delete is from its job's threads to the GUI
+    thread.
+
+    Signals:
+        looked(int, int, int): the check's number; how many tags it has looked at, of
+            how many.
+    """
+
+    looked = Signal(int, int, int)
+
+
 class RegistryActions:
     """The tag actions and context menus of a :class:`RegistryBrowser`.
 
@@ -163,6 +178,25 @@ class RegistryActions:
         table.customContextMenuRequested.connect(self._table_menu)
         page.forgetRequested.connect(lambda: self._forget_shown_repository(page.source_root))
         table.selectionModel().selectionChanged.connect(lambda *_: self.update_buttons())
+        # the check before a delete looks at every tag (20,000 take half a minute): how far
+        # it is, beside the page's spinner, and Cancel (or Esc) to stop it
+        self._checks = itertools.count(1)
+        self._check: tuple[int, str, str] | None = None
+        """The check shown: its number, its job's key, the repository's name."""
+        self._progress = _CheckProgress(browser)
+        self._progress.looked.connect(self._looked, Qt.ConnectionType.QueuedConnection)
+        self.check_label = QLabel()
+        self.check_label.hide()
+        self.check_cancel = push_button(
+            "Cancel", "Stop looking at the tags: nothing is deleted (Esc)")
+        self.check_cancel.clicked.connect(self.stop_check)
+        self.check_cancel.hide()
+        page.header.add_widget(self.check_label)
+        page.header.add_widget(self.check_cancel)
+        self._escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), page)
+        self._escape.setContext(Qt.ShortcutContext.WindowShortcut)
+        self._escape.setEnabled(False)
+        self._escape.activated.connect(self.stop_check)
 
     def _tag_actions(self, widget: QWidget, target: Callable[[], QModelIndex],
                      **slots: Callable[[QModelIndex], None]) -> dict[str, QAction]:
@@ -276,16 +310,62 @@ class RegistryActions:
         emit(self._browser.statusMessage,
              f"Checking which tags of {name} point at the same image as {tag}…")
         host = connection.host
+        number, key = next(self._checks), f"delete:{connection.host}/{name}"
+        self._check = (number, key, name)
+        self.check_label.setText("Listing the tags…")
+        self.check_label.show()
+        self.check_cancel.show()
+        self._escape.setEnabled(True)
+        progress = self._progress
+
+        def plan(cancel: CancelToken) -> DeletePlan:
+            return plan_delete(connection, name, tag, cancel,
+                               lambda done, total: emit(progress.looked, number, done, total))
+
+        def failed(message: str) -> None:
+            self._check_over(number)
+            self._delete_failed(host, name, message, tag)
+
         self._runner.submit(
-            lambda cancel: plan_delete(connection, name, tag, cancel),
-            on_done=lambda plan: self._confirm_delete(connection, plan),
-            on_error=lambda message: self._delete_failed(host, name, message, tag),
-            key=f"delete:{connection.host}/{name}",
+            plan,
+            on_done=lambda plan: self._confirm_delete(connection, plan, number),
+            on_error=failed,
+            key=key,
             what=f"preparing to delete {name}:{tag}",
             lane=registry_lane(host),
         )
 
-    def _confirm_delete(self, connection: Connection, plan: DeletePlan) -> None:
+    def _looked(self, number: int, done: int, total: int) -> None:
+        if self._check is not None and self._check[0] == number:
+            self.check_label.setText(f"Checked {done:,} of {total:,} "
+                                     f"tag{'' if total == 1 else 's'}…")
+
+    def stop_check(self) -> None:
+        """Stop the check before a delete (Cancel, Esc): nothing is deleted."""
+        if self._check is None:
+            return
+        number, key, name = self._check
+        self._runner.cancel(key)
+        self._check_over(number)
+        self.repository_page.header.spinner.stop()
+        emit(self._browser.statusMessage,
+             f"Stopped looking at the tags of {name}: nothing was deleted.")
+
+    @property
+    def checking(self) -> bool:
+        """Whether a check before a delete is under way (and shown)."""
+        return self._check is not None
+
+    def _check_over(self, number: int) -> None:
+        if self._check is None or self._check[0] != number:
+            return  # (a later check is shown)
+        self._check = None
+        self.check_label.hide()
+        self.check_cancel.hide()
+        self._escape.setEnabled(False)
+
+    def _confirm_delete(self, connection: Connection, plan: DeletePlan, number: int) -> None:
+        self._check_over(number)
         self.repository_page.header.spinner.stop()
         self.repository_page.refresh()
         if not self._browser.confirm("Delete Image", delete_question(plan), "Delete"):

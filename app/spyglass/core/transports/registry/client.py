@@ -342,6 +342,7 @@ class RegistryClient(RegistryPusher):
         workers: int = 8,
         lists: bool = True,
         looking: Callable[[int], None] | None = None,
+        looked: Callable[[int], None] | None = None,
     ) -> ManifestUsers:
         """What in ``repository`` uses the manifest ``digest``: the tags pointing at it,
         and (with ``lists``) the tags of manifest lists that hold it as one of their
@@ -350,7 +351,9 @@ class RegistryClient(RegistryPusher):
         HEAD requests in parallel; each list a tag points at is read once, and so is
         each manifest a tag points at whose ``HEAD`` names no single image's type (none,
         ``application/json``): it may be a list. ``looking`` is told how many tags are looked at,
-        before they are (one request each: a command may say so)."""
+        before they are (one request each: a command may say so); ``looked``, as each
+        tag's look is over, how many are (from the lookup threads, in order: a window
+        shows how far it is). A cancel stops the lookups: :class:`Cancelled` is raised."""
         from concurrent.futures import ThreadPoolExecutor
 
         candidates = self.tags_of(repository, cancel=cancel) if tags is None else tags
@@ -359,6 +362,7 @@ class RegistryClient(RegistryPusher):
         held: dict[Digest, bool | None] = {}
         reading: dict[Digest, threading.Lock] = {}
         guard = threading.Lock()
+        done = 0
 
         def holds(list_digest: Digest, cancel: CancelToken) -> bool | None:
             """Whether the list names ``digest`` (None: it cannot be read): each list
@@ -379,6 +383,15 @@ class RegistryClient(RegistryPusher):
         with ThreadPoolExecutor(max_workers=workers) as pool, linked(cancel) as lookups:
 
             def use(tag: str) -> str:
+                found = look(tag)
+                if looked is not None:
+                    nonlocal done
+                    with guard:
+                        done += 1
+                        looked(done)
+                return found
+
+            def look(tag: str) -> str:
                 try:
                     head = self.head_manifest(repository, tag, cancel=lookups,
                                               confirm_missing=True)
