@@ -231,29 +231,77 @@ def best_matches(wanted: Platform, available: Sequence[Platform]) -> list[int]:
     ``linux/arm64`` takes that one, and ``linux/arm`` an ``arm`` without a variant over
     ``arm/v7``. A ``wanted`` with an ``os.version`` (an entry of the list, as the copy
     dialog passes it) takes the entry of that version over the others.
+
+    To choose for many platforms among the same ones, build a :class:`PlatformChooser`
+    once.
     """
-    normalized = [p.normalized() for p in available]
-    for candidate in wanted.candidates():
-        fit = [i for i, p in enumerate(normalized) if _same(p, candidate)]
-        if fit:
-            fit = [i for i in fit if _written(available[i]) == _written(wanted)] or fit
-            if wanted.os_version:
-                fit = [i for i in fit
-                       if available[i].os_version == wanted.os_version] or fit
-            return fit
-    return []
+    return PlatformChooser(available).best_matches(wanted)
 
 
 def best_match(wanted: Platform, available: Sequence[Platform]) -> int | None:
     """The index of the entry of ``available`` that best suits ``wanted``, or None: the
     first of :func:`best_matches` (the first in the list of equally good entries, as
     containers/image takes it)."""
-    found = best_matches(wanted, available)
-    return found[0] if found else None
+    return PlatformChooser(available).best_match(wanted)
 
 
-def _same(a: Platform, b: Platform) -> bool:
-    return (a.os, a.architecture, a.variant) == (b.os, b.architecture, b.variant)
+_Key = tuple[str, str, str]
+"""OS, architecture and variant (normalized, or as written)."""
+
+
+class PlatformChooser:
+    """``available`` platforms, each normalized once and indexed, to choose among them
+    for one ``wanted`` after another by :func:`best_matches`'s rule: each choice is a
+    look-up, not a pass over the list, so that choosing for every entry of a list (its
+    twins, :func:`~spyglass.core.platform_choice.platform_twins`) is not quadratic."""
+
+    def __init__(self, available: Sequence[Platform]) -> None:
+        self._available = available
+        self._written = [_written(platform) for platform in available]
+        self._fits: dict[_Key, list[int]] = {}
+        """The indexes of the entries of each normalized platform, in order."""
+        self._first: dict[tuple[_Key, _Key | None, str | None], int] = {}
+        """The first index of a normalized platform's entries, of those written so
+        (None: any), of that os.version (None: any)."""
+        for i, platform in enumerate(available):
+            key = _key(platform.normalized())
+            self._fits.setdefault(key, []).append(i)
+            written, version = self._written[i], platform.os_version
+            for first in ((key, None, None), (key, written, None), (key, None, version),
+                          (key, written, version)):
+                self._first.setdefault(first, i)
+
+    def best_matches(self, wanted: Platform) -> list[int]:
+        """:func:`best_matches` of ``wanted`` among the platforms given."""
+        for candidate in wanted.candidates():
+            fit = self._fits.get(_key(candidate))
+            if fit:
+                written = _written(wanted)
+                fit = [i for i in fit if self._written[i] == written] or fit
+                if wanted.os_version:
+                    fit = [i for i in fit
+                           if self._available[i].os_version == wanted.os_version] or fit
+                return fit
+        return []
+
+    def best_match(self, wanted: Platform) -> int | None:
+        """:func:`best_match` of ``wanted`` among the platforms given: the first of
+        :meth:`best_matches`, found without listing them."""
+        for candidate in wanted.candidates():
+            key = _key(candidate)
+            if key in self._fits:
+                written: _Key | None = _written(wanted)
+                if (key, written, None) not in self._first:
+                    written = None  # none is written so: any of them
+                version = wanted.os_version
+                if version and (key, written, version) in self._first:
+                    return self._first[(key, written, version)]
+                return self._first[(key, written, None)]
+        return None
+
+
+def _key(platform: Platform) -> _Key:
+    return (platform.os, platform.architecture, platform.variant)
 
 
 def _written(platform: Platform) -> tuple[str, str, str]:

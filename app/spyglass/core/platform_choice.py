@@ -16,7 +16,7 @@ from spyglass.core import media
 from spyglass.core.digest import Digest
 from spyglass.core.errors import PlatformNotFound
 from spyglass.core.manifest import Descriptor, ImageIndex
-from spyglass.core.platform import Platform, best_match, best_matches
+from spyglass.core.platform import Platform, PlatformChooser, best_matches
 from spyglass.core.referrers import BUILDKIT_ATTESTATION, BUILDKIT_REFERENCE_TYPE
 
 
@@ -60,12 +60,14 @@ def platform_twins(listed: Sequence[Descriptor],
     own = [entry for entry in listed
            if names_platform(entry) and not media.is_index(entry.media_type)]
     placed = [entry for entry in images if names_platform(entry)]
+    # each scope normalized once, not once an entry: a list of hundreds is not cubic
+    scopes = [(scope, PlatformChooser([e.platform for e in scope if e.platform is not None]))
+              for scope in (own, placed)]
     twins: dict[Digest, Descriptor] = {}
     for entry in placed:
         assert entry.platform is not None  # (names_platform)
-        for scope in (own, placed):
-            found = best_match(entry.platform,
-                               [e.platform for e in scope if e.platform is not None])
+        for scope, chooser in scopes:
+            found = chooser.best_match(entry.platform)
             if found is not None:
                 chosen = scope[found]
                 if chosen.digest != entry.digest:

@@ -7,6 +7,7 @@ takes the job's cancel token and returns an immutable result for the GUI.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -234,11 +235,12 @@ class ImageState:
         return self.is_list and not any(s.descriptor.platform is not None
                                         for s in self.instances)
 
-    @property
+    @functools.cached_property
     def twins(self) -> dict[Digest, Descriptor]:
         """The list's images that their platform does not choose, for another image of the
         list has it too (:func:`~spyglass.core.platform_choice.platform_twins`), each with
-        that other image: copied alone, such an image goes by its digest."""
+        that other image: copied alone, such an image goes by its digest. Worked out once
+        a state: every label of a list's entries (:meth:`label`) reads it."""
         if not isinstance(self.top, ImageIndex):
             return {}
         return platform_twins(self.top.manifests, [s.descriptor for s in self.instances])

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from spyglass.core.errors import InvalidManifest, InvalidReference
-from spyglass.core.platform import Platform, best_match, best_matches, host_platform
+from spyglass.core.platform import (
+    Platform,
+    PlatformChooser,
+    best_match,
+    best_matches,
+    host_platform,
+)
 
 # --------------------------------------------------------------------------- normalization
 
@@ -265,3 +271,53 @@ def test_best_match_takes_the_os_version_asked_of_equals() -> None:
     assert best_matches(windows[1], windows) == [1]
     assert best_matches(windows[0], windows) == [0]
     assert best_matches(Platform("windows", "amd64", "", "10.0.99999.1"), windows) == [0, 1]
+
+
+def _linear_best_matches(wanted: Platform, available: list[Platform]) -> list[int]:
+    """best_matches as it was written before PlatformChooser, a pass over the list per
+    candidate: the reference the chooser's look-ups must agree with."""
+    normalized = [p.normalized() for p in available]
+
+    def key(p: Platform) -> tuple[str, str, str]:
+        return (p.os, p.architecture, p.variant)
+
+    def written(p: Platform) -> tuple[str, str, str]:
+        return (p.os.lower(), p.architecture.lower(), p.variant.lower())
+
+    for candidate in wanted.candidates():
+        fit = [i for i, p in enumerate(normalized) if key(p) == key(candidate)]
+        if fit:
+            fit = [i for i in fit if written(available[i]) == written(wanted)] or fit
+            if wanted.os_version:
+                fit = [i for i in fit
+                       if available[i].os_version == wanted.os_version] or fit
+            return fit
+    return []
+
+
+def _awkward_platforms(count: int, seed: int) -> list[Platform]:
+    """Platforms that normalize alike in many ways (aliases, case, missing variants,
+    os.versions), so that lists of them tie, fall back and pick the written form."""
+    import random
+
+    pick = random.Random(seed).choice
+    return [Platform(pick(("linux", "Linux", "windows", "macos", "darwin")),
+                     pick(("amd64", "x86_64", "AMD64", "arm", "armhf", "armel", "armv7l",
+                           "armv6l", "arm64", "aarch64", "386", "i686")),
+                     pick(("", "", "v5", "v6", "v7", "7", "v8", "v8.0", "v9", "V7", "v1")),
+                     pick(("", "", "10.0.1", "10.0.2")))
+            for _ in range(count)]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_chooser_chooses_as_a_pass_over_the_list_does(seed: int) -> None:
+    """PlatformChooser (which best_match, best_matches and platform_twins go through)
+    gives the same answers as comparing every entry, for every platform of a big list
+    of awkward ones, as written and as --platform normalizes it."""
+    available = _awkward_platforms(200, seed)
+    chooser = PlatformChooser(available)
+    for wanted in [*_awkward_platforms(100, seed + 1000), *available[:100]]:
+        for asked in (wanted, wanted.normalized()):
+            expected = _linear_best_matches(asked, available)
+            assert chooser.best_matches(asked) == expected, asked
+            assert chooser.best_match(asked) == (expected[0] if expected else None), asked

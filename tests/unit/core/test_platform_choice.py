@@ -132,3 +132,78 @@ def test_twins_are_the_images_choose_entry_does_not_choose(tmp_path: Path) -> No
             chosen = choose_entry(source, top, image.platform)
             assert twins.get(image.digest, image) == chosen, (tag, image.platform)
     assert seen_twins == 1  # (dup's dupB)
+
+
+def _big_list(count: int, seed: int) -> tuple[list[Descriptor], list[Descriptor]]:
+    """A list's own entries and its images (a nested list's too): platforms alike in many
+    ways, some listed twice, some without a platform, attestations and a nested list."""
+    import random
+
+    rand = random.Random(seed)
+    pick = rand.choice
+
+    def image(n: int) -> Descriptor:
+        platform = Platform(pick(("linux", "Linux", "windows")),
+                            pick(("amd64", "x86_64", "arm", "armhf", "arm64", "aarch64")),
+                            pick(("", "", "v6", "v7", "v8")), pick(("", "", "10.0.1")))
+        return Descriptor("application/vnd.oci.image.manifest.v1+json",
+                          Digest.of(f"image {n}".encode()), 1,
+                          platform=None if n % 17 == 0 else platform)
+
+    own = [image(n) for n in range(count)]
+    own += [pick(own) for _ in range(count // 10)]  # the same image listed twice
+    own += [Descriptor("application/vnd.oci.image.manifest.v1+json",
+                       Digest.of(f"attestation {n}".encode()), 1, annotations=ATTESTATION,
+                       platform=UNKNOWN) for n in range(count // 10)]
+    nested = Descriptor("application/vnd.oci.image.index.v1+json", Digest.of(b"nested"), 1)
+    listed = [*own, nested]
+    rand.shuffle(listed)
+    return listed, [*own, *(image(n) for n in range(count, count + count // 5))]
+
+
+def _twins_entry_by_entry(listed: list[Descriptor],
+                          images: list[Descriptor]) -> dict[Digest, Descriptor]:
+    """platform_twins as it was first written: best_match over each scope for every
+    entry, the reference its answers must keep."""
+    from spyglass.core import media
+    from spyglass.core.platform import best_match
+    from spyglass.core.platform_choice import names_platform
+
+    own = [e for e in listed if names_platform(e) and not media.is_index(e.media_type)]
+    placed = [e for e in images if names_platform(e)]
+    twins: dict[Digest, Descriptor] = {}
+    for entry in placed:
+        assert entry.platform is not None
+        for scope in (own, placed):
+            found = best_match(entry.platform, [e.platform for e in scope if e.platform])
+            if found is not None:
+                if scope[found].digest != entry.digest:
+                    twins[entry.digest] = scope[found]
+                break
+    return twins
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_twins_of_a_big_list_are_those_of_choosing_entry_by_entry(seed: int) -> None:
+    listed, images = _big_list(150, seed)
+    expected = _twins_entry_by_entry(listed, images)
+    assert len(expected) > 50  # (a list of many ties, of its own and of the nested list)
+    assert platform_twins(listed, images) == expected
+
+
+def test_the_twins_of_a_list_of_hundreds_normalize_each_platform_a_few_times(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each platform is normalized once a scope and once as the one wanted: not once for
+    every other entry (a list of 60 platforms froze the window for 400 ms)."""
+    listed, images = _big_list(300, 0)
+    calls = 0
+    normalized = Platform.normalized
+
+    def counted(platform: Platform) -> Platform:
+        nonlocal calls
+        calls += 1
+        return normalized(platform)
+
+    monkeypatch.setattr(Platform, "normalized", counted)
+    platform_twins(listed, images)
+    assert 0 < calls <= 4 * len(images)
