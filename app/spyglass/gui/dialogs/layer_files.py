@@ -6,7 +6,7 @@ import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -36,6 +36,7 @@ from spyglass.gui.views.buttons import plain_buttons
 from spyglass.gui.views.widgets import (
     ElidedLabel,
     MessagePanel,
+    PausedFilter,
     copy_button,
     filter_field,
     fit_columns,
@@ -71,9 +72,7 @@ def _listing(source: ImageSource, layer: Descriptor,
 
 FILTER_AT_ONCE = 20_000
 """Up to this many entries the filter follows each key typed; past it (where a pass over
-them takes tens of milliseconds), it waits for a pause in the typing of :data:`FILTER_PAUSE_MS`."""
-
-FILTER_PAUSE_MS = 150
+them takes tens of milliseconds), it waits for a pause in the typing (:class:`PausedFilter`)."""
 
 
 class LayerFilesDialog(QDialog):
@@ -136,11 +135,9 @@ class LayerFilesDialog(QDialog):
 
         # (the model sorts and filters itself, from keys worked out once: no proxy)
         self.model = LayerFilesModel(self)
-        self._filter_timer = QTimer(self)
-        self._filter_timer.setSingleShot(True)
-        self._filter_timer.setInterval(FILTER_PAUSE_MS)
-        self._filter_timer.timeout.connect(self._apply_filter)
-        self.filter.textChanged.connect(self._filter_changed)
+        self.filtering = PausedFilter(self.filter, self._apply_filter,
+                                      lambda: self.model.total, FILTER_AT_ONCE)
+        self.filter.textChanged.connect(self.filtering.changed)
         self.table = make_table("Files")
         self.table.setModel(self.model)
         self.table.setSortingEnabled(True)
@@ -252,15 +249,8 @@ class LayerFilesDialog(QDialog):
                         for url in self.layer.urls)
         return self.layer.size != 0 and (fetchable or not self.layer.urls)
 
-    def _filter_changed(self, text: str) -> None:
-        if self.model.total > FILTER_AT_ONCE and text:
-            self._filter_timer.start()  # (again: the pause is counted from the last key)
-        else:  # (a filter cleared shows every entry at once)
-            self._apply_filter()
-
-    def _apply_filter(self) -> None:
-        self._filter_timer.stop()
-        self.model.set_filter_text(self.filter.text())
+    def _apply_filter(self, text: str) -> None:
+        self.model.set_filter_text(text)
         self._update_count()
         self._show_matches()
 

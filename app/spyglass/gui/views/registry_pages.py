@@ -73,6 +73,7 @@ from spyglass.gui.views.widgets import (
     ElidedLabel,
     KeepCurrentInView,
     MessagePanel,
+    PausedFilter,
     Spinner,
     enable_clear_button,
     filter_field,
@@ -150,9 +151,11 @@ class PageHeader(QWidget):
 
 
 def _filter_edit(placeholder: str, view: Callable[[], QAbstractItemView],
-                 open_row: Callable[[QModelIndex], None]) -> QLineEdit:
+                 open_row: Callable[[QModelIndex], None],
+                 typed: Callable[[], object]) -> QLineEdit:
     """A page's filter: Ctrl+F (Find) reaches it while its page shows, and Enter opens the
-    row highlighted in ``view`` (or else the first one shown) with ``open_row``."""
+    row highlighted in ``view`` (or else the first one shown) with ``open_row``, once
+    ``typed`` applied what was typed (a :class:`PausedFilter` waiting for a pause)."""
     edit = filter_field(placeholder)
     find = QShortcut(standard_key(StandardKey.Find), edit)
     find.setContext(Qt.ShortcutContext.WindowShortcut)
@@ -164,6 +167,7 @@ def _filter_edit(placeholder: str, view: Callable[[], QAbstractItemView],
     find.activated.connect(focus)
 
     def open_highlighted() -> None:
+        typed()
         shown = view()
         model, root = shown.model(), shown.rootIndex()
         current = shown.currentIndex()
@@ -227,6 +231,12 @@ def _error_label() -> QLabel:
     show_as_error(label)
     label.hide()
     return label
+
+
+FILTER_AT_ONCE = 2_000
+"""Up to this many rows (tags, repositories) a page's filter follows each key typed; past
+it (where a pass over them takes over 10 ms, and more with the window drawn again), it
+waits for a pause in the typing (:class:`PausedFilter`)."""
 
 
 class _RootedPage(QWidget):
@@ -322,7 +332,10 @@ class RegistryPage(_RootedPage):
         self.banner_retry_button.clicked.connect(self.retryRequested)
         self.banner_retry_button.hide()
         self.banner.dismissed.connect(self.banner_retry_button.hide)
-        self.filter = _filter_edit("Filter repositories", lambda: self.list, self._activated)
+        self.filter = _filter_edit("Filter repositories", lambda: self.list, self._activated,
+                                   lambda: self.filtering.flush())
+        self.filtering = PausedFilter(self.filter, self._apply_filter, self._rows,
+                                      FILTER_AT_ONCE)
         self.filter.textChanged.connect(self._filter_changed)
         self.count = QLabel()
         mute(self.count)
@@ -386,6 +399,7 @@ class RegistryPage(_RootedPage):
         if self._root.isValid() and self.source_root == index:
             self.refresh()
             return
+        self.filtering.cancel()
         _clear_quietly(self.filter)
         self.proxy.set_filter_text("")
         self.open_edit.clear()
@@ -476,9 +490,15 @@ class RegistryPage(_RootedPage):
             text += " opened by name"
         self.count.setText(text)
 
+    def _rows(self) -> int:
+        node = self.node
+        return len(node.children) if node is not None else 0
+
     def _filter_changed(self, text: str) -> None:
-        if self.filter.property("clearing"):
-            return
+        if not self.filter.property("clearing"):
+            self.filtering.changed(text)
+
+    def _apply_filter(self, text: str) -> None:
         self.proxy.set_filter_text(text)
         if text.strip():
             self._load_all()
@@ -537,7 +557,10 @@ class RepositoryPage(_RootedPage):
         self.banner = Banner()
         self._failure_shown = False
         """Whether the banner says the listing's failure (:meth:`refresh` takes it away)."""
-        self.filter = _filter_edit("Filter tags", lambda: self.table, self._activated)
+        self.filter = _filter_edit("Filter tags", lambda: self.table, self._activated,
+                                   lambda: self.filtering.flush())
+        self.filtering = PausedFilter(self.filter, self._apply_filter, self._rows,
+                                      FILTER_AT_ONCE)
         self.filter.textChanged.connect(self._filter_changed)
         self.count = QLabel()
         mute(self.count)
@@ -682,6 +705,7 @@ class RepositoryPage(_RootedPage):
             self.refresh()
             return
         self.banner.hide()
+        self.filtering.cancel()
         _clear_quietly(self.filter)
         self.proxy.set_filter_text("")
         self.table.setRootIndex(self._set_root(index))
@@ -813,9 +837,15 @@ class RepositoryPage(_RootedPage):
         self.refresh()
         emit(self.showAttachmentsToggled, show)
 
+    def _rows(self) -> int:
+        node = self.node
+        return len(node.children) if node is not None else 0
+
     def _filter_changed(self, text: str) -> None:
-        if self.filter.property("clearing"):
-            return
+        if not self.filter.property("clearing"):
+            self.filtering.changed(text)
+
+    def _apply_filter(self, text: str) -> None:
         self.proxy.set_filter_text(text)
         self.refresh()
 

@@ -320,6 +320,50 @@ def filter_field(placeholder: str, parent: QWidget | None = None) -> QLineEdit:
     return edit
 
 
+FILTER_PAUSE_MS = 150
+"""How long a pause in the typing a :class:`PausedFilter` over many rows waits for."""
+
+
+class PausedFilter(QObject):
+    """Applies the text of a filter field with ``apply``: at once while ``rows()`` is at
+    most ``at_once``; past it (where a pass over the rows takes tens of milliseconds, and
+    one per key typed held the window), once the typing pauses for :data:`FILTER_PAUSE_MS`.
+    A filter cleared applies at once (every row shown again, as asked)."""
+
+    def __init__(self, edit: QLineEdit, apply: Callable[[str], object],
+                 rows: Callable[[], int], at_once: int) -> None:
+        super().__init__(edit)
+        self._edit = edit
+        self._apply = apply
+        self._rows = rows
+        self._at_once = at_once
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(FILTER_PAUSE_MS)
+        self._timer.timeout.connect(self.flush)
+
+    @property
+    def pending(self) -> bool:
+        """Text typed is waiting for the pause."""
+        return self._timer.isActive()
+
+    def changed(self, text: str) -> None:
+        """The field's text changed (its textChanged)."""
+        if text.strip() and self._rows() > self._at_once:
+            self._timer.start()  # (again: the pause is counted from the last key)
+        else:
+            self.flush()
+
+    def flush(self) -> None:
+        """Apply the field's text now (Enter in the field, the pause over)."""
+        self._timer.stop()
+        self._apply(self._edit.text())
+
+    def cancel(self) -> None:
+        """Forget the text waiting (the page shows something else)."""
+        self._timer.stop()
+
+
 def link_error(field: QWidget, sentence: str) -> None:
     """Tie ``sentence``, shown near ``field`` to say what is wrong with it, to the field
     for screen readers: read as its description while it shows; "" when it goes (the
