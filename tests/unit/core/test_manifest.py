@@ -604,22 +604,6 @@ def test_just_under_the_limit_is_accepted() -> None:
     assert isinstance(parse_manifest(raw), ImageManifest)
 
 
-@pytest.fixture
-def decoded(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
-    """The bytes :func:`spyglass.core.gojson.loads` decodes from now on."""
-    from spyglass.core import gojson
-
-    seen: list[bytes] = []
-    loads = gojson.loads
-
-    def counting(raw: bytes | str, **kwargs: Any) -> Any:
-        seen.append(raw if isinstance(raw, bytes) else raw.encode())
-        return loads(raw, **kwargs)
-
-    monkeypatch.setattr(gojson, "loads", counting)
-    return seen
-
-
 @pytest.mark.parametrize("kind", ["manifest", "index", "schema1"])
 def test_a_manifest_is_decoded_once(kind: str, decoded: list[bytes]) -> None:
     """It was decoded twice (parsed, then its kind guessed), a schema 1 one four times."""
