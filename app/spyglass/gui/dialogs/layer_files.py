@@ -37,10 +37,12 @@ from spyglass.gui.views.widgets import (
     ElidedLabel,
     MessagePanel,
     PausedFilter,
+    clear_filter_button,
     copy_button,
     filter_field,
     fit_columns,
     make_table,
+    no_match_text,
     scaled_font,
 )
 from spyglass.gui.workers import LOCAL, Runner
@@ -149,11 +151,9 @@ class LayerFilesDialog(QDialog):
         self.no_match = MessagePanel()
         """Shown for the table while the filter matches no entry listed (a blank table
         did not say that entries past the limit were never listed, so not searched)."""
-        self.clear_filter_button = self.no_match.add_button("Clear Filter")
-        self.clear_filter_button.setToolTip("Show every entry listed again")
-        self.clear_filter_button.clicked.connect(self.filter.clear)
-        self.clear_filter_button.clicked.connect(
-            lambda: self.filter.setFocus(Qt.FocusReason.OtherFocusReason))
+        self.clear_filter_button = clear_filter_button(
+            self.no_match, self.filter, tooltip="Show every entry listed again")
+        self.clear_filter_button.show()  # (the panel is shown only while nothing matches)
         self.pages = QStackedWidget()
         self.pages.addWidget(self.panel)
         self.pages.addWidget(self.table)
@@ -268,11 +268,10 @@ class LayerFilesDialog(QDialog):
                      f"entries are listed and searched: the other {self.unlisted:,} were "
                      "read and checked, not listed, so any of them that match are not "
                      f"found here. Clear the filter to see the {total:,} listed.")
+            title = f"No entry matches “{text}”"
         else:
-            every = (f"Clear the filter to see all {total:,} entries." if total != 1
-                     else "Clear the filter to see the one entry.")
-        self.no_match.show_message(f"No entry matches “{text}”", every,
-                                   icon=icons.information_icon())
+            title, every = no_match_text("entry", "entries", text, total, more=False)
+        self.no_match.show_message(title, every, icon=icons.information_icon())
         self.pages.setCurrentWidget(self.no_match)
 
     def _update_count(self) -> None:

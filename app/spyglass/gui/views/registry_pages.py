@@ -75,10 +75,12 @@ from spyglass.gui.views.widgets import (
     MessagePanel,
     PausedFilter,
     Spinner,
+    clear_filter_button,
     enable_clear_button,
     filter_field,
     link_error,
     make_table,
+    no_match_text,
     scaled_font,
     take_text_drops_only,
 )
@@ -192,28 +194,6 @@ def _clear_quietly(edit: QLineEdit) -> None:
         edit.clear()
     finally:
         edit.setProperty("clearing", False)
-
-
-def _no_match(noun: str, plural: str, text: str, total: int, *,
-              more: bool) -> tuple[str, str]:
-    """The title and sentence of a page whose filter matches none of its ``total`` rows:
-    ``No tag matches “zzz”`` (a blank table, with only the count beside the filter to say
-    why, looked like a page that had lost its rows)."""
-    title = f"No {noun} matches “{text.strip()}”"
-    if more:
-        return title, f"More {plural} are being listed: those that match appear here."
-    every = f"all {total:,} {plural}" if total != 1 else f"the one {noun}"
-    return title, f"Clear the filter to see {every}."
-
-
-def _clear_filter_button(panel: MessagePanel, edit: QLineEdit) -> QPushButton:
-    """"Clear Filter" on a page's panel (shown while its filter matches nothing)."""
-    button = panel.add_button("Clear Filter")
-    button.setToolTip("Show every row again")
-    button.clicked.connect(edit.clear)
-    button.clicked.connect(lambda: edit.setFocus(Qt.FocusReason.OtherFocusReason))
-    button.hide()
-    return button
 
 
 def _banner_row(banner: Banner, retry: QPushButton) -> QHBoxLayout:
@@ -358,7 +338,7 @@ class RegistryPage(_RootedPage):
         self.retry_button.clicked.connect(self.retryRequested)
         self.panel_edit_button = self.panel.add_button("Edit Registry…")
         self.panel_edit_button.clicked.connect(self.editRequested)
-        self.clear_filter_button = _clear_filter_button(self.panel, self.filter)
+        self.clear_filter_button = clear_filter_button(self.panel, self.filter)
         self.panel.stopRequested.connect(
             lambda: emit(self.stopRequested, self.panel.waited_for))
         self.stack = QStackedWidget()
@@ -454,7 +434,7 @@ class RegistryPage(_RootedPage):
                         f"{node.host} holds no repositories. Push an image to it, or open a "
                         "repository by name above.", icons.information_icon())
         elif self.proxy.filter_text and not shown:
-            self._panel(*_no_match("repository", "repositories", self.proxy.filter_text,
+            self._panel(*no_match_text("repository", "repositories", self.proxy.filter_text,
                                    len(repositories), more=loading or node.more),
                         icons.information_icon(), clear=True)
         else:
@@ -607,7 +587,7 @@ class RepositoryPage(_RootedPage):
         self.forget_button.setToolTip("Take this repository, opened by name, off the list")
         self.forget_button.clicked.connect(self.forgetRequested)
         self.forget_button.hide()
-        self.clear_filter_button = _clear_filter_button(self.panel, self.filter)
+        self.clear_filter_button = clear_filter_button(self.panel, self.filter)
         self.panel.stopRequested.connect(
             lambda: emit(self.stopRequested, self.panel.waited_for))
         self.stack = QStackedWidget()
@@ -779,7 +759,7 @@ class RepositoryPage(_RootedPage):
             self.stack.setCurrentWidget(self.panel)
         elif self.proxy.filter_text and not shown:
             self.panel.show_message(
-                *_no_match("tag", "tags", self.proxy.filter_text, count - hidden,
+                *no_match_text("tag", "tags", self.proxy.filter_text, count - hidden,
                            more=loading), icon=icons.information_icon())
             self.retry_button.hide()
             self.forget_button.hide()

@@ -802,3 +802,27 @@ def copy_button(tooltip: str, parent: QWidget | None = None) -> QToolButton:
     follow_icon(button, icons.copy_icon)
     button.setCursor(Qt.CursorShape.PointingHandCursor)
     return button
+
+
+def no_match_text(noun: str, plural: str, text: str, total: int, *,
+              more: bool) -> tuple[str, str]:
+    """The title and sentence of a page whose filter matches none of its ``total`` rows:
+    ``No tag matches “zzz”`` (a blank table, with only the count beside the filter to say
+    why, looked like a page that had lost its rows)."""
+    title = f"No {noun} matches “{text.strip()}”"
+    if more:
+        return title, f"More {plural} are being listed: those that match appear here."
+    every = f"all {total:,} {plural}" if total != 1 else f"the one {noun}"
+    return title, f"Clear the filter to see {every}."
+
+
+def clear_filter_button(panel: MessagePanel, edit: QLineEdit, *,
+                        tooltip: str = "Show every row again") -> QPushButton:
+    """"Clear Filter" on a panel shown while ``edit``'s filter matches nothing (hidden
+    until then)."""
+    button = panel.add_button("Clear Filter")
+    button.setToolTip(tooltip)
+    button.clicked.connect(edit.clear)
+    button.clicked.connect(lambda: edit.setFocus(Qt.FocusReason.OtherFocusReason))
+    button.hide()
+    return button
