@@ -84,6 +84,7 @@ from spyglass.core.transports.files import (
     location_gone,
     open_regular,
     open_verified,
+    read_at_most,
     resolved,
 )
 from spyglass.core.transports.stubs import no_attached_manifests
@@ -183,7 +184,7 @@ def _read_manifest_file(tree: DirTree, name: str, path: Path) -> bytes:
                 "for manifests."
             )
         with tree.open(name) as stream:
-            raw = stream.read(MAX_MANIFEST_SIZE + 1)
+            raw = read_at_most(stream, MAX_MANIFEST_SIZE)
     except FileNotFoundError:
         raise
     except OSError as exc:
@@ -316,7 +317,7 @@ class DirImageSource:
                         f"{MAX_SIGNATURE_SIZE // 1024} KiB accepted for a signature."
                     )
                 with self.tree.open(name) as stream:
-                    found.append(stream.read(MAX_SIGNATURE_SIZE + 1))
+                    found.append(read_at_most(stream, MAX_SIGNATURE_SIZE))
             except FileNotFoundError:
                 return found
             except OSError as exc:

@@ -2,7 +2,8 @@
 
 :class:`DirTree` (a :class:`~spyglass.core.transports.base.FileTree` over a folder),
 :func:`open_verified` and :func:`read_small_blob` (blobs read against their digest),
-:func:`open_regular` (a small file, never a FIFO or a device), :func:`safe_relative`,
+:func:`open_regular` (a small file, never a FIFO or a device), :func:`read_at_most` (a
+small file read whole, up to a limit), :func:`safe_relative`,
 :func:`blob_path` and :func:`resolved` (paths in a layout), :func:`describe_os_error`.
 
 What local destinations share when they write lives beside it:
@@ -16,6 +17,7 @@ sentences, small files replaced atomically), :mod:`~spyglass.core.transports.fil
 from __future__ import annotations
 
 import errno
+import io
 import os
 import re
 import stat
@@ -209,6 +211,44 @@ def open_regular(path: Path) -> IO[bytes]:
     except BaseException:
         os.close(fd)
         raise
+
+
+_READ_STEP: Final = 64 * 1024
+"""What :func:`read_at_most` reads at a time from a stream whose size it does not know."""
+
+
+def read_at_most(stream: IO[bytes], limit: int) -> bytes:
+    """The first ``limit + 1`` bytes of ``stream`` at most: a small file read whole, which
+    is too large when more than ``limit`` come back.
+
+    MUST be used instead of ``stream.read(limit + 1)``: a buffered ``read(n)`` allocates
+    ``n`` bytes before it reads one (64 MiB for an 88-byte ``index.json``), so under a
+    memory limit a copy failed, and so did the take-back of what it had written. Reads
+    as much as the file holds when ``stream`` is a plain file (its size from ``fstat``),
+    else 64 KiB at a time; OSError passes through."""
+    hint: int | None = None
+    raw = getattr(stream, "raw", stream)
+    if isinstance(raw, io.FileIO):  # (not a member of an archive: its file is the archive)
+        try:
+            found = os.fstat(raw.fileno())
+            if stat.S_ISREG(found.st_mode):
+                hint = max(found.st_size - stream.tell(), 0)
+        except (OSError, ValueError):
+            hint = None
+    parts: list[bytes] = []
+    total = 0
+    while total <= limit:
+        want = limit + 1 - total
+        if hint is not None and total <= hint:
+            want = min(want, hint + 1 - total)  # (the one more byte finds a file that grew)
+        else:
+            want = min(want, _READ_STEP)
+        chunk = stream.read(want)
+        if not chunk:
+            break
+        parts.append(chunk)
+        total += len(chunk)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def blob_path(digest: Digest) -> str:

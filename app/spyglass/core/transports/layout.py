@@ -68,6 +68,7 @@ from spyglass.core.transports.files import (
     blob_path,
     describe_os_error,
     open_verified,
+    read_at_most,
     read_small_blob,
     resolved,
 )
@@ -134,7 +135,7 @@ class OCILayoutReader:
                     "memory)."
                 )
             with self.tree.open(name) as stream:
-                return stream.read(limit + 1)
+                return read_at_most(stream, limit)
         except FileNotFoundError:
             if self.path.is_dir() and os.path.lexists(self.path / name):
                 raise InvalidLayout(  # a FIFO, a device, a folder, a link to nothing

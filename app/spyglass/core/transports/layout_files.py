@@ -37,6 +37,7 @@ from spyglass.core.transports.files import (
     describe_os_error,
     link_outside,
     open_regular,
+    read_at_most,
     resolved,
 )
 from spyglass.core.transports.temporaries import TEMP_PREFIX
@@ -130,7 +131,7 @@ def read_index_file(path: Path, what: str) -> dict[str, Any]:
     while True:
         try:
             with open_regular(path) as stream:
-                raw = stream.read(MAX_INDEX_FILE_SIZE + 1)
+                raw = read_at_most(stream, MAX_INDEX_FILE_SIZE)
                 changed = time.time() - os.fstat(stream.fileno()).st_mtime
         except FileNotFoundError:
             return empty_index()
@@ -204,7 +205,7 @@ def referenced_blobs(path: Path, what: str) -> set[Digest] | None:
             continue  # a config or a layer
         try:
             with (path / blob_path(entry.digest)).open("rb") as stream:
-                raw = stream.read(MAX_MANIFEST_SIZE + 1)
+                raw = read_at_most(stream, MAX_MANIFEST_SIZE)
             manifest = parse_manifest(raw, entry.media_type or None)
         except (OSError, SpyglassError):
             return None

@@ -28,7 +28,7 @@ from typing import Final
 from spyglass.core.digest import Digest
 from spyglass.core.errors import InvalidDigest, SpyglassError
 from spyglass.core.transports.file_write import replace_file
-from spyglass.core.transports.files import open_regular
+from spyglass.core.transports.files import open_regular, read_at_most
 from spyglass.core.transports.layout_files import LAYOUT_FILE
 from spyglass.core.transports.temporaries import TempFiles
 
@@ -71,7 +71,7 @@ def read_left(layout: Path) -> LeftJournal | None:
     try:
         # (a FIFO there must not hang a copy that holds the index lock: it is unreadable)
         with open_regular(layout / LEFT_FILE) as stream:
-            raw = stream.read(_MAX_LEFT_SIZE + 1)
+            raw = read_at_most(stream, _MAX_LEFT_SIZE)
     except FileNotFoundError:
         return None
     except OSError:

@@ -23,6 +23,7 @@ from typing import Final
 
 from spyglass.core.errors import InvalidReference, SpyglassError
 from spyglass.core.filemodes import make_folders, new_file_mode
+from spyglass.core.transports.files import read_at_most
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +280,7 @@ def trust_ca_certificate(host: str, source: Path, *,
     """
     try:
         with source.open("rb") as handle:
-            data = handle.read(MAX_CERTIFICATE_FILE + 1)
+            data = read_at_most(handle, MAX_CERTIFICATE_FILE)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise SpyglassError(f'Cannot read the certificate file "{source}": '
