@@ -143,7 +143,9 @@ class OCILayoutDestination:
 
     :meth:`abort` removes temporary files and takes back the blobs this copy
     added (under the lock, leaving any an ``index.json`` entry leads to, and
-    all of them when some of the layout cannot be walked), so a cancelled or
+    all of them when some of the layout cannot be walked and ``index.json`` changed
+    since the copy began; nothing it does allocates much, so it works in a copy that
+    failed for want of memory), so a cancelled or
     failed copy leaves the layout as it was; ``index.json`` is untouched. A
     concurrent Spyglass copy that reused such a blob finds it gone when it
     commits and fails with a sentence instead of naming a missing blob. No
@@ -212,6 +214,10 @@ class OCILayoutDestination:
         self._marker: Path | None = None
         """A claimed temporary in the layout while this copy relies on its blobs: a
         concurrent copy's take-back sees it and spares them (see _take_back_blobs)."""
+        self._index_found: tuple[int, ...] | None = None
+        """What told the layout's ``index.json`` apart when this copy set the layout up
+        (:func:`_file_identity`): while it is still that file, no entry names a blob this
+        copy added (see :meth:`_take_back_own`)."""
         self._left: LeftBehind | None = None
         self._tidy = False
         """Committed, with :meth:`tidy` still to do."""
@@ -248,6 +254,7 @@ class OCILayoutDestination:
                 try:
                     check_existing(path)
                     self._create_files()
+                    self._index_found = _file_identity(index_file(path))
                     sweep_orphans(path)
                     self._disown_if_named()
                 except BaseException:
@@ -308,19 +315,27 @@ class OCILayoutDestination:
             return  # leave it: a layout that is there is better than a half-removed one
 
     def _create_files(self) -> None:
-        """Write what a layout needs before a blob goes in (``oci-layout``, an empty
-        ``index.json``, ``blobs``), not synced: the syncs would cost each copy into a
+        """Write what a layout needs before a blob goes in (``blobs``, an empty
+        ``index.json``, ``oci-layout``), not synced: the syncs would cost each copy into a
         new folder four journal commits before its first request (about 0.1 s on
         ext4). :meth:`commit` syncs ``oci-layout`` and replaces ``index.json``
-        durably before the image counts; a copy that fails takes them back."""
+        durably before the image counts; a copy that fails takes them back.
+
+        ``oci-layout`` goes last: a copy killed between two of them leaves ``blobs`` (what
+        containers/image leaves of a layout it was writing) or ``blobs`` and ``index.json``
+        (a layout without its ``oci-layout`` file, as older BuildKit wrote them), which
+        readers read and a later copy completes; never an ``oci-layout`` without
+        ``index.json``, which no tool reads (see
+        :func:`~spyglass.core.transports.layout_files.check_existing`)."""
         path = self.path
         try:
             if not (path / LAYOUT_FILE).exists():
-                replace_file(path / LAYOUT_FILE, _LAYOUT_BYTES, temps=self._temps, durable=False)
-                self._created.append(LAYOUT_FILE)
                 # a layout made here is taken back if the copy fails; one that only
                 # lacked its oci-layout file (older BuildKit) keeps what it had
                 self._made_layout = not (path / INDEX_FILE).exists()
+                layout_file = True
+            else:
+                layout_file = False
             try:
                 (path / "blobs").mkdir(FOLDER_MODE)
             except FileExistsError:
@@ -338,6 +353,9 @@ class OCILayoutDestination:
                 # names them, whatever the umask (a shared layout stays readable to
                 # all its readers, a private one private)
                 self._temps.file_mode = stat.S_IMODE(index.stat().st_mode) & 0o666
+            if layout_file:
+                replace_file(path / LAYOUT_FILE, _LAYOUT_BYTES, temps=self._temps, durable=False)
+                self._created.append(LAYOUT_FILE)
         except OSError as exc:
             raise TransportError(describe_write_error(exc, path)) from exc
 
@@ -773,7 +791,11 @@ class OCILayoutDestination:
         for the last copy to leave the layout to take back, and :attr:`left_behind`
         says so. A Spyglass copy that reused one in the moment between that look and
         the removal checks at its commit that it is still there. Best effort: a blob
-        that cannot be removed stays.
+        that cannot be removed stays, recorded in the journal and said (see
+        :meth:`_left_stuck`). When the layout cannot be read whole (a broken index.json,
+        or no memory to read it), the blobs this copy added go all the same while
+        index.json is the file it found (:meth:`_take_back_own`); a MemoryError never
+        leaves this method.
 
         Returns what :meth:`_undo_creation` is given, when this copy made the layout or
         takes back one a stopped copy made: the folders made for it, and the blobs
@@ -804,6 +826,11 @@ class OCILayoutDestination:
         except SpyglassError as exc:  # the lock could not be taken: the blobs stay
             if added:
                 self._say_left(added, str(exc).rstrip("."), later=False)
+        except MemoryError:  # (reading index.json needs none: see _take_back_own)
+            if added:
+                self._say_left(added, "Spyglass ran out of memory while taking them back",
+                               later=False)
+            return None
         return made
 
     def _leave(self, added: set[Digest], them: str) -> tuple[str | None, LeftJournal | None]:
@@ -813,7 +840,9 @@ class OCILayoutDestination:
         is at work there, or the layout cannot be read whole.
 
         Returns why nothing was removed (a clause, ``them`` naming the blobs), or None;
-        and the journal that was read (None when there was none, or it was not read).
+        and the journal that was read (None when there was none, or it was not read, or
+        it was left as it is because only this copy's blobs could be told apart). A blob
+        that cannot be removed is recorded and said (:meth:`_left_stuck`).
         """
         if claimed_by_others(self.path):
             return f"another copy is at work there and may use {them}", None
@@ -829,22 +858,79 @@ class OCILayoutDestination:
                         "another containers/image tool) left there, unchanged since %s: no "
                         "such copy is taken to be at work (remove it).", self.path, name,
                         time.strftime("%Y-%m-%d %H:%M", time.localtime(changed)))
-        used = referenced_blobs(self.path, self._what)
+        try:
+            used = referenced_blobs(self.path, self._what)
+        except MemoryError:
+            used = None
         if used is None:  # a layout we cannot read whole: leave everything as it is
+            if self._take_back_own(added):  # but what no entry can name
+                return None, None
             return ("its index.json or a manifest it names could not be read, so which "
                     "are used could not be told"), journal
         left = journal.blobs if journal is not None else frozenset()
-        for digest in (added | left) - used:
-            try:
-                (self.path / blob_path(digest)).unlink()
-            except OSError:
-                pass  # gone already, or not ours to remove after all
+        stuck = self._remove_blobs((added | left) - used)
         if journal is not None:
             forget_left(self.path)
-            if taken := left - used:
+            if taken := left - used - stuck.keys():
                 log.info('Took back %d blobs stopped copies had left in the OCI image layout '
                          '"%s".', len(taken), self.path)
+        if stuck:
+            self._left_stuck(stuck, added, journal)
         return None, journal
+
+    def _remove_blobs(self, digests: set[Digest]) -> dict[Digest, OSError]:
+        """Remove the blobs ``digests`` from the layout; those that could not be removed
+        (one gone already is not among them), and why."""
+        stuck: dict[Digest, OSError] = {}
+        for digest in digests:
+            try:
+                (self.path / blob_path(digest)).unlink()
+            except FileNotFoundError:
+                pass  # gone already
+            except OSError as exc:  # (the permission to change blobs/ lost, a read-only disk)
+                stuck[digest] = exc
+        return stuck
+
+    def _left_stuck(self, stuck: dict[Digest, OSError], added: set[Digest],
+                    journal: LeftJournal | None) -> None:
+        """Blobs :meth:`_leave` could not remove: recorded in the journal for a later copy
+        to take back (with the layout a stopped copy made, which they keep there now), and
+        said (:meth:`_say_left`) of those this copy added (the caller holds the lock)."""
+        committed = self._state == "committed"  # (the layout holds an image: not new)
+        made = not committed and (self._made_layout
+                                  or (journal is not None and journal.made_layout))
+        folders = 0 if committed else max(len(self._made_folders),
+                                          journal.folders if journal is not None else 0)
+        try:
+            record_left(self.path, LeftJournal(frozenset(stuck), made, folders),
+                        temps=self._temps)
+            later = True
+        except (OSError, SpyglassError) as exc:
+            log.info("The blobs left could not be recorded: %s", exc)
+            later = False
+        own = set(stuck) & added
+        if own:
+            first = min(own, key=str)
+            reason = stuck[first].strerror or type(stuck[first]).__name__
+            more = f" and {len(own) - 1} more" if len(own) > 1 else ""
+            self._say_left(own, f"{'it' if len(own) == 1 else 'they'} could not be removed "
+                                f"({reason.rstrip('.')}: {self.path / blob_path(first)}{more})",
+                           later=later)
+
+    def _take_back_own(self, added: set[Digest]) -> bool:
+        """Remove the blobs ``added`` when the layout cannot be read whole (its index.json
+        is broken, or there was no memory to read it) but is still the one this copy
+        found: they were not there when it set the layout up, and no entry named them
+        since, so nothing else needs them (the caller holds the lock, and no other copy
+        is at work). False, removing nothing, when index.json changed meanwhile. Reads
+        nothing: a copy that failed for want of memory still takes back what it wrote."""
+        if self._index_found is None or _file_identity(
+                index_file(self.path)) != self._index_found:
+            return False
+        stuck = self._remove_blobs(added)
+        if stuck:
+            self._left_stuck(stuck, added, None)
+        return True
 
     def _containers_temporaries(self) -> tuple[list[str], list[tuple[str, float]]]:
         """The blob temporaries of containers/image in the layout: those a copy of theirs
@@ -926,7 +1012,7 @@ class OCILayoutDestination:
             # (another writer may be waiting in it, with a lock file of its own), and
             # the folders above it the copy made, each if empty
             remove_made_folders(made)
-        except (OSError, ValueError, SpyglassError):
+        except (OSError, ValueError, SpyglassError, MemoryError):
             # leave it: a layout that is there is better than a half-removed one (or
             # nothing to do: one deleted under the copy cannot be locked)
             return
@@ -935,6 +1021,16 @@ class OCILayoutDestination:
         if self._state == "open":
             self.abort()
         self.tidy()
+
+
+def _file_identity(path: Path) -> tuple[int, ...] | None:
+    """What tells the file at ``path`` from another or a changed one (replaced, written in
+    place); None when it cannot be looked at."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _ref_of(item: dict[str, Any]) -> str | None:

@@ -1,9 +1,13 @@
-"""A copy into an OCI layout when memory is short: small files are read without reserving
-their limit (``read_at_most``, spyglass.core.transports.files)."""
+"""A copy into an OCI layout when memory is short, when it is killed while it makes the
+layout, and when a blob cannot be removed: small files are read without reserving their
+limit (``read_at_most``), a failed copy takes back what it wrote without reading
+anything, a new layout's ``oci-layout`` file is written last, and a blob left is said
+and recorded (spyglass.core.transports.files and layout_write)."""
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -12,8 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from spyglass.core.transports.files import read_at_most
+from spyglass.core.digest import Digest
+from spyglass.core.transports import layout_files, layout_write, open_source
+from spyglass.core.transports.files import blob_path, read_at_most
+from spyglass.core.transports.layout_left import LEFT_FILE
+from spyglass.core.transports.layout_write import OCILayoutDestination
 from tests.unit.core.transports.test_dir_dest import single_source
+from tests.unit.core.transports.test_layout_dest import copy_image, single_image_layout
+from tests.unit.core.transports.test_layout_left import layout_files as files_of
 
 __all__ = ["single_source"]  # (the fixture, used by name)
 
@@ -99,3 +109,140 @@ def test_a_copy_into_a_layout_needs_no_buffer_of_the_index_limit(
         """)
     assert done.returncode == 0, done.stderr
     assert "manifest" in done.stdout
+
+
+def _no_memory_to_read_the_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading index.json (for the commit, and for the take-back) runs out of memory."""
+
+    def no_memory(path: Path, what: str) -> dict[str, object]:
+        raise MemoryError
+
+    monkeypatch.setattr(layout_write, "read_index_file", no_memory)
+    monkeypatch.setattr(layout_files, "read_index_file", no_memory)
+
+
+def test_a_copy_failing_for_memory_takes_back_the_new_layout(
+        tmp_path: Path, single_source: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dst = tmp_path / "new" / "dst"
+    dest = OCILayoutDestination(dst, "a", make_parents=True)
+    _no_memory_to_read_the_index(monkeypatch)
+    with pytest.raises(MemoryError):
+        copy_image(open_source(f"oci:{single_source}:app"), dest)
+    dest.abort()
+    assert dest.left_behind is None
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_copy_failing_for_memory_leaves_a_layout_as_it_was(
+        tmp_path: Path, single_source: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dst = tmp_path / "dst"
+    single_image_layout(dst, ref="old", marker=b"old\n")
+    OCILayoutDestination(dst, "seed").abort()  # leaves the lock file, as any writer does
+    before = files_of(dst)
+    dest = OCILayoutDestination(dst, "a")
+    _no_memory_to_read_the_index(monkeypatch)
+    with pytest.raises(MemoryError):
+        copy_image(open_source(f"oci:{single_source}:app"), dest)
+    dest.abort()
+    assert dest.left_behind is None
+    assert files_of(dst) == before
+
+
+def test_blobs_stay_when_the_index_changed_and_cannot_be_read(
+        tmp_path: Path, single_source: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Taken back without reading index.json only while it is the one the copy found: an
+    entry written since may name a blob the copy added, so they stay, recorded."""
+    dst = tmp_path / "dst"
+    single_image_layout(dst, ref="old", marker=b"old\n")
+    dest = OCILayoutDestination(dst, "a")
+    _no_memory_to_read_the_index(monkeypatch)
+    with pytest.raises(MemoryError):
+        copy_image(open_source(f"oci:{single_source}:app"), dest)
+    index = dst / "index.json"
+    index.write_bytes(index.read_bytes())  # another program wrote it meanwhile
+    dest.abort()
+    left = dest.left_behind
+    assert left is not None and left.later and left.blobs
+    assert all((dst / blob_path(d)).is_file() for d in left.blobs)
+    recorded = json.loads((dst / LEFT_FILE).read_bytes())["blobs"]
+    assert recorded == sorted(str(d) for d in left.blobs)
+
+
+def test_a_new_layout_gets_its_oci_layout_file_last(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A copy killed between the two files left ``oci-layout`` without ``index.json``, a
+    folder no tool reads; stopped after the first, the folder is now a layout without its
+    ``oci-layout`` file, which a later copy completes."""
+    renamed: list[str] = []
+    real_replace = layout_write.replace_file
+
+    def replace_then_stop(path: Path, data: bytes, **kwargs: object) -> None:
+        real_replace(path, data, **kwargs)  # type: ignore[arg-type]
+        renamed.append(path.name)
+        raise KeyboardInterrupt  # (kill -9 leaves no take-back: this one's is undone below)
+
+    dst = tmp_path / "dst"
+    monkeypatch.setattr(layout_write, "replace_file", replace_then_stop)
+    monkeypatch.setattr(OCILayoutDestination, "_undo_preparing", lambda self: None)
+    monkeypatch.setattr(layout_write, "remove_made_folders", lambda made: None)
+    with pytest.raises(KeyboardInterrupt):
+        OCILayoutDestination(dst, "a")
+    assert renamed == ["index.json"]
+    assert sorted(n for n in os.listdir(dst) if not n.startswith(".spyglass-tmp-")
+                  and n != "index.json.lock") == ["blobs", "index.json"]
+    monkeypatch.undo()
+    # read as a layout (empty), and completed by a later copy
+    later = OCILayoutDestination(dst, "b")
+    assert later.tagged_digest("b") is None
+    assert (dst / "oci-layout").is_file()
+    later.abort()
+
+
+def test_a_blob_that_cannot_be_removed_is_said_and_recorded(
+        unprivileged_dir: Path) -> None:
+    """Permission to change blobs/sha256 lost while a copy ran: its blob there was passed
+    over silently, named by nothing and recorded nowhere, for good."""
+    dst = unprivileged_dir / "dst"
+    single_image_layout(dst, ref="old", marker=b"old\n")
+    dest = OCILayoutDestination(dst, "a")
+    data = b"the stopped copy's blob\n"
+    digest = Digest.of(data)
+    dest.put_blob(io.BytesIO(data), media_type="application/octet-stream",
+                  digest=digest, size=len(data))
+    folder = dst / "blobs" / "sha256"
+    folder.chmod(0o555)
+    try:
+        dest.abort()
+    finally:
+        folder.chmod(0o755)
+    left = dest.left_behind
+    assert left is not None and left.blobs == (digest,) and left.later
+    assert left.why == f"it could not be removed (Permission denied: {dst / blob_path(digest)})"
+    assert json.loads((dst / LEFT_FILE).read_bytes())["blobs"] == [str(digest)]
+    # once it can be, a later copy takes it back
+    later = OCILayoutDestination(dst, "c")
+    later.put_blob(io.BytesIO(b"c\n"), media_type="application/octet-stream",
+                   digest=Digest.of(b"c\n"), size=2)
+    later.abort()
+    assert not (dst / blob_path(digest)).exists()
+    assert not (dst / LEFT_FILE).exists()
+
+
+def test_a_sentence_when_blobs_cannot_be_removed_names_how_many(
+        unprivileged_dir: Path) -> None:
+    dst = unprivileged_dir / "dst"
+    single_image_layout(dst, ref="old", marker=b"old\n")
+    dest = OCILayoutDestination(dst, "a")
+    for data in (b"one\n", b"two\n", b"three\n"):
+        dest.put_blob(io.BytesIO(data), media_type="application/octet-stream",
+                      digest=Digest.of(data), size=len(data))
+    folder = dst / "blobs" / "sha256"
+    folder.chmod(0o555)
+    try:
+        dest.abort()
+    finally:
+        folder.chmod(0o755)
+    left = dest.left_behind
+    assert left is not None and len(left.blobs) == 3
+    assert left.why.startswith("they could not be removed (Permission denied: ")
+    assert left.why.endswith(" and 2 more)")
