@@ -70,7 +70,7 @@ def test_read_at_most_asks_a_file_for_its_size_not_the_limit(tmp_path: Path) -> 
 
 
 def _run_limited(script: str) -> subprocess.CompletedProcess[str]:
-    """Run ``script`` in a Python whose address space may grow by 24 MiB past what it
+    """Run ``script`` in a Python whose address space may grow by 48 MiB past what it
     uses once Spyglass is imported: a 64 MiB buffer cannot be had there."""
     prologue = textwrap.dedent("""\
         import resource
@@ -78,7 +78,7 @@ def _run_limited(script: str) -> subprocess.CompletedProcess[str]:
         import spyglass.core.transports.layout
         with open("/proc/self/status") as status:
             size = next(int(line.split()[1]) for line in status if line.startswith("VmSize:"))
-        limit = (size + 24 * 1024) * 1024
+        limit = (size + 48 * 1024) * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
         try:
             bytearray(64 * 1024 * 1024)
