@@ -363,3 +363,30 @@ def test_an_archive_for_a_pipe_is_refused_for_the_big_files_folder_with_its_advi
     assert error.on_command_line.endswith(f"Free some space there, or {advice}")
     assert "another disk" not in f"{error} {error.on_command_line}"
     assert list(disk.iterdir()) == []
+
+
+@pytest.mark.parametrize("transport", ["oci", "dir"])
+def test_a_copy_run_again_right_after_a_kill_gets_the_killed_copy_s_room_back(
+        source: Path, tmp_path: Path, transport: str) -> None:
+    """A 6 MiB tmpfs, an image of 3 MiB, and 4 MiB of it held by the temporaries of a
+    copy just killed (``kill -9``: its claims let go): the copy run again at once sweeps
+    them before it looks at the room, and fits (root only: skipped otherwise)."""
+    from tests.helpers.mounts import small_filesystem
+    from tests.unit.core.transports.test_orphans import killed_copy
+
+    with small_filesystem(tmp_path / "mnt", "6m") as disk:
+        if transport == "oci":
+            layout = disk / "l"
+            layout.mkdir()
+            (layout / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+            (layout / "index.json").write_text('{"schemaVersion": 2, "manifests": []}')
+            killed_copy("file", layout, 4 * MIB)
+            destination = f"oci:{layout}:big"
+        else:
+            killed_copy("folder", disk / "d", 4 * MIB)
+            destination = f"dir:{disk / 'd'}"
+        free = free_bytes(disk)
+        assert free is not None and free < image_size(source)  # held by the temporaries
+        _events, error = copied(source, destination)
+        assert error is None, error
+        assert not [p for p in disk.rglob("*") if ".spyglass-tmp-" in p.name]

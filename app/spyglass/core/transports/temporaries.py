@@ -11,6 +11,8 @@ a killed copy, which the next copy into the same place removes (:func:`sweep_orp
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -32,10 +34,13 @@ TEMP_PREFIX: Final = ".spyglass-tmp-"
 """The name prefix of every temporary file or folder a local destination creates."""
 
 LOCAL_ORPHAN_AGE: Final = 10.0
-""":data:`ORPHAN_AGE` on a filesystem of this machine alone (:func:`on_local_filesystem`):
-there every copy that could be writing takes its claim, which the kernel lets go when the
-copy ends, so an unclaimed temporary older than the moment between its making and its
-claim is an orphan — a copy run again after a ``kill -9`` reclaims the space at once."""
+""":data:`ORPHAN_AGE` on a filesystem of this machine alone (:func:`on_local_filesystem`),
+for an unclaimed temporary that holds nothing: there every copy that could be writing takes
+its claim, which the kernel lets go when the copy ends, so an unclaimed temporary older
+than the moment between its making and its claim is an orphan. One that holds anything
+(a file with bytes in it, a folder with anything in it) is past that moment whatever its
+age — a temporary is claimed before its copy puts anything in it — so it goes at once: a
+copy run again right after a ``kill -9`` gets the room back."""
 
 ORPHAN_AGE: Final = 15 * 60.0
 """Seconds an unclaimed temporary (and everything in it) must have been left unchanged
@@ -55,22 +60,29 @@ def _claim(fd: int) -> int | None:
 
     Closing ``fd`` keeps the claim (the two share one open file); closing the
     returned descriptor, or the process ending, releases it. None where the
-    filesystem has no locks: such a temporary is never swept.
+    filesystem has no locks: such a temporary is never swept. OSError where it
+    has locks but the claim cannot be taken (no descriptor left, or others'
+    locks held on throughout the tries): a temporary written unclaimed there
+    would be taken for an orphan (see :func:`sweep_orphans`).
     """
-    try:
-        held = os.dup(fd)
-    except OSError:
-        return None
+    held = os.dup(fd)
     # a copy looking whether others are at work holds a shared lock on each temporary
     # for a moment (claimed_by_others): wait that out rather than go unclaimed
-    for _ in range(_CLAIM_TRIES):
-        try:
-            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return held
-        except BlockingIOError:
-            time.sleep(0.001)
-        except OSError:
-            break  # a filesystem without locks
+    try:
+        for _ in range(_CLAIM_TRIES):
+            try:
+                fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return held
+            except BlockingIOError:
+                time.sleep(0.001)
+            except OSError:
+                break  # a filesystem without locks
+        else:
+            raise BlockingIOError(errno.EWOULDBLOCK, "the new temporary could not be "
+                                  "claimed: other processes kept it locked")
+    except BaseException:
+        os.close(held)
+        raise
     os.close(held)
     return None
 
@@ -94,6 +106,8 @@ def claim_path(path: Path) -> int | None:
         return None
     try:
         return _claim(fd)
+    except OSError:
+        return None
     finally:
         os.close(fd)
 
@@ -186,8 +200,9 @@ def sweep_orphans(
 
     A temporary is removed only when this process can take its flock (the
     process that made it is gone) and neither it nor anything in it has
-    changed for ``min_age`` seconds (default: :data:`LOCAL_ORPHAN_AGE` on a
-    filesystem of this machine alone, else :data:`ORPHAN_AGE`: on filesystems
+    changed for ``min_age`` seconds (default: on a filesystem of this machine
+    alone, none for one that holds anything and :data:`LOCAL_ORPHAN_AGE` for
+    an empty one, see there; elsewhere :data:`ORPHAN_AGE`: on filesystems
     whose locks are local to one machine, a copy running elsewhere is spared by
     that age alone). Names
     starting with ``prefix`` plus one of ``keep`` stay whatever their state.
@@ -201,8 +216,11 @@ def sweep_orphans(
         return removed
     if not names:
         return removed
+    # on this machine alone, one that holds anything was claimed before it was written:
+    # unclaimed, it is an orphan at once (an empty one may not be claimed yet)
+    at_once = min_age is None and on_local_filesystem(folder)
     if min_age is None:
-        min_age = LOCAL_ORPHAN_AGE if on_local_filesystem(folder) else ORPHAN_AGE
+        min_age = LOCAL_ORPHAN_AGE if at_once else ORPHAN_AGE
     now = time.time()
     for name in names:
         if any(name.startswith(prefix + kept) for kept in keep):
@@ -210,7 +228,9 @@ def sweep_orphans(
         path = folder / name
         try:
             seen = os.lstat(path)
-            if now - _last_change(path, seen) < min_age:
+            if not (at_once and _holds_anything(path, seen)) and (
+                now - _last_change(path, seen) < min_age
+            ):
                 continue
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError:
@@ -237,6 +257,20 @@ def sweep_orphans(
     if removed:
         log.info("Removed %d temporaries a stopped copy left in %s.", len(removed), folder)
     return removed
+
+
+def _holds_anything(path: Path, seen: os.stat_result) -> bool:
+    """Whether the temporary ``path`` (``seen`` its ``lstat``) has had anything put in
+    it: a file with bytes, a folder with an entry. Its copy claimed it before that."""
+    if stat.S_ISREG(seen.st_mode):
+        return seen.st_size > 0
+    if not stat.S_ISDIR(seen.st_mode):
+        return False
+    try:
+        with os.scandir(path) as entries:
+            return next(entries, None) is not None
+    except OSError:
+        return False
 
 
 def _posix_locked(fd: int, folder: Path | None) -> bool:
@@ -337,11 +371,17 @@ class TempFiles:
         self._paths: dict[Path, int | None] = {}
 
     def create(self, kind: str = "") -> tuple[int, Path]:
-        """A new temporary file in the folder (``.spyglass-tmp-KIND…``): ``(fd, path)``;
-        OSError when it cannot be made."""
+        """A new temporary file in the folder (``.spyglass-tmp-KIND…``), claimed:
+        ``(fd, path)``; OSError when it cannot be made or claimed."""
         fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX + kind, dir=self.folder)
         path = Path(name)
-        claim = _claim(fd)
+        try:
+            claim = _claim(fd)
+        except OSError:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                path.unlink()
+            raise
         with self._lock:
             self._paths[path] = claim
         return fd, path
@@ -378,7 +418,7 @@ class TempFolder:
     Making one first sweeps the orphans of earlier copies to ``NAME`` out of
     ``parent`` (never a ``…old-*`` folder, which can hold the only copy of an
     image a killed swap moved aside). Raises ``OSError`` when the folder cannot
-    be made.
+    be made or claimed.
 
     ``prefix`` replaces ``.NAME.spyglass-tmp-`` for a folder that stages nothing
     (a compressed archive decompressed, in the folder for big temporary files):
@@ -389,13 +429,16 @@ class TempFolder:
         prefix = f".{name}{TEMP_PREFIX}" if prefix is None else prefix
         sweep_orphans(parent, prefix, keep=("old-",))
         self.path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
-        try:
+        try:  # (unclaimed, it would go as an orphan once anything is in it)
             fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                self._claim = _claim(fd)
+            finally:
+                os.close(fd)
         except OSError:
-            self._claim = None
-        else:
-            self._claim = _claim(fd)
-            os.close(fd)
+            with contextlib.suppress(OSError):
+                self.path.rmdir()
+            raise
 
     def release(self) -> None:
         """Give up the claim (the folder was renamed into place or removed). Safe to call twice."""

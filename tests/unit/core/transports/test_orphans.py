@@ -10,6 +10,7 @@ destination in the same place removes it.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import subprocess
@@ -77,12 +78,94 @@ def test_an_orphaned_temporary_file_is_removed_when_a_copy_opens_the_layout(
     assert (layout / "index.json").exists() and (layout / "oci-layout").exists()
 
 
-def test_a_recent_temporary_is_kept_since_its_copy_may_be_starting(tmp_path: Path) -> None:
+def test_a_recent_empty_temporary_is_kept_since_its_copy_may_be_starting(
+    tmp_path: Path,
+) -> None:
+    """Between its making and its claim a temporary is unclaimed, and empty (it is
+    claimed before anything is written in it)."""
     layout = _layout(tmp_path)
     young = layout / f"{TEMP_PREFIX}y0ung000"
-    young.write_bytes(b"just made")
+    young.touch()
+    folder = tmp_path / f".image{TEMP_PREFIX}y0ung001"
+    folder.mkdir()
     OCILayoutDestination(layout, "v2").abort()
-    assert young.exists()
+    DirDestination(tmp_path / "image").abort()
+    assert young.exists() and folder.exists()
+
+
+_KILLED_COPY = """\
+import os, signal, sys
+from pathlib import Path
+from spyglass.core.transports.temporaries import TempFiles, TempFolder
+kind, where, size = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+if kind == "file":
+    fd, path = TempFiles(where).create()
+else:
+    folder = TempFolder(where.parent, where.name)
+    fd = os.open(folder.path / "blob", os.O_WRONLY | os.O_CREAT, 0o600)
+os.write(fd, os.urandom(size))
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def killed_copy(kind: str, where: Path, size: int = 1024) -> None:
+    """Run a process that makes a temporary as a copy does (``file``: in the folder
+    ``where``; ``folder``: the staging folder of the image ``where``), writes ``size``
+    bytes in it and is killed (``kill -9``): the kernel lets its claim go."""
+    repo = Path(__file__).resolve().parents[4]
+    env = {**os.environ, "PYTHONPATH": f"{repo / 'app'}{os.pathsep}{repo}"}
+    done = subprocess.run([sys.executable, "-c", _KILLED_COPY, kind, str(where), str(size)],
+                          env=env, capture_output=True, check=False, timeout=60)
+    assert done.returncode == -9, done.stderr
+
+
+def test_what_a_killed_copy_wrote_goes_at_once_on_a_local_filesystem(tmp_path: Path) -> None:
+    """A copy run again right after a ``kill -9`` gets the room back: what a temporary
+    holds was written after its claim, so one unclaimed is an orphan, however young."""
+    if not on_local_filesystem(tmp_path):
+        pytest.skip(f"{tmp_path} is not on a filesystem of this machine alone")
+    layout = _layout(tmp_path)
+    killed_copy("file", layout)
+    killed_copy("folder", tmp_path / "image")
+    left = [p for p in [*layout.iterdir(), *tmp_path.iterdir()] if TEMP_PREFIX in p.name]
+    assert len(left) == 2
+    OCILayoutDestination(layout, "v2").abort()
+    DirDestination(tmp_path / "image").abort()
+    assert not any(p.exists() for p in left)
+
+
+def test_a_live_copy_s_young_temporaries_are_kept(tmp_path: Path) -> None:
+    """Two copies at once into one place: the claim spares each one's temporaries."""
+    layout = _layout(tmp_path)
+    temps = TempFiles(layout)
+    fd, path = temps.create()
+    os.write(fd, b"half a blob")
+    os.close(fd)
+    folder = TempFolder(tmp_path, "image")
+    (folder.path / "blob").write_bytes(b"half a blob")
+    OCILayoutDestination(layout, "v2").abort()
+    DirDestination(tmp_path / "image").abort()
+    assert path.read_bytes() == b"half a blob"
+    assert (folder.path / "blob").read_bytes() == b"half a blob"
+    temps.remove_all()
+    folder.remove()
+
+
+def test_a_temporary_that_cannot_be_claimed_is_not_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Written unclaimed it would be taken for an orphan: no descriptor left for the
+    claim (too many open files) fails its making, and nothing is left."""
+    def no_descriptor(fd: int) -> int:
+        raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
+
+    monkeypatch.setattr(temporaries.os, "dup", no_descriptor)
+    with pytest.raises(OSError) as raised:
+        TempFiles(tmp_path).create()
+    assert raised.value.errno == errno.EMFILE
+    with pytest.raises(OSError):
+        TempFolder(tmp_path, "image")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_temporary_a_running_copy_claims_is_kept_however_old(tmp_path: Path) -> None:
@@ -197,9 +280,13 @@ def test_nothing_is_raised_for_a_folder_that_cannot_be_listed(tmp_path: Path) ->
     assert sweep_orphans(tmp_path / "missing") == []
 
 
-def test_a_staging_folder_whose_files_still_change_is_kept(tmp_path: Path) -> None:
+def test_a_staging_folder_whose_files_still_change_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A folder's own time stands still while a file in it is written: what is inside
-    counts (an older Spyglass claims nothing; only the age spares its staging folder)."""
+    counts (on a network filesystem, where only the age spares a copy on another
+    machine)."""
+    monkeypatch.setattr(temporaries, "on_local_filesystem", lambda folder: False)
     folder = _orphan_folder(tmp_path, f".image{TEMP_PREFIX}abc12345")
     (folder / "blobs" / "half").write_bytes(b"more of the blob")  # written just now
     _age(folder / "blobs")
