@@ -50,7 +50,9 @@ else escapes a core call that a caller is expected to handle.
 
 from __future__ import annotations
 
+import errno
 import re
+import resource
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
@@ -459,6 +461,29 @@ def as_clause(sentence: str) -> str:
     if match is None or match.group() in _NAMES:
         return sentence
     return sentence[0].lower() + sentence[1:]
+
+
+def out_of_open_files(exc: BaseException) -> bool:
+    """Whether ``exc`` says this process, or the whole system, has as many files open as it
+    may (EMFILE, ENFILE): nothing wrong with what was being opened."""
+    return isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE)
+
+
+def os_reason(exc: OSError) -> str:
+    """Why ``exc`` failed, as a clause with no final period: its system's words
+    (``Permission denied``), or, where the process or the system ran out of open files,
+    that and what to do (its words, "Too many open files", send the user to the file)."""
+    if exc.errno == errno.EMFILE:
+        try:
+            limit = f"it may have {resource.getrlimit(resource.RLIMIT_NOFILE)[0]} open at once"
+        except (OSError, ValueError):
+            limit = "its limit"
+        return (f"Spyglass ran out of open files ({limit}, `ulimit -n`); lower --parallel "
+                "or raise that limit")
+    if exc.errno == errno.ENFILE:
+        return ("the system ran out of open files (the limit for all its programs together, "
+                "fs.file-max); lower --parallel, or close other programs")
+    return (exc.strerror or str(exc) or type(exc).__name__).rstrip(".")
 
 
 def clause(exc: BaseException) -> str:

@@ -60,7 +60,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from spyglass.core.errors import RegistriesConfInvalid, RegistryBlocked
+from spyglass.core.errors import (
+    RegistriesConfInvalid,
+    RegistryBlocked,
+    os_reason,
+    out_of_open_files,
+)
 from spyglass.core.reference import domain_problem, parse_docker_reference, reference_problem
 
 __all__ = [
@@ -195,6 +200,9 @@ class RegistriesConf:
     """The files read, in order (the unreadable ones too)."""
     problems: tuple[str, ...] = ()
     """One warning sentence for each file passed over."""
+    passing: bool = False
+    """Whether a problem is the process's, not a file's (it ran out of open files): the
+    files are read again next time, not taken as they are."""
 
     def find(self, ref: str) -> Registry | None:
         """The entry with the longest prefix matching ``ref``, if any."""
@@ -329,18 +337,22 @@ def config_sources(environ: Mapping[str, str] | None = None, *,
     return Sources(system_file, (system_dir, user_dir))
 
 
-def _drop_ins(folder: Path) -> tuple[list[Path], str | None]:
-    """The ``*.conf`` files of ``folder`` in name order (not in its subfolders), and a
-    problem reading it (a folder that does not exist is none)."""
+def _drop_ins(folder: Path) -> tuple[list[Path], str | None, bool]:
+    """The ``*.conf`` files of ``folder`` in name order (not in its subfolders), a
+    problem reading it (a folder that does not exist is none), and whether that problem
+    is the process's, not the folder's (:attr:`RegistriesConf.passing`)."""
     try:
         entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
     except FileNotFoundError:
-        return [], None
+        return [], None, False
     except OSError as exc:
+        if out_of_open_files(exc):  # (not the folder's doing)
+            return [], (f'Cannot list the registries.conf.d folder "{folder}": '
+                        f"{os_reason(exc)}."), True
         return [], (f'Cannot list the registries.conf.d folder "{folder}" '
-                    f"({exc.strerror or exc}); {_UNUSABLE}.")
+                    f"({exc.strerror or exc}); {_UNUSABLE}."), False
     return [Path(entry.path) for entry in entries
-            if entry.name.endswith(".conf") and not entry.is_dir()], None
+            if entry.name.endswith(".conf") and not entry.is_dir()], None, False
 
 
 def _signature(path: Path) -> tuple[int, int, int] | None:
@@ -358,8 +370,10 @@ def load(sources: Sources) -> RegistriesConf:
     files: list[Path] = []
     merged: dict[str, Registry] = {}
     listed = [(sources.main, False)]
+    passing = False
     for folder in sources.dirs:
-        found, problem = _drop_ins(folder)
+        found, problem, passing_problem = _drop_ins(folder)
+        passing |= passing_problem
         listed += [(path, True) for path in found]
         problems += [problem] if problem else []
     for path, drop_in in listed:
@@ -372,6 +386,11 @@ def load(sources: Sources) -> RegistriesConf:
             continue  # (a drop-in removed meanwhile, or no main file: nothing to say)
         except (OSError, UnicodeDecodeError) as exc:
             files.append(path)
+            if isinstance(exc, OSError) and out_of_open_files(exc):  # (not the file's doing)
+                passing = True
+                problems.append(f'Cannot read the registries.conf "{path}": '
+                                f"{os_reason(exc)}.")
+                continue
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             problems.append(f'Cannot read the registries.conf "{path}" ({reason}); '
                             f"{_UNUSABLE}.")
@@ -386,7 +405,7 @@ def load(sources: Sources) -> RegistriesConf:
         for entry in entries:  # a later file's entry replaces one with its prefix
             merged[entry.prefix] = entry
     return RegistriesConf(tuple(merged[prefix] for prefix in sorted(merged)), tuple(files),
-                          tuple(problems))
+                          tuple(problems), passing)
 
 
 _lock = threading.Lock()
@@ -411,6 +430,8 @@ def current(environ: Mapping[str, str] | None = None, *,
     if found is not None:
         return found
     conf = load(sources)
+    if conf.passing:
+        return conf  # (read again next time)
     with _lock:
         if frozen in _cache:
             return _cache[frozen]

@@ -469,3 +469,51 @@ def test_the_files_are_read_again_when_they_change(machine: Machine) -> None:
     machine.current().check("x.example.com")
     with pytest.raises(RegistryBlocked):
         machine.current().check("yy.example.com")
+
+
+OUT_OF_FILES = """\
+import errno, json, os, resource, sys
+from pathlib import Path
+from spyglass.core import registries_conf
+etc, home = Path(sys.argv[1]), sys.argv[2]
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+def conf():
+    return registries_conf.current({"HOME": home}, system_file=etc / "registries.conf",
+                                   system_dir=etc / "registries.conf.d")
+held = []
+try:
+    while True:
+        held.append(os.open(os.devnull, os.O_RDONLY))
+except OSError as exc:
+    assert exc.errno == errno.EMFILE
+short = conf()
+for fd in held:
+    os.close(fd)
+print(json.dumps([short.problems, conf().problems, len(conf().registries)]))
+"""
+
+
+def test_running_out_of_open_files_is_said_as_such_not_blamed_on_the_files(
+        machine: Machine) -> None:
+    """With no descriptor left (``ulimit -n`` too low for --parallel) the folder cannot be
+    listed nor the file read: what is said is that, not that they are to be fixed; and
+    they are read again once descriptors are free (nothing cached)."""
+    import json
+    import subprocess
+    import sys
+
+    write(machine.system_file, blocked("a.example"))
+    write(machine.system_dir / "b.conf", blocked("b.example"))
+    repo = Path(__file__).resolve().parents[3]
+    done = subprocess.run(
+        [sys.executable, "-c", OUT_OF_FILES, str(machine.etc), str(machine.home)],
+        env={"PYTHONPATH": str(repo / "app"), "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    short, later, entries = json.loads(done.stdout)
+    advice = ("Spyglass ran out of open files (it may have 64 open at once, `ulimit -n`); "
+              "lower --parallel or raise that limit.")
+    assert short[0] == (f'Cannot list the registries.conf.d folder "{machine.system_dir}": '
+                        f"{advice}")
+    assert f'Cannot read the registries.conf "{machine.system_file}": {advice}' in short
+    assert later == [] and entries == 2

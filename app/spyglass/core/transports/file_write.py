@@ -17,7 +17,7 @@ import os
 import stat
 from pathlib import Path
 
-from spyglass.core.errors import InvalidLayout, TransportError
+from spyglass.core.errors import InvalidLayout, TransportError, os_reason
 from spyglass.core.transports.temporaries import TEMP_PREFIX, TempFiles
 
 
@@ -27,7 +27,7 @@ def describe_write_error(exc: OSError, path: Path | str) -> str:
     It names what the user named, not the copy's own temporary files, staging
     folders and lock files (``.a.tar.spyglass-tmp-x/.spyglass-tmp-y`` is ``a.tar``), and
     says which part of the path is a file where a folder should be."""
-    reason = exc.strerror or str(exc) or type(exc).__name__
+    reason = os_reason(exc)
     shown = _user_path(Path(path))
     if exc.errno == errno.ENOSPC and out_of_inodes(Path(path)):
         reason = ("its filesystem has no file entries (inodes) left, though it may have room "

@@ -38,6 +38,7 @@ from spyglass.core.errors import (
     InvalidLayout,
     LocationGone,
     TransportError,
+    os_reason,
 )
 from spyglass.core.manifest import MAX_MANIFEST_SIZE
 from spyglass.core.transports.base import FileTree
@@ -351,5 +352,4 @@ def resolved(path: Path) -> Path:
 
 def describe_os_error(exc: OSError, path: Path | str) -> str:
     """A sentence for an OSError on ``path``."""
-    reason = exc.strerror or str(exc)
-    return f'Cannot read "{path}": {reason}{"" if reason.endswith(".") else "."}'
+    return f'Cannot read "{path}": {os_reason(exc)}.'

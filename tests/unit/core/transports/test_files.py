@@ -7,6 +7,8 @@ import errno
 import json
 import os
 import stat
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -336,3 +338,48 @@ def test_the_layout_destination_check_says_whether_a_layout_is_there(tmp_path: P
     left = tmp_path / "left"
     (left / "blobs").mkdir(parents=True)
     assert check_layout_destination(left) is False
+
+
+def test_running_out_of_open_files_says_so_and_what_to_do(tmp_path: Path) -> None:
+    """Saying "Too many open files" sends the user to the file; what failed is the process's
+    open-file limit (``ulimit -n``, too low for --parallel): said, for a read and a write
+    that really ran out."""
+    script = """\
+import errno, json, os, resource, sys
+from spyglass.core.transports.file_write import describe_write_error
+from spyglass.core.transports.files import describe_os_error
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+held = []
+try:
+    while True:
+        held.append(os.open(os.devnull, os.O_RDONLY))
+except OSError:
+    pass
+said = []
+for describe, flags in ((describe_os_error, os.O_RDONLY), (describe_write_error, os.O_WRONLY)):
+    try:
+        os.open(sys.argv[1], flags)
+    except OSError as exc:
+        said.append(describe(exc, sys.argv[1]))
+print(json.dumps(said))
+"""
+    blob = tmp_path / "blob"
+    blob.write_bytes(b"x")
+    repo = Path(__file__).resolve().parents[4]
+    done = subprocess.run([sys.executable, "-c", script, str(blob)],
+                          env={"PYTHONPATH": str(repo / "app"), "PATH": "/usr/bin:/bin"},
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    advice = ("Spyglass ran out of open files (it may have 64 open at once, `ulimit -n`); "
+              "lower --parallel or raise that limit.")
+    assert json.loads(done.stdout) == [f'Cannot read "{blob}": {advice}',
+                                       f'Cannot write "{blob}": {advice}']
+
+
+def test_the_whole_system_running_out_of_open_files_is_said_too() -> None:
+    from spyglass.core.transports.files import describe_os_error
+
+    exc = OSError(errno.ENFILE, os.strerror(errno.ENFILE))
+    assert describe_os_error(exc, "b") == (
+        'Cannot read "b": the system ran out of open files (the limit for all its programs '
+        "together, fs.file-max); lower --parallel, or close other programs.")
