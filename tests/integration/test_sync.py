@@ -1639,5 +1639,17 @@ def test_a_tag_removed_after_the_listing_is_said_to_be(
     [(name, said)] = errors.items()
     assert name.endswith("sync/app:removed")
     assert 'has no tag "removed"; its tags are ' in said
-    assert said.endswith(" (it was listed at the start of this sync: removed since).")
+    assert said.endswith("; it was listed at the start of this sync, so it was removed since.")
     assert len(results) == len(APP_TAGS) + 1  # (the others synced)
+
+    # the repository's last tag removed: the registry has no such repository now
+    def only_one(reference: DockerReference, registry: RegistryOptions | None) -> list[str]:
+        return ["last"]
+
+    request = SyncRequest("docker", f"{source}/sync/emptied", "dir", str(tmp_path / "out2"),
+                          registry=options)
+    [image] = [image for each in list_sources(request, only_one) for image in each.images]
+    [result] = run_sync([image], CopyOptions(), None, keep_going=True)
+    assert str(result.error).endswith(
+        "has no repository sync/emptied, or it has no tags (some registries answer the same "
+        "for both); it was listed at the start of this sync, so it was removed since.")

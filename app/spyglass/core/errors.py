@@ -130,6 +130,10 @@ class NotFound(SpyglassError):
 class ImageNotFound(NotFound):
     """No image by that name or reference in the location."""
 
+    missing_tag: str | None = None
+    """The tag the registry was asked for and does not have, once its tags were listed
+    to say so (rather than a digest or a manifest of a list not found)."""
+
 
 class BlobNotFound(NotFound):
     """A blob referenced by a manifest is missing from the location."""

@@ -372,9 +372,9 @@ def run_sync(
                 if isinstance(exc, Unreachable) and any(exc.host in route for route in routes):
                     unreachable.add(exc)
                 if isinstance(exc, ImageNotFound) and image.listed and \
-                        'has no tag "' in exc.message:  # (missing_tag_sentence's)
-                    exc.message = (f"{exc.message.rstrip('.')} (it was listed at the start "
-                                   "of this sync: removed since).")
+                        exc.missing_tag is not None:
+                    exc.message = (f"{exc.message.rstrip('.')}; it was listed at the start "
+                                   "of this sync, so it was removed since.")
                 return ImageResult(image, error=exc)
             except MemoryError as exc:
                 short = out_of_memory(exc)

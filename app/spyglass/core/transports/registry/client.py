@@ -327,6 +327,7 @@ class RegistryClient(RegistryPusher):
         if error.on_command_line in (None, error.message):
             error.on_command_line = None
         error.message = said
+        error.missing_tag = tag
 
     def tags_of(self, repository: str, *, cancel: CancelToken | None = None) -> list[str]:
         """Every tag of a repository."""
