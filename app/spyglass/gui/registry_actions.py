@@ -312,7 +312,10 @@ class RegistryActions:
         host = connection.host
         number, key = next(self._checks), f"delete:{connection.host}/{name}"
         self._check = (number, key, name)
-        self.check_label.setText("Listing the tags…")
+        # (named: the header is every repository's page's, shown for another one too)
+        self.check_label.setText(f"Listing the tags of {name}…")
+        self.check_cancel.setToolTip(f"Stop looking at the tags of {name}: nothing is "
+                                     "deleted (Esc)")
         self.check_label.show()
         self.check_cancel.show()
         self._escape.setEnabled(True)
@@ -338,7 +341,7 @@ class RegistryActions:
     def _looked(self, number: int, done: int, total: int) -> None:
         if self._check is not None and self._check[0] == number:
             self.check_label.setText(f"Checked {done:,} of {total:,} "
-                                     f"tag{'' if total == 1 else 's'}…")
+                                     f"tag{'' if total == 1 else 's'} of {self._check[2]}…")
 
     def stop_check(self) -> None:
         """Stop the check before a delete (Cancel, Esc): nothing is deleted."""
