@@ -617,6 +617,11 @@ def url_refusal(exc: BaseException) -> str:
 def describe_connection_error(exc: BaseException) -> str:
     """Why a connection failed, in words to follow a colon: ``connection refused``, not
     ``[Errno 111] Connection refused``."""
+    seen: BaseException | None = exc
+    while seen is not None:  # out of open files: said as such, with what to do
+        if isinstance(seen, OSError) and seen.errno in (errno.EMFILE, errno.ENFILE):
+            return os_reason(seen)
+        seen = seen.__cause__ or seen.__context__
     reason = str(exc) or type(exc).__name__
     if type(exc).__name__ == "DecodingError":  # httpx's: not imported here
         return f"it came with a Content-Encoding that does not decode ({as_clause(reason)})"

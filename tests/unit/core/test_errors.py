@@ -129,3 +129,23 @@ def test_a_name_with_a_short_digest_holds_no_password(text: str) -> None:
 ])
 def test_an_image_name_of_a_path_transport_is_never_masked(text: str) -> None:
     assert password_spans(text) == [] and without_password(text) == text
+
+
+def test_a_connection_without_open_files_left_is_said_as_such() -> None:
+    """A socket that could not be made for want of descriptors said "too many open
+    files" as if a file were at fault: it says the process ran out and what to do."""
+    import errno
+
+    from spyglass.core.errors import describe_connection_error
+
+    try:
+        try:
+            raise OSError(errno.EMFILE, "Too many open files")
+        except OSError as exc:
+            raise ConnectionError("[Errno 24] Too many open files") from exc
+    except ConnectionError as wrapped:
+        said = describe_connection_error(wrapped)
+    assert said.startswith("Spyglass ran out of open files (")
+    assert said.endswith("lower --parallel or raise that limit")
+    assert describe_connection_error(ConnectionRefusedError(111, "Connection refused")) == (
+        "connection refused")
