@@ -1684,3 +1684,19 @@ def test_the_connection_check_of_a_tls_registry_with_a_plain_http_token_server_f
     assert check.sentence.startswith(f"The credentials for {tls.host} could not be checked. "
                                      f"The password for {tls.host} was not sent over plain "
                                      "HTTP:"), check.sentence
+
+
+def test_the_connection_check_says_an_unchecked_certificate(registry_binary: str) -> None:
+    """An insecure registry on TLS whose certificate no one trusts: "Connected. H answers
+    as a registry, without signing in." said nothing of the certificate not checked, where
+    plain HTTP is said."""
+    from spyglass.core.cancel import CancelToken
+    from spyglass.gui.registry_jobs import check_connection
+    from tests.helpers.registry import RegistryServer
+
+    with RegistryServer(binary=registry_binary, tls=True) as tls:
+        check = check_connection(tls.host, insecure=True, credentials=None, store=None,
+                                 cancel=CancelToken())
+    assert check.ok
+    assert check.sentence == (f"{tls.host} answers as a registry over TLS without checking "
+                              "its certificate, without signing in.")

@@ -27,9 +27,9 @@ def test_a_malformed_registries_conf_is_said_in_the_banner(
     monkeypatch.setenv("HOME", str(tmp_path))
     window = make_window()
     assert window.conf_banner.text == (
-        f'The registries.conf "{conf}" is malformed (at line 5, column 28: not TOML '
-        "(illegal character '\\n')); Spyglass contacts no registry until that is fixed "
-        "(what the files block is not known), as podman and skopeo contact none.")
+        f'The registries.conf "{conf}" is malformed: at line 5, column 28: not TOML '
+        "(illegal character '\\n'). Until it is fixed, Spyglass contacts no registry, as "
+        "podman and skopeo contact none: which ones the files block cannot be known.")
     conf.write_text("")  # fixed: the banner goes as a registry is chosen
     window._tell_registries_conf()
     assert window.conf_banner.isHidden()

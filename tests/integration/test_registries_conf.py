@@ -147,13 +147,13 @@ def test_a_broken_registries_conf_refuses_every_registry(
                f'"myapp" = "{host}/team/app\n', "inspect", f"docker://{host}/team/app:1")
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr.strip() == (
-        f'spyglass: The registries.conf "{tmp_path / "registries.conf"}" is malformed (at '
-        f"line 5, column {21 + len(host)}: not TOML (illegal character '\\n')); Spyglass "
-        "contacts no registry until that is fixed (what the files block is not known), as "
-        "podman and skopeo contact none.")
+        f'spyglass: The registries.conf "{tmp_path / "registries.conf"}" is malformed: at '
+        f"line 5, column {21 + len(host)}: not TOML (illegal character '\\n'). Until it is "
+        "fixed, Spyglass contacts no registry, as podman and skopeo contact none: which ones "
+        "the files block cannot be known.")
     done = run(tmp_path, '[[registry]\nlocation = "127.0.0.1:9"\n',
                "copy", f"docker://{host}/team/app:1", f"oci:{tmp_path / 'out'}:x")
-    assert done.returncode == 1 and "is malformed (at line 1, column 11" in done.stderr
+    assert done.returncode == 1 and "is malformed: at line 1, column 11" in done.stderr
     assert requests_after(logged_registry, mark) == []
     # what contacts no registry is not refused
     done = run(tmp_path, "[[registry]\n", "inspect", f"oci:{SAMPLE}:spyglass-demo:1.0")

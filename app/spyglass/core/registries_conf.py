@@ -103,8 +103,8 @@ _V2_KEYS: Final = ("registry", "unqualified-search-registries", "credential-help
 """The top-level keys of version 2 (one of them with version 1's lists: refused)."""
 
 
-_UNUSABLE: Final = ("Spyglass contacts no registry until that is fixed (what the files block "
-                    "is not known), as podman and skopeo contact none")
+_UNUSABLE: Final = ("Until it is fixed, Spyglass contacts no registry, as podman and skopeo "
+                    "contact none: which ones the files block cannot be known")
 
 
 class _Malformed(Exception):
@@ -349,8 +349,8 @@ def _drop_ins(folder: Path) -> tuple[list[Path], str | None, bool]:
         if out_of_open_files(exc):  # (not the folder's doing)
             return [], (f'Cannot list the registries.conf.d folder "{folder}": '
                         f"{os_reason(exc)}."), True
-        return [], (f'Cannot list the registries.conf.d folder "{folder}" '
-                    f"({exc.strerror or exc}); {_UNUSABLE}."), False
+        return [], (f'Cannot list the registries.conf.d folder "{folder}": '
+                    f"{exc.strerror or exc}. {_UNUSABLE}."), False
     return [Path(entry.path) for entry in entries
             if entry.name.endswith(".conf") and not entry.is_dir()], None, False
 
@@ -382,7 +382,7 @@ def load(sources: Sources) -> RegistriesConf:
         except FileNotFoundError:
             if path == sources.main and sources.named:
                 problems.append(f'The registries.conf "{path}" {sources.named_by} names does '
-                                f"not exist; {_UNUSABLE}.")
+                                f"not exist. {_UNUSABLE}.")
             continue  # (a drop-in removed meanwhile, or no main file: nothing to say)
         except (OSError, UnicodeDecodeError) as exc:
             files.append(path)
@@ -392,14 +392,14 @@ def load(sources: Sources) -> RegistriesConf:
                                 f"{os_reason(exc)}.")
                 continue
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            problems.append(f'Cannot read the registries.conf "{path}" ({reason}); '
+            problems.append(f'Cannot read the registries.conf "{path}": {reason}. '
                             f"{_UNUSABLE}.")
             continue
         files.append(path)
         try:
             entries = parse(text, path, drop_in=drop_in)
         except _Malformed as exc:
-            problems.append(f'The registries.conf "{path}" is malformed ({exc}); '
+            problems.append(f'The registries.conf "{path}" is malformed: {exc}. '
                             f"{_UNUSABLE}.")
             continue
         for entry in entries:  # a later file's entry replaces one with its prefix
@@ -497,7 +497,11 @@ def _toml_error(exc: ValueError) -> str:
     said = str(exc)
     where = re.search(r"\s*\(at line (\d+), column (\d+)\)$", said)
     if where is None:
-        return f"not TOML: {said}"
+        end = re.search(r"\s*\(at end of document\)$", said)
+        if end is not None:  # (a table or a value left open)
+            what = said[:end.start()]
+            return f"at its end: not TOML ({what[:1].lower()}{what[1:]})"
+        return f"not TOML ({said[:1].lower()}{said[1:]})"
     what = said[:where.start()]
     return f"at line {where[1]}, column {where[2]}: not TOML ({what[:1].lower()}{what[1:]})"
 

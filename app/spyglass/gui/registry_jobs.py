@@ -350,8 +350,10 @@ def check_connection(
         problem, sentence = "other", str(exc)
     else:
         # plain HTTP said, not only allowed: on this machine it is taken unasked
-        over = "" if not client.plain_http else " over plain HTTP" if insecure \
-            else f" over {PLAIN_LOOPBACK}"
+        over = (f" over {PLAIN_LOOPBACK}" if client.plain_http and not insecure
+                else " over plain HTTP" if client.plain_http
+                # (its certificate not checked, which "Connected" alone did not say)
+                else " over TLS without checking its certificate" if insecure else "")
         if username and not checked:
             said = (f"{host} answers as a registry{over}; it asks for no credentials, so the "
                     f"password of {username} was not checked.")

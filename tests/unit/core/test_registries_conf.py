@@ -22,8 +22,8 @@ from spyglass.core.registries_conf import (
     use_file,
 )
 
-UNUSABLE = ("Spyglass contacts no registry until that is fixed (what the files block is not "
-            "known), as podman and skopeo contact none")
+UNUSABLE = ("Until it is fixed, Spyglass contacts no registry, as podman and skopeo contact "
+            "none: which ones the files block cannot be known")
 
 
 class Machine:
@@ -369,9 +369,9 @@ def test_a_malformed_file_refuses_every_registry(
     conf = machine.load()
     assert len(conf.problems) == 1
     problem = conf.problems[0]
-    assert problem.startswith(f'The registries.conf "{machine.system_file}" is malformed (')
+    assert problem.startswith(f'The registries.conf "{machine.system_file}" is malformed: ')
     assert said in problem, problem
-    assert problem.endswith(f"; {UNUSABLE}.")
+    assert problem.endswith(f". {UNUSABLE}.")
     for host in ("other.example.com", "anything.example.com"):
         with pytest.raises(RegistriesConfInvalid) as refused:
             conf.check(host, "team/app")
@@ -426,8 +426,8 @@ def test_a_toml_error_says_its_line_and_column(machine: Machine) -> None:
     write(machine.system_file, '[[registry]]\nlocation = "127.0.0.1:5001"\nblocked = true\n'
           '[aliases]\n"myapp" = "127.0.0.1:5001/team/app\n')
     assert machine.load().problems == (
-        f'The registries.conf "{machine.system_file}" is malformed (at line 5, column 35: '
-        "not TOML (illegal character '\\n')); " + UNUSABLE + ".",)
+        f'The registries.conf "{machine.system_file}" is malformed: at line 5, column 35: '
+        "not TOML (illegal character '\\n'). " + UNUSABLE + ".",)
 
 
 def test_a_drop_in_in_the_version_1_format_is_passed_over(machine: Machine) -> None:
@@ -435,8 +435,8 @@ def test_a_drop_in_in_the_version_1_format_is_passed_over(machine: Machine) -> N
     conf = machine.load()
     assert conf.registries == ()
     assert conf.problems == (
-        f'The registries.conf "{machine.system_dir / "old.conf"}" is malformed (it is in the '
-        f"version 1 format, which a drop-in file may not be); {UNUSABLE}.",)
+        f'The registries.conf "{machine.system_dir / "old.conf"}" is malformed: it is in the '
+        f"version 1 format, which a drop-in file may not be. {UNUSABLE}.",)
 
 
 def test_unreadable_and_missing_files(machine: Machine) -> None:
@@ -444,13 +444,13 @@ def test_unreadable_and_missing_files(machine: Machine) -> None:
     assert machine.load() == RegistriesConf()
     machine.system_file.write_bytes(b'[[registry]]\nlocation = "\xff"\n')
     assert machine.load().problems == (
-        f'Cannot read the registries.conf "{machine.system_file}" (\'utf-8\' codec can\'t '
-        f"decode byte 0xff in position 25: invalid start byte); {UNUSABLE}.",)
+        f'Cannot read the registries.conf "{machine.system_file}": \'utf-8\' codec can\'t '
+        f"decode byte 0xff in position 25: invalid start byte. {UNUSABLE}.",)
     # a file the environment names must be there
     machine.environ["CONTAINERS_REGISTRIES_CONF"] = str(machine.etc / "nope.conf")
     assert machine.load().problems == (
         f'The registries.conf "{machine.etc / "nope.conf"}" that $CONTAINERS_REGISTRIES_CONF '
-        f"names does not exist; {UNUSABLE}.",)
+        f"names does not exist. {UNUSABLE}.",)
 
 
 def test_the_files_are_read_again_when_they_change(machine: Machine) -> None:
@@ -517,3 +517,12 @@ def test_running_out_of_open_files_is_said_as_such_not_blamed_on_the_files(
                         f"{advice}")
     assert f'Cannot read the registries.conf "{machine.system_file}": {advice}' in short
     assert later == [] and entries == 2
+
+
+def test_a_file_left_open_at_its_end_is_said_plainly(machine: Machine) -> None:
+    """tomllib says "Invalid value (at end of document)": it read as a second pair of
+    brackets inside the sentence's, with a capital in its middle."""
+    write(machine.system_file, "unqualified-search-registries = [")
+    assert machine.load().problems == (
+        f'The registries.conf "{machine.system_file}" is malformed: at its end: not TOML '
+        f"(invalid value). {UNUSABLE}.",)
