@@ -39,8 +39,17 @@ for an unclaimed temporary that holds nothing: there every copy that could be wr
 its claim, which the kernel lets go when the copy ends, so an unclaimed temporary older
 than the moment between its making and its claim is an orphan. One that holds anything
 (a file with bytes in it, a folder with anything in it) is past that moment whatever its
-age — a temporary is claimed before its copy puts anything in it — so it goes at once: a
-copy run again right after a ``kill -9`` gets the room back."""
+age — a temporary is claimed before its copy puts anything in it — so it goes once it has
+been still for :data:`WRITTEN_ORPHAN_AGE`: a copy run again after a ``kill -9`` gets the
+room back."""
+
+WRITTEN_ORPHAN_AGE: Final = 2.0
+"""Seconds an unclaimed temporary that holds anything must have been left unchanged, on
+a filesystem of this machine alone, before it is taken for an orphan (a killed copy's:
+its claim was taken before anything was written in it). Not at once: a folder of this
+machine shared with another (NFS without lock forwarding, a virtual machine's share)
+may hold a temporary its writer there is filling, whose claim this machine cannot see;
+such a writer changes it far more often than this."""
 
 ORPHAN_AGE: Final = 15 * 60.0
 """Seconds an unclaimed temporary (and everything in it) must have been left unchanged
@@ -201,10 +210,10 @@ def sweep_orphans(
     A temporary is removed only when this process can take its flock (the
     process that made it is gone) and neither it nor anything in it has
     changed for ``min_age`` seconds (default: on a filesystem of this machine
-    alone, none for one that holds anything and :data:`LOCAL_ORPHAN_AGE` for
-    an empty one, see there; elsewhere :data:`ORPHAN_AGE`: on filesystems
-    whose locks are local to one machine, a copy running elsewhere is spared by
-    that age alone). Names
+    alone, :data:`WRITTEN_ORPHAN_AGE` for one that holds anything and
+    :data:`LOCAL_ORPHAN_AGE` for an empty one, see there; elsewhere
+    :data:`ORPHAN_AGE`: on filesystems whose locks are local to one machine, a copy
+    running elsewhere is spared by that age alone). Names
     starting with ``prefix`` plus one of ``keep`` stay whatever their state.
     Best effort: anything that cannot be looked at, opened, locked or removed
     is left where it is, and nothing is raised.
@@ -217,7 +226,8 @@ def sweep_orphans(
     if not names:
         return removed
     # on this machine alone, one that holds anything was claimed before it was written:
-    # unclaimed, it is an orphan at once (an empty one may not be claimed yet)
+    # unclaimed, it is an orphan once it is still for moments (an empty one may not be
+    # claimed yet)
     at_once = min_age is None and on_local_filesystem(folder)
     if min_age is None:
         min_age = LOCAL_ORPHAN_AGE if at_once else ORPHAN_AGE
@@ -228,9 +238,8 @@ def sweep_orphans(
         path = folder / name
         try:
             seen = os.lstat(path)
-            if not (at_once and _holds_anything(path, seen)) and (
-                now - _last_change(path, seen) < min_age
-            ):
+            written = at_once and _holds_anything(path, seen)
+            if now - _last_change(path, seen) < (WRITTEN_ORPHAN_AGE if written else min_age):
                 continue
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError:

@@ -27,6 +27,7 @@ from spyglass.core.transports.temporaries import (
     LOCAL_ORPHAN_AGE,
     ORPHAN_AGE,
     TEMP_PREFIX,
+    WRITTEN_ORPHAN_AGE,
     TempFiles,
     TempFolder,
     filesystem_of,
@@ -94,7 +95,7 @@ def test_a_recent_empty_temporary_is_kept_since_its_copy_may_be_starting(
 
 
 _KILLED_COPY = """\
-import os, signal, sys
+import os, signal, sys, time
 from pathlib import Path
 from spyglass.core.transports.temporaries import TempFiles, TempFolder
 kind, where, size = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
@@ -104,6 +105,9 @@ else:
     folder = TempFolder(where.parent, where.name)
     fd = os.open(folder.path / "blob", os.O_WRONLY | os.O_CREAT, 0o600)
 os.write(fd, os.urandom(size))
+then = time.time() - 3  # (killed 3 s before the copy that runs again)
+for made in ([path] if kind == "file" else [folder.path / "blob", folder.path]):
+    os.utime(made, (then, then))
 os.kill(os.getpid(), signal.SIGKILL)
 """
 
@@ -111,7 +115,8 @@ os.kill(os.getpid(), signal.SIGKILL)
 def killed_copy(kind: str, where: Path, size: int = 1024) -> None:
     """Run a process that makes a temporary as a copy does (``file``: in the folder
     ``where``; ``folder``: the staging folder of the image ``where``), writes ``size``
-    bytes in it and is killed (``kill -9``): the kernel lets its claim go."""
+    bytes in it and is killed (``kill -9``): the kernel lets its claim go. What it wrote
+    is dated 3 s back, as when the copy is run again a few seconds later."""
     repo = Path(__file__).resolve().parents[4]
     env = {**os.environ, "PYTHONPATH": f"{repo / 'app'}{os.pathsep}{repo}"}
     done = subprocess.run([sys.executable, "-c", _KILLED_COPY, kind, str(where), str(size)],
@@ -132,6 +137,21 @@ def test_what_a_killed_copy_wrote_goes_at_once_on_a_local_filesystem(tmp_path: P
     OCILayoutDestination(layout, "v2").abort()
     DirDestination(tmp_path / "image").abort()
     assert not any(p.exists() for p in left)
+
+
+def test_an_unclaimed_temporary_being_written_is_kept_for_moments(tmp_path: Path) -> None:
+    """A folder shared with another machine without lock forwarding: its writer's claim
+    cannot be seen here, but what it writes changes all the time: kept while it does."""
+    if not on_local_filesystem(tmp_path):
+        pytest.skip(f"{tmp_path} is not on a filesystem of this machine alone")
+    layout = _layout(tmp_path)
+    writing = layout / f"{TEMP_PREFIX}elsewh3r"
+    writing.write_bytes(b"half a blob, written just now")
+    OCILayoutDestination(layout, "v2").abort()
+    assert writing.exists()
+    _age(writing, WRITTEN_ORPHAN_AGE + 1)  # still for moments: an orphan
+    OCILayoutDestination(layout, "v2").abort()
+    assert not writing.exists()
 
 
 def test_a_live_copy_s_young_temporaries_are_kept(tmp_path: Path) -> None:
