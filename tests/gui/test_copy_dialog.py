@@ -748,6 +748,34 @@ def test_the_dialog_grows_when_platforms_and_a_refusal_arrive(
     dialog.reject()
 
 
+def test_the_dialog_shrinks_back_when_a_note_gets_shorter(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    """A destination whose note wraps onto several lines makes the dialog taller; a short
+    one makes it as short again, rather than leaving a band above the heading. A height
+    the person chose is kept, and what is spare stays below the fields."""
+    dialog = demo_dialog(qtbot, window, sample, tmp_path)
+    dialog.show()
+    wait_ready(qtbot, dialog)
+    heading_y = dialog.heading.y()
+    short = f"dir:{tmp_path / 'd'}"
+    dialog.destination_edit.setText(short)
+    qtbot.waitUntil(lambda: not dialog._fitter._pending, timeout=1000)
+    first = dialog.height()
+    dialog.destination_edit.setText(f"oci:{tmp_path / ('long-folder-name-' * 12)}:demo")
+    qtbot.waitUntil(lambda: dialog.height() > first, timeout=1000)
+    dialog.destination_edit.setText(short)
+    qtbot.waitUntil(lambda: dialog.height() == first, timeout=1000)
+    assert dialog.heading.y() == heading_y
+    # made taller by hand: the height stays, and the heading at the top
+    dialog.resize(dialog.width(), first + 120)
+    qtbot.waitUntil(lambda: dialog.height() == first + 120, timeout=1000)
+    dialog.destination_edit.setText(f"dir:{tmp_path / 'e'}")
+    qtbot.wait(50)
+    assert dialog.height() == first + 120
+    assert dialog.heading.y() == heading_y
+    dialog.reject()
+
+
 def test_a_disk_too_small_for_the_copy_is_refused_in_the_dialog(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:

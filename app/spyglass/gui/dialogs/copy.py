@@ -361,6 +361,9 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
         layout.addLayout(form)
+        # a height to spare (the person made the dialog taller) goes here, not around
+        # the heading
+        layout.addStretch(1)
         layout.addLayout(bottom)
         layout.addWidget(self.buttons)
         # as wide as some 85 characters of its font (a larger font cut the source's name)

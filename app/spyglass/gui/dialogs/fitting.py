@@ -4,7 +4,9 @@ A top-level window does not follow its layout's height-for-width by itself: when
 a label it shows wraps onto more lines (a test result, a refusal, a note), the
 rows overlap or the line edits are squeezed below their own height. :class:`Fitter`
 makes the dialog at least as tall as its layout needs, once the layout has taken
-in the change (after the events already posted), and :meth:`Fitter.open_at` opens it
+in the change (after the events already posted), and as short again once it needs
+less, unless the person sized it since (then the spare height stays theirs, below
+what the dialog shows). :meth:`Fitter.open_at` opens it
 at the width it would like, within its screen, and never narrower than what it shows
 (an explicit least width would let Qt open it narrower: Qt opens a window at most two
 thirds of its screen wide, and then keeps the least width given, not its layout's).
@@ -30,11 +32,17 @@ def height_for(window: QWidget, width: int) -> int:
 
 
 class Fitter:
-    """Grows a window to what its layout needs; :meth:`fit` after a change of content."""
+    """Fits a window's height to what its layout needs; :meth:`fit` after a change of content.
+
+    Attributes:
+        sized: the height the fitter last gave the window (``None`` before it gave one);
+            while the window still has it, or its least height, the fitter may shrink it.
+    """
 
     def __init__(self, window: QWidget) -> None:
         self._window = window
         self._pending = False
+        self.sized: int | None = None
 
     def open_at(self, width: int) -> None:
         """Size the window, before it shows, at ``width`` or the width its layout would
@@ -48,10 +56,14 @@ class Fitter:
         layout.activate()
         liked = fitted_size(window, max(width, layout.totalSizeHint().width()), 0).width()
         width = max(liked, layout.totalMinimumSize().width())
-        window.resize(width, height_for(window, width))
+        self._resize(width, height_for(window, width))
+
+    def _resize(self, width: int, height: int) -> None:
+        self._window.resize(width, height)
+        self.sized = self._window.height()
 
     def fit(self) -> None:
-        """Grow to fit, once the layout has taken in what just changed."""
+        """Grow (or shrink back) to fit, once the layout has taken in what just changed."""
         if not self._pending:
             self._pending = True
             QTimer.singleShot(0, self._window, self.fit_now)
@@ -65,6 +77,10 @@ class Fitter:
         layout.invalidate()  # nested layouts keep stale heights for a width otherwise
         layout.activate()
         needed = height_for(window, window.width())
+        # shorter only when the height is still one given here or by the least height
+        # (raising that grows the window by itself): a height the person chose is kept,
+        # and the layout puts what is spare above the buttons
+        ours = window.height() in (self.sized, window.minimumHeight())
         window.setMinimumHeight(needed)
-        if needed > window.height():
-            window.resize(window.width(), needed)
+        if needed > window.height() or (ours and needed < window.height()):
+            self._resize(window.width(), needed)
