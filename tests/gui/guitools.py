@@ -205,7 +205,7 @@ def add_registry(qtbot: QtBot, window: MainWindow, host: str, username: str = ""
 
     dialog = window.registries.add_registry()
     fill_registry_dialog(qtbot, dialog, host, username, password, insecure=insecure)
-    assert test_connection(qtbot, dialog).startswith("Connected.")
+    assert test_connection(qtbot, dialog).startswith("Connected\n")
     with qtbot.waitSignal(window.registries.registryAdded, timeout=WAIT_MS):
         qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
 

@@ -55,7 +55,7 @@ def _registry_dialogs(qtbot: QtBot, window: MainWindow, host: str) -> None:
     window.registries.add_registry().close()
     dialog = window.registries.edit_registry(host)
     assert dialog is not None
-    assert test_connection(qtbot, dialog).startswith("Connected.")
+    assert test_connection(qtbot, dialog).startswith("Connected\n")
     dialog.close()
 
 

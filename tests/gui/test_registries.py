@@ -135,7 +135,7 @@ def test_add_a_registry_browse_it_and_open_a_tag(qtbot: QtBot, window: MainWindo
     fill_registry_dialog(qtbot, dialog, f"http://{host}/")
     assert dialog.insecure_box.isChecked()
     text = test_connection(qtbot, dialog)
-    assert text == f"Connected.\n{host} answers as a registry over plain HTTP, without " \
+    assert text == f"Connected\n{host} answers as a registry over plain HTTP, without " \
         "signing in."
     with qtbot.waitSignal(window.registries.registryAdded, timeout=WAIT_MS):
         qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
@@ -196,7 +196,7 @@ def test_a_registry_on_this_machine_is_said_to_be_reached_over_plain_http(
     dialog = window.registries.add_registry()
     fill_registry_dialog(qtbot, dialog, host, insecure=False)
     assert test_connection(qtbot, dialog) == (
-        f"Connected.\n{host} answers as a registry over plain HTTP (allowed for this "
+        f"Connected\n{host} answers as a registry over plain HTTP (allowed for this "
         "machine), without signing in.")
     with qtbot.waitSignal(window.registries.registryAdded, timeout=WAIT_MS):
         qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
@@ -796,7 +796,7 @@ def test_editing_keeps_the_saved_password_and_removing_forgets_it(
     qtbot.waitUntil(lambda: dialog.password_edit.placeholderText()
                     == "unchanged — type to replace it", timeout=WAIT_MS)
     # the saved password is what the test uses
-    assert test_connection(qtbot, dialog).startswith("Connected.")
+    assert test_connection(qtbot, dialog).startswith("Connected\n")
     dialog.insecure_box.setChecked(True)
     qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.settings.registry(host).insecure, timeout=WAIT_MS)
@@ -963,7 +963,7 @@ def test_test_connection_says_what_failed(qtbot: QtBot, window: MainWindow,
         assert "could not be verified" in text and "--tls-verify" not in text
         # allowing it to be insecure is the way through
         dialog.insecure_box.setChecked(True)
-        assert test_connection(qtbot, dialog).startswith("Connected.")
+        assert test_connection(qtbot, dialog).startswith("Connected\n")
 
     fill_registry_dialog(qtbot, dialog, "not a host")
     qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
@@ -1031,7 +1031,7 @@ def test_a_registry_with_a_private_ca_is_trusted_from_the_dialog(
         assert checked is not None and checked.ok
         written = Path.home() / ".config/containers/certs.d" / tls.host / "ca.crt"
         assert written.is_file()
-        assert dialog.result_text.startswith("Connected.\n")
+        assert dialog.result_text.startswith("Connected\n")
         assert dialog.result_text.endswith(
             f"\n\nThe CA certificate is trusted for {tls.host} now: it is in "
             f"~/.config/containers/certs.d/{tls.host}/ca.crt, where skopeo and podman find "

@@ -55,7 +55,7 @@ def test_add_registry_tests_and_browses_with_docker_login_s_file(
     dialog = window.registries.add_registry()
     fill_registry_dialog(qtbot, dialog, host, insecure=False)
     assert test_connection(qtbot, dialog) == (
-        f"Connected.\n{host} answers as a registry over plain HTTP (allowed for this "
+        f"Connected\n{host} answers as a registry over plain HTTP (allowed for this "
         f"machine), as alice (from {config}).")
     assert dialog.accept_button.text() == "Add"
     with qtbot.waitSignal(window.registries.registryAdded, timeout=WAIT_MS):
@@ -104,7 +104,7 @@ def test_a_password_gone_from_the_keyring_is_said_missing_not_anonymous(
         f"The registry wants a password\n{host} wants the password of alice: type it "
         "above, then Test Connection again.")
     fill_registry_dialog(qtbot, dialog, host, "alice", "alicepw")
-    assert test_connection(qtbot, dialog).startswith("Connected.")
+    assert test_connection(qtbot, dialog).startswith("Connected\n")
     dialog.close()
 
 
@@ -138,7 +138,7 @@ def test_edit_registry_names_the_user_an_auth_file_signs_in_and_saving_keeps_it(
     assert dialog.password_edit.placeholderText() == "not needed: from that file"
     # Test Connection and Save, nothing changed: alice from the file, nothing kept
     assert test_connection(qtbot, dialog) == (
-        f"Connected.\n{host} answers as a registry over plain HTTP (allowed for this "
+        f"Connected\n{host} answers as a registry over plain HTTP (allowed for this "
         f"machine), as alice (from {auth}).")
     with qtbot.waitSignal(window.registries.settingsEdited, timeout=WAIT_MS):
         qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)

@@ -219,7 +219,7 @@ def test_a_failed_save_is_said_and_an_edit_is_saved_only_once_saved(
     dialog = window.registries.edit_registry(host)
     assert dialog is not None
     fill_registry_dialog(qtbot, dialog, host, "bob", "pw")
-    assert test_connection(qtbot, dialog).startswith("Connected.")
+    assert test_connection(qtbot, dialog).startswith("Connected\n")
     qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.settings_banner.isVisible(), timeout=WAIT_MS)
     failure = window.settings_banner.text
@@ -234,7 +234,7 @@ def test_a_failed_save_is_said_and_an_edit_is_saved_only_once_saved(
     dialog = window.registries.edit_registry(host)
     assert dialog is not None
     fill_registry_dialog(qtbot, dialog, host, "carol", "pw")
-    assert test_connection(qtbot, dialog).startswith("Connected.")
+    assert test_connection(qtbot, dialog).startswith("Connected\n")
     qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.status_text == f"Saved the settings of {host}.",
                     timeout=WAIT_MS)

@@ -316,7 +316,7 @@ def test_nothing_attached_and_another_image_reloads(
     page = open_signatures(qtbot, window)
     assert page.attachments is not None and page.attachments.count == 0
     assert page.stack.currentWidget() is page.panel
-    assert page.panel.title.text() == "Nothing is attached to this image."
+    assert page.panel.title.text() == "Nothing is attached to this image"
 
     # with the tab showing, another image is read as soon as it is shown
     view = window.image_view
@@ -741,6 +741,6 @@ def test_a_referrers_index_entry_that_is_no_referrer_of_the_image_is_not_shown(
     found = sigs.attachments
     assert found is not None and found.count == 0
     assert sigs.stack.currentWidget() is sigs.panel
-    assert sigs.panel.title.text() == "Nothing is attached to this image."
+    assert sigs.panel.title.text() == "Nothing is attached to this image"
     assert sigs.panel.body.text().endswith(
         f" The referrers index {tag} lists {image} itself: not listed as attached to it.")

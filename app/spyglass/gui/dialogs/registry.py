@@ -510,7 +510,7 @@ class RegistryDialog(QDialog):
         self._result_for = snapshot
         if check.ok:
             self._tested = snapshot
-            text = f"<b>Connected.</b><br>{html.escape(check.sentence)}"
+            text = f"<b>Connected</b><br>{html.escape(check.sentence)}"
         else:
             self._tested = None
             headline = HEADLINES.get(check.problem, HEADLINES["other"])

@@ -359,7 +359,7 @@ class SignaturesPage(QWidget):
             where = ("its manifest list or any of its platforms" if manifests > 1
                      else "it")
             said = f"No signature, attestation, SBOM or other referrer names {where}."
-            self._panel("Nothing is attached to this image.",
+            self._panel("Nothing is attached to this image",
                         " ".join((said, *found.notes)), icon=icons.information_icon())
         else:
             self.tree.expandAll()
