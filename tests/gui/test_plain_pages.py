@@ -32,7 +32,8 @@ def empty_layout(path: Path) -> Path:
 def test_an_empty_layouts_page_says_how_to_put_an_image_in_it(
         qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     """The sidebar row said "No images yet: drop one here to copy…" (cut), the page, with
-    all the room, only "It holds no images.": the page says how, the row is short."""
+    all the room, only "It holds no images.": the page says how, the row is short. The
+    sentence sat right under the path, and broke "Copy To…" across two lines."""
     layout = empty_layout(tmp_path / "empty-layout")
     with qtbot.waitSignal(window.places.locationLoaded, timeout=WAIT_MS):
         window.open_location(layout)
@@ -40,7 +41,10 @@ def test_an_empty_layouts_page_says_how_to_put_an_image_in_it(
     qtbot.waitUntil(lambda: view.location.title.text() == "empty-layout", timeout=WAIT_MS)
     body = view.location.body.text()
     assert "It holds no images yet." in body
-    assert "drag an image onto this place" in body and "Copy To…" in body
+    assert "drag an image onto this place" in body and "Copy\u00a0To…" in body
+    # the menu item does not break across lines; the path stands apart from the sentence
+    description, gap, sentence = body.split("\n")
+    assert str(layout) in description and gap == "" and sentence.startswith("It holds")
     row = window.places.index(0, 0, window.places.index(0, 0))
     assert row.data() == "No images yet"
     assert not row.flags() & Qt.ItemFlag.ItemIsEnabled

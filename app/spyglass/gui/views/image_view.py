@@ -81,10 +81,10 @@ FIRST_SCREEN = ("Spyglass opens container images from folders, from archives (ma
 """The sentence of the window's empty state."""
 NO_IMAGES_LAYOUT = ("It holds no images yet. To put one in it, drag an image onto this "
                     "place in the list on the left (or copy one with Ctrl+C and paste it "
-                    "here with Ctrl+V), or show an image and choose Copy To… in the File "
+                    "here with Ctrl+V), or show an image and choose Copy\u00a0To… in the File "
                     "menu.")
 """The page of a layout that holds no image: how to put one in it (the sidebar row
-says only "No images yet")."""
+says only "No images yet"). The menu item's name does not break (no-break space)."""
 NO_IMAGES_ARCHIVE = "It holds no images."
 
 
@@ -299,7 +299,8 @@ class ImageView(QWidget):
                 held = ""  # the description says so already
             self.location.show_message(
                 summary.title,
-                f"{summary.description}\n{held}".rstrip("\n"),
+                # a blank line between the place (its path) and what it holds
+                f"{summary.description}\n\n{held}".rstrip("\n"),
                 icon=icons.archive_icon() if summary.is_archive else icons.folder_icon(),
             )
         self.pages.setCurrentWidget(self.location)
