@@ -321,6 +321,36 @@ def test_a_copy_that_stalls_without_events_loses_its_speed_and_eta(
 # -- 2. Details
 
 
+def test_details_rows_are_as_tall_as_the_panels_and_sizes_keep_off_the_types(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """The blob rows were some 14 px high, text on text, and the right-aligned size
+    touched the type beside it ("305 B|OCI image config")."""
+    clock = FakeClock()
+    transfer = start_scripted(qtbot, window, scripted, clock, tmp_path)
+    config = blob("config", 888 * MiB, media.OCI_CONFIG)
+    feed(qtbot, window, scripted, Planned(plan_of(config)))
+    panel = window.copying.panel
+    panel.select(transfer)
+    qtbot.mouseClick(panel.details_button, Qt.MouseButton.LeftButton)
+    [details] = panel.details
+    details.show()
+    qtbot.waitExposed(details)
+    tree = details.blobs
+    item = details.items()[str(config.digest)]
+    assert tree.visualItemRect(item).height() >= \
+        panel.table.verticalHeader().defaultSectionSize()
+    # the size column as narrow as its text allows: its end still holds no ink
+    tree.resizeColumnToContents(1)
+    row = tree.visualItemRect(item)
+    cell = QRect(tree.header().sectionViewportPosition(1), row.y(),
+                 tree.columnWidth(1), row.height())
+    image = tree.viewport().grab(cell).toImage()
+    end = {image.pixel(x, y) for x in range(image.width() - 10, image.width())
+           for y in range(image.height())}
+    assert len(end) == 1, "the size reaches the end of its column"
+    details.close()
+
+
 def test_details_list_mounted_and_recompressed_blobs_and_a_failure_sentence(
         qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
     clock = FakeClock()

@@ -38,7 +38,7 @@ from spyglass.gui.models.transfers import (
 )
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
 from spyglass.gui.views.buttons import plain_buttons
-from spyglass.gui.views.delegates import DataDelegate
+from spyglass.gui.views.delegates import PaddedDelegate
 
 OUTCOME_TEXT = {
     "waiting": "not started",
@@ -63,6 +63,11 @@ short form, and the tooltip's whole one."""
 
 ROOMY: Final = QSize(860, 440)
 """The dialog's size with the list of blobs shown."""
+ROW_PADDING: Final = 5
+"""Above and below a blob's row: as tall as the Transfers table's rows (the font's
+height and 10, :func:`~spyglass.gui.views.widgets.make_table`)."""
+SIZE_MARGIN: Final = 12
+"""Between a blob's size (right-aligned) and its type."""
 
 DIGEST_ROLE = Qt.ItemDataRole.UserRole + 1
 """The blob's whole digest (str), on the Blob column (which shows it short)."""
@@ -134,7 +139,11 @@ class TransferDetailsDialog(QDialog):
         self.notes_label.setObjectName("transferNotes")
         self.blobs = QTreeWidget()
         self.blobs.setAccessibleName("Blobs")
-        self.blobs.setItemDelegate(DataDelegate(self.blobs))
+        # rows as tall as the Transfers panel's (they were some 14 px, text on text), and
+        # the right-aligned sizes short of the types beside them
+        self.blobs.setItemDelegate(PaddedDelegate(self.blobs, padding=ROW_PADDING))
+        self.blobs.setItemDelegateForColumn(1, PaddedDelegate(
+            self.blobs, padding=ROW_PADDING, end_margin=SIZE_MARGIN))
         self.blobs.setRootIsDecorated(False)
         self.blobs.setAlternatingRowColors(True)
         self.blobs.setHeaderLabels(["Blob", "Size", "Type", "Outcome"])

@@ -169,20 +169,49 @@ class ProgressBarDelegate(DataDelegate):
 
 class PaddedDelegate(DataDelegate):
     """Cells ``padding`` pixels taller above and below than the style makes them (the
-    sidebar's and the Signatures trees'). A style sheet's ``QTreeView::item { padding }``
-    did that before, and kept the tree in the old colours when the palette changed: Qt
-    does not pass a new palette on to a widget with a style sheet."""
+    sidebar's and the Signatures trees'), and their text ``end_margin`` pixels short of
+    the cell's end (a right-aligned size otherwise touches the next column's text). A
+    style sheet's ``QTreeView::item { padding }`` did that before, and kept the tree in
+    the old colours when the palette changed: Qt does not pass a new palette on to a
+    widget with a style sheet."""
 
-    def __init__(self, parent: QObject | None = None, *, padding: int = 0) -> None:
+    def __init__(self, parent: QObject | None = None, *, padding: int = 0,
+                 end_margin: int = 0) -> None:
         super().__init__(parent)
         self._padding = padding
+        self._end_margin = end_margin
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        """Override QStyledItemDelegate::paint: the cell's background whole, its text
+        short of the end margin."""
+        if not self._end_margin:
+            super().paint(painter, option, index)
+            return
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        widget = opt.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        background = QStyleOptionViewItem(opt)
+        background.text = ""
+        background.icon = QIcon()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, background, painter, widget)
+        narrow = QStyleOptionViewItem(option)
+        if option.direction == Qt.LayoutDirection.RightToLeft:  # (its end is its left)
+            narrow.rect = option.rect.adjusted(self._end_margin, 0, 0, 0)
+        else:
+            narrow.rect = option.rect.adjusted(0, 0, -self._end_margin, 0)
+        super().paint(painter, narrow, index)
 
     def sizeHint(
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
     ) -> QSize:
-        """Override QStyledItemDelegate::sizeHint: the padding above and below."""
+        """Override QStyledItemDelegate::sizeHint: the padding above and below, and the
+        end margin."""
         hint = super().sizeHint(option, index)
-        return QSize(hint.width(), hint.height() + 2 * self._padding)
+        return QSize(hint.width() + self._end_margin, hint.height() + 2 * self._padding)
 
 
 class SentenceAwareDelegate(PaddedDelegate):
