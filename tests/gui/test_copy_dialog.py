@@ -231,6 +231,10 @@ def test_a_docker_archive_destination_offers_this_systems_platform(
     assert not dialog.all_button.isEnabled()
     boxes = [box for _p, box in dialog.platform_boxes]
     assert all(isinstance(box, QRadioButton) for box in boxes)  # drawn as one choice
+    # the shortcuts' tooltips speak of one choice, and say why All is off
+    assert dialog.system_button.toolTip().startswith("Choose the image for this machine")
+    assert dialog.all_button.toolTip() == ("A docker-archive holds one image: choose one "
+                                           "platform")
     other = next(box for box in boxes if not box.isChecked())
     qtbot.mouseClick(other, Qt.MouseButton.LeftButton)
     assert [box for box in boxes if box.isChecked()] == [other]
@@ -244,6 +248,8 @@ def test_a_docker_archive_destination_offers_this_systems_platform(
     assert all(isinstance(box, QCheckBox) for box in boxes)
     assert [str(p) for p, box in dialog.platform_boxes if box.isChecked()] == ticked
     assert dialog.all_button.isEnabled()
+    assert dialog.system_button.toolTip().startswith("Tick only the image for this machine")
+    assert dialog.all_button.toolTip() == "Tick every platform"
     dialog.choose_all()
     assert all(box.isChecked() for box in boxes)
     # and back: one is kept, this system's
@@ -664,6 +670,37 @@ def test_a_source_that_cannot_be_read_is_said_once(
     qtbot.waitUntil(lambda: bool(dialog.error_text), timeout=WAIT_MS)
     assert "Cannot reach the registry r.example" in dialog.error_text
     assert dialog.platforms_label.text() == "The platforms could not be listed."
+    dialog.reject()
+
+
+def test_the_platforms_caption_sits_at_the_top_of_its_row(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sentence of two lines in the Platforms row had its caption between the lines;
+    the other captions sit at the top of their field."""
+    payload = dragged_platform(qtbot, window, sample)
+    held = HeldSource(window, monkeypatch, error="Cannot reach the registry r.example: "
+                      "connection refused, " + "and more words said about it " * 8,
+                      always=True)
+    held.release.set()
+    dialog = window.copying.open_dialog(payload, DropPlace("oci", path=str(tmp_path / "x")))
+    dialog.show()
+    qtbot.waitUntil(lambda: "could not be listed" in dialog.platforms_label.text(),
+                    timeout=WAIT_MS)
+    label = dialog.platforms_label
+    qtbot.waitUntil(lambda: label.height() > 2 * label.fontMetrics().height(),
+                    timeout=1000)
+    caption = dialog.platforms_caption
+
+    def first_ink(widget: QWidget) -> int:
+        """The dialog's y of the widget's topmost pixel unlike its top-left one."""
+        image = widget.grab().toImage()
+        background = image.pixel(0, 0)
+        top = next(y for y in range(image.height())
+                   if any(image.pixel(x, y) != background for x in range(image.width())))
+        return widget.mapTo(dialog, QPoint(0, 0)).y() + round(top / image.devicePixelRatio())
+
+    assert abs(first_ink(caption) - first_ink(label)) <= 3
     dialog.reject()
 
 

@@ -337,6 +337,10 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         form.addRow(destination_label, destination_box)
         self.platforms_caption = QLabel("P&latforms:")
         self.platforms_caption.setBuddy(self.system_button)  # the first box, once listed
+        # at the top of its row, level with the sentence's first line (centred, it sat
+        # between the lines of a sentence of two), as the other captions are
+        self.platforms_caption.setAlignment(Qt.AlignmentFlag.AlignLeft
+                                            | Qt.AlignmentFlag.AlignTop)
         form.addRow(self.platforms_caption, platforms)
         form.addRow("&Format:", self.format_combo)
         # (not C, nor O: the platform's Cancel and OK may have them, as GNOME's do)

@@ -84,6 +84,8 @@ class CopyPlatformsMixin(QDialog):
     _listing_timer: QTimer
     _source_digest: Digest | None
     _instance_digests: tuple[Digest, ...]
+    _runs_here: bool = True
+    """Whether an image of the list runs on this machine (This System is off if not)."""
     _ticks_replaced: tuple[tuple[bool, ...], tuple[bool, ...]] | None = None
     """The boxes as ticked before a docker-archive destination made the platform one
     choice, and as that left them: put back when the destination no longer is one, unless
@@ -186,9 +188,8 @@ class CopyPlatformsMixin(QDialog):
             host = host_platform()
             runs_here = best_match(host, list(listed.platforms)) is not None
             self.system_button.setEnabled(runs_here)  # (it would untick every box)
-            self.system_button.setToolTip(
-                f"Tick only the image for this machine ({host})" if runs_here else
-                f"No image of this list runs on this machine ({host})")
+            self._runs_here = runs_here
+            self._say_shortcuts()
             self._order_platform_boxes()
             name, _sentence = self.described_destination()
             if wanted is None and instance is None and isinstance(name, DockerArchiveName):
@@ -296,11 +297,27 @@ class CopyPlatformsMixin(QDialog):
             self._one_platform = only
             self._redraw_boxes()
         self.all_button.setEnabled(bool(boxes) and not only)
+        self._say_shortcuts()
         if self._is_list and boxes:
             caption = self._list_caption()
             self.platforms_label.setText(
                 f"{caption}; a docker-archive holds one image, so choose one:"
                 if only else f"{caption}; copy these:")
+
+    def _say_shortcuts(self) -> None:
+        """The tooltips of This System and All, for the boxes as they are drawn: ticks
+        for a list, one choice for a docker-archive (where All is off, and says why)."""
+        host = host_platform()
+        if not self._runs_here:
+            system = f"No image of this list runs on this machine ({host})"
+        elif self._one_platform:
+            system = f"Choose the image for this machine ({host})"
+        else:
+            system = f"Tick only the image for this machine ({host})"
+        self.system_button.setToolTip(system)
+        self.all_button.setToolTip(
+            "A docker-archive holds one image: choose one platform" if self._one_platform
+            else "Tick every platform")
 
     def _ticks(self) -> tuple[bool, ...]:
         return tuple(box.isChecked() for box in self.choice_boxes())
