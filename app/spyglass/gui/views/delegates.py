@@ -190,14 +190,7 @@ class PaddedDelegate(DataDelegate):
         if not self._end_margin:
             super().paint(painter, option, index)
             return
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        widget = opt.widget
-        style = widget.style() if widget is not None else QApplication.style()
-        background = QStyleOptionViewItem(opt)
-        background.text = ""
-        background.icon = QIcon()
-        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, background, painter, widget)
+        _paint_background(self, painter, option, index)
         narrow = QStyleOptionViewItem(option)
         if option.direction == Qt.LayoutDirection.RightToLeft:  # (its end is its left)
             narrow.rect = option.rect.adjusted(self._end_margin, 0, 0, 0)
@@ -267,14 +260,7 @@ class SignedBadgeDelegate(SentenceAwareDelegate):
         if rect.width() < width + 48:  # too narrow for both: the text wins
             super().paint(painter, option, index)
             return
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        widget = opt.widget
-        style = widget.style() if widget is not None else QApplication.style()
-        background = QStyleOptionViewItem(opt)
-        background.text = ""
-        background.icon = QIcon()
-        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, background, painter, widget)
+        _paint_background(self, painter, option, index)
         narrow = QStyleOptionViewItem(option)
         narrow.rect = rect.adjusted(0, 0, -(width + 8), 0)
         super().paint(painter, narrow, index)
@@ -416,3 +402,18 @@ class RouteDelegate(DataDelegate):
         option.text = fit_route(option.fontMetrics, str(route[0]), str(route[1]), room)
         option.textElideMode = Qt.TextElideMode.ElideRight
         keep_left_to_right(option)
+
+
+def _paint_background(delegate: QStyledItemDelegate, painter: QPainter,
+                      option: QStyleOptionViewItem,
+                      index: QModelIndex | QPersistentModelIndex) -> None:
+    """The whole cell's background (its selection, its hover) as ``delegate`` would paint
+    it, without its text or icon: the delegate paints those in part of the cell."""
+    opt = QStyleOptionViewItem(option)
+    delegate.initStyleOption(opt, index)
+    widget = opt.widget
+    style = widget.style() if widget is not None else QApplication.style()
+    background = QStyleOptionViewItem(opt)
+    background.text = ""
+    background.icon = QIcon()
+    style.drawControl(QStyle.ControlElement.CE_ItemViewItem, background, painter, widget)
