@@ -198,6 +198,17 @@ def test_a_new_layout_gets_its_oci_layout_file_last(
     later.abort()
 
 
+def _abort_with_blobs_kept(dest: OCILayoutDestination, layout: Path) -> None:
+    """``dest``'s abort while its layout's blobs folder may not be written (no blob it
+    added can be removed)."""
+    folder = layout / "blobs" / "sha256"
+    folder.chmod(0o555)
+    try:
+        dest.abort()
+    finally:
+        folder.chmod(0o755)
+
+
 def test_a_blob_that_cannot_be_removed_is_said_and_recorded(
         unprivileged_dir: Path) -> None:
     """Permission to change blobs/sha256 lost while a copy ran: its blob there was passed
@@ -209,12 +220,7 @@ def test_a_blob_that_cannot_be_removed_is_said_and_recorded(
     digest = Digest.of(data)
     dest.put_blob(io.BytesIO(data), media_type="application/octet-stream",
                   digest=digest, size=len(data))
-    folder = dst / "blobs" / "sha256"
-    folder.chmod(0o555)
-    try:
-        dest.abort()
-    finally:
-        folder.chmod(0o755)
+    _abort_with_blobs_kept(dest, dst)
     left = dest.left_behind
     assert left is not None and left.blobs == (digest,) and left.later
     assert left.why == f"it could not be removed (Permission denied: {dst / blob_path(digest)})"
@@ -236,12 +242,7 @@ def test_a_sentence_when_blobs_cannot_be_removed_names_how_many(
     for data in (b"one\n", b"two\n", b"three\n"):
         dest.put_blob(io.BytesIO(data), media_type="application/octet-stream",
                       digest=Digest.of(data), size=len(data))
-    folder = dst / "blobs" / "sha256"
-    folder.chmod(0o555)
-    try:
-        dest.abort()
-    finally:
-        folder.chmod(0o755)
+    _abort_with_blobs_kept(dest, dst)
     left = dest.left_behind
     assert left is not None and len(left.blobs) == 3
     assert left.why.startswith("they could not be removed (Permission denied: ")
