@@ -370,8 +370,11 @@ class OCILayoutReader:
             )
         if len(matches) > 1 and len({d.digest for d in matches}) > 1:
             by_ref, by_name = _digests_named(manifests)
+            # one way to each image (an image listed twice under the ref is one of them)
+            firsts = [d for n, d in enumerate(matches)
+                      if all(d.digest != e.digest for e in matches[:n])]
             named = [(_own_name(d, by_ref, by_name), n) for n, d in enumerate(manifests)
-                     if any(d is match for match in matches)]
+                     if any(d is first for first in firsts)]
             ways = [self.name_for(name) if name is not None else self.name_for(None, n)
                     for name, n in named]
             with_names = sum(name is not None for name, _n in named)
@@ -379,7 +382,7 @@ class OCILayoutReader:
                    if with_names == len(named)
                    else "its own name or position")
             raise ImageNotFound(
-                f'{self.what} has {len(matches)} different images with the ref "{ref}"; '
+                f'{self.what} has {len(firsts)} different images with the ref "{ref}"; '
                 f"name one by {how}: {some_names(ways)}."
             )
         return matches[0]
