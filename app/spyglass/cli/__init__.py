@@ -115,16 +115,25 @@ BOOL)."""
 
 
 def _flags_before_paths(args: Sequence[str]) -> tuple[list[str], list[str]]:
-    """The leading global flags of ``args`` (:data:`_WINDOW_FLAGS`, with their values),
-    and what follows them."""
+    """The global flags among ``args`` (:data:`_WINDOW_FLAGS`, with their values), before
+    or after the paths, and the other words (all of them after a ``--``)."""
+    flags: list[str] = []
+    rest: list[str] = []
     at = 0
     while at < len(args):
         name, equals, _ = args[at].partition("=")
+        if args[at] == "--":
+            rest.extend(args[at:])
+            break
         takes = _WINDOW_FLAGS.get(name)
         if takes is None:
-            break
-        at += 2 if takes and not equals else 1
-    return list(args[:at]), list(args[at:])
+            rest.append(args[at])
+            at += 1
+            continue
+        step = 2 if takes and not equals else 1
+        flags.extend(args[at:at + step])
+        at += step
+    return flags, rest
 
 
 def _window_with_flags(parser: argparse.ArgumentParser, args: argparse.Namespace,
@@ -261,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _open_window(paths)
     parser = build_parser()
     flags, rest = _flags_before_paths(paths)
-    if flags and rest and _window_paths(rest):  # spyglass --registries-conf F ./layout
+    if flags and rest and _window_paths(rest):  # spyglass --registries-conf F ./layout (or after)
         return _window_with_flags(parser, parser.parse_args(flags), rest)
     if (refused := _url_refused(args_list)) is not None:
         parser.error(refused)

@@ -404,7 +404,10 @@ def test_global_flags_are_in_force_for_the_window(
     registries_conf.use_file(None)
     assert main([f"--registries-conf={conf}", "--debug", str(folder)]) == 0
     assert registries_conf.config_sources().main == conf
-    assert windows_opened == [[], [str(folder)]]
+    registries_conf.use_file(None)
+    assert main([str(folder), "--registries-conf", str(conf)]) == 0  # (after, too)
+    assert registries_conf.config_sources().main == conf
+    assert windows_opened == [[], [str(folder)], [str(folder)]]
     assert main(["--tmpdir", str(tmp_path / "none")]) == EXIT_ERROR
     assert capsys.readouterr().err == (f'spyglass: --tmpdir "{tmp_path / "none"}" is not a '
                                        "folder; expected the folder for big temporary files.\n")
@@ -412,7 +415,7 @@ def test_global_flags_are_in_force_for_the_window(
         with pytest.raises(SystemExit):
             main(["--registries.d", str(tmp_path), *flags])
         assert "--registries.d is read by the commands that take it" in capsys.readouterr().err
-    assert len(windows_opened) == 2
+    assert len(windows_opened) == 3
 
 
 def test_a_file_url_of_this_machine_opens_the_window_as_its_path(
@@ -497,7 +500,7 @@ def test_several_words_that_are_no_paths_are_still_a_command_line(
         (["./layout", "gone"], 'The path "gone" does not exist; expected a COMMAND, or layout '
                                "folders or archives"),
         (["layout", "oci:layout:latest"], "Argument COMMAND: invalid choice: 'layout'"),
-        (["layout", "--debug"], "Argument COMMAND: invalid choice: 'layout'"),
+        (["layout", "--bogus"], "Argument COMMAND: invalid choice: 'layout'"),
     ]:
         with pytest.raises(SystemExit) as info:
             main(args)
