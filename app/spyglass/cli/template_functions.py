@@ -284,6 +284,9 @@ def _printf(layout: Any, *values: Any) -> str:
             return "%"
         if not letter:
             return "%!(NOVERB)"
+        if letter in "[*":  # (refused, not printed wrong: Go would print the value)
+            raise CannotApply("argument indexes (%[1]d) and * widths are not supported; "
+                              "write the width in the layout and the values in order")
         if (width and int(width) > MAX_WIDTH) or (precision and int(precision) > MAX_WIDTH):
             raise CannotApply(f"a width or precision above {MAX_WIDTH} is not printed")
         if not left:

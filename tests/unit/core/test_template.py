@@ -372,6 +372,18 @@ def test_printf_is_gos(template: str, printed: str) -> None:
     assert render(template, data) == printed
 
 
+@pytest.mark.parametrize("template", ['{{printf "%[1]s" .S}}', '{{printf "%*d" 3 .N}}',
+                                      '{{printf "%.*f" 2 .N}}'])
+def test_printf_refuses_what_it_would_print_wrong(template: str) -> None:
+    """Argument indexes and * widths printed Go's %! marks where Go prints the value: a
+    script got wrong text and status 0. Refused with a sentence now."""
+    from spyglass.cli.template_values import TemplateError
+
+    with pytest.raises(TemplateError, match=r"argument indexes \(%\[1\]d\) and \* widths "
+                                            "are not supported"):
+        render(template, {"S": "x", "N": 5})
+
+
 def test_a_time_in_the_local_zone(monkeypatch: pytest.MonkeyPatch) -> None:
     """As Go's Time.Local: the zone TZ names, with its name (checked against skopeo)."""
     import time
