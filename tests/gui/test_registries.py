@@ -11,6 +11,7 @@ import base64
 import http.server
 import json
 import logging
+import shutil
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -607,6 +608,33 @@ def test_a_repository_opened_by_name_that_cannot_be_listed_can_be_removed_there(
     assert not model.repository_index(host, "does/notexist").isValid()
     assert window.settings.registry(host).repositories == []
     assert window.content.currentWidget() is window.registries.registry_page
+
+
+def test_a_repository_listed_without_tags_loses_its_expand_arrow(
+        qtbot: QtBot, window: MainWindow, own_registry: RegistryFacts) -> None:
+    # its tags listed and none found, the sidebar still offered to expand it (a
+    # "This repository has no tags." row under it, which its page says already)
+    host = own_registry.host
+    tags = own_registry.server.repository_dir("other/tools") / "_manifests" / "tags"
+    shutil.rmtree(tags)  # (its only tag: the folder stays, or it is said not to exist)
+    tags.mkdir()
+    add_registry(qtbot, window, host, insecure=True)
+    wait_repositories(qtbot, window, host)
+    model, tree = window.registries.model, window.registries.tree
+    empty = model.repository_index(host, "other/tools")
+    assert model.hasChildren(empty)  # not listed yet: it may have tags
+    tree.setCurrentIndex(empty)
+    assert wait_tags(qtbot, window, host, "other/tools") == []
+    page = window.registries.repository_page
+    qtbot.waitUntil(lambda: any("has no tags." in t for t in shown_texts(page)),
+                    timeout=WAIT_MS)
+    assert not model.hasChildren(empty) and not model.canFetchMore(empty)
+    assert model.rowCount(empty) == 0
+    # expanded, it shows nothing under it
+    tree.expand(empty)
+    assert tree.indexBelow(empty).parent() != empty
+    # a repository with tags keeps its arrow
+    assert model.hasChildren(model.repository_index(host, "demo/app"))
 
 
 # -- credentials

@@ -356,9 +356,9 @@ class RegistryListings(DigestLookups):
         node.read_at = time.time()
         if page.done:
             node.stale = ""  # listed to its end (a copy's refresh): the registry answers again
-        if page.done and not node.children:
-            self._set_message(node, "This repository has no tags.", "info")
-        self._changed(node)
+        # listed to its end with no tags, it has no rows (its page says "No tags"): the
+        # tree takes away its expand arrow, as from an empty folder (a row saying so kept it)
+        self._changed(node)  # (one row's dataChanged: QTreeView asks hasChildren again)
         emit(self.tagsLoaded, node.parent.host, node.name, page.done)
 
     def _merge_tags(self, node: RepositoryNode, fresh: list[TagNode]) -> None:
