@@ -7,10 +7,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QRect
 from PySide6.QtGui import QFontMetrics, QGuiApplication
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from spyglass.core import media
+from spyglass.core.digest import Digest
+from spyglass.core.layerfiles import LayerFile, LayerListing
+from spyglass.core.manifest import Descriptor
+from spyglass.gui import on_screen
+from spyglass.gui.dialogs import layer_files
+from spyglass.gui.dialogs.layer_files import LayerFilesDialog
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models import layers as layer_columns
 from spyglass.gui.models.table import monospace_font
@@ -195,3 +203,55 @@ def test_at_16_pt_the_empty_transfers_panel_leaves_the_window_within_the_screen(
     window.resize(room.width() - 20, window.height())
     qtbot.waitUntil(lambda: summary.shown_text() != summary.text(), timeout=WAIT_MS)
     assert summary.toolTip() == summary.text()
+
+
+class _Unread:
+    def open_blob(self, *_args: object, **_kwargs: object) -> None:
+        raise AssertionError("nothing is read")
+
+
+@pytest.mark.usefixtures("big_font")
+@pytest.mark.parametrize("screen", [(1920, 1200), (1280, 1024)])
+def test_at_16_pt_the_files_dialog_grows_with_the_text_and_its_count_keeps_its_width(
+        qtbot: QtBot, make_window: Callable[..., MainWindow],
+        monkeypatch: pytest.MonkeyPatch, screen: tuple[int, int]) -> None:
+    """The dialog opened at 920x600 px whatever the font: at 14 pt the layer's digest was
+    cut, and the Link target column out of sight behind a scroll bar. The count beside the
+    filter took the width of what it said, so the filter field changed width as the
+    filter changed it ("the first 3 of 8 entries · 41 B of the files listed", "0 of the
+    first 3 of 8 entries")."""
+    window = make_window()
+    monkeypatch.setattr(on_screen, "screen_room", lambda _widget: QRect(0, 0, *screen))
+    files = [LayerFile("etc", "dir", 0, 0o755, None, 1_704_164_640),
+             LayerFile("etc/apk/world", "file", 41, 0o644, None, 1_704_164_640),
+             LayerFile("usr/bin/env", "symlink", 0, 0o777, "../../bin/busybox", 1_704_164_640)]
+    monkeypatch.setattr(layer_files, "list_files", lambda *_args: LayerListing(files, 5))
+    layer = Descriptor(media.OCI_LAYER_GZIP, Digest.of(b"layer"), 531)
+    dialog = LayerFilesDialog(window.runner, _Unread(), layer,  # type: ignore[arg-type]
+                              "Layer 2 of spyglass-demo:1.0 (linux/amd64)")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.pages.currentWidget() is dialog.table, timeout=WAIT_MS)
+    wanted = 150 * dialog.fontMetrics().averageCharWidth()
+    assert dialog.width() >= min(wanted, int(screen[0] * on_screen.SCREEN_SHARE)) > 920
+    assert dialog.height() > 600
+    # every column whole, none behind a scroll bar (the Path column gave way on the
+    # smaller screen); on the larger, the digest whole beside its copy button
+    table, header = dialog.table, dialog.table.horizontalHeader()
+    QApplication.processEvents()
+    assert not table.horizontalScrollBar().isVisible()
+    for number in range(header.count()):
+        assert header.sectionSize(number) >= table.sizeHintForColumn(number), number
+    if screen[0] > 1280:
+        assert dialog.digest.shown_text() == str(layer.digest)
+    # the filter field keeps its width whatever the count says
+    assert dialog.count.text() == "the first 3 of 8 entries · 41 B of the files listed"
+    width = dialog.filter.width()
+    qtbot.keyClicks(dialog.filter, "zzz")
+    assert dialog.count.text() == "0 of the first 3 of 8 entries"
+    QApplication.processEvents()
+    assert dialog.filter.width() == width
+    dialog.filter.setText("world")
+    assert dialog.count.text() == "1 of the first 3 of 8 entries"
+    QApplication.processEvents()
+    assert dialog.filter.width() == width

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QFontMetrics
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -72,6 +72,14 @@ def _listing(source: ImageSource, layer: Descriptor,
     except NotATarArchive as exc:  # (its bytes checked: the same however often read)
         return _Refused(visible(str(exc)), "Not a layer of files")
 
+WIDTH_CHARS, HEIGHT_LINES = 150, 42
+"""How large the dialog opens, in average characters and lines of its font (920x600 px
+at 9 pt, within its screen): a size in pixels cut its columns at a large font."""
+
+PATH_CHARS, COLUMN_CHARS = 46, 74
+"""The least width of the Path column, and the most of any column fitted to what it
+shows, in characters of the monospace font (320 and 520 px at 9 pt)."""
+
 FILTER_AT_ONCE = 20_000
 """Up to this many entries the filter follows each key typed; past it (where a pass over
 them takes tens of milliseconds), it waits for a pause in the typing (:class:`PausedFilter`)."""
@@ -100,7 +108,9 @@ class LayerFilesDialog(QDialog):
         super().__init__(parent)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setWindowTitle(f"Files — {cut_middle(heading, TITLE_CHARS)}")
-        self.resize(fitted_size(self, 920, 600))
+        metrics = self.fontMetrics()
+        self.resize(fitted_size(self, max(920, WIDTH_CHARS * metrics.averageCharWidth()),
+                                max(600, HEIGHT_LINES * metrics.lineSpacing())))
         self._runner = runner
         self._key = f"files:{next(_ids)}"
         self._lane = lane
@@ -131,6 +141,10 @@ class LayerFilesDialog(QDialog):
         self.filter = filter_field("Filter by path")
         self.filter.setEnabled(False)
         self.count = QLabel()
+        """How many entries are listed and shown; once they are listed, as wide as the
+        longest thing it can say of them (the filter field beside it kept changing width
+        as a filter changed what it says)."""
+        self.count.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.unlisted = 0
         """How many entries the layer holds past those listed (see
         :data:`spyglass.core.layerfiles.DEFAULT_LIMIT`)."""
@@ -217,13 +231,27 @@ class LayerFilesDialog(QDialog):
         self.unlisted = listing.unlisted
         self.model.set_rows(listing.files)
         self.pages.setCurrentWidget(self.table)
-        fit_columns(self.table, maximum=520)
-        self.table.horizontalHeader().resizeSection(
-            PATH, max(self.table.horizontalHeader().sectionSize(PATH), 320))
+        chars = QFontMetrics(monospace_font()).averageCharWidth()
+        fit_columns(self.table, maximum=COLUMN_CHARS * chars, then=self._widen_path)
         self.filter.setEnabled(True)
         self.filter.setFocus()
+        total, counting = self.model.total, self.count.fontMetrics()
+        self.count.setMinimumWidth(max(
+            counting.horizontalAdvance(self._count_text(total, filtered=filtered))
+            for filtered in (False, True)))
         self._update_count()
         emit(self.loaded, len(listing.files))
+
+    def _widen_path(self) -> None:
+        """Give the Path column :data:`PATH_CHARS` characters where its paths are shorter,
+        out of the room the other columns leave (at a large font on a small screen, a
+        width of its own put the Link target column out of sight)."""
+        table, header = self.table, self.table.horizontalHeader()
+        last = header.count() - 1
+        others = sum(header.sectionSize(c) for c in range(last) if c != PATH)
+        room = table.viewport().width() - others - table.sizeHintForColumn(last)
+        least = PATH_CHARS * QFontMetrics(monospace_font()).averageCharWidth()
+        header.resizeSection(PATH, max(header.sectionSize(PATH), min(least, room)))
 
     def _kept_outside(self) -> str:
         """What a foreign layer is: kept outside the image, where its ``urls`` point."""
@@ -274,19 +302,23 @@ class LayerFilesDialog(QDialog):
         self.no_match.show_message(title, every, icon=icons.information_icon())
         self.pages.setCurrentWidget(self.no_match)
 
-    def _update_count(self) -> None:
+    def _count_text(self, shown: int, *, filtered: bool) -> str:
+        """What :attr:`count` says with ``shown`` entries shown: how many are listed and
+        the size of their files, or (``filtered``) how many of them the filter shows."""
         total = self.model.total
-        shown = self.model.rowCount()
-        size = self.model.file_bytes
         listed = f"{total:,}"
         if self.unlisted:  # (a layer past the limit: its first entries)
             listed = f"the first {total:,} of {total + self.unlisted:,}"
-        if shown == total:
-            # (past the limit, the size is that of the files listed: not the layer's)
-            size_of = "of the files listed" if self.unlisted else "of files"
-            self.count.setText(f"{listed} entries · {human_size(size)} {size_of}")
-        else:
-            self.count.setText(f"{shown:,} of {listed} entries")
+        if filtered:
+            return f"{shown:,} of {listed} entries"
+        # (past the limit, the size is that of the files listed: not the layer's)
+        size_of = "of the files listed" if self.unlisted else "of files"
+        return f"{listed} entries · {human_size(self.model.file_bytes)} {size_of}"
+
+    def _update_count(self) -> None:
+        total = self.model.total
+        shown = self.model.rowCount()
+        self.count.setText(self._count_text(shown, filtered=shown != total))
         self.count.setToolTip(
             f"Spyglass lists the first {total:,} entries of a layer; the other "
             f"{self.unlisted:,} were read and checked against the layer's digest, and "
