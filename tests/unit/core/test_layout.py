@@ -194,22 +194,15 @@ def test_ambiguous_ref(tmp_path: Path) -> None:
     named = {"annotations": {REF_NAME_ANNOTATION: "same"}}
     index = {"schemaVersion": 2, "mediaType": media.OCI_INDEX,
              "manifests": [{**a, **named}, {**b, **named}]}
-    (root / "index.json").write_bytes(dump_json(index))
-    with pytest.raises(ImageNotFound) as info:
-        open_layout_image(root, "same")
-    assert str(info.value) == (
-        f'{layout_text(root)} has 2 different images with the ref "same"; name one by its '
-        f"position: oci:{root}:@0, oci:{root}:@1."
-    )
-    # an image listed twice under it is one of them, named once
-    index["manifests"].append({**a, **named})
-    (root / "index.json").write_bytes(dump_json(index))
-    with pytest.raises(ImageNotFound) as info:
-        open_layout_image(root, "same")
-    assert str(info.value) == (
-        f'{layout_text(root)} has 2 different images with the ref "same"; name one by its '
-        f"position: oci:{root}:@0, oci:{root}:@1."
-    )
+    for listed in (2, 3):  # (3: an image listed twice under it is one of them, named once)
+        index["manifests"] = [{**a, **named}, {**b, **named}, {**a, **named}][:listed]
+        (root / "index.json").write_bytes(dump_json(index))
+        with pytest.raises(ImageNotFound) as info:
+            open_layout_image(root, "same")
+        assert str(info.value) == (
+            f'{layout_text(root)} has 2 different images with the ref "same"; name one by '
+            f"its position: oci:{root}:@0, oci:{root}:@1."
+        )
 
 
 def test_the_same_image_twice_under_one_ref_is_not_ambiguous(tmp_path: Path) -> None:
