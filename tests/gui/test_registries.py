@@ -637,6 +637,22 @@ def test_a_repository_listed_without_tags_loses_its_expand_arrow(
     assert model.hasChildren(model.repository_index(host, "demo/app"))
 
 
+def test_a_registry_listed_without_repositories_loses_its_expand_arrow(
+        qtbot: QtBot, window: MainWindow, registry_binary: str) -> None:
+    """A "This registry holds no repositories." row under it kept the arrow; its page
+    says so already."""
+    from tests.helpers.registry import RegistryServer
+
+    with RegistryServer(binary=registry_binary) as server:
+        add_registry(qtbot, window, server.host, insecure=True)
+        assert wait_repositories(qtbot, window, server.host) == []
+        model = window.registries.model
+        index = model.registry_index(server.host)
+        assert not model.hasChildren(index) and not model.canFetchMore(index)
+        assert model.rowCount(index) == 0
+        window.close()
+
+
 # -- credentials
 
 

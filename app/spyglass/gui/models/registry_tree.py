@@ -214,8 +214,9 @@ class RegistryTree(IdTreeModel):
             text = (f"Catalog closed to {registry.config.username}: open by name"
                     if registry.catalog_denied else "No catalog: open repositories by name")
             self._set_message(registry, text, "info")
-        elif registry.done and not registry.children:
-            self._set_message(registry, "This registry holds no repositories.", "info")
+        # listed to its end with no repositories, it has no rows (its page says so): the
+        # tree takes away its expand arrow, as from an empty repository (the caller's
+        # dataChanged has the tree ask hasChildren again)
 
     def _forget_ids(self, registry: RegistryNode) -> None:
         self._forget_node(registry)
