@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QPersistentModelIndex, QSize, Qt
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
@@ -317,6 +318,22 @@ def filled_model(qtbot: QtBot, runner: Runner, client: FakeClient,
     model.add_registry(RegistrySettings(HOST, repositories=["pinned/one"]),
                        FakeConnection(client))  # type: ignore[arg-type]
     return model
+
+
+def test_a_page_asked_for_just_before_the_model_is_deleted_is_dropped(
+        qtbot: QtBot, runner: Runner) -> None:
+    """A view asks for a page, and its window closes (the model deleted) before the event
+    loop starts the job: the call is dropped. It ran on the deleted model, and failed
+    with "Internal C++ object (RegistriesModel) already deleted"."""
+    model = filled_model(qtbot, runner, FakeClient(["team/app"], {"team/app": ["1"]}),
+                         max_digest_jobs=0)
+    registry = model.registry_index(HOST)
+    repo = model.index(0, 0, registry)  # the pinned repository
+    assert model.can_fetch_next(repo)
+    model.fetch_next(repo)
+    shiboken6.delete(model)
+    qtbot.wait(20)  # (an exception here fails the test: pytest-qt catches it)
+    assert runner.active == 0
 
 
 def test_model_tester_while_pages_arrive(qtbot: QtBot, qtmodeltester: ModelTester,

@@ -116,7 +116,9 @@ class RegistryListings(DigestLookups):
         node.state = LoadState.LOADING
         node.since = time.monotonic()
         node.asked = asked = next(self._asks)
-        QTimer.singleShot(0, lambda: self._start(node, asked))
+        # (with the model as context: a model deleted first, its window closed, drops
+        # the call instead of running it on a deleted C++ object)
+        QTimer.singleShot(0, self, lambda: self._start(node, asked))
 
     def _start(self, node: RegistryNode | RepositoryNode, asked: int) -> None:
         if not self.alive(node) or node.state is not LoadState.LOADING or node.asked != asked:

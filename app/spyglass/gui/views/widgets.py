@@ -199,7 +199,7 @@ class KeepCurrentInView(QObject):
     def _after(self) -> None:
         if self._held.isValid() and not self._pending:
             self._pending = True
-            QTimer.singleShot(0, self._restore)  # once the view has laid the rows out
+            QTimer.singleShot(0, self, self._restore)  # once the view has laid the rows out
 
     def _restore(self) -> None:
         held, self._held, self._pending = self._held, QPersistentModelIndex(), False
