@@ -237,11 +237,17 @@ def test_a_layout_skopeo_wrote_with_a_shared_blob_folder_gets_a_hint(
     hint = (f'The OCI image layout "{out}" holds none of the blobs its index.json names: '
             "was it written with skopeo's --dest-shared-blob-dir? Spyglass does not read "
             "shared blob folders; copy the image into a layout of its own first: skopeo copy "
-            f"--src-shared-blob-dir DIR oci:{out}:REF oci:NEWPATH:REF.")
+            f"--src-shared-blob-dir DIR oci:{out}:t oci:NEWPATH:t.")  # (its one ref)
     with pytest.raises(BlobNotFound) as caught:
         open_source(f"oci:{out}:t").get_manifest()
     assert str(caught.value).startswith("The blob sha256:")
     assert str(caught.value).endswith(f"). {hint}")
+    run(skopeo, "copy", "-q", "--dest-shared-blob-dir", str(shared),
+        f"oci:{sources}:plain", f"oci:{out}:u")
+    with pytest.raises(BlobNotFound) as caught:
+        open_source(f"oci:{out}:u").get_manifest()
+    assert str(caught.value).endswith(  # several: said as REF, and which they are
+        f"oci:{out}:REF oci:NEWPATH:REF, for each of its refs (t, u).")
     run(skopeo, "copy", "-q", "--src-shared-blob-dir", str(shared), f"oci:{out}:t",
         f"oci:{own}:t")
     assert open_source(f"oci:{own}:t").get_manifest()[0] == open_source(

@@ -444,16 +444,20 @@ class OCILayoutReader:
         if self.transport != "oci":
             return exc
         try:
-            named = {entry.digest for entry in self.index().manifests}
+            manifests = self.index().manifests
+            named = {entry.digest for entry in manifests}
             if not named or any(self.tree.exists(blob_path(digest)) for digest in named):
                 return exc
         except (SpyglassError, OSError):
             return exc
+        refs = sorted({entry.ref_name for entry in manifests if entry.ref_name})
+        ref, each = (refs[0], "") if len(refs) == 1 else ("REF", (
+            f", for each of its refs ({', '.join(refs)})" if refs else ""))
         return BlobNotFound(
             f"{exc} {self.what} holds none of the blobs its index.json names: was it "
             "written with skopeo's --dest-shared-blob-dir? Spyglass does not read shared "
             "blob folders; copy the image into a layout of its own first: skopeo copy "
-            f"--src-shared-blob-dir DIR oci:{self.path}:REF oci:NEWPATH:REF.")
+            f"--src-shared-blob-dir DIR oci:{self.path}:{ref} oci:NEWPATH:{ref}{each}.")
 
     def sniffed_compression(self, layer: Descriptor) -> str | None:
         """How the stored bytes of ``layer`` are compressed, by their first bytes, when that
