@@ -492,6 +492,25 @@ def test_the_check_before_a_delete_shows_how_far_it_is_and_cancel_stops_it(
             assert len(heads) < 300, len(heads)  # (stopped: not one HEAD per tag)
             qtbot.wait(200)
             assert asked == []  # never asked, so never deleted
+        # begun from the tree with the tag's image shown: the page with its count and
+        # Cancel is out of sight, so the status bar counts, and Esc still stops it
+        tree, model = window.registries.tree, window.registries.model
+        tree.setCurrentIndex(model.tag_index(server.host, "big/few", "tag-00007"))
+        assert window.content.currentWidget() is not page
+        qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)
+        actions.tree_actions["delete"].trigger()
+        qtbot.waitUntil(lambda: window.status_text.startswith("Checked ")
+                        and window.status_text.endswith(
+                            " of 400 tags of big/few… Press Esc to stop: nothing is "
+                            "deleted."), timeout=WAIT_MS)
+        focus(qtbot, tree)
+        qtbot.keyClick(tree, Qt.Key.Key_Escape)
+        assert not actions.checking
+        assert window.status_text == ("Stopped looking at the tags of big/few: "
+                                      "nothing was deleted.")
+        qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)
+        qtbot.wait(200)
+        assert asked == []
         with server.client() as client:
             listed = client.get("/v2/big/few/tags/list").json()["tags"]
         assert sorted(listed) == names

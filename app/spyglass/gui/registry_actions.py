@@ -193,7 +193,9 @@ class RegistryActions:
         self.check_cancel.hide()
         page.header.add_widget(self.check_label)
         page.header.add_widget(self.check_cancel)
-        self._escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), page)
+        # (on the tree, in view whatever page is shown: a delete begun from the tree while
+        # a tag's image is shown has its check running where the page is out of sight)
+        self._escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.tree)
         self._escape.setContext(Qt.ShortcutContext.WindowShortcut)
         self._escape.setEnabled(False)
         self._escape.activated.connect(self.stop_check)
@@ -340,8 +342,13 @@ class RegistryActions:
 
     def _looked(self, number: int, done: int, total: int) -> None:
         if self._check is not None and self._check[0] == number:
-            self.check_label.setText(f"Checked {done:,} of {total:,} "
-                                     f"tag{'' if total == 1 else 's'} of {self._check[2]}…")
+            text = (f"Checked {done:,} of {total:,} tag{'' if total == 1 else 's'} "
+                    f"of {self._check[2]}…")
+            self.check_label.setText(text)
+            if not self.repository_page.isVisible():
+                # (begun from the tree with an image shown: the status bar says it)
+                emit(self._browser.statusMessage,
+                     f"{text} Press Esc to stop: nothing is deleted.")
 
     def stop_check(self) -> None:
         """Stop the check before a delete (Cancel, Esc): nothing is deleted."""
