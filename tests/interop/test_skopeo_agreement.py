@@ -473,6 +473,18 @@ def test_a_docker_image_without_created_is_go_zero_time(tools: Tools, tmp_path: 
     ours_text, theirs_text = tools.both(docker, None, "--format", template)
     assert ours_text == theirs_text == (b"0001-01-01 00:00:00 +0000 UTC|true|1|"
                                         b"-62135596800|0001-01-01T00:00:00Z\n")
+    # the OCI image's is a nil *time.Time: a method on it fails in Go (it printed <nil>)
+    for command in ((tools.skopeo, "inspect", "--format", "{{.Created.IsZero}}", oci),
+                    (sys.executable, "-m", "spyglass", "inspect", oci, "--format",
+                     "{{.Created.IsZero}}")):
+        failed = subprocess.run(command, capture_output=True, text=True, timeout=60,
+                                check=False, env={**os.environ,
+                                                  "PYTHONPATH": str(REPO_ROOT / "app")})
+        assert failed.returncode != 0 and failed.stdout == "", failed
+        assert "nil" in failed.stderr, failed.stderr
+    assert failed.stderr == (
+        'spyglass: The format "{{.Created.IsZero}}" asks for .Created.IsZero, but .Created '
+        "is nil (the image has none).\n")
 
 
 def test_an_artifacts_config_raw_is_its_bytes(tools: Tools, tmp_path: Path) -> None:

@@ -294,9 +294,13 @@ def _lookup(value: Any, path: list[str], template: str) -> Any:
                     f"is no field{where}: the fields there are {', '.join(value)}.")
             value = value[key]
             continue
-        if value is MISSING or value is None:
+        if value is MISSING:  # (a missing map key: Go goes on with no value)
             return value
         where = "." + ".".join(path[:depth]) if depth else "the value there (.)"
+        if value is None:  # (a nil pointer: Go fails, "nil pointer evaluating")
+            raise TemplateError(
+                f'The format "{template}" asks for .{".".join(path[:depth + 1])}, but '
+                f"{where} is nil (the image has none).")
         raise TemplateError(
             f'The format "{template}" asks for .{".".join(path)}, but {where} is '
             f"{kind_of(value)}, which has no fields.")

@@ -136,10 +136,14 @@ def test_times_print_as_go_prints_them(text: str, shown: str) -> None:
     ("{{index .RepoTags 5}}", "index: 5 is out of range (the list has 2)."),
     ("{{.Digest | }}", "has an empty command."),
     ("{{.Digest @}}", """'@' in "{{.Digest @}}" is not understood."""),
+    # a nil pointer's field or method (Go: "nil pointer evaluating"); a missing key's is
+    # no value
+    ("{{.Created.IsZero}}", "asks for .Created.IsZero, but .Created is nil (the image "
+     "has none)."),
 ])
 def test_a_template_that_cannot_be_run_gets_a_sentence(template: str, sentence: str) -> None:
     with pytest.raises(TemplateError) as caught:
-        render(template, DATA)
+        render(template, {**DATA, "Created": None})
     message = str(caught.value)
     assert sentence in message, message
     assert message.startswith(f'The format "{template}"'), message
