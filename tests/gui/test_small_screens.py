@@ -4,16 +4,22 @@ screen is 800x800): they open within it, and what they show is within reach."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QRect
+from PySide6.QtCore import QRect, QSize
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
+from spyglass.core import media
+from spyglass.core.copy import Planned
 from spyglass.core.settings import Settings
+from spyglass.gui import on_screen
 from spyglass.gui.copy_drops import DraggedImage
+from spyglass.gui.dialogs.crash import CrashDialog
 from spyglass.gui.main_window import MainWindow
 from tests.gui.guitools import SampleFacts, show_image
+from tests.gui.scripted import FakeClock, MiB, ScriptedCopy, blob, feed, plan_of, start_scripted
 
 pytestmark = pytest.mark.gui
 
@@ -126,3 +132,50 @@ def test_at_a_large_font_add_registrys_hint_wraps_only_where_the_fields_end(
     qtbot.waitExposed(dialog)
     QApplication.processEvents()
     assert dialog.credentials_hint.width() == dialog.user_edit.width()
+
+
+SMALL_ROOM = QRect(0, 0, 683, 384)
+"""A 1366x768 screen at 200 % (its panel aside): what Qt gives a window there."""
+
+
+def fits_small_room(size: QSize) -> bool:
+    return size.width() <= SMALL_ROOM.width() * on_screen.SCREEN_SHARE \
+        and size.height() <= SMALL_ROOM.height() * on_screen.SCREEN_SHARE
+
+
+def test_transfer_details_fit_a_small_screen_also_when_their_rows_come(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Transfer Details opened at 860x440 whatever the screen, and grew back to 440 px
+    high when its blobs came: Close was below the edge of a 683x384 one."""
+    monkeypatch.setattr(on_screen, "screen_room", lambda _widget: QRect(SMALL_ROOM))
+    transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path)
+    panel = window.copying.panel
+    waiting = panel.show_details(transfer)  # (planning: no rows yet, the list hidden)
+    assert waiting is not None and waiting.blobs.isHidden()
+    qtbot.waitExposed(waiting)
+    assert fits_small_room(waiting.size()), waiting.size()
+    feed(qtbot, window, scripted, Planned(plan_of(blob("config", 1500, media.OCI_CONFIG),
+                                                  blob("layer", 3 * MiB))))
+    assert not waiting.blobs.isHidden()
+    assert fits_small_room(waiting.size()), waiting.size()  # (it grew, within the room)
+    assert waiting.height() > waiting.minimumSizeHint().height()
+    waiting.close()
+    listed = panel.show_details(transfer)  # (opened with its rows)
+    assert listed is not None and listed is not waiting
+    qtbot.waitExposed(listed)
+    assert fits_small_room(listed.size()), listed.size()
+    listed.close()
+    window.copying.manager.cancel(transfer)
+
+
+def test_the_crash_dialog_fits_a_small_screen(
+        qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It opened at 720x460 whatever the screen: its buttons below a 683x384 one."""
+    monkeypatch.setattr(on_screen, "screen_room", lambda _widget: QRect(SMALL_ROOM))
+    dialog = CrashDialog("RuntimeError: boom", "Traceback …")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert fits_small_room(dialog.size()), dialog.size()
+    assert dialog.width() > SMALL_ROOM.width() // 2  # (as large as the room allows)

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 from typing import cast
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QHeaderView
 from pytestqt.qtbot import QtBot
 
@@ -45,6 +45,7 @@ from spyglass.core.settings import RegistrySettings, Settings
 from spyglass.core.signatures.discovery import Attachment
 from spyglass.core.signatures.model import Kind
 from spyglass.core.transports.base import LeftBehind
+from spyglass.gui import on_screen
 from spyglass.gui.copy_jobs import CopyRequest
 from spyglass.gui.dialogs.transfer_details import TransferDetailsDialog
 from spyglass.gui.main_window import MainWindow
@@ -365,10 +366,14 @@ def test_a_copy_to_a_registry_cut_off_in_its_first_blobs_says_nothing_is_kept(
 
 
 def test_a_registry_that_did_not_take_the_cancel_of_an_upload_may_keep_what_it_received(
-        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """distribution answers the DELETE of an upload broken off with 404 and keeps its data
     until it purges unfinished uploads (a week later by default): that is not "dropped",
     which matters most when the registry failed for want of room."""
+    # a screen with room for the dialog's opening size (the offscreen one, 800 px wide,
+    # has it open narrower)
+    monkeypatch.setattr(on_screen, "screen_room", lambda _widget: QRect(0, 0, 1920, 1080))
     transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path,
                               destination="docker://registry.example/mirror/app:2.0")
     config, layer = blob("config", 1126, media.OCI_CONFIG), blob("layer", 50 * MiB)

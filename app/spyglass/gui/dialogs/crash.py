@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from spyglass import __version__
 from spyglass.gui.models.table import monospace_font
+from spyglass.gui.on_screen import fitted_size
 
 
 def crash_report(
@@ -46,7 +47,7 @@ class CrashDialog(QDialog):
                  starting: bool = False) -> None:
         super().__init__(parent)
         self.setWindowTitle("Spyglass — Unexpected Error")
-        self.resize(720, 460)
+        self.resize(fitted_size(self, 720, 460))  # (its buttons within a small screen)
         self.quit_requested = False
         heading = QLabel(
             (f"<h3>Something went wrong while Spyglass was starting.</h3>"

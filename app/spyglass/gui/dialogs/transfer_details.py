@@ -36,6 +36,7 @@ from spyglass.gui.models.transfers import (
     stalled,
     state_text,
 )
+from spyglass.gui.on_screen import fitted_size
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
 from spyglass.gui.views.buttons import plain_buttons
 from spyglass.gui.views.delegates import PaddedDelegate
@@ -62,7 +63,8 @@ KEPT_UNTIL_PURGED: Final = (", the registry may keep the part sent",
 short form, and the tooltip's whole one."""
 
 ROOMY: Final = QSize(860, 440)
-"""The dialog's size with the list of blobs shown."""
+"""The dialog's size with the list of blobs shown, where its screen has the room
+(:func:`~spyglass.gui.on_screen.fitted_size`)."""
 ROW_PADDING: Final = 5
 """Above and below a blob's row: as tall as the Transfers table's rows (the font's
 height and 10, :func:`~spyglass.gui.views.widgets.make_table`)."""
@@ -118,7 +120,8 @@ class TransferDetailsDialog(QDialog):
         self.transfer = transfer
         label = transfer.request.label or transfer.request.source
         self.setWindowTitle(f"Transfer Details — {label}")
-        self.resize(ROOMY)
+        # within a small screen (1366x768 at 200 %: Close was below its edge)
+        self.resize(fitted_size(self, ROOMY.width(), ROOMY.height()))
         self.heading = QLabel()
         self.heading.setWordWrap(True)
         self.heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -289,7 +292,8 @@ class TransferDetailsDialog(QDialog):
         layout = self._layout
         layout.activate()
         if shown:
-            self.resize(self.width(), max(self.height(), ROOMY.height()))
+            self.resize(self.width(), max(self.height(),
+                                          fitted_size(self, 0, ROOMY.height()).height()))
         else:
             self.resize(self.width(), max(layout.totalMinimumSize().height(),
                                           layout.totalHeightForWidth(self.width())))
