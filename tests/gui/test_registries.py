@@ -51,6 +51,7 @@ from spyglass.gui.models.registry_rows import (
     RegistryNode,
 )
 from spyglass.gui.session_banner import SESSION_ONLY
+from spyglass.gui.themed import color_links
 from tests.gui.conftest import RegistryFacts, store_environ
 from tests.gui.guitools import (
     WAIT_MS,
@@ -1620,7 +1621,8 @@ def test_a_registry_expanded_and_a_repository_clicked_read_one_page_of_the_catal
                         timeout=WAIT_MS)
         assert tree.isExpanded(registry)
         page = window.registries.registry_page
-        assert page.count.text() == "50 repositories so far · <a href='all'>Load all</a>"
+        assert page.count.text() == color_links(
+            "50 repositories so far · <a href='all'>Load all</a>", page.count.palette())
         shown = page.proxy.index(3, 0, page.list.rootIndex())
         qtbot.mouseClick(page.list.viewport(), Qt.MouseButton.LeftButton,
                          pos=page.list.visualRect(shown).center())
@@ -1670,7 +1672,8 @@ def test_a_catalog_in_pages_of_100_is_read_a_page_at_a_time_too(
         assert window.runner.active == 0 and node.more
         assert relay.catalog_requests() == 1
         page = window.registries.registry_page
-        assert page.count.text() == "100 repositories so far · <a href='all'>Load all</a>"
+        assert page.count.text() == color_links(
+            "100 repositories so far · <a href='all'>Load all</a>", page.count.palette())
         # the tree scrolled to its end: the next page
         qtbot.waitUntil(lambda: tree.verticalScrollBar().maximum() > 0, timeout=WAIT_MS)
         tree.scrollToBottom()

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from spyglass.gui.main_window import MainWindow
+from spyglass.gui.themed import color_links
 from tests.gui.guitools import (
     WAIT_MS,
     SampleFacts,
@@ -84,7 +85,8 @@ def test_registries_are_added_edited_and_removed_by_one_name_each(
     its panel."""
     window = make_window()
     assert window.registries.add_action.text().replace("&", "") == "Add Registry…"
-    assert window.sidebar.add_registry_link.text() == "<a href='add'>Add Registry…</a>"
+    link = window.sidebar.add_registry_link
+    assert link.text() == color_links("<a href='add'>Add Registry…</a>", link.palette())
     assert window.sidebar.add_registry_button.toolTip() == "Add Registry"
     dialog = window.registries.add_registry()
     headings = [label.text() for label in dialog.findChildren(QLabel)

@@ -12,8 +12,9 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QToolButton, QWidget
 from pytestqt.qtbot import QtBot
 
+from spyglass.core.settings import RegistrySettings
 from spyglass.core.signatures.model import Kind
-from spyglass.gui.colors import contrast_ratio, error_color, is_dark
+from spyglass.gui.colors import contrast_ratio, error_color, is_dark, link_color
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.views.image_view import LAYERS, RAW
 from tests.gui.guitools import (
@@ -252,3 +253,83 @@ def test_signature_details_take_the_colours_of_a_palette_changed_while_they_show
 
     qtbot.waitUntil(written_again)
     assert "Manifest digest" in dict(page.detail_rows)
+
+
+def with_link(palette: QPalette, link: str) -> QPalette:
+    palette = QPalette(palette)
+    palette.setColor(QPalette.ColorRole.Link, QColor(link))
+    return palette
+
+
+GROUNDS = (QPalette.ColorRole.Window, QPalette.ColorRole.Base, QPalette.ColorRole.AlternateBase)
+
+
+@pytest.mark.parametrize(("start", "link", "kept"), [
+    ("dark", "#308cc6", False),  # GTK's dark Adwaita: 3.1:1 on its window
+    ("dark", "#2a82da", False),  # the usual Fusion dark palette's: 3.1:1
+    ("dark", "#8ab4f8", True),   # (5.7:1)
+    ("light", "#0000ff", True),  # Fusion's
+    ("light", "#6fa8ff", False),  # a pale one: 2.3:1 on Fusion's window
+])
+def test_the_link_colour_reads_on_every_ground_and_one_that_does_is_kept(
+        qapp: QApplication, start: str, link: str, kept: bool) -> None:
+    palette = with_link(PALETTES[start](), link)
+    color = link_color(palette)
+    assert (color.name() == link) == kept, color.name()
+    for role in GROUNDS:
+        assert contrast_ratio(color, palette.color(role)) >= 4.5, (role, color.name())
+    # (lighter on a dark window, darker on a light one)
+    assert (color.lightness() >= QColor(link).lightness()) == (start == "dark" or kept)
+
+
+@pytest.mark.parametrize("start", ["dark", "light"])
+@pytest.mark.usefixtures("restore_palette")
+def test_links_read_in_a_dark_theme_and_after_a_switch(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], sample: SampleFacts,
+        monkeypatch: pytest.MonkeyPatch, start: str) -> None:
+    """Links took the palette's link colour as it came: dark Adwaita's #308cc6 read at
+    3.1 to 3.5:1 under "Add Registry…", the Raw JSON crumbs, "Load all" and "Show it as
+    plain text", where secondary text beside them was made to read at 4.5:1."""
+    from collections import Counter
+
+    from spyglass.gui import registry_jobs
+    from spyglass.gui.views import raw_json
+    from tests.gui.test_registry_models import HOST, FakeClient, FakeConnection
+
+    monkeypatch.setattr(registry_jobs, "CATALOG_PAGE_SIZE", 200)
+    monkeypatch.setattr(raw_json, "LARGE_JSON", 16)  # (every document too large to lay out)
+    QApplication.setPalette(PALETTES[start]())
+    window = make_window()
+    link = window.sidebar.add_registry_link
+    qtbot.waitUntil(link.isVisible)
+    image = link.grab().toImage()
+    ground, ink = (QColor(name) for name, _count in Counter(
+        image.pixel(x, y) for x in range(image.width())
+        for y in range(image.height())).most_common(2))
+    assert contrast_ratio(ink, ground) >= 4.5, (ink.name(), ground.name())
+    window.open_location(sample.layout, select=False)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    view = window.image_view
+    raw = view.raw
+    view.tabs.setCurrentIndex(RAW)
+    select_platform(qtbot, window, "linux/arm/v7")  # (the list's title a link above it)
+    qtbot.waitUntil(lambda: "<a " in raw.crumbs.text()
+                    and "Show it as plain text" in raw.browser.toPlainText())
+    model = window.registries.model
+    index = model.add_registry(RegistrySettings(HOST), FakeConnection(  # type: ignore[arg-type]
+        FakeClient([f"team/app-{n:03d}" for n in range(450)])))
+    window.registries.tree.setCurrentIndex(index)
+    page = window.registries.registry_page
+    qtbot.waitUntil(lambda: "Load all" in page.count.text() and window.runner.active == 0)
+
+    def links_read(dark: bool) -> None:
+        reads("Add Registry…", link.text(), window_of(link), dark)
+        reads("the crumbs", raw.crumbs.text(), window_of(raw.crumbs), dark)
+        reads("Load all", page.count.text(), window_of(page.count), dark)
+        raw.render_document()  # (hidden: written again when seen)
+        reads("Show it as plain text", raw.browser.toHtml(), base_of(raw.browser), dark)
+
+    links_read(start == "dark")
+    after = "light" if start == "dark" else "dark"
+    QApplication.setPalette(PALETTES[after]())
+    qtbot.waitUntil(lambda: links_read(after == "dark"))

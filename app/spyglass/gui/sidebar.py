@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 from spyglass.gui import icons
 from spyglass.gui.models.places import PlacesModel
 from spyglass.gui.registries import RegistryBrowser
-from spyglass.gui.themed import fill_background, follow_icon, follow_links, mute
+from spyglass.gui.themed import fill_background, follow_icon, mute, set_link_text
 from spyglass.gui.views.widgets import scaled_font, tool_button
 
 
@@ -48,7 +48,8 @@ class Sidebar(QSplitter):
         follow_icon(add, icons.add_icon)
         add.clicked.connect(registries.add_registry)
         self.add_registry_button = add
-        self.add_registry_link = QLabel("<a href='add'>Add Registry…</a>")
+        self.add_registry_link = QLabel()
+        set_link_text(self.add_registry_link, "<a href='add'>Add Registry…</a>")
         self.add_registry_link.setContentsMargins(12, 2, 8, 8)
         self.add_registry_link.linkActivated.connect(lambda _link: registries.add_registry())
         section = QWidget()
@@ -73,7 +74,6 @@ class Sidebar(QSplitter):
         self.setChildrenCollapsible(False)
         self.setHandleWidth(1)
         fill_background(self, lambda base: base.color(QPalette.ColorRole.Base))
-        follow_links()
         fill_background(self.handle(1),
                         lambda base: base.color(QPalette.ColorRole.Midlight))
         self._moved = False

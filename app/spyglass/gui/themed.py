@@ -3,7 +3,8 @@ and error text, a pane's or a notice's background — and worked out again whene
 palette changes: a desktop switching between light and dark while the window is open
 (Qt sets the application palette anew), or the widget moved into a pane of another
 colour. Rich text that names colours of the palette (a muted key, JSON coloured for a
-dark or a light view) is written again then too (:func:`on_palette_change`).
+dark or a light view, links) is written again then too (:func:`on_palette_change`,
+:func:`set_link_text`).
 
 A colour worked out once and set on the widget stayed as it was, among colours that had
 changed: a light theme's cream banner under a dark theme's light text read at 1.3:1, and
@@ -12,13 +13,14 @@ a signature's details black on dark grey (1.3:1).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QWidget
 
-from spyglass.gui.colors import error_color, muted_color
+from spyglass.gui.colors import error_color, link_color, muted_color
 
 Roles = Callable[[QPalette], dict[QPalette.ColorRole, QColor]]
 """Works out the roles a widget sets for itself, from the palette it inherits."""
@@ -155,28 +157,41 @@ def fill_background(widget: QWidget, color: Callable[[QPalette], QColor]) -> Non
     follow_palette(widget, "background", lambda base: {QPalette.ColorRole.Window: color(base)})
 
 
-def follow_links() -> None:
-    """Lay out again, after each change of the application's palette, every label that
-    shows a link: a label lays its rich text out once, in the link colour of that moment
-    (after a switch to dark, "Add a registry…" stayed #0000ff on dark grey, 1.9:1).
-    Once per application; the labels are found when it happens."""
-    app = QApplication.instance()
-    if not isinstance(app, QApplication) or app.property(_LINKS_FOLLOWED):
-        return
-    app.setProperty(_LINKS_FOLLOWED, True)
-    # (deferred: the widgets take the new palette after the signal)
-    app.paletteChanged.connect(lambda _palette: QTimer.singleShot(0, _lay_out_links))
+def color_links(text: str, palette: QPalette) -> str:
+    """Rich ``text`` with each of its links (``<a …>``) in the link colour of ``palette``
+    (:func:`~spyglass.gui.colors.link_color`, written into the link; one written before is
+    replaced). Qt colours a link in the application palette's link colour of the moment
+    it lays the text out, whatever the widget's palette, and dark themes give blues that
+    read at 3.1 to 3.5:1 on their windows."""
+    return _ANCHOR.sub(f"<a style='color:{link_color(palette).name()}'", text)
+
+
+_ANCHOR = re.compile(r"<a(?: style='color:#[0-9a-fA-F]{6}')?(?=[\s>])")
+"""The start of a link, with the colour :func:`color_links` gave it, if any."""
+
+
+def set_link_text(label: QLabel, text: str) -> None:
+    """Show rich ``text`` in ``label``, its links in the link colour of the label's
+    palette (:func:`color_links`), and written again in that of each palette it has
+    after (a theme switched while the window is open): a label lays its rich text out
+    once, in the link colour of that moment (after a switch to dark, "Add Registry…"
+    stayed #0000ff on dark grey, 1.9:1)."""
+    if not label.property(_LINKS_FOLLOWED):
+        label.setProperty(_LINKS_FOLLOWED, True)
+        on_palette_change(label, lambda: _recolor_links(label))
+    label.setText(color_links(text, label.palette()))
 
 
 _LINKS_FOLLOWED = "spyglass.links-followed"
 
 
-def _lay_out_links() -> None:
-    for widget in QApplication.allWidgets():
-        if isinstance(widget, QLabel) and "<a " in (text := widget.text()):
-            widget.setText("")  # (the same text again is not laid out again)
-            widget.setText(text)
+def _recolor_links(label: QLabel) -> None:
+    text = label.text()
+    colored = color_links(text, label.palette())
+    if colored != text:
+        label.setText(colored)
 
 
-__all__ = ["fill_background", "follow_icon", "follow_links", "follow_palette",
-           "inherited_palette", "mute", "on_palette_change", "plain_text", "show_as_error"]
+__all__ = ["color_links", "fill_background", "follow_icon", "follow_palette",
+           "inherited_palette", "mute", "on_palette_change", "plain_text", "set_link_text",
+           "show_as_error"]

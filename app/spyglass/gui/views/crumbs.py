@@ -9,6 +9,8 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
+from spyglass.gui.themed import set_link_text
+
 SEPARATOR = " \u00a0\u203a\u00a0 "
 """What stands between two titles: an angle quote between spaces."""
 
@@ -79,7 +81,7 @@ class Crumbs(QLabel):
             title = html.escape(title)
             parts.append(f"<b>{title}</b>" if depth == len(shown)
                          else f"<a href='{html.escape(href)}'>{title}</a>")
-        super().setText(SEPARATOR.join(parts))
+        set_link_text(self, SEPARATOR.join(parts))
         whole = SEPARATOR.join(self.titles())
         self.setToolTip(whole if shown != self.titles() else "")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QPalette, QShowEvent
 from PySide6.QtWidgets import QLabel, QSplitter, QTextBrowser, QVBoxLayout, QWidget
 
 from spyglass.core import media
@@ -15,7 +15,7 @@ from spyglass.core.text import LINES, visible
 from spyglass.gui.formatting import exact_size, human_size, short_digest, wrap_anywhere
 from spyglass.gui.models.history import COMMENT, STEP, HistoryModel, history_mismatch
 from spyglass.gui.models.table import monospace_font
-from spyglass.gui.themed import on_palette_change
+from spyglass.gui.themed import color_links, on_palette_change
 from spyglass.gui.views.json_html import JsonColors, render_text
 from spyglass.gui.views.widgets import fit_columns, make_table
 
@@ -50,12 +50,14 @@ SHOW_ANYWAY = "show:plain"
 """The href of the placeholder's link that shows a large document as plain text."""
 
 
-def large_json_html(what: str, size: int) -> str:
-    """The placeholder for a document too large to lay out (``what``: "This manifest")."""
-    return (f"<p>{html.escape(what)} is {exact_size(size)}, too large to show with colours "
-            "and links without holding up the window.</p>"
-            f"<p><a href='{SHOW_ANYWAY}'>Show it as plain text</a>, as it is stored (laying "
-            "it out may take a moment), or copy it.</p>")
+def large_json_html(what: str, size: int, palette: QPalette) -> str:
+    """The placeholder for a document too large to lay out (``what``: "This manifest"),
+    its link in the link colour of ``palette`` (the view's)."""
+    return color_links(
+        f"<p>{html.escape(what)} is {exact_size(size)}, too large to show with colours and "
+        "links without holding up the window.</p>"
+        f"<p><a href='{SHOW_ANYWAY}'>Show it as plain text</a>, as it is stored (laying it "
+        "out may take a moment), or copy it.</p>", palette)
 
 
 def plain_json(raw: bytes) -> str:
@@ -133,7 +135,8 @@ class HistoryPage(QWidget):
         elif self._plain:
             self.config_view.setPlainText(plain_json(raw))
         else:
-            self.config_view.setHtml(large_json_html("This config", len(raw)))
+            self.config_view.setHtml(large_json_html("This config", len(raw),
+                                                     self.config_view.palette()))
 
     def _open_link(self, url: QUrl) -> None:
         if url.toString() == SHOW_ANYWAY:

@@ -284,7 +284,8 @@ class RawJsonPage(QWidget):
                 self.browser.setPlainText(plain_json(document.raw))
             else:
                 what = "This manifest" if document.kind == "manifest" else "This config"
-                self.browser.setHtml(large_json_html(what, len(document.raw)))
+                self.browser.setHtml(large_json_html(what, len(document.raw),
+                                                     self.browser.palette()))
             return
         colors = json_colors(self.browser)
         self.browser.setHtml(

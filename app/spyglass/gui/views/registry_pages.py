@@ -64,7 +64,7 @@ from spyglass.gui.models.registry_rows import (
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.shortcuts import StandardKey, standard_key
 from spyglass.gui.signals import emit
-from spyglass.gui.themed import follow_icon, mute, show_as_error
+from spyglass.gui.themed import follow_icon, mute, set_link_text, show_as_error
 from spyglass.gui.views.buttons import press_on_enter, push_button
 from spyglass.gui.views.context_menus import open_by_keyboard
 from spyglass.gui.views.delegates import DataDelegate, ElideRightDelegate, SignedBadgeDelegate
@@ -468,7 +468,7 @@ class RegistryPage(_RootedPage):
             text += " so far · <a href='all'>Load all</a>"
         if node.no_catalog and total:
             text += " opened by name"
-        self.count.setText(text)
+        set_link_text(self.count, text)
 
     def _rows(self) -> int:
         node = self.node
