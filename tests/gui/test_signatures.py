@@ -744,3 +744,31 @@ def test_a_referrers_index_entry_that_is_no_referrer_of_the_image_is_not_shown(
     assert sigs.panel.title.text() == "Nothing is attached to this image"
     assert sigs.panel.body.text().endswith(
         f" The referrers index {tag} lists {image} itself: not listed as attached to it.")
+
+
+def test_a_hidden_created_column_leaves_no_empty_strip_at_the_rows_end(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path,
+) -> None:
+    """With no row saying when it was made, the Created column was hidden but its width
+    still taken from the others: rows, selection and bands stopped some 70 px short of
+    the tree's right edge."""
+    builder = LayoutBuilder(tmp_path / "signed-only")
+    image = builder.add_image(ImageSpec(layers=[LayerSpec({"/hello": b"hello\n"})]))
+    builder.tag(image, "app:1")
+    add_signature(builder, image["digest"], cosign.generate_key("ecdsa-p256"))
+    window.resize(1400, 700)  # (room for every column: narrower, the tree scrolls sideways)
+    window.open_location(builder.root, select=False)
+    show_image(qtbot, window, "app:1")
+    page = open_signatures(qtbot, window)
+    tree = page.tree
+    assert tree.isColumnHidden(CREATED)
+    header = tree.header()
+
+    def rows_reach_the_end() -> None:
+        shown = sum(header.sectionSize(column) for column in range(header.count())
+                    if not tree.isColumnHidden(column))
+        assert shown == tree.viewport().width(), (shown, tree.viewport().width())
+
+    qtbot.waitUntil(rows_reach_the_end, timeout=WAIT_MS)
+    window.resize(window.width() + 120, window.height())  # (and as the tree widens)
+    qtbot.waitUntil(rows_reach_the_end, timeout=WAIT_MS)

@@ -385,14 +385,16 @@ class SignaturesPage(QWidget):
     def _fit_columns(self) -> None:
         """The kinds (see :meth:`_fit_kind_column`); the digest, size and created columns
         as wide as what they show (an all-empty one as its title); the artifact type what
-        is left, but no less than :data:`ARTIFACT_TYPE_LEAST` (the kinds give way first)."""
+        is left, but no less than :data:`ARTIFACT_TYPE_LEAST` (the kinds give way first).
+        A hidden column takes nothing (the created column hidden left its width empty at
+        the end of every row)."""
         header = self.tree.header()
         metrics = self.tree.fontMetrics()
         digests = QFontMetrics(monospace_font())
         title_metrics = header.fontMetrics()
         shown = {column: title_metrics.horizontalAdvance(
             str(self.model.headerData(column, Qt.Orientation.Horizontal) or "")) + 24
-            for column in (DIGEST, SIZE, CREATED)}
+            for column in (DIGEST, SIZE, CREATED) if not self.tree.isColumnHidden(column)}
         pending = [QModelIndex()]
         while pending:
             parent = pending.pop()
