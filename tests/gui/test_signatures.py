@@ -772,3 +772,40 @@ def test_a_hidden_created_column_leaves_no_empty_strip_at_the_rows_end(
     qtbot.waitUntil(rows_reach_the_end, timeout=WAIT_MS)
     window.resize(window.width() + 120, window.height())  # (and as the tree widens)
     qtbot.waitUntil(rows_reach_the_end, timeout=WAIT_MS)
+
+
+@pytest.mark.parametrize("points", [None, 12.0, 20.0])
+def test_the_status_badge_is_round_at_every_font(qtbot: QtBot, points: float | None) -> None:
+    """Its radius was 9 px whatever its height: at the default font the badge is 17 px
+    high, Qt dropped a radius more than half of it, and the pill was a plain rectangle."""
+    from PySide6.QtGui import QColor
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+    from spyglass.gui.views.signatures_page import BADGE_STYLES, Badge
+
+    holder = QWidget()
+    qtbot.addWidget(holder)
+    layout = QVBoxLayout(holder)
+    badge = Badge()
+    if points is not None:
+        font = badge.font()
+        font.setPointSizeF(points)
+        badge.setFont(font)
+    badge.set_status(Status.VERIFIED)
+    layout.addWidget(badge)
+    holder.show()
+    qtbot.waitExposed(holder)
+    green = QColor(BADGE_STYLES[Status.VERIFIED][0])
+
+    def round_ends() -> None:
+        image = holder.grab(badge.geometry()).toImage()  # (on what is behind it)
+        middle = image.height() // 2
+        assert image.pixelColor(1, middle) == green, image.size()  # (the pill's end)
+        for x, y in ((0, 0), (image.width() - 1, 0), (0, image.height() - 1),
+                     (image.width() - 1, image.height() - 1)):  # (its corners: not)
+            assert image.pixelColor(x, y) != green, (x, y, image.size())
+
+    qtbot.waitUntil(round_ends)
+    badge.set_status(Status.BAD_SIGNATURE)  # (a new status keeps them round)
+    green = QColor(BADGE_STYLES[Status.BAD_SIGNATURE][0])
+    qtbot.waitUntil(round_ends)
