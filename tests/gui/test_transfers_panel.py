@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +23,14 @@ from typing import Any
 import httpx
 import pytest
 from PySide6.QtCore import QModelIndex, QObject, QPoint, QRect, Qt
-from PySide6.QtGui import QDrag
+from PySide6.QtGui import QColor, QDrag, QImage, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QDialogButtonBox,
+    QStyleFactory,
     QStyleOptionViewItem,
+    QTableView,
 )
 from pytestqt.qtbot import QtBot
 
@@ -50,6 +53,7 @@ from spyglass.core.manifest import Descriptor
 from spyglass.core.settings import RegistrySettings
 from spyglass.core.transports import open_source
 from spyglass.gui import dragdrop
+from spyglass.gui.colors import contrast_ratio
 from spyglass.gui.copy_drops import MIME_TYPE, DraggedImage
 from spyglass.gui.copy_jobs import CopyRequest, Openers, prepare_copy
 from spyglass.gui.dialogs.transfer_details import DIGEST_ROLE, TransferDetailsDialog
@@ -316,6 +320,75 @@ def test_a_copy_that_stalls_without_events_loses_its_speed_and_eta(
     clock.now += 1
     feed(qtbot, window, scripted, BlobProgress(layer.digest, 6 * MiB, layer.size))
     assert row_texts(window, transfer)["state"].startswith("Copying")
+
+
+def paint_progress(style: str, value: float, text: str,
+                   direction: Qt.LayoutDirection = Qt.LayoutDirection.LeftToRight,
+                   ) -> QImage:
+    """A Transfers progress cell (200x26) at ``value`` saying ``text``, drawn by its delegate
+    in a view of ``style``."""
+    from PySide6.QtGui import QStandardItem, QStandardItemModel
+
+    from spyglass.gui.models.transfers import PROGRESS_ROLE
+    from spyglass.gui.views.delegates import ProgressBarDelegate
+
+    view = QTableView()
+    view.setStyle(QStyleFactory.create(style))
+    model = QStandardItemModel(1, 1)
+    item = QStandardItem(text)
+    item.setData(value, PROGRESS_ROLE)
+    model.setItem(0, 0, item)
+    view.setModel(model)
+    image = QImage(200, 26, QImage.Format.Format_ARGB32)
+    image.fill(view.palette().color(QPalette.ColorRole.Base))
+    option = QStyleOptionViewItem()
+    option.initFrom(view)
+    option.rect = QRect(0, 0, 200, 26)
+    option.direction = direction
+    option.widget = view
+    painter = QPainter(image)
+    ProgressBarDelegate(PROGRESS_ROLE).paint(painter, option, model.index(0, 0))
+    painter.end()
+    view.deleteLater()
+    return image
+
+
+@pytest.mark.parametrize("style", ["windows", "fusion"])
+@pytest.mark.parametrize("value", [1.0, 0.0])
+def test_the_progress_text_reads_on_the_bar_in_every_style(
+        qapp: QApplication, style: str, value: float) -> None:
+    """The text was drawn in the highlight's text colour over the whole filled part,
+    which the "Windows" style draws as chunks with the trough between them: "100 %" was
+    white on #efefef (1.15:1) where it crossed a gap. Every pixel of the text reads on
+    what is under it as well as the palette's own pairs read (a selected row's text, a
+    view's)."""
+    bare = paint_progress(style, value, "")
+    said = paint_progress(style, value, "100 %")
+    inked = [(x, y) for x in range(said.width()) for y in range(said.height())
+             if said.pixel(x, y) != bare.pixel(x, y)]
+    assert inked, "no text drawn"
+    ink = QColor(Counter(said.pixel(x, y) for x, y in inked).most_common(1)[0][0])
+    palette = qapp.palette()
+    least = min(contrast_ratio(palette.color(QPalette.ColorRole.HighlightedText),
+                               palette.color(QPalette.ColorRole.Highlight)),
+                contrast_ratio(palette.color(QPalette.ColorRole.Text),
+                               palette.color(QPalette.ColorRole.Base))) - 0.01
+    under = Counter(bare.pixel(x, y) for x, y in inked if said.pixel(x, y) == ink.rgba())
+    worst = min(under, key=lambda pixel: contrast_ratio(ink, QColor(pixel)))
+    assert contrast_ratio(ink, QColor(worst)) >= least, (
+        ink.name(), QColor(worst).name(), round(contrast_ratio(ink, QColor(worst)), 2))
+
+
+@pytest.mark.parametrize("direction", [Qt.LayoutDirection.LeftToRight,
+                                       Qt.LayoutDirection.RightToLeft])
+def test_a_progress_bar_fills_from_the_start_of_the_line(
+        qapp: QApplication, direction: Qt.LayoutDirection) -> None:
+    """(As the Layers share bars do: right to left, from the right.)"""
+    image = paint_progress("fusion", 0.3, "", direction)
+    highlight = qapp.palette().color(QPalette.ColorRole.Highlight)
+    start, far = (12, 188) if direction == Qt.LayoutDirection.LeftToRight else (188, 12)
+    assert image.pixelColor(start, 13) == highlight
+    assert image.pixelColor(far, 13) == qapp.palette().color(QPalette.ColorRole.Base)
 
 
 # -- 2. Details
