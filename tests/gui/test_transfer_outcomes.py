@@ -60,7 +60,6 @@ from spyglass.gui.models.transfers import (
 )
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
 from spyglass.gui.views.transfers_panel import summary_text
-from tests.gui.conftest import RegistryFacts
 from tests.gui.guitools import WAIT_MS
 from tests.gui.scripted import (
     SOURCE,
@@ -730,18 +729,21 @@ def test_a_push_stopped_while_writing_its_manifest_says_the_tag_may_be_written(
 
 @pytest.mark.parametrize("fault", ["refused", "lost"])
 def test_a_tag_the_registry_refused_to_write_is_as_it_was(
-        qtbot: QtBot, make_window: Callable[..., MainWindow], demo_registry: RegistryFacts,
+        qtbot: QtBot, make_window: Callable[..., MainWindow], registry_binary: str,
         tmp_path: Path, fault: str) -> None:
     """The registry answered the tag's PUT with a 403: the row said "may be written" and
     the tooltip "it may have stored the manifest before its answer came", where the
     answer came and said no. A PUT whose answer was lost may have been written still."""
     from tests.helpers.faultproxy import Fault, FaultProxy
     from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
+    from tests.helpers.registry import RegistryServer
 
     builder = LayoutBuilder(tmp_path / "layout")
     builder.tag(builder.add_image(ImageSpec(layers=[LayerSpec({"/f": fault.encode()})])),
                 "latest")
-    with FaultProxy(demo_registry.host) as proxy:
+    # (a registry of its own: the shared demo registry's repositories are counted
+    # elsewhere, and this writes outcomes/FAULT into it)
+    with RegistryServer(binary=registry_binary) as server, FaultProxy(server.host) as proxy:
         proxy.add(Fault("PUT", r"/manifests/1$", "status", status=403) if fault == "refused"
                   else Fault("PUT", r"/manifests/1$", "reset", count=10))
         window = make_window(Settings(first_run_done=True,
