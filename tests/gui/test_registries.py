@@ -434,9 +434,72 @@ def test_delete_names_the_other_tags_and_removes_them(
     with qtbot.waitSignal(window.registries.deleted, timeout=WAIT_MS) as blocker:
         qtbot.keyClick(page.table, Qt.Key.Key_Delete)
     assert blocker.args[0].tags == ("1.10", "latest")
-    assert wait_tags(qtbot, window, host, "demo/app") == ["1.2", "1.9"]
+    # (listed again as Refresh lists: the rows stay until the new list is read)
+    qtbot.waitUntil(lambda: wait_tags(qtbot, window, host, "demo/app") == ["1.2", "1.9"],
+                    timeout=WAIT_MS)
     qtbot.waitUntil(lambda: page.tag_texts() == ["1.2", "1.9"], timeout=WAIT_MS)
     assert "Deleted demo/app@" in window.status_text
+
+
+def test_reload_and_delete_keep_a_tag_chosen(
+        qtbot: QtBot, window: MainWindow, own_registry: RegistryFacts) -> None:
+    """F5 took the chosen tag away: the table's current row went to its first tag,
+    unselected (Copy Reference and Delete… disabled, Ctrl+C copied the cell's text), a
+    delete did the same, and F5 on a tag in the tree showed its repository's page in place
+    of its image. The tag is chosen again; after a delete, the one after it."""
+    host = own_registry.host
+    add_registry(qtbot, window, host, insecure=True)
+    open_repository_page(qtbot, window, host, "demo/app")
+    page = window.registries.repository_page
+    # F5 in the Tags table
+    select_table_tag(qtbot, window, "1.9")
+    focus(qtbot, page.table)
+    qtbot.keyClick(page.table, Qt.Key.Key_F5)
+    node = window.registries.model.node(window.registries.model.repository_index(
+        host, "demo/app"))
+    old = node.by_name["1.9"]
+    qtbot.waitUntil(lambda: node.by_name.get("1.9") not in (None, old), timeout=WAIT_MS)
+    assert page.table.hasFocus()
+    assert page.current_tag().data(TAG_ROLE) == "1.9"
+    assert page.delete_button.isEnabled()
+    QGuiApplication.clipboard().clear()
+    qtbot.keyClick(page.table, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert QGuiApplication.clipboard().text() == f"{host}/demo/app:1.9"
+    # Delete in the Tags table: the next tag is chosen, the focus stays
+    window.registries.confirm = lambda *_: True
+    with qtbot.waitSignal(window.registries.deleted, timeout=WAIT_MS):
+        qtbot.keyClick(page.table, Qt.Key.Key_Delete)
+    qtbot.waitUntil(lambda: page.tag_texts() == ["1.2", "1.10", "latest"], timeout=WAIT_MS)
+    assert page.current_tag().data(TAG_ROLE) == "1.10"
+    assert page.table.hasFocus()
+    # the last tag deleted: the one before it
+    select_table_tag(qtbot, window, "latest")  # (1.10 goes with it: the same image)
+    focus(qtbot, page.table)
+    with qtbot.waitSignal(window.registries.deleted, timeout=WAIT_MS):
+        qtbot.keyClick(page.table, Qt.Key.Key_Delete)
+    qtbot.waitUntil(lambda: page.tag_texts() == ["1.2"], timeout=WAIT_MS)
+    assert page.current_tag().data(TAG_ROLE) == "1.2"
+    # F5 in the tree on a tag whose image is shown: the tag stays chosen, its image shown
+    b = window.registries
+    tag = b.model.tag_index(host, "demo/app", "1.2")
+    b.select(tag)
+    qtbot.waitUntil(lambda: window.image_view.state is not None
+                    and window.image_view.state.entry.label.endswith("1.2"), timeout=WAIT_MS)
+    focus(qtbot, b.tree)
+    old = b.model.node(tag)
+    asked: list[str] = []
+    show_image = window.image_view.show_image
+    window.image_view.show_image = lambda label, *rest: (  # type: ignore[method-assign]
+        asked.append(label), show_image(label, *rest))
+    qtbot.keyClick(b.tree, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: b.model.node(b.tree.currentIndex()) not in (None, old),
+                    timeout=WAIT_MS)
+    assert b.tree.currentIndex().data() == "1.2"
+    assert b.chosen_index() == b.tree.currentIndex()
+    assert window.content.currentWidget() is window.image_view
+    qtbot.waitUntil(lambda: window.image_view.state is not None
+                    and window.image_view.state.entry.label.endswith("1.2"), timeout=WAIT_MS)
+    assert asked == ["demo/app:1.2"]  # read again once (not its repository's page between)
 
 
 def test_the_check_before_a_delete_shows_how_far_it_is_and_cancel_stops_it(

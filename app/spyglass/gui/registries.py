@@ -18,6 +18,7 @@ tag actions and the context menus).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
@@ -69,6 +70,29 @@ from spyglass.gui.workers import Runner, registry_lane
 
 Confirm = Callable[[str, str, str], bool]
 """``confirm(title, text, accept_label) -> bool``: ask before something cannot be undone."""
+
+
+@dataclass(frozen=True)
+class ChooseAgain:
+    """Tags of one repository to choose once its tags are listed (again): the tag "Open"
+    named, or those chosen before a reload or a delete took the rows away."""
+
+    host: str
+    repository: str
+    table: tuple[str, ...] = ()
+    """The tags to select in the repository page's table, the one wanted first; the first
+    of them still listed (and shown) is selected: after a delete, the tag after the one
+    deleted, or before it when it was the last."""
+    tree: str = ""
+    """The tag chosen in the tree (its image shown): chosen again while it is listed,
+    else its repository is."""
+    say_missing: bool = False
+    """Say so when the first of :attr:`table` is not among the tags listed (one named by
+    "Open")."""
+
+    def wanted(self) -> tuple[str, ...]:
+        """The tags waited for before anything is chosen (while the tags are listed)."""
+        return tuple(name for name in (self.tree, *self.table[:1]) if name)
 
 
 class RegistryBrowser(QObject):
@@ -131,7 +155,9 @@ class RegistryBrowser(QObject):
         self._window = parent
         self._clearing = False
         self.confirm: Confirm = self._ask
-        self._pending_tag: tuple[str, str, str] | None = None
+        self._pending: ChooseAgain | None = None
+        """What to choose once the tags of its repository are listed (see
+        :meth:`_select_pending`)."""
         self._looked_at: RepositoryNode | None = None
         """The repository chosen last, or whose tag was (see :meth:`_leave_repository`)."""
         self.copy_to_action: QAction | None = None
@@ -326,26 +352,61 @@ class RegistryBrowser(QObject):
         emit(self.settingsChanged)
         self.tree.expand(registry_index)
         self.select(index)
-        self._pending_tag = (host, wanted.repository, wanted.tag) if wanted.tag else None
+        self._pending = ChooseAgain(host, wanted.repository, (wanted.tag,), say_missing=True) \
+            if wanted.tag else None
         node = self.model.node(index)
         listed = isinstance(node, RepositoryNode) and node.done  # every tag is in already
         self._select_pending(host, wanted.repository, listed)
         return index
 
     def _select_pending(self, host: str, repository: str, done: bool) -> None:
-        """Select the tag "Open" named, once its page is in."""
-        pending = self._pending_tag
-        if pending is None or pending[:2] != (host, repository):
+        """Choose again what :attr:`_pending` names (the tag "Open" named, those chosen
+        before a reload), once the tags listed so far hold it, or every tag is listed."""
+        pending = self._pending
+        if pending is None or (pending.host, pending.repository) != (host, repository):
             return
-        index = self.model.tag_index(*pending)
-        if index.isValid() or done:
-            self._pending_tag = None
-        if index.isValid():
-            self.repository_page.select_tag(index)
-        elif done:  # every tag is listed, and not that one: said, not left to be noticed
-            said = f'{host}/{repository} has no tag "{pending[2]}"; its tags are listed here.'
+        model = self.model
+        if not done and not all(model.tag_index(host, repository, name).isValid()
+                                for name in pending.wanted()):
+            return  # (a later page may bring it)
+        self._pending = None
+        repo = model.repository_index(host, repository)
+        if pending.tree and self.tree.currentIndex() in (repo, QModelIndex()):
+            # (not when another row was chosen meanwhile)
+            tag = model.tag_index(host, repository, pending.tree)
+            self.select(tag if tag.isValid() else repo)
+        node = model.node(repo)
+        if not pending.table or node is None or self.repository_page.node is not node:
+            return
+        for name in pending.table:
+            tag = model.tag_index(host, repository, name)
+            if tag.isValid() and self.repository_page.select_tag(tag):
+                return
+        if pending.say_missing:  # every tag is listed, and not that one: said, not left
+            # to be noticed
+            said = f'{host}/{repository} has no tag "{pending.table[0]}"; its tags are ' \
+                   "listed here."
             self.repository_page.banner.show_text(said)
             emit(self.statusMessage, said)
+
+    def _chosen_tags(self, node: RepositoryNode) -> ChooseAgain | None:
+        """The tags of ``node`` chosen now, in the tree and in its page's table (with the
+        rows after the table's, then those before it, nearest first), to choose again
+        once its tags are listed again; None when none is chosen."""
+        table: tuple[str, ...] = ()
+        page = self.repository_page
+        current = page.current_tag() if page.node is node else QModelIndex()
+        if current.isValid():
+            row = current.row()
+            children = node.children
+            table = tuple(child.name for child in (
+                children[row], *children[row + 1:], *reversed(children[:row]))
+                if isinstance(child, TagNode))
+        chosen = self.model.node(self._chosen.chosen())
+        tree = chosen.name if isinstance(chosen, TagNode) and chosen.parent is node else ""
+        if not table and not tree:
+            return None
+        return ChooseAgain(node.parent.host, node.name, table, tree)
 
     def _open_from_page(self, text: str) -> None:
         host = self._page_host()
@@ -493,11 +554,13 @@ class RegistryBrowser(QObject):
 
     def reload_keeping(self, index: QModelIndex | QPersistentModelIndex) -> None:
         """List the registry or repository at ``index`` again (Refresh, a page's Try
-        Again), taking nothing away while the registry does not answer: a registry's
-        first page is asked for first (the listing then starts over); a repository's
-        tags are read to their end first, then shown in place of those listed (a later
-        page that failed, again, would leave only the pages before it), with the tags
-        copies wrote meanwhile (:meth:`RegistriesModel.relisting`)."""
+        Again, the tree menu's Reload, a delete), taking nothing away while the registry
+        does not answer: a registry's first page is asked for first (the listing then
+        starts over); a repository's tags are read to their end first, then shown in
+        place of those listed (a later page that failed, again, would leave only the
+        pages before it), with the tags copies wrote meanwhile
+        (:meth:`RegistriesModel.relisting`). The tags chosen in the tree and in the
+        repository's table are chosen again once listed (:meth:`_chosen_tags`)."""
         node = self.model.node(index)
         if not isinstance(node, RegistryNode | RepositoryNode):
             return
@@ -554,10 +617,21 @@ class RegistryBrowser(QObject):
         ancestor = self._chosen.chosen()
         while ancestor.isValid() and ancestor != target:
             ancestor = ancestor.parent()
-        if tags is None:
-            self.model.reload(index)
-        else:
-            self.model.relist_tags(index, tags)
+        # the tags chosen (in the tree, in the table) are chosen again once listed: the
+        # table's current row went to its first, unselected (Copy Reference, Delete…
+        # disabled), and a tag's image shown gave way to its repository's page
+        node = self.model.node(index)
+        kept = self._chosen_tags(node) if isinstance(node, RepositoryNode) else None
+        if kept is not None:
+            self._pending = kept
+        with self._chosen.quiet():  # (the tree's current row goes to the repository, and
+            # back: only the row chosen at the end is shown)
+            if tags is None:
+                self.model.reload(index)
+            else:
+                self.model.relist_tags(index, tags)
+                if kept is not None:  # every tag is in
+                    self._select_pending(kept.host, kept.repository, True)
         if ancestor.isValid() or not self._chosen.chosen().isValid():
             self._current_changed(self._chosen.chosen(), QModelIndex())
 

@@ -399,7 +399,9 @@ class RegistryActions:
         if request is not None and request.name in gone and repo_index.isValid():
             self.tree.setCurrentIndex(repo_index)
         if repo_index.isValid():
-            self.model.reload(repo_index)
+            # listed again as Refresh lists (the tags stay while they are read): the
+            # table, and the focus in it, stay; the tag after the one deleted is selected
+            self._browser.reload_keeping(repo_index)
             self.repository_page.refresh()
         emit(self._browser.deleted, plan)
 
@@ -469,7 +471,7 @@ class RegistryActions:
         elif isinstance(node, RepositoryNode):
             host, name = node.parent.host, node.name
             menu.addAction("Copy &Name", lambda: self._copy(f"{host}/{name}"))
-            menu.addAction("&Reload Tags", lambda: self.model.reload(index))
+            menu.addAction("&Reload Tags", lambda: self._browser.reload_keeping(index))
             if node.pinned:
                 menu.addSeparator()
                 menu.addAction("Re&move from List", lambda: self._forget(index))
@@ -477,7 +479,7 @@ class RegistryActions:
             host = node.host
             menu.addAction("&Open Repository…", lambda: self._focus_open_field(index))
             menu.addAction("Copy &Host", lambda: self._copy(host))
-            menu.addAction("&Reload", lambda: self.model.reload(index))
+            menu.addAction("&Reload", lambda: self._browser.reload_keeping(index))
             if node.more:  # (the tree reads a page as its end comes into sight)
                 menu.addAction("&Load All Repositories", lambda: self.model.fetch_all(index))
             menu.addSeparator()

@@ -701,13 +701,16 @@ class RepositoryPage(_RootedPage):
         source = self.proxy.mapToSource(index.siblingAtColumn(NAME))
         return source if self.model.data(source, KIND_ROLE) == "tag" else QModelIndex()
 
-    def select_tag(self, source: AnyIndex) -> None:
+    def select_tag(self, source: AnyIndex) -> bool:
+        """Make the tag at ``source`` (of the model) the table's current and selected row;
+        False when the table does not show it (another repository's, or filtered out)."""
         index = self.proxy.mapFromSource(self.model.index(source.row(), 0, source.parent()))
         if index.isValid():
             self.table.selectionModel().setCurrentIndex(
                 index, QItemSelectionModel.SelectionFlag.ClearAndSelect
                 | QItemSelectionModel.SelectionFlag.Rows)
             self.table.scrollTo(index)
+        return index.isValid()
 
     def tag_texts(self, column: int = NAME) -> list[str]:
         """What the table shows in ``column``, top to bottom (for tests and the count)."""

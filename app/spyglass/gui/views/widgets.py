@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Final
 
 from PySide6.QtCore import (
@@ -136,6 +137,7 @@ class ChosenRow(QObject):
         self._view = view
         self._slot = slot
         self._taken = QPersistentModelIndex()
+        self._quiet = False
         selection = view.selectionModel()
         selection.currentChanged.connect(self._current_changed)
         selection.selectionChanged.connect(self._selection_changed)
@@ -145,6 +147,17 @@ class ChosenRow(QObject):
         (a row only made current by the focus is not chosen)."""
         current = self._view.currentIndex()
         return current if current.isValid() and current == self._taken else QModelIndex()
+
+    @contextmanager
+    def quiet(self) -> Iterator[None]:
+        """Rows chosen meanwhile are taken without calling the slot: a listing that
+        takes its rows away and puts them back moves the current row to their parent,
+        then back (the caller shows the row chosen at the end, once)."""
+        self._quiet = True
+        try:
+            yield
+        finally:
+            self._quiet = False
 
     def _chosen(self, index: QModelIndex) -> bool:
         return not index.isValid() or self._view.selectionModel().isSelected(index)
@@ -160,7 +173,8 @@ class ChosenRow(QObject):
 
     def _take(self, current: QModelIndex, previous: QModelIndex) -> None:
         self._taken = QPersistentModelIndex(current)
-        self._slot(current, previous)
+        if not self._quiet:
+            self._slot(current, previous)
 
 
 class KeepCurrentInView(QObject):
