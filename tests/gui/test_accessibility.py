@@ -44,6 +44,7 @@ from spyglass.core.errors import SpyglassError
 from spyglass.core.layerfiles import LayerFile
 from spyglass.core.manifest import Descriptor
 from spyglass.core.settings import RegistrySettings, Settings
+from spyglass.core.signatures.model import Kind
 from spyglass.gui import announce
 from spyglass.gui.colors import contrast_ratio, muted_color
 from spyglass.gui.dialogs.crash import CrashDialog
@@ -51,6 +52,7 @@ from spyglass.gui.dialogs.layer_files import LayerFilesDialog
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.history import LAYER, HistoryModel, HistoryRow
 from spyglass.gui.models.layer_files import PATH, LayerFilesModel
+from spyglass.gui.views.signatures_page import NOT_SIGNATURE_TIP, VERIFY_TIP
 from spyglass.gui.views.widgets import Spinner, select_row
 from tests.gui.guitools import (
     WAIT_MS,
@@ -63,6 +65,7 @@ from tests.gui.guitools import (
     wait_listed,
 )
 from tests.gui.scripted import FakeClock, ScriptedCopy, start_scripted
+from tests.gui.test_signatures import attachment, build_signed_layout, open_signatures
 from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
 from tests.helpers.registry import free_port
 
@@ -618,3 +621,24 @@ def test_the_keyboard_reaches_the_layer_details_values(
     QGuiApplication.clipboard().clear()
     qtbot.keyClick(step, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
     assert QGuiApplication.clipboard().text() == details.value("Created by").split("\n")[0]
+
+
+# -- the Signatures tab's Verify…
+
+
+def test_verify_is_described_as_what_it_does_on_a_signature(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """Once a row that is no signature (an SBOM) had been selected, Verify… kept saying
+    "Only signatures and attestations can be verified." on the signatures it checks: its
+    tooltip, which a reader says as the button's description."""
+    signed = build_signed_layout(tmp_path / "signed")
+    window.open_location(signed.path, select=False)
+    show_image(qtbot, window, "app:1")
+    page = open_signatures(qtbot, window)
+    page.select(attachment(page, Kind.SBOM))
+    assert not page.verify_button.isEnabled()
+    assert description_of(page.verify_button) == NOT_SIGNATURE_TIP
+    page.select(attachment(page, Kind.COSIGN_SIGNATURE))
+    assert page.verify_button.isEnabled()
+    assert page.verify_button.toolTip() == VERIFY_TIP
+    assert description_of(page.verify_button) == VERIFY_TIP

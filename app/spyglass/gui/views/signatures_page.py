@@ -145,6 +145,13 @@ VOUCHED_VERDICTS: Final = {
 certificate for a Notary v2 signature): it did not make the signature."""
 
 
+VERIFY_TIP: Final = ("Check this signature with a public key or certificate (PEM), or a "
+                     "GPG keyring for simple signing signatures")
+NOT_SIGNATURE_TIP: Final = "Only signatures and attestations can be verified."
+"""The Verify… button's tooltips (a screen reader's description of it): on a signature,
+and on a row that is none."""
+
+
 def verdict_sentence(status: Status, key: str, vouched_signer: str | None = None) -> str:
     if vouched_signer is not None and status in VOUCHED_VERDICTS:
         return VOUCHED_VERDICTS[status].format(signer=vouched_signer, key=key)
@@ -239,8 +246,7 @@ class SignaturesPage(QWidget):
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.badge = Badge()
         self.verify_button = push_button("Verify…")
-        self.verify_button.setToolTip("Check this signature with a public key or certificate "
-                                      "(PEM), or a GPG keyring for simple signing signatures")
+        self.verify_button.setToolTip(VERIFY_TIP)
         self.verify_button.clicked.connect(self.verify)
         self.verdict = QLabel()
         self.verdict.setWordWrap(True)
@@ -618,6 +624,8 @@ class SignaturesPage(QWidget):
         signature = any(p.kind in _SIGNATURE_KINDS for p in parts)
         self.verify_button.setVisible(True)
         self.verify_button.setEnabled(signature)
+        # (also a screen reader's description of the button: set back on a signature)
+        self.verify_button.setToolTip(VERIFY_TIP if signature else NOT_SIGNATURE_TIP)
         self.badge.setVisible(signature)
         outcome = self._outcomes.get(key)
         if outcome is None:
@@ -651,7 +659,6 @@ class SignaturesPage(QWidget):
             self.verdict.setToolTip("")
             self.verdict.show()
         else:
-            self.verify_button.setToolTip("Only signatures and attestations can be verified.")
             self.verdict.hide()
 
     def choose_key_file(self, keyring: bool) -> str:
