@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
     QComboBox,
+    QFileDialog,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -66,6 +67,7 @@ from tests.gui.guitools import (
 )
 from tests.gui.scripted import FakeClock, ScriptedCopy, start_scripted
 from tests.gui.test_signatures import attachment, build_signed_layout, open_signatures
+from tests.helpers import cosign
 from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
 from tests.helpers.registry import free_port
 
@@ -642,3 +644,34 @@ def test_verify_is_described_as_what_it_does_on_a_signature(
     assert page.verify_button.isEnabled()
     assert page.verify_button.toolTip() == VERIFY_TIP
     assert description_of(page.verify_button) == VERIFY_TIP
+
+
+def test_a_verdict_is_said_and_the_keyboard_comes_back_to_verify(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path, said: Said,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verify… pressed from the keyboard: the verdict changed under the button in silence
+    (nothing said, nothing in the status bar), and the keyboard was left in Details,
+    where Qt moved it as the button was disabled for the check."""
+    signed = build_signed_layout(tmp_path / "signed")
+    window.open_location(signed.path, select=False)
+    show_image(qtbot, window, "app:1")
+    page = open_signatures(qtbot, window)
+    page.select(attachment(page, Kind.COSIGN_SIGNATURE))
+    wrong, right = tmp_path / "other.pub", tmp_path / "cosign.pub"
+    wrong.write_bytes(cosign.public_key_pem(cosign.generate_key("ecdsa-p256")))
+    right.write_bytes(cosign.public_key_pem(signed.key))
+    button = page.verify_button
+    for key, verdict, assertive in [(wrong, "Signature not valid for the key other.pub.", True),
+                                    (right, "Signature valid — made with the key cosign.pub",
+                                     False)]:
+        monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                            staticmethod(lambda *_a, key=key, **_k: (str(key), "")))
+        button.setFocus(Qt.FocusReason.TabFocusReason)
+        qtbot.waitUntil(button.hasFocus, timeout=WAIT_MS)
+        said.clear()
+        with qtbot.waitSignal(page.verified, timeout=WAIT_MS * 2):
+            qtbot.keyClick(button, Qt.Key.Key_Return)
+        assert page.verdict.text().startswith(verdict)
+        assert [(text.startswith(verdict), loud) for text, loud in said] == [(True, assertive)]
+        assert window.status_text.startswith(verdict)
+        assert QApplication.focusWidget() is button

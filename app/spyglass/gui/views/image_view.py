@@ -59,7 +59,7 @@ from spyglass.gui.views.layers_page import LayersPage
 from spyglass.gui.views.overview import OverviewPage
 from spyglass.gui.views.platforms_page import PlatformsPage
 from spyglass.gui.views.raw_json import RawJsonPage
-from spyglass.gui.views.signatures_page import SignaturesPage
+from spyglass.gui.views.signatures_page import SignaturesPage, verdict_text
 from spyglass.gui.views.wait_notice import Retrying, stopped_text
 from spyglass.gui.views.widgets import (
     Banner,
@@ -255,6 +255,9 @@ class ImageView(QWidget):
         self.overview.copied.connect(lambda text: emit(self.statusMessage, f"Copied {text}"))
         self.layers.details.copied.connect(
             lambda text: emit(self.statusMessage, f"Copied {text}"))
+        # a check's verdict, in the status bar too (the page said it to screen readers)
+        self.signatures.verified.connect(lambda outcome: emit(
+            self.statusMessage, " ".join(verdict_text(outcome).split())))
         self.show_empty()
 
     # -- what is shown

@@ -22,6 +22,7 @@ from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QFontMetrics, QIcon, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -39,6 +40,7 @@ from spyglass.core.signatures.attached import AttachedPart, every_attachment
 from spyglass.core.signatures.identity import identity_refusal
 from spyglass.core.signatures.model import Kind, Status, Verification
 from spyglass.gui import icons
+from spyglass.gui.announce import announce
 from spyglass.gui.colors import error_color, muted_color
 from spyglass.gui.formatting import exact_size, format_timestamp, human_size
 from spyglass.gui.loading import (
@@ -158,6 +160,18 @@ def verdict_sentence(status: Status, key: str, vouched_signer: str | None = None
     return VERDICTS[status].format(key=key)
 
 
+def verdict_text(outcome: Outcome) -> str:
+    """What the verdict under a checked row says (and the status bar, once the check
+    ends): a plain sentence first; the check's own (a skopeo policy's rule, say) below it
+    where it says why not (in the tooltip where it says only more); why a later check
+    could not be made above it."""
+    lead = verdict_sentence(outcome.status, outcome.key_file.name, outcome.vouched_signer)
+    said = lead if outcome.status is Status.VERIFIED else f"{lead}\n{outcome.detail}"
+    if outcome.failed_since:
+        said = f"{outcome.failed_since} The check before stands: {said}"
+    return said
+
+
 class Badge(QLabel):
     """A coloured pill saying how a check came out: its ends as round as its height
     makes them (a style sheet's radius more than half the height is dropped, and a fixed
@@ -211,6 +225,8 @@ class SignaturesPage(QWidget):
         self._loading = False
         self._outcomes: dict[tuple[str, str, int], Outcome] = {}
         self._last_dir = str(Path.home())
+        self._focus_moved_to: QWidget | None = None
+        """Where the keyboard went from Verify… as a check began (see :meth:`_checked`)."""
         self.error_text = ""
 
         self.model = SignaturesModel(self)
@@ -634,14 +650,7 @@ class SignaturesPage(QWidget):
             plain_text(self.verdict)
         if outcome is not None:
             self.badge.set_status(outcome.status)
-            # a plain sentence first; the check's own (a skopeo policy's rule, say) below
-            # it where it says why not, in the tooltip where it says only more
-            lead = verdict_sentence(outcome.status, outcome.key_file.name,
-                                    outcome.vouched_signer)
-            said = lead if outcome.status is Status.VERIFIED else f"{lead}\n{outcome.detail}"
-            if outcome.failed_since:
-                said = f"{outcome.failed_since} The check before stands: {said}"
-            self.verdict.setText(said)
+            self.verdict.setText(verdict_text(outcome))
             self.verdict.setToolTip(f"{outcome.detail} (Key: {outcome.key_file.name})")
             self.verdict.show()
         elif signature:
@@ -683,7 +692,10 @@ class SignaturesPage(QWidget):
         self._last_dir = str(path.parent)
         titles = [part_title(p) for p in parts]
         identity = self._identity()
+        had_focus = self.verify_button.hasFocus()
         self.verify_button.setEnabled(False)
+        # (Qt moved the keyboard on, to Details: it comes back once the check ends)
+        self._focus_moved_to = QApplication.focusWidget() if had_focus else None
         self.verdict.setText(f"Checking with {path.name}…")
         self.verdict.setToolTip("")
         self.verdict.show()
@@ -708,6 +720,17 @@ class SignaturesPage(QWidget):
         self._outcomes[key] = outcome
         if self.selected_row() is not None:
             self._show_outcome()
+        moved_to, self._focus_moved_to = self._focus_moved_to, None
+        if moved_to is not None and QApplication.focusWidget() is moved_to:
+            # the keyboard, where Qt put it as Verify… was disabled, goes back to it (or
+            # to the row, when it is not a signature's now)
+            button = self.verify_button
+            (button if button.isEnabled() and button.isVisible() else self.tree).setFocus(
+                Qt.FocusReason.OtherFocusReason)
+        # said at once (before the status bar's polite announcement of the same
+        # sentence): a verdict under the button changed in silence
+        announce(self.verdict, verdict_text(outcome),
+                 assertive=outcome.status is not Status.VERIFIED)
         emit(self.verified, outcome)
 
 
@@ -750,4 +773,4 @@ def _details_html(rows: list[tuple[str, str]], errors: list[str], palette: QPale
     return body
 
 
-__all__ = ["BADGE_STYLES", "Badge", "Outcome", "SignaturesPage", "combine"]
+__all__ = ["BADGE_STYLES", "Badge", "Outcome", "SignaturesPage", "combine", "verdict_text"]
