@@ -51,7 +51,6 @@ from spyglass.gui.models.registry_rows import (
     RegistryNode,
 )
 from spyglass.gui.session_banner import SESSION_ONLY
-from spyglass.gui.themed import color_links
 from tests.gui.conftest import RegistryFacts, store_environ
 from tests.gui.guitools import (
     WAIT_MS,
@@ -1684,8 +1683,8 @@ def test_a_registry_expanded_and_a_repository_clicked_read_one_page_of_the_catal
                         timeout=WAIT_MS)
         assert tree.isExpanded(registry)
         page = window.registries.registry_page
-        assert page.count.text() == color_links(
-            "50 repositories so far · <a href='all'>Load all</a>", page.count.palette())
+        assert page.count.text() == "50 repositories so far"
+        assert page.load_all_button.isVisible()
         shown = page.proxy.index(3, 0, page.list.rootIndex())
         qtbot.mouseClick(page.list.viewport(), Qt.MouseButton.LeftButton,
                          pos=page.list.visualRect(shown).center())
@@ -1702,12 +1701,17 @@ def test_a_registry_expanded_and_a_repository_clicked_read_one_page_of_the_catal
         qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)
         qtbot.wait(100)
         assert model.rowCount(registry) == 100 and asked() == 2
-        # and Load all, the rest
+        # and Load All, the rest: from the keyboard (it was a link in the count, which
+        # Tab never reached), Tab from the filter
         tree.setCurrentIndex(registry)
-        page.count.linkActivated.emit("all")
+        focus(qtbot, page.filter)
+        qtbot.keyClick(page.filter, Qt.Key.Key_Tab)
+        assert QApplication.focusWidget() is page.load_all_button
+        qtbot.keyClick(page.load_all_button, Qt.Key.Key_Space)
         qtbot.waitUntil(lambda: node.done, timeout=WAIT_MS)
         assert wait_repositories(qtbot, window, server.host) == names
         assert page.count.text() == "300 repositories"
+        assert page.load_all_button.isHidden()
         window.close()
 
 
@@ -1735,16 +1739,16 @@ def test_a_catalog_in_pages_of_100_is_read_a_page_at_a_time_too(
         assert window.runner.active == 0 and node.more
         assert relay.catalog_requests() == 1
         page = window.registries.registry_page
-        assert page.count.text() == color_links(
-            "100 repositories so far · <a href='all'>Load all</a>", page.count.palette())
+        assert page.count.text() == "100 repositories so far"
+        assert page.load_all_button.isVisible()
         # the tree scrolled to its end: the next page
         qtbot.waitUntil(lambda: tree.verticalScrollBar().maximum() > 0, timeout=WAIT_MS)
         tree.scrollToBottom()
         qtbot.waitUntil(lambda: model.rowCount(registry) == 200, timeout=WAIT_MS)
         qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)
         assert relay.catalog_requests() == 2
-        # Load all: the last page, known as the last by itself (no request after it)
-        page.count.linkActivated.emit("all")
+        # Load All: the last page, known as the last by itself (no request after it)
+        page.load_all_button.click()
         qtbot.waitUntil(lambda: node.done, timeout=WAIT_MS)
         assert wait_repositories(qtbot, window, relay.address) == names
         assert relay.catalog_requests() == 3

@@ -64,7 +64,7 @@ from spyglass.gui.models.registry_rows import (
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.shortcuts import StandardKey, standard_key
 from spyglass.gui.signals import emit
-from spyglass.gui.themed import follow_icon, mute, set_link_text, show_as_error
+from spyglass.gui.themed import follow_icon, mute, show_as_error
 from spyglass.gui.views.buttons import press_on_enter, push_button
 from spyglass.gui.views.context_menus import open_by_keyboard
 from spyglass.gui.views.delegates import DataDelegate, ElideRightDelegate, SignedBadgeDelegate
@@ -319,7 +319,12 @@ class RegistryPage(_RootedPage):
         self.filter.textChanged.connect(self._filter_changed)
         self.count = QLabel()
         mute(self.count)
-        self.count.linkActivated.connect(lambda _link: self._load_all())
+        # a button, not a link in the count: Tab reaches it, and a reader says what it does
+        self.load_all_button = push_button(
+            "Load All", "List the rest of this registry's repositories (the list reads "
+            "the next page as you scroll to its end)")
+        self.load_all_button.clicked.connect(self._load_all)
+        self.load_all_button.hide()
 
         self.list = QListView()
         self.list.setAccessibleName("Repositories")
@@ -357,7 +362,11 @@ class RegistryPage(_RootedPage):
         fields.addWidget(self.open_error, 1, 0, 1, 2)
         fields.addLayout(_banner_row(self.banner, self.banner_retry_button), 2, 0, 1, 2)
         fields.addWidget(self.filter, 3, 0)
-        fields.addWidget(self.count, 3, 1)
+        count_row = QHBoxLayout()
+        count_row.setSpacing(6)
+        count_row.addWidget(self.count)
+        count_row.addWidget(self.load_all_button)
+        fields.addLayout(count_row, 3, 1)
         body = QVBoxLayout()
         body.setContentsMargins(16, 0, 16, 12)
         body.setSpacing(6)
@@ -454,6 +463,10 @@ class RegistryPage(_RootedPage):
         self.stack.setCurrentWidget(self.panel)
 
     def _count(self, node: RegistryNode, total: int, shown: int) -> None:
+        # (not while it reads: nor between two pages of "Load All")
+        self.load_all_button.setVisible(
+            bool(total) and node.more and node.state is not LoadState.LOADING
+            and not (node.load_all and node.state is LoadState.LOADED))
         if not total:
             self.count.setText("")
             return
@@ -465,10 +478,10 @@ class RegistryPage(_RootedPage):
         if node.state is LoadState.LOADING and total:
             text += " so far…"
         elif node.more:
-            text += " so far · <a href='all'>Load all</a>"
+            text += " so far"  # (and Load All beside it)
         if node.no_catalog and total:
             text += " opened by name"
-        set_link_text(self.count, text)
+        self.count.setText(text)
 
     def _rows(self) -> int:
         node = self.node
