@@ -66,6 +66,7 @@ from tests.gui.guitools import (
     wait_listed,
 )
 from tests.gui.scripted import FakeClock, ScriptedCopy, start_scripted
+from tests.gui.test_registries import focus
 from tests.gui.test_signatures import attachment, build_signed_layout, open_signatures
 from tests.helpers import cosign
 from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
@@ -675,3 +676,39 @@ def test_a_verdict_is_said_and_the_keyboard_comes_back_to_verify(
         assert [(text.startswith(verdict), loud) for text, loud in said] == [(True, assertive)]
         assert window.status_text.startswith(verdict)
         assert QApplication.focusWidget() is button
+
+
+# -- notices
+
+
+def test_a_notice_dismissed_gives_the_keyboard_back_and_says_what_it_closes(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts) -> None:
+    """A banner's ✕ pressed from the keyboard sent the focus on to the "+" after it
+    (Add Registry), where the next Space opened the Add Registry dialog; with the sample
+    notice up too, to the notice's Open Layout Folder…. And the two ✕ were both
+    "Dismiss", nothing telling which notice each closes."""
+    window.open_location(sample.layout, select=True)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    window.show_sample(sample.layout)
+    sentence = "Passwords last until Spyglass quits."
+    window.session_banner.show_text(sentence)
+    banner_close = window.session_banner.close_button
+    notice_close = window.sample_notice.close_button
+    assert description_of(banner_close) == sentence
+    assert description_of(notice_close).startswith("This is a sample image")
+    focus(qtbot, window.tree)
+    focus(qtbot, banner_close)  # (from LOCAL)
+    qtbot.keyClick(banner_close, Qt.Key.Key_Return)
+    assert window.session_banner.isHidden()
+    assert QApplication.focusWidget() is window.tree
+    # the sample notice, from the tree's neighbour that is gone since: to LOCAL
+    window.registries.tree.show()
+    focus(qtbot, window.registries.tree)
+    focus(qtbot, notice_close)
+    window.registries.tree.hide()
+    qtbot.keyClick(notice_close, Qt.Key.Key_Return)
+    assert window.sample_notice.isHidden()
+    assert QApplication.focusWidget() is window.tree
+    window.registries.tree.show()
+    qtbot.keyClick(window.tree, Qt.Key.Key_Space)
+    assert window.registries.editing.dialog is None

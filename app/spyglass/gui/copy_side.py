@@ -15,10 +15,9 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import shiboken6
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QAbstractItemView, QApplication, QMenu, QTreeView, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QMenu, QTreeView
 
 from spyglass.core.cancel import CancelToken
 from spyglass.core.errors import SpyglassError
@@ -54,6 +53,7 @@ from spyglass.gui.registry_jobs import Connection, tag_reference
 from spyglass.gui.signals import emit
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
 from spyglass.gui.views.transfers_panel import TransfersPanel
+from spyglass.gui.views.widgets import CameFrom
 
 if TYPE_CHECKING:
     from spyglass.gui.main_window import MainWindow
@@ -153,13 +153,11 @@ class CopyController(QObject):
         self.show_transfers_action.toggled.connect(self._toggle_panel)
         self.show_transfers_action.triggered.connect(self._panel_asked_for)
         self.show_transfers_action.installEventFilter(self)  # its key: see eventFilter
-        self._came_from: QWidget | None = None
+        self._came_from = CameFrom(self.panel)
         """The widget of the window the keyboard was in before it went into the panel
         (by Ctrl+Shift+T, Tab or a click): hiding the panel from the keyboard gives the
-        focus back to it (see :meth:`_toggle_panel`)."""
-        app = QApplication.instance()
-        if isinstance(app, QApplication):
-            app.focusChanged.connect(self._focus_changed)
+        focus back to it, or to the places (see :meth:`_toggle_panel`)."""
+        self._came_from.fallback = lambda: window.tree
 
         registries = window.registries
         ImageDragSource(window.tree, self._place_image)
@@ -503,26 +501,13 @@ class CopyController(QObject):
                 return True
         return super().eventFilter(watched, event)
 
-    def _focus_changed(self, old: QWidget | None, new: QWidget | None) -> None:
-        """Note where the keyboard came into the panel from (a widget of the window: not
-        the Details window, nor nothing while another application had the keyboard)."""
-        if new is not None and old is not None and self.panel.isAncestorOf(new) \
-                and not self.panel.isAncestorOf(old) and old.window() is self._window:
-            self._came_from = old
-
     def _toggle_panel(self, shown: bool) -> None:
-        focused = QApplication.focusWidget()
-        had_focus = focused is not None and self.panel.isAncestorOf(focused)
-        self.panel.setVisible(shown)
-        if not shown and had_focus:
+        if not shown:
             # the focus goes back where it came from (the tag row it left, say), or to the
             # places, not to whatever Qt finds next (a banner's Dismiss button, which a
             # Space would then press)
-            back = self._came_from
-            if back is None or not shiboken6.isValid(back) or not back.isVisible() \
-                    or not back.isEnabled() or back.focusPolicy() == Qt.FocusPolicy.NoFocus:
-                back = self._window.tree
-            back.setFocus(Qt.FocusReason.OtherFocusReason)
+            self._came_from.give_back()
+        self.panel.setVisible(shown)
         splitter = self._window.vertical
         if shown:
             sizes = splitter.sizes()

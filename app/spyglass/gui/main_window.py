@@ -239,6 +239,10 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         central_layout.addWidget(self.conf_banner)
         self.sample_notice = SampleNotice()  # (the first start's sample: see show_sample)
         central_layout.addWidget(self.sample_notice)
+        for notice in (self.session_banner, self.settings_banner, self.conf_banner,
+                       self.sample_notice):  # dismissed, the keyboard goes back where it
+            # came from, else to the places (not to the "+" after them, Add Registry)
+            notice.keyboard.fallback = lambda: self.tree
         self.copying = CopyController(self)
         # failure sentences advise the one action that applies: Add or Edit Registry…
         self.runner.listed = self._listed

@@ -13,7 +13,7 @@ from spyglass.gui.colors import is_dark
 from spyglass.gui.signals import emit
 from spyglass.gui.themed import fill_background
 from spyglass.gui.views.buttons import push_button
-from spyglass.gui.views.widgets import CLOSE_GLYPH, tool_button
+from spyglass.gui.views.widgets import CLOSE_GLYPH, CameFrom, tool_button
 
 SAMPLE_TEXT = ("This is a sample image bundled with Spyglass, not one of yours. "
                "Open your own:")
@@ -60,7 +60,11 @@ class SampleNotice(QFrame):
             layout.addWidget(button, 0, Qt.AlignmentFlag.AlignVCenter)
             self.buttons.append(button)
         self.close_button = tool_button("Dismiss", text=CLOSE_GLYPH)
+        # (what it dismisses, beside the ✕ of a banner shown with it)
+        self.close_button.setAccessibleDescription(SAMPLE_TEXT.removesuffix(" Open your own:"))
         self.close_button.clicked.connect(self.dismiss)
+        self.keyboard = CameFrom(self)
+        """Where the keyboard came from: it goes back there as the notice is dismissed."""
         layout.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
         self.hide()
 
@@ -69,6 +73,7 @@ class SampleNotice(QFrame):
         announce(self.label, SAMPLE_TEXT)
 
     def dismiss(self) -> None:
+        self.keyboard.give_back()  # (before it hides: Qt would move the keyboard on)
         self.hide()
         emit(self.dismissed)
 

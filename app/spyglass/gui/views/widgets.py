@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Final
 
+import shiboken6
 from PySide6.QtCore import (
     QEvent,
     QItemSelectionModel,
@@ -39,6 +40,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QFrame,
     QHBoxLayout,
     QHeaderView,
@@ -743,8 +745,60 @@ class ElidedLabel(QLabel):
         painter.end()
 
 
+class CameFrom(QObject):
+    """Notes the widget of the window the keyboard came into ``area`` from (by Tab, a
+    key, a click), to give the keyboard back to it when ``area`` goes away with the
+    keyboard in it (:meth:`give_back`): not to whatever Qt finds next, as it does for a
+    widget hidden with the focus (the "+" beside REGISTRIES after a banner's ✕, where a
+    Space then opened Add Registry).
+
+    Attributes:
+        fallback: where the keyboard goes when the widget it came from is gone, hidden,
+            disabled or takes no focus (None: where Qt puts it).
+    """
+
+    def __init__(self, area: QWidget) -> None:
+        super().__init__(area)
+        self._area = area
+        self._came_from: QWidget | None = None
+        self.fallback: Callable[[], QWidget] | None = None
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._focus_changed)
+
+    def _focus_changed(self, old: QWidget | None, new: QWidget | None) -> None:
+        # (a widget of the window: not another window's, nor nothing while another
+        # application had the keyboard)
+        area = self._area
+        if new is not None and old is not None and area.isAncestorOf(new) \
+                and not area.isAncestorOf(old) and old.window() is area.window():
+            self._came_from = old
+
+    def holds_focus(self) -> bool:
+        """Whether the keyboard is in ``area``."""
+        focused = QApplication.focusWidget()
+        return focused is not None and self._area.isAncestorOf(focused)
+
+    def give_back(self) -> None:
+        """Call before ``area`` hides: the keyboard, if in it, goes back where it came
+        from (else to :attr:`fallback`)."""
+        if not self.holds_focus():
+            return
+        back = self._came_from
+        if back is None or not shiboken6.isValid(back) or not back.isVisible() \
+                or not back.isEnabled() or back.focusPolicy() == Qt.FocusPolicy.NoFocus:
+            back = self.fallback() if self.fallback is not None else None
+        if back is not None:
+            back.setFocus(Qt.FocusReason.OtherFocusReason)
+
+
 class Banner(QFrame):
     """A one-line notice across the top of a pane: a warning and its sentence, closable.
+    Its ✕ gives the keyboard back where it came from (:attr:`keyboard`), and is described
+    by the sentence it dismisses (two notices' ✕ were both "Dismiss" alone).
+
+    Attributes:
+        keyboard: the :class:`CameFrom` of the banner (its ``fallback`` can be set).
 
     Signals:
         dismissed(): the user closed it.
@@ -766,8 +820,8 @@ class Banner(QFrame):
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         close = tool_button("Dismiss", text=CLOSE_GLYPH)
         self.close_button = close
-        close.clicked.connect(self.hide)
-        close.clicked.connect(lambda: emit(self.dismissed))
+        self.keyboard = CameFrom(self)
+        close.clicked.connect(self._dismiss)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 6, 6)
         layout.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
@@ -781,6 +835,7 @@ class Banner(QFrame):
         new = self.text != text
         self.label.setText(text)
         self.label.setToolTip(details)
+        self.close_button.setAccessibleDescription(text)
         self.show()
         if new and self.isVisible():
             announce(self.label, text)
@@ -788,6 +843,11 @@ class Banner(QFrame):
     @property
     def text(self) -> str:
         return "" if self.isHidden() else self.label.text()
+
+    def _dismiss(self) -> None:
+        self.keyboard.give_back()  # (before it hides: Qt would move the keyboard on)
+        self.hide()
+        emit(self.dismissed)
 
 
 def tool_button(tooltip: str, *, icon: QIcon | None = None, text: str = "", name: str = "",
