@@ -7,8 +7,10 @@ light and a dark palette. Names are read as a reader gets them, through
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6 import QtGui
@@ -41,11 +43,12 @@ from pytestqt.qtbot import QtBot
 from spyglass.core import media
 from spyglass.core.config import HistoryEntry
 from spyglass.core.digest import Digest
-from spyglass.core.errors import SpyglassError
+from spyglass.core.errors import RegistryError, SpyglassError
 from spyglass.core.layerfiles import LayerFile
 from spyglass.core.manifest import Descriptor
 from spyglass.core.settings import RegistrySettings, Settings
 from spyglass.core.signatures.model import Kind
+from spyglass.core.transports.registry import RegistryClient
 from spyglass.gui import announce
 from spyglass.gui.colors import contrast_ratio, muted_color
 from spyglass.gui.dialogs.crash import CrashDialog
@@ -55,15 +58,19 @@ from spyglass.gui.models.history import LAYER, HistoryModel, HistoryRow
 from spyglass.gui.models.layer_files import PATH, LayerFilesModel
 from spyglass.gui.views.signatures_page import NOT_SIGNATURE_TIP, VERIFY_TIP
 from spyglass.gui.views.widgets import Spinner, select_row
+from tests.gui.conftest import RegistryFacts
 from tests.gui.guitools import (
     WAIT_MS,
     SampleFacts,
     accessible_cells,
+    add_registry,
     dark_palette,
     fill_registry_dialog,
     show_image,
     test_connection,
     wait_listed,
+    wait_repositories,
+    wait_tags,
 )
 from tests.gui.scripted import FakeClock, ScriptedCopy, start_scripted
 from tests.gui.test_registries import focus
@@ -281,6 +288,54 @@ def test_the_shown_platform_and_a_failed_registry_are_told_not_only_drawn(
         window.registries.tree.setCurrentIndex(index)
     assert f"{host}, cannot be listed" in accessible_cells(window.registries.tree)
     assert model.data(index, Qt.ItemDataRole.AccessibleDescriptionRole) == failed.args[1]
+
+
+def test_a_tags_digest_cell_is_told_in_words_with_the_whole_digest(
+        qtbot: QtBot, window: MainWindow, demo_registry: RegistryFacts,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A digest not known yet read as "…" ("horizontal ellipsis"), one that could not be
+    read as "—" ("em dash"), and the whole digest and the reason were in the tooltip
+    alone, which the keyboard cannot show."""
+    head = RegistryClient.head_manifest
+    release = threading.Event()
+
+    def failing(self: RegistryClient, repository: str, reference: str,
+                **kwargs: Any) -> Any:
+        if reference == "1.2":
+            release.wait(5)
+        if reference == "1.9":
+            raise RegistryError("The registry answered HTTP 500 for demo/app:1.9.",
+                                status=500)
+        return head(self, repository, reference, **kwargs)
+
+    monkeypatch.setattr(RegistryClient, "head_manifest", failing)
+    host = demo_registry.host
+    add_registry(qtbot, window, host, insecure=True)
+    wait_repositories(qtbot, window, host)
+    b = window.registries
+    b.select(b.model.repository_index(host, "demo/app"))
+    wait_tags(qtbot, window, host, "demo/app")
+    table = b.repository_page.table
+
+    def cell(tag: str) -> Any:
+        interface = QAccessible.queryAccessibleInterface(table)
+        assert interface is not None
+        children = [interface.child(i) for i in range(interface.childCount())]
+        row = next(i for i, child in enumerate(children)
+                   if child.text(QAccessible.Text.Name) == tag)
+        return children[row + 1]  # (the digest, beside the name)
+
+    qtbot.waitUntil(lambda: "1.2" in accessible_cells(table), timeout=WAIT_MS)
+    assert cell("1.2").text(QAccessible.Text.Name) == "looking up the digest"
+    release.set()
+    qtbot.waitUntil(lambda: cell("1.9").text(QAccessible.Text.Name) == "digest unknown",
+                    timeout=WAIT_MS)
+    assert cell("1.9").text(QAccessible.Text.Description) == \
+        "The registry answered HTTP 500 for demo/app:1.9."
+    digest = demo_registry.digests["demo/app:1.2"]
+    qtbot.waitUntil(lambda: cell("1.2").text(QAccessible.Text.Description) == digest,
+                    timeout=WAIT_MS)
+    assert digest.startswith(cell("1.2").text(QAccessible.Text.Name))
 
 
 # -- announcements

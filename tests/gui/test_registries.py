@@ -161,7 +161,8 @@ def test_add_a_registry_browse_it_and_open_a_tag(qtbot: QtBot, window: MainWindo
     # counted once, beside the filter (the header said "4 tags" too), as the registry
     # page counts its repositories; the hint says the tooltip's digest is the whole one
     assert page.header.subtitle.text() == host
-    assert page.hint.text().endswith("Hover a tag to see its full digest.")
+    assert page.hint.text().endswith(
+        "Hover a tag for its full digest; Ctrl+Shift+C copies its reference by digest.")
 
     # opening a tag shows the image as a local one is shown
     view = window.image_view

@@ -159,6 +159,8 @@ class RegistryRowData(RegistryListings):
         if role == Qt.ItemDataRole.AccessibleTextRole and column == NAME:
             # the "signed" pill is painted: a screen reader gets it from here
             return f"{node.name}, {SIGNED_TEXT}" if node.parent.is_signed(node) else None
+        if role in _ACCESSIBLE_ROLES and column == DIGEST:
+            return _digest_text(node, role)
         if role == Qt.ItemDataRole.FontRole and column == DIGEST:
             return self._mono
         if role == Qt.ItemDataRole.ForegroundRole and column in (DIGEST, ALIASES):
@@ -333,6 +335,20 @@ def _failed_text(name: str, node: RegistryNode | RepositoryNode, role: int) -> s
         return None
     if role == Qt.ItemDataRole.AccessibleTextRole:
         return f"{name}, cannot be listed"
+    return node.error or None
+
+
+def _digest_text(node: TagNode, role: int) -> str | None:
+    """What a screen reader is told of a tag's digest cell, which shows marks until the
+    digest is known ("…", "—": "horizontal ellipsis", "em dash") and the digest cut
+    short: words, and the whole digest, or why it is not known, as its description (the
+    tooltip, which says them, the keyboard cannot show)."""
+    if role == Qt.ItemDataRole.AccessibleTextRole:
+        if node.digest is not None:
+            return None  # (what the cell shows: sha256:1d4404e2f3c4)
+        return "digest unknown" if node.error else "looking up the digest"
+    if node.digest is not None:
+        return str(node.digest)
     return node.error or None
 
 

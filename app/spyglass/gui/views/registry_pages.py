@@ -624,7 +624,8 @@ class RepositoryPage(_RootedPage):
         body.addLayout(filter_row)
         body.addWidget(self.stack, 1)
         self.hint = QLabel("Double-click a tag (or press Enter) to open the image. Hover a "
-                           "tag to see its full digest.")
+                           "tag for its full digest; Ctrl+Shift+C copies its reference by "
+                           "digest.")
         self.hint.setWordWrap(True)  # (unwrapped, it set the window's least width: 909 px
         # at a 16 pt font, from this page while it was hidden)
         self.hint.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
