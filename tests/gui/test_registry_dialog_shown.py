@@ -155,3 +155,70 @@ def test_no_dialog_gives_its_standard_buttons_icons_where_the_theme_would(
         files.close()
     finally:
         app.setStyle(before)
+
+
+class _GnomeButtonOrder(QProxyStyle):
+    """A platform whose dialogs put Cancel before the accept button (GNOME's order)."""
+
+    def styleHint(self, hint: QStyle.StyleHint, option: object = None, widget: object = None,
+                  returnData: object = None) -> int:
+        if hint == QStyle.StyleHint.SH_DialogButtonLayout:
+            return QDialogButtonBox.ButtonLayout.GnomeLayout.value
+        return super().styleHint(hint, option, widget, returnData)
+
+
+def _tab_through_buttons(qtbot: QtBot, box: QDialogButtonBox, before: QWidget) -> list[str]:
+    """The buttons of ``box`` in the order Tab reaches them from ``before``."""
+    before.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(before.hasFocus, timeout=WAIT_MS)
+    buttons = box.buttons()
+    reached: list[str] = []
+    for _ in range(10):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        focused = QApplication.focusWidget()
+        if focused in buttons:
+            reached.append(buttons[buttons.index(focused)].text())
+        elif reached:
+            break
+    return reached
+
+
+def _drawn(qtbot: QtBot, box: QDialogButtonBox) -> list[str]:
+    """The buttons of ``box`` from left to right, once they are laid out."""
+    qtbot.waitUntil(lambda: len({b.x() for b in box.buttons()}) == len(box.buttons()),
+                    timeout=WAIT_MS)
+    return [button.text() for button in sorted(box.buttons(), key=lambda b: b.x())]
+
+
+@pytest.mark.parametrize("gnome", [False, True], ids=["fusion", "gnome-order"])
+def test_tab_goes_through_a_dialogs_buttons_as_they_are_drawn(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], sample: SampleFacts,
+        tmp_path: Path, gnome: bool) -> None:
+    """The Add Registry dialog added Cancel before Add, and Fusion draws Add first: Tab
+    went Test Connection → Cancel → Add, Add drawn left of Cancel. (The Copy dialog,
+    which adds Copy first, did the same where Cancel is drawn first.)"""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    before = app.style().name()
+    if gnome:
+        app.setStyle(_GnomeButtonOrder(QStyleFactory.create(before)))
+    try:
+        window = make_window()
+        dialog = window.registries.add_registry()
+        qtbot.waitExposed(dialog)
+        drawn = _drawn(qtbot, dialog.buttons)
+        assert drawn == (["Cancel", "Add"] if gnome else ["Add", "Cancel"])
+        assert _tab_through_buttons(qtbot, dialog.buttons, dialog.test_button) == drawn
+        dialog.reject()
+        window.open_location(sample.layout, select=False)
+        show_image(qtbot, window, "tools:2024.1")
+        copy = window.copying.open_dialog(window.copying.current_image(),
+                                          destination=f"oci:{tmp_path / 'out'}:x")
+        qtbot.waitExposed(copy)
+        qtbot.waitUntil(copy.copy_button.isEnabled, timeout=WAIT_MS)  # (ready)
+        drawn = _drawn(qtbot, copy.buttons)
+        last = copy.parallel_spin  # (the field before the buttons)
+        assert _tab_through_buttons(qtbot, copy.buttons, last) == drawn
+        copy.reject()
+    finally:
+        app.setStyle(before)

@@ -46,7 +46,7 @@ from spyglass.gui.dialogs.copy_source import CopySourceMixin
 from spyglass.gui.dialogs.fitting import Fitter
 from spyglass.gui.signals import emit
 from spyglass.gui.themed import mute, show_as_error
-from spyglass.gui.views.buttons import plain_buttons
+from spyglass.gui.views.buttons import plain_buttons, tab_as_drawn
 from spyglass.gui.views.wait_notice import Retrying, WaitNotice, stopped_text
 from spyglass.gui.views.widgets import Spinner, enable_clear_button, link_error, scaled_font
 from spyglass.gui.workers import Runner, copy_lane, registry_host
@@ -370,6 +370,7 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         layout.addStretch(1)
         layout.addLayout(bottom)
         layout.addWidget(self.buttons)
+        tab_as_drawn(self.buttons)  # (Cancel comes first in some platforms' order)
         # as wide as some 85 characters of its font (a larger font cut the source's name)
         self._fitter.open_at(max(620, 85 * self.fontMetrics().averageCharWidth()))
         # again now that the button is in the dialog: set before, the dialog never took it

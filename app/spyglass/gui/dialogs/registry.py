@@ -45,7 +45,7 @@ from spyglass.gui.registry_jobs import (
 )
 from spyglass.gui.signals import emit
 from spyglass.gui.themed import mute, show_as_error
-from spyglass.gui.views.buttons import plain_buttons, press_on_enter
+from spyglass.gui.views.buttons import plain_buttons, press_on_enter, tab_as_drawn
 from spyglass.gui.views.widgets import Spinner, link_error, scaled_font
 from spyglass.gui.workers import Runner, registry_lane
 
@@ -293,6 +293,7 @@ class RegistryDialog(QDialog):
         layout.addWidget(self.result_frame)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
+        tab_as_drawn(self.buttons)  # (Cancel, added first, came first)
         self._fitter.open_at(520)
         # Enter adds (or saves); on Cancel, tabbed to, it cancels, as on a focused button
         # anywhere. Set once the button is in the dialog: set before, the dialog never

@@ -9,6 +9,8 @@ a dialog's default button (which would take Enter from the fields of a dialog it
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QIcon, QKeyEvent
 from PySide6.QtWidgets import QAbstractButton, QDialogButtonBox, QPushButton, QWidget
@@ -56,6 +58,22 @@ def push_button(text: str, tooltip: str = "", parent: QWidget | None = None) -> 
     button.setAutoDefault(False)
     press_on_enter(button)
     return button
+
+
+def tab_as_drawn(box: QDialogButtonBox) -> None:
+    """Tab goes through the buttons of ``box`` in the order they are drawn. Qt chains
+    them in the order they were added, and the platform's style lays them out in its own
+    (the accept button before Cancel in Fusion, after it in GNOME's), so Tab went
+    Cancel → Add with Add drawn left of Cancel. Call it once the box is in its dialog
+    (put in, its buttons are chained in the order they were added again)."""
+    layout = box.layout()
+    if layout is None:
+        return
+    items = (layout.itemAt(i) for i in range(layout.count()))
+    drawn = [widget for item in items
+             if item is not None and isinstance(widget := item.widget(), QAbstractButton)]
+    for before, after in pairwise(drawn):
+        QWidget.setTabOrder(before, after)
 
 
 def plain_buttons(dialog: QWidget) -> None:
