@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from spyglass.gui.main_window import MainWindow
+from spyglass.gui.models.layers import DIGEST as LAYER_DIGEST
 from spyglass.gui.views.buttons import presses_on_enter
 from spyglass.gui.views.widgets import select_row
 from tests.gui.conftest import RegistryFacts
@@ -89,7 +90,8 @@ def test_enter_on_cancel_adds_no_registry(
 def test_tab_leaves_a_table_and_enter_lists_a_layers_files(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts) -> None:
     """The keyboard gets out of a table (Tab goes to the next control, not round its
-    cells) and Enter on a layer does what a double-click does."""
+    cells) and Enter on a layer does what a double-click does; what says how to list a
+    layer's files says so (it named the double-click alone)."""
     window.show()
     qtbot.waitExposed(window)
     window.open_location(sample.layout, select=False)
@@ -106,6 +108,10 @@ def test_tab_leaves_a_table_and_enter_lists_a_layers_files(
     with qtbot.waitSignal(view.layers.filesRequested, timeout=WAIT_MS) as asked:
         qtbot.keyClick(table, Qt.Key.Key_Return)
     assert asked.args[0].number == 1
+    digest = table.model().index(0, LAYER_DIGEST)
+    for said in (view.layers.summary.text(), view.layers.details.hint.text(),
+                 digest.data(Qt.ItemDataRole.ToolTipRole)):
+        assert "double-click" in said.lower() and "(or press Enter)" in said, said
 
 
 def test_the_menus_letters_are_each_used_once(

@@ -149,7 +149,7 @@ class LayersModel(RowTableModel[LayerRow]):
             lines = [str(descriptor.digest)]
             if row.diff_id is not None:
                 lines.append(f"Uncompressed (diff ID): {row.diff_id}")
-            lines.append("Double-click to list the files of this layer.")
+            lines.append("Double-click (or press Enter) to list the files of this layer.")
             return "\n".join(lines)
         if row.schema1 and column in (SIZE, SHARE):
             return SCHEMA1_SIZES

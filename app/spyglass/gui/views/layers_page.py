@@ -64,7 +64,8 @@ class LayerDetails(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.title = QLabel()
         self.title.setFont(scaled_font(self.title.font(), 1.0, bold=True))
-        self.hint = QLabel("Select a layer to see it in full; double-click it to list its files.")
+        self.hint = QLabel("Select a layer to see it in full; double-click it (or press Enter) "
+                           "to list its files.")
         self.hint.setWordWrap(True)
         mute(self.hint)
         self._values: dict[str, QLabel] = {}
@@ -273,7 +274,7 @@ class LayersPage(QWidget):
                  f"{'uncompressed' if plain and layers else 'compressed'}")
         self.summary.setText(
             f"{len(layers)} layer{'s' if len(layers) != 1 else ''} · {sized} · "
-            "double-click a layer to list its files"
+            "double-click a layer (or press Enter) to list its files"
         )
 
     CREATED_BY_ROOM = 200
