@@ -908,6 +908,28 @@ def test_removing_a_registry_takes_it_off_the_banner_and_shows_the_next_one(
     assert window.windowTitle() == "Spyglass"  # (it named the registry removed)
 
 
+def test_removing_a_registry_from_its_page_leaves_the_keyboard_in_the_sidebar(
+        qtbot: QtBot, make_window: Callable[..., MainWindow]) -> None:
+    """Remove Registry… pressed from the keyboard: as the page went, Qt moved the focus
+    to the first screen's text, and nothing in the sidebar was current. It goes back to
+    the tree (on the next registry), and to LOCAL once the last is gone, as Delete in
+    the tree leaves it."""
+    hosts = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
+    window = make_window(Settings(first_run_done=True, registries=[
+        RegistrySettings(host, insecure=True) for host in hosts]))
+    b = window.registries
+    b.confirm = lambda *_: True
+    page = b.registry_page
+    for host, left in ((hosts[0], b.tree), (hosts[1], window.tree)):
+        b.tree.setCurrentIndex(b.model.registry_index(host))
+        focus(qtbot, b.tree)
+        focus(qtbot, page.remove_button)  # (Tab from the tree)
+        qtbot.keyClick(page.remove_button, Qt.Key.Key_Return)
+        assert host not in b.model.hosts
+        assert QApplication.focusWidget() is left
+    assert b.tree.isHidden()
+
+
 def test_editing_keeps_the_saved_password_and_removing_forgets_it(
         qtbot: QtBot, make_window: Callable[..., MainWindow], alice_registry: RegistryFacts,
         keyring_store: CredentialStore) -> None:

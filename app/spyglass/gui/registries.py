@@ -65,7 +65,7 @@ from spyglass.gui.views.context_menus import open_by_keyboard
 from spyglass.gui.views.delegates import SignedBadgeDelegate
 from spyglass.gui.views.image_view import ImageView
 from spyglass.gui.views.registry_pages import RegistryPage, RepositoryPage
-from spyglass.gui.views.widgets import ChosenRow, KeepCurrentInView
+from spyglass.gui.views.widgets import CameFrom, ChosenRow, KeepCurrentInView
 from spyglass.gui.workers import Runner, registry_lane
 
 Confirm = Callable[[str, str, str], bool]
@@ -187,6 +187,8 @@ class RegistryBrowser(QObject):
             self.repository_page.set_show_attachments(True)
         content.addWidget(self.registry_page)
         content.addWidget(self.repository_page)
+        self._page_keyboard = CameFrom(self.registry_page)
+        self._page_keyboard.fallback = lambda: self.tree
         self.editing = RegistryEditing(self, runner, settings, store, image_view, parent)
         self._connect_pages()
         self._build_actions()
@@ -325,6 +327,12 @@ class RegistryBrowser(QObject):
     def remove_registry(self, host: str) -> bool:
         """Take ``host`` off the list (after asking) and forget its saved password."""
         return self.editing.remove_registry(host)
+
+    def keyboard_off_page(self) -> None:
+        """The keyboard, if on the registry page (its Remove Registry…), goes back where
+        it came from, else to the tree (whose next row is chosen as a registry goes; as
+        the page went, Qt moved it to the first screen's text)."""
+        self._page_keyboard.give_back()
 
     def follow_settings(self, before: dict[str, tuple[str, bool]]) -> None:
         """The settings took in what another window (or a hand edit) saved: the tree

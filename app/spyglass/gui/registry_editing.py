@@ -240,6 +240,7 @@ class RegistryEditing:
         self._note_forget(host)
         emit(self._browser.settingsChanged)
         self._forget_secret(host)
+        self._browser.keyboard_off_page()  # (before its page goes)
         self._take_off(host)
         emit(self._browser.statusMessage, f"Removed {host}.")
         emit(self._browser.registryRemoved, host)
