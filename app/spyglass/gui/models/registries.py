@@ -14,7 +14,7 @@ expanded registry read its whole catalog, page after page, re-laying out the tre
 each); a later page is asked for with :meth:`RegistriesModel.fetch_next` — by the page's
 list as it is scrolled to its end
 (:class:`~spyglass.gui.models.registry_filter.ChildFilterModel`), by the tree's
-owner as the tree is, or by "Load all" (:meth:`RegistriesModel.fetch_all`). A
+owner as the tree is, or by Load All (:meth:`RegistriesModel.fetch_all`). A
 repository's tags are read to their end once asked for. Digests are looked up
 only for the tag rows a view shows (a view asks :meth:`RegistriesModel.data`
 for a digest or a tooltip), a handful at a time
