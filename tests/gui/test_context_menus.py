@@ -96,3 +96,36 @@ def test_the_keys_open_the_tag_tables_menu_for_the_tag_selected(
     shown = menu_opened_by(qtbot, lambda: KEYS[key](page.table))
     assert shown["Copy Reference"]
     qtbot.waitUntil(lambda: page.current_tag().data(TAG_ROLE) == tags[0], timeout=WAIT_MS)
+
+
+def test_a_menu_item_acts_on_its_row_when_a_row_above_went_while_it_was_open(
+        qtbot: QtBot, window: MainWindow) -> None:
+    """The tree's menu kept its row as a plain index: a row above going while the menu
+    was open (a delete, a refresh ending) made "Remove from List" on c/three remove
+    d/four. It acts on its own row, and on nothing once that row is gone."""
+    from spyglass.core.settings import RegistrySettings
+    from spyglass.gui.models.registry_rows import REPOSITORY_ROLE
+    from tests.gui.test_registry_models import HOST, FakeClient, FakeConnection
+
+    model = window.registries.model
+    model.add_registry(RegistrySettings(HOST, repositories=["a/one", "b/two", "c/three",
+                                                            "d/four"]),
+                       FakeConnection(FakeClient()))  # type: ignore[arg-type]
+    registry = model.registry_index(HOST)
+
+    def names() -> list[str]:
+        return [model.data(model.index(row, 0, registry), REPOSITORY_ROLE)
+                for row in range(model.rowCount(registry))]
+
+    def remove_item(name: str) -> Callable[[], None]:
+        menu = window.registries.actions.tree_menu(model.repository_index(HOST, name))
+        return next(a for a in menu.actions() if a.text() == "Re&move from List").trigger
+
+    remove = remove_item("c/three")
+    model.forget_repository(model.repository_index(HOST, "a/one"))
+    remove()
+    assert names() == ["b/two", "d/four"]
+    remove = remove_item("d/four")
+    model.forget_repository(model.repository_index(HOST, "d/four"))
+    remove()  # (gone already: nothing else goes)
+    assert names() == ["b/two"]

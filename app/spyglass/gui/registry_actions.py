@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
-from PySide6.QtCore import QModelIndex, QObject, QPoint, Qt, Signal
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QMenu, QWidget
 
@@ -460,6 +460,16 @@ class RegistryActions:
         repository's or a registry's; Add Registry… on no row."""
         node = self.model.node(index)
         menu = QMenu(self.tree)
+        held = QPersistentModelIndex(index)
+
+        def on_row(act: Callable[[QModelIndex], object]) -> Callable[[], None]:
+            """``act`` on the row the menu was opened on, wherever it is by then (rows
+            above it may come and go while the menu is open), or on nothing if it went."""
+            def run() -> None:
+                if held.isValid():
+                    act(held.sibling(held.row(), held.column()))
+            return run
+
         if isinstance(node, RepositoryNode | RegistryNode) and \
                 self._browser.add_paste is not None:
             self._browser.add_paste(menu, self.tree, index)  # the keyboard's drop
@@ -471,17 +481,17 @@ class RegistryActions:
         elif isinstance(node, RepositoryNode):
             host, name = node.parent.host, node.name
             menu.addAction("Copy &Name", lambda: self._copy(f"{host}/{name}"))
-            menu.addAction("&Reload Tags", lambda: self._browser.reload_keeping(index))
+            menu.addAction("&Reload Tags", on_row(self._browser.reload_keeping))
             if node.pinned:
                 menu.addSeparator()
-                menu.addAction("Re&move from List", lambda: self._forget(index))
+                menu.addAction("Re&move from List", on_row(self._forget))
         elif isinstance(node, RegistryNode):
             host = node.host
-            menu.addAction("&Open Repository…", lambda: self._focus_open_field(index))
+            menu.addAction("&Open Repository…", on_row(self._focus_open_field))
             menu.addAction("Copy &Host", lambda: self._copy(host))
-            menu.addAction("&Reload", lambda: self._browser.reload_keeping(index))
+            menu.addAction("&Reload", on_row(self._browser.reload_keeping))
             if node.more:  # (the tree reads a page as its end comes into sight)
-                menu.addAction("&Load All Repositories", lambda: self.model.fetch_all(index))
+                menu.addAction("&Load All Repositories", on_row(self.model.fetch_all))
             menu.addSeparator()
             menu.addAction("&Edit Registry…", lambda: self._browser.edit_registry(host))
             menu.addAction("Re&move Registry…", lambda: self._browser.remove_registry(host))
