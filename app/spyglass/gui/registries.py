@@ -173,8 +173,7 @@ class RegistryBrowser(QObject):
         self.model.message.connect(self.statusMessage)
         self.model.tagsLoaded.connect(self._select_pending)
         # said at once (before the status bar's polite announcement of the same sentence)
-        self.model.registryFailed.connect(
-            lambda _host, sentence: announce(self.tree, sentence, assertive=True))
+        self.model.registryFailed.connect(self._announce_failure)
         self.model.registryFailed.connect(self._registry_failed)
         self.show_attachments = settings.show_attachment_tags
         """Whether tags holding signatures and referrers are listed (the tree and the page)."""
@@ -227,6 +226,9 @@ class RegistryBrowser(QObject):
         # end of a registry above the selection staying in sight as each came in)
         tree.verticalScrollBar().valueChanged.connect(self._scrolled)
         tree.expanded.connect(lambda _index: self._near_end.start())
+
+    def _announce_failure(self, _host: str, sentence: str) -> None:
+        announce(self.tree, sentence, assertive=True)
 
     def _registry_failed(self, host: str, sentence: str) -> None:
         """A registry's listing failed: the status bar says it, unless its page, in sight,

@@ -194,12 +194,14 @@ class KeepCurrentInView(QObject):
         self.restoring = False
         """True while it scrolls the view back (a scroll that is no person's)."""
         model = view.model()
-        model.rowsAboutToBeInserted.connect(lambda *_: self._before())
-        model.layoutAboutToBeChanged.connect(lambda *_: self._before())
-        model.rowsInserted.connect(lambda *_: self._after())
-        model.layoutChanged.connect(lambda *_: self._after())
+        # (its own methods, not lambdas: Qt drops these connections with this object,
+        # and a model that outlives the view would call a lambda on the deleted view)
+        model.rowsAboutToBeInserted.connect(self._before)
+        model.layoutAboutToBeChanged.connect(self._before)
+        model.rowsInserted.connect(self._after)
+        model.layoutChanged.connect(self._after)
 
-    def _before(self) -> None:
+    def _before(self, *_: object) -> None:
         if self._held.isValid():
             return  # a change is under way: where the row was before the first counts
         view = self._view
@@ -212,7 +214,7 @@ class KeepCurrentInView(QObject):
             self._held = QPersistentModelIndex(current)
             self._top = rect.top()
 
-    def _after(self) -> None:
+    def _after(self, *_: object) -> None:
         if self._held.isValid() and not self._pending:
             self._pending = True
             QTimer.singleShot(0, self, self._restore)  # once the view has laid the rows out
