@@ -1713,6 +1713,10 @@ def test_a_registry_expanded_and_a_repository_clicked_read_one_page_of_the_catal
                          pos=page.list.visualRect(shown).center())
         assert window.content.currentWidget() is window.registries.repository_page
         assert wait_tags(qtbot, window, server.host, names[3]) == ["latest"]
+        # the page shows the tag's digest: its look-up (a HEAD on a worker thread) ends
+        # in its own time, then nothing else follows by itself
+        wait_digests(qtbot, window, server.host, names[3], ["latest"])
+        qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)
         qtbot.wait(200)  # what would follow by itself has had its time
         assert window.runner.active == 0
         assert model.rowCount(registry) == 50 and node.more
