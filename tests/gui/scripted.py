@@ -118,9 +118,15 @@ def feed(qtbot: QtBot, window: MainWindow, script: ScriptedCopy,
 def finish(qtbot: QtBot, window: MainWindow, script: ScriptedCopy,
            ending: Descriptor | BaseException, destination: str = "") -> None:
     """End the scripted copy (the one to ``destination``, when several run) and wait
-    until the panel says so."""
-    with qtbot.waitSignal(window.copying.manager.changed, timeout=WAIT_MS):
-        script.finish(ending, destination)
+    until the panel says so: until it has ended (the manager tells the panel as it sets
+    the state). Any ``changed`` would not do: the manager's idle refresh sends one for a
+    copy still running."""
+    running = [t for t in window.copying.manager.transfers
+               if t.state in (TransferState.PLANNING, TransferState.COPYING)
+               and (not destination or t.request.destination == destination)]
+    assert running, f"no copy running{' to ' + destination if destination else ''} to end"
+    script.finish(ending, destination)
+    qtbot.waitUntil(lambda: any(t.state.finished for t in running), timeout=WAIT_MS)
 
 
 TOP = Descriptor(media.OCI_MANIFEST, Digest.of(b"manifest"), 2)

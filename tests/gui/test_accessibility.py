@@ -72,7 +72,7 @@ from tests.gui.guitools import (
     wait_repositories,
     wait_tags,
 )
-from tests.gui.scripted import FakeClock, ScriptedCopy, start_scripted
+from tests.gui.scripted import FakeClock, ScriptedCopy, finish, start_scripted
 from tests.gui.test_registries import focus
 from tests.gui.test_signatures import attachment, build_signed_layout, open_signatures
 from tests.helpers import cosign
@@ -369,8 +369,7 @@ def test_copies_ending_and_text_copied_are_said_aloud(
     scripted.events = None
     start_scripted(qtbot, demo, scripted, FakeClock(), tmp_path / "two")
     sentence = "The registry registry.example closed the connection while sending a blob."
-    with qtbot.waitSignal(manager.changed, timeout=WAIT_MS):
-        scripted.finish(SpyglassError(sentence))
+    finish(qtbot, demo, scripted, SpyglassError(sentence))
     # said once, whole, from the panel's banner; the status bar's shorter words (for
     # the eye) are not said after it (a reader heard the failure twice)
     qtbot.waitUntil(lambda: any(sentence in text for text, _ in said), timeout=WAIT_MS)

@@ -471,8 +471,7 @@ def test_details_list_mounted_and_recompressed_blobs_and_a_failure_sentence(
     sentence = "The registry registry.example closed the connection while sending a blob."
     clock.now += 1
     feed(qtbot, window, scripted, Failed(sentence))
-    with qtbot.waitSignal(window.copying.manager.changed, timeout=WAIT_MS):
-        scripted.finish(SpyglassError(sentence))
+    finish(qtbot, window, scripted, SpyglassError(sentence))
     assert transfer.state is TransferState.FAILED
     assert transfer.error == sentence
     # the State column keeps its width, wide or narrow: the route takes up the change
@@ -542,6 +541,21 @@ def test_details_without_blobs_show_no_empty_list(
     qtbot.waitUntil(lambda: details.height() >= 440, timeout=WAIT_MS)
     window.copying.manager.cancel(transfer)
     details.close()
+
+
+def test_the_scripted_finish_waits_for_the_copy_to_end_not_for_an_idle_refresh(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """The tests' ``finish`` returned on the first ``changed``: the GUI thread held up
+    past a tick of the manager's idle refresh (a dialog laid out on a loaded machine),
+    that tick's snapshot of the copy still planning came first, and the test went on
+    with the copy not ended yet."""
+    from spyglass.gui.transfers import IDLE_REFRESH_MS
+
+    transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path)
+    time.sleep(IDLE_REFRESH_MS / 1000 + 0.05)  # the idle refresh is due, and goes first
+    finish(qtbot, window, scripted, SpyglassError("The registry refused the connection."))
+    assert transfer.state is TransferState.FAILED
+    assert row_texts(window, transfer)["state"].startswith("Failed")
 
 
 def test_details_say_a_plain_layer_was_compressed_not_recompressed(
