@@ -15,11 +15,12 @@ from pytestqt.qtbot import QtBot
 
 from spyglass.core.settings import RegistrySettings
 from spyglass.gui.main_window import MainWindow
+from spyglass.gui.models.places import LoadState
 from spyglass.gui.models.registries import RegistriesModel
 from spyglass.gui.models.registry_filter import ChildFilterModel
 from spyglass.gui.views import registry_pages
 from spyglass.gui.workers import Runner
-from tests.gui.guitools import WAIT_MS
+from tests.gui.guitools import WAIT_MS, wait_tags
 from tests.gui.test_registry_models import HOST, FakeClient, FakeConnection
 
 pytestmark = pytest.mark.gui
@@ -134,7 +135,9 @@ def test_typing_over_many_tags_filters_once_the_typing_pauses(
                        FakeConnection(FakeClient()))  # type: ignore[arg-type]
     repo = model.repository_index(HOST, "big/tags")
     window.registries.tree.setCurrentIndex(repo)
-    qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)
+    # listed empty (the listing is only asked for here: the runner is idle until it starts)
+    assert wait_tags(qtbot, window, HOST, "big/tags") == []
+    assert model.node(repo).state is LoadState.LOADED and window.runner.active == 0
     model.feed_tags(repo, TAGS, done=True)
     page = window.registries.repository_page
     assert page.count.text() == "20,000 tags"

@@ -51,7 +51,7 @@ from spyglass.gui.registry_jobs import (
     pull_command,
 )
 from spyglass.gui.workers import Runner
-from tests.gui.guitools import WAIT_MS
+from tests.gui.guitools import WAIT_MS, wait_tags
 
 pytestmark = pytest.mark.gui
 
@@ -839,7 +839,9 @@ def test_a_tag_selected_stays_in_sight_as_later_pages_are_sorted_in_above_it(
                        FakeConnection(FakeClient()))  # type: ignore[arg-type]
     repo = model.repository_index(HOST, "team/app")
     window.registries.tree.setCurrentIndex(repo)
-    qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)  # listed empty,
+    # listed empty (the listing is only asked for here: the runner is idle until it starts)
+    assert wait_tags(qtbot, window, HOST, "team/app") == []
+    assert model.node(repo).state is LoadState.LOADED and window.runner.active == 0
     model.feed_tags(repo, [f"1.{n}" for n in range(100, 200)], done=False)  # then fed
     page = window.registries.repository_page
     table = page.table
@@ -962,6 +964,7 @@ def test_a_registry_opened_above_the_selected_row_reads_one_page(
     qtbot.waitUntil(lambda: model.rowCount(second) == 20 and window.runner.active == 0,
                     timeout=WAIT_MS)
     tree.setCurrentIndex(model.index(3, 0, second))
+    assert wait_tags(qtbot, window, "b.example", "b/r003") == []  # (its tags listed)
     qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)
     tree.expand(first)
     qtbot.waitUntil(lambda: above.pages >= 1 and window.runner.active == 0, timeout=WAIT_MS)
