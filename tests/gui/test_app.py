@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -23,6 +24,9 @@ from spyglass.window_args import split_arguments
 from tests.helpers.imagebuild import multi_platform_layout
 
 pytestmark = pytest.mark.gui
+
+CloseOnceListed = Callable[[int], dict[str, Any]]
+"""The ``close_once_listed`` fixture: given how many places to wait for."""
 
 
 @pytest.fixture(autouse=True)
@@ -133,7 +137,8 @@ def test_an_exception_while_the_window_is_made_ends_the_process(
 
 
 def test_run_is_starting_while_the_window_is_made(
-        qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, tmp_layout: Path) -> None:
+        qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, tmp_layout: Path,
+        close_once_listed: CloseOnceListed) -> None:
     """run() marks its handler as starting while MainWindow is made, and not after."""
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)
     states: list[bool] = []
@@ -144,7 +149,7 @@ def test_run_is_starting_while_the_window_is_made(
         made(self, *args, **kwargs)
 
     monkeypatch.setattr(MainWindow, "__init__", making)
-    seen = _close_once_listed(1)
+    seen = close_once_listed(1)
     assert app_module.run([str(tmp_layout)]) == 0
     assert states == [True]
     assert seen["hook"].starting is False
@@ -158,9 +163,10 @@ def test_create_application_names_the_app(qapp: QApplication) -> None:
 
 
 def test_run_opens_the_paths_it_is_given(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch,
-                                         sample_layout: Path, tmp_layout: Path) -> None:
+                                         sample_layout: Path, tmp_layout: Path,
+                                         close_once_listed: CloseOnceListed) -> None:
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # run() installs its own
-    seen = _close_once_listed(1)
+    seen = close_once_listed(1)
     assert app_module.run([str(tmp_layout)]) == 0
     assert seen["paths"] == [str(tmp_layout)]
     assert isinstance(seen["hook"], app_module.CrashHandler)
@@ -187,7 +193,7 @@ def test_qt_is_given_its_own_options_and_the_paths_stay_python_paths() -> None:
 
 def test_run_on_a_path_brings_back_the_places_of_last_time_too(
         qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-        tmp_layout: Path) -> None:
+        tmp_layout: Path, close_once_listed: CloseOnceListed) -> None:
     """``spyglass PATH`` (make run gives the sample; a file manager, the files chosen)
     opened PATH alone, and the window then remembered PATH alone: the places open before
     were lost from the session. They come back beside it; PATH is the one selected."""
@@ -199,7 +205,7 @@ def test_run_on_a_path_brings_back_the_places_of_last_time_too(
     multi_platform_layout(before)
     save_settings(Settings(open_locations=[str(before)], recent_locations=[str(before)],
                            first_run_done=True), settings_path())
-    seen = _close_once_listed(2)
+    seen = close_once_listed(2)
     assert app_module.run([str(tmp_layout)]) == 0
     assert sorted(seen["paths"]) == sorted([str(before), str(tmp_layout)])
     assert seen["selected"] == str(tmp_layout)
@@ -208,7 +214,8 @@ def test_run_on_a_path_brings_back_the_places_of_last_time_too(
 
 
 def test_run_opens_a_folder_whose_name_is_not_utf8(
-        qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+        qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        close_once_listed: CloseOnceListed) -> None:
     """The window opens ``bad\\xff/layout`` given on the command line (it crashed), and
     what Qt is given holds no path."""
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # run() installs its own
@@ -222,7 +229,7 @@ def test_run_opens_a_folder_whose_name_is_not_utf8(
         return create(argv)
 
     monkeypatch.setattr(app_module, "create_application", recording)
-    seen = _close_once_listed(1)
+    seen = close_once_listed(1)
     assert app_module.run([str(layout)]) == 0
     assert len(given) == 1 and str(layout) not in given[0]
     for arg in given[0]:
@@ -232,54 +239,69 @@ def test_run_opens_a_folder_whose_name_is_not_utf8(
 
 
 def test_the_program_opens_each_path_it_is_given(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch,
-                                                tmp_layout: Path, tmp_path: Path) -> None:
+                                                tmp_layout: Path, tmp_path: Path,
+                                                close_once_listed: CloseOnceListed) -> None:
     """``spyglass A B`` (a desktop entry's Exec=spyglass %F): each path a place, and one
     that is not there says so in its row, as a place that is gone does."""
     from spyglass.cli import main
 
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # run() installs its own
     gone = tmp_path / "gone.tar"
-    seen = _close_once_listed(2)
+    seen = close_once_listed(2)
     assert main([str(tmp_layout), str(gone)]) == 0
     assert seen["paths"] == [str(tmp_layout), str(gone)]
     assert seen["states"] == [LoadState.LOADED.value, LoadState.FAILED.value]
     assert seen["errors"][1] == f'The path "{gone}" does not exist.'
 
 
-def _close_once_listed(places_wanted: int) -> dict[str, Any]:
+@pytest.fixture
+def close_once_listed() -> Iterator[CloseOnceListed]:
     """Watch for the window :func:`run` opens; once it lists ``places_wanted`` places, none
     still loading, note their paths, states and errors and the exception hook in the
     dict returned, and close it (the run ends after 10 s whatever happens, so a test
-    never hangs)."""
-    seen: dict[str, Any] = {}
+    never hangs).
 
-    def close_when_listed() -> None:
-        windows = [w for w in QApplication.topLevelWidgets()
-                   if isinstance(w, MainWindow) and w.isVisible()]
-        if not windows:
-            return
-        places = windows[0].places
-        rows = [places.index(r, 0) for r in range(places.rowCount())]
-        states = [places.data(row, places.STATE_ROLE) for row in rows]
-        if len(states) == places_wanted and LoadState.LOADING.value not in states:
-            seen["paths"] = places.paths
-            seen["states"] = states
-            seen["errors"] = [places.data(row, places.ERROR_ROLE) for row in rows]
-            seen["hook"] = sys.excepthook
-            chosen = windows[0].tree.currentIndex()  # (a place, or an image of it)
-            while chosen.parent().isValid():
-                chosen = chosen.parent()
-            seen["selected"] = places.data(chosen, places.PATH_ROLE)
-            timer.stop()
-            windows[0].close()
+    The timers are stopped as the test ends: left running, the 10 s quit ended a later
+    test's event loop, and the watch closed a later test's window."""
+    timers: list[QTimer] = []
 
-    timer = QTimer()
-    timer.setInterval(20)
-    timer.timeout.connect(close_when_listed)
-    timer.start()
-    seen["timer"] = timer  # (kept while the run lasts)
-    QTimer.singleShot(10_000, QApplication.quit)
-    return seen
+    def watch(places_wanted: int) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+
+        def close_when_listed() -> None:
+            windows = [w for w in QApplication.topLevelWidgets()
+                       if isinstance(w, MainWindow) and w.isVisible()]
+            if not windows:
+                return
+            places = windows[0].places
+            rows = [places.index(r, 0) for r in range(places.rowCount())]
+            states = [places.data(row, places.STATE_ROLE) for row in rows]
+            if len(states) == places_wanted and LoadState.LOADING.value not in states:
+                seen["paths"] = places.paths
+                seen["states"] = states
+                seen["errors"] = [places.data(row, places.ERROR_ROLE) for row in rows]
+                seen["hook"] = sys.excepthook
+                chosen = windows[0].tree.currentIndex()  # (a place, or an image of it)
+                while chosen.parent().isValid():
+                    chosen = chosen.parent()
+                seen["selected"] = places.data(chosen, places.PATH_ROLE)
+                timer.stop()
+                windows[0].close()
+
+        timer = QTimer()
+        timer.setInterval(20)
+        timer.timeout.connect(close_when_listed)
+        timer.start()
+        give_up = QTimer()
+        give_up.setSingleShot(True)
+        give_up.timeout.connect(QApplication.quit)
+        give_up.start(10_000)
+        timers.extend((timer, give_up))
+        return seen
+
+    yield watch
+    for timer in timers:
+        timer.stop()
 
 
 def test_colours_and_fonts_of_our_own_follow_the_theme(qapp: QApplication) -> None:
