@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QTimer
+import shiboken6
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -101,10 +102,16 @@ a failing test fails rather than hangs)."""
 
 @pytest.fixture
 def terminable(window: MainWindow) -> Iterator[MainWindow]:
-    """The window with SIGTERM and SIGHUP taken over as ``run`` takes them over."""
-    restore = app_module.close_on_termination(window, window)
+    """The window with SIGTERM and SIGHUP taken over as ``run`` takes them over.
+
+    The wake-up socket's notifier belongs to an object of the fixture's, as ``run``'s
+    belongs to the application, not to the window: a window deleted first took the
+    notifier with it, and putting the handlers back failed on it."""
+    owner = QObject()
+    restore = app_module.close_on_termination(window, owner)
     yield window
     restore()
+    shiboken6.delete(owner)
 
 
 def _terminated_during(open_dialog: Callable[[], object],
