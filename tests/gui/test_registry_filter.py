@@ -137,7 +137,8 @@ def test_typing_over_many_tags_filters_once_the_typing_pauses(
     window.registries.tree.setCurrentIndex(repo)
     # listed empty (the listing is only asked for here: the runner is idle until it starts)
     assert wait_tags(qtbot, window, HOST, "big/tags") == []
-    assert model.node(repo).state is LoadState.LOADED and window.runner.active == 0
+    assert model.node(repo).state is LoadState.LOADED
+    qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)  # (the rest too)
     model.feed_tags(repo, TAGS, done=True)
     page = window.registries.repository_page
     assert page.count.text() == "20,000 tags"

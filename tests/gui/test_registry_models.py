@@ -841,7 +841,8 @@ def test_a_tag_selected_stays_in_sight_as_later_pages_are_sorted_in_above_it(
     window.registries.tree.setCurrentIndex(repo)
     # listed empty (the listing is only asked for here: the runner is idle until it starts)
     assert wait_tags(qtbot, window, HOST, "team/app") == []
-    assert model.node(repo).state is LoadState.LOADED and window.runner.active == 0
+    assert model.node(repo).state is LoadState.LOADED
+    qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)  # (the rest too)
     model.feed_tags(repo, [f"1.{n}" for n in range(100, 200)], done=False)  # then fed
     page = window.registries.repository_page
     table = page.table
