@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -67,6 +68,33 @@ def test_crash_handler_logs_and_shows_the_dialog(qapp: QApplication,
     assert details.startswith("Spyglass ")
     assert "Uncaught exception" in caplog.text
     assert previous_calls == []
+
+
+def test_a_ctrl_c_reaching_the_crash_handler_is_no_crash(
+        qapp: QApplication, caplog: pytest.LogCaptureFixture) -> None:
+    """A KeyboardInterrupt raised in a slot (a Ctrl+C before SIGINT is taken over) ends
+    the event loop with 130, logged at INFO: no CRITICAL line, no traceback, no dialog."""
+    previous_calls: list[BaseException] = []
+    handler = app_module.CrashHandler(lambda t, e, tb: previous_calls.append(e))
+    handler.dialog_factory = FakeDialog  # type: ignore[assignment]
+    FakeDialog.shown.clear()
+    caplog.set_level(logging.INFO, logger=app_module.log.name)
+    statuses: list[int] = []
+
+    def interrupted() -> None:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            handler(type(exc), exc, exc.__traceback__)
+
+    QTimer.singleShot(0, interrupted)
+    QTimer.singleShot(5_000, lambda: QApplication.exit(1))  # (a failing test ends)
+    statuses.append(QApplication.exec())
+    assert statuses == [130]
+    assert FakeDialog.shown == [] and previous_calls == []
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.INFO, "Ctrl+C: closing the window")]
+    assert not any(r.exc_info for r in caplog.records)
 
 
 def test_crash_dialog_offers_to_keep_working_or_quit(qtbot: QtBot) -> None:

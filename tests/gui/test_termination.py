@@ -1,5 +1,6 @@
-"""The window closes properly on SIGTERM and SIGHUP (a session ending, ``kill``): the
-settings are saved and the process ends normally, rather than dying on the spot."""
+"""The window closes properly on SIGTERM and SIGHUP (a session ending, ``kill``) and on
+SIGINT (Ctrl+C in its terminal): the settings are saved and the process ends normally,
+rather than dying on the spot (or, for a Ctrl+C, with a CRITICAL traceback logged)."""
 
 from __future__ import annotations
 
@@ -28,9 +29,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize(("signum", "status"),
+                         [(signal.SIGTERM, 0), (signal.SIGHUP, 0), (signal.SIGINT, 130)])
 def test_a_termination_closes_the_window_and_saves_the_settings(
-    tmp_path: Path, signum: int
+    tmp_path: Path, signum: int, status: int
 ) -> None:
     env = {**{key: value for key, value in os.environ.items()
               if key != "PYTHONDONTWRITEBYTECODE"},
@@ -40,11 +42,14 @@ def test_a_termination_closes_the_window_and_saves_the_settings(
     # $XDG_CONFIG_HOME is there (Spyglass makes its own folder in it, never the base)
     (tmp_path / "config").mkdir()
     layout = REPO_ROOT / "resources" / "sample-layout"
+    # (SIGINT as a terminal leaves it, not ignored as a script's background job has it)
     process = subprocess.Popen([sys.executable, "-m", "spyglass", str(layout)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               preexec_fn=_sigint_default)
     try:
         deadline = time.monotonic() + 30
-        while not catches(process.pid, signum):
+        # SIGTERM, taken over with the others (Python takes SIGINT from its start)
+        while not catches(process.pid, signal.SIGTERM):
             assert process.poll() is None, process.stderr.read() if process.stderr else ""
             assert time.monotonic() < deadline, "the window never took the signal over"
             time.sleep(0.05)
@@ -54,7 +59,10 @@ def test_a_termination_closes_the_window_and_saves_the_settings(
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert process.returncode == 0, err.decode()
+    assert process.returncode == status, err.decode()
+    said = err.decode()
+    assert f"{signal.Signals(signum).name}: closing the window" in said, said
+    assert "Traceback" not in said and "CRITICAL" not in said, said
     saved = next((tmp_path / "config").rglob("*.json"))
     locations = json.loads(saved.read_text()).get("open_locations")
     assert locations and str(layout) in json.dumps(locations), saved.read_text()
@@ -88,6 +96,10 @@ def test_the_window_ends_cleanly_when_its_x_server_goes_away(tmp_path: Path) -> 
     assert locations and str(layout) in json.dumps(locations), saved.read_text()
 
 
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 DISPLAY_SHOWN_S = 2.0
 """How long the window runs on its display before the display goes away."""
 
@@ -102,15 +114,15 @@ a failing test fails rather than hangs)."""
 
 @pytest.fixture
 def terminable(window: MainWindow) -> Iterator[MainWindow]:
-    """The window with SIGTERM and SIGHUP taken over as ``run`` takes them over.
+    """The window with SIGTERM, SIGHUP and SIGINT taken over as ``run`` takes them over.
 
     The wake-up socket's notifier belongs to an object of the fixture's, as ``run``'s
     belongs to the application, not to the window: a window deleted first took the
     notifier with it, and putting the handlers back failed on it."""
     owner = QObject()
-    restore = app_module.close_on_termination(window, owner)
+    termination = app_module.close_on_termination(window, owner)
     yield window
-    restore()
+    termination.restore()
     shiboken6.delete(owner)
 
 
@@ -158,7 +170,7 @@ def _saved_and_stopped(window: MainWindow, settings_file: Path) -> None:
 
 
 @pytest.mark.gui
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_a_termination_ends_the_unexpected_error_dialog(
         terminable: MainWindow, settings_file: Path, signum: int) -> None:
     handler = app_module.CrashHandler(lambda *_: None)

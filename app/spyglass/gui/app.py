@@ -23,6 +23,7 @@ from spyglass.gui import icons
 from spyglass.gui.dialogs.crash import CrashDialog, crash_report
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.workers import threads_abandoned
+from spyglass.launch import end_interrupted
 from spyglass.window_args import split_arguments
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,9 @@ class CrashHandler:
     Exceptions raised in Qt slots and overrides reach ``sys.excepthook``
     (PySide prints them through it); without this hook they would scroll by on
     a terminal nobody watches, or take the window down. A second exception
-    while the dialog is up goes to the previous hook only.
+    while the dialog is up goes to the previous hook only. A KeyboardInterrupt (Ctrl+C)
+    is no crash: it is logged at INFO, without a traceback, and ends the event loop
+    with status 130 (while ``starting``, the process, as :func:`end_interrupted` does).
 
     While ``starting`` (the window being made), there is no going on: Qt calls back
     into a window half made (an event filter before its attributes are set), and
@@ -53,10 +56,15 @@ class CrashHandler:
     def __call__(
         self, exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
     ) -> None:
-        log.critical("Uncaught exception", exc_info=(exc_type, exc, tb))
         if issubclass(exc_type, KeyboardInterrupt):
-            QCoreApplication.exit(130)
+            # a Ctrl+C that came before the window took SIGINT over (or after it gave
+            # it back): the way out it is meant as, no crash to report
+            if self.starting:
+                end_interrupted()  # (no event loop yet to leave)
+            log.info("Ctrl+C: closing the window")
+            QCoreApplication.exit(INTERRUPTED_STATUS)
             return
+        log.critical("Uncaught exception", exc_info=(exc_type, exc, tb))
         if self._showing or QApplication.instance() is None:
             self.previous(exc_type, exc, tb)
             return
@@ -144,7 +152,7 @@ def run(argv: list[str]) -> int:
     crashes.starting = True
     window = MainWindow(loaded.settings, settings_file=path, settings_read=loaded)
     window.restore_window_geometry()
-    restore_signals = close_on_termination(window, app)
+    termination = close_on_termination(window, app)
     window.show()
     crashes.starting = False
     # the places of last time come back beside those given (make run gives the sample;
@@ -162,7 +170,9 @@ def run(argv: list[str]) -> int:
         # while running, which Qt answers with an abort
         log.info("The event loop ended with the window open; closing it")
         end_session(window)
-    restore_signals()
+    termination.restore()
+    if code == 0 and termination.received == signal.SIGINT:
+        code = INTERRUPTED_STATUS  # closed by a Ctrl+C: said so to the shell
     dataclass_code.save()  # (if installed)
     if threads_abandoned():
         # a job that ignored its cancel still runs: ending the interpreter would destroy
@@ -175,19 +185,38 @@ def run(argv: list[str]) -> int:
     return code
 
 
-def close_on_termination(window: MainWindow, owner: QObject) -> Callable[[], None]:
-    """SIGTERM and SIGHUP (the session ending, ``kill``) close the window as a close from
-    the program does (:func:`end_session`, which ends a dialog open then too): copies
-    under way are cancelled and take back what they wrote, the settings are saved, and
-    the program ends. They used to end the process on the spot.
+class Termination:
+    """The signals :func:`close_on_termination` took over.
+
+    Attributes:
+        received: the last of them that came (``None`` while none has).
+    """
+
+    def __init__(self, restore: Callable[[], None] = lambda: None) -> None:
+        self.received: int | None = None
+        self._restore = restore
+
+    def restore(self) -> None:
+        """Put the handlers as they were before."""
+        self._restore()
+
+
+def close_on_termination(window: MainWindow, owner: QObject) -> Termination:
+    """SIGTERM, SIGHUP (the session ending, ``kill``) and SIGINT (Ctrl+C in the terminal
+    the window was started from) close the window as a close from the program does
+    (:func:`end_session`, which ends a dialog open then too): copies under way are
+    cancelled and take back what they wrote, the settings are saved, and the program
+    ends. SIGTERM and SIGHUP used to end the process on the spot; SIGINT raised a
+    KeyboardInterrupt in whatever slot ran next, which the crash hook logged as a crash.
+    A SIGINT that is ignored (a job a script started in the background) stays ignored.
 
     Python runs a signal handler only once it runs again, which an idle event loop
-    may not do for long: a wake-up socket that the loop watches makes it run at once
-    (Ctrl+C in the terminal is answered at once too). ``owner`` keeps the socket.
-    Returns what puts the handlers as they were.
+    may not do for long: a wake-up socket that the loop watches makes it run at once.
+    ``owner`` keeps the socket. Returns what was taken over, and which signal came
+    (:func:`run` ends with status 130 after a SIGINT, as a shell expects).
     """
     if threading.current_thread() is not threading.main_thread():
-        return lambda: None
+        return Termination()
     reader, writer = socket.socketpair()
     reader.setblocking(False)
     writer.setblocking(False)
@@ -196,7 +225,7 @@ def close_on_termination(window: MainWindow, owner: QObject) -> Callable[[], Non
     except ValueError:
         reader.close()
         writer.close()
-        return lambda: None
+        return Termination()
     notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, owner)
 
     def drain() -> None:
@@ -221,10 +250,13 @@ def close_on_termination(window: MainWindow, owner: QObject) -> Callable[[], Non
 
     def close_window(signum: int, frame: object) -> None:
         log.info("%s: closing the window", signal.Signals(signum).name)
+        termination.received = signum
         QTimer.singleShot(0, lambda: end_session(window))
 
-    before = {signum: signal.signal(signum, close_window)
-              for signum in (signal.SIGTERM, signal.SIGHUP)}
+    taken = [signal.SIGTERM, signal.SIGHUP]
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        taken.append(signal.SIGINT)
+    before = {signum: signal.signal(signum, close_window) for signum in taken}
 
     def restore() -> None:
         for signum, handler in before.items():
@@ -232,7 +264,8 @@ def close_on_termination(window: MainWindow, owner: QObject) -> Callable[[], Non
         notifier.setEnabled(False)
         close_sockets()
 
-    return restore
+    termination = Termination(restore)
+    return termination
 
 
 def end_session(window: MainWindow) -> None:
@@ -255,6 +288,10 @@ def end_session(window: MainWindow) -> None:
     window.close()
 
 
+INTERRUPTED_STATUS: Final = 128 + signal.SIGINT
+"""The window's exit status after a Ctrl+C (130), as a shell gives a program SIGINT ended."""
+
+
 MODAL_DIALOGS_MAX: Final = 32
 """More dialogs open one over another than a person could open; a guard against one
 that keeps coming back."""
@@ -268,4 +305,5 @@ def settle() -> None:
     gc.freeze()
 
 
-__all__ = ["CrashHandler", "create_application", "run", "settle", "split_arguments"]
+__all__ = ["CrashHandler", "Termination", "close_on_termination", "create_application", "run",
+           "settle", "split_arguments"]
