@@ -171,3 +171,19 @@ def test_the_readmes_install_commands_work_on_an_externally_managed_python() -> 
         assert program == "pipx" or program.endswith("-venv/bin/pip"), command
     venv = [command for command in commands if " -m venv " in command]
     assert venv == ["python3 -m venv ~/.local/share/spyglass-venv"]
+
+
+def test_the_readmes_install_commands_make_the_folder_they_link_into() -> None:
+    """A new account has no ``~/.local/bin`` (Debian makes none): the README's ``ln -s …
+    ~/.local/bin/spyglass`` failed with "No such file or directory" until a
+    ``mkdir -p`` came first; and the README says how to see whether it is on PATH."""
+    readme = (ROOT / "README.md").read_text()
+    installing = readme.split("\n## Installing\n", 1)[1].split("\n## ", 1)[0]
+    commands = [line.split("#", 1)[0].strip() for block in installing.split("```sh\n")[1:]
+                for line in block.split("```", 1)[0].splitlines()]
+    links = [at for at, command in enumerate(commands) if command.startswith("ln ")]
+    assert links
+    for at in links:
+        folder = commands[at].split()[-1].rsplit("/", 1)[0]
+        assert f"mkdir -p {folder}" in commands[:at], commands[at]
+    assert "command -v spyglass" in installing and "pipx ensurepath" in installing
