@@ -219,6 +219,35 @@ def test_qt_is_given_its_own_options_and_the_paths_stay_python_paths() -> None:
         ["-reverse"], [Path("-style"), Path("inspect")])
 
 
+def test_a_first_run_on_the_sample_shows_its_notice(
+        qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        sample_layout: Path, close_once_listed: CloseOnceListed) -> None:
+    """``make run`` starts the window on the user's copy of the sample: at the first start,
+    the notice that says it is a sample (with the ways to open one's own) is shown over
+    it, as at a first start without a path. It never was, and the first start was over."""
+    from spyglass.gui.sample import own_sample
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # run() installs its own
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    (tmp_path / "data").mkdir()
+    own = own_sample(sample_layout)
+    assert own is not None and own != sample_layout
+    seen = close_once_listed(1)
+    assert app_module.run([str(own)]) == 0
+    assert seen["paths"] == [str(own)]
+    assert seen["sample_notice"] is True
+
+
+def test_a_first_run_on_another_path_shows_no_sample_notice(
+        qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, tmp_layout: Path,
+        close_once_listed: CloseOnceListed) -> None:
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # run() installs its own
+    seen = close_once_listed(1)
+    assert app_module.run([str(tmp_layout)]) == 0
+    assert seen["paths"] == [str(tmp_layout)]
+    assert seen["sample_notice"] is False
+
+
 def test_run_on_a_path_brings_back_the_places_of_last_time_too(
         qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
         tmp_layout: Path, close_once_listed: CloseOnceListed) -> None:
@@ -309,6 +338,7 @@ def close_once_listed() -> Iterator[CloseOnceListed]:
                 seen["states"] = states
                 seen["errors"] = [places.data(row, places.ERROR_ROLE) for row in rows]
                 seen["hook"] = sys.excepthook
+                seen["sample_notice"] = not windows[0].sample_notice.isHidden()
                 chosen = windows[0].tree.currentIndex()  # (a place, or an image of it)
                 while chosen.parent().isValid():
                     chosen = chosen.parent()

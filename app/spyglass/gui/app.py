@@ -157,7 +157,7 @@ def run(argv: list[str]) -> int:
     crashes.starting = False
     # the places of last time come back beside those given (make run gives the sample;
     # a file manager, the files chosen): none of the session is lost for them
-    window.restore_session(given=bool(paths))
+    window.restore_session(given=paths)
     for i, path in enumerate(paths):
         window.open_location(path, select=(i == 0))
     settle()

@@ -8,6 +8,7 @@ the attributes it reads are made by the window's ``__init__``.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,7 @@ from spyglass.gui import clipboard, icons
 from spyglass.gui.copy_side import CopyController
 from spyglass.gui.models.places import ImageNode, LoadState, LocationNode, PlacesModel
 from spyglass.gui.registries import RegistryBrowser
-from spyglass.gui.sample import own_sample
+from spyglass.gui.sample import FOLDER, own_sample, user_data_dir
 from spyglass.gui.views.image_view import ImageView
 from spyglass.gui.views.widgets import ChosenRow
 from spyglass.gui.workers import Runner
@@ -33,6 +34,16 @@ def sample_layout_path() -> Path:
     """The bundled sample layout (see :func:`icons.resources_dir`; a copy packaged without
     it has none)."""
     return icons.resources_dir() / "sample-layout"
+
+
+def _the_sample(given: Sequence[str | os.PathLike[str]]) -> Path | None:
+    """The path in ``given`` when it is the sample alone: the user's own copy (where
+    :func:`own_sample` makes it) or the bundled one. Compares names only (no disk)."""
+    if len(given) != 1:
+        return None
+    path = normalize_location(given[0])
+    samples = (user_data_dir() / FOLDER, sample_layout_path())
+    return Path(given[0]) if path in (normalize_location(s) for s in samples) else None
 
 
 class LocationsMixin(QMainWindow):
@@ -90,13 +101,18 @@ class LocationsMixin(QMainWindow):
         self._update_actions()
         return index
 
-    def restore_session(self, *, given: bool = False) -> None:
+    def restore_session(self, *, given: Sequence[str | os.PathLike[str]] = ()) -> None:
         """At start: the bundled sample on the very first run, else the places open last
-        time. With ``given`` (the window was started on paths, opened next): the places of
-        last time without selecting one, and no sample on a first run (what was asked
-        for is shown; nothing of the session is lost for it)."""
+        time. With ``given`` (the paths the window was started on, opened next): the
+        places of last time without selecting one, and no sample on a first run (what was
+        asked for is shown; nothing of the session is lost for it), but for the sample
+        itself (``make run`` gives the user's copy of it): its notice is shown over it,
+        as at a first start without a path. ``make run`` never showed the notice, and
+        ended the first start without it."""
         if not self.settings.first_run_done and not self.settings.recent_locations:
             if given:
+                if (sample := _the_sample(given)) is not None:
+                    self.show_sample(sample)
                 return
             def look(_cancel: object) -> Path | None:
                 # the user's own copy: what is dropped on it is written there, not into
