@@ -191,7 +191,8 @@ bench: install-test system-deps ## time Spyglass against skopeo (BENCH_ARGS=…;
 # pip or pipx elsewhere. packaging/ holds the desktop entry and icon for a desktop.
 # pip builds in the tree, and setuptools only adds to what an earlier build left in
 # build/: a module removed or a sample blob `make sample` dropped would go into the
-# wheel still. So each wheel is built from nothing.
+# wheel still. setup.py clears the built package before each build (so plain
+# `pip install .` and `pip wheel .` are safe too); removing build/ here is a second guard.
 wheel: $(PY) ## build dist/spyglass-VERSION-py3-none-any.whl, to install elsewhere
 	rm -rf build app/*.egg-info
 	$(PY) -m pip wheel --quiet --no-deps $(WHEEL_FLAGS) --wheel-dir dist .

@@ -6,6 +6,7 @@ source tree keeps them at its top, where a checkout and an editable install read
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from setuptools import setup
@@ -17,11 +18,23 @@ writes the sample layout stay out."""
 
 
 class BuildWithResources(build_py):
-    """``build_py``, then :data:`BUNDLED` copied into the built package."""
+    """``build_py`` into a package folder built from nothing, then :data:`BUNDLED` copied
+    into it.
+
+    pip (21.3 on) builds in the tree, and ``build_py`` and ``copy_tree`` only add to what
+    an earlier build left in ``build/lib``: a module removed, or a sample blob ``make
+    sample`` dropped, went on into every later wheel of ``pip install .`` and ``pip wheel
+    .`` (``make wheel`` removes ``build/`` itself). The built folders of this project's
+    packages are removed first; nothing else in ``build_lib`` is touched.
+    """
 
     def run(self) -> None:
+        editable = getattr(self, "editable_mode", False)
+        if not editable:
+            for top in sorted({name.split(".")[0] for name in self.packages or ()}):
+                shutil.rmtree(Path(self.build_lib) / top, ignore_errors=True)
         super().run()
-        if getattr(self, "editable_mode", False):
+        if editable:
             return  # an editable install reads them from the source tree
         here = Path(__file__).resolve().parent
         target = Path(self.build_lib) / "spyglass" / "resources"

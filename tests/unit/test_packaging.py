@@ -69,6 +69,40 @@ def test_make_wheel_leaves_out_what_an_earlier_build_left(tmp_path: Path) -> Non
     assert not [n for n in names if n.endswith("0" * 64)]
 
 
+def test_pip_wheel_leaves_out_what_an_earlier_build_left(tmp_path: Path) -> None:
+    """Plain ``pip wheel .`` (and ``pip install .``), which remove no ``build/`` as ``make
+    wheel`` does: a module deleted since the last build, or a sample blob, shipped still
+    (setuptools' ``build_py`` and ``copy_tree`` only add to ``build/lib``)."""
+    pytest.importorskip("wheel", reason="the test extra installs wheel, for this build")
+    tree = source_copy(tmp_path)
+    gone_module = tree / "app" / "spyglass" / "zz_removed_since.py"
+    gone_blob = tree / "resources" / "sample-layout" / "blobs" / "sha256" / ("0" * 64)
+    gone_module.write_text("gone = True\n")
+    gone_blob.write_bytes(b"dropped by make sample\n")
+
+    def wheel_names(out: Path) -> list[str]:
+        # with the setuptools and wheel installed here, asking no package index
+        result = subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+             "--no-build-isolation", "--no-index", "--wheel-dir", str(out), "."],
+            cwd=tree, env={**os.environ, "PIP_NO_INDEX": "1"},
+            capture_output=True, text=True, timeout=240, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
+        (wheel,) = out.glob("spyglass-*-py3-none-any.whl")
+        return zipfile.ZipFile(wheel).namelist()
+
+    first = wheel_names(tmp_path / "first")
+    assert "spyglass/zz_removed_since.py" in first  # (the build saw them)
+    gone_module.unlink()
+    gone_blob.unlink()
+    assert (tree / "build" / "lib" / "spyglass").is_dir()  # what the second build finds
+    names = wheel_names(tmp_path / "second")
+    assert "spyglass/core/__init__.py" in names
+    assert "spyglass/resources/sample-layout/index.json" in names
+    assert "spyglass/zz_removed_since.py" not in names
+    assert not [n for n in names if n.endswith("0" * 64)]
+
+
 def build_sdist(tree: Path, out: Path) -> Path:
     """The source distribution of ``tree``, built by setuptools' PEP 517 hook (as
     ``python -m build --sdist`` does) with the setuptools installed here."""
