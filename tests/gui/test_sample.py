@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import json
+import logging
 import os
 import shutil
 import stat
@@ -10,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from spyglass.gui import sample
 from spyglass.gui.sample import own_sample
 
 
@@ -23,6 +27,98 @@ def test_the_copy_is_made_once_and_whole(sample_layout: Path, tmp_path: Path,
     (own / "mine").write_text("an image copied in later")
     assert own_sample(sample_layout, tmp_path / "data") == own  # not made again
     assert (own / "mine").exists()
+
+
+def _changed(bundled: Path) -> None:
+    """``bundled`` as ``make sample`` or a newer Spyglass may have it: an image less."""
+    index = json.loads((bundled / "index.json").read_text())
+    index["manifests"] = index["manifests"][:1]
+    (bundled / "index.json").write_text(json.dumps(index))
+
+
+def test_a_copy_of_an_older_bundled_sample_is_renewed(
+        sample_layout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """``make sample`` (or an upgrade) changed the bundled sample, and ``make run`` opened
+    the copy made of the old one: it is made again, as nothing was written to it."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))  # (data/ may be made in it)
+    bundled = Path(shutil.copytree(sample_layout, tmp_path / "bundled"))
+    own = own_sample(bundled, tmp_path / "data")
+    assert own == tmp_path / "data" / "sample-layout"
+    _changed(bundled)
+    with caplog.at_level(logging.INFO, logger=sample.__name__):
+        assert own_sample(bundled, tmp_path / "data") == own
+    assert (own / "index.json").read_bytes() == (bundled / "index.json").read_bytes()
+    assert sorted(p.relative_to(own) for p in own.rglob("*")) == sorted(
+        p.relative_to(bundled) for p in bundled.rglob("*"))
+    assert sorted(p.name for p in own.parent.iterdir()) == [".sample-layout.made-from",
+                                                            "sample-layout"]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"The sample layout {own} was a copy of an older bundled sample, unchanged since: "
+        "it is a copy of the current one now."]
+    # and once more: renewed once, then left alone
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger=sample.__name__):
+        assert own_sample(bundled, tmp_path / "data") == own
+    assert caplog.records == []
+
+
+def test_a_copy_written_to_is_kept_when_the_bundled_sample_changes(
+        sample_layout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))  # (data/ may be made in it)
+    bundled = Path(shutil.copytree(sample_layout, tmp_path / "bundled"))
+    own = own_sample(bundled, tmp_path / "data")
+    assert own == tmp_path / "data" / "sample-layout"
+    mine = json.loads((own / "index.json").read_text())
+    mine["manifests"].append(mine["manifests"][0])  # (an image dropped on it)
+    (own / "index.json").write_text(json.dumps(mine))
+    _changed(bundled)
+    assert own_sample(bundled, tmp_path / "data") == own
+    assert json.loads((own / "index.json").read_text()) == mine
+
+
+def test_a_copy_an_earlier_version_made_is_renewed_once_noted(
+        sample_layout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Made before the note was kept: the copy is noted when it is the bundled sample's;
+    one that is not (written to, or of an older sample: no telling) is kept."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))  # (data/ may be made in it)
+    bundled = Path(shutil.copytree(sample_layout, tmp_path / "bundled"))
+    own = Path(shutil.copytree(bundled, tmp_path / "data" / "sample-layout"))
+    assert own_sample(bundled, tmp_path / "data") == own
+    assert (own.parent / sample.MADE_FROM).is_file()
+    _changed(bundled)
+    assert own_sample(bundled, tmp_path / "data") == own
+    assert (own / "index.json").read_bytes() == (bundled / "index.json").read_bytes()
+    # without the note and unlike the bundled one: kept
+    (own.parent / sample.MADE_FROM).unlink()
+    shutil.rmtree(bundled)
+    shutil.copytree(sample_layout, bundled)
+    assert own_sample(bundled, tmp_path / "data") == own
+    assert (own / "index.json").read_bytes() != (bundled / "index.json").read_bytes()
+
+
+def test_a_copy_that_cannot_be_renewed_is_opened_as_it_is(
+        sample_layout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))  # (data/ may be made in it)
+    bundled = Path(shutil.copytree(sample_layout, tmp_path / "bundled"))
+    own = own_sample(bundled, tmp_path / "data")
+    assert own == tmp_path / "data" / "sample-layout"
+    before = (own / "index.json").read_bytes()
+    _changed(bundled)
+
+    def full(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copytree", full)
+    with caplog.at_level(logging.INFO, logger=sample.__name__):
+        assert own_sample(bundled, tmp_path / "data") == own
+    assert (own / "index.json").read_bytes() == before
+    assert [r.getMessage() for r in caplog.records] == [
+        f"The sample layout {own} is a copy of an older bundled sample, and could not be "
+        "renewed (No space left on device); it is opened as it is."]
+    assert sorted(p.name for p in own.parent.iterdir()) == [".sample-layout.made-from",
+                                                            "sample-layout"]
 
 
 def test_without_a_place_for_it_the_bundled_one_is_opened(
@@ -42,7 +138,8 @@ def test_a_half_made_copy_is_removed_and_made_again(sample_layout: Path,
     (own / "index.json").unlink()  # (copied up to there)
     assert own_sample(sample_layout, tmp_path / "data") == own
     assert (own / "index.json").read_bytes() == (sample_layout / "index.json").read_bytes()
-    assert sorted(p.name for p in own.parent.iterdir()) == ["sample-layout"]
+    assert sorted(p.name for p in own.parent.iterdir()) == [".sample-layout.made-from",
+                                                            "sample-layout"]
 
 
 def test_a_copy_without_its_index_is_set_aside_and_made_again(sample_layout: Path,
@@ -67,6 +164,7 @@ def test_staging_folders_a_killed_copy_left_are_removed(sample_layout: Path,
     os.utime(stale, (long_ago, long_ago))
     assert own_sample(sample_layout, data) == data / "sample-layout"
     assert sorted(p.name for p in data.iterdir()) == [".sample-layout-abcdefgh",
+                                                      ".sample-layout.made-from",
                                                       "sample-layout"]
 
 

@@ -3,11 +3,16 @@ Spyglass bundles, so that an image dropped on it is written there, never into th
 tree of a checkout (its committed files) nor into an installed package (often read-only).
 
 The copy is made once, under ``platformdirs.user_data_dir("spyglass")``, whole or not at
-all (into a temporary folder beside it, renamed into place). A folder at its name without
-an ``index.json`` (a half-made copy, a copy damaged since) is removed when it holds only
-the sample's own files, else renamed aside (``sample-layout.bad``), and the copy made
-again. Where it cannot be made (no home folder, a read-only one), the bundled layout is
-opened as it is (and the window never remembers it as a place).
+all (into a temporary folder beside it, renamed into place). Beside it, :data:`MADE_FROM`
+notes the digest of the ``index.json`` it was copied with: when the bundled sample
+changes (``make sample``, a newer Spyglass) and the copy's ``index.json`` is still that
+one (nothing written to it since), the copy is replaced by one of the new sample, made
+the same way; a copy written to, or one made before the note was kept, stays as it is.
+A folder at its name without an ``index.json`` (a half-made copy, a copy damaged
+since) is removed when it holds only the sample's own files, else renamed aside
+(``sample-layout.bad``), and the copy made again. Where it cannot be made (no home
+folder, a read-only one), the bundled layout is opened as it is (and the window never
+remembers it as a place).
 
 The copy is the user's to write to, whatever the modes of the installed files (a Nix or
 Guix store, an image whose files are 0444 and folders 0555): what it holds gets the
@@ -17,6 +22,7 @@ read-only from such an install gets it when it is next opened.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -33,6 +39,8 @@ from spyglass.core.cachedir import make_user_folder, tighten_own_folder
 log = logging.getLogger(__name__)
 
 FOLDER = "sample-layout"
+MADE_FROM: Final = f".{FOLDER}.made-from"
+"""Beside the copy: ``sha256:HEX``, the digest of the ``index.json`` it was made with."""
 STALE_AGE: Final = 60.0
 """Seconds after which a staging folder (``.sample-layout-XXXXXXXX``) is one a copy that
 was killed left, and is removed by the next."""
@@ -55,6 +63,8 @@ def own_sample(bundled: Path, data_dir: Path | None = None) -> Path | None:
     target = folder / FOLDER
     if (target / "index.json").is_file():
         tighten_own_folder(folder)  # (one an older Spyglass made 0755)
+        if _outdated(bundled, folder):
+            return _renewed(bundled, folder)
         _make_writable_if_read_only(target)
         return target
     try:
@@ -64,20 +74,102 @@ def own_sample(bundled: Path, data_dir: Path | None = None) -> Path | None:
         _remove_stale_staging(folder)
         if os.path.lexists(target):
             _clear_broken(bundled, target)
-        staging = Path(tempfile.mkdtemp(prefix=f".{FOLDER}-", dir=folder))
+        staging = _staged_copy(bundled, folder)
         try:
-            shutil.copytree(bundled, staging, dirs_exist_ok=True)
-            _make_writable(staging)
             staging.rename(target)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+        _note_made_from(bundled, folder)
     except OSError as exc:
         if (target / "index.json").is_file():  # another window made it meanwhile
             return target
         log.info("The sample layout is opened where Spyglass keeps it (%s): a copy of "
                  "your own could not be made in %s (%s).", bundled, folder, _why(exc))
         return bundled
+    return target
+
+
+def _staged_copy(bundled: Path, folder: Path) -> Path:
+    """A whole, writable copy of ``bundled`` in a new staging folder of ``folder``."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{FOLDER}-", dir=folder))
+    try:
+        shutil.copytree(bundled, staging, dirs_exist_ok=True)
+        _make_writable(staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return staging
+
+
+def _digest(path: Path) -> str:
+    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _note_made_from(bundled: Path, folder: Path) -> None:
+    """Note :data:`MADE_FROM` for a copy just made of ``bundled`` (written whole, or not at
+    all: without it the copy is never renewed, which is all a failure costs)."""
+    note = folder / MADE_FROM
+    part = note.with_name(f"{note.name}.{os.getpid()}")
+    try:
+        part.write_text(_digest(bundled / "index.json") + "\n")
+        os.replace(part, note)
+    except OSError as exc:
+        log.info("Could not note what the sample layout in %s was copied from (%s).",
+                 folder, exc.strerror or exc)
+        part.unlink(missing_ok=True)
+
+
+def _outdated(bundled: Path, folder: Path) -> bool:
+    """Whether the copy in ``folder`` is of a bundled sample that has changed since, with
+    nothing written to it: its ``index.json`` is the one :data:`MADE_FROM` notes, and the
+    bundled one is another. A copy without the note (an earlier Spyglass made it) that is
+    the bundled sample's is noted now. Never raises (unreadable: kept as it is)."""
+    try:
+        now = _digest(folder / FOLDER / "index.json")
+        bundled_now = _digest(bundled / "index.json")
+        try:
+            made_from = (folder / MADE_FROM).read_text().strip()
+        except FileNotFoundError:
+            if now == bundled_now:
+                _note_made_from(bundled, folder)
+            return False
+    except (OSError, UnicodeDecodeError):
+        return False
+    return now == made_from and now != bundled_now
+
+
+def _renewed(bundled: Path, folder: Path) -> Path:
+    """Replace the outdated copy in ``folder`` by a copy of ``bundled``: made beside it,
+    then the old one renamed aside and the new renamed into place. Another window doing
+    the same at the same moment may have put its own there first: that one is kept.
+    Where it cannot be done, the old copy is opened as it is (and why is logged)."""
+    target = folder / FOLDER
+    try:
+        _remove_stale_staging(folder)
+        staging = _staged_copy(bundled, folder)
+        aside = Path(tempfile.mkdtemp(prefix=f".{FOLDER}-", dir=folder))
+        try:
+            try:
+                os.rename(target, aside / FOLDER)
+            except FileNotFoundError:
+                pass  # (renamed aside by another window already)
+            staging.rename(target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)  # (there still if not renamed)
+            shutil.rmtree(aside, ignore_errors=True)
+    except OSError as exc:
+        if not (target / "index.json").is_file():
+            log.info("The sample layout in %s could not be renewed (%s); the bundled one "
+                     "at %s is opened.", folder, _why(exc), bundled)
+            return bundled
+        if _outdated(bundled, folder):  # (else another window renewed it meanwhile)
+            log.info("The sample layout %s is a copy of an older bundled sample, and could "
+                     "not be renewed (%s); it is opened as it is.", target, _why(exc))
+        return target
+    _note_made_from(bundled, folder)
+    log.info("The sample layout %s was a copy of an older bundled sample, unchanged "
+             "since: it is a copy of the current one now.", target)
     return target
 
 
@@ -188,9 +280,12 @@ def _gone_is_fine(function: object, path: str,
 
 def main() -> int:
     """Print the path of the user's own sample layout, making it if need be (``make run``
-    opens the window on it); nothing, and why on stderr, when no copy can be made."""
+    opens the window on it), or renewing it (see the module's docstring: it says so on
+    stderr); nothing, and why on stderr, when no copy can be made."""
     from spyglass.gui.icons import resources_dir
 
+    if not logging.getLogger().handlers:  # (what it did to the copy, on stderr)
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
     bundled = resources_dir() / FOLDER
     found = own_sample(bundled)
     if found == bundled:  # (in a checkout: its committed files, never to be written to)
