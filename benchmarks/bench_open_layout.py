@@ -33,6 +33,7 @@ from common import (  # common puts app/ and the repo root on sys.path
     Row,
     Timing,
     find_tool,
+    gui_sandbox,
     print_table,
     run_command,
     subprocess_env,
@@ -173,13 +174,10 @@ def measure_gui(layout: Path, count: int, rounds: int) -> list[Row]:
     Settings go to a folder in the benchmark cache, never the user's.
     """
     sandbox = CACHE_DIR / "gui-home"
-    for variable in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
-        os.environ[variable] = str(sandbox / variable.lower())
-    os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    gui_sandbox()
     what = f"(b) window: MainWindow opens the layout, {count} rows in the model"
     try:
-        from PySide6.QtCore import QEventLoop, QModelIndex, QTimer, qInstallMessageHandler
+        from PySide6.QtCore import QEventLoop, QModelIndex, QTimer
 
         from spyglass.core.settings import Settings
         from spyglass.gui.app import create_application
@@ -187,12 +185,6 @@ def measure_gui(layout: Path, count: int, rounds: int) -> list[Row]:
     except ImportError as exc:
         return [Row(what, None, target=LIST_TARGET, note=f"not measured: {exc}")]
 
-    def quiet_offscreen(mode: object, context: object, message: str) -> None:
-        # The offscreen platform warns on every show(); other messages go to stderr.
-        if "does not support propagateSizeHints" not in message:
-            print(f"Qt: {message}", file=sys.stderr)
-
-    qInstallMessageHandler(quiet_offscreen)
     app = create_application([sys.argv[0]])
     settings_file = sandbox / "settings.json"
 

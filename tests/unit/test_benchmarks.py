@@ -4,6 +4,8 @@ measuring itself is for ``make bench``."""
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,3 +89,33 @@ def test_the_table_names_the_image_measured(bench_copy: ModuleType) -> None:
     assert title(needed(chosen([]))).startswith(
         "Copying 2 platforms x 8 layers x 32 MiB = 512 MiB; typical image: 2 platforms x 10 "
         "layers x 4 MiB = 80 MiB (gzip")
+
+
+QT_NOTES_SCRIPT = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from common import gui_sandbox
+gui_sandbox()
+from PySide6.QtCore import qWarning
+from PySide6.QtWidgets import QApplication, QWidget
+app = QApplication([])
+window = QWidget()
+window.show()
+window.setMinimumSize(120, 80)  # (the offscreen platform: "does not support ...")
+app.processEvents()
+qWarning("a message of another kind")
+"""
+
+
+def test_the_gui_benchmarks_keep_the_offscreen_platforms_notes_out(tmp_path: Path) -> None:
+    """``make bench`` had 23 lines of "This plugin does not support propagateSizeHints()"
+    among its tables; Qt's other messages still come through."""
+    pytest.importorskip("PySide6")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
+           "SPYGLASS_BENCH_CACHE": str(tmp_path / "cache")}
+    result = subprocess.run([sys.executable, "-c", QT_NOTES_SCRIPT, str(BENCHMARKS)],
+                            env=env, capture_output=True, text=True, timeout=120,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    assert "propagateSizeHints" not in result.stderr
+    assert "a message of another kind" in result.stderr
