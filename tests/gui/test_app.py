@@ -88,8 +88,14 @@ def test_a_ctrl_c_reaching_the_crash_handler_is_no_crash(
             handler(type(exc), exc, exc.__traceback__)
 
     QTimer.singleShot(0, interrupted)
-    QTimer.singleShot(5_000, lambda: QApplication.exit(1))  # (a failing test ends)
-    statuses.append(QApplication.exec())
+    give_up = QTimer()  # (a failing test ends; stopped after, or it ends a later test's loop)
+    give_up.setSingleShot(True)
+    give_up.timeout.connect(lambda: QApplication.exit(1))
+    give_up.start(5_000)
+    try:
+        statuses.append(QApplication.exec())
+    finally:
+        give_up.stop()
     assert statuses == [130]
     assert FakeDialog.shown == [] and previous_calls == []
     assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
