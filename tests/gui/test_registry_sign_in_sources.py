@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from spyglass.core.credentials import Credentials
 from spyglass.core.credentials.store import CredentialStore
 from spyglass.core.settings import RegistrySettings, Settings
 from spyglass.gui.main_window import MainWindow
@@ -153,3 +154,84 @@ def test_edit_registry_names_the_user_an_auth_file_signs_in_and_saving_keeps_it(
     qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
     assert dialog.password_error.text() == "Enter the password or token for bob."
     dialog.reject()
+
+
+def _keyring_entry(backend: LockableKeyring, host: str) -> dict[str, str] | None:
+    stored = backend.get_password("spyglass", host)
+    return None if stored is None else dict(json.loads(stored))
+
+
+def test_removing_a_registry_leaves_the_password_spyglass_login_saved(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], alice_registry: RegistryFacts,
+        tmp_path: Path) -> None:
+    """``spyglass login`` saved alice's password; the registry was added with both fields
+    empty (browsed as alice). Remove Registry deleted that keyring entry, unasked: the
+    command line then wanted a login again. It stays, and the confirmation says so."""
+    host = alice_registry.host
+    backend = LockableKeyring()
+    env = store_environ(tmp_path / "env")
+    store = CredentialStore(keyring_backend=backend, environ=env)
+    store.save(host, Credentials("alice", "wonderland"))  # as spyglass login saves it
+    window = make_window(credentials=store)
+    add_registry(qtbot, window, host)
+    assert wait_repositories(qtbot, window, host) == ["demo/app", "other/tools"]
+    asked: list[str] = []
+    window.registries.confirm = lambda title, text, accept: asked.append(text) or True
+    assert window.registries.remove_registry(host)
+    assert asked == [f"<p>Remove <b>{host}</b> from Spyglass?</p><p>Credentials saved for it "
+                     "outside this window (by spyglass login, docker login or podman login) "
+                     "stay as they are. Nothing on the registry changes.</p>"]
+    qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)
+    assert window.settings.forget_pending == []
+    assert _keyring_entry(backend, host) == {"username": "alice", "password": "wonderland"}
+
+
+def test_removing_forgets_the_window_s_password_but_not_another_login_s_since(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], alice_registry: RegistryFacts,
+        tmp_path: Path) -> None:
+    """The window saved alice's password, and is asked to forget it with the registry;
+    a ``spyglass login`` as bob since replaced it in the keyring: bob's is not the
+    window's to forget. (Without that login, Remove forgets alice's.)"""
+    host = alice_registry.host
+    backend = LockableKeyring()
+    env = store_environ(tmp_path / "env")
+    store = CredentialStore(keyring_backend=backend, environ=env)
+    window = make_window(credentials=store)
+    for login_since in (False, True):
+        add_registry(qtbot, window, host, "alice", "wonderland")
+        qtbot.waitUntil(lambda: _keyring_entry(backend, host) is not None, timeout=WAIT_MS)
+        if login_since:
+            store.save(host, Credentials("bob", "builder"))
+        window.registries.confirm = lambda title, text, accept: "forgotten too" in text
+        assert window.registries.remove_registry(host)
+        qtbot.waitUntil(lambda: window.runner.active == 0
+                        and not window.settings.forget_pending, timeout=WAIT_MS)
+        assert _keyring_entry(backend, host) == (
+            {"username": "bob", "password": "builder"} if login_since else None)
+
+
+def test_a_token_typed_with_no_user_name_is_the_window_s_and_goes_with_the_registry(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The settings name no user for a token typed alone: they note that the window
+    saved it, so that Remove Registry forgets it (and says so), as a user's password."""
+    import socket
+
+    from spyglass.gui.dialogs.registry import RegistryInput
+    from tests.helpers.names import resolver
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver({}))  # (r.example: no DNS query)
+    backend = LockableKeyring()
+    store = CredentialStore(keyring_backend=backend, environ=store_environ(tmp_path / "env"))
+    window = make_window(credentials=store)
+    window.registries.editing._registry_added(
+        RegistryInput("r.example", "", "t0ken", insecure=False, check=None))
+    assert window.settings.registry("r.example") == RegistrySettings("r.example",
+                                                                      saved_token=True)
+    qtbot.waitUntil(lambda: _keyring_entry(backend, "r.example") is not None,
+                    timeout=WAIT_MS)
+    asked: list[str] = []
+    window.registries.confirm = lambda title, text, accept: asked.append(text) or True
+    assert window.registries.remove_registry("r.example")
+    assert "<p>The token saved for it is forgotten too." in asked[0]
+    qtbot.waitUntil(lambda: _keyring_entry(backend, "r.example") is None, timeout=WAIT_MS)

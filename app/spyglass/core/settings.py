@@ -41,7 +41,8 @@ CONFIG_VARIABLE: Final = "XDG_CONFIG_HOME"
 _KEYS: Final = frozenset({"version", "recent_locations", "open_locations", "first_run_done",
                           "window_geometry", "registries", "show_attachment_tags",
                           "forget_pending"})
-_REGISTRY_KEYS: Final = frozenset({"host", "username", "insecure", "repositories"})
+_REGISTRY_KEYS: Final = frozenset({"host", "username", "insecure", "repositories",
+                                   "saved_token"})
 
 
 def settings_path() -> Path:
@@ -92,7 +93,10 @@ class RegistrySettings:
     Attributes:
         host: the registry as people name it (``docker.io``, ``localhost:5000``),
             already canonical (lower case, no scheme, no path).
-        username: the account last used, shown in the window; "" for anonymous.
+        username: the account last used, shown in the window; "" for anonymous. The
+            window saved its password (in the keyring, or for the session).
+        saved_token: the window saved a token typed with no user name for it (in the
+            keyring, or for the session); False for a user name, and for none.
         insecure: plain HTTP and unverified TLS are allowed for this registry.
         repositories: repositories opened by name (for registries without a
             catalog), in the order they were opened.
@@ -105,6 +109,14 @@ class RegistrySettings:
     insecure: bool = False
     repositories: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    saved_token: bool = False
+
+    @property
+    def keeps_secret(self) -> bool:
+        """Whether the window saved a secret for this registry (the password of
+        :attr:`username`, or a token alone): what it may forget. Credentials saved
+        by anything else (``spyglass login``, ``docker login``) are not its to forget."""
+        return bool(self.username) or self.saved_token
 
     def __post_init__(self) -> None:
         self.host = self.host.strip().lower()
@@ -123,6 +135,8 @@ class RegistrySettings:
             "insecure": self.insecure,
             "repositories": list(dict.fromkeys(self.repositories)),
         }
+        if self.saved_token:  # (rare: not written otherwise)
+            known["saved_token"] = True
         return {**known, **{k: v for k, v in self.extra.items() if k not in known}}
 
     @classmethod
@@ -164,6 +178,11 @@ class RegistrySettings:
             entry.insecure = insecure
         elif insecure is not None:
             ignored("insecure", "true or false")
+        saved_token = data.get("saved_token")
+        if isinstance(saved_token, bool):
+            entry.saved_token = saved_token
+        elif saved_token is not None:
+            ignored("saved_token", "true or false")
         repositories = data.get("repositories")
         if isinstance(repositories, list) and all(isinstance(r, str) and r for r in repositories):
             entry.repositories = list(dict.fromkeys(repositories))
@@ -226,6 +245,7 @@ class Settings:
                 entry = theirs.copy()
             else:
                 entry.username = theirs.username
+                entry.saved_token = theirs.saved_token
                 entry.insecure = theirs.insecure
                 entry.repositories[:] = theirs.repositories
                 entry.extra = copying.deepcopy(theirs.extra)

@@ -66,7 +66,10 @@ def _merge_registry(base: RegistrySettings | None, mine: RegistrySettings,
         merged.extra = _merge_extra({}, mine.extra, theirs.extra)
         return merged
     merged = theirs.copy()
-    merged.username = _merge_value(base.username, mine.username, theirs.username)
+    # who signs in (a user, or a token alone) is one setting: merged as one
+    merged.username, merged.saved_token = _merge_value(
+        (base.username, base.saved_token), (mine.username, mine.saved_token),
+        (theirs.username, theirs.saved_token))
     merged.insecure = _merge_value(base.insecure, mine.insecure, theirs.insecure)
     merged.repositories = _merge_names(base.repositories, mine.repositories,
                                        theirs.repositories)

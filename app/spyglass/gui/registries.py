@@ -336,7 +336,7 @@ class RegistryBrowser(QObject):
         the page went, Qt moved it to the first screen's text)."""
         self._page_keyboard.give_back()
 
-    def follow_settings(self, before: dict[str, tuple[str, bool]]) -> None:
+    def follow_settings(self, before: dict[str, tuple[str, bool, bool]]) -> None:
         """The settings took in what another window (or a hand edit) saved: the tree
         follows (see :meth:`RegistryEditing.follow_settings`)."""
         self.editing.follow_settings(before)

@@ -123,7 +123,7 @@ class RegistryEditing:
         emit(self._browser.registryAdded, entry.host)
 
     def _registry_edited(self, old: RegistrySettings, result: RegistryInput) -> None:
-        entry = result.settings(old.repositories)
+        entry = result.settings(old)
         self._settings.set_registry(entry)
         current = self._browser.chosen_index()
         showing = self.model.registry_node(current)
@@ -135,7 +135,7 @@ class RegistryEditing:
         if result.credentials is not None:
             self._keep_secret(result)
         elif forgotten:
-            self._forget_secret(entry.host)
+            self._forget_secret(entry.host, old.username)
         if showing is not None and showing.host == entry.host:
             index = self.model.registry_index(entry.host)
             self.tree.setCurrentIndex(index)
@@ -163,11 +163,14 @@ class RegistryEditing:
         if host not in self._settings.forget_pending:
             self._settings.forget_pending.append(host)
 
-    def _forget_secret(self, host: str, *, quiet: bool = False) -> None:
+    def _forget_secret(self, host: str, username: str | None = None, *,
+                       quiet: bool = False) -> None:
         """Remove ``host``'s saved password on the keyring's writer (:meth:`_note_forget`
-        first); once the keyring has answered, it is no longer to be forgotten. A failure
-        is said in the status bar (only logged when ``quiet``: at start) and the removal
-        is tried again at the next start."""
+        first): with ``username`` (the user the window saved it for, "" for a token
+        alone), only while what is saved is still theirs (:func:`forget_credentials`).
+        Once the keyring has answered, it is no longer to be forgotten. A failure is said
+        in the status bar (only logged when ``quiet``: at start) and the removal is tried
+        again at the next start."""
         store = self._store
 
         def failed(message: str) -> None:
@@ -176,7 +179,7 @@ class RegistryEditing:
             else:
                 emit(self._browser.statusMessage, message)
 
-        self._runner.submit(lambda _cancel: forget_credentials(store, host),
+        self._runner.submit(lambda _cancel: forget_credentials(store, host, username),
                             on_done=lambda _found: self._forgotten(host), on_error=failed,
                             serial=True, lane=KEYRING, drain=True,
                             what=f"forgetting the password for {host}")
@@ -224,7 +227,9 @@ class RegistryEditing:
             emit(self._browser.statusMessage, f"Saved the password for {host} in {keyring}.")
 
     def remove_registry(self, host: str) -> bool:
-        """Take ``host`` off the list (after asking) and forget its saved password."""
+        """Take ``host`` off the list (after asking) and forget the password (or token)
+        the window saved for it; credentials it did not save (``spyglass login``'s in
+        the same keyring, ``docker login``'s) stay."""
         entry = self._settings.registry(host)
         if entry is None:
             return False
@@ -232,14 +237,21 @@ class RegistryEditing:
         if entry.username:
             text += (f"<p>The password saved for {html.escape(entry.username)} is forgotten "
                      "too. Nothing on the registry changes.</p>")
+        elif entry.saved_token:
+            text += ("<p>The token saved for it is forgotten too. Nothing on the registry "
+                     "changes.</p>")
         else:
-            text += "<p>Nothing on the registry changes.</p>"
+            text += ("<p>Credentials saved for it outside this window (by spyglass login, "
+                     "docker login or podman login) stay as they are. Nothing on the "
+                     "registry changes.</p>")
         if not self._browser.confirm("Remove Registry", text, "Remove"):
             return False
         self._settings.remove_registry(host)
-        self._note_forget(host)
+        if entry.keeps_secret:
+            self._note_forget(host)
         emit(self._browser.settingsChanged)
-        self._forget_secret(host)
+        if entry.keeps_secret:
+            self._forget_secret(host, entry.username)
         self._browser.keyboard_off_page()  # (before its page goes)
         self._take_off(host)
         emit(self._browser.statusMessage, f"Removed {host}.")
@@ -261,12 +273,13 @@ class RegistryEditing:
             self._image_view.show_empty()
             emit(self._browser.titleChanged, "")
 
-    def follow_settings(self, before: dict[str, tuple[str, bool]]) -> None:
+    def follow_settings(self, before: dict[str, tuple[str, bool, bool]]) -> None:
         """The settings took in what another window (or a hand edit) saved: the tree
-        follows. ``before`` is each registry's user name and insecure flag before that.
+        follows. ``before`` is each registry's user name, insecure flag and saved token
+        (:attr:`~spyglass.core.settings.RegistrySettings.saved_token`) before that.
 
-        A registry added there is listed, one removed there goes, one whose user name
-        or flag changed there connects anew; the attachment tags show as set there."""
+        A registry added there is listed, one removed there goes, one whose user name,
+        flag or token changed there connects anew; the attachment tags show as set there."""
         now = {entry.host: entry for entry in self._settings.registries}
         for host in before:
             if host not in now:
@@ -275,7 +288,7 @@ class RegistryEditing:
         for host, entry in now.items():
             if host not in before:
                 self.model.add_registry(entry, self.connection(entry))
-            elif before[host] != (entry.username, entry.insecure):
+            elif before[host] != (entry.username, entry.insecure, entry.saved_token):
                 self.model.update_registry(entry, self.connection(entry))
         if self._settings.show_attachment_tags != self._browser.show_attachments:
             self._browser.set_show_attachments(self._settings.show_attachment_tags)

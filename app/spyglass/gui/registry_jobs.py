@@ -9,6 +9,7 @@ person types as a registry host or a repository name.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -41,6 +42,8 @@ from spyglass.core.transports.registry import RegistryClient
 from spyglass.core.transports.registry.client import DEFAULT_PAGE_SIZE, NamePage
 from spyglass.core.transports.registry.hosts import split_host
 from spyglass.gui.formatting import home_shortened
+
+log = logging.getLogger(__name__)
 
 CATALOG_PAGE_SIZE: Final = DEFAULT_PAGE_SIZE
 """The repositories a catalog page asks for: the command line's 1000, the most distribution
@@ -392,7 +395,17 @@ def save_credentials(store: CredentialStore, host: str, credentials: Credentials
     return Kept(store.save(host, credentials))
 
 
-def forget_credentials(store: CredentialStore, host: str) -> bool:
+def forget_credentials(store: CredentialStore, host: str, username: str | None = None) -> bool:
+    """Remove the credentials the window saved for ``host``; True if something was
+    removed. With ``username`` (the user they were saved for, "" for a token alone), only
+    while what is saved for ``host`` is still theirs: what was saved there since by
+    something else (``spyglass login`` as another user) is not the window's, and stays."""
+    if username is not None:
+        kept = store.saved(host)
+        if kept is not None and kept.username != username:
+            log.info("Left the credentials saved for %s in place: they are no longer those "
+                     "the window saved.", host)
+            return False
     return store.forget(host)
 
 

@@ -134,7 +134,7 @@ class SettingsMixin(QMainWindow):
         """Take in what the file held besides this window's changes: what the window
         changed since ``snapshot`` stays, anything else is as saved."""
         self._save_ended()
-        before = {entry.host: (entry.username, entry.insecure)
+        before = {entry.host: (entry.username, entry.insecure, entry.saved_token)
                   for entry in self.settings.registries}
         self.settings.take(merge_settings(snapshot, self.settings, saved.settings))
         self._settings_base = saved.settings

@@ -239,6 +239,32 @@ def test_registries_round_trip_without_secrets(path: Path) -> None:
     assert not {"password", "secret", "token"} & set().union(*data["registries"])
 
 
+def test_a_token_the_window_saved_is_noted_never_the_token_itself(path: Path) -> None:
+    """A token typed with no user name is the window's to forget (Remove Registry): the
+    settings note that it saved one, as a user name notes a password; the note reads
+    back, merges with who signs in, and is left out where there is none."""
+    from spyglass.core.settings_merge import merge_settings
+
+    original = Settings(registries=[RegistrySettings("quay.io", saved_token=True),
+                                    RegistrySettings("ghcr.io")])
+    save_settings(original, path)
+    assert load_settings(path) == original
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["registries"][0]["saved_token"] is True
+    assert "saved_token" not in data["registries"][1]
+    assert [r.keeps_secret for r in original.registries] == [True, False]
+    assert RegistrySettings("ghcr.io", "alice").keeps_secret
+    assert Settings.from_json({"registries": [{"host": "quay.io", "saved_token": "yes"}]}
+                              ).registries == [RegistrySettings("quay.io")]
+    # another window signed in as alice instead: one change, not a token and a user
+    base = Settings(registries=[RegistrySettings("quay.io", saved_token=True)])
+    theirs = Settings(registries=[RegistrySettings("quay.io", "alice")])
+    mine = Settings(registries=[RegistrySettings("quay.io", saved_token=True,
+                                                 repositories=["team/app"])])
+    merged = merge_settings(base, mine, theirs).registries
+    assert merged == [RegistrySettings("quay.io", "alice", repositories=["team/app"])]
+
+
 def test_a_secret_in_the_file_is_ignored_and_not_repeated(
     path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

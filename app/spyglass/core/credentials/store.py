@@ -238,6 +238,15 @@ class CredentialStore:
             log.info("Keeping the credentials for %s for this session only.", registry)
         return "session"
 
+    def saved(self, host: str) -> Credentials | None:
+        """What :meth:`save` (or a ``spyglass login``) kept for ``host``: this session's,
+        else the keyring's; None when neither has any. No auth file is read. Raises
+        :class:`KeyringUnavailable` when the keyring is locked."""
+        registry = canonical_host(host)
+        with self._lock:
+            found = self._session.get(registry)
+        return found if found is not None else self._keyring.get(registry)
+
     def dropped_before(self, host: str) -> bool:
         """Whether :meth:`save` removed other credentials for ``host`` that an earlier
         Spyglass kept in the unencrypted keyring file nobody chose (:attr:`passed_over`):

@@ -95,9 +95,14 @@ class RegistryInput:
             return None
         return Credentials(self.username, self.password, source="Spyglass")
 
-    def settings(self, repositories: list[str] | None = None) -> RegistrySettings:
+    def settings(self, old: RegistrySettings | None = None) -> RegistrySettings:
+        """The registry's settings, accepted; ``old``, those it had (Edit Registry): its
+        repositories, and its saved token while no user name or other secret was typed."""
+        token = not self.username and (bool(self.password) or (
+            old is not None and old.saved_token))
         return RegistrySettings(self.host, self.username, self.insecure,
-                                list(repositories or []))
+                                list(old.repositories) if old is not None else [],
+                                saved_token=token)
 
 
 def _buddy(text: str, field: QWidget) -> QLabel:
