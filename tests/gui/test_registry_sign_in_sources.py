@@ -24,9 +24,10 @@ from tests.gui.guitools import (
     fill_registry_dialog,
     test_connection,
     wait_repositories,
+    wait_tags,
 )
 from tests.helpers.keyrings import LockableKeyring
-from tests.helpers.registry import RegistryServer
+from tests.helpers.registry import RegistryServer, seed_tags
 from tests.helpers.tokenserver import TokenServer
 
 
@@ -235,3 +236,70 @@ def test_a_token_typed_with_no_user_name_is_the_window_s_and_goes_with_the_regis
     assert window.registries.remove_registry("r.example")
     assert "<p>The token saved for it is forgotten too." in asked[0]
     qtbot.waitUntil(lambda: _keyring_entry(backend, "r.example") is None, timeout=WAIT_MS)
+
+
+@pytest.fixture
+def tokens_and_registry(registry_binary: str) -> Iterator[tuple[TokenServer, RegistryServer]]:
+    """A registry behind a token server that gives alice everything and nobody anonymous
+    anything, with one tag of demo/app."""
+    with TokenServer(users={"alice": "wonderland"},
+                     acl={"alice": {"*": ["*"], "registry:catalog": ["*"]}},
+                     allow_anonymous=False) as tokens, \
+            RegistryServer(binary=registry_binary, token_server=tokens) as server:
+        seed_tags(server, "demo/app", 1, creds=("alice", "wonderland"))
+        yield tokens, server
+
+
+def test_a_token_typed_with_no_user_name_is_presented_to_a_token_auth_registry(
+        qtbot: QtBot, make_window: Callable[..., MainWindow],
+        tokens_and_registry: tuple[TokenServer, RegistryServer], tmp_path: Path) -> None:
+    """A token in the password field, the user name empty: the token server was asked
+    anonymously and the token went nowhere, while Test Connection said "without signing
+    in" and the page "Signed in with a token" (demo/app then wanted valid credentials).
+    It is presented as it is, as --registry-token presents one, then and after a restart
+    (from the keyring); one the registry refuses is said to be the token."""
+    tokens, server = tokens_and_registry
+    host = server.host
+    token = tokens.issue_token("alice", tokens.grant("alice", ["repository:demo/app:pull"]))
+    backend = LockableKeyring()
+    env = store_environ(tmp_path / "env")
+    window = make_window(credentials=CredentialStore(keyring_backend=backend, environ=env))
+    dialog = window.registries.add_registry()
+    fill_registry_dialog(qtbot, dialog, host, "", token)
+    tokens.clear_log()
+    assert test_connection(qtbot, dialog) == (
+        f"Connected\n{host} answers as a registry over plain HTTP (allowed for this "
+        "machine), with the token.")
+    with qtbot.waitSignal(window.registries.registryAdded, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+    window.registries.open_repository(host, "demo/app")  # (the token lists no catalog)
+    assert wait_tags(qtbot, window, host, "demo/app") == ["tag-00000"]
+    assert tokens.requests == []  # the token given is the one sent: none was asked for
+    assert window.settings.registry(host) == RegistrySettings(
+        host, repositories=["demo/app"], saved_token=True)
+    qtbot.waitUntil(lambda: _keyring_entry(backend, host) == {"username": "",
+                                                               "password": token},
+                    timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.status_text.startswith("Saved the token for"),
+                    timeout=WAIT_MS)
+    window.close()
+
+    again = make_window(Settings(first_run_done=True, registries=[
+        RegistrySettings(host, saved_token=True)]),
+        credentials=CredentialStore(keyring_backend=backend, environ=env))
+    again.registries.open_repository(host, "demo/app")
+    assert wait_tags(qtbot, again, host, "demo/app") == ["tag-00000"]
+    assert tokens.requests == []
+    dialog = again.registries.edit_registry(host)
+    assert dialog is not None and dialog.user_edit.text() == ""
+    assert dialog.credentials_hint.text().startswith(
+        "Signed in with the token saved for this registry: leave both empty to keep it.")
+    qtbot.waitUntil(lambda: dialog.password_edit.placeholderText()
+                    == "unchanged — type to replace it", timeout=WAIT_MS)
+    assert test_connection(qtbot, dialog).endswith(", with the token.")
+    fill_registry_dialog(qtbot, dialog, host, "", token[:-4] + "AAAA")
+    assert test_connection(qtbot, dialog) == (
+        f"The registry did not accept the token\nLogging in to {host} failed: the registry "
+        f"{host} refused the Bearer token given. Check the token.")
+    assert tokens.requests == []
+    dialog.reject()

@@ -715,6 +715,38 @@ def test_login_inspect_logout_with_a_real_keyring(
     assert "no stored credentials" in again
 
 
+def test_a_token_the_window_saved_with_no_user_name_is_presented_as_it_is(
+    token_image: Image, token_server: TokenServer, keyring_env: tuple[dict[str, str], Path],
+) -> None:
+    """The window keeps a token typed with no user name as a keyring entry without one:
+    the command line presents it as ``--registry-token`` would (the token server is not
+    asked, anonymously, for a token that pulls nothing), and a refusal says it is the
+    token saved in the keyring."""
+    from keyrings.alt.file import PlaintextKeyring
+
+    env, keyring_file = keyring_env
+    host = token_image.server.host
+    ring = PlaintextKeyring()
+    ring.file_path = str(keyring_file)
+    token = token_server.issue_token(
+        "alice", token_server.grant("alice", [f"repository:{token_image.repository}:pull"]))
+    ring.set_password("spyglass", host, json.dumps({"username": "", "password": token}))
+    token_server.clear_log()
+    assert ok("tags", token_image.repo_name, env=env).json == {
+        "Repository": f"{host}/{token_image.repository}", "Tags": ["v1"]}
+    assert token_server.requests == []
+    wrong = token[:-4] + "AAAA"
+    ring.set_password("spyglass", host, json.dumps({"username": "", "password": wrong}))
+    refused = spyglass("tags", token_image.repo_name, env=env)
+    assert token not in refused.stderr and wrong not in refused.stderr
+    line = refused.error_line()
+    assert line.endswith(
+        f"the registry {host} refused the Bearer token given. Check the token saved in the "
+        f"keyring for {host} (Edit Registry in the window replaces it), or pass "
+        "--registry-token TOKEN."), line
+    assert token_server.requests == []
+
+
 def test_get_login_and_logout_all_as_skopeo_has_them(
     basic_image: Image, token_image: Image, keyring_env: tuple[dict[str, str], Path],
 ) -> None:

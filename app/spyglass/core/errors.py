@@ -339,6 +339,8 @@ class AuthenticationFailed(RegistryError):
     ``token_refused``: the registry refused the token its token server gave for the
     credentials (``error="invalid_token"``): the message says so, and a front end adds
     nothing about changing the credentials, which the token server took.
+    ``to_check`` is what a front end asks to check of credentials refused: "the user
+    name and password", or "the token" for one presented as it is.
     """
 
     def __init__(
@@ -346,6 +348,7 @@ class AuthenticationFailed(RegistryError):
         on_command_line: str | None = None, host: str | None = None,
         credentials_sent: bool = False, refusal: str | None = None,
         keyring_locked: str | None = None, token_refused: bool = False,
+        to_check: str = "the user name and password",
     ) -> None:
         super().__init__(message, status=status, code=code, on_command_line=on_command_line)
         self.host = host
@@ -353,6 +356,7 @@ class AuthenticationFailed(RegistryError):
         self.refusal = refusal
         self.keyring_locked = keyring_locked
         self.token_refused = token_refused
+        self.to_check = to_check
 
 
 class TokenRenewed(RegistryError):

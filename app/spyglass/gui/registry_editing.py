@@ -146,11 +146,12 @@ class RegistryEditing:
         if credentials is None:
             return
         host, store = result.host, self._store
+        secret = "token" if credentials.registry_token else "password"  # (a token alone)
         if host in self._settings.forget_pending:  # (its forget runs first, on the lane)
             self._settings.forget_pending.remove(host)
         self._runner.submit(
             lambda _cancel: save_credentials(store, host, credentials),
-            on_done=lambda kept: self._secret_kept(host, kept),
+            on_done=lambda kept: self._secret_kept(host, kept, secret),
             on_error=lambda message: emit(self._browser.statusMessage, message),
             serial=True, lane=KEYRING, drain=True,
             what=f"saving the password for {host}",
@@ -201,19 +202,21 @@ class RegistryEditing:
                      "was removed before the keyring answered.", host)
             self._forget_secret(host, quiet=True)
 
-    def _secret_kept(self, host: str, kept: Kept) -> None:
+    def _secret_kept(self, host: str, kept: Kept, secret: str = "password") -> None:
+        """``secret`` ("password", or "token" for one given alone) for ``host`` is kept
+        where ``kept`` says: the registry's page and the status bar say where."""
         # "the system keyring", or the backend someone chose instead (a file, say)
         keyring = self._store.keyring_description if kept.where == "keyring" else ""
         node = self.model.registry_node(self.model.registry_index(host))
         if node is not None:
-            node.credentials_note = (f"password in {keyring}" if kept.where == "keyring"
-                                     else "password kept until Spyglass quits")
+            node.credentials_note = (f"{secret} in {keyring}" if kept.where == "keyring"
+                                     else f"{secret} kept until Spyglass quits")
             index = self.model.registry_index(host)
             emit(self.model.dataChanged, index, index)
         if kept.overruled_by:  # not the keyring's fault: the banner would say that
             emit(self._browser.statusMessage,
                  f"Signed in to {host} until Spyglass quits: $REGISTRY_AUTH_FILE names "
-                 f"{kept.overruled_by}, which comes first, so the password was not saved. "
+                 f"{kept.overruled_by}, which comes first, so the {secret} was not saved. "
                  "Log in with skopeo login (it writes that file), or remove that entry.")
         elif kept.where == "session":
             emit(self._browser.sessionOnly, host)  # the window's banner says it (once, and stays)
@@ -224,7 +227,7 @@ class RegistryEditing:
                      "is kept until Spyglass quits.")
         else:
             emit(self._browser.savedInKeyring, host)
-            emit(self._browser.statusMessage, f"Saved the password for {host} in {keyring}.")
+            emit(self._browser.statusMessage, f"Saved the {secret} for {host} in {keyring}.")
 
     def remove_registry(self, host: str) -> bool:
         """Take ``host`` off the list (after asking) and forget the password (or token)

@@ -304,6 +304,9 @@ class ConnectionCheck:
     unsigned: bool = False
     """The registry wants credentials (``problem`` is ``"auth"``) and none were sent: none
     were given, and none are kept for it; its sentence speaks of a login never tried."""
+    token_refused: bool = False
+    """The registry refused a token given with no user name, sent to it as it is
+    (``problem`` is ``"auth"``): not a user name that is missing."""
 
     @property
     def ok(self) -> bool:
@@ -326,7 +329,7 @@ def check_connection(
     says where they came from when Spyglass does not keep them.
     """
     problem: ConnectionProblem = ""
-    untrusted = unsigned = False
+    untrusted = unsigned = token_refused = False
     try:
         if credentials is None and store is not None:
             credentials = store.lookup(host)
@@ -343,6 +346,7 @@ def check_connection(
         problem, sentence = "connection", str(exc)
     except AuthenticationFailed as exc:
         problem, sentence = "auth", str(exc)
+        token_refused = exc.to_check == "the token"
         # (a locked or failing keyring, whose sentence says so, is not "none kept")
         unsigned = credentials is None and not exc.credentials_sent \
             and exc.keyring_locked is None \
@@ -357,18 +361,22 @@ def check_connection(
                 else " over plain HTTP" if client.plain_http
                 # (its certificate not checked, which "Connected" alone did not say)
                 else " over TLS without checking its certificate" if insecure else "")
-        if username and not checked:
-            said = (f"{host} answers as a registry{over}; it asks for no credentials, so the "
-                    f"password of {username} was not checked.")
+        secret = (f"the password of {username}" if username
+                  else "the token" if credentials is not None else "")
+        if secret and not checked:
+            said = (f"{host} answers as a registry{over}; it asks for no credentials, so "
+                    f"{secret} was not checked.")
         else:
             origin = credentials_origin(credentials) if credentials is not None else ""
-            who = f"as {username}" if username else "without signing in"
-            if username and origin:
+            who = (f"as {username}" if username else "with the token" if secret
+                   else "without signing in")
+            if secret and origin:
                 who = f"{who} ({origin})"
             said = f"{host} answers as a registry{over}, {who}."
         return ConnectionCheck(host, "", said, username)
     return ConnectionCheck(host, problem, sentence,
-                           credentials.username if credentials else "", untrusted, unsigned)
+                           credentials.username if credentials else "", untrusted, unsigned,
+                           token_refused)
 
 
 @dataclass(frozen=True)

@@ -168,7 +168,7 @@ def window_sentence(exc: SpyglassError, listed: Listed = _unknown) -> str:
     if known is False:
         advice = f"Add {exc.host} with Add Registry… to sign in."
     elif known and exc.credentials_sent and exc.refusal:
-        return f"{exc.refusal} Check the user name and password with Edit Registry."
+        return f"{exc.refusal} Check {exc.to_check} with Edit Registry."
     elif known and exc.credentials_sent:
         advice = "Change them with Edit Registry."
     elif known:

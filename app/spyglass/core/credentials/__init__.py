@@ -15,6 +15,7 @@ would carry file text or helper output are not chained.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import logging
 import re
@@ -91,6 +92,21 @@ class Credentials:
         basic = basic_secret(self.username, self.password) if self.password else ""
         return tuple(s for s in (self.password, basic, self.identity_token,
                                  self.registry_token) if s)
+
+
+def token_alone(credentials: Credentials) -> Credentials:
+    """``credentials`` that are a secret with no user name (typed alone into the window's
+    sign-in fields, saved so in the keyring) as a token to present as it is: its
+    :attr:`~Credentials.registry_token`, as ``--registry-token`` gives one. A registry with
+    a token server is then sent the token (Bearer), where it asked the token server
+    anonymously before (a token server takes a Basic header only with a user name); one
+    that asks for Basic is still sent it as the password. Others are returned as they
+    are: a user name, an identity token, a registry token given already, or no secret.
+    (Not an auth file's: containers/image sends such an entry to no token server.)"""
+    if credentials.username or not credentials.password or credentials.identity_token \
+            or credentials.registry_token:
+        return credentials
+    return dataclasses.replace(credentials, registry_token=credentials.password)
 
 
 class CredentialsMissing(SpyglassError):

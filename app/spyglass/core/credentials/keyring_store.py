@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Final, TypeVar
 
 from spyglass.core import gojson
-from spyglass.core.credentials import Credentials, scrubbed
+from spyglass.core.credentials import Credentials, scrubbed, token_alone
 from spyglass.core.errors import SpyglassError
 
 log = logging.getLogger(__name__)
@@ -452,10 +452,11 @@ def _decode_keyring_entry(registry: str, stored: str) -> Credentials | None:
     """A keyring entry: JSON ``{"username", "password"[, "identity_token"]}``.
 
     An entry that is not JSON (put there by hand with ``keyring set spyglass HOST``)
-    is taken as a bare token.
+    is taken as a bare token; so is a password with no user name (a token the window
+    was given alone): see :func:`~spyglass.core.credentials.token_alone`.
     """
     if not stored.lstrip().startswith("{"):
-        return Credentials("", stored, source="keyring")
+        return token_alone(Credentials("", stored, source="keyring"))
     try:
         data = gojson.loads(stored)
     except json.JSONDecodeError:
@@ -471,7 +472,8 @@ def _decode_keyring_entry(registry: str, stored: str) -> Credentials | None:
             and (token is None or isinstance(token, str))):
         log.warning("Ignoring the keyring entry for %s: a field has the wrong type.", registry)
         return None
-    return Credentials(username, password, identity_token=token or None, source="keyring")
+    return token_alone(Credentials(username, password, identity_token=token or None,
+                                   source="keyring"))
 
 
 

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass.core.cancel import CancelToken
-from spyglass.core.credentials import TOKEN_USERNAME, Credentials
+from spyglass.core.credentials import TOKEN_USERNAME, Credentials, token_alone
 from spyglass.core.credentials.keyring_store import KeyringUnavailable
 from spyglass.core.credentials.store import CredentialStore
 from spyglass.core.errors import InvalidReference, SpyglassError
@@ -90,10 +90,11 @@ class RegistryInput:
 
     @property
     def credentials(self) -> Credentials | None:
-        """The credentials typed in, or None when no secret was."""
+        """The credentials typed in, or None when no secret was; a secret with no user
+        name is a token, presented as it is (:func:`token_alone`)."""
         if not self.password:
             return None
-        return Credentials(self.username, self.password, source="Spyglass")
+        return token_alone(Credentials(self.username, self.password, source="Spyglass"))
 
     def settings(self, old: RegistrySettings | None = None) -> RegistrySettings:
         """The registry's settings, accepted; ``old``, those it had (Edit Registry): its
@@ -130,7 +131,7 @@ def _with_error(field: QWidget, error: QLabel) -> QWidget:
 def _outside_user(edit: RegistrySettings | None, found: Credentials | None) -> str:
     """The user name of ``found`` when the registry ``edit`` names no user of its own and
     is browsed with credentials from outside Spyglass; "" otherwise (a token alone too)."""
-    if edit is None or edit.username or found is None or not credentials_origin(found):
+    if edit is None or edit.keeps_secret or found is None or not credentials_origin(found):
         return ""
     return "" if found.username == TOKEN_USERNAME else found.username
 
@@ -314,6 +315,13 @@ class RegistryDialog(QDialog):
             if edit.username:
                 self.password_edit.setPlaceholderText("looking for the saved password…")
                 self._look_for_saved(edit.host, edit.username)
+            elif edit.saved_token:  # a token alone: the window's own, as a password is
+                self.password_edit.setPlaceholderText("looking for the saved token…")
+                self.credentials_hint.setText(
+                    "Signed in with the token saved for this registry: leave both empty to "
+                    "keep it. Type another token, or a user name and its password, to sign "
+                    "in with those instead.")
+                self._look_for_saved(edit.host, "")
             elif found is not None and credentials_origin(found):
                 self._say_outside(found)
         for edit_field in (self.host_edit, self.user_edit, self.password_edit):
@@ -321,7 +329,7 @@ class RegistryDialog(QDialog):
         self.insecure_box.toggled.connect(self._inputs_changed)
         self.host_edit.textEdited.connect(self._host_edited)
         if edit is not None:  # what one edits: the credentials (the host is fixed)
-            (self.password_edit if edit.username else self.user_edit).setFocus()
+            (self.password_edit if edit.keeps_secret else self.user_edit).setFocus()
 
     def _say_outside(self, found: Credentials) -> None:
         """The registry edited names no user, and is browsed with ``found``, from an auth
@@ -522,6 +530,8 @@ class RegistryDialog(QDialog):
             headline = HEADLINES.get(check.problem, HEADLINES["other"])
             if check.unsigned and snapshot[1]:
                 headline = "The registry wants a password"
+            elif check.token_refused:
+                headline = "The registry did not accept the token"
             elif check.problem == "auth" and not check.username:
                 # a token alone was refused: it wants a user name with it
                 headline = ("The registry wants a user name with the password or token"

@@ -17,6 +17,10 @@ def check_sentence(credentials: Credentials | None, host: str) -> str:
     if credentials is not None and credentials.file_entry is not None:  # an auth.json
         return f"Check {credentials.file_entry}."
     source = credentials.source if credentials is not None else ""
+    if source == "keyring" and credentials is not None and credentials.registry_token:
+        # a token alone: the window's sign-in saved it (a login needs a user name)
+        return (f"Check the token saved in the keyring for {host} (Edit Registry in the "
+                "window replaces it), or pass --registry-token TOKEN.")
     if source == "keyring":  # saved by a login: that is what to do again
         return (f"Check the user name and password saved in the keyring for {host}: log "
                 f"in again with spyglass login {host}, or pass --creds USER:PASSWORD.")

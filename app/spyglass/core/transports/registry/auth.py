@@ -418,8 +418,10 @@ class RegistryAuth(httpx.Auth):
         return (token.header, token) if token else (None, None)
 
     def _registry_token(self) -> str | None:
-        """The Bearer token given to present as it is (``--registry-token``), if any."""
-        creds = self._credentials
+        """The Bearer token given to present as it is (``--registry-token``, or a token
+        kept with no user name: :func:`~spyglass.core.credentials.token_alone`), if any;
+        credentials to be looked up are, now (the registry asked for them)."""
+        creds = self.credentials
         return creds.registry_token if creds is not None else None
 
     def _cached(self, scope: str) -> _Token | None:

@@ -349,6 +349,16 @@ def error_for(
             on_command_line=f"{said} Check the token (--registry-token), or leave it out "
             f"and log in with spyglass login {host}.",
         )
+    if (status == 401 or code == "UNAUTHORIZED") and credentials is not None \
+            and credentials.registry_token and not anonymous \
+            and not any(c.scheme == "basic" for c in challenges):
+        # a token kept with no user name (token_alone), presented as it is: no token
+        # server took it, so it is the one refused
+        said = f"{what} failed: the registry {host} refused the Bearer token given{detail}."
+        return AuthenticationFailed(
+            f"{said} Check the token.", status=status, code=code, host=host,
+            credentials_sent=True, refusal=said, to_check="the token",
+            on_command_line=f"{said} {check_sentence(credentials, host)}")
     if status == 401 and invalid_token and not anonymous:
         # the token server took the credentials; its token is what the registry refused
         said = (f"{what} failed: the registry {host} refused the token its token server "
