@@ -300,6 +300,72 @@ def test_a_token_typed_with_no_user_name_is_presented_to_a_token_auth_registry(
     fill_registry_dialog(qtbot, dialog, host, "", token[:-4] + "AAAA")
     assert test_connection(qtbot, dialog) == (
         f"The registry did not accept the token\nLogging in to {host} failed: the registry "
-        f"{host} refused the Bearer token given. Check the token.")
+        f"{host} refused the Bearer token given. Check the token (from Spyglass).")
     assert tokens.requests == []
     dialog.reject()
+
+
+def test_edit_registry_names_the_user_spyglass_login_saved_in_the_keyring(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], alice_registry: RegistryFacts,
+        tmp_path: Path) -> None:
+    """Added with both fields empty, browsed as alice from the keyring entry ``spyglass
+    login`` saved: Edit Registry showed an empty user name over "Leave both empty to
+    browse without signing in" (its test said "as alice"). It names alice and where her
+    credentials are, as for an auth file's; Save unchanged keeps them, writing nothing."""
+    host = alice_registry.host
+    backend = LockableKeyring()
+    store = CredentialStore(keyring_backend=backend, environ=store_environ(tmp_path / "env"))
+    store.save(host, Credentials("alice", "wonderland"))  # as spyglass login saves it
+    window = make_window(credentials=store)
+    add_registry(qtbot, window, host)
+    assert wait_repositories(qtbot, window, host) == ["demo/app", "other/tools"]
+    page = window.registries.registry_page
+    said = ("User alice (saved in the keyring, e.g. by spyglass login) · over plain HTTP "
+            "(allowed for this machine)")
+    qtbot.waitUntil(lambda: page.header.subtitle.text() == said, timeout=WAIT_MS)
+    dialog = window.registries.edit_registry(host)
+    assert dialog is not None and dialog.user_edit.text() == "alice"
+    assert dialog.credentials_hint.text() == (
+        "Signed in as alice with the credentials saved in the keyring, e.g. by spyglass "
+        f"login; this window did not save them (to browse without them, log out with "
+        f"spyglass logout {host}). Type another user name and its password or token to sign "
+        "in with those instead: they take their place in the keyring.")
+    assert dialog.password_edit.placeholderText() == "not needed: in the keyring"
+    assert test_connection(qtbot, dialog) == (
+        f"Connected\n{host} answers as a registry over plain HTTP (allowed for this "
+        "machine), as alice (saved in the keyring, e.g. by spyglass login).")
+    with qtbot.waitSignal(window.registries.settingsEdited, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+    assert window.settings.registry(host) == RegistrySettings(host)
+    qtbot.waitUntil(lambda: page.header.subtitle.text() == said, timeout=WAIT_MS)
+    assert _keyring_entry(backend, host) == {"username": "alice", "password": "wonderland"}
+
+
+def test_a_refusal_of_the_keyring_s_credentials_says_whose_they_are_and_where(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], alice_registry: RegistryFacts,
+        tmp_path: Path) -> None:
+    """``spyglass login``'s password for alice went stale: Add Registry, both fields
+    empty, said "refused the credentials given. Check the user name and password." with
+    nothing typed to check, and the page after Add Anyway sent to Edit Registry, whose
+    fields were empty. Both say whose they are and where they are."""
+    host = alice_registry.host
+    store = CredentialStore(keyring_backend=LockableKeyring(),
+                            environ=store_environ(tmp_path / "env"))
+    store.save(host, Credentials("alice", "kr-stale-2"))
+    window = make_window(credentials=store)
+    dialog = window.registries.add_registry()
+    fill_registry_dialog(qtbot, dialog, host)
+    assert test_connection(qtbot, dialog) == (
+        f"The registry did not accept the sign-in\nLogging in to {host} failed: the registry "
+        f"{host} refused the credentials given. Check the user name \"alice\" and its "
+        "password (saved in the keyring, e.g. by spyglass login): log in again with "
+        f"spyglass login {host}, or type a user name and password above to sign in with "
+        "those.")
+    assert dialog.accept_button.text() == "Add Anyway"
+    model = window.registries.model
+    with qtbot.waitSignal(model.registryFailed, timeout=WAIT_MS) as blocker:
+        qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+    assert blocker.args[1].endswith(
+        f"the registry {host} refused the credentials given. Check the user name \"alice\" "
+        "and its password (saved in the keyring) with Edit Registry."), blocker.args[1]
+    assert "kr-stale-2" not in blocker.args[1]

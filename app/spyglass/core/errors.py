@@ -339,8 +339,9 @@ class AuthenticationFailed(RegistryError):
     ``token_refused``: the registry refused the token its token server gave for the
     credentials (``error="invalid_token"``): the message says so, and a front end adds
     nothing about changing the credentials, which the token server took.
-    ``to_check`` is what a front end asks to check of credentials refused: "the user
-    name and password", or "the token" for one presented as it is.
+    ``to_check`` is what a front end asks to check of credentials refused, naming them
+    and where they came from where known (``the user name "alice" and its password
+    (saved in the keyring)``, "the token (saved in the keyring)").
     """
 
     def __init__(

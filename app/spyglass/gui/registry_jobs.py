@@ -38,7 +38,9 @@ from spyglass.core.errors import (
 from spyglass.core.natural import natural_key
 from spyglass.core.reference import DockerReference, parse_docker_reference
 from spyglass.core.registries_conf import insecure_for
+from spyglass.core.settings import RegistrySettings
 from spyglass.core.transports.registry import RegistryClient
+from spyglass.core.transports.registry.advice import to_check
 from spyglass.core.transports.registry.client import DEFAULT_PAGE_SIZE, NamePage
 from spyglass.core.transports.registry.hosts import split_host
 from spyglass.gui.formatting import home_shortened
@@ -274,12 +276,34 @@ def missing_password_sentence(store: CredentialStore, host: str, username: str) 
             "given lasted only until Spyglass quit.")
 
 
-def credentials_origin(credentials: Credentials) -> str:
-    """``from ~/.docker/config.json``, ``from docker-credential-pass``: where credentials
-    the window did not keep itself came from, for a person to know which account signs
-    in; "" for those it keeps (the keyring, this session, the dialog)."""
-    if credentials.source in ("", "keyring", "session", "Spyglass"):
+KEYRING_ORIGIN: Final = "saved in the keyring, e.g. by spyglass login"
+"""Where credentials in the keyring that the window did not save come from: the keyring
+entry is one per host, shared with ``spyglass login``."""
+
+
+def saved_by_window(credentials: Credentials, entry: RegistrySettings | None) -> bool:
+    """Whether ``credentials`` are the ones the window keeps for the registry ``entry``
+    (None: one not in its list yet): typed into it (this session's), or found in the
+    keyring for the user its settings name (with none, the token it saved). Keyring
+    credentials of another user, or of a registry it saved nothing for, are not its own
+    (``spyglass login`` saved them)."""
+    if credentials.source != "keyring":
+        return credentials.source in ("", "session", "Spyglass")
+    return entry is not None and entry.keeps_secret \
+        and credentials.username == entry.username
+
+
+def credentials_origin(credentials: Credentials, entry: RegistrySettings | None = None
+                       ) -> str:
+    """``from ~/.docker/config.json``, ``from docker-credential-pass``, "saved in the
+    keyring, e.g. by spyglass login": where credentials the window did not keep itself
+    for the registry ``entry`` (:func:`saved_by_window`) came from, for a person to know
+    which account signs in; "" for those it keeps (the keyring's it saved, this
+    session's, the dialog's)."""
+    if saved_by_window(credentials, entry):
         return ""
+    if credentials.source == "keyring":
+        return KEYRING_ORIGIN
     return f"from {home_shortened(credentials.source)}"
 
 
@@ -320,13 +344,15 @@ def check_connection(
     credentials: Credentials | None,
     store: CredentialStore | None,
     cancel: CancelToken,
+    entry: RegistrySettings | None = None,
 ) -> ConnectionCheck:
     """Ask the registry whether it answers, as a registry, and takes the credentials.
 
     Without ``credentials`` but with a ``store``, the stored ones are tried, as the
     window will browse with them (editing a registry without typing the password again;
     adding one that ``docker login`` or ``podman login`` signed in to): the sentence
-    says where they came from when Spyglass does not keep them.
+    says where they came from when Spyglass does not keep them for the registry
+    ``entry`` (Edit Registry's; None for one being added): see :func:`credentials_origin`.
     """
     problem: ConnectionProblem = ""
     untrusted = unsigned = token_refused = False
@@ -346,7 +372,16 @@ def check_connection(
         problem, sentence = "connection", str(exc)
     except AuthenticationFailed as exc:
         problem, sentence = "auth", str(exc)
-        token_refused = exc.to_check == "the token"
+        token_refused = credentials is not None and bool(credentials.registry_token) \
+            and exc.credentials_sent and client.auth.scheme == "bearer"
+        origin = credentials_origin(credentials, entry) if credentials is not None else ""
+        if exc.credentials_sent and exc.refusal and origin and credentials is not None \
+                and credentials.file_entry is None:  # (an auth file's entry is named)
+            # not the window's own: whose they are, where from, and how to mend them
+            mend = (f"log in again with spyglass login {host}"
+                    if credentials.source == "keyring" else "change them there")
+            sentence = (f"{exc.refusal} Check {to_check(credentials, origin)}: {mend}, or "
+                        "type a user name and password above to sign in with those.")
         # (a locked or failing keyring, whose sentence says so, is not "none kept")
         unsigned = credentials is None and not exc.credentials_sent \
             and exc.keyring_locked is None \
@@ -367,7 +402,8 @@ def check_connection(
             said = (f"{host} answers as a registry{over}; it asks for no credentials, so "
                     f"{secret} was not checked.")
         else:
-            origin = credentials_origin(credentials) if credentials is not None else ""
+            origin = credentials_origin(credentials, entry) if credentials is not None \
+                else ""
             who = (f"as {username}" if username else "with the token" if secret
                    else "without signing in")
             if secret and origin:
@@ -667,6 +703,7 @@ def resolve_digest(
 __all__ = [
     "CATALOG_PAGE_SIZE",
     "DELETE_PROGRESS_S",
+    "KEYRING_ORIGIN",
     "PLAIN_LOOPBACK",
     "TAG_BATCH_SECONDS",
     "TAG_PAGE_SIZE",
@@ -695,6 +732,7 @@ __all__ = [
     "pull_command",
     "resolve_digest",
     "save_credentials",
+    "saved_by_window",
     "tag_listing",
     "tag_reference",
 ]

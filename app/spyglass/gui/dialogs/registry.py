@@ -130,8 +130,11 @@ def _with_error(field: QWidget, error: QLabel) -> QWidget:
 
 def _outside_user(edit: RegistrySettings | None, found: Credentials | None) -> str:
     """The user name of ``found`` when the registry ``edit`` names no user of its own and
-    is browsed with credentials from outside Spyglass; "" otherwise (a token alone too)."""
-    if edit is None or edit.keeps_secret or found is None or not credentials_origin(found):
+    is browsed with credentials the window did not save (an auth file's, a credential
+    helper's, those ``spyglass login`` saved in the keyring); "" otherwise (a token alone
+    too)."""
+    if edit is None or edit.keeps_secret or found is None \
+            or not credentials_origin(found, edit):
         return ""
     return "" if found.username == TOKEN_USERNAME else found.username
 
@@ -322,8 +325,8 @@ class RegistryDialog(QDialog):
                     "keep it. Type another token, or a user name and its password, to sign "
                     "in with those instead.")
                 self._look_for_saved(edit.host, "")
-            elif found is not None and credentials_origin(found):
-                self._say_outside(found)
+            elif found is not None and credentials_origin(found, edit):
+                self._say_outside(found, edit)
         for edit_field in (self.host_edit, self.user_edit, self.password_edit):
             edit_field.textChanged.connect(self._inputs_changed)
         self.insecure_box.toggled.connect(self._inputs_changed)
@@ -331,15 +334,24 @@ class RegistryDialog(QDialog):
         if edit is not None:  # what one edits: the credentials (the host is fixed)
             (self.password_edit if edit.keeps_secret else self.user_edit).setFocus()
 
-    def _say_outside(self, found: Credentials) -> None:
-        """The registry edited names no user, and is browsed with ``found``, from an auth
-        file or a credential helper: said in the fields, not as anonymous browsing."""
-        origin = credentials_origin(found)
+    def _say_outside(self, found: Credentials, edit: RegistrySettings) -> None:
+        """The registry ``edit`` names no user, and is browsed with ``found``, which the
+        window did not save (from an auth file, a credential helper, or the keyring entry
+        ``spyglass login`` saved): said in the fields, not as anonymous browsing."""
+        origin = credentials_origin(found, edit)
         if self._outside:
             self.user_edit.setText(self._outside)
             who = f"Signed in as {self._outside} with the credentials {origin}"
         else:
             who = f"Signed in with a token {origin}"
+        if found.source == "keyring":  # the one entry per host: what is typed replaces it
+            self.password_edit.setPlaceholderText("not needed: in the keyring")
+            self.credentials_hint.setText(
+                f"{who}; this window did not save them (to browse without them, log out "
+                f"with spyglass logout {edit.host}). Type another user name and its "
+                "password or token to sign in with those instead: they take their place "
+                "in the keyring.")
+            return
         self.password_edit.setPlaceholderText("not needed: from that file"
                                               if found.source.startswith("/")
                                               else "not needed: from there")
@@ -461,12 +473,12 @@ class RegistryDialog(QDialog):
             self._edit is None or inputs.username == self._edit.username)
         credentials = inputs.credentials
         store = self._store if use_saved else None
-        host, insecure = inputs.host, inputs.insecure
+        host, insecure, entry = inputs.host, inputs.insecure, self._edit
         snapshot = self._inputs()
         self._show_busy(f"Connecting to {html.escape(host)}…", stoppable=True)
         self._runner.submit(
             lambda cancel: check_connection(host, insecure=insecure, credentials=credentials,
-                                            store=store, cancel=cancel),
+                                            store=store, cancel=cancel, entry=entry),
             on_done=lambda check: self._checked(check, snapshot),
             on_error=lambda message: self._checked(
                 ConnectionCheck(host, "other", message, inputs.username), snapshot),

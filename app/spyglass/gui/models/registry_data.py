@@ -240,16 +240,17 @@ def _kind(node: Node) -> str:
 def registry_summary(node: RegistryNode) -> str:
     """``User alice · plain HTTP … allowed``: how Spyglass talks to the registry. The
     user is the one whose credentials the connection found (``User alice (from
-    ~/.docker/config.json)`` for some Spyglass does not keep), else the one the settings
-    name; "Anonymous" when there is none."""
+    ~/.docker/config.json)``, ``(saved in the keyring, e.g. by spyglass login)`` for
+    some the window did not save), else the one the settings name; "Anonymous" when
+    there is none."""
     found, named = node.connection.found, node.config.username
     if found is not None and found.username and found.username != TOKEN_USERNAME:
-        origin = credentials_origin(found)
+        origin = credentials_origin(found, node.config)
         user = f"user {found.username}" + (f" ({origin})" if origin else "")
     elif node.connection.password_missing:
         user = f"user {named}, no password saved"
     elif found is not None:  # a token alone
-        origin = credentials_origin(found)
+        origin = credentials_origin(found, node.config)
         user = "signed in with a token" + (f" ({origin})" if origin else "")
     else:
         user = f"user {named}" if named else "anonymous"

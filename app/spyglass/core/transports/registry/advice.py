@@ -11,6 +11,37 @@ if TYPE_CHECKING:
     from spyglass.core.credentials import Credentials
 
 
+def given_where(credentials: Credentials) -> str:
+    """Where ``credentials`` came from, as a clause of a sentence about them ("saved in the
+    keyring", "given on the command line", ``from the entry "HOST" in FILE``, "from
+    docker-credential-pass"); "" where that says nothing."""
+    if credentials.file_entry is not None:
+        return f"from {credentials.file_entry}"
+    source = credentials.source
+    return {"keyring": "saved in the keyring", "session": "given in this session",
+            "command line": "given on the command line", "": ""}.get(source, f"from {source}")
+
+
+def to_check(credentials: Credentials | None, where: str | None = None) -> str:
+    """What to check of ``credentials`` a registry (or its token server) refused, naming
+    them and where they came from (``where``, else :func:`given_where`), for a front
+    end's advice (``Check …``): ``the user name "alice" and its password (saved in the
+    keyring)``, "the token (saved in the keyring)"; "the user name and password" where
+    they are not known."""
+    from spyglass.core.credentials import TOKEN_USERNAME
+
+    if credentials is None:
+        return "the user name and password"
+    if credentials.username and credentials.username != TOKEN_USERNAME:
+        what = f'the user name "{credentials.username}" and its password'
+    elif credentials.identity_token and not credentials.password:
+        what = "the identity token"
+    else:
+        what = "the token"
+    where = given_where(credentials) if where is None else where
+    return f"{what} ({where})" if where else what
+
+
 def check_sentence(credentials: Credentials | None, host: str) -> str:
     """``Check …``: where the refused credentials for ``host`` came from, and how to give
     others (None: where they came from is not known)."""

@@ -49,7 +49,11 @@ from spyglass.core.errors import (
 from spyglass.core.proxies import Proxy, bypass_advice, connect_status
 from spyglass.core.text import quoted_value
 from spyglass.core.transports.registry.abortable import abortable, body_budget
-from spyglass.core.transports.registry.advice import check_sentence, held_back_sentences
+from spyglass.core.transports.registry.advice import (
+    check_sentence,
+    held_back_sentences,
+    to_check,
+)
 
 if TYPE_CHECKING:
     from spyglass.core.credentials import Credentials
@@ -736,14 +740,15 @@ class RegistryAuth(httpx.Auth):
                     f"(HTTP {response.status})")
             entry = self.credentials.file_entry if self.credentials else None
             check = check_sentence(self.credentials, self.host)
+            checked = to_check(self.credentials)  # (from where: the window says it)
             if entry is not None:  # read from an auth.json
                 raise AuthenticationFailed(
                     f"{said}. {check}", status=response.status, host=self.host,
-                    credentials_sent=True, refusal=f"{said}.")
+                    credentials_sent=True, refusal=f"{said}.", to_check=checked)
             raise AuthenticationFailed(
-                f"{said}; check the user name and password.", status=response.status,
+                f"{said}; check {checked}.", status=response.status,
                 host=self.host, credentials_sent=self.credentials is not None,
-                refusal=f"{said}.", on_command_line=f"{said}. {check}",
+                refusal=f"{said}.", on_command_line=f"{said}. {check}", to_check=checked,
             )
         if response.status == 400 and _oauth_error(response.body) == "invalid_grant":
             # OAuth2: the refresh (identity) token is unknown, expired or revoked

@@ -40,7 +40,7 @@ from spyglass.core.errors import (
 )
 from spyglass.core.natural import naturally_sorted
 from spyglass.core.text import visible
-from spyglass.core.transports.registry.advice import check_sentence
+from spyglass.core.transports.registry.advice import check_sentence, given_where, to_check
 from spyglass.core.transports.registry.auth import (
     Challenge,
     held_back_why,
@@ -355,9 +355,10 @@ def error_for(
         # a token kept with no user name (token_alone), presented as it is: no token
         # server took it, so it is the one refused
         said = f"{what} failed: the registry {host} refused the Bearer token given{detail}."
+        checked = to_check(credentials)
         return AuthenticationFailed(
-            f"{said} Check the token.", status=status, code=code, host=host,
-            credentials_sent=True, refusal=said, to_check="the token",
+            f"{said} Check {checked}.", status=status, code=code, host=host,
+            credentials_sent=True, refusal=said, to_check=checked,
             on_command_line=f"{said} {check_sentence(credentials, host)}")
     if status == 401 and invalid_token and not anonymous:
         # the token server took the credentials; its token is what the registry refused
@@ -372,12 +373,15 @@ def error_for(
     if (status == 401 or code == "UNAUTHORIZED") and not anonymous:
         said = f"{what} failed: the registry {host} refused the credentials given{detail}."
         check = check_sentence(credentials, host)
+        checked = to_check(credentials)  # (whose, and from where: the window says it)
         if credentials is not None and credentials.file_entry is not None:  # an auth.json
             return AuthenticationFailed(f"{said} {check}", status=status, code=code,
-                                        host=host, credentials_sent=True, refusal=said)
+                                        host=host, credentials_sent=True, refusal=said,
+                                        to_check=checked)
         return AuthenticationFailed(
-            f"{said} Check the user name and password.", status=status, code=code,
-            host=host, credentials_sent=True, refusal=said, on_command_line=f"{said} {check}",
+            f"{said} Check {checked}.", status=status, code=code, host=host,
+            credentials_sent=True, refusal=said, to_check=checked,
+            on_command_line=f"{said} {check}",
         )
     if status == 401 or code == "UNAUTHORIZED":
         said = f"{what} failed: the registry {host} wants valid credentials{detail}."
@@ -476,15 +480,9 @@ def account_of(credentials: Credentials | None) -> str:
         return "the account used"
     name = credentials.username
     who = f'the account "{name}"' if name and name != TOKEN_USERNAME else "the account"
-    source = credentials.source
-    if credentials.file_entry is not None:
-        where = f"from {credentials.file_entry}"
-    elif source == REGISTRY_TOKEN_SOURCE:
+    if credentials.source == REGISTRY_TOKEN_SOURCE and credentials.file_entry is None:
         return "the account of the Bearer token given"
-    else:
-        where = {"keyring": "saved in the keyring", "session": "given in this session",
-                 "command line": "given on the command line", "": ""}.get(source,
-                                                                         f"from {source}")
+    where = given_where(credentials)
     return f"{who} ({where})" if where else who
 
 

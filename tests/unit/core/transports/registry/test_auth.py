@@ -206,7 +206,7 @@ def test_wrong_password_names_the_user_never_the_password(make_client) -> None:
     text = str(error)
     assert '"alice"' in text
     assert AUTH_HOST in text and HOST in text
-    assert "check the user name and password" in text
+    assert 'check the user name "alice" and its password (given on the command line)' in text
     assert registry.token_requests[0].authorization == basic("alice", PASSWORD)
     assert seen.to(ALPINE) == []  # never went to the registry without a token
     encoded = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
