@@ -369,3 +369,38 @@ def test_a_refusal_of_the_keyring_s_credentials_says_whose_they_are_and_where(
         f"the registry {host} refused the credentials given. Check the user name \"alice\" "
         "and its password (saved in the keyring) with Edit Registry."), blocker.args[1]
     assert "kr-stale-2" not in blocker.args[1]
+
+
+@pytest.mark.parametrize("trouble", ["docker-config-not-json", "keyring-locked"])
+def test_test_connection_looks_credentials_up_only_when_the_registry_asks(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], demo_registry: RegistryFacts,
+        alice_registry: RegistryFacts, tmp_path: Path, trouble: str) -> None:
+    """Test Connection looked the stored credentials up before it asked the registry: one
+    that wants none failed with "The credentials file … is not valid JSON" (or "The
+    keyring … is locked", a real one raising its unlock prompt), though the window then
+    browsed it. Asked only once the registry wants some, as browsing asks; one that does
+    is told of the trouble."""
+    env = store_environ(tmp_path / "env")
+    backend = LockableKeyring(locked=trouble == "keyring-locked")
+    if trouble == "docker-config-not-json":
+        Path(env["DOCKER_CONFIG"], "config.json").write_text("not json")
+    window = make_window(credentials=CredentialStore(keyring_backend=backend, environ=env))
+    dialog = window.registries.add_registry()
+    fill_registry_dialog(qtbot, dialog, demo_registry.host)
+    assert test_connection(qtbot, dialog) == (
+        f"Connected\n{demo_registry.host} answers as a registry over plain HTTP (allowed "
+        "for this machine), without signing in.")
+    assert backend.calls == 0  # (a system keyring: no unlock prompt)
+    assert dialog.accept_button.text() == "Add"
+    fill_registry_dialog(qtbot, dialog, alice_registry.host)
+    said = test_connection(qtbot, dialog)
+    if trouble == "keyring-locked":
+        assert said == (
+            f"The keyring is locked\nLogging in to {alice_registry.host} failed: the "
+            f"registry {alice_registry.host} wants valid credentials. The keyring backend "
+            "LockableKeyring, where Spyglass keeps credentials, is locked: unlock it and try "
+            "again.")
+    else:
+        assert said.startswith("The test failed\nThe credentials file ") \
+            and "config.json\" is not valid JSON" in said, said
+    dialog.reject()

@@ -18,7 +18,12 @@ from dataclasses import dataclass, replace
 from typing import Final, Literal
 
 from spyglass.core.cancel import CancelToken, check
-from spyglass.core.credentials import Credentials, CredentialsMissing, canonical_host
+from spyglass.core.credentials import (
+    TOKEN_USERNAME,
+    Credentials,
+    CredentialsMissing,
+    canonical_host,
+)
 from spyglass.core.credentials.keyring_store import capitalized
 from spyglass.core.credentials.store import CredentialStore, SaveTarget
 from spyglass.core.digest import Digest
@@ -331,6 +336,9 @@ class ConnectionCheck:
     token_refused: bool = False
     """The registry refused a token given with no user name, sent to it as it is
     (``problem`` is ``"auth"``): not a user name that is missing."""
+    keyring_locked: bool = False
+    """The registry wants credentials (``problem`` is ``"auth"``) and the keyring that
+    may keep them was locked: its sentence says to unlock it."""
 
     @property
     def ok(self) -> bool:
@@ -350,17 +358,27 @@ def check_connection(
 
     Without ``credentials`` but with a ``store``, the stored ones are tried, as the
     window will browse with them (editing a registry without typing the password again;
-    adding one that ``docker login`` or ``podman login`` signed in to): the sentence
-    says where they came from when Spyglass does not keep them for the registry
-    ``entry`` (Edit Registry's; None for one being added): see :func:`credentials_origin`.
+    adding one that ``docker login`` or ``podman login`` signed in to): looked up only
+    once the registry asks for credentials, as the window's :class:`Connection` looks
+    them up, so that a registry that wants none is reached whatever an auth file or the
+    keyring would say (a file that is not JSON, a locked keyring and its unlock prompt).
+    The sentence says where they came from when Spyglass does not keep them for the
+    registry ``entry`` (Edit Registry's; None for one being added): see
+    :func:`credentials_origin`.
     """
     problem: ConnectionProblem = ""
-    untrusted = unsigned = token_refused = False
+    untrusted = unsigned = token_refused = locked = False
+    found: list[Credentials | None] = []  # what the store gave, once the registry asked
+
+    def stored() -> Credentials | None:
+        assert store is not None
+        found.append(store.lookup(host))
+        return found[-1]
+
+    client = RegistryClient(
+        host, credentials=credentials if credentials is not None or store is None else stored,
+        insecure=insecure, retry_times=0)
     try:
-        if credentials is None and store is not None:
-            credentials = store.lookup(host)
-        username = credentials.username if credentials else ""
-        client = RegistryClient(host, credentials=credentials, insecure=insecure, retry_times=0)
         checked = client.check_credentials(cancel=cancel)
     except Cancelled:
         raise
@@ -372,20 +390,24 @@ def check_connection(
         problem, sentence = "connection", str(exc)
     except AuthenticationFailed as exc:
         problem, sentence = "auth", str(exc)
-        token_refused = credentials is not None and bool(credentials.registry_token) \
+        tried = credentials if credentials is not None else next(
+            (c for c in found if c is not None), None)
+        token_refused = tried is not None and bool(tried.registry_token) \
             and exc.credentials_sent and client.auth.scheme == "bearer"
-        origin = credentials_origin(credentials, entry) if credentials is not None else ""
-        if exc.credentials_sent and exc.refusal and origin and credentials is not None \
-                and credentials.file_entry is None:  # (an auth file's entry is named)
+        origin = credentials_origin(tried, entry) if tried is not None else ""
+        if exc.credentials_sent and exc.refusal and origin and tried is not None \
+                and tried.file_entry is None:  # (an auth file's entry is named)
             # not the window's own: whose they are, where from, and how to mend them
             mend = (f"log in again with spyglass login {host}"
-                    if credentials.source == "keyring" else "change them there")
-            sentence = (f"{exc.refusal} Check {to_check(credentials, origin)}: {mend}, or "
+                    if tried.source == "keyring" else "change them there")
+            sentence = (f"{exc.refusal} Check {to_check(tried, origin)}: {mend}, or "
                         "type a user name and password above to sign in with those.")
+        locked = exc.keyring_locked is not None
         # (a locked or failing keyring, whose sentence says so, is not "none kept")
-        unsigned = credentials is None and not exc.credentials_sent \
-            and exc.keyring_locked is None \
+        unsigned = tried is None and not exc.credentials_sent and not locked \
             and (store is None or store.keyring_failure is None)
+        return ConnectionCheck(host, problem, sentence, tried.username if tried else "",
+                               untrusted, unsigned, token_refused, locked)
     except AccessDenied as exc:
         problem, sentence = "denied", str(exc)
     except SpyglassError as exc:
@@ -396,14 +418,17 @@ def check_connection(
                 else " over plain HTTP" if client.plain_http
                 # (its certificate not checked, which "Connected" alone did not say)
                 else " over TLS without checking its certificate" if insecure else "")
+        # what was typed (sent or not), else what the store gave and was sent
+        said_of = credentials if credentials is not None else client.auth.sent
+        username = said_of.username if said_of is not None \
+            and said_of.username != TOKEN_USERNAME else ""
         secret = (f"the password of {username}" if username
-                  else "the token" if credentials is not None else "")
+                  else "the token" if said_of is not None else "")
         if secret and not checked:
             said = (f"{host} answers as a registry{over}; it asks for no credentials, so "
                     f"{secret} was not checked.")
         else:
-            origin = credentials_origin(credentials, entry) if credentials is not None \
-                else ""
+            origin = credentials_origin(said_of, entry) if said_of is not None else ""
             who = (f"as {username}" if username else "with the token" if secret
                    else "without signing in")
             if secret and origin:
@@ -411,8 +436,7 @@ def check_connection(
             said = f"{host} answers as a registry{over}, {who}."
         return ConnectionCheck(host, "", said, username)
     return ConnectionCheck(host, problem, sentence,
-                           credentials.username if credentials else "", untrusted, unsigned,
-                           token_refused)
+                           credentials.username if credentials else "", untrusted)
 
 
 @dataclass(frozen=True)

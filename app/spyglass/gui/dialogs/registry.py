@@ -544,6 +544,8 @@ class RegistryDialog(QDialog):
                 headline = "The registry wants a password"
             elif check.token_refused:
                 headline = "The registry did not accept the token"
+            elif check.keyring_locked:  # (not a user name that is missing)
+                headline = "The keyring is locked"
             elif check.problem == "auth" and not check.username:
                 # a token alone was refused: it wants a user name with it
                 headline = ("The registry wants a user name with the password or token"
