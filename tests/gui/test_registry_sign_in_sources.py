@@ -300,7 +300,7 @@ def test_a_token_typed_with_no_user_name_is_presented_to_a_token_auth_registry(
     fill_registry_dialog(qtbot, dialog, host, "", token[:-4] + "AAAA")
     assert test_connection(qtbot, dialog) == (
         f"The registry did not accept the token\nLogging in to {host} failed: the registry "
-        f"{host} refused the Bearer token given. Check the token (from Spyglass).")
+        f"{host} refused the Bearer token given. Check the token (typed in Edit Registry).")
     assert tokens.requests == []
     dialog.reject()
 
@@ -404,3 +404,26 @@ def test_test_connection_looks_credentials_up_only_when_the_registry_asks(
         assert said.startswith("The test failed\nThe credentials file ") \
             and "config.json\" is not valid JSON" in said, said
     dialog.reject()
+
+
+def test_a_refusal_says_the_account_was_typed_in_add_registry(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], registry_binary: str,
+        sample_layout: Path, tmp_path: Path) -> None:
+    """bob, signed in with Add Registry, may only pull demo/*: a copy to demo/new was
+    refused for 'the account "bob" (from Spyglass)', which told nothing (after a
+    restart: "saved in the keyring"). It says where he was signed in."""
+    from spyglass.core.copy import CopyOptions
+    from spyglass.gui.copy_jobs import CopyRequest
+
+    with TokenServer(users={"bob": "builder"}, acl={"bob": {"demo/*": ["pull"]}}) as tokens, \
+            RegistryServer(binary=registry_binary, token_server=tokens) as server:
+        window = make_window(credentials=CredentialStore(
+            keyring_backend=LockableKeyring(), environ=store_environ(tmp_path / "env")))
+        add_registry(qtbot, window, server.host, "bob", "builder")
+        transfer = window.copying.start(CopyRequest(
+            f"oci:{sample_layout}:spyglass-demo:1.0", f"docker://{server.host}/demo/new:1",
+            CopyOptions()))
+        qtbot.waitUntil(lambda: transfer.state.finished, timeout=WAIT_MS * 6)
+    assert transfer.error is not None and transfer.error.endswith(
+        f'the registry {server.host} denied access; the account "bob" (typed in Add '
+        "Registry) is not allowed to do this."), transfer.error

@@ -19,6 +19,7 @@ from typing import Final, Literal
 
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.credentials import (
+    SIGN_IN_DIALOGS,
     TOKEN_USERNAME,
     Credentials,
     CredentialsMissing,
@@ -293,7 +294,7 @@ def saved_by_window(credentials: Credentials, entry: RegistrySettings | None) ->
     credentials of another user, or of a registry it saved nothing for, are not its own
     (``spyglass login`` saved them)."""
     if credentials.source != "keyring":
-        return credentials.source in ("", "session", "Spyglass")
+        return credentials.source in ("", "session", *SIGN_IN_DIALOGS)
     return entry is not None and entry.keeps_secret \
         and credentials.username == entry.username
 

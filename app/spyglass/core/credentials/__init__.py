@@ -40,6 +40,9 @@ _HOST_AND_PORT = re.compile(r"(?:[^\s:\[\]]+|\[[0-9a-fA-F:.]+(?:%[\w.-]+)?\])(?:
 
 REGISTRY_TOKEN_SOURCE: Final = "registry token"
 """The ``source`` of credentials that are a Bearer token given as it is."""
+SIGN_IN_DIALOGS: Final = ("Add Registry", "Edit Registry")
+"""The ``source`` of credentials typed into the window's sign-in fields: the name of the
+dialog they were typed in (a sentence says "typed in Add Registry")."""
 
 
 @dataclass(frozen=True, repr=False)
@@ -52,7 +55,8 @@ class Credentials:
         identity_token: Docker's ``identitytoken``, an OAuth2 refresh token that the
             registry's token server exchanges for access tokens. Never printed.
         source: where the credentials came from, for messages: "command line",
-            "session", "keyring", a file's path, or ``docker-credential-NAME``.
+            "session", "keyring", a file's path, ``docker-credential-NAME``, or one of
+            :data:`SIGN_IN_DIALOGS`.
         registry_token: a Bearer token to present as it is (skopeo's
             ``--registry-token``), instead of asking the token server. Never printed.
         entry: the key of the auth file's ``auths`` entry they came from (a host,

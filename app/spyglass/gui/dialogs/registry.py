@@ -27,7 +27,12 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass.core.cancel import CancelToken
-from spyglass.core.credentials import TOKEN_USERNAME, Credentials, token_alone
+from spyglass.core.credentials import (
+    SIGN_IN_DIALOGS,
+    TOKEN_USERNAME,
+    Credentials,
+    token_alone,
+)
 from spyglass.core.credentials.keyring_store import KeyringUnavailable
 from spyglass.core.credentials.store import CredentialStore
 from spyglass.core.errors import InvalidReference, SpyglassError
@@ -87,6 +92,9 @@ class RegistryInput:
     password: str
     insecure: bool
     check: ConnectionCheck | None
+    dialog: str = SIGN_IN_DIALOGS[0]
+    """The dialog they were typed in, "Add Registry" or "Edit Registry" (a sentence
+    about the credentials says "typed in Add Registry")."""
 
     @property
     def credentials(self) -> Credentials | None:
@@ -94,7 +102,7 @@ class RegistryInput:
         name is a token, presented as it is (:func:`token_alone`)."""
         if not self.password:
             return None
-        return token_alone(Credentials(self.username, self.password, source="Spyglass"))
+        return token_alone(Credentials(self.username, self.password, source=self.dialog))
 
     def settings(self, old: RegistrySettings | None = None) -> RegistrySettings:
         """The registry's settings, accepted; ``old``, those it had (Edit Registry): its
@@ -433,7 +441,7 @@ class RegistryDialog(QDialog):
             self.password_edit.setFocus()  # (read with the sentence, now its description)
             return None
         return RegistryInput(parsed.host, username, password, self.insecure_box.isChecked(),
-                             None)
+                             None, SIGN_IN_DIALOGS[self._edit is not None])
 
     def _invalid(self, sentence: str, under: QLabel | None = None) -> None:
         label = under or self.host_error
@@ -636,8 +644,7 @@ class RegistryDialog(QDialog):
         inputs = self._validated()
         if inputs is None:
             return
-        self.result_input = RegistryInput(inputs.host, inputs.username, inputs.password,
-                                          inputs.insecure, check)
+        self.result_input = replace(inputs, check=check)
         super().accept()
 
     def done(self, result: int) -> None:

@@ -14,10 +14,14 @@ if TYPE_CHECKING:
 def given_where(credentials: Credentials) -> str:
     """Where ``credentials`` came from, as a clause of a sentence about them ("saved in the
     keyring", "given on the command line", ``from the entry "HOST" in FILE``, "from
-    docker-credential-pass"); "" where that says nothing."""
+    docker-credential-pass", "typed in Add Registry"); "" where that says nothing."""
+    from spyglass.core.credentials import SIGN_IN_DIALOGS
+
     if credentials.file_entry is not None:
         return f"from {credentials.file_entry}"
     source = credentials.source
+    if source in SIGN_IN_DIALOGS:
+        return f"typed in {source}"
     return {"keyring": "saved in the keyring", "session": "given in this session",
             "command line": "given on the command line", "": ""}.get(source, f"from {source}")
 
