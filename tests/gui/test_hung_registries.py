@@ -170,6 +170,66 @@ def test_an_image_that_waits_says_how_long_and_stop_ends_it(
         window.close()
 
 
+@pytest.mark.usefixtures("soon")
+def test_a_listing_that_waits_on_the_token_server_names_it(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], registry_binary: str) -> None:
+    """The registry answered at once; its token server took the token request and sent
+    nothing: the page said "Still waiting for REGISTRY", and Stop that the registry had
+    not answered. Both name the token server."""
+    from tests.helpers.tokenserver import TokenServer
+
+    with TokenServer() as tokens, \
+            RegistryServer(binary=registry_binary, token_server=tokens) as server:
+        host = server.host
+        tokens.answering.clear()
+        window = make_window(Settings(first_run_done=True,
+                                      registries=[RegistrySettings(host)]))
+        model, tree = window.registries.model, window.registries.tree
+        panel = window.registries.registry_page.panel
+        tree.setCurrentIndex(model.registry_index(host))
+        qtbot.waitUntil(lambda: panel.stop_button.isVisible(), timeout=WAIT_MS)
+        who = f"the token server 127.0.0.1:{tokens.port} of {host}"
+        qtbot.waitUntil(lambda: panel.waited.text().startswith(f"Still waiting for {who} ("),
+                        timeout=WAIT_MS)
+        qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+        assert re.fullmatch(rf"Stopped: {re.escape(who)} had not answered after \d+ s\. Try "
+                            r"again later\.", panel.body.text()), panel.body.text()
+        # answered once more, the listing asked again is no longer said to wait on it
+        tokens.answering.set()
+        qtbot.mouseClick(window.registries.registry_page.retry_button,
+                         Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: model.registry_node(model.registry_index(host)).done,
+                        timeout=WAIT_MS)
+        assert model.registry_node(model.registry_index(host)).waiting_on == ""
+        window.close()
+
+
+def test_test_connection_gives_up_on_a_silent_token_server_as_on_a_silent_registry(
+        registry_binary: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Test Connection waited a minute on a token server that never answered, where the
+    README promised it would be held as long as by a registry that never answers (the
+    ping's timeout): /v2/ and the token it needs are asked within that timeout."""
+    import httpx
+
+    from spyglass.core.cancel import CancelToken
+    from spyglass.core.transports.registry import endpoint
+    from spyglass.gui.registry_jobs import check_connection
+    from tests.helpers.tokenserver import TokenServer
+
+    monkeypatch.setattr(endpoint, "PING_TIMEOUT", httpx.Timeout(1.0))
+    with TokenServer() as tokens, \
+            RegistryServer(binary=registry_binary, token_server=tokens) as server:
+        tokens.answering.clear()
+        began = time.monotonic()
+        check = check_connection(server.host, insecure=False, credentials=None, store=None,
+                                 cancel=CancelToken())
+        waited = time.monotonic() - began
+    assert check.problem == "connection"
+    assert check.sentence == (f"The token server 127.0.0.1:{tokens.port} of {server.host} "
+                              "stopped answering (no token came for the whole timeout).")
+    assert waited < 10, waited
+
+
 APP_TAGS = [f"v{n}" for n in range(3 * DIGEST_BATCH)]
 """More tags than the registry's two digest jobs look up at once."""
 

@@ -244,6 +244,11 @@ class TokenServer:
         )
         self.key_id = libtrust_key_id(self.signing.key.public_key())
 
+        self.answering = threading.Event()
+        """Set while requests are answered; cleared, each request is taken and held, and
+        answered once it is set again (a token server that hangs), or never, once the
+        server stopped."""
+        self.answering.set()
         self._lock = threading.Lock()
         self._log: list[TokenRequest] = []
         self._refresh: dict[str, _Refresh] = {}
@@ -289,6 +294,7 @@ class TokenServer:
 
     def stop(self) -> None:
         httpd, self._httpd = self._httpd, None
+        self.answering.set()  # (requests held end unanswered, as a server stopping ends them)
         if httpd is not None:
             httpd.shutdown()
             httpd.server_close()
@@ -503,6 +509,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         server = self.token_server
+        server.answering.wait()
+        if server._httpd is None:  # held until the server stopped: no answer comes
+            return
         path, params = self._path_and_query()
         if self._fail_if_asked(path, params):
             return
@@ -614,6 +623,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         server = self.token_server
+        server.answering.wait()
+        if server._httpd is None:  # held until the server stopped: no answer comes
+            return
         path, _query = self._path_and_query()
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length).decode("utf-8", errors="replace") if length else ""

@@ -7,7 +7,8 @@ import logging
 import random
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Final
@@ -132,7 +133,7 @@ class Wait:
     that stopped answering, which is what a front end says of a long wait otherwise."""
 
     who: str
-    """``the registry HOST`` (``… through the proxy …``), ``the token server of HOST``."""
+    """``the registry HOST`` (``… through the proxy …``), ``the token server H:P of HOST``."""
     wait: float
     """The seconds waited before asking again."""
     attempt: int
@@ -182,6 +183,30 @@ WAIT_LISTENER: ContextVar[Callable[[Wait], None] | None] = ContextVar(
 backoff after it could not be reached. The window's jobs set it, and the copy engine
 around each blob's transfer, so that the window can say the copy waits because it was
 asked to, or because the registry refuses connections, not that it stopped answering."""
+
+
+WAITING_ON: ContextVar[Callable[[str], None] | None] = ContextVar(
+    "spyglass_waiting_on", default=None)
+"""Told, on this thread, whom a request waits on while that is not the registry it is
+sent to: ``the token server H of R`` as the token request it needs goes out (see
+:func:`waiting_on`), "" once that is answered or failed. The window's jobs set it, so
+that a page that waits long says whom it waits on ("Still waiting for the token server
+…"), not a registry that answered at once."""
+
+
+@contextmanager
+def waiting_on(who: str) -> Iterator[None]:
+    """Around a request to ``who`` that a registry's request waits on (its token server):
+    told to :data:`WAITING_ON` as it goes out, and that it is over as it ends."""
+    listener = WAITING_ON.get()
+    if listener is None:
+        yield
+        return
+    listener(who)
+    try:
+        yield
+    finally:
+        listener("")
 
 
 def backoff(attempt: int) -> float:
@@ -258,6 +283,23 @@ def add_to_sentence(error: SpyglassError, words: str) -> None:
         if text:
             setattr(error, name, f"{text[:-1]}{words}." if text.endswith(".")
                     else f"{text}{words}")
+
+
+def add_to_remark(error: SpyglassError, words: str) -> None:
+    """Put ``words`` (``; asked 2 times``) inside the parenthesis that ends ``error``'s
+    sentences (both), as their last remark: "(no token came for the whole timeout; asked
+    2 times)."; a sentence that ends otherwise gets them in one of their own ("(asked 2
+    times)."), as :func:`add_to_sentence` adds them."""
+    for name in ("message", "on_command_line"):
+        text = getattr(error, name)
+        if not text:
+            continue
+        if text.endswith(")."):
+            setattr(error, name, f"{text[:-2]}{words}).")
+        else:
+            remark = words.removeprefix(";").strip()
+            setattr(error, name, f"{text[:-1]} ({remark})." if text.endswith(".")
+                    else f"{text} ({remark})")
 
 
 def say_last_try(first: SpyglassError, last: SpyglassError, *, what: str = "") -> None:

@@ -487,11 +487,14 @@ class RegistryBrowser(QObject):
         if registry is None:
             return
         node = self.model.node(index)
-        asked = node.wait_reason if isinstance(node, RegistryNode | RepositoryNode) \
-            and node.asked_wait else ""
+        asked = who = ""
+        if isinstance(node, RegistryNode | RepositoryNode):
+            asked = node.wait_reason if node.asked_wait else ""
+            who = node.waiting_on  # (its token server, if that is what did not answer)
+        who = who or registry.host
         self.model.stop(index, f"Stopped while waiting: {asked}. Try again later." if asked
-                        else f"Stopped: {registry.host} had not answered after "
-                             f"{waited:.0f} s. Try again later.")
+                        else f"Stopped: {who} had not answered after {waited:.0f} s. Try "
+                             "again later.")
 
     def _leave_repository(self, node: object) -> None:
         """``node`` is chosen now (None: a local place is): the repository chosen before, or

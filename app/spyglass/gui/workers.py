@@ -58,7 +58,7 @@ from spyglass.core.errors import (
     SourceMoved,
     SpyglassError,
 )
-from spyglass.core.retry import WAIT_LISTENER, Wait
+from spyglass.core.retry import WAIT_LISTENER, WAITING_ON, Wait
 from spyglass.core.text import visible
 from spyglass.core.threads import lower_priority
 from spyglass.gui.signals import emit
@@ -214,6 +214,10 @@ class Worker(QObject):
     """A request of the function begins a :class:`~spyglass.core.retry.Wait` before it is
     asked again: one a registry asked for (``Retry-After``), or the backoff after it could
     not be reached. Neither is a registry that stopped answering."""
+    waitingOn = Signal(str)
+    """A request of the function waits on another server than its registry's (``the
+    token server H of R``), or no longer does (""): see
+    :data:`~spyglass.core.retry.WAITING_ON`."""
 
     def __init__(
         self, fn: Callable[[CancelToken], object], token: CancelToken, what: str,
@@ -231,6 +235,7 @@ class Worker(QObject):
     @Slot()
     def run(self) -> None:
         listening = WAIT_LISTENER.set(lambda wait: emit(self.waitBegins, wait))
+        watching = WAITING_ON.set(lambda who: emit(self.waitingOn, who))
         try:
             self._token.check()
             result = self._fn(self._token)
@@ -243,6 +248,7 @@ class Worker(QObject):
         else:
             emit(self.finished, result)
         finally:
+            WAITING_ON.reset(watching)
             WAIT_LISTENER.reset(listening)
             self.done.set()
 
@@ -273,6 +279,7 @@ class Job:
     lane: str
     thread: QThread | None = None
     on_wait: Callable[[Wait], None] | None = None
+    on_waiting_on: Callable[[str], None] | None = None
 
     @property
     def is_current(self) -> bool:
@@ -351,6 +358,7 @@ class Runner(QObject):
         drain: bool = False,
         lane: str = LOCAL,
         on_wait: Callable[[Wait], None] | None = None,
+        on_waiting_on: Callable[[str], None] | None = None,
     ) -> Job:
         """Run ``fn(cancel_token)`` on a worker thread of ``lane``.
 
@@ -365,6 +373,9 @@ class Runner(QObject):
         ``on_wait(wait)`` is called on the GUI thread while the job is current, as a
         request of it begins a :class:`~spyglass.core.retry.Wait`: one a registry asked
         for (``Retry-After``), or the backoff after it could not be reached.
+        ``on_waiting_on(who)`` is called so too as a request of it waits on another
+        server than its registry (``the token server H of R``), and with "" once it no
+        longer does (:data:`~spyglass.core.retry.WAITING_ON`).
         """
         token = CancelToken()
         generation = 0
@@ -382,11 +393,12 @@ class Runner(QObject):
         self._purge()
         worker = Worker(fn, token, what, self.listed)
         job = Job(self, worker, key, generation, token, on_done, on_error, cleanup, drain,
-                  lane, on_wait=on_wait)
+                  lane, on_wait=on_wait, on_waiting_on=on_waiting_on)
         self._jobs[worker] = job
         worker.finished.connect(self._worker_finished)
         worker.failed.connect(self._worker_failed)
         worker.waitBegins.connect(self._worker_waits)
+        worker.waitingOn.connect(self._worker_waiting_on)
         if len(self._jobs) == 1:
             emit(self.busyChanged, True)
         if serial:
@@ -586,6 +598,14 @@ class Runner(QObject):
         if (job is not None and job.on_wait is not None and self.is_current(job)
                 and not job.token.cancelled):
             job.on_wait(wait)
+
+    @Slot(str)
+    def _worker_waiting_on(self, who: str) -> None:
+        sender = self.sender()
+        job = self._jobs.get(sender) if isinstance(sender, Worker) else None
+        if (job is not None and job.on_waiting_on is not None and self.is_current(job)
+                and not job.token.cancelled):
+            job.on_waiting_on(who)
 
     @Slot(str)
     def _worker_failed(self, message: str) -> None:

@@ -1544,6 +1544,30 @@ def test_a_request_asked_again_after_a_timeout_is_said_on_stderr(
         assert "stopped answering" in err
 
 
+@pytest.mark.usefixtures("short_timeouts")
+def test_a_token_request_asked_again_after_a_timeout_is_said_on_stderr(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A token server that takes the request and sends nothing: each retry is said, as a
+    registry's is (four minutes passed with one line, at the end), naming the token
+    server, and the tries join the sentence's remark (it had two parentheses in a row)."""
+    from tests.helpers.registry import RegistryServer
+    from tests.helpers.tokenserver import TokenServer
+
+    with TokenServer() as tokens, RegistryServer(token_server=tokens) as server:
+        host = server.host
+        tokens.answering.clear()
+        code = main(["tags", "--retry-times", "1", f"docker://{host}/demo/app"])
+        out, err = capsys.readouterr()
+    assert code == EXIT_ERROR and out == ""
+    who = f"the token server 127.0.0.1:{tokens.port} of {host}"
+    assert err.splitlines() == [
+        f"spyglass: Listing the tags of {host}/demo/app: {who} sent nothing for 0.3 s; "
+        "asking again (attempt 2 of 2)…",
+        f"spyglass: T{who[1:]} stopped answering (no token came for the whole timeout; "
+        "asked 2 times).",
+    ]
+
+
 def test_logout_all_leaves_a_damaged_settings_file_as_it_is(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
         tmp_path: Path) -> None:

@@ -225,6 +225,13 @@ class RegistryListings(DigestLookups):
 
         QTimer.singleShot(round(wait.holds * 1000), self, over)
 
+    def _waiting_on(self, node: RegistryNode | RepositoryNode, who: str) -> None:
+        """The page under way waits on ``who`` (its registry's token server), or no longer
+        does (""): a page that waits long says whom it waits on."""
+        if self.alive(node) and node.state is LoadState.LOADING and node.waiting_on != who:
+            node.waiting_on = who
+            self._changed(node)
+
     # ------------------------------------------------------------------ internals: catalog
 
     def _start_catalog(self, node: RegistryNode) -> None:
@@ -234,6 +241,7 @@ class RegistryListings(DigestLookups):
         listing, connection = node.listing, node.connection
         node.state = LoadState.LOADING
         node.since, node.stopped, node.asked_wait = time.monotonic(), False, ""
+        node.waiting_on = ""
         node.wait_number += 1  # a wait's timer still to come is not this job's
         node.asked = 0  # a start still scheduled would ask for this page again
         self._changed(node)
@@ -257,6 +265,7 @@ class RegistryListings(DigestLookups):
             what=f"listing the repositories of {node.host}",
             lane=registry_lane(node.host),
             on_wait=lambda wait: self._asked_to_wait(node, wait),
+            on_waiting_on=lambda who: self._waiting_on(node, who),
         )
 
     def _catalog_page(self, node: RegistryNode, listing: Listing,
@@ -310,6 +319,7 @@ class RegistryListings(DigestLookups):
         listing = node.listing
         node.state = LoadState.LOADING
         node.since, node.stopped, node.asked_wait = time.monotonic(), False, ""
+        node.waiting_on = ""
         node.wait_number += 1  # a wait's timer still to come is not this job's
         node.asked = 0  # a start still scheduled would ask for this page again
         self._changed(node)
@@ -321,6 +331,7 @@ class RegistryListings(DigestLookups):
             what=f"listing the tags of {node.parent.host}/{node.name}",
             lane=registry_lane(node.parent.host),
             on_wait=lambda wait: self._asked_to_wait(node, wait),
+            on_waiting_on=lambda who: self._waiting_on(node, who),
         )
 
     def _tag_page(self, node: RepositoryNode, listing: Listing, page: SortedPage) -> None:

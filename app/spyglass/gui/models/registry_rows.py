@@ -102,6 +102,9 @@ class _Parent:
     asked, for how long ("the registry H asked to wait 30 s"); or because it could not be
     reached ("cannot reach the registry H (connection refused); asking again (attempt 2
     of 4)"); "" otherwise."""
+    waiting_on: str = field(default="", init=False)
+    """Whom the page under way waits on where that is not its registry: ``the token
+    server H of R`` while the token its request needs is asked for; "" otherwise."""
     wait_reason: str = field(default="", init=False)
     """While :attr:`asked_wait` is said, why the page waits, as Stop says it stopped: "the
     registry H asked to wait 30 s", "cannot reach the registry H (connection refused)"."""

@@ -100,9 +100,12 @@ def first_page_text(node: RegistryNode | RepositoryNode) -> str:
 
 def still_waiting_text(node: RegistryNode | RepositoryNode, host: str) -> str:
     """What a page waiting for its first page says past a while, with the time: "Still
-    waiting for HOST"; while it waits to ask again (:attr:`asked_wait`, which its sentence
-    says), "Waiting to ask HOST again": not a registry that does not answer."""
-    return f"Waiting to ask {host} again" if node.asked_wait else f"Still waiting for {host}"
+    waiting for HOST" (or for its token server, while that is what is asked:
+    :attr:`waiting_on`); while it waits to ask again (:attr:`asked_wait`, which its
+    sentence says), "Waiting to ask HOST again": not a registry that does not answer."""
+    if node.asked_wait:
+        return f"Waiting to ask {host} again"
+    return f"Still waiting for {node.waiting_on or host}"
 
 class PageHeader(QWidget):
     """An icon, a title and a subtitle, a spinner, and buttons on the right."""

@@ -47,6 +47,7 @@ from spyglass.core.errors import (
     url_refusal,
 )
 from spyglass.core.proxies import Proxy, bypass_advice, connect_status
+from spyglass.core.retry import waiting_on
 from spyglass.core.text import quoted_value
 from spyglass.core.transports.registry.abortable import abortable, body_budget
 from spyglass.core.transports.registry.advice import (
@@ -646,8 +647,10 @@ class RegistryAuth(httpx.Auth):
         redirect not followed is answered with its ``location``."""
         headers = {"Authorization": _basic(*basic)} if basic else {}
         budget = body_budget()  # a token's answer dripped out holds the request for no days
+        server = f"{url.host}:{url.port}" if url.port else url.host
         try:
-            with self._http.stream(
+            # (a window's page that waits long says it waits on the token server)
+            with waiting_on(f"the token server {server} of {self.host}"), self._http.stream(
                 method, url, params=params, data=data, headers=headers, follow_redirects=follow,
                 timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
             ) as response:
@@ -663,12 +666,10 @@ class RegistryAuth(httpx.Auth):
                 return _TokenResponse(response.status_code, body,
                                       retry_after(response.headers), location)
         except httpx.InvalidURL as exc:  # a challenge's service or scope of 70,000 characters
-            server = f"{url.host}:{url.port}" if url.port else url.host
             raise RegistryError(
                 f"The registry {self.host} asked for a token from {server} with a request "
                 f"that cannot be sent ({exc}); its challenge is not usable.") from exc
         except httpx.RequestError as exc:
-            server = f"{url.host}:{url.port}" if url.port else url.host
             if connect_status(exc) == 407:
                 raise self._proxy_refused(url) from exc
             via = self._via(url)

@@ -62,6 +62,7 @@ from spyglass.core.retry import (
     RETRY_STATUSES,
     WAIT_LISTENER,
     Wait,
+    add_to_remark,
     add_to_sentence,
     answered_after,
     backoff,
@@ -361,6 +362,10 @@ class RegistryEndpoint:
         a token server on plain HTTP (:attr:`RegistryAuth.plain_realm`) or from another
         server the token server redirected to (:attr:`RegistryAuth.redirected`): an
         anonymous token answers ``/v2/``, but that says nothing of them.
+
+        ``/v2/`` is asked with :data:`PING_TIMEOUT`, as a registry answers it at once, and
+        so is the token it needs: a token server that takes the request and never
+        answers is given up on as soon as a registry that does so is.
         """
         self.ping(cancel=cancel)
         if self.auth.scheme is None:
@@ -368,12 +373,12 @@ class RegistryEndpoint:
             # for a scheme Spyglass does not speak (Negotiate) is said, its credentials
             # not sent (error_for)
             response = self.send("GET", "/v2/", what=f"Logging in to {self.host}",
-                                 cancel=cancel)
+                                 cancel=cancel, timeout=PING_TIMEOUT)
             close_reusing(response, cancel)
             return self.auth.scheme is not None  # (a challenge now: they were sent)
         try:
             response = self.send("GET", "/v2/", what=f"Logging in to {self.host}",
-                                 cancel=cancel)
+                                 cancel=cancel, timeout=PING_TIMEOUT)
         except (AuthenticationFailed, AccessDenied):
             if self.auth.plain_realm is None and self.auth.redirected is None:
                 raise
@@ -493,18 +498,26 @@ class RegistryEndpoint:
                     raise_if_cancelled(cancel, exc)
                 # the request itself was not sent (or was refused, with a 401): asking
                 # again is safe whatever it is, as for the registry's own 503
+                cause = exc.__cause__
                 if attempt < allowed and _token_retryable(exc, retry_timeouts):
                     attempt += 1
                     asked = exc.retry_after if isinstance(exc, RateLimited) else None
+                    who = self._token_server(cause)
+                    if isinstance(cause, httpx.TimeoutException):
+                        self._note_timeout(what, cause, who, attempt, allowed)
                     self._wait_before(
-                        attempt, allowed, asked, what, cancel,
-                        who=f"the token server of {self.host}",
-                        unreached=describe_connection_error(exc.__cause__)
-                        if isinstance(exc.__cause__, httpx.ConnectError) else "")
+                        attempt, allowed, asked, what, cancel, who=who,
+                        unreached=describe_connection_error(cause)
+                        if isinstance(cause, httpx.ConnectError) else "")
                     continue
                 if attempt:
                     exc.attempts = attempt + 1
-                    if "times)" not in exc.message:
+                    if "times)" not in exc.message and isinstance(
+                            cause, httpx.TimeoutException):
+                        # a token server that said nothing: its sentence ends with that
+                        # remark, which the tries join (as the registry's own does)
+                        add_to_remark(exc, f"; asked {attempt + 1} times")
+                    elif "times)" not in exc.message:
                         add_to_sentence(exc, f" (asked {attempt + 1} times)")
                 if lost:  # (an earlier try may have done the work all the same)
                     exc.answer_lost = True
@@ -548,10 +561,8 @@ class RegistryEndpoint:
                     attempt += 1
                     lost = lost or answer_may_be_lost(exc)
                     if isinstance(exc, httpx.TimeoutException):
-                        retry_notes.warning(
-                            "%s: %s; asking again (attempt %d of %d)…", what,
-                            _waited(exc, request, f"the registry {self.host}{via}"),
-                            *numbered(attempt, allowed))
+                        self._note_timeout(what, exc, f"the registry {self.host}{via}",
+                                           attempt, allowed, request)
                     self._wait_before(
                         attempt, most, None, what, cancel,
                         who=f"the registry {self.host}{via}",
@@ -623,6 +634,35 @@ class RegistryEndpoint:
             if lost:
                 response.extensions[ANSWER_LOST] = True
             return response
+
+    @staticmethod
+    def _note_timeout(what: str, exc: httpx.TimeoutException, who: str, attempt: int,
+                      allowed: int, request: httpx.Request | None = None) -> None:
+        """Say (:data:`~spyglass.core.retry.RETRY_NOTES`) that ``who``, the registry or
+        its token server, let the request (``request``, else the timeout's own) go
+        unanswered for its whole timeout, and that it is asked again: a minute of silence
+        and then another is not taken for a Spyglass that hangs."""
+        if request is None:
+            try:
+                request = exc.request
+            except RuntimeError:  # (one raised without its request: no limit is said)
+                request = None
+        retry_notes.warning("%s: %s; asking again (attempt %d of %d)…", what,
+                            _waited(exc, request, who), *numbered(attempt, allowed))
+
+    def _token_server(self, cause: BaseException | None) -> str:
+        """``the token server H:P of R`` (``… through the proxy …``) that a token request
+        failed at with ``cause``; ``the token server of R`` where it does not tell."""
+        try:
+            url = cause.request.url if isinstance(cause, httpx.RequestError) else None
+        except RuntimeError:  # (an error raised without its request)
+            url = None
+        if url is None:
+            return f"the token server of {self.host}"
+        proxy = self._pool.proxy_for(url)
+        via = f" through {proxy.describe()}" if proxy is not None else ""
+        server = f"{url.host}:{url.port}" if url.port else url.host
+        return f"the token server {server} of {self.host}{via}"
 
     def _wait_before(self, attempt: int, allowed: int, asked: float | None, what: str,
                      cancel: CancelToken | None, *, who: str = "", unreached: str = ""
@@ -773,6 +813,7 @@ class RegistryEndpoint:
         retries: int | None = None,
         scope: str | None = None,
         ok_elsewhere: tuple[int, ...] = (),
+        timeout: httpx.Timeout | None = None,
     ) -> httpx.Response:
         """An authenticated request; raises the mapped error unless the status is in ``ok``
         (or in ``ok_elsewhere`` and answered by another server a redirect led to: the
@@ -789,13 +830,15 @@ class RegistryEndpoint:
         client's ``retry_times``) caps the retries of this request. ``scope`` is the
         token scope to ask for, where the path does not tell it (an upload session's
         ``Location``) or does not tell all of it (a mount: the repository mounted from).
+        ``timeout`` (None: the client's) is the request's, and that of the token request
+        it needs.
         """
         url = path_or_url if isinstance(path_or_url, httpx.URL) or "://" in path_or_url \
             else self.url(path_or_url, cancel=cancel)
         response = self._send_raw(
             method, url, what=what, cancel=cancel, params=params, headers=headers,
             auth=True, follow_redirects=follow_redirects, content=content, retries=retries,
-            scope=scope,
+            scope=scope, timeout=timeout,
         )
         if response.status_code in ok:
             return response
@@ -937,10 +980,11 @@ def _token_retryable(error: SpyglassError, retry_timeouts: bool) -> bool:
     return worth_retrying(error)
 
 
-def _waited(exc: httpx.TimeoutException, request: httpx.Request, who: str) -> str:
-    """What ``who`` did not do in the time it was given: ``the registry … sent nothing for
-    60 s`` (a read), ``took nothing`` (a write), ``was not reached`` (a connection)."""
-    limits = request.extensions.get("timeout") or {}
+def _waited(exc: httpx.TimeoutException, request: httpx.Request | None, who: str) -> str:
+    """What ``who`` did not do in the time ``request`` gave it: ``the registry … sent
+    nothing for 60 s`` (a read), ``took nothing`` (a write), ``was not reached`` (a
+    connection); without the time where the request is not known."""
+    limits = (request.extensions.get("timeout") if request is not None else None) or {}
     if isinstance(exc, httpx.ReadTimeout):
         did, limit = "sent nothing", limits.get("read")
     elif isinstance(exc, httpx.WriteTimeout):

@@ -564,8 +564,9 @@ def test_unreachable_token_server(make_client, caplog: pytest.LogCaptureFixture)
             pytest.raises(ConnectionFailed, match=re.escape(f"token server {AUTH_HOST} of {HOST}")):
         client.tags_of("library/alpine")
     assert [r.getMessage() for r in caplog.records if r.name == RETRY_NOTES] == [
-        f"Listing the tags of {HOST}/library/alpine: cannot reach the token server of {HOST} "
-        f"(connection refused); asking again (attempt {n} of 3)…" for n in (2, 3)]
+        f"Listing the tags of {HOST}/library/alpine: cannot reach the token server "
+        f"{AUTH_HOST} of {HOST} (connection refused); asking again (attempt {n} of 3)…"
+        for n in (2, 3)]
 
 
 def test_an_unreachable_token_server_is_named_with_its_port(make_client) -> None:
