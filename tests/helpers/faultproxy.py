@@ -9,6 +9,9 @@ forwarded whole on a new connection to the server (``Connection: close``) and it
 answer passed back as it came; the client's connection is kept open for its next
 request. A :class:`Fault` takes the next ``count`` requests whose method and target
 match it. :attr:`FaultProxy.seen` records each request and what became of it.
+:attr:`FaultProxy.up_rate` makes it a slow uplink: request bodies are taken at that many
+bytes a second, into a small receive buffer, so that what the client sends waits in its
+own send queue (as on a real slow link).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import re
 import socket
 import struct
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import BinaryIO, Literal
 
@@ -59,13 +63,19 @@ class Seen:
 class FaultProxy:
     __test__ = False  # not a test class, for pytest
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, *, up_rate: int | None = None) -> None:
         host, _, port = upstream.rpartition(":")
         self.upstream = (host, int(port))
         self.faults: list[Fault] = []
         self.seen: list[Seen] = []
+        self.up_rate = up_rate
+        """Bytes a second request bodies are taken at (None: as fast as they come)."""
         self._lock = threading.Lock()
-        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener = socket.socket()
+        if up_rate is not None:  # (accepted connections inherit it)
+            self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen()
         self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -109,7 +119,7 @@ class FaultProxy:
                 if head is None:
                     return
                 method, target = head[0].split(" ")[:2]
-                body = _read_body(reader, head[1:])
+                body = _read_body(reader, head[1:], self.up_rate)
                 chunked = any(h.lower().startswith("transfer-encoding:") and "chunked" in
                               h.lower() for h in head[1:])
                 fault = self._fault_for(method, target, chunked)
@@ -191,7 +201,7 @@ def _read_head(reader: BinaryIO) -> list[str] | None:
         lines.append(text)
 
 
-def _read_body(reader: BinaryIO, headers: list[str]) -> bytes:
+def _read_body(reader: BinaryIO, headers: list[str], rate: int | None = None) -> bytes:
     fields = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in headers)}
     if "chunked" in fields.get("transfer-encoding", "").lower():
         parts = []
@@ -203,7 +213,18 @@ def _read_body(reader: BinaryIO, headers: list[str]) -> bytes:
                 return b"".join(parts)
             parts.append(reader.read(size))
             reader.readline()
-    return reader.read(int(fields.get("content-length", "0") or "0"))
+    length = int(fields.get("content-length", "0") or "0")
+    if rate is None:
+        return reader.read(length)
+    parts, have, started = [], 0, time.monotonic()
+    while have < length:
+        piece = reader.read(min(length - have, 4096))
+        if not piece:
+            break
+        parts.append(piece)
+        have += len(piece)
+        time.sleep(max(0.0, started + have / rate - time.monotonic()))
+    return b"".join(parts)
 
 
 def _reset(sock: socket.socket) -> None:

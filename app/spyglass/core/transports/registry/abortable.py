@@ -26,15 +26,26 @@ read's, and a server that sends a byte a second never meets it; a body read unde
 time ends after about a minute, not days. Only the time spent waiting counts, not the
 time between reads: a reader that takes its time (a copy whose destination is slow)
 is not the server's slowness.
+
+A request's body may still be leaving the machine long after it was handed over: the
+kernel holds megabytes of it in the connection's send queue, which a slow uplink drains
+at its own pace. The write and read timeouts of a tracked connection count from the
+last time that queue shrank (:func:`unsent`, Linux's ``SIOCOUTQ``), not from the last
+byte handed over, so an upload whose bytes are still going out is not taken for a
+registry that stopped answering; a connection given up while its queue still holds
+bytes is closed with a reset, so that they do not go on competing for the uplink (and
+complete the abandoned request behind its retry).
 """
 
 from __future__ import annotations
 
 import socket
 import ssl
+import struct
+import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, Final
 
@@ -45,7 +56,41 @@ from spyglass.core.cancel import CancelToken
 from spyglass.core.errors import Cancelled
 
 _ACTIVE = threading.local()
-"""``slot``: the :class:`Slot` of the request this thread is sending, if any."""
+"""``slot``: the :class:`Slot` of the request this thread is sending, if any;
+``stream``: the :class:`TrackedStream` this thread last wrote to or read from, in the
+request it is sending (cleared as each :func:`abortable` block begins)."""
+
+DRAIN_POLL: Final = 1.0
+"""Seconds between looks at a connection's send queue while a write, or the answer to
+what was written, waits: a queue that shrank since the last look restarts the timeout."""
+
+HOP_BUFFER: Final = 4 * 1024 * 1024
+"""The most of a request body a hop Spyglass cannot see into (``ssh -L``, a VPN client,
+a forwarding proxy) is taken to hold after taking it: it acknowledges what it buffers,
+so the body left our send queue but not the machine's link."""
+
+HOP_RATE: Final = 8 * 1024
+"""Bytes a second such a hop is taken to pass on at least: the answer to a body of N
+bytes is waited for ``min(N, HOP_BUFFER) / HOP_RATE`` seconds longer than the timeout
+(at most 512 s, for a body of 4 MiB or more; none for one of 8 KiB or less)."""
+
+_OUTQ: Final[int | None] = 0x5411 if sys.platform == "linux" else None
+"""Linux's ``SIOCOUTQ`` (``TIOCOUTQ``): the bytes of a TCP socket's send queue not yet
+acknowledged by the other end."""
+
+
+def unsent(sock: socket.socket) -> int | None:
+    """The bytes written to ``sock`` that the other end has not acknowledged yet; None
+    where that cannot be asked (not Linux, a closed socket)."""
+    if _OUTQ is None:
+        return None
+    try:
+        import fcntl
+
+        queued: int = struct.unpack("i", fcntl.ioctl(sock.fileno(), _OUTQ, b"\0\0\0\0"))[0]
+    except (OSError, ValueError):
+        return None
+    return queued
 
 
 BODY_WAIT: Final = 60.0
@@ -166,9 +211,16 @@ class TrackedStream(httpcore.NetworkStream):
         self.owner = 0
         self._lock = threading.Lock()
         self._handshaking: socket.socket | None = None
+        self._sending = False
+        """Written to since its last read: a request whose answer has not begun to come."""
+        self._written = 0
+        """The bytes written since its last read."""
+        self._leaving: Callable[[int], None] | None = None
+        """Told the bytes still queued as they leave (:meth:`on_leaving`)."""
 
     def _claim(self) -> None:
         self.owner = threading.get_ident()
+        _ACTIVE.stream = self
         slot: Slot | None = getattr(_ACTIVE, "slot", None)
         if slot is not None:
             slot.stream = self
@@ -180,7 +232,8 @@ class TrackedStream(httpcore.NetworkStream):
         slot: Slot | None = getattr(_ACTIVE, "slot", None)
         budget = slot.budget if slot is not None else None
         if budget is None:
-            return self._inner.read(max_bytes, timeout)
+            return self._read(max_bytes, timeout)
+        self._sending, self._written = False, 0
         started = time.monotonic()
         data = b""
         try:
@@ -189,11 +242,122 @@ class TrackedStream(httpcore.NetworkStream):
             budget.count(time.monotonic() - started, len(data))
         return data
 
+    def _read(self, max_bytes: int, timeout: float | None) -> bytes:
+        """A read without a budget: the first after a request was written waits for its
+        answer only once the request has left (its timeout restarts while the send
+        queue shrinks)."""
+        if not self._sending:
+            return self._inner.read(max_bytes, timeout)
+        self._sending = False
+        written, self._written = self._written, 0
+        sock = self.socket()
+        queued = unsent(sock) if sock is not None and timeout is not None else None
+        # what a hop between may still hold of a body (not of a request's head alone)
+        hop = min(written, HOP_BUFFER) / HOP_RATE if written > HOP_RATE else 0.0
+        if timeout is None:
+            data = self._inner.read(max_bytes, timeout)
+        elif not queued:
+            data = self._read_while_leaving(max_bytes, timeout, None, hop)
+        else:
+            data = self._read_while_leaving(max_bytes, timeout, queued, hop)
+        leaving, self._leaving = self._leaving, None
+        if leaving is not None and data:
+            leaving(0)  # answered: all of it came
+        return data
+
+    def _read_while_leaving(self, max_bytes: int, timeout: float, queued: int | None,
+                            hop: float) -> bytes:
+        """The answer to a request, waited for ``timeout`` seconds once the send queue
+        (``queued`` bytes, None: empty or not known) stopped shrinking, and ``hop``
+        seconds more (what a hop between may still hold)."""
+        if not queued:
+            return self._inner.read(max_bytes, timeout + hop)
+        deadline = time.monotonic() + timeout
+        while True:
+            now = time.monotonic()
+            try:
+                return self._inner.read(max_bytes, _slice(deadline + hop - now))
+            except httpcore.ReadTimeout:
+                now = time.monotonic()
+                queued, deadline = self._look(queued, deadline, now, timeout)
+                if now >= deadline + hop:
+                    raise
+
+    def _look(self, queued: int | None, deadline: float, now: float, timeout: float,
+              ) -> tuple[int | None, float]:
+        """The send queue looked at again (``queued`` bytes at the last look): what it
+        holds now, and the deadline, restarted if it shrank (bytes are leaving)."""
+        sock = self.socket()
+        left = unsent(sock) if sock is not None else None
+        if left is None:
+            return queued, deadline
+        if queued is not None and left < queued:
+            deadline = now + timeout
+            if self._leaving is not None:
+                self._leaving(left)
+        return (left if queued is None else min(left, queued)), deadline
+
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._claim()
-        self._inner.write(buffer, timeout)
+        self._sending = True
+        self._written += len(buffer)
+        sock = self.socket()
+        if sock is None or timeout is None or _OUTQ is None:
+            self._inner.write(buffer, timeout)
+            return
+        # httpcore's own write (SyncStream.write), but waiting in slices: a queue that
+        # drains slowly frees room only now and then, and that is not a registry that
+        # takes nothing (a TLS socket's timed-out send is asked again with the same data,
+        # as OpenSSL wants)
+        view = memoryview(buffer)
+        deadline = time.monotonic() + timeout
+        queued: int | None = None
+        while view:
+            try:
+                sock.settimeout(_slice(deadline - time.monotonic()))
+                sent = sock.send(view)
+            except TimeoutError as exc:
+                now = time.monotonic()
+                queued, deadline = self._look(queued, deadline, now, timeout)
+                if now >= deadline:
+                    raise httpcore.WriteTimeout(str(exc) or "timed out") from exc
+                continue
+            except OSError as exc:
+                raise httpcore.WriteError(str(exc)) from exc
+            view = view[sent:]
+            deadline = time.monotonic() + timeout
+            # taken in part: the queue is full, and the next send waits for it to drain
+            queued = unsent(sock) if view else None
+
+    def socket(self) -> socket.socket | None:
+        """The socket under the connection, where it is httpcore's own stream over one
+        (TLS included; not a TLS stream tunnelled through an ``https://`` proxy's)."""
+        if _SyncStream is None or not isinstance(self._inner, _SyncStream):
+            return None
+        sock = self._inner.get_extra_info("socket")
+        return sock if isinstance(sock, socket.socket) else None
+
+    def unsent(self) -> int | None:
+        """The bytes written to the connection not yet taken by the other end (None: not
+        known)."""
+        sock = self.socket()
+        return unsent(sock) if sock is not None else None
+
+    def on_leaving(self, told: Callable[[int], None]) -> None:
+        """Tell ``told`` the bytes still queued as the request written leaves, while its
+        answer is waited for (0 once the answer begins)."""
+        self._leaving = told
 
     def close(self) -> None:
+        # a request given up while its bytes are still queued (or in a buffering hop's):
+        # a reset drops them, where a FIN would send them all first, for nothing
+        sock = self.socket()
+        if sock is not None and (self._sending or unsent(sock)):
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except OSError:
+                pass  # closed already
+        self._leaving = None
         self._inner.close()
 
     def start_tls(
@@ -246,6 +410,18 @@ class TrackedStream(httpcore.NetworkStream):
 _SHORTEST_WAIT: Final = 0.001
 """A read's timeout past its deadline: what has arrived is still taken (a timeout of 0
 would make the socket non-blocking, an error of another kind)."""
+
+
+def _slice(left: float) -> float:
+    """How long one wait of a write or read that looks at the send queue lasts."""
+    return max(min(left, DRAIN_POLL), _SHORTEST_WAIT)
+
+
+def current_stream() -> TrackedStream | None:
+    """The tracked connection this thread last wrote to or read from in the request it
+    is sending (a request body's pieces are written by the thread that sends it)."""
+    stream: TrackedStream | None = getattr(_ACTIVE, "stream", None)
+    return stream
 
 
 class TrackingBackend(httpcore.NetworkBackend):
@@ -319,6 +495,8 @@ def abortable(cancel: CancelToken | None, *, within: float | None = None,
     cancel of the outer block still reaches the connection they use."""
     if budget is None and within is not None:
         budget = Budget(within)
+    if budget is None:
+        _ACTIVE.stream = None  # a new request: no connection of its own yet
     if cancel is None and budget is None:
         yield None
         return

@@ -22,6 +22,7 @@ from spyglass.core.digest import (
 from spyglass.core.errors import (
     SizeMismatch,
 )
+from spyglass.core.transports.registry.abortable import current_stream
 
 
 @dataclass
@@ -196,10 +197,20 @@ _clock = time.monotonic  # (tests make pieces slow by giving it another)
 
 class Pacing:
     """How much of a body to hand the connection at a time: :data:`PIECE_SIZE` while
-    pieces take long to send, :data:`CHUNK_SIZE` once they go fast."""
+    pieces take long to send, :data:`CHUNK_SIZE` once they go fast.
+
+    A piece is counted as it leaves the machine, not as the connection takes it: the
+    kernel's send queue holds megabytes, which a slow uplink takes minutes to drain
+    (the copy showed 100 % and tens of MiB/s at once, then waited). Where the queue can
+    be looked at (:func:`~.abortable.unsent`), what is counted is what was handed over
+    less what is still queued, and the rest is counted as it leaves while the answer is
+    waited for; elsewhere a piece counts once handed over."""
 
     def __init__(self) -> None:
         self.size = PIECE_SIZE
+        self._handed = 0
+        self._told = 0
+        self._progress: Callable[[int], None] | None = None
 
     def pieces(self, data: memoryview, progress: Callable[[int], None] | None,
                ) -> Iterator[memoryview]:
@@ -214,7 +225,28 @@ class Pacing:
             self.size = CHUNK_SIZE if _clock() - began < FAST_PIECE else PIECE_SIZE
             start += len(piece)
             if progress is not None:
-                progress(len(piece))
+                self._sent(len(piece), progress)
+
+    def _sent(self, count: int, progress: Callable[[int], None]) -> None:
+        self._handed += count
+        stream = current_stream()
+        queued = stream.unsent() if stream is not None else None
+        if stream is None or queued is None:
+            self._told += count
+            progress(count)
+            return
+        if self._progress is None:
+            self._progress = progress
+            stream.on_leaving(self._left)
+        self._left(queued)
+
+    def _left(self, queued: int) -> None:
+        """``queued`` bytes are still in the connection's send queue: count the rest."""
+        assert self._progress is not None
+        gone = min(self._handed, max(self._told, self._handed - queued))
+        if gone > self._told:
+            count, self._told = gone - self._told, gone
+            self._progress(count)
 
 
 def slices(data: memoryview, progress: Callable[[int], None] | None) -> Iterator[memoryview]:
