@@ -128,9 +128,10 @@ retries."""
 @dataclass(frozen=True)
 class Wait:
     """A wait before a request is asked again, as it begins: one a registry (or its
-    token server) asked for with ``Retry-After``, or the backoff after it could not be
-    reached at all (a refused connection, a name not resolved). Neither is a registry
-    that stopped answering, which is what a front end says of a long wait otherwise."""
+    token server) asked for with ``Retry-After``, the backoff after it could not be
+    reached at all (a refused connection, a name not resolved), or after its answer broke
+    off (:attr:`broke_off`). None is a registry that stopped answering, which is what a
+    front end says of a long wait otherwise."""
 
     who: str
     """``the registry HOST`` (``… through the proxy …``), ``the token server H:P of HOST``."""
@@ -146,11 +147,17 @@ class Wait:
     unreached: str = ""
     """Why no connection to ``who`` could be made (``connection refused``), for the
     backoff after that; "" for a wait asked for."""
+    broke_off: str = ""
+    """How the answer to the request broke off (``broke off after 2.4 KiB (the registry
+    HOST sent nothing more for 60 s)``), for the backoff before it is asked again; "" for
+    any other wait."""
 
     @property
     def reason(self) -> str:
         """Why the request waits: "cannot reach the registry HOST (connection refused)",
         "the registry HOST asks to wait 120 s"."""
+        if self.broke_off:
+            return f"the answer {self.broke_off}"
         if self.asked is None:
             return f"cannot reach {self.who} ({self.unreached})"
         return f"{self.who} asks to wait {self.asked:.0f} s"
@@ -174,7 +181,7 @@ class Wait:
         """Seconds from the wait's start that what it says stays true: the wait; after a
         connection that could not be made, a second more, in which the request asked
         again is refused at once (and the next wait told) or gets its connection."""
-        return self.wait + (UNREACHED_SAID_FOR if self.unreached else 0.0)
+        return self.wait + (UNREACHED_SAID_FOR if self.unreached or self.broke_off else 0.0)
 
 
 WAIT_LISTENER: ContextVar[Callable[[Wait], None] | None] = ContextVar(

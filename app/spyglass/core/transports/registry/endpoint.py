@@ -119,6 +119,7 @@ from spyglass.core.transports.registry.hosts import (
     tls_settings,
 )
 from spyglass.core.transports.registry.uploads import SpareUpload
+from spyglass.core.units import human_size
 
 PING_TIMEOUT: Final = httpx.Timeout(20.0, connect=15.0)
 """For ``GET /v2/``, which a registry answers at once: a hung server is given up on
@@ -665,20 +666,21 @@ class RegistryEndpoint:
         return f"the token server {server} of {self.host}{via}"
 
     def _wait_before(self, attempt: int, allowed: int, asked: float | None, what: str,
-                     cancel: CancelToken | None, *, who: str = "", unreached: str = ""
-                     ) -> None:
+                     cancel: CancelToken | None, *, who: str = "", unreached: str = "",
+                     broke_off: str = "") -> None:
         """Wait before try ``attempt + 1`` of ``allowed + 1`` (as said: :func:`numbered`):
         what a ``Retry-After`` asked (``asked``, at most :data:`MAX_RETRY_AFTER`; a long
         wait is said, ``who`` asked for it: the registry unless told), else the backoff;
         one after ``who`` could not be reached at all (``unreached``: why, ``connection
         refused``) is said as it begins, so that the seconds of retries are not taken for
-        a hung registry.
+        a hung registry; so is one after the answer broke off (``broke_off``: how).
         Either is told to :data:`~spyglass.core.retry.WAIT_LISTENER`."""
         who = who or f"the registry {self.host}"
         wait = self._backoff(attempt) if asked is None else min(asked, MAX_RETRY_AFTER)
-        told = Wait(who, wait, *numbered(attempt, allowed), asked=asked, unreached=unreached)
-        worth_telling = bool(unreached) if asked is None else wait > 0
-        if worth_telling and (unreached or wait >= NOTED_WAIT):
+        told = Wait(who, wait, *numbered(attempt, allowed), asked=asked, unreached=unreached,
+                    broke_off=broke_off)
+        worth_telling = bool(unreached or broke_off) if asked is None else wait > 0
+        if worth_telling and (unreached or broke_off or wait >= NOTED_WAIT):
             retry_notes.warning("%s: %s…", what, told.said)
         if worth_telling and (listener := WAIT_LISTENER.get()) is not None:
             listener(told)
@@ -901,8 +903,14 @@ class RegistryEndpoint:
             except ConnectionFailed as broken:  # answered, then cut off
                 if tries > self.retry_times:
                     broken.attempts = tries
+                    if tries > 1 and "times)" not in broken.message:
+                        add_to_remark(broken, f"; asked {tries} times")
                     raise
-                self._sleep(self._backoff(tries), cancel)
+                # said as every other retry is (the command line's note, the window's
+                # notice): four minutes of silence were taken for a hung Spyglass
+                how = broken.message.removeprefix(what).strip().rstrip(".")
+                self._wait_before(tries, self.retry_times, None, what, cancel,
+                                  broke_off=how)
                 # the registry's own URL, not a redirect's target (where our credentials
                 # would go): it redirects again
                 asked = (response.history[0] if response.history else response).request
@@ -937,9 +945,14 @@ class RegistryEndpoint:
                 raise ConnectionFailed(
                     f"{what} broke off: the registry {self.host} sent it too slowly "
                     f"{budget.too_slow()}.") from exc
-            raise ConnectionFailed(
-                f"{what} broke off: {describe_connection_error(exc)}."
-            ) from exc
+            came = response.num_bytes_downloaded
+            when = f"after {human_size(came)}" if came else "before any of it came"
+            if isinstance(exc, httpx.ReadTimeout):  # "the registry H sent nothing for 60 s"
+                why = _waited(exc, response.request, f"the registry {self.host}")
+                why = why.replace(" sent nothing", " sent nothing more", 1) if came else why
+            else:
+                why = describe_connection_error(exc)
+            raise ConnectionFailed(f"{what} broke off {when} ({why}).") from exc
         finally:
             response.close()
         if len(body) > limit:

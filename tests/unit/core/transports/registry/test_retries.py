@@ -482,3 +482,53 @@ def test_a_request_of_a_blob_transfer_spends_what_the_blob_has_left(
     notes = [r.getMessage() for r in caplog.records if r.name == RETRY_NOTES]
     assert [note[-len("(attempt 2 of 4)…"):] for note in notes] == [
         "(attempt 2 of 4)…", "(attempt 3 of 4)…", "(attempt 4 of 4)…"], notes
+
+
+class _BreaksOff(httpx.SyncByteStream):
+    """A body that stops after ``came`` of its promised bytes, then times out."""
+
+    def __init__(self, request: httpx.Request, came: int) -> None:
+        self._request = request
+        self._came = came
+
+    def __iter__(self):
+        yield b"x" * self._came
+        raise httpx.ReadTimeout("timed out", request=self._request)
+
+
+def breaks_off(came: int):
+    return lambda request: httpx.Response(200, headers={"Content-Length": "5000"},
+                                          stream=_BreaksOff(request, came))
+
+
+BROKE_OFF = f"broke off after 100 B (the registry {HOST} sent nothing more for 60 s"
+
+
+def test_an_answer_that_breaks_off_is_asked_again_and_said_so(
+        make_client, sleeps, caplog: pytest.LogCaptureFixture) -> None:
+    """Each new ask of an answer cut off mid-body is said on stderr and told to the
+    window, as every other retry is: the command line said nothing for four minutes."""
+    from spyglass.core.retry import WAIT_LISTENER, Wait
+
+    heard: list[Wait] = []
+    client, seen = make_client(Routes({("GET", TAGS): [breaks_off(100), breaks_off(100), OK]}))
+    token = WAIT_LISTENER.set(heard.append)
+    try:
+        with caplog.at_level(logging.WARNING, logger=RETRY_NOTES):
+            assert client.tags_of("app") == ["v1", "v2"]
+    finally:
+        WAIT_LISTENER.reset(token)
+    assert len(seen.to(TAGS)) == 3
+    assert [r.getMessage() for r in caplog.records if r.name == RETRY_NOTES] == [
+        f"Listing the tags of {HOST}/app: the answer {BROKE_OFF}); asking again "
+        f"(attempt {n} of 4)…" for n in (2, 3)]
+    assert [(wait.attempt, wait.broke_off) for wait in heard] == [
+        (2, f"{BROKE_OFF})"), (3, f"{BROKE_OFF})")]
+
+
+def test_an_answer_that_always_breaks_off_says_how_and_how_often(make_client, sleeps) -> None:
+    client, seen = make_client(Routes({("GET", TAGS): breaks_off(100)}))
+    with pytest.raises(ConnectionFailed) as failed:
+        client.tags_of("app")
+    assert len(seen.to(TAGS)) == 4
+    assert str(failed.value) == f"Listing the tags of {HOST}/app {BROKE_OFF}; asked 4 times)."
