@@ -80,6 +80,19 @@ def test_a_token_dripped_out_is_given_up_as_too_slow(pool: HTTPPool) -> None:
     assert took < GRACE + 3
 
 
+def test_a_token_dripped_out_each_time_says_how_often_it_was_asked(pool: HTTPPool) -> None:
+    """Asked again and dripped out again: the count follows the measurement in a remark
+    of its own, not inside it ("…once 0.3 s have passed; asked 2 times).")."""
+    with DrippingRegistry(length=10_000, every=0.02, token=True) as server:
+        client = RegistryClient(server.host, retry_times=1, pool=pool)
+        with pytest.raises(ConnectionFailed) as failed:
+            client.tags_of("drip")
+    assert re.fullmatch(
+        rf"The token server {re.escape(server.host)} of {re.escape(server.host)} sent its "
+        r"answer too slowly \(\d+ B in \d+ s, where at least 100 B/s is needed once 0\.3 s "
+        r"have passed\) \(asked 2 times\)\.", str(failed.value)), str(failed.value)
+
+
 @pytest.mark.parametrize("length", [10_000, 2 * 1024 * 1024])  # through httpx; off the socket
 def test_a_blob_dripped_out_is_given_up_as_too_slow(pool: HTTPPool, length: int) -> None:
     """A config (or any blob) as well: read through httpx, or straight off the socket as

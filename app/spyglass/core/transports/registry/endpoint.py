@@ -514,9 +514,12 @@ class RegistryEndpoint:
                 if attempt:
                     exc.attempts = attempt + 1
                     if "times)" not in exc.message and isinstance(
-                            cause, httpx.TimeoutException):
+                            cause, httpx.TimeoutException) and exc.message.endswith(
+                                "for the whole timeout)."):
                         # a token server that said nothing: its sentence ends with that
-                        # remark, which the tries join (as the registry's own does)
+                        # remark, which the tries join (as the registry's own does); one
+                        # that sent its answer too slowly ends with a measurement the
+                        # count is no part of ("(61 B in 61 s, …) (asked 2 times).")
                         add_to_remark(exc, f"; asked {attempt + 1} times")
                     elif "times)" not in exc.message:
                         add_to_sentence(exc, f" (asked {attempt + 1} times)")
