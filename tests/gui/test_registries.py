@@ -562,11 +562,22 @@ def test_the_check_before_a_delete_shows_how_far_it_is_and_cancel_stops_it(
         tree.setCurrentIndex(model.tag_index(server.host, "big/few", "tag-00007"))
         assert window.content.currentWidget() is not page
         qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)
+        said: list[str] = []
+        window.registries.statusMessage.connect(said.append)
         actions.tree_actions["delete"].trigger()
         qtbot.waitUntil(lambda: window.status_text.startswith("Checked ")
                         and window.status_text.endswith(
                             " of 400 tags of big/few… Press Esc to stop: nothing is "
                             "deleted."), timeout=WAIT_MS)
+        # told after every HEAD, the label counts on; the status bar (each message of
+        # which a screen reader announces) said the first count, and says the next only
+        # after CHECK_STATUS_S
+        counts = {label.text()}
+        qtbot.waitUntil(lambda: bool(counts.add(label.text())) or len(counts) >= 5,
+                        timeout=WAIT_MS)
+        qtbot.wait(300)
+        assert actions.checking
+        assert len([text for text in said if text.startswith("Checked ")]) == 1, said
         focus(qtbot, tree)
         qtbot.keyClick(tree, Qt.Key.Key_Escape)
         assert not actions.checking

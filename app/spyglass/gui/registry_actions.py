@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
@@ -46,6 +47,10 @@ if TYPE_CHECKING:
 SHOWN_TAGS: Final = 12
 """How many tags a confirmation names before it counts the rest (with hundreds, the box
 would outgrow the screen)."""
+CHECK_STATUS_S: Final = 2.0
+"""How often at most the status bar says how far the check before a delete is (each
+message there is announced to a screen reader: ten a second would queue hundreds); the
+first is said at once, and the page's label counts on as often as it is told."""
 
 
 def _names(tags: Sequence[str]) -> str:
@@ -183,6 +188,8 @@ class RegistryActions:
         self._checks = itertools.count(1)
         self._check: tuple[int, str, str] | None = None
         """The check shown: its number, its job's key, the repository's name."""
+        self._check_said: float | None = None
+        """When the status bar last said how far the check shown is (None: not yet)."""
         self._progress = _CheckProgress(browser)
         self._progress.looked.connect(self._looked, Qt.ConnectionType.QueuedConnection)
         self.check_label = QLabel()
@@ -314,6 +321,7 @@ class RegistryActions:
         host = connection.host
         number, key = next(self._checks), f"delete:{connection.host}/{name}"
         self._check = (number, key, name)
+        self._check_said = None
         # (named: the header is every repository's page's, shown for another one too)
         self.check_label.setText(f"Listing the tags of {name}…")
         self.check_cancel.setToolTip(f"Stop looking at the tags of {name}: nothing is "
@@ -345,8 +353,11 @@ class RegistryActions:
             text = (f"Checked {done:,} of {total:,} tag{'' if total == 1 else 's'} "
                     f"of {self._check[2]}…")
             self.check_label.setText(text)
-            if not self.repository_page.isVisible():
+            now = time.monotonic()
+            if not self.repository_page.isVisible() and (
+                    self._check_said is None or now - self._check_said >= CHECK_STATUS_S):
                 # (begun from the tree with an image shown: the status bar says it)
+                self._check_said = now
                 emit(self._browser.statusMessage,
                      f"{text} Press Esc to stop: nothing is deleted.")
 
