@@ -77,6 +77,50 @@ def test_a_copy_written_to_is_kept_when_the_bundled_sample_changes(
     assert json.loads((own / "index.json").read_text()) == mine
 
 
+@pytest.mark.parametrize("left", [
+    ("blobs/sha256/" + "ab" * 32, "index.json.lock"),  # a copy into it under way
+    ("blobs/sha256/" + "ab" * 32,),  # its blobs written, the lock not taken yet
+    ("index.json.lock",),
+    ("blobs/sha256/.tmp-1234",),  # a temporary file a write left
+    ("notes.txt",),  # anything else put there
+    ("blobs/sha512/" + "cd" * 64,),
+])
+def test_a_copy_holding_more_than_was_made_is_kept_when_the_bundled_sample_changes(
+        sample_layout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        left: tuple[str, ...]) -> None:
+    """Its index.json is still the one it was made with, but something else is there
+    (blobs come before the index that names them): replacing the copy would delete it,
+    so the copy is kept, whole."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))  # (data/ may be made in it)
+    bundled = Path(shutil.copytree(sample_layout, tmp_path / "bundled"))
+    own = own_sample(bundled, tmp_path / "data")
+    assert own == tmp_path / "data" / "sample-layout"
+    made = (own / "index.json").read_bytes()
+    for name in left:
+        (own / name).parent.mkdir(exist_ok=True)
+        (own / name).write_text(f"{name}, written by someone else")
+    _changed(bundled)
+    assert own_sample(bundled, tmp_path / "data") == own
+    assert (own / "index.json").read_bytes() == made
+    for name in left:
+        assert (own / name).read_text() == f"{name}, written by someone else"
+    assert sorted(p.name for p in own.parent.iterdir()) == [".sample-layout.made-from",
+                                                            "sample-layout"]
+
+
+def test_a_copy_with_a_blob_changed_is_kept_when_the_bundled_sample_changes(
+        sample_layout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))  # (data/ may be made in it)
+    bundled = Path(shutil.copytree(sample_layout, tmp_path / "bundled"))
+    own = own_sample(bundled, tmp_path / "data")
+    assert own == tmp_path / "data" / "sample-layout"
+    blob = next((own / "blobs" / "sha256").iterdir())
+    blob.write_bytes(b"overwritten")
+    _changed(bundled)
+    assert own_sample(bundled, tmp_path / "data") == own
+    assert blob.read_bytes() == b"overwritten"
+
+
 def test_a_copy_an_earlier_version_made_is_renewed_once_noted(
         sample_layout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Made before the note was kept: the copy is noted when it is the bundled sample's;

@@ -5,9 +5,10 @@ tree of a checkout (its committed files) nor into an installed package (often re
 The copy is made once, under ``platformdirs.user_data_dir("spyglass")``, whole or not at
 all (into a temporary folder beside it, renamed into place). Beside it, :data:`MADE_FROM`
 notes the digest of the ``index.json`` it was copied with: when the bundled sample
-changes (``make sample``, a newer Spyglass) and the copy's ``index.json`` is still that
-one (nothing written to it since), the copy is replaced by one of the new sample, made
-the same way; a copy written to, or one made before the note was kept, stays as it is.
+changes (``make sample``, a newer Spyglass) and the copy is still exactly as it was made
+(that ``index.json``, the blobs it reaches and nothing else: no copy into it under way,
+no file put there), the copy is replaced by one of the new sample, made the same way; a
+copy written to, or one made before the note was kept, stays as it is.
 A folder at its name without an ``index.json`` (a half-made copy, a copy damaged
 since) is removed when it holds only the sample's own files, else renamed aside
 (``sample-layout.bad``), and the copy made again. Where it cannot be made (no home
@@ -35,6 +36,9 @@ from pathlib import Path
 from typing import Final
 
 from spyglass.core.cachedir import make_user_folder, tighten_own_folder
+from spyglass.core.digest import Digest
+from spyglass.core.transports.files import blob_path
+from spyglass.core.transports.layout_files import referenced_blobs
 
 log = logging.getLogger(__name__)
 
@@ -122,9 +126,11 @@ def _note_made_from(bundled: Path, folder: Path) -> None:
 
 def _outdated(bundled: Path, folder: Path) -> bool:
     """Whether the copy in ``folder`` is of a bundled sample that has changed since, with
-    nothing written to it: its ``index.json`` is the one :data:`MADE_FROM` notes, and the
-    bundled one is another. A copy without the note (an earlier Spyglass made it) that is
-    the bundled sample's is noted now. Never raises (unreadable: kept as it is)."""
+    nothing written to it: its ``index.json`` is the one :data:`MADE_FROM` notes, the
+    bundled one is another, and the copy holds nothing but what that ``index.json``
+    reaches (see :func:`_as_made`). A copy without the note (an earlier Spyglass made
+    it) that is the bundled sample's is noted now. Never raises (unreadable: kept as it
+    is)."""
     try:
         now = _digest(folder / FOLDER / "index.json")
         bundled_now = _digest(bundled / "index.json")
@@ -136,7 +142,39 @@ def _outdated(bundled: Path, folder: Path) -> bool:
             return False
     except (OSError, UnicodeDecodeError):
         return False
-    return now == made_from and now != bundled_now
+    return now == made_from and now != bundled_now and _as_made(folder / FOLDER)
+
+
+def _as_made(copy: Path) -> bool:
+    """Whether the layout ``copy`` is still exactly as it was made: ``oci-layout``,
+    ``index.json`` and the blobs it reaches, each whole, and nothing else. A copy into
+    it under way (its blobs and ``index.json.lock`` are written before the index that
+    names them), a temporary file a write left, anything else put there: not, and the
+    copy is kept rather than replaced (which would delete them); so is one made of a
+    bundled sample with blobs its index does not reach (``make sample`` writes none).
+    Never raises (unreadable: not)."""
+    blobs = referenced_blobs(copy, f'the sample layout "{copy}"')
+    if blobs is None:
+        return False
+    expected = {Path(blob_path(digest)): digest for digest in blobs}
+    folders = {Path("blobs")} | {path.parent for path in expected}
+    try:
+        for item in copy.rglob("*"):
+            relative = item.relative_to(copy)
+            if item.is_symlink():
+                return False
+            if item.is_dir():
+                if relative not in folders:
+                    return False
+            elif relative in expected:
+                digest = expected[relative]
+                if Digest.of(item.read_bytes(), digest.algorithm) != digest:
+                    return False
+            elif str(relative) not in ("oci-layout", "index.json"):
+                return False
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _renewed(bundled: Path, folder: Path) -> Path:
