@@ -29,7 +29,7 @@ import pytest
 from tests.helpers import require_tool
 from tests.helpers.imagebuild import OCI_INDEX, OCI_MANIFEST, multi_platform_layout, sha256_digest
 from tests.helpers.registry import ALICE, RegistryServer, push_image, seed_repos, seed_tags
-from tests.helpers.tokenserver import TokenServer
+from tests.helpers.tokenserver import ANONYMOUS, TokenServer
 
 pytestmark = pytest.mark.integration
 
@@ -744,7 +744,35 @@ def test_a_token_the_window_saved_with_no_user_name_is_presented_as_it_is(
         f"the registry {host} refused the Bearer token given. Check the token saved in the "
         f"keyring for {host} (Edit Registry in the window replaces it), or pass "
         "--registry-token TOKEN."), line
-    assert token_server.requests == []
+    # (refused, it was given up for an anonymous token, which pulls nothing private)
+    assert [request.account for request in token_server.requests] == [ANONYMOUS]
+
+
+def test_a_refused_token_kept_with_no_user_name_leaves_public_repositories_browsable(
+    token_registry: RegistryServer, layout: Path, token_server: TokenServer,
+    keyring_env: tuple[dict[str, str], Path],
+) -> None:
+    """A keyring entry with a token and no user name (as the previous version kept a
+    token typed alone, which its token server was asked anonymously with) is presented
+    as it is, and when the registry refuses it, its token server is asked anonymously as
+    before: public repositories stay browsable (they all failed), where
+    ``--registry-token`` is refused."""
+    from keyrings.alt.file import PlaintextKeyring
+
+    env, keyring_file = keyring_env
+    host = token_registry.host
+    push_image(token_registry, layout, "latest", "public/it-kept-token:v1", creds=ALICE)
+    ring = PlaintextKeyring()
+    ring.file_path = str(keyring_file)
+    ring.set_password("spyglass", host, json.dumps({"username": "", "password": "my-pat"}))
+    assert ok("tags", f"{host}/public/it-kept-token", env=env).json == {
+        "Repository": f"{host}/public/it-kept-token", "Tags": ["v1"]}
+    refused = spyglass("tags", "--registry-token", "my-pat", f"{host}/public/it-kept-token",
+                       env=env)
+    assert refused.error_line().endswith(
+        f"the registry {host} refused the Bearer token given. Check the token "
+        f"(--registry-token), or leave it out and log in with spyglass login {host}."), \
+        refused.error_line()
 
 
 def test_get_login_and_logout_all_as_skopeo_has_them(

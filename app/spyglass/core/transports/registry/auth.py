@@ -24,6 +24,7 @@ is asked again, token and all, by the endpoint's retries, within the same
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 import threading
@@ -58,6 +59,8 @@ from spyglass.core.transports.registry.advice import (
 
 if TYPE_CHECKING:
     from spyglass.core.credentials import Credentials
+
+log = logging.getLogger(__name__)
 
 MAX_TOKEN_BODY: Final = 1024 * 1024
 """Token responses are read to at most this many bytes (containers/image's limit)."""
@@ -264,6 +267,9 @@ class RegistryAuth(httpx.Auth):
         self.tokens_fetched = 0
         self._refresh_sent: dict[str, None] = {}
         """The refresh tokens sent to the token server (in the order sent)."""
+        self._kept_token_refused = False
+        """A token kept with no user name (:attr:`kept_token_refused`) was refused: the
+        token server is asked anonymously since."""
 
     def __repr__(self) -> str:
         return f"RegistryAuth(host={self.host!r}, credentials={self._credentials!r})"
@@ -425,9 +431,37 @@ class RegistryAuth(httpx.Auth):
     def _registry_token(self) -> str | None:
         """The Bearer token given to present as it is (``--registry-token``, or a token
         kept with no user name: :func:`~spyglass.core.credentials.token_alone`), if any;
-        credentials to be looked up are, now (the registry asked for them)."""
+        credentials to be looked up are, now (the registry asked for them). None once a
+        kept token was refused (:attr:`kept_token_refused`)."""
         creds = self.credentials
-        return creds.registry_token if creds is not None else None
+        if creds is None or self._kept_token_refused:
+            return None
+        return creds.registry_token
+
+    @property
+    def kept_token_refused(self) -> bool:
+        """Whether the registry refused a token kept in the keyring with no user name,
+        presented as it is: its token server is asked anonymously since, as it was before
+        such a token was presented (public repositories stay browsable), and a refusal
+        still says the token was refused. Does not look credentials up."""
+        return self._kept_token_refused
+
+    def _fall_back_from(self, header: str | None, challenge: Challenge) -> bool:
+        """Whether the refused ``header`` presented a token kept in the keyring with no
+        user name (not ``--registry-token``, which is presented or refused as it is), and
+        ``challenge`` does not say it merely lacks the scope (it is good elsewhere): then
+        it is given up for anonymous tokens (:attr:`kept_token_refused`), said in the log
+        (a refusal of an anonymous token says the token was refused)."""
+        creds = self._credentials
+        if header is None or creds is None or creds.source != "keyring" or creds.username \
+                or not creds.registry_token \
+                or challenge.params.get("error") == "insufficient_scope":
+            return False
+        with self._lock:
+            self._kept_token_refused = True
+        log.info("The registry %s refused the token kept in the keyring for it (with no "
+                    "user name): asking its token server anonymously instead.", self.host)
+        return True
 
     def _cached(self, scope: str) -> _Token | None:
         with self._lock:
@@ -467,7 +501,7 @@ class RegistryAuth(httpx.Auth):
             if self.credentials is None or header is not None:
                 return  # no credentials, or the ones we sent were refused
             new_header, _ = self._header(scope)
-        elif self._registry_token():
+        elif self._registry_token() and not self._fall_back_from(header, challenge):
             if header is not None:
                 return  # the token given was refused: there is no other to ask for
             new_header, _ = self._header(scope)

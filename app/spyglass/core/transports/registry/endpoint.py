@@ -78,6 +78,7 @@ from spyglass.core.transports.registry.abortable import (
     body_budget,
     raise_if_cancelled,
 )
+from spyglass.core.transports.registry.advice import check_sentence
 from spyglass.core.transports.registry.auth import (
     SCOPE_EXTENSION,
     SCOPE_ONLY_EXTENSION,
@@ -387,6 +388,13 @@ class RegistryEndpoint:
         close_reusing(response, cancel)
         if self.auth.plain_realm is not None or self.auth.redirected is not None:
             raise self._held_back()
+        if self.auth.kept_token_refused:  # an anonymous token answered: the token did not
+            said = (f"Logging in to {self.host} failed: the registry {self.host} refused "
+                    "the Bearer token given.")
+            raise AuthenticationFailed(
+                f"{said} Check the token.", status=401, host=self.host,
+                credentials_sent=True, refusal=said, to_check="the token",
+                on_command_line=f"{said} {check_sentence(self.auth.sent, self.host)}")
         return True
 
     def _held_back(self) -> AuthenticationFailed:
@@ -874,7 +882,7 @@ class RegistryEndpoint:
             keyring_failed=self.auth.keyring_failed if self.auth.anonymous else "",
             held_back=self.auth.held_back, plain_realm=self.auth.plain_realm,
             unasked=self.auth.scheme is None, unsent=self.auth.unasked,
-            redirected=self.auth.redirected,
+            redirected=self.auth.redirected, kept_token_refused=self.auth.kept_token_refused,
             secrets=(*self.auth.secrets(), *(  # what this request (and its redirects) carried
                 secret for sent in (*response.history, response)
                 for secret in authorization_secrets(sent.request.headers.get("authorization")))),

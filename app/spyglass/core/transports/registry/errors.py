@@ -248,6 +248,7 @@ def error_for(
     unasked: bool = False,
     unsent: Credentials | None = None,
     secrets: tuple[str, ...] = (),
+    kept_token_refused: bool = False,
 ) -> SpyglassError:
     """The exception for a registry's error answer.
 
@@ -282,6 +283,9 @@ def error_for(
     decided (the kind of error, a full disk, a message that says nothing more) is
     decided on the registry's own words. Credentials that were not sent (``held_back``,
     or given for a registry that never asked) are no secrets of the request.
+    ``kept_token_refused`` says the registry refused the token kept with no user name
+    (``credentials``) and was then asked with an anonymous token
+    (:attr:`RegistryAuth.kept_token_refused`): a refusal is the token's.
     """
     words = error_entries(body)  # as the registry said them: what is decided on
     entries = [(code, scrubbed(message, secrets), scrubbed(detail, secrets))
@@ -331,7 +335,9 @@ def error_for(
             on_command_line=f"{said} If {private}, log in with spyglass login "
             f"{host}, or pass --creds USER:PASSWORD.",
         )
-    if status == 403 or code == "DENIED" or (status == 401 and insufficient and not anonymous):
+    if kept_token_refused and (status in (401, 403) or code in ("UNAUTHORIZED", "DENIED")):
+        status = 401  # (what the anonymous token was refused is what the token was)
+    elif status == 403 or code == "DENIED" or (status == 401 and insufficient and not anonymous):
         return AccessDenied(
             f"{what} failed: the registry {host} denied access{detail}; "
             f"{account_of(credentials)} is not allowed to do this.",
@@ -351,7 +357,7 @@ def error_for(
         )
     if (status == 401 or code == "UNAUTHORIZED") and credentials is not None \
             and credentials.registry_token and not anonymous \
-            and not any(c.scheme == "basic" for c in challenges):
+            and (kept_token_refused or not any(c.scheme == "basic" for c in challenges)):
         # a token kept with no user name (token_alone), presented as it is: no token
         # server took it, so it is the one refused
         said = f"{what} failed: the registry {host} refused the Bearer token given{detail}."
