@@ -211,6 +211,29 @@ def test_removing_forgets_the_window_s_password_but_not_another_login_s_since(
             {"username": "bob", "password": "builder"} if login_since else None)
 
 
+@pytest.mark.parametrize(("users", "stays"), [
+    ({"r.example": "alice"}, True),  # the window's alice was to go; bob's stays
+    ({}, True),  # noted by an older version: whose is not known, so a user's stays
+    ({"r.example": "bob"}, False),  # still the one the window saved: it goes
+])
+def test_a_pending_forget_at_start_removes_only_what_the_window_saved(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], tmp_path: Path,
+        users: dict[str, str], stays: bool) -> None:
+    """A forget left pending (the keyring locked as the registry was removed), and a
+    ``spyglass login`` as bob since: the next start removed bob's entry, whatever the
+    window had saved."""
+    backend = LockableKeyring()
+    store = CredentialStore(keyring_backend=backend, environ=store_environ(tmp_path / "env"))
+    store.save("r.example", Credentials("bob", "builder"))
+    window = make_window(Settings(first_run_done=True, forget_pending=["r.example"],
+                                  forget_users=users), credentials=store)
+    qtbot.waitUntil(lambda: window.runner.active == 0 and not window.settings.forget_pending,
+                    timeout=WAIT_MS)
+    assert window.settings.forget_users == {}
+    assert _keyring_entry(backend, "r.example") == (
+        {"username": "bob", "password": "builder"} if stays else None)
+
+
 def test_a_token_typed_with_no_user_name_is_the_window_s_and_goes_with_the_registry(
         qtbot: QtBot, make_window: Callable[..., MainWindow], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:

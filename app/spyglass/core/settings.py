@@ -40,7 +40,7 @@ CONFIG_VARIABLE: Final = "XDG_CONFIG_HOME"
 
 _KEYS: Final = frozenset({"version", "recent_locations", "open_locations", "first_run_done",
                           "window_geometry", "registries", "show_attachment_tags",
-                          "forget_pending"})
+                          "forget_pending", "forget_users"})
 _REGISTRY_KEYS: Final = frozenset({"host", "username", "insecure", "repositories",
                                    "saved_token"})
 
@@ -209,6 +209,11 @@ class Settings:
             keyring: their registry was removed (or its user name cleared) and the
             keyring had not answered yet (it waits on its unlock prompt, say). The
             window removes them once it has, or at its next start.
+        forget_users: for a host of ``forget_pending``, the user name the window saved
+            its password for ("" for a token alone): the keyring's entry is removed only
+            while it is still theirs (``spyglass login`` may have saved another user's
+            since). A host without one (noted by an older version) has only an entry
+            with no user name removed, which only the window writes.
         extra: the file's keys this version does not know (a newer one's), written
             back as they were.
     """
@@ -220,6 +225,7 @@ class Settings:
     registries: list[RegistrySettings] = field(default_factory=list)
     show_attachment_tags: bool = False
     forget_pending: list[str] = field(default_factory=list)
+    forget_users: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def copy(self) -> Settings:
@@ -230,6 +236,7 @@ class Settings:
             open_locations=list(self.open_locations),
             registries=[r.copy() for r in self.registries],
             forget_pending=list(self.forget_pending),
+            forget_users=dict(self.forget_users),
             extra=copying.deepcopy(self.extra),
         )
 
@@ -257,6 +264,7 @@ class Settings:
         self.registries = registries
         self.show_attachment_tags = other.show_attachment_tags
         self.forget_pending = list(other.forget_pending)
+        self.forget_users = dict(other.forget_users)
         self.extra = copying.deepcopy(other.extra)
 
     def registry(self, host: str) -> RegistrySettings | None:
@@ -305,6 +313,10 @@ class Settings:
         }
         if self.forget_pending:  # (rare: not written otherwise)
             known["forget_pending"] = list(dict.fromkeys(self.forget_pending))
+            users = {host: user for host, user in self.forget_users.items()
+                     if host in self.forget_pending}
+            if users:
+                known["forget_users"] = users
         return {**known, **{k: v for k, v in self.extra.items() if k not in known}}
 
     @classmethod
@@ -348,6 +360,12 @@ class Settings:
             settings.forget_pending = list(dict.fromkeys(value))
         elif value is not None:
             bad("forget_pending", "a list of registry hosts")
+        value = data.get("forget_users")
+        if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str)
+                                           for k, v in value.items()):
+            settings.forget_users = dict(value)
+        elif value is not None:
+            bad("forget_users", "an object of registry hosts and user names")
         value = data.get("version")
         if value is not None and format_version(data) is None:
             bad("version", "a whole number")

@@ -139,5 +139,8 @@ def merge_settings(base: Settings | None, mine: Settings, theirs: Settings) -> S
                                           theirs.registries)
     merged.forget_pending = _merge_names(base.forget_pending, mine.forget_pending,
                                          theirs.forget_pending)
+    users = {**theirs.forget_users, **mine.forget_users}  # (whose a pending forget is)
+    merged.forget_users = {host: users[host] for host in merged.forget_pending
+                           if host in users}
     merged.extra = _merge_extra(base.extra, mine.extra, theirs.extra)
     return merged

@@ -130,7 +130,7 @@ class RegistryEditing:
         self.model.update_registry(entry, self.connection(entry, result))
         forgotten = result.credentials is None and not result.username and bool(old.username)
         if forgotten:  # (before the save: the settings say what is still to forget)
-            self._note_forget(entry.host)
+            self._note_forget(entry.host, old.username)
         emit(self._browser.settingsEdited, f"Saved the settings of {entry.host}.")
         if result.credentials is not None:
             self._keep_secret(result)
@@ -148,7 +148,7 @@ class RegistryEditing:
         host, store = result.host, self._store
         secret = "token" if credentials.registry_token else "password"  # (a token alone)
         if host in self._settings.forget_pending:  # (its forget runs first, on the lane)
-            self._settings.forget_pending.remove(host)
+            self._settled(host)
         self._runner.submit(
             lambda _cancel: save_credentials(store, host, credentials),
             on_done=lambda kept: self._secret_kept(host, kept, secret),
@@ -157,12 +157,19 @@ class RegistryEditing:
             what=f"saving the password for {host}",
         )
 
-    def _note_forget(self, host: str) -> None:
-        """Note in the settings that ``host``'s saved password is to be removed, until the
-        keyring has answered: a keyring that waits on its unlock prompt while the window
-        closes has it removed at the next start, not kept for a registry no longer listed."""
+    def _note_forget(self, host: str, username: str) -> None:
+        """Note in the settings that ``host``'s saved password (of ``username``, "" for a
+        token alone) is to be removed, until the keyring has answered: a keyring that
+        waits on its unlock prompt while the window closes has it removed at the next
+        start (while it is still theirs), not kept for a registry no longer listed."""
         if host not in self._settings.forget_pending:
             self._settings.forget_pending.append(host)
+        self._settings.forget_users[host] = username
+
+    def _settled(self, host: str) -> None:
+        """``host``'s password is no longer to be removed (:meth:`_note_forget`)."""
+        self._settings.forget_pending.remove(host)
+        self._settings.forget_users.pop(host, None)
 
     def _forget_secret(self, host: str, username: str | None = None, *,
                        quiet: bool = False) -> None:
@@ -187,7 +194,7 @@ class RegistryEditing:
 
     def _forgotten(self, host: str) -> None:
         if host in self._settings.forget_pending:
-            self._settings.forget_pending.remove(host)
+            self._settled(host)
             emit(self._browser.settingsChanged)
 
     def forget_pending(self) -> None:
@@ -196,11 +203,18 @@ class RegistryEditing:
         listed = {entry.host for entry in self._settings.registries}
         for host in list(self._settings.forget_pending):
             if host in listed:  # added again since (another window): its password stays
-                self._settings.forget_pending.remove(host)
+                self._settled(host)
                 continue
-            log.info("Removing the password saved for %s from the keyring: its registry "
-                     "was removed before the keyring answered.", host)
-            self._forget_secret(host, quiet=True)
+            username = self._settings.forget_users.get(host)
+            if username is None:  # noted by an older version: whose it was is not known
+                log.info("Removing the password saved for %s from the keyring if it names "
+                         "no user (a token the window saved; an entry of a user, which "
+                         "spyglass login may have saved, stays): its registry was removed "
+                         "before the keyring answered.", host)
+            else:
+                log.info("Removing the password saved for %s from the keyring: its "
+                         "registry was removed before the keyring answered.", host)
+            self._forget_secret(host, username or "", quiet=True)
 
     def _secret_kept(self, host: str, kept: Kept, secret: str = "password") -> None:
         """``secret`` ("password", or "token" for one given alone) for ``host`` is kept
@@ -251,7 +265,7 @@ class RegistryEditing:
             return False
         self._settings.remove_registry(host)
         if entry.keeps_secret:
-            self._note_forget(host)
+            self._note_forget(host, entry.username)
         emit(self._browser.settingsChanged)
         if entry.keeps_secret:
             self._forget_secret(host, entry.username)

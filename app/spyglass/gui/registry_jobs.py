@@ -467,15 +467,10 @@ def save_credentials(store: CredentialStore, host: str, credentials: Credentials
 def forget_credentials(store: CredentialStore, host: str, username: str | None = None) -> bool:
     """Remove the credentials the window saved for ``host``; True if something was
     removed. With ``username`` (the user they were saved for, "" for a token alone), only
-    while what is saved for ``host`` is still theirs: what was saved there since by
-    something else (``spyglass login`` as another user) is not the window's, and stays."""
-    if username is not None:
-        kept = store.saved(host)
-        if kept is not None and kept.username != username:
-            log.info("Left the credentials saved for %s in place: they are no longer those "
-                     "the window saved.", host)
-            return False
-    return store.forget(host)
+    while what the keyring holds for ``host`` is still theirs: what was saved there since
+    by something else (``spyglass login`` as another user) is not the window's, and stays
+    (:meth:`CredentialStore.forget`); what this session kept goes either way."""
+    return store.forget(host, only_user=username)
 
 
 # --------------------------------------------------------------------------- listing

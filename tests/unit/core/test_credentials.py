@@ -1542,3 +1542,21 @@ def test_a_secret_whose_bytes_are_not_utf8_is_hidden_as_its_bytes_too() -> None:
     password = b"zo\xeb".decode("utf-8", "surrogateescape")
     said = f"bad password {password}, in a form password=zo%EB"
     assert scrubbed(said, (password,)) == "bad password ***, in a form password=***"
+
+
+def test_forgetting_a_user_s_session_password_leaves_another_user_s_keyring_entry(
+    env: Env, clock: Clock
+) -> None:
+    """The window kept alice's password for the session (the keyring locked then); a
+    ``spyglass login`` as bob since saved bob's in the keyring: forgetting alice's removes
+    the session's copy only (it removed bob's too: the session's alice matched)."""
+    backend = LockableKeyring(locked=True)
+    window = env.store(backend)
+    assert window.save(HOST, Credentials("alice", SECRET)) == "session"
+    backend.locked = False
+    env.store(backend).save(HOST, Credentials("bob", "builder"))
+    clock.now += 60  # (past the locked keyring's back-off)
+    assert window.forget(HOST, only_user="alice")
+    assert json.loads(backend.stored(HOST) or "") == {"username": "bob", "password": "builder"}
+    assert window.saved(HOST) == Credentials("bob", "builder", source="keyring")
+    assert window.forget(HOST, only_user="bob") and backend.stored(HOST) is None

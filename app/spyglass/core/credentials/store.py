@@ -278,9 +278,11 @@ class CredentialStore:
         with self._lock:
             return self._not_saved.get(canonical_host(host))
 
-    def forget(self, host: str) -> bool:
+    def forget(self, host: str, only_user: str | None = None) -> bool:
         """Remove what :meth:`save` kept for ``host``; True if something was removed,
-        False if nothing was kept for it.
+        False if nothing was kept for it. With ``only_user`` (a user name, "" for a token
+        alone), the keyring's entry only while it is that user's: one saved since by
+        another (``spyglass login``) stays; this session's is removed either way.
 
         Auth files and credential helpers are left alone, so a later lookup may
         still find credentials there. Raises :class:`KeyringUnavailable` when the
@@ -292,7 +294,12 @@ class CredentialStore:
             removed = self._session.pop(registry, None) is not None
             self._not_saved.pop(registry, None)
         try:
-            removed = self._keyring.forget(registry) or removed
+            found = self._keyring.get(registry) if only_user is not None else None
+            if found is not None and found.username != only_user:
+                log.info("Left the credentials saved for %s in the keyring: they are not "
+                         "those of the user forgotten.", registry)
+            elif only_user is None or found is not None:
+                removed = self._keyring.forget(registry) or removed
         except KeyringUnavailable as exc:
             raise exc.said(f"Could not remove the stored credentials for {registry}: "
                            f"{exc.state}.") from None
