@@ -180,11 +180,41 @@ def test_removing_a_registry_leaves_the_password_spyglass_login_saved(
     window.registries.confirm = lambda title, text, accept: asked.append(text) or True
     assert window.registries.remove_registry(host)
     assert asked == [f"<p>Remove <b>{host}</b> from Spyglass?</p><p>Credentials saved for it "
-                     "outside this window (by spyglass login, docker login or podman login) "
-                     "stay as they are. Nothing on the registry changes.</p>"]
+                     "by spyglass login, docker login or podman login stay as they are. "
+                     "Nothing on the registry changes.</p>"]
     qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)
     assert window.settings.forget_pending == []
     assert _keyring_entry(backend, host) == {"username": "alice", "password": "wonderland"}
+
+
+def test_a_token_an_earlier_spyglass_saved_is_the_window_s_and_goes_with_the_registry(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], tmp_path: Path) -> None:
+    """A token typed with no user name, saved by an earlier Spyglass (its settings do not
+    note saved_token): only the window saves a token alone in the keyring, so it is the
+    window's. It was left behind by Remove Registry, said to be spyglass login's."""
+    from spyglass.gui.registry_jobs import credentials_origin, saved_by_window
+
+    host = "registry.example.com"
+    entry = RegistrySettings(host)  # (as an earlier version wrote it)
+    token = Credentials("", "t0ken", source="keyring")
+    assert saved_by_window(token, entry) and credentials_origin(token, entry) == ""
+    login = Credentials("alice", "wonderland", source="keyring")
+    assert not saved_by_window(login, entry)
+    backend = LockableKeyring()
+    store = CredentialStore(keyring_backend=backend, environ=store_environ(tmp_path / "env"))
+    for saved, stays in ((Credentials("", "t0ken"), False),
+                         (Credentials("alice", "wonderland"), True)):
+        store.save(host, saved)
+        window = make_window(Settings(first_run_done=True, registries=[entry]),
+                             credentials=store)
+        window.registries.confirm = lambda title, text, accept: True
+        assert window.registries.remove_registry(host)
+        qtbot.waitUntil(lambda w=window: w.runner.active == 0  # type: ignore[misc]
+                        and not w.settings.forget_pending, timeout=WAIT_MS)
+        assert (_keyring_entry(backend, host) is not None) is stays
+        window.close()
+        if stays:
+            backend.delete_password("spyglass", host)
 
 
 def test_removing_forgets_the_window_s_password_but_not_another_login_s_since(

@@ -258,17 +258,16 @@ class RegistryEditing:
             text += ("<p>The token saved for it is forgotten too. Nothing on the registry "
                      "changes.</p>")
         else:
-            text += ("<p>Credentials saved for it outside this window (by spyglass login, "
-                     "docker login or podman login) stay as they are. Nothing on the "
-                     "registry changes.</p>")
+            text += ("<p>Credentials saved for it by spyglass login, docker login or podman "
+                     "login stay as they are. Nothing on the registry changes.</p>")
         if not self._browser.confirm("Remove Registry", text, "Remove"):
             return False
         self._settings.remove_registry(host)
-        if entry.keeps_secret:
-            self._note_forget(host, entry.username)
+        # (with no user name, "": a token alone in the keyring goes, which only the window
+        # saves, an earlier one without noting saved_token; a user's password stays)
+        self._note_forget(host, entry.username)
         emit(self._browser.settingsChanged)
-        if entry.keeps_secret:
-            self._forget_secret(host, entry.username)
+        self._forget_secret(host, entry.username)
         self._browser.keyboard_off_page()  # (before its page goes)
         self._take_off(host)
         emit(self._browser.statusMessage, f"Removed {host}.")

@@ -292,9 +292,13 @@ def saved_by_window(credentials: Credentials, entry: RegistrySettings | None) ->
     (None: one not in its list yet): typed into it (this session's), or found in the
     keyring for the user its settings name (with none, the token it saved). Keyring
     credentials of another user, or of a registry it saved nothing for, are not its own
-    (``spyglass login`` saved them)."""
+    (``spyglass login`` saved them). A token alone in the keyring is the window's
+    whatever its settings say: nothing else saves one there (an earlier Spyglass saved
+    it without noting ``saved_token``)."""
     if credentials.source != "keyring":
         return credentials.source in ("", "session", *SIGN_IN_DIALOGS)
+    if entry is not None and not entry.username and not credentials.username:
+        return True
     return entry is not None and entry.keeps_secret \
         and credentials.username == entry.username
 
